@@ -1,0 +1,120 @@
+/**
+ * One structured error class for the whole engine, CLI and daemon (modelled on VS Code's git
+ * extension: a complete table of codes). Every failure the user can see carries a code, the path
+ * it concerns (when there is one) and whether retrying can help.
+ */
+export const ErrorCodes = {
+  // usage and input
+  Usage: 'Usage',
+  SourceNotFound: 'SourceNotFound',
+  DestinationInsideSource: 'DestinationInsideSource',
+  InvalidPath: 'InvalidPath',
+  InvalidConfig: 'InvalidConfig',
+  // filesystem
+  PermissionDenied: 'PermissionDenied',
+  NoSpace: 'NoSpace',
+  NameNotSupported: 'NameNotSupported',
+  SourceChanged: 'SourceChanged',
+  IoError: 'IoError',
+  NotADirectory: 'NotADirectory',
+  // engine
+  ScanIncomplete: 'ScanIncomplete',
+  DeletionNotConfirmed: 'DeletionNotConfirmed',
+  Stalled: 'Stalled',
+  Cancelled: 'Cancelled',
+  VerifyFailed: 'VerifyFailed',
+  // remote
+  Unreachable: 'Unreachable',
+  ProtocolMismatch: 'ProtocolMismatch',
+  ModuleNotFound: 'ModuleNotFound',
+  ReadOnlyModule: 'ReadOnlyModule',
+  PathEscape: 'PathEscape',
+  BadToken: 'BadToken',
+  BadFrame: 'BadFrame',
+  DataPlaneUnavailable: 'DataPlaneUnavailable',
+  DaemonError: 'DaemonError',
+  // anything not yet classified: a bug to classify, never a silent success
+  Internal: 'Internal',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Codes for which another attempt may succeed (transient conditions). */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.SourceChanged,
+  ErrorCodes.IoError,
+  ErrorCodes.Unreachable,
+  ErrorCodes.DataPlaneUnavailable,
+  ErrorCodes.Stalled,
+]);
+
+/** Codes that end the whole run, not just one file. */
+const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.Usage,
+  ErrorCodes.SourceNotFound,
+  ErrorCodes.DestinationInsideSource,
+  ErrorCodes.InvalidConfig,
+  ErrorCodes.NoSpace,
+  ErrorCodes.Stalled,
+  ErrorCodes.Cancelled,
+  ErrorCodes.Unreachable,
+  ErrorCodes.ProtocolMismatch,
+  ErrorCodes.ModuleNotFound,
+  ErrorCodes.ReadOnlyModule,
+  ErrorCodes.BadToken,
+  ErrorCodes.Internal,
+]);
+
+export interface BlitErrorInit {
+  code: ErrorCode;
+  message: string;
+  /** The path the error concerns, as the user would recognise it (display form). */
+  path?: string;
+  cause?: unknown;
+  /** Override the table's default. */
+  retryable?: boolean;
+  fatal?: boolean;
+}
+
+export class BlitError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+  readonly retryable: boolean;
+  readonly fatal: boolean;
+
+  constructor(init: BlitErrorInit) {
+    super(init.path ? `${init.path}: ${init.message}` : init.message, { cause: init.cause });
+    this.name = 'BlitError';
+    this.code = init.code;
+    this.path = init.path;
+    this.retryable = init.retryable ?? RETRYABLE.has(init.code);
+    this.fatal = init.fatal ?? FATAL.has(init.code);
+  }
+
+  toJSON(): { code: ErrorCode; message: string; path?: string; retryable: boolean } {
+    return { code: this.code, message: this.message, ...(this.path ? { path: this.path } : {}), retryable: this.retryable };
+  }
+}
+
+/** Map a Node/libc errno error (ENOENT, EACCES, ...) to a BlitError naming `path`. */
+export function fromErrno(err: unknown, path: string, what: string): BlitError {
+  if (err instanceof BlitError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const errno = e?.code ?? '';
+  const detail = e?.message ?? String(err);
+  const table: Record<string, [ErrorCode, string]> = {
+    ENOENT: [ErrorCodes.SourceNotFound, 'no such file or directory'],
+    EACCES: [ErrorCodes.PermissionDenied, 'permission denied'],
+    EPERM: [ErrorCodes.PermissionDenied, 'operation not permitted'],
+    ENOSPC: [ErrorCodes.NoSpace, 'no space left on device'],
+    EDQUOT: [ErrorCodes.NoSpace, 'disk quota exceeded'],
+    ENAMETOOLONG: [ErrorCodes.NameNotSupported, 'file name too long for the destination filesystem'],
+    EILSEQ: [ErrorCodes.NameNotSupported, 'file name not representable on the destination filesystem'],
+    ENOTDIR: [ErrorCodes.NotADirectory, 'a path component is not a directory'],
+    EISDIR: [ErrorCodes.IoError, 'is a directory'],
+    EIO: [ErrorCodes.IoError, 'input/output error'],
+  };
+  const hit = table[errno];
+  if (hit) return new BlitError({ code: hit[0], message: `${what}: ${hit[1]} (${errno})`, path, cause: err });
+  return new BlitError({ code: ErrorCodes.IoError, message: `${what}: ${detail}`, path, cause: err });
+}

@@ -1,0 +1,43 @@
+/**
+ * Loads blit.proto at run time (@grpc/proto-loader) and re-exports the generated TypeScript types
+ * (proto-loader-gen-types, see `npm run gen -w proto`). Nothing else in the repository declares a
+ * wire type.
+ */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** Bumped on any incompatible change to blit.proto or the data-plane framing. */
+export const PROTOCOL_VERSION = 1;
+
+/** Options shared by every loader of blit.proto, so server and clients agree on shapes. */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** Path of blit.proto: next to package.json in the repository, or beside a bundle that copied it. */
+export function protoPath(): string {
+  const candidates = [
+    path.join(__dirname, '..', '..', 'blit.proto'),
+    path.join(__dirname, 'blit.proto'),
+    path.join(__dirname, '..', 'blit.proto'),
+  ];
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new Error(`blit.proto not found (looked in ${candidates.join(', ')})`);
+}
+
+export function loadBlitPackage(): grpc.GrpcObject {
+  const def = protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
+  return grpc.loadPackageDefinition(def);
+}
+
+/** The service definition and client constructor for blit.v1.Blit. */
+export function blitService(): grpc.ServiceClientConstructor {
+  const pkg = loadBlitPackage() as unknown as { blit: { v1: { Blit: grpc.ServiceClientConstructor } } };
+  return pkg.blit.v1.Blit;
+}
