@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from './generated/blit';
+
+export * from './generated';
 
 /** Bumped on any incompatible change to blit.proto or the data-plane framing. */
 export const PROTOCOL_VERSION = 1;
@@ -40,4 +43,12 @@ export function loadBlitPackage(): grpc.GrpcObject {
 export function blitService(): grpc.ServiceClientConstructor {
   const pkg = loadBlitPackage() as unknown as { blit: { v1: { Blit: grpc.ServiceClientConstructor } } };
   return pkg.blit.v1.Blit;
+}
+
+/** The typed client constructor (with `.service`, the server's service definition). */
+export type BlitClientConstructor = ProtoGrpcType['blit']['v1']['Blit'];
+
+/** Same as blitService(), typed with the generated client interface. */
+export function blitClientConstructor(): BlitClientConstructor {
+  return (loadBlitPackage() as unknown as ProtoGrpcType).blit.v1.Blit;
 }

@@ -1,0 +1,10 @@
+// Original file: blit.proto
+
+
+export interface CancelJobRequest {
+  'jobId'?: (string);
+}
+
+export interface CancelJobRequest__Output {
+  'jobId': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: blit.proto
+
+
+export interface FilesystemStatsRequest {
+  'module'?: (string);
+}
+
+export interface FilesystemStatsRequest__Output {
+  'module': (string);
+}

@@ -1,0 +1,8 @@
+// Original file: blit.proto
+
+
+export interface ListModulesRequest {
+}
+
+export interface ListModulesRequest__Output {
+}

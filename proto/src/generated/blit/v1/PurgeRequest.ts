@@ -1,0 +1,14 @@
+// Original file: blit.proto
+
+
+export interface PurgeRequest {
+  'module'?: (string);
+  'path'?: (Buffer | Uint8Array | string);
+  'recursive'?: (boolean);
+}
+
+export interface PurgeRequest__Output {
+  'module': (string);
+  'path': (Buffer);
+  'recursive': (boolean);
+}

@@ -1,0 +1,10 @@
+// Original file: blit.proto
+
+
+export interface WatchJobsRequest {
+  'jobId'?: (string);
+}
+
+export interface WatchJobsRequest__Output {
+  'jobId': (string);
+}
