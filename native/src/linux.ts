@@ -1,0 +1,242 @@
+/**
+ * libc bindings through ffi-rs (Linux, x86_64/aarch64 only: 64-bit off_t and long, little endian).
+ *
+ * ffi-rs findings (measured on this machine, see DEVLOG 2026-11-20 native):
+ * - A call costs ~5-7 µs (vs ~0.1 µs for a plain syscall), so each binding is one `define`d
+ *   function resolved once at load; only one call per operation.
+ * - `DataType.U8Array` parameters are passed BY POINTER to the Buffer's own memory (byteOffset is
+ *   honoured, so subarrays work): writes by the callee are visible in JS. That is how pipe2's
+ *   int[2], statfs-like out structs and the loff_t* offset in/out parameters work here.
+ * - A NULL pointer is passed by declaring that parameter as `DataType.I64` and passing 0, so every
+ *   syscall with optional offset pointers has one variant per null/non-null combination.
+ * - `errno: true` returns {value, errnoCode, errnoMessage}; errnoCode is only meaningful when the
+ *   return value says the call failed (-1), since libc does not clear errno on success.
+ * - ffi-rs state is per thread (per isolate): each worker thread loads its own copy; opening the
+ *   same library key twice is harmless.
+ */
+import { DataType, define, open } from 'ffi-rs';
+import * as fs from 'node:fs';
+import type { NativeBindings, UtimensatOptions } from './api';
+import {
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  F_SETPIPE_SZ,
+  FICLONE,
+  fsTypeName,
+  SEEK_DATA,
+  SEEK_HOLE,
+} from './constants';
+import { ENXIO, errorFor, ESPIPE, NativeError } from './errors';
+import { checkInt, cPath, writeTimespecs } from './cpath';
+
+const LIB = 'blit_libc';
+const LIBC_CANDIDATES = ['libc.so.6', 'libc.so'];
+
+type Call = (args: unknown[]) => { value: number; errnoCode: number };
+
+const { I32, I64, U64, U8Array } = DataType;
+type ParamType = typeof I32 | typeof I64 | typeof U64 | typeof U8Array;
+
+function bind(name: string, ret: typeof I32 | typeof I64, params: ParamType[]): Call {
+  const table = define({ [name]: { library: LIB, retType: ret, paramsType: params, errno: true } });
+  return table[name] as unknown as Call;
+}
+
+/** Pointer-or-NULL parameter: U8Array when an offset is given, I64 0 when it is NULL. */
+function variants(name: string, ret: typeof I32 | typeof I64, shape: (a: ParamType, b: ParamType) => ParamType[]): Call[] {
+  // index = (first is pointer ? 1 : 0) | (second is pointer ? 2 : 0)
+  return [
+    bind(name, ret, shape(I64, I64)),
+    bind(name, ret, shape(U8Array, I64)),
+    bind(name, ret, shape(I64, U8Array)),
+    bind(name, ret, shape(U8Array, U8Array)),
+  ];
+}
+
+function writeOffset(buf: Buffer, n: number): void {
+  buf.writeUInt32LE(n >>> 0, 0);
+  buf.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 4);
+}
+
+function openLibc(): void {
+  let last: unknown;
+  for (const path of LIBC_CANDIDATES) {
+    try {
+      open({ library: LIB, path });
+      return;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw new Error(`could not open libc (${LIBC_CANDIDATES.join(', ')}): ${String(last)}`);
+}
+
+/** Load the Linux bindings; throws when this platform cannot have them. */
+export function loadLinux(): NativeBindings {
+  if (process.platform !== 'linux') throw new Error(`native bindings need Linux, this is ${process.platform}`);
+  if (process.arch !== 'x64' && process.arch !== 'arm64') throw new Error(`native bindings need x64 or arm64, this is ${process.arch}`);
+  openLibc();
+
+  const cfr = variants('copy_file_range', I64, (a, b) => [I32, a, I32, b, U64, I32]);
+  const spl = variants('splice', I64, (a, b) => [I32, a, I32, b, U64, I32]);
+  const sendfileNull = bind('sendfile', I64, [I32, I32, I64, U64]);
+  const sendfileOff = bind('sendfile', I64, [I32, I32, U8Array, U64]);
+  const pipe2 = bind('pipe2', I32, [U8Array, I32]);
+  const fcntlInt = bind('fcntl', I32, [I32, I32, I32]);
+  const ioctlInt = bind('ioctl', I32, [I32, U64, I32]);
+  const fallocate = bind('fallocate', I32, [I32, I32, I64, I64]);
+  const posixFadvise = bind('posix_fadvise', I32, [I32, I64, I64, I32]);
+  const futimens = bind('futimens', I32, [I32, U8Array]);
+  const utimensat = bind('utimensat', I32, [I32, U8Array, U8Array, I32]);
+  const fchmod = bind('fchmod', I32, [I32, I32]);
+  const fchown = bind('fchown', I32, [I32, I32, I32]);
+  const lchown = bind('lchown', I32, [U8Array, I32, I32]);
+  const lseek = bind('lseek', I64, [I32, I64, I32]);
+  const renameat2 = bind('renameat2', I32, [I32, U8Array, I32, U8Array, I32]);
+
+  // Scratch memory reused across calls: calls are synchronous and this object belongs to one
+  // thread, so no two calls can share a buffer at the same time.
+  const offA = Buffer.alloc(8);
+  const offB = Buffer.alloc(8);
+  const pipeFds = Buffer.alloc(8);
+  const times = Buffer.alloc(32);
+
+  function offsetArg(buf: Buffer, off: number | null, name: string): Buffer | number {
+    if (off === null) return 0;
+    checkInt(name, off, 0);
+    writeOffset(buf, off);
+    return buf;
+  }
+
+  function lseekTo(fd: number, offset: number, whence: number, syscall: string): number {
+    checkInt('offset', offset, 0);
+    const r = lseek([fd, offset, whence]);
+    if (r.value >= 0) return r.value;
+    if (r.errnoCode === ENXIO) return -1;
+    throw errorFor(r.errnoCode, syscall, true);
+  }
+
+  return {
+    kind: 'linux',
+    platformSupportsZeroCopy: () => true,
+
+    copyFileRange(fdIn, offIn, fdOut, offOut, len) {
+      checkInt('len', len, 0);
+      const a = offsetArg(offA, offIn, 'offIn');
+      const b = offsetArg(offB, offOut, 'offOut');
+      const call = cfr[(offIn === null ? 0 : 1) | (offOut === null ? 0 : 2)]!;
+      const r = call([fdIn, a, fdOut, b, len, 0]);
+      // EINVAL: unsupported file types / filesystem (or overlapping ranges in one file).
+      if (r.value < 0) throw errorFor(r.errnoCode, 'copy_file_range', true);
+      return r.value;
+    },
+
+    sendfile(outFd, inFd, offset, count) {
+      checkInt('count', count, 0);
+      const r = offset === null ? sendfileNull([outFd, inFd, 0, count]) : sendfileOff([outFd, inFd, offsetArg(offA, offset, 'offset'), count]);
+      // EINVAL: descriptor kinds sendfile cannot serve (no mmap-able input, O_APPEND output...).
+      if (r.value < 0) throw errorFor(r.errnoCode, 'sendfile', true);
+      return r.value;
+    },
+
+    splice(fdIn, offIn, fdOut, offOut, len, flags) {
+      checkInt('len', len, 0);
+      const a = offsetArg(offA, offIn, 'offIn');
+      const b = offsetArg(offB, offOut, 'offOut');
+      const call = spl[(offIn === null ? 0 : 1) | (offOut === null ? 0 : 2)]!;
+      const r = call([fdIn, a, fdOut, b, len, flags]);
+      // EINVAL: neither end a pipe, or the filesystem does not support splicing.
+      if (r.value < 0) throw errorFor(r.errnoCode, 'splice', true);
+      return r.value;
+    },
+
+    pipe2(flags = 0) {
+      const r = pipe2([pipeFds, flags]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'pipe2', false);
+      return [pipeFds.readInt32LE(0), pipeFds.readInt32LE(4)];
+    },
+
+    fcntlSetPipeSize(fd, size) {
+      checkInt('size', size, 1);
+      const r = fcntlInt([fd, F_SETPIPE_SZ, size]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'fcntl(F_SETPIPE_SZ)', false);
+      return r.value;
+    },
+
+    ficlone(destFd, srcFd) {
+      const r = ioctlInt([destFd, FICLONE, srcFd]);
+      // EINVAL: fs supports reflink but not for these files; EOPNOTSUPP/ENOTTY: fs has no reflink.
+      if (r.value < 0) throw errorFor(r.errnoCode, 'ioctl(FICLONE)', true);
+    },
+
+    fallocate(fd, mode, offset, len) {
+      checkInt('offset', offset, 0);
+      checkInt('len', len, 1);
+      const r = fallocate([fd, mode, offset, len]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'fallocate', false);
+    },
+
+    posixFadvise(fd, offset, len, advice) {
+      checkInt('offset', offset, 0);
+      checkInt('len', len, 0);
+      // posix_fadvise returns the error number instead of setting errno. ESPIPE (a pipe or socket)
+      // means the advice is meaningless there, not that anything failed.
+      const r = posixFadvise([fd, offset, len, advice]);
+      if (r.value !== 0 && r.value !== ESPIPE) throw errorFor(r.value, 'posix_fadvise', false);
+    },
+
+    futimens(fd, atimeNs, mtimeNs) {
+      writeTimespecs(times, atimeNs, mtimeNs);
+      const r = futimens([fd, times]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'futimens', false);
+    },
+
+    utimensat(path: Buffer, atimeNs: bigint, mtimeNs: bigint, opts: UtimensatOptions) {
+      const p = cPath(path, 'utimensat');
+      writeTimespecs(times, atimeNs, mtimeNs);
+      const r = utimensat([AT_FDCWD, p, times, opts.noFollow ? AT_SYMLINK_NOFOLLOW : 0]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'utimensat', false, path);
+    },
+
+    fchmod(fd, mode) {
+      const r = fchmod([fd, mode]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'fchmod', false);
+    },
+
+    fchown(fd, uid, gid) {
+      // uid_t is unsigned; `| 0` maps 0xffffffff and -1 to the same bits for the I32 slot.
+      const r = fchown([fd, uid | 0, gid | 0]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'fchown', false);
+    },
+
+    lchown(path, uid, gid) {
+      const r = lchown([cPath(path, 'lchown'), uid | 0, gid | 0]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'lchown', false, path);
+    },
+
+    lseekData: (fd, offset) => lseekTo(fd, offset, SEEK_DATA, 'lseek(SEEK_DATA)'),
+    lseekHole: (fd, offset) => lseekTo(fd, offset, SEEK_HOLE, 'lseek(SEEK_HOLE)'),
+
+    statfsType(path) {
+      // node:fs wraps the same statfs(2) call (f_type included) without an ffi hop.
+      try {
+        return fsTypeName(fs.statfsSync(path).type);
+      } catch (err) {
+        throw fromNodeError(err, 'statfs', path);
+      }
+    },
+
+    renameat2(oldPath, newPath, flags) {
+      const r = renameat2([AT_FDCWD, cPath(oldPath, 'renameat2'), AT_FDCWD, cPath(newPath, 'renameat2'), flags]);
+      // EINVAL: the filesystem does not support these flags.
+      if (r.value < 0) throw errorFor(r.errnoCode, 'renameat2', true, oldPath);
+    },
+  };
+}
+
+/** Re-raise a node:fs error as a NativeError with the same errno. */
+export function fromNodeError(err: unknown, syscall: string, path: Buffer | string): NativeError {
+  const errno = (err as NodeJS.ErrnoException)?.errno;
+  if (typeof errno === 'number') return errorFor(Math.abs(errno), syscall, false, path);
+  throw err;
+}
