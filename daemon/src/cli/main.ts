@@ -9,12 +9,20 @@ import { registerDiagnosticsCommands } from './commands/diagnostics';
 import { BlitError } from '../engine/errors';
 import { EXIT_FATAL, EXIT_USAGE } from './exit-codes';
 
+/** commander's "error: missing required argument 'dst'" → "blit: error: ... [Usage]". */
+export function usageLine(commanderMessage: string): string {
+  const text = commanderMessage.trim().replace(/^error:\s*/, '');
+  return `blit: error: ${text} [Usage]\n`;
+}
+
 export function buildProgram(): Command {
   const program = new Command('blit')
     .description('Fast, trustworthy file copy and mirror between folders and machines')
     .version(require('../../../package.json').version)
     .exitOverride()
-    .showHelpAfterError();
+    // Usage errors from commander look like every other blit error; subcommands inherit this.
+    .configureOutput({ outputError: (str, write) => write(usageLine(str)) })
+    .showHelpAfterError("(add --help for usage)");
   registerTransferCommands(program);
   registerAdminCommands(program);
   registerDiagnosticsCommands(program);

@@ -1,0 +1,184 @@
+/**
+ * One `blit copy | mirror | move` run: options → dispatch → events → output → exit code.
+ * All I/O goes through the TransferIo handed in, so nothing here reads process globals.
+ */
+import { BlitError, ErrorCodes } from '../engine/errors';
+import { displayPath } from '../engine/paths';
+import type { EventSink, Failure, TransferEvent, TransferMode, TransferOptions, TransferSummary } from '../engine/types';
+import { parseEndpoint } from '../remote/endpoint';
+import { askYesNo } from './confirm';
+import { EXIT_OK, EXIT_PARTIAL } from './exit-codes';
+import { forceGrpcData, toTransferOptions, type TransferFlags } from './options';
+import {
+  addToTally,
+  dryRunTotal,
+  emptyTally,
+  errorJson,
+  failureLine,
+  itemLine,
+  mergeSummaries,
+  runTotal,
+  summaryJson,
+  type ItemTally,
+} from './output';
+import { ProgressDisplay } from './progress';
+import type { TransferRunners } from './runners';
+
+export interface TransferIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+  stdinIsTTY: boolean;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+}
+
+/** How many deletion candidates the terminal prompt lists before asking. */
+const PROMPT_LIST_MAX = 10;
+
+/** Where each kind of line goes, so a progress bar on the terminal is never torn. */
+class Console {
+  display: ProgressDisplay | null = null;
+  constructor(private readonly io: TransferIo, private readonly json: boolean) {}
+
+  /** Itemized lines: stdout, or stderr under --json (stdout holds only the JSON object). */
+  item(line: string): void {
+    if (this.json) this.err(line);
+    else if (this.display && this.io.stdoutIsTTY) this.display.log(line);
+    else this.io.stdout.write(`${line}\n`);
+  }
+
+  err(line: string): void {
+    if (this.display) this.display.log(line);
+    else this.io.stderr.write(`${line}\n`);
+  }
+
+  stopDisplay(): void {
+    this.display?.stop();
+    this.display = null;
+  }
+}
+
+interface PassState {
+  tally: ItemTally;
+  /** Deletion candidates the engine reported but did not delete (not confirmed). */
+  heldDeletes: string[];
+  printedFailures: Set<string>;
+}
+
+function failureKey(f: Failure): string {
+  return `${f.code}\0${f.path}`;
+}
+
+function eventSink(out: Console, state: PassState, options: TransferOptions, verbose: boolean): EventSink {
+  const showItems = options.dryRun || verbose;
+  return (event: TransferEvent) => {
+    switch (event.type) {
+      case 'item': {
+        const path = displayPath(event.rel);
+        if (event.action === 'delete' && !options.deleteConfirmed) {
+          state.heldDeletes.push(path);
+          return;
+        }
+        addToTally(state.tally, event.action, event.kind, event.size);
+        const line = showItems ? itemLine(event.action, path, event.kind) : null;
+        if (line !== null) out.item(line);
+        return;
+      }
+      case 'progress':
+        out.display?.update(event);
+        return;
+      case 'fileError':
+        state.printedFailures.add(failureKey(event.failure));
+        out.err(failureLine(event.failure));
+        return;
+      case 'warning':
+        out.err(`blit: warning: ${event.message}`);
+        return;
+      default:
+        return;
+    }
+  };
+}
+
+export async function runTransferCommand(
+  mode: TransferMode,
+  srcArg: string,
+  dstArg: string,
+  flags: TransferFlags,
+  io: TransferIo,
+  runners: TransferRunners,
+): Promise<number> {
+  const json = flags.json === true;
+  const options = toTransferOptions(mode, flags);
+  const src = parseEndpoint(srcArg);
+  const dst = parseEndpoint(dstArg);
+  const showProgress = io.stderrIsTTY && !json && flags.progress !== false;
+  const out = new Console(io, json);
+  const state: PassState = { tally: emptyTally(), heldDeletes: [], printedFailures: new Set() };
+
+  // Ctrl-C cancels the transfer cleanly (workers stop, temp files removed); a second one exits.
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    out.err('blit: cancelling (Ctrl-C again to quit at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+
+  const runPass = async (passOptions: TransferOptions): Promise<TransferSummary> => {
+    if (showProgress) out.display = new ProgressDisplay(io.stderr);
+    try {
+      const onEvent = eventSink(out, state, passOptions, flags.verbose === true);
+      if (src.kind === 'local' && dst.kind === 'local') {
+        return await runners.local(src.path, dst.path, passOptions, onEvent);
+      }
+      return await runners.remote(src, dst, { ...passOptions, forceGrpcData: forceGrpcData(flags, io.env) }, onEvent);
+    } finally {
+      out.stopDisplay();
+    }
+  };
+
+  try {
+    let summary = await runPass({ ...options, signal: abort.signal });
+    const held = summary.deletionsSkipped;
+    const scanIncomplete = summary.failures.some((f) => f.code === ErrorCodes.ScanIncomplete);
+    if (mode === 'mirror' && !options.dryRun && !options.deleteConfirmed && held > 0 && !scanIncomplete) {
+      const what = `${held} ${held === 1 ? 'entry' : 'entries'} in ${dstArg}`;
+      if (io.stdinIsTTY && io.stderrIsTTY) {
+        for (const p of state.heldDeletes.slice(0, PROMPT_LIST_MAX)) io.stderr.write(`  delete  ${p}\n`);
+        if (state.heldDeletes.length > PROMPT_LIST_MAX) io.stderr.write(`  ... and ${state.heldDeletes.length - PROMPT_LIST_MAX} more\n`);
+        const yes = await askYesNo(`Delete ${what}?`, io.stdin, io.stderr);
+        if (yes) {
+          // Second pass: everything is already copied, so it only deletes.
+          const second = await runPass({ ...options, deleteConfirmed: true, signal: abort.signal });
+          summary = mergeSummaries(summary, second);
+        } else {
+          io.stderr.write(`blit: nothing deleted: ${what} kept\n`);
+        }
+      } else {
+        io.stderr.write(`blit: ${what} not deleted (they are not in ${srcArg}): pass --yes to delete\n`);
+      }
+    }
+
+    // Failures the engine returned without a fileError event are named here too.
+    for (const f of summary.failures) {
+      if (!state.printedFailures.has(failureKey(f))) io.stderr.write(`${failureLine(f)}\n`);
+    }
+    if (json) io.stdout.write(`${summaryJson(mode, srcArg, dstArg, summary)}\n`);
+    else if (options.dryRun) io.stdout.write(`${dryRunTotal(state.tally, flags.yes !== true && mode === 'mirror')}\n`);
+    else io.stdout.write(`${runTotal(mode, summary)}\n`);
+    return summary.failures.length > 0 ? EXIT_PARTIAL : EXIT_OK;
+  } catch (err) {
+    if (json) {
+      const e = err instanceof BlitError ? err : null;
+      io.stdout.write(
+        `${errorJson(mode, srcArg, dstArg, e?.code ?? ErrorCodes.Internal, e?.message ?? String(err), e?.path)}\n`,
+      );
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
