@@ -23,10 +23,10 @@ const MIB = 1024 * 1024;
 
 export type SizeClass = 'small' | 'mixed' | 'large';
 
-/** Average file size below 64 KiB: small; above 8 MiB: large; otherwise mixed. */
+/** Average file size below 16 KiB: small; above 8 MiB: large; otherwise mixed. */
 export function sizeClass(files: number, bytes: number): SizeClass {
   const avg = files > 0 ? bytes / files : bytes;
-  if (avg < 64 * 1024) return 'small';
+  if (avg < 16 * 1024) return 'small';
   if (avg > 8 * MIB) return 'large';
   return 'mixed';
 }
