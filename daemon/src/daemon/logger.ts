@@ -1,0 +1,72 @@
+/**
+ * The daemon's Logger: one line per record, plain (`2026-11-20T22:10:00.000Z INFO msg k=v`) or
+ * JSON lines, to stderr or appended to a file (`blitd --log FILE`, shown by the VS Code
+ * extension). Writes are synchronous so nothing is lost when the process exits right after.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from './context';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'text' | 'json';
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface LoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  /** Append to this file; undefined = stderr. */
+  file?: string;
+}
+
+export interface ClosableLogger extends Logger {
+  close(): void;
+}
+
+function fieldText(v: unknown): string {
+  if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('utf8'));
+  if (typeof v === 'string') return /^[\w./:@-]*$/.test(v) && v !== '' ? v : JSON.stringify(v);
+  if (v instanceof Error) return JSON.stringify(v.message);
+  return JSON.stringify(v) ?? String(v);
+}
+
+export function createLogger(opts: LoggerOptions): ClosableLogger {
+  let fd = 2;
+  if (opts.file) {
+    fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+    fd = fs.openSync(opts.file, 'a', 0o600);
+  }
+  const min = RANK[opts.level];
+  const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
+    if (RANK[level] < min) return;
+    const time = new Date().toISOString();
+    let line: string;
+    if (opts.format === 'json') {
+      const rec: Record<string, unknown> = { time, level, msg };
+      for (const [k, v] of Object.entries(fields ?? {})) {
+        rec[k] = Buffer.isBuffer(v) ? v.toString('utf8') : v instanceof Error ? v.message : v;
+      }
+      line = JSON.stringify(rec);
+    } else {
+      const extra = Object.entries(fields ?? {}).map(([k, v]) => ` ${k}=${fieldText(v)}`).join('');
+      line = `${time} ${level.toUpperCase()} ${msg}${extra}`;
+    }
+    try {
+      fs.writeSync(fd, line + '\n');
+    } catch {
+      // A full disk or closed stderr must not take the daemon down with it.
+    }
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    close: () => {
+      if (fd !== 2) fs.closeSync(fd);
+      fd = 2;
+    },
+  };
+}
+
+/** A logger that drops everything (unit tests of pieces that need one). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
