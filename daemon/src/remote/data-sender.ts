@@ -1,0 +1,212 @@
+/**
+ * The sending end of file data, for both data paths: frames on TCP streams (dataplane.ts) and gRPC
+ * FileData messages. Used by the client for push and by the daemon for pull.
+ *
+ * Files come from a SendQueue that the control plane fills as needs arrive, so data starts flowing
+ * with the first NeedBatch. Each TCP stream takes the next file from the shared queue (many small
+ * files ride one stream back to back; several streams share the big ones). A file is checked
+ * against its manifest entry before and after it is read: if it changed, the receiver gets
+ * FILE_ERROR (SourceChanged) instead of FILE_END and drops its temp file.
+ */
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import type { Entry, Failure } from '../engine/types';
+import { displayPath } from '../engine/paths';
+import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
+
+export interface OutgoingFile {
+  index: number;
+  /** Absolute source path. */
+  abs: Buffer;
+  entry: Entry;
+}
+
+/** An async FIFO: producers push() and close(); each stream awaits next(). */
+export class SendQueue {
+  private items: OutgoingFile[] = [];
+  private head = 0;
+  private closed = false;
+  private waiters: ((f: OutgoingFile | undefined) => void)[] = [];
+  totalBytes = 0;
+  totalFiles = 0;
+
+  push(f: OutgoingFile): void {
+    if (this.closed) throw new BlitError({ code: ErrorCodes.Internal, message: 'send queue already closed' });
+    this.totalBytes += f.entry.size;
+    this.totalFiles++;
+    const w = this.waiters.shift();
+    if (w) w(f);
+    else this.items.push(f);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w(undefined);
+  }
+
+  next(): Promise<OutgoingFile | undefined> {
+    if (this.head < this.items.length) {
+      const f = this.items[this.head++]!;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      return Promise.resolve(f);
+    }
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((r) => this.waiters.push(r));
+  }
+}
+
+export interface SenderHooks {
+  /** The file was fully handed to the transport. */
+  sent(f: OutgoingFile): void;
+  /** The file could not be read or changed; the receiver was told. */
+  failed(f: OutgoingFile, failure: Failure): void;
+  bytes?(n: number): void;
+}
+
+/** Read chunk for buffered sends: big enough to keep syscalls few, small enough to stay in cache. */
+const CHUNK = 1024 * 1024;
+
+class SourceChanged extends Error {}
+
+/** The transport broke (not the file): stops the stream instead of becoming a FILE_ERROR. */
+class StreamBroken extends BlitError {
+  constructor() {
+    super({ code: ErrorCodes.IoError, message: 'data stream closed by the receiver' });
+  }
+}
+
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' });
+}
+
+/** Read a file in order, checked against its manifest entry; yields chunks. */
+async function* readChecked(f: OutgoingFile, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  const fh = await fs.promises.open(f.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const check = async (): Promise<void> => {
+      const st = await fh.stat({ bigint: true });
+      if (Number(st.size) !== f.entry.size || st.mtimeNs !== f.entry.mtimeNs) throw new SourceChanged();
+    };
+    await check();
+    let pos = 0;
+    while (pos < f.entry.size) {
+      aborted(signal);
+      const want = Math.min(CHUNK, f.entry.size - pos);
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(buf, 0, want, pos);
+      if (bytesRead === 0) throw new SourceChanged();
+      pos += bytesRead;
+      yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
+    }
+    await check();
+  } finally {
+    await fh.close();
+  }
+}
+
+function failureFor(f: OutgoingFile, err: unknown): Failure {
+  const shown = displayPath(f.entry.rel);
+  if (err instanceof SourceChanged) return { path: shown, code: ErrorCodes.SourceChanged, reason: 'the file changed while it was being sent' };
+  const be = fromErrno(err, shown, 'cannot read');
+  return { path: shown, code: be.code, reason: be.message.slice(shown.length + 2) };
+}
+
+function write(socket: net.Socket, bufs: Buffer[]): Promise<void> {
+  if (socket.destroyed) return Promise.reject(new StreamBroken());
+  socket.cork();
+  let ok = true;
+  for (const b of bufs) ok = socket.write(b) && ok;
+  socket.uncork();
+  if (ok) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => { cleanup(); resolve(); };
+    const onClose = (): void => { cleanup(); reject(new StreamBroken()); };
+    const cleanup = (): void => { socket.off('drain', onDrain); socket.off('close', onClose); };
+    socket.on('drain', onDrain);
+    socket.on('close', onClose);
+  });
+}
+
+/**
+ * Send files from the queue on one TCP stream until the queue is closed and empty, then
+ * STREAM_END. Rejects when the stream breaks; the files already handed over stay reported.
+ */
+export async function sendOnStream(socket: net.Socket, queue: SendQueue, hooks: SenderHooks, signal?: AbortSignal): Promise<void> {
+  socket.on('error', () => undefined);
+  for (;;) {
+    aborted(signal);
+    const f = await queue.next();
+    if (!f) break;
+    await write(socket, [frameHeader(FrameType.FileStart, f.index, 0)]);
+    try {
+      for await (const chunk of readChecked(f, signal)) {
+        for (let off = 0; off < chunk.length; off += MAX_DATA_PAYLOAD) {
+          const piece = chunk.subarray(off, Math.min(chunk.length, off + MAX_DATA_PAYLOAD));
+          await write(socket, [frameHeader(FrameType.Data, f.index, piece.length), piece]);
+          hooks.bytes?.(piece.length);
+        }
+      }
+    } catch (err) {
+      if (err instanceof StreamBroken || (err instanceof BlitError && err.code === ErrorCodes.Cancelled)) throw err;
+      const failure = failureFor(f, err);
+      await write(socket, [fileErrorFrame(f.index, failure.code, failure.reason)]);
+      hooks.failed(f, failure);
+      continue;
+    }
+    await write(socket, [frameHeader(FrameType.FileEnd, f.index, 0)]);
+    hooks.sent(f);
+  }
+  await write(socket, [streamEndFrame(false)]);
+  await new Promise<void>((resolve) => {
+    socket.end(() => resolve());
+  });
+}
+
+export interface GrpcFileData {
+  index: number;
+  offset: number;
+  data: Buffer;
+  last: boolean;
+}
+
+/** gRPC messages stay well below grpc-js's 4 MiB default limit. */
+const GRPC_CHUNK = 1024 * 1024;
+
+/**
+ * Send files from the queue as FileData messages. `send` resolves when the call can take more
+ * (backpressure). A file that cannot be read simply gets no `last` message; hooks.failed() lets
+ * the caller tell the peer where the protocol has a message for it (pull: file_failure).
+ */
+export async function sendOverGrpc(
+  queue: SendQueue,
+  send: (m: GrpcFileData) => Promise<void>,
+  hooks: SenderHooks,
+  signal?: AbortSignal,
+): Promise<void> {
+  for (;;) {
+    aborted(signal);
+    const f = await queue.next();
+    if (!f) return;
+    let offset = 0;
+    try {
+      for await (const chunk of readChecked(f, signal)) {
+        for (let off = 0; off < chunk.length; off += GRPC_CHUNK) {
+          const piece = chunk.subarray(off, Math.min(chunk.length, off + GRPC_CHUNK));
+          await send({ index: f.index, offset, data: piece, last: false });
+          offset += piece.length;
+          hooks.bytes?.(piece.length);
+        }
+      }
+    } catch (err) {
+      if (err instanceof BlitError && err.code === ErrorCodes.Cancelled) throw err;
+      hooks.failed(f, failureFor(f, err));
+      continue;
+    }
+    await send({ index: f.index, offset, data: Buffer.alloc(0), last: true });
+    hooks.sent(f);
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The raw TCP data plane: the listener with one-time tokens, the client's connect, and the frame
+ * format. Sending and receiving files on top of it: data-sender.ts and data-receiver.ts.
+ *
+ * Who listens: always the daemon, one listener per served transfer on ctx.bindHost and an
+ * ephemeral port; the client always connects (to the host it reached the gRPC port on), so it works
+ * from behind NAT toward a server. Push: the client sends frames; pull: the daemon sends frames.
+ *
+ * Negotiation (gRPC DataTransferNegotiation): tcp_port, streams = N, token = N × 32 random bytes
+ * (crypto.randomBytes), one token per stream. A token is single-use, valid for token_ttl_ms after it
+ * was issued, and bound to the first socket that presents it. A wrong, reused or late token: the
+ * socket is destroyed at once (nothing is read past the hello, no file is touched) and logged.
+ *
+ * Hello, the first bytes on each connection (client → daemon), 41 bytes:
+ *   "BLITDATA" (8) | u8 framing version (1) | token (32)
+ * The daemon answers with one byte 0x01 once the token is accepted; the client sends nothing else
+ * before that byte, and only then tells the control plane it uses TCP. No answer = refused.
+ *
+ * Frames after the hello (sender → receiver), header 17 bytes, integers big-endian:
+ *   u8 type | u64 index (manifest index) | u64 length (payload bytes that follow)
+ *   1 FILE_START  length 0: the file with this index starts on this stream
+ *   2 DATA        1..MAX_DATA_PAYLOAD bytes: the next bytes of the open file (same index)
+ *   3 FILE_END    length 0: the file is complete; the receiver checks bytes == manifest size
+ *   4 FILE_ERROR  ≤ MAX_ERROR_PAYLOAD bytes of JSON {code, reason}: the sender could not read the
+ *                 file (changed, unreadable); the receiver aborts its temp file and records it
+ *   5 STREAM_END  length 1, flags byte (bit 0: the sender used zero-copy); nothing may follow
+ * Many small files travel one after the other on one stream (a tar-like shard, no per-file round
+ * trip); large transfers open several streams and spread files over them.
+ * The receiver trusts nothing: unknown type, oversized length, an index that is not in its
+ * need-list or not the open file, more bytes than the manifest size, or anything after STREAM_END
+ * is a BadFrame: the temp file is aborted (never renamed) and the transfer stops.
+ */
+import * as net from 'node:net';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import type { Logger } from '../daemon/context';
+
+export const MAGIC = Buffer.from('BLITDATA', 'latin1');
+export const FRAMING_VERSION = 1;
+export const TOKEN_BYTES = 32;
+export const HELLO_BYTES = MAGIC.length + 1 + TOKEN_BYTES;
+export const ACK_ACCEPTED = 0x01;
+export const HEADER_BYTES = 17;
+export const MAX_DATA_PAYLOAD = 16 * 1024 * 1024;
+export const MAX_ERROR_PAYLOAD = 64 * 1024;
+/** How long a client waits for the TCP connect and the daemon's accept byte before falling back. */
+export const CONNECT_TIMEOUT_MS = 2000;
+export const DEFAULT_TOKEN_TTL_MS = 5000;
+
+export const FrameType = {
+  FileStart: 1,
+  Data: 2,
+  FileEnd: 3,
+  FileError: 4,
+  StreamEnd: 5,
+} as const;
+
+export const STREAM_FLAG_ZERO_COPY = 0x01;
+
+export function frameHeader(type: number, index: number, length: number): Buffer {
+  const h = Buffer.allocUnsafe(HEADER_BYTES);
+  h[0] = type;
+  h.writeBigUInt64BE(BigInt(index), 1);
+  h.writeBigUInt64BE(BigInt(length), 9);
+  return h;
+}
+
+export function helloFrame(token: Buffer): Buffer {
+  return Buffer.concat([MAGIC, Buffer.from([FRAMING_VERSION]), token]);
+}
+
+function badFrame(message: string): BlitError {
+  return new BlitError({ code: ErrorCodes.BadFrame, message: `data plane: ${message}` });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listener (daemon side)
+
+export interface DataListenerOptions {
+  host: string;
+  streams: number;
+  tokenTtlMs: number;
+  log: Logger;
+  /** Called once per accepted stream, after the accept byte was written. */
+  onStream(socket: net.Socket, streamIndex: number, rest: Buffer): void;
+}
+
+export class DataListener {
+  readonly port: number;
+  /** N × TOKEN_BYTES: what goes into DataTransferNegotiation.token. */
+  readonly tokens: Buffer;
+  readonly tokenTtlMs: number;
+  private readonly used: boolean[];
+  private readonly expiresAt: number;
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private closed = false;
+
+  private constructor(server: net.Server, port: number, tokens: Buffer, opts: DataListenerOptions) {
+    this.server = server;
+    this.port = port;
+    this.tokens = tokens;
+    this.tokenTtlMs = opts.tokenTtlMs;
+    this.used = new Array<boolean>(opts.streams).fill(false);
+    this.expiresAt = Date.now() + opts.tokenTtlMs;
+  }
+
+  static open(opts: DataListenerOptions): Promise<DataListener> {
+    const tokens = randomBytes(TOKEN_BYTES * opts.streams);
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ noDelay: true, pauseOnConnect: true });
+      let listener: DataListener | undefined;
+      server.on('connection', (s) => listener?.onConnection(s, opts));
+      server.once('error', (err) => {
+        if (!listener) reject(new BlitError({ code: ErrorCodes.DataPlaneUnavailable, message: `data plane listen on ${opts.host}: ${err.message}`, cause: err }));
+        else opts.log.warn('data plane listener error', { error: err.message });
+      });
+      server.listen({ host: opts.host, port: 0 }, () => {
+        const addr = server.address() as net.AddressInfo;
+        listener = new DataListener(server, addr.port, tokens, opts);
+        resolve(listener);
+      });
+    });
+  }
+
+  /** Number of streams whose token was accepted so far. */
+  get acceptedStreams(): number {
+    return this.used.filter((u) => u).length;
+  }
+
+  private onConnection(socket: net.Socket, opts: DataListenerOptions): void {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const remaining = this.expiresAt - Date.now();
+    if (remaining <= 0) {
+      opts.log.warn('data plane: connection after the token expired, closed', { peer });
+      socket.destroy();
+      return;
+    }
+    let got: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      opts.log.warn('data plane: no valid hello before the token expired, closed', { peer });
+      socket.destroy();
+    }, remaining);
+    const onData = (chunk: Buffer): void => {
+      got = got.length === 0 ? chunk : Buffer.concat([got, chunk]);
+      if (got.length < HELLO_BYTES) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      const verdict = this.checkHello(got.subarray(0, HELLO_BYTES));
+      if (typeof verdict === 'string') {
+        opts.log.warn(`data plane: ${verdict}, connection closed`, { peer });
+        socket.destroy();
+        return;
+      }
+      socket.write(Buffer.from([ACK_ACCEPTED]));
+      opts.onStream(socket, verdict, got.subarray(HELLO_BYTES));
+    };
+    socket.on('data', onData);
+    socket.resume();
+  }
+
+  /** Stream index for a valid hello, or why it is refused. */
+  private checkHello(hello: Buffer): number | string {
+    if (!hello.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a blit data connection (bad magic)';
+    if (hello[MAGIC.length] !== FRAMING_VERSION) return `framing version ${hello[MAGIC.length]} not supported`;
+    if (Date.now() > this.expiresAt) return 'token expired';
+    const presented = hello.subarray(MAGIC.length + 1);
+    for (let i = 0; i < this.used.length; i++) {
+      const t = this.tokens.subarray(i * TOKEN_BYTES, (i + 1) * TOKEN_BYTES);
+      if (timingSafeEqual(t, presented)) {
+        if (this.used[i]) return 'token already used';
+        this.used[i] = true;
+        return i;
+      }
+    }
+    return 'wrong token';
+  }
+
+  /** Stop accepting and destroy every connection (accepted streams included). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.close();
+    for (const s of this.sockets) s.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connect (client side)
+
+/** Connect, present the token, wait for the accept byte. DataPlaneUnavailable on any failure. */
+export function connectDataStream(host: string, port: number, token: Buffer, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    let done = false;
+    const fail = (why: string, cause?: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new BlitError({ code: ErrorCodes.DataPlaneUnavailable, message: `data plane ${host}:${port}: ${why}`, cause }));
+    };
+    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+    socket.once('error', (err) => fail(err.message, err));
+    socket.once('close', () => fail('connection closed by the daemon (token refused?)'));
+    socket.once('connect', () => socket.write(helloFrame(token)));
+    socket.once('data', (b: Buffer) => {
+      if (done) return;
+      if (b[0] !== ACK_ACCEPTED || b.length !== 1) return fail('unexpected answer to the hello');
+      done = true;
+      clearTimeout(timer);
+      socket.removeAllListeners('close');
+      socket.removeAllListeners('error');
+      socket.pause();
+      resolve(socket);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding (receiver side)
+
+export interface FrameHandler {
+  fileStart(index: number): void;
+  /** A piece of a DATA payload (a frame may arrive in several pieces). */
+  data(index: number, chunk: Buffer): void;
+  fileEnd(index: number): void;
+  fileError(index: number, code: string, reason: string): void;
+  streamEnd(flags: number): void;
+}
+
+/** Incremental frame parser. push() throws BadFrame on anything the format does not allow. */
+export class FrameDecoder {
+  private header = Buffer.alloc(HEADER_BYTES);
+  private headerFill = 0;
+  /** Current frame while its payload is being read. */
+  private type = 0;
+  private index = 0;
+  private remaining = 0;
+  private small: Buffer[] = [];
+  private ended = false;
+
+  constructor(private readonly handler: FrameHandler) {}
+
+  get streamEnded(): boolean {
+    return this.ended;
+  }
+
+  push(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.ended) throw badFrame('bytes after STREAM_END');
+      if (this.remaining === 0 && this.headerFill < HEADER_BYTES) {
+        const n = Math.min(HEADER_BYTES - this.headerFill, chunk.length - off);
+        chunk.copy(this.header, this.headerFill, off, off + n);
+        this.headerFill += n;
+        off += n;
+        if (this.headerFill === HEADER_BYTES) this.startFrame();
+        continue;
+      }
+      const n = Math.min(this.remaining, chunk.length - off);
+      const piece = chunk.subarray(off, off + n);
+      off += n;
+      this.remaining -= n;
+      if (this.type === FrameType.Data) this.handler.data(this.index, piece);
+      else this.small.push(piece);
+      if (this.remaining === 0) this.finishFrame();
+    }
+  }
+
+  private startFrame(): void {
+    const type = this.header[0]!;
+    const index = this.header.readBigUInt64BE(1);
+    const length = this.header.readBigUInt64BE(9);
+    if (index > BigInt(Number.MAX_SAFE_INTEGER)) throw badFrame(`index ${index} out of range`);
+    this.type = type;
+    this.index = Number(index);
+    const limit = type === FrameType.Data ? MAX_DATA_PAYLOAD : type === FrameType.FileError ? MAX_ERROR_PAYLOAD : type === FrameType.StreamEnd ? 1 : 0;
+    if (type < FrameType.FileStart || type > FrameType.StreamEnd) throw badFrame(`unknown frame type ${type}`);
+    if (length > BigInt(limit)) throw badFrame(`frame of type ${type} with length ${length} (limit ${limit})`);
+    if (type === FrameType.Data && length === 0n) throw badFrame('empty DATA frame');
+    if (type === FrameType.StreamEnd && length !== 1n) throw badFrame('STREAM_END without its flags byte');
+    this.remaining = Number(length);
+    this.small = [];
+    if (this.remaining === 0) this.finishFrame();
+  }
+
+  private finishFrame(): void {
+    this.headerFill = 0;
+    const payload = Buffer.concat(this.small);
+    this.small = [];
+    switch (this.type) {
+      case FrameType.FileStart:
+        this.handler.fileStart(this.index);
+        break;
+      case FrameType.Data:
+        break;
+      case FrameType.FileEnd:
+        this.handler.fileEnd(this.index);
+        break;
+      case FrameType.FileError: {
+        let code: string = ErrorCodes.IoError;
+        let reason = 'the sender could not read the file';
+        try {
+          const j = JSON.parse(payload.toString('utf8')) as { code?: unknown; reason?: unknown };
+          if (typeof j.code === 'string') code = j.code;
+          if (typeof j.reason === 'string') reason = j.reason;
+        } catch {
+          throw badFrame('FILE_ERROR payload is not JSON');
+        }
+        this.handler.fileError(this.index, code, reason);
+        break;
+      }
+      case FrameType.StreamEnd:
+        this.ended = true;
+        this.handler.streamEnd(payload[0]!);
+        break;
+    }
+  }
+}
+
+export function fileErrorFrame(index: number, code: string, reason: string): Buffer {
+  // Reason capped well below MAX_ERROR_PAYLOAD even after UTF-8 and JSON escaping.
+  const payload = Buffer.from(JSON.stringify({ code: code.slice(0, 64), reason: reason.slice(0, 4096) }), 'utf8');
+  return Buffer.concat([frameHeader(FrameType.FileError, index, payload.length), payload]);
+}
+
+export function streamEndFrame(zeroCopy: boolean): Buffer {
+  return Buffer.concat([frameHeader(FrameType.StreamEnd, 0, 1), Buffer.from([zeroCopy ? STREAM_FLAG_ZERO_COPY : 0])]);
+}
