@@ -55,6 +55,14 @@ export interface Prediction {
   estimateMs(files: number, bytes: number): number;
 }
 
+export interface SegmentSummary {
+  /** `mode:srcFs>dstFs` */
+  segment: string;
+  samples: number;
+  msPerFile: number;
+  bytesPerMs: number;
+}
+
 interface Arm {
   workers: number;
   primitive: CopyPrimitive | null;
@@ -76,7 +84,7 @@ interface Segment {
 }
 
 export class PerfPredictor {
-  private readonly segments = new Map<string, Segment>();
+  private readonly bySegment = new Map<string, Segment>();
 
   constructor(private readonly alpha: number = DEFAULT_ALPHA) {
     if (!(alpha > 0 && alpha <= 1)) throw new RangeError(`alpha must be in (0, 1], got ${alpha}`);
@@ -94,10 +102,10 @@ export class PerfPredictor {
     if (r.outcome === 'failed' || r.outcome === 'cancelled') return;
     if (!(r.copyMs > 0) || (r.files <= 0 && r.bytes <= 0)) return;
     const key = segmentKey(r.signature);
-    let seg = this.segments.get(key);
+    let seg = this.bySegment.get(key);
     if (!seg) {
       seg = { samples: 0, lastClass: 'mixed', arms: new Map() };
-      this.segments.set(key, seg);
+      this.bySegment.set(key, seg);
     }
     const a = this.alpha;
     const f = r.files;
@@ -127,8 +135,17 @@ export class PerfPredictor {
     }
   }
 
+  /** What was learned per segment (for `blit diagnostics perf`), most samples first. */
+  segments(): SegmentSummary[] {
+    const out: SegmentSummary[] = [];
+    for (const [key, seg] of this.bySegment) {
+      out.push({ segment: key, samples: seg.samples, msPerFile: seg.msPerFile ?? 0, bytesPerMs: seg.bytesPerMs ?? 0 });
+    }
+    return out.sort((a, b) => b.samples - a.samples || a.segment.localeCompare(b.segment));
+  }
+
   predict(sig: WorkloadSignature): Prediction | null {
-    const seg = this.segments.get(segmentKey(sig));
+    const seg = this.bySegment.get(segmentKey(sig));
     if (!seg || seg.msPerUnit === undefined) return null;
     const fit = solveFit(seg);
     const msPerUnit = seg.msPerUnit;
@@ -148,7 +165,7 @@ export class PerfPredictor {
    * allows it (reflink is never suggested across filesystems).
    */
   warmStart(sig: WorkloadSignature, base: Tuning): Tuning | null {
-    const seg = this.segments.get(segmentKey(sig));
+    const seg = this.bySegment.get(segmentKey(sig));
     if (!seg) return null;
     const cls = sig.fileCountHint !== undefined && sig.bytesHint !== undefined
       ? sizeClass(sig.fileCountHint, sig.bytesHint)
