@@ -34,7 +34,7 @@ export class UnsupportedError extends NativeError {
   }
 }
 
-export function isUnsupported(err: unknown): err is UnsupportedError {
+export function isUnsupported(err: unknown): boolean {
   return err instanceof UnsupportedError;
 }
 

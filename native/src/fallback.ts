@@ -21,11 +21,15 @@ function viaFs<T>(syscall: string, path: Buffer | string | undefined, run: () =>
   }
 }
 
-/** bigint ns -> the seconds number node:fs takes (sub-µs precision is lost in the double). */
-function nsToSeconds(ns: bigint): number {
+/**
+ * bigint ns -> the seconds node:fs takes (sub-µs precision is lost in the double). Node replaces a
+ * negative number with "now", but parses a numeric string as given, so pre-1970 times go as text.
+ */
+function nsToSeconds(ns: bigint): number | string {
   const sec = ns / 1_000_000_000n;
   const rest = ns % 1_000_000_000n;
-  return Number(sec) + Number(rest) / 1e9;
+  const seconds = Number(sec) + Number(rest) / 1e9;
+  return seconds < 0 ? String(seconds) : seconds;
 }
 
 export function loadFallback(): NativeBindings {

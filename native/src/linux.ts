@@ -13,9 +13,14 @@
  *   return value says the call failed (-1), since libc does not clear errno on success.
  * - ffi-rs state is per thread (per isolate): each worker thread loads its own copy; opening the
  *   same library key twice is harmless.
+ * - CRASH: when ffi-rs is loaded in a worker thread but not in the main thread, the process
+ *   segfaults as that worker exits (Node dlcloses the addon with the worker's environment while
+ *   native teardown still points into it). `pinAddon` dlopens the addon once more with
+ *   RTLD_NODELETE so it is never unmapped; see the worker test.
  */
-import { DataType, define, open } from 'ffi-rs';
+import type * as FfiRs from 'ffi-rs';
 import * as fs from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import type { NativeBindings, UtimensatOptions } from './api';
 import {
   AT_FDCWD,
@@ -31,38 +36,23 @@ import { checkInt, cPath, writeTimespecs } from './cpath';
 
 const LIB = 'blit_libc';
 const LIBC_CANDIDATES = ['libc.so.6', 'libc.so'];
+const RTLD_NOW = 2;
+const RTLD_NODELETE = 0x1000;
 
 type Call = (args: unknown[]) => { value: number; errnoCode: number };
+type ParamType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.U64 | FfiRs.DataType.U8Array | FfiRs.DataType.External;
+type RetType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.External;
 
-const { I32, I64, U64, U8Array } = DataType;
-type ParamType = typeof I32 | typeof I64 | typeof U64 | typeof U8Array;
-
-function bind(name: string, ret: typeof I32 | typeof I64, params: ParamType[]): Call {
-  const table = define({ [name]: { library: LIB, retType: ret, paramsType: params, errno: true } });
+function bind(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamType[]): Call {
+  const table = ffi.define({ [name]: { library: LIB, retType: ret, paramsType: params, errno: true } });
   return table[name] as unknown as Call;
 }
 
-/** Pointer-or-NULL parameter: U8Array when an offset is given, I64 0 when it is NULL. */
-function variants(name: string, ret: typeof I32 | typeof I64, shape: (a: ParamType, b: ParamType) => ParamType[]): Call[] {
-  // index = (first is pointer ? 1 : 0) | (second is pointer ? 2 : 0)
-  return [
-    bind(name, ret, shape(I64, I64)),
-    bind(name, ret, shape(U8Array, I64)),
-    bind(name, ret, shape(I64, U8Array)),
-    bind(name, ret, shape(U8Array, U8Array)),
-  ];
-}
-
-function writeOffset(buf: Buffer, n: number): void {
-  buf.writeUInt32LE(n >>> 0, 0);
-  buf.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 4);
-}
-
-function openLibc(): void {
+function openLibc(ffi: typeof FfiRs): void {
   let last: unknown;
   for (const path of LIBC_CANDIDATES) {
     try {
-      open({ library: LIB, path });
+      ffi.open({ library: LIB, path });
       return;
     } catch (err) {
       last = err;
@@ -71,28 +61,61 @@ function openLibc(): void {
   throw new Error(`could not open libc (${LIBC_CANDIDATES.join(', ')}): ${String(last)}`);
 }
 
+/** Keep the ffi-rs addon mapped for the life of the process (see CRASH above). */
+function pinAddon(ffi: typeof FfiRs): void {
+  const maps = fs.readFileSync('/proc/self/maps', 'latin1');
+  const addon = maps
+    .split('\n')
+    .map((line) => line.slice(line.indexOf('/')))
+    .find((p) => /\/ffi-rs[^/]*\.node$/.test(p));
+  if (!addon) throw new Error('ffi-rs addon not found in /proc/self/maps');
+  const dl = bind(ffi, 'dlopen', ffi.DataType.External, [ffi.DataType.U8Array, ffi.DataType.I32]);
+  const handle = dl([Buffer.from(`${addon}\0`, 'latin1'), RTLD_NOW | RTLD_NODELETE]) as unknown as { value: FfiRs.JsExternal };
+  if (ffi.isNullPointer(handle.value)) throw new Error(`dlopen(RTLD_NODELETE) failed for ${addon}`);
+}
+
+function writeOffset(buf: Buffer, n: number): void {
+  buf.writeUInt32LE(n >>> 0, 0);
+  buf.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 4);
+}
+
 /** Load the Linux bindings; throws when this platform cannot have them. */
 export function loadLinux(): NativeBindings {
   if (process.platform !== 'linux') throw new Error(`native bindings need Linux, this is ${process.platform}`);
   if (process.arch !== 'x64' && process.arch !== 'arm64') throw new Error(`native bindings need x64 or arm64, this is ${process.arch}`);
-  openLibc();
+  // Required lazily so a platform without an ffi-rs build still gets the fallback.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ffi = require('ffi-rs') as typeof FfiRs;
+  openLibc(ffi);
+  try {
+    pinAddon(ffi);
+  } catch (err) {
+    // Only a worker thread can crash on exit; the main thread keeps the addon anyway.
+    if (!isMainThread) throw err;
+  }
+  const { I32, I64, U64, U8Array } = ffi.DataType;
+  const fn = (name: string, ret: RetType, params: ParamType[]): Call => bind(ffi, name, ret, params);
+  /** Pointer-or-NULL parameters: U8Array when an offset is given, I64 0 when it is NULL. */
+  const variants = (name: string, shape: (a: ParamType, b: ParamType) => ParamType[]): Call[] =>
+    // index = (first is a pointer ? 1 : 0) | (second is a pointer ? 2 : 0)
+    [shape(I64, I64), shape(U8Array, I64), shape(I64, U8Array), shape(U8Array, U8Array)].map((p) => fn(name, I64, p));
 
-  const cfr = variants('copy_file_range', I64, (a, b) => [I32, a, I32, b, U64, I32]);
-  const spl = variants('splice', I64, (a, b) => [I32, a, I32, b, U64, I32]);
-  const sendfileNull = bind('sendfile', I64, [I32, I32, I64, U64]);
-  const sendfileOff = bind('sendfile', I64, [I32, I32, U8Array, U64]);
-  const pipe2 = bind('pipe2', I32, [U8Array, I32]);
-  const fcntlInt = bind('fcntl', I32, [I32, I32, I32]);
-  const ioctlInt = bind('ioctl', I32, [I32, U64, I32]);
-  const fallocate = bind('fallocate', I32, [I32, I32, I64, I64]);
-  const posixFadvise = bind('posix_fadvise', I32, [I32, I64, I64, I32]);
-  const futimens = bind('futimens', I32, [I32, U8Array]);
-  const utimensat = bind('utimensat', I32, [I32, U8Array, U8Array, I32]);
-  const fchmod = bind('fchmod', I32, [I32, I32]);
-  const fchown = bind('fchown', I32, [I32, I32, I32]);
-  const lchown = bind('lchown', I32, [U8Array, I32, I32]);
-  const lseek = bind('lseek', I64, [I32, I64, I32]);
-  const renameat2 = bind('renameat2', I32, [I32, U8Array, I32, U8Array, I32]);
+  const cfr = variants('copy_file_range', (a, b) => [I32, a, I32, b, U64, I32]);
+  const spl = variants('splice', (a, b) => [I32, a, I32, b, U64, I32]);
+  const sendfileNull = fn('sendfile', I64, [I32, I32, I64, U64]);
+  const sendfileOff = fn('sendfile', I64, [I32, I32, U8Array, U64]);
+  const pipe2 = fn('pipe2', I32, [U8Array, I32]);
+  const fcntlInt = fn('fcntl', I32, [I32, I32, I32]);
+  const ioctlInt = fn('ioctl', I32, [I32, U64, I32]);
+  const fallocate = fn('fallocate', I32, [I32, I32, I64, I64]);
+  const posixFadvise = fn('posix_fadvise', I32, [I32, I64, I64, I32]);
+  const futimens = fn('futimens', I32, [I32, U8Array]);
+  const utimensat = fn('utimensat', I32, [I32, U8Array, U8Array, I32]);
+  const fchmod = fn('fchmod', I32, [I32, I32]);
+  const fchown = fn('fchown', I32, [I32, I32, I32]);
+  const lchown = fn('lchown', I32, [U8Array, I32, I32]);
+  const lseek = fn('lseek', I64, [I32, I64, I32]);
+  const renameat2 = fn('renameat2', I32, [I32, U8Array, I32, U8Array, I32]);
 
   // Scratch memory reused across calls: calls are synchronous and this object belongs to one
   // thread, so no two calls can share a buffer at the same time.
