@@ -5,6 +5,10 @@
  * accepted where noted and encoded as UTF-8).
  *
  * Every function is synchronous and blocking: call them from worker threads.
+ *
+ * Errors: NativeError with Node's errno `code` ('ENOSPC', 'EBADF', ...); UnsupportedError (a
+ * NativeError) when the caller should switch primitive. Sockets from node:net are non-blocking,
+ * so sendfile/splice on them can throw NativeError 'EAGAIN': wait for writability and retry.
  */
 export interface UtimensatOptions {
   /** Set the times of a symlink itself instead of its target (AT_SYMLINK_NOFOLLOW). */

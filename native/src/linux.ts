@@ -67,7 +67,7 @@ function pinAddon(ffi: typeof FfiRs): void {
   const addon = maps
     .split('\n')
     .map((line) => line.slice(line.indexOf('/')))
-    .find((p) => /\/ffi-rs[^/]*\.node$/.test(p));
+    .find((p) => /\/[^/]*ffi[-_]rs[^/]*\.node$/.test(p)); // also a bundler's renamed copy
   if (!addon) throw new Error('ffi-rs addon not found in /proc/self/maps');
   const dl = bind(ffi, 'dlopen', ffi.DataType.External, [ffi.DataType.U8Array, ffi.DataType.I32]);
   const handle = dl([Buffer.from(`${addon}\0`, 'latin1'), RTLD_NOW | RTLD_NODELETE]) as unknown as { value: FfiRs.JsExternal };
@@ -84,7 +84,6 @@ export function loadLinux(): NativeBindings {
   if (process.platform !== 'linux') throw new Error(`native bindings need Linux, this is ${process.platform}`);
   if (process.arch !== 'x64' && process.arch !== 'arm64') throw new Error(`native bindings need x64 or arm64, this is ${process.arch}`);
   // Required lazily so a platform without an ffi-rs build still gets the fallback.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ffi = require('ffi-rs') as typeof FfiRs;
   openLibc(ffi);
   try {
