@@ -1,0 +1,443 @@
+/**
+ * The destination side of a remote transfer: the daemon for push, the client for pull. It takes
+ * the manifest in the order it arrives, regroups it into directory listings and runs the engine's
+ * differ against the local tree, decides what it needs (reported through hooks.need), creates
+ * directories and symlinks itself, writes received files through the engine's AtomicFile, applies
+ * directory metadata after their children, and performs mirror deletions itself (only after a
+ * complete manifest, only when confirmed, never an excluded path).
+ *
+ * The manifest is untrusted: every path is checked lexically (checkRelative: no '..', no absolute
+ * path, no NUL) and every directory it writes into must be a real directory reached from the root
+ * without a symlink (a manifest cannot plant a symlink "a -> /etc" and then write "a/passwd").
+ */
+import * as fs from 'node:fs';
+import { AtomicFile, tempPathFor } from '../engine/atomic';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { Differ } from '../engine/differ';
+import { Filter } from '../engine/filter';
+import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
+import { hashFile, initChecksum } from '../engine/checksum';
+import { applyDirMeta, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
+import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
+import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
+import { checkRelative } from '../daemon/containment';
+import type { ExpectedFile, FileSink } from './data-receiver';
+
+export interface DestinationHooks {
+  item(action: ItemAction, rel: Buffer, kind: EntryKind, size: number): void;
+  /** The destination needs this file's data (never called in a dry run). */
+  need(index: number, entry: Entry): void;
+  failure(f: Failure): void;
+}
+
+export interface DestinationInit {
+  rootAbs: Buffer;
+  options: TransferOptions;
+  /** --files-from paths as the source applied them (display form, one per path). */
+  filesFrom: string[] | undefined;
+  meta: MetaOptions;
+  hooks: DestinationHooks;
+  /** Report unchanged files as 'skip' items (move: the source removes those too). */
+  reportSkips: boolean;
+}
+
+const GITIGNORE = Buffer.from('.gitignore');
+
+function key(rel: Buffer): string {
+  return rel.toString('latin1');
+}
+
+export class Destination {
+  readonly counts = {
+    filesTransferred: 0, bytesTransferred: 0, dirsCreated: 0, symlinksCreated: 0,
+    entriesDeleted: 0, deletionsSkipped: 0, filesUnchanged: 0,
+  };
+  readonly failures: Failure[] = [];
+  /** Directories known to be real directories inside the root (or planned, in a dry run). */
+  private readonly verified = new Set<string>(['']);
+  /** Directories that do not exist yet (dry run) or were just created: nothing to delete in them. */
+  private readonly fresh = new Set<string>();
+  private readonly differ: Differ;
+  private readonly filter: Filter;
+  private pending: { dir: Buffer; entries: Entry[] } | undefined;
+  private readonly index = new Map<Entry, { index: number; checksum: Buffer | undefined }>();
+  /** Directory entries of the manifest, and those whose listing was diffed. */
+  private readonly manifestDirs: Entry[] = [];
+  private readonly listed = new Set<string>();
+  private rootEntry: Entry | undefined;
+  private readonly deleteCandidates: Entry[] = [];
+  /** A destination directory could not be read: deletions are unsafe. */
+  private deletionsUnsafe = false;
+  private checksumReady: Promise<void> | undefined;
+
+  constructor(private readonly init: DestinationInit) {
+    const f = init.options.filter;
+    // Glob and files-from layers now; .gitignore rules are read at the end from the destination,
+    // whose .gitignore files then equal the source's (they are part of the transfer).
+    this.filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: false }, init.filesFrom?.join('\n'));
+    this.differ = new Differ(init.rootAbs, this.filter);
+  }
+
+  get dryRun(): boolean {
+    return this.init.options.dryRun;
+  }
+
+  /** Create the root directory (and missing parents) unless this is a dry run. */
+  prepareRoot(): void {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(this.init.rootAbs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, displayPath(this.init.rootAbs), 'destination');
+    }
+    if (st && !st.isDirectory()) {
+      throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: displayPath(this.init.rootAbs) });
+    }
+    if (!st) {
+      this.fresh.add('');
+      if (!this.dryRun) fs.mkdirSync(this.init.rootAbs, { recursive: true, mode: 0o755 });
+    }
+    if (this.init.options.compare.mode === 'checksum') this.checksumReady = initChecksum();
+  }
+
+  async ready(): Promise<void> {
+    await this.checksumReady;
+  }
+
+  /** One manifest entry, in manifest order. */
+  add(index: number, e: Entry, checksum?: Buffer): void {
+    if (e.rel.length === 0) {
+      if (e.kind === 'dir') this.rootEntry = e;
+      else this.fail(e.rel, ErrorCodes.InvalidPath, 'the transfer root must be a directory');
+      return;
+    }
+    const shown = displayPath(e.rel);
+    try {
+      const parts = checkRelative(e.rel, shown);
+      if (parts.length === 0 || Buffer.concat(parts.flatMap((p, i) => (i ? [Buffer.from('/'), p] : [p]))).length !== e.rel.length) {
+        throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'path is not in normal form', path: shown });
+      }
+    } catch (err) {
+      const be = err as BlitError;
+      this.failures.push({ path: shown, code: be.code, reason: be.message });
+      this.init.hooks.failure(this.failures[this.failures.length - 1]!);
+      return;
+    }
+    const dir = parentRel(e.rel);
+    if (this.pending && !this.pending.dir.equals(dir)) this.flush();
+    if (!this.pending) this.pending = { dir, entries: [] };
+    this.pending.entries.push(e);
+    this.index.set(e, { index, checksum });
+    if (e.kind === 'dir') this.manifestDirs.push(e);
+  }
+
+  /** Diff the listing gathered so far (call at the end of each manifest batch and at the end). */
+  flush(): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return;
+    this.listed.add(key(p.dir));
+    try {
+      this.diffListing(p.dir, p.entries);
+    } finally {
+      for (const e of p.entries) this.index.delete(e);
+    }
+  }
+
+  private diffListing(dir: Buffer, entries: Entry[]): void {
+    const why = this.checkDir(dir);
+    if (why) {
+      for (const e of entries) this.fail(e.rel, why.code, why.message);
+      return;
+    }
+    try {
+      this.differ.diff({ dir, entries }, {
+        srcOnly: (e) => this.create(e, undefined),
+        both: (e, d) => this.create(e, d),
+        dstOnly: (d) => this.deleteCandidates.push(d),
+      });
+    } catch (err) {
+      this.deletionsUnsafe = true;
+      const be = fromErrno(err, displayPath(dir) || '.', 'cannot read destination directory');
+      for (const e of entries) this.fail(e.rel, be.code, be.message);
+    }
+  }
+
+  /** Is `dir` a real directory reached without symlinks (or one we plan to create)? */
+  private checkDir(dir: Buffer): BlitError | undefined {
+    if (this.verified.has(key(dir))) return undefined;
+    const parent = parentRel(dir);
+    const up = this.checkDir(parent);
+    if (up) return up;
+    if (this.fresh.has(key(parent))) {
+      // Parent does not exist yet (dry run): neither does this one.
+      this.fresh.add(key(dir));
+      this.verified.add(key(dir));
+      return undefined;
+    }
+    try {
+      const st = fs.lstatSync(join2(this.init.rootAbs, dir));
+      if (st.isDirectory()) {
+        this.verified.add(key(dir));
+        return undefined;
+      }
+      const what = st.isSymbolicLink() ? 'is a symlink on the destination; refusing to write through it' : 'is not a directory on the destination';
+      return new BlitError({ code: st.isSymbolicLink() ? ErrorCodes.PathEscape : ErrorCodes.NotADirectory, message: what, path: displayPath(dir) });
+    } catch (err) {
+      return fromErrno(err, displayPath(dir), 'parent directory');
+    }
+  }
+
+  private fail(rel: Buffer, code: string, reason: string): void {
+    const f = { path: displayPath(rel) || '.', code, reason };
+    this.failures.push(f);
+    this.init.hooks.failure(f);
+  }
+
+  private create(e: Entry, d: Entry | undefined): void {
+    const abs = join2(this.init.rootAbs, e.rel);
+    const k = key(e.rel);
+    try {
+      if (e.kind === 'dir') return this.createDir(e, d, abs, k);
+      if (d?.kind === 'dir') {
+        if (!(this.init.options.mode === 'mirror' && this.init.options.deleteConfirmed)) {
+          return this.fail(e.rel, ErrorCodes.IoError, `a directory is in the way of this ${e.kind} (mirror with --yes replaces it)`);
+        }
+        if (!this.dryRun) fs.rmSync(abs, { recursive: true, force: true });
+        this.counts.entriesDeleted++;
+        this.init.hooks.item('delete', e.rel, 'dir', 0);
+        d = undefined;
+      }
+      if (e.kind === 'symlink') return this.createSymlink(e, d);
+      this.createFile(e, d, abs);
+    } catch (err) {
+      const be = fromErrno(err, displayPath(e.rel), `cannot create ${e.kind}`);
+      this.fail(e.rel, be.code, be.message);
+    }
+  }
+
+  private createDir(e: Entry, d: Entry | undefined, abs: Buffer, k: string): void {
+    if (d?.kind === 'dir') {
+      this.verified.add(k);
+      if (dirMetaDiffers(e, d)) this.dirsToFix.push(e);
+      return;
+    }
+    if (d) {
+      if (!this.dryRun) fs.unlinkSync(abs);
+    }
+    if (!this.dryRun) ensureDir(abs);
+    this.fresh.add(k);
+    this.verified.add(k);
+    this.counts.dirsCreated++;
+    this.dirsToFix.push(e);
+    this.init.hooks.item('mkdir', e.rel, 'dir', 0);
+  }
+
+  private readonly dirsToFix: Entry[] = [];
+
+  private createSymlink(e: Entry, d: Entry | undefined): void {
+    if (!symlinkNeedsUpdate(e, d, this.init.options.compare)) return;
+    if (!this.dryRun) {
+      const dirAbs = join2(this.init.rootAbs, parentRel(e.rel));
+      writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget ?? Buffer.alloc(0), e, this.init.meta, tempPathForName);
+    }
+    this.counts.symlinksCreated++;
+    this.init.hooks.item('symlink', e.rel, 'symlink', 0);
+  }
+
+  private createFile(e: Entry, d: Entry | undefined, abs: Buffer): void {
+    let decision = decideFile(e, d, this.init.options.compare);
+    if (decision === 'hash') {
+      const sum = this.index.get(e)?.checksum;
+      decision = sum && sum.length > 0 && hashFile(abs) === sum.toString('hex') ? 'skip' : 'transfer';
+    }
+    if (decision === 'skip') {
+      this.counts.filesUnchanged++;
+      if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
+      return;
+    }
+    const action: ItemAction = d ? 'update' : 'create';
+    if (this.dryRun) {
+      this.counts.filesTransferred++;
+      this.counts.bytesTransferred += e.size;
+      this.init.hooks.item(action, e.rel, 'file', e.size);
+      return;
+    }
+    this.updates.add(key(e.rel));
+    this.init.hooks.need(this.index.get(e)!.index, e);
+  }
+
+  /** Files that replace an existing one (for the item action once committed). */
+  private readonly updates = new Set<string>();
+
+  // -------------------------------------------------------------------------------------------
+  // Data (hooks for DataReceiver)
+
+  /** A temp file next to the file's real name, written asynchronously, committed atomically. */
+  async openSink(f: ExpectedFile): Promise<FileSink> {
+    const dir = parentRel(f.entry.rel);
+    const why = this.checkDir(dir);
+    if (why) throw why;
+    const atomic = new AtomicFile(join2(this.init.rootAbs, dir), baseName(f.entry.rel));
+    const meta = this.init.meta;
+    return {
+      writev: async (chunks, position) => {
+        let pos = position;
+        let rest = chunks;
+        while (rest.length > 0) {
+          const want = rest.reduce((n, b) => n + b.length, 0);
+          const n = await new Promise<number>((resolve, reject) => fs.writev(atomic.fd, rest, pos, (err, w) => (err ? reject(err) : resolve(w))));
+          pos += n;
+          if (n === want) break;
+          rest = skipBytes(rest, n);
+        }
+      },
+      commit: async () => atomic.commit(f.entry, meta),
+      abort: async () => atomic.abort(),
+    };
+  }
+
+  fileCommitted(f: ExpectedFile): void {
+    this.counts.filesTransferred++;
+    this.counts.bytesTransferred += f.entry.size;
+    const k = key(f.entry.rel);
+    this.init.hooks.item(this.updates.has(k) ? 'update' : 'create', f.entry.rel, 'file', f.entry.size);
+    this.updates.delete(k);
+  }
+
+  fileFailed(_f: ExpectedFile, failure: Failure): void {
+    this.failures.push(failure);
+    this.init.hooks.failure(failure);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // End of transfer
+
+  /**
+   * After the last file settled: empty source directories still get their destination listing
+   * checked (mirror), deletions run if allowed, and directory metadata is applied deepest first.
+   */
+  finalize(manifestComplete: boolean): void {
+    this.flush();
+    if (this.init.options.mode === 'mirror') {
+      for (const d of this.manifestDirs) {
+        if (!this.listed.has(key(d.rel)) && !this.fresh.has(key(d.rel))) {
+          this.listed.add(key(d.rel));
+          this.diffListing(d.rel, []);
+        }
+      }
+      if (!this.listed.has('') && !this.fresh.has('')) this.diffListing(Buffer.alloc(0), []);
+      this.deleteExtras(manifestComplete);
+    }
+    if (!this.dryRun) this.applyDirMeta();
+  }
+
+  private deleteExtras(manifestComplete: boolean): void {
+    let candidates = this.deleteCandidates;
+    if (candidates.length === 0) return;
+    if (this.init.options.filter.gitignore) {
+      const gi = this.gitignoreFilter();
+      candidates = candidates.filter((c) => !gi.excludes(c.rel, c.kind === 'dir'));
+    }
+    if (!manifestComplete || this.deletionsUnsafe) {
+      this.counts.deletionsSkipped += candidates.length;
+      this.fail(Buffer.alloc(0), ErrorCodes.ScanIncomplete, `${candidates.length} deletion(s) skipped: the ${manifestComplete ? 'destination' : 'source'} scan was incomplete`);
+      return;
+    }
+    if (!this.init.options.deleteConfirmed) {
+      // Reported (the CLI lists them and may ask, then run a confirmed pass), not performed.
+      this.counts.deletionsSkipped += candidates.length;
+      for (const c of candidates) this.init.hooks.item('delete', c.rel, c.kind, 0);
+      return;
+    }
+    const gi = this.init.options.filter.gitignore ? this.gitignoreFilter() : undefined;
+    for (const c of candidates) this.deleteTree(c.rel, c.kind, gi);
+  }
+
+  /** Remove `rel` (recursively), keeping anything a filter excludes below it. Returns true if gone. */
+  private deleteTree(rel: Buffer, kind: EntryKind, gi: Filter | undefined): boolean {
+    const abs = join2(this.init.rootAbs, rel);
+    try {
+      if (kind === 'dir') {
+        let kept = false;
+        for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
+          const childRel = join2(rel, d.name);
+          const isDir = d.isDirectory();
+          if (this.filter.excludes(childRel, isDir) || gi?.excludes(childRel, isDir)) {
+            kept = true;
+            continue;
+          }
+          if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi)) kept = true;
+        }
+        if (kept) return false;
+        if (!this.dryRun) fs.rmdirSync(abs);
+      } else if (!this.dryRun) {
+        fs.unlinkSync(abs);
+      }
+      this.counts.entriesDeleted++;
+      this.init.hooks.item('delete', rel, kind, 0);
+      return true;
+    } catch (err) {
+      const be = fromErrno(err, displayPath(rel), 'cannot delete');
+      this.fail(rel, be.code, be.message);
+      return false;
+    }
+  }
+
+  /** .gitignore rules as they are now in the destination, for each directory the manifest has one. */
+  private gitignoreFilter(): Filter {
+    const gi = new Filter({ excludes: [], includes: [], gitignore: true });
+    for (const d of [Buffer.alloc(0), ...this.manifestDirs.map((e) => e.rel)]) {
+      try {
+        gi.addGitignore(d, fs.readFileSync(join2(join2(this.init.rootAbs, d), GITIGNORE), 'utf8'));
+      } catch {
+        // no .gitignore there
+      }
+    }
+    return gi;
+  }
+
+  private applyDirMeta(): void {
+    const dirs = [...this.dirsToFix].sort((a, b) => depth(b.rel) - depth(a.rel));
+    if (this.rootEntry) dirs.push(this.rootEntry);
+    for (const d of dirs) {
+      try {
+        applyDirMeta(join2(this.init.rootAbs, d.rel), d, this.init.meta);
+      } catch (err) {
+        const be = fromErrno(err, displayPath(d.rel) || '.', 'cannot set directory metadata');
+        this.fail(d.rel, be.code, be.message);
+      }
+    }
+  }
+
+  summary(startedAt: number, extra: Partial<TransferSummary>): TransferSummary {
+    const durationMs = Date.now() - startedAt;
+    return {
+      ...this.counts,
+      failures: this.failures,
+      durationMs,
+      firstByteMs: null,
+      dryRun: this.dryRun,
+      bytesPerSecond: durationMs > 0 ? (this.counts.bytesTransferred * 1000) / durationMs : 0,
+      ...extra,
+    };
+  }
+}
+
+function tempPathForName(dir: Buffer, name: Buffer): Buffer {
+  return tempPathFor(dir, name);
+}
+
+function skipBytes(chunks: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = n;
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    out.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return out;
+}
