@@ -7,18 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlitError, ErrorCodes } from '../engine/errors';
+import { displayPath } from '../engine/paths';
 import type { Logger, ModuleConfig, ResolvedPath } from './context';
 
 const SLASH = 0x2f;
-
-/** Display form of wire bytes (invalid UTF-8 escaped as \xNN) for messages and logs. */
-export function showBytes(b: Buffer): string {
-  const text = b.toString('utf8');
-  if (Buffer.from(text, 'utf8').equals(b)) return text;
-  let out = '';
-  for (const byte of b) out += byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
-  return out;
-}
 
 /**
  * Lexical check. Returns the normalised components ('' and '.' dropped). Throws PathEscape for an
@@ -118,7 +110,7 @@ export type ResolveOptions = { forWrite: boolean };
 /** Builds ServerContext.resolvePath for a set of modules. */
 export function createResolver(opts: ContainmentOptions): (module: string, rel: Buffer, o: ResolveOptions) => Promise<ResolvedPath> {
   return async (moduleName, rel, { forWrite }) => {
-    const shown = `${moduleName}/${showBytes(rel)}`;
+    const shown = `${moduleName}/${displayPath(rel)}`;
     try {
       if (!moduleName) throw new BlitError({ code: ErrorCodes.ModuleNotFound, message: 'no module given (expected HOST:/MODULE[/PATH])' });
       const module = opts.modules.get(moduleName);
@@ -135,7 +127,7 @@ export function createResolver(opts: ContainmentOptions): (module: string, rel: 
     } catch (err) {
       const code = err instanceof BlitError ? err.code : 'Internal';
       if (code === 'PathEscape' || code === 'ReadOnlyModule' || code === 'InvalidPath') {
-        opts.log.warn('refused path', { code, module: moduleName, path: showBytes(rel), forWrite });
+        opts.log.warn('refused path', { code, module: moduleName, path: displayPath(rel), forWrite });
       }
       throw err;
     }

@@ -1,5 +1,195 @@
-/** `blitd` entry point: owned by the daemon work (issue 4). */
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write('blitd: not built yet\n');
-  return 1;
+/**
+ * `blitd` entry point: parse flags, load the config (refusing a bad one with FILE:LINE: key:
+ * cause), build the ServerContext, serve, and shut down gracefully on SIGTERM/SIGINT.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import type { ModuleConfig, ServerContext } from './context';
+import { defaultModule, loadConfigFile, type DaemonFileConfig } from './config';
+import { createResolver } from './containment';
+import { createLogger, type ClosableLogger, type LogFormat, type LogLevel } from './logger';
+import { Jobs } from './jobs';
+import { buildService, startServer, type RunningServer } from './server';
+import { startTransfer, type LocalRunner } from './transfer-job';
+
+export const DEFAULT_BIND = '127.0.0.1';
+export const DEFAULT_PORT = 9031;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+interface Flags {
+  config?: string;
+  bind?: string;
+  port?: number;
+  root?: string;
+  forceGrpcData?: boolean;
+  socket?: string;
+  log?: string;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+}
+
+function parsePortFlag(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('expected a port number 0..65535 (0 = pick a free port)');
+  return n;
+}
+
+function choice<T extends string>(allowed: readonly T[]) {
+  return (v: string): T => {
+    if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of: ${allowed.join(', ')}`);
+    return v as T;
+  };
+}
+
+function buildProgram(): Command {
+  return new Command('blitd')
+    .description('Blit daemon: serves modules to blit clients over gRPC (+ a raw TCP data plane)')
+    .version(daemonVersion())
+    .option('--config <file>', 'TOML config with [[module]] tables (name, path, read_only, comment)')
+    .option('--bind <addr>', `address to listen on (default ${DEFAULT_BIND})`)
+    .option('--port <n>', `TCP port (default ${DEFAULT_PORT}; 0 picks a free port and prints it)`, parsePortFlag)
+    .option('--root <dir>', "directory exported as module 'default' when the config defines no modules")
+    .option('--force-grpc-data', 'send bulk data over gRPC only (also BLIT_FORCE_GRPC_DATA=1)')
+    .option('--socket <path>', 'listen only on this Unix socket (mode 0600, in a 0700 directory)')
+    .option('--log <file>', 'append log lines to this file instead of stderr')
+    .option('--log-format <fmt>', 'text or json', choice(['text', 'json'] as const), 'text')
+    .option('--log-level <level>', 'debug, info, warn or error', choice(['debug', 'info', 'warn', 'error'] as const), 'info')
+    .exitOverride()
+    .showHelpAfterError();
+}
+
+export function daemonVersion(): string {
+  try {
+    return String(require('../../../package.json').version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The engine's local runner, when the engine is part of this build. */
+function loadLocalRunner(): LocalRunner | undefined {
+  try {
+    // Resolved at run time so the daemon core builds and serves before the engine lands.
+    const mod = require('../engine/orchestrator') as { runLocalTransfer?: LocalRunner };
+    return mod.runLocalTransfer;
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveModules(file: DaemonFileConfig, flags: Flags, log: ClosableLogger): Map<string, ModuleConfig> {
+  const modules = new Map<string, ModuleConfig>();
+  for (const m of file.modules) modules.set(m.name, m);
+  if (modules.size > 0) {
+    if (flags.root) log.warn('--root ignored: the config defines modules', { root: flags.root });
+    return modules;
+  }
+  if (!flags.root) log.warn("no modules configured and no --root: exporting the working directory as module 'default'", { dir: process.cwd() });
+  const m = defaultModule(flags.root ?? process.cwd());
+  modules.set(m.name, m);
+  return modules;
+}
+
+/** Runs the daemon; resolves with the exit code after a graceful shutdown. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  let flags: Flags;
+  try {
+    program.parse(argv);
+    flags = program.opts<Flags>();
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 64;
+    throw err;
+  }
+  let log: ClosableLogger | undefined;
+  try {
+    const file: DaemonFileConfig = flags.config ? loadConfigFile(flags.config) : { modules: [] };
+    log = createLogger({ level: flags.logLevel, format: flags.logFormat, ...(flags.log ?? file.log ? { file: flags.log ?? file.log } : {}) });
+    const modules = resolveModules(file, flags, log);
+    const shutdown = new AbortController();
+    const jobs = new Jobs({ shutdown: shutdown.signal });
+    const bindHost = flags.bind ?? file.bind ?? DEFAULT_BIND;
+    const ctx: ServerContext = {
+      modules,
+      resolvePath: createResolver({ modules, log }),
+      jobs,
+      log,
+      forceGrpcData: Boolean(flags.forceGrpcData || file.forceGrpcData || process.env.BLIT_FORCE_GRPC_DATA === '1'),
+      bindHost: flags.socket ? DEFAULT_BIND : bindHost,
+      shutdown: shutdown.signal,
+    };
+    const transferDeps = { jobs, log, runLocal: loadLocalRunner(), forceGrpcData: ctx.forceGrpcData };
+    const handlers = buildService({ ctx, jobs, daemonVersion: daemonVersion(), startTransfer: async (req) => startTransfer(transferDeps, req) });
+    const running = await startServer(
+      handlers,
+      flags.socket ? { socket: flags.socket } : { tcp: { host: bindHost, port: flags.port ?? file.port ?? DEFAULT_PORT } },
+    );
+    const where = running.socket ? `unix:${running.socket}` : `${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${running.port}`;
+    const dataPlane = ctx.forceGrpcData ? 'grpc' : 'tcp';
+    log.info('listening', { address: where, dataPlane, modules: [...modules.keys()].join(','), version: daemonVersion() });
+    // Machine-readable readiness line (tests and the VS Code extension wait for it).
+    process.stdout.write(`blitd listening on ${where} data-plane ${dataPlane} modules ${[...modules.keys()].join(',')}\n`);
+    return await serveUntilSignal(running, shutdown, jobs, log);
+  } catch (err) {
+    const e = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: (err as Error)?.stack ?? String(err) });
+    log?.error('cannot start', { code: e.code, error: e.message });
+    process.stderr.write(`blitd: error: ${e.message} [${e.code}]\n`);
+    log?.close();
+    return 1;
+  }
+}
+
+/**
+ * Waits for SIGTERM/SIGINT, then: stop accepting calls, abort ctx.shutdown (running jobs and
+ * handlers finish their current file or cancel cleanly), wait up to SHUTDOWN_GRACE_MS, exit 0.
+ * A second signal forces the exit.
+ */
+function serveUntilSignal(running: RunningServer, shutdown: AbortController, jobs: Jobs, log: ClosableLogger): Promise<number> {
+  const onUnhandled = (err: unknown): void => log.error('unhandled error (daemon keeps serving)', { error: (err as Error)?.stack ?? String(err) });
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log.warn('second signal: forcing shutdown', { signal });
+        running.server.forceShutdown();
+        finish();
+        return;
+      }
+      stopping = true;
+      log.info('shutting down', { signal });
+      shutdown.abort(new BlitError({ code: ErrorCodes.Cancelled, message: 'daemon shutting down' }));
+      const force = setTimeout(() => {
+        log.warn('grace period over: closing remaining calls', { graceMs: SHUTDOWN_GRACE_MS });
+        running.server.forceShutdown();
+        finish();
+      }, SHUTDOWN_GRACE_MS);
+      let pending = 2;
+      const done = (): void => {
+        if (--pending === 0) {
+          clearTimeout(force);
+          finish();
+        }
+      };
+      running.server.tryShutdown(() => done());
+      void jobs.whenIdle().then(done);
+    };
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      log.info('stopped');
+      log.close();
+      resolve(0);
+      // Anything still holding the event loop (a stuck socket) must not keep a stopped daemon alive.
+      setTimeout(() => process.exit(0), 1000).unref();
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
 }

@@ -1,0 +1,205 @@
+/**
+ * Admin verbs served by blitd: ListModules, List, Find, DiskUsage, FilesystemStats, Purge. Each
+ * resolves its path through ctx.resolvePath first (containment), so nothing outside a module is
+ * read or written; Purge resolves forWrite, so read-only modules refuse it.
+ */
+import * as fs from 'node:fs';
+import picomatch from 'picomatch';
+import type * as pb from '@blit/proto';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { baseName, displayPath, EMPTY } from '../engine/paths';
+import { statEntry } from '../engine/walk';
+import { fsTypeName } from '../engine/perf/fstype';
+import { entryToWire } from '../remote/convert';
+import type { ServerContext } from './context';
+import { walkTree, type TreeItem } from './tree';
+
+const FIND_BATCH = 256;
+
+function shownPath(module: string, rel: Buffer): string {
+  return rel.length ? `${module}/${displayPath(rel)}` : module;
+}
+
+function entryOf(item: { abs: Buffer }, rel: Buffer, shown: string): pb.FileEntry | null {
+  try {
+    const e = statEntry(item.abs, rel);
+    return e ? entryToWire(e) : null;
+  } catch (err) {
+    throw fromErrno(err, shown, 'cannot stat');
+  }
+}
+
+export function listModules(ctx: ServerContext): pb.ListModulesResponse {
+  return { modules: [...ctx.modules.values()].map((m) => ({ name: m.name, comment: m.comment, readOnly: m.readOnly })) };
+}
+
+/** One directory (or one file) with lstat metadata; names relative to the listed directory. */
+export async function list(ctx: ServerContext, req: pb.ListRequest__Output): Promise<pb.ListResponse> {
+  const shown = shownPath(req.module, req.path);
+  const { abs } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(abs);
+  } catch (err) {
+    throw fromErrno(err, shown, 'cannot list');
+  }
+  if (!st.isDirectory()) {
+    const e = entryOf({ abs }, baseName(abs), shown);
+    return { entries: e ? [e] : [] };
+  }
+  let names: Buffer[];
+  try {
+    names = await fs.promises.readdir(abs, { encoding: 'buffer' });
+  } catch (err) {
+    throw fromErrno(err, shown, 'cannot list');
+  }
+  names.sort(Buffer.compare);
+  const entries: pb.FileEntry[] = [];
+  for (const name of names) {
+    try {
+      const e = statEntry(Buffer.concat([abs, Buffer.from('/'), name]), name);
+      if (e) entries.push(entryToWire(e));
+    } catch (err) {
+      // Removed between readdir and lstat: it is simply not there any more.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, `${shown}/${displayPath(name)}`, 'cannot stat');
+    }
+  }
+  return { entries };
+}
+
+/**
+ * Glob search below a path. The pattern is matched against the path relative to the search
+ * start and, for patterns without '/', against the name alone (rsync-like). Results are sent in
+ * batches as they are found.
+ */
+export async function find(
+  ctx: ServerContext,
+  req: pb.FindRequest__Output,
+  send: (batch: pb.FindResponse) => Promise<void>,
+  signal: AbortSignal,
+): Promise<number> {
+  if (!req.pattern) throw new BlitError({ code: ErrorCodes.Usage, message: 'find needs a pattern (--pattern GLOB)' });
+  let isMatch: (s: string) => boolean;
+  try {
+    isMatch = picomatch(req.pattern, { dot: true, basename: !req.pattern.includes('/') });
+  } catch (err) {
+    throw new BlitError({ code: ErrorCodes.Usage, message: `invalid pattern '${req.pattern}': ${(err as Error).message}` });
+  }
+  const shown = shownPath(req.module, req.path);
+  const { abs } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
+  let batch: pb.FileEntry[] = [];
+  let found = 0;
+  const limit = req.limit > 0 ? req.limit : Infinity;
+  for await (const item of walkTree(abs, shown, { signal, onError: (e) => ctx.log.warn('find: skipped', { error: e.message }) })) {
+    if (item.rel.length === 0 || !isMatch(displayPath(item.rel))) continue;
+    const e = entryOfItem(item);
+    if (!e) continue;
+    batch.push(e);
+    found++;
+    if (batch.length >= FIND_BATCH) {
+      await send({ entries: batch });
+      batch = [];
+    }
+    if (found >= limit) break;
+  }
+  if (batch.length > 0) await send({ entries: batch });
+  return found;
+}
+
+function entryOfItem(item: TreeItem): pb.FileEntry | null {
+  const s = item.stat;
+  const type = Number(s.mode) & 0o170000;
+  const kind = type === 0o100000 ? 'file' : type === 0o040000 ? 'dir' : type === 0o120000 ? 'symlink' : null;
+  if (!kind) return null;
+  let linkTarget: Buffer | undefined;
+  if (kind === 'symlink') {
+    try {
+      linkTarget = fs.readlinkSync(item.abs, { encoding: 'buffer' });
+    } catch {
+      linkTarget = EMPTY;
+    }
+  }
+  return entryToWire({
+    rel: item.rel,
+    kind,
+    size: kind === 'file' ? Number(s.size) : 0,
+    mtimeNs: s.mtimeNs,
+    mode: Number(s.mode) & 0o7777,
+    uid: Number(s.uid),
+    gid: Number(s.gid),
+    ...(linkTarget ? { linkTarget } : {}),
+  });
+}
+
+/** Apparent and allocated size plus counts of everything at and below the path. */
+export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Output, signal: AbortSignal): Promise<pb.DiskUsageResponse> {
+  const shown = shownPath(req.module, req.path);
+  const { abs } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
+  const out = { bytes: 0, allocatedBytes: 0, files: 0, dirs: 0, symlinks: 0 };
+  for await (const { stat } of walkTree(abs, shown, { signal, onError: (e) => ctx.log.warn('du: skipped', { error: e.message }) })) {
+    out.allocatedBytes += Number(stat.blocks) * 512;
+    if (stat.isFile()) {
+      out.files++;
+      out.bytes += Number(stat.size);
+    } else if (stat.isDirectory()) out.dirs++;
+    else if (stat.isSymbolicLink()) out.symlinks++;
+  }
+  return out;
+}
+
+export async function filesystemStats(ctx: ServerContext, req: pb.FilesystemStatsRequest__Output): Promise<pb.FilesystemStatsResponse> {
+  const { abs, module } = await ctx.resolvePath(req.module, EMPTY, { forWrite: false });
+  let st: fs.StatsFs;
+  try {
+    st = await fs.promises.statfs(abs.toString());
+  } catch (err) {
+    throw fromErrno(err, module.name, 'statfs');
+  }
+  return {
+    totalBytes: st.blocks * st.bsize,
+    freeBytes: st.bfree * st.bsize,
+    availableBytes: st.bavail * st.bsize,
+    totalInodes: st.files,
+    freeInodes: st.ffree,
+    fsType: fsTypeName(st.type),
+  };
+}
+
+/**
+ * rm -r inside a module. The module root itself is refused unless `allow_module_root` is set, and
+ * then only its contents go (the root stays). A non-recursive purge of a non-empty directory is
+ * refused. Deletion is post-order and stops at the first error, naming the path.
+ */
+export async function purge(ctx: ServerContext, req: pb.PurgeRequest__Output, signal: AbortSignal): Promise<pb.PurgeResponse> {
+  const shown = shownPath(req.module, req.path);
+  const { abs, module } = await ctx.resolvePath(req.module, req.path, { forWrite: true });
+  const isRoot = abs.equals(Buffer.from(module.path));
+  if (isRoot && !req.allowModuleRoot) {
+    throw new BlitError({
+      code: ErrorCodes.Usage,
+      message: `refusing to purge the root of module '${module.name}' (name a path inside it, or pass --module-root to empty it)`,
+    });
+  }
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(abs);
+  } catch (err) {
+    throw fromErrno(err, shown, 'cannot purge');
+  }
+  if (st.isDirectory() && !req.recursive && (await fs.promises.readdir(abs)).length > 0) {
+    throw new BlitError({ code: ErrorCodes.Usage, message: 'is a non-empty directory (purge it recursively)', path: shown });
+  }
+  let deleted = 0;
+  for await (const item of walkTree(abs, shown, { signal, postOrder: true, onError: (e) => { throw e; } })) {
+    if (isRoot && item.rel.length === 0) continue;
+    try {
+      if (item.stat.isDirectory()) await fs.promises.rmdir(item.abs);
+      else await fs.promises.unlink(item.abs);
+      deleted++;
+    } catch (err) {
+      throw fromErrno(err, item.rel.length ? `${shown}/${displayPath(item.rel)}` : shown, 'cannot delete');
+    }
+  }
+  ctx.log.info('purged', { module: module.name, path: displayPath(req.path), entries: deleted });
+  return { entriesDeleted: deleted };
+}
