@@ -1,3 +1,373 @@
-/** VS Code extension entry: owned by the extension work (issue 5). */
-export function activate(): void {}
-export function deactivate(): void {}
+/**
+ * VS Code entry: wires commands, the "Blit Transfers" tree, the status bar, progress notifications
+ * and upload on save to the local blitd (DaemonManager). The extension never copies a file itself:
+ * every sync is a StartTransfer on the daemon.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DaemonClient } from './daemon-client';
+import { DaemonManager, defaultSocketPath } from './daemon-manager';
+import { JobTracker } from './job-tracker';
+import { isFinished, percentDone, statusText, type JobRecord } from './jobs';
+import { messageForError, messageForJob } from './messages';
+import { buildRequest, countDeletions, formatPreview, type SyncKind } from './requests';
+import { chooseTarget, describeTarget, parseTarget, parseTargets, targetToSetting, TargetConfigError, type Target } from './targets';
+import { TransfersTreeProvider } from './tree-view';
+import { UploadOnSave } from './upload-on-save';
+
+/** Arguments commands accept when run programmatically (tests, keybindings). */
+export interface CommandArgs {
+  /** Target name; otherwise the only target, or a quick pick. */
+  target?: string;
+  /** Workspace folder path; otherwise the only folder, or a quick pick. */
+  folder?: string;
+  /** false: return once the job started (default: wait for it to finish). */
+  wait?: boolean;
+  /** Mirror only: skip the confirmation modal (the dry run still runs and is reported). */
+  assumeYes?: boolean;
+  /** Cancel only: the job to cancel. */
+  jobId?: string;
+}
+
+/** What a sync command returns: JSON-friendly, so tests can check it. */
+export interface CommandResult {
+  jobId?: string;
+  state?: string;
+  summary?: JobRecord['job']['summary'];
+  items?: JobRecord['items'];
+  failures?: JobRecord['failures'];
+  deletions?: number;
+  error?: string;
+  lines?: string[];
+}
+
+class Blit {
+  readonly output = vscode.window.createOutputChannel('Blit');
+  readonly previewOutput = vscode.window.createOutputChannel('Blit Preview');
+  readonly tree = new TransfersTreeProvider();
+  readonly tracker: JobTracker;
+  readonly manager: DaemonManager;
+  readonly status = vscode.window.createStatusBarItem('blit.status', vscode.StatusBarAlignment.Left, 10);
+  readonly uploads: UploadOnSave;
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    const log = (line: string) => this.output.appendLine(`[${new Date().toISOString()}] ${line}`);
+    this.tracker = new JobTracker(log);
+    const socket = vscode.workspace.getConfiguration('blit').get<string>('daemonSocket') || defaultSocketPath();
+    this.manager = new DaemonManager({
+      nodePath: process.execPath,
+      daemonScript: context.asAbsolutePath(path.join('bundle', 'blitd.js')),
+      socketPath: socket,
+      rootDir: path.join(context.globalStorageUri?.fsPath ?? path.join(os.tmpdir(), 'blit-vscode'), 'daemon-root'),
+      log,
+    });
+    this.manager.onRestart.add((c) => void this.tracker.attach(c).catch(() => {}));
+    this.tracker.onChange((jobs) => {
+      this.tree.update(jobs);
+      this.updateStatus(jobs);
+    });
+    this.status.name = 'Blit transfer';
+    this.status.command = 'blit.transfers.focus';
+    this.uploads = new UploadOnSave({
+      targets: () => this.targets(),
+      gitignore: () => this.gitignoreSetting(),
+      delayMs: () => vscode.workspace.getConfiguration('blit').get<number>('uploadOnSaveDelayMs') ?? 400,
+      run: async (req, target) => {
+        const rec = await this.runJob(req, { notify: false });
+        const msg = messageForJob(rec.job, target);
+        if (msg) this.showError(msg);
+      },
+      onError: (e, target) => this.showError(messageForError(e, target)),
+      log,
+    });
+  }
+
+  log(line: string): void {
+    this.output.appendLine(`[${new Date().toISOString()}] ${line}`);
+  }
+
+  gitignoreSetting(): boolean {
+    return vscode.workspace.getConfiguration('blit').get<boolean>('gitignore') ?? true;
+  }
+
+  targets(): Target[] {
+    const { targets, errors } = parseTargets(vscode.workspace.getConfiguration('blit').get('targets'));
+    for (const e of errors) this.log(`settings: ${e.message}`);
+    if (errors.length && targets.length === 0) throw errors[0];
+    return targets;
+  }
+
+  updateStatus(jobs: ReadonlyMap<string, JobRecord>): void {
+    const text = statusText(jobs);
+    if (text === null) {
+      this.status.hide();
+      return;
+    }
+    this.status.text = `$(sync~spin) ${text}`;
+    this.status.tooltip = 'Blit: show transfers';
+    this.status.show();
+  }
+
+  showError(message: string): void {
+    this.log(`error: ${message}`);
+    void vscode.window.showErrorMessage(message, 'Show Log').then((a) => {
+      if (a === 'Show Log') this.output.show(true);
+    });
+  }
+
+  async client(): Promise<DaemonClient> {
+    const c = await this.manager.ensure();
+    await this.tracker.attach(c);
+    return c;
+  }
+
+  async pickTarget(name?: string): Promise<Target | undefined> {
+    const choice = chooseTarget(this.targets(), name);
+    if (choice.kind === 'one') return choice.target;
+    if (choice.kind === 'none') {
+      if (name !== undefined) throw new TargetConfigError('blit.targets', choice.message);
+      const a = await vscode.window.showWarningMessage(choice.message, 'Add Remote Target');
+      if (a) await vscode.commands.executeCommand('blit.addTarget');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      choice.candidates.map((t) => ({ label: t.name, description: describeTarget(t), target: t })),
+      { placeHolder: 'Blit target' },
+    );
+    return picked?.target;
+  }
+
+  async pickFolder(folder?: string): Promise<string | undefined> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folder) return folder;
+    if (folders.length === 0) {
+      void vscode.window.showWarningMessage('Blit: open a folder first.');
+      return undefined;
+    }
+    if (folders.length === 1) return folders[0]!.uri.fsPath;
+    const f = await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Workspace folder to sync' });
+    return f?.uri.fsPath;
+  }
+
+  /** Starts a job and (by default) waits for it, with a cancellable progress notification. */
+  async runJob(req: ReturnType<typeof buildRequest>, opts: { notify: boolean; wait?: boolean }): Promise<JobRecord> {
+    const client = await this.client();
+    const jobId = await client.startTransfer(req);
+    this.log(`job ${jobId}: ${req.label} (${req.source} -> ${req.destination}${req.dryRun ? ', dry run' : ''})`);
+    const done = this.tracker.waitFor(jobId);
+    if (opts.notify) {
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Blit: ${req.label}`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => void client.cancelJob(jobId).catch((e) => this.showError(messageForError(e))));
+          let last = 0;
+          const off = this.tracker.onChange((jobs) => {
+            const j = jobs.get(jobId)?.job;
+            if (!j) return;
+            const pct = percentDone(j) ?? 0;
+            progress.report({ increment: Math.max(0, pct - last), message: `${pct}%` });
+            last = Math.max(last, pct);
+          });
+          try {
+            await done;
+          } finally {
+            off();
+          }
+        },
+      );
+    }
+    if (opts.wait === false) {
+      const rec = this.tracker.get(jobId);
+      return rec ?? { job: { id: jobId, label: req.label, kind: 'push', state: 'queued', filesDone: 0, bytesDone: 0, filesPlanned: 0, bytesPlanned: 0, scanComplete: false, bytesPerSecond: 0, etaSeconds: null, startedAtMs: Date.now(), finishedAtMs: 0, summary: null, error: null, inFlight: [] }, items: [], failures: [], itemsDropped: 0 };
+    }
+    return done;
+  }
+
+  result(rec: JobRecord, extra: Partial<CommandResult> = {}): CommandResult {
+    return { jobId: rec.job.id, state: rec.job.state, summary: rec.job.summary, items: rec.items, failures: rec.failures, ...extra };
+  }
+
+  /** push / pull: one job, progress, one message on failure. */
+  async sync(kind: Extract<SyncKind, 'push' | 'pull'>, args: CommandArgs): Promise<CommandResult> {
+    let target: Target | undefined;
+    try {
+      target = await this.pickTarget(args.target);
+      const folder = target && (await this.pickFolder(args.folder));
+      if (!target || !folder) return { error: 'cancelled by the user' };
+      const req = buildRequest({ kind, target, folder, gitignore: this.gitignoreSetting() });
+      const rec = await this.runJob(req, { notify: true, wait: args.wait });
+      if (args.wait === false) return this.result(rec);
+      const msg = messageForJob(rec.job, target);
+      if (msg) this.showError(msg);
+      else void vscode.window.setStatusBarMessage(`Blit: ${req.label} done`, 5000);
+      return this.result(rec, msg ? { error: msg } : {});
+    } catch (e) {
+      const msg = messageForError(e, target);
+      this.showError(msg);
+      return { error: msg };
+    }
+  }
+
+  async preview(args: CommandArgs & { mirror?: boolean }): Promise<CommandResult> {
+    let target: Target | undefined;
+    try {
+      target = await this.pickTarget(args.target);
+      const folder = target && (await this.pickFolder(args.folder));
+      if (!target || !folder) return { error: 'cancelled by the user' };
+      const req = buildRequest({ kind: args.mirror ? 'preview-mirror' : 'preview-push', target, folder, gitignore: this.gitignoreSetting() });
+      const rec = await this.runJob(req, { notify: false });
+      const msg = messageForJob(rec.job, target);
+      if (msg) {
+        this.showError(msg);
+        return this.result(rec, { error: msg });
+      }
+      const lines = formatPreview(rec.items);
+      this.previewOutput.clear();
+      this.previewOutput.appendLine(`${req.label}: ${req.source} -> ${req.destination} (dry run, nothing changed)`);
+      for (const l of lines) this.previewOutput.appendLine(l);
+      if (rec.itemsDropped) this.previewOutput.appendLine(`… and ${rec.itemsDropped} more`);
+      this.previewOutput.appendLine(lines.length ? `${lines.length} change(s)` : 'Already in sync: nothing would change.');
+      this.previewOutput.show(true);
+      return this.result(rec, { lines });
+    } catch (e) {
+      const msg = messageForError(e, target);
+      this.showError(msg);
+      return { error: msg };
+    }
+  }
+
+  async mirror(args: CommandArgs): Promise<CommandResult> {
+    let target: Target | undefined;
+    try {
+      target = await this.pickTarget(args.target);
+      const folder = target && (await this.pickFolder(args.folder));
+      if (!target || !folder) return { error: 'cancelled by the user' };
+      const gitignore = this.gitignoreSetting();
+      const dry = await this.runJob(buildRequest({ kind: 'preview-mirror', target, folder, gitignore }), { notify: false });
+      const dryMsg = messageForJob(dry.job, target);
+      if (dryMsg) {
+        this.showError(dryMsg);
+        return this.result(dry, { error: dryMsg });
+      }
+      const deletions = countDeletions(dry.items, dry.job.summary);
+      if (!args.assumeYes) {
+        const text = deletions
+          ? `Mirror to ${describeTarget(target)} will DELETE ${deletions} remote file(s) that are not in the workspace.`
+          : `Mirror to ${describeTarget(target)}: no remote files will be deleted.`;
+        const ok = await vscode.window.showWarningMessage(text, { modal: true, detail: 'Run "Blit: Preview Sync (Dry Run)" to see the list.' }, 'Mirror');
+        if (ok !== 'Mirror') return { deletions, error: 'cancelled by the user' };
+      }
+      const rec = await this.runJob(buildRequest({ kind: 'mirror', target, folder, gitignore, deleteConfirmed: true }), { notify: true, wait: args.wait });
+      const msg = args.wait === false ? null : messageForJob(rec.job, target);
+      if (msg) this.showError(msg);
+      return this.result(rec, { deletions, ...(msg ? { error: msg } : {}) });
+    } catch (e) {
+      const msg = messageForError(e, target);
+      this.showError(msg);
+      return { error: msg };
+    }
+  }
+
+  async cancel(args: CommandArgs): Promise<CommandResult> {
+    try {
+      const client = await this.client();
+      let jobId = args.jobId;
+      if (!jobId) {
+        const running = [...this.tracker.snapshot.values()].filter((r) => !isFinished(r.job.state));
+        if (running.length === 0) {
+          void vscode.window.showInformationMessage('Blit: no transfer is running.');
+          return { error: 'no transfer is running' };
+        }
+        if (running.length === 1) jobId = running[0]!.job.id;
+        else {
+          const pick = await vscode.window.showQuickPick(running.map((r) => ({ label: r.job.label, description: r.job.id, id: r.job.id })), { placeHolder: 'Transfer to cancel' });
+          if (!pick) return { error: 'cancelled by the user' };
+          jobId = pick.id;
+        }
+      }
+      const res = await client.cancelJob(jobId);
+      this.log(`cancel ${jobId}: ${res.cancelled ? 'cancelled' : res.message}`);
+      if (!res.cancelled) void vscode.window.showInformationMessage(`Blit: ${res.message || 'the transfer had already finished'}`);
+      const rec = await this.tracker.waitFor(jobId);
+      return this.result(rec);
+    } catch (e) {
+      const msg = messageForError(e);
+      this.showError(msg);
+      return { error: msg };
+    }
+  }
+
+  /** Quick-input wizard appending a target to blit.targets (workspace settings when a folder is open). */
+  async addTarget(args: { values?: Record<string, unknown> } = {}): Promise<CommandResult> {
+    try {
+      let raw = args.values;
+      if (!raw) {
+        const ask = (prompt: string, value = '', validate?: (v: string) => string | undefined) =>
+          vscode.window.showInputBox({ title: 'Blit: Add Remote Target', prompt, value, ignoreFocusOut: true, validateInput: validate });
+        const name = await ask('Name for this target', 'staging', (v) => (v.trim() ? undefined : 'a name is required'));
+        if (name === undefined) return { error: 'cancelled by the user' };
+        const host = await ask('Host of the remote blitd', '', (v) => (v.trim() ? undefined : 'a host is required'));
+        if (host === undefined) return { error: 'cancelled by the user' };
+        const port = await ask('Port', '9031', (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 65535 ? undefined : 'a port from 1 to 65535'));
+        if (port === undefined) return { error: 'cancelled by the user' };
+        const module = await ask('Module on the remote blitd', 'default', (v) => (/^[A-Za-z0-9._-]+$/.test(v) ? undefined : 'letters, digits, ".", "_", "-"'));
+        if (module === undefined) return { error: 'cancelled by the user' };
+        const remotePath = await ask('Path inside the module (empty = module root)', '');
+        if (remotePath === undefined) return { error: 'cancelled by the user' };
+        const onSave = await vscode.window.showQuickPick(['No', 'Yes'], { title: 'Upload files to this target when they are saved?' });
+        if (onSave === undefined) return { error: 'cancelled by the user' };
+        raw = { name, host, port: Number(port), module, remotePath, uploadOnSave: onSave === 'Yes' };
+      }
+      const t = parseTarget(raw, 'new target');
+      const cfg = vscode.workspace.getConfiguration('blit');
+      const existing = (cfg.get<unknown[]>('targets') ?? []).filter((x) => (x as { name?: unknown })?.name !== t.name);
+      const scope = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      await cfg.update('targets', [...existing, targetToSetting(t)], scope);
+      void vscode.window.showInformationMessage(`Blit: added target ${describeTarget(t)}`);
+      return {};
+    } catch (e) {
+      const msg = messageForError(e);
+      this.showError(msg);
+      return { error: msg };
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.uploads.dispose();
+    this.tracker.dispose();
+    this.tree.dispose();
+    this.status.dispose();
+    await this.manager.dispose();
+    this.output.dispose();
+    this.previewOutput.dispose();
+  }
+}
+
+let blit: Blit | undefined;
+
+export function activate(context: vscode.ExtensionContext): { jobs: () => ReadonlyMap<string, JobRecord>; daemonPid: () => number | undefined } {
+  const b = new Blit(context);
+  blit = b;
+  const reg = (id: string, fn: (args?: any) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  reg('blit.push', (a: CommandArgs = {}) => b.sync('push', a));
+  reg('blit.pull', (a: CommandArgs = {}) => b.sync('pull', a));
+  reg('blit.mirror', (a: CommandArgs = {}) => b.mirror(a));
+  reg('blit.preview', (a: CommandArgs & { mirror?: boolean } = {}) => b.preview(a));
+  reg('blit.cancel', (a: CommandArgs = {}) => b.cancel(a));
+  reg('blit.addTarget', (a: { values?: Record<string, unknown> } = {}) => b.addTarget(a));
+  reg('blit.showLog', () => b.output.show(true));
+  context.subscriptions.push(
+    vscode.window.createTreeView('blit.transfers', { treeDataProvider: b.tree, showCollapseAll: true }),
+    vscode.workspace.onDidSaveTextDocument((doc) => b.uploads.onSaved(doc.uri.fsPath, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath))),
+  );
+  b.log(`Blit extension activated (VS Code ${vscode.version}, node ${process.version})`);
+  // API for tests and other extensions: read-only views of the state.
+  return { jobs: () => b.tracker.snapshot, daemonPid: () => b.manager.pid };
+}
+
+export async function deactivate(): Promise<void> {
+  const b = blit;
+  blit = undefined;
+  await b?.dispose();
+}

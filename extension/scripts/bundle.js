@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+'use strict';
+// Bundles the extension and the daemon it runs into extension/bundle/ (what the .vsix ships):
+//   extension.js   the extension (vscode external)
+//   blitd.js       the daemon (scripts/blitd-entry.js + daemon/dist), ffi-rs external
+//   copy-worker.js the engine's worker_threads script (worker-pool loads it from __dirname)
+//   blit.proto     loaded at run time by @blit/proto's protoPath() (looks beside the bundle)
+//   node_modules/ffi-rs + the platform's prebuilt ffi-rs binary (loaded with require at run time)
+// Needs `npx tsc -b` first (the daemon is bundled from its compiled JS).
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+const ext = path.resolve(__dirname, '..');
+const repo = path.resolve(ext, '..');
+const out = path.join(ext, 'bundle');
+
+function resolvePkgDir(name) {
+  return path.dirname(require.resolve(`${name}/package.json`, { paths: [ext, repo] }));
+}
+
+/** The prebuilt ffi-rs package for this platform, e.g. @yuuang/ffi-rs-linux-x64-gnu. */
+function ffiPlatformPackage() {
+  const ffiPkg = JSON.parse(fs.readFileSync(path.join(resolvePkgDir('ffi-rs'), 'package.json'), 'utf8'));
+  const libc = process.platform === 'linux' ? (process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl') : '';
+  const wanted = `${process.platform}-${process.arch}${libc ? `-${libc}` : ''}`;
+  const name = Object.keys(ffiPkg.optionalDependencies || {}).find((n) => n.endsWith(`ffi-rs-${wanted}`));
+  if (!name) throw new Error(`ffi-rs has no prebuilt package for ${wanted}`);
+  return name;
+}
+
+function copyPackage(name) {
+  const from = resolvePkgDir(name);
+  const to = path.join(out, 'node_modules', name);
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.cpSync(from, to, { recursive: true, dereference: true });
+}
+
+async function main() {
+  const daemonMain = path.join(repo, 'daemon', 'dist', 'src', 'daemon', 'main.js');
+  const copyWorker = path.join(repo, 'daemon', 'dist', 'src', 'engine', 'copy-worker.js');
+  if (!fs.existsSync(daemonMain)) throw new Error(`${daemonMain} missing: run npx tsc -b first`);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: false, logLevel: 'warning', legalComments: 'none' };
+  const t0 = Date.now();
+  await esbuild.build({ ...common, entryPoints: [path.join(ext, 'src', 'extension.ts')], outfile: path.join(out, 'extension.js'), external: ['vscode'] });
+  await esbuild.build({ ...common, entryPoints: [path.join(ext, 'scripts', 'blitd-entry.js')], outfile: path.join(out, 'blitd.js'), external: ['ffi-rs'] });
+  if (fs.existsSync(copyWorker)) {
+    await esbuild.build({ ...common, entryPoints: [copyWorker], outfile: path.join(out, 'copy-worker.js'), external: ['ffi-rs'] });
+  }
+  fs.copyFileSync(path.join(repo, 'proto', 'blit.proto'), path.join(out, 'blit.proto'));
+  copyPackage('ffi-rs');
+  copyPackage(ffiPlatformPackage());
+  const size = fs.readdirSync(out).filter((f) => f.endsWith('.js')).map((f) => `${f} ${(fs.statSync(path.join(out, f)).size / 1024).toFixed(0)} KiB`);
+  console.log(`bundle: ${size.join(', ')} in ${Date.now() - t0} ms`);
+}
+
+main().catch((e) => {
+  console.error(`bundle failed: ${e.message}`);
+  process.exit(1);
+});

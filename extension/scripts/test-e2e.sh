@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The extension's suites in a real VS Code (code-server + headless Chromium):
+#  1. @vscode/test-cli suite inside the extension host (dist/test/e2e/*.test.js) against real blitd
+#  2. the packaged .vsix installed into code-server, driven through the UI with playwright
+# Installs its own test-only tools (extension/test-e2e) so the root `npm ci` stays light.
+set -euo pipefail
+ext="$(cd "$(dirname "$0")/.." && pwd)"
+repo="$(cd "$ext/.." && pwd)"
+cd "$repo"
+
+bash "$ext/scripts/install-e2e-deps.sh"
+t0=$(date +%s)
+echo "== build + bundle"
+npx tsc -b
+node "$ext/scripts/bundle.js"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/blit-e2e-XXXXXX")"
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+cp -a "$ext/test/fixture-workspace" "$work/workspace"
+export BLIT_E2E_WORKSPACE="$work/workspace"
+export BLIT_E2E_WORK="$work"
+export BLIT_REPO="$repo"
+# the local daemon's socket lives in a private runtime dir, never the user's real one
+export XDG_RUNTIME_DIR="$work/run"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+
+echo "== extension-host suite (code-server)"
+(cd "$ext/test-e2e" && npx vscode-test --config .vscode-test.mjs)
+t1=$(date +%s)
+echo "extension-host suite: $((t1 - t0)) s"
+
+if [ -f "$ext/test-e2e/ui-vsix.test.js" ]; then
+  echo "== .vsix installed into code-server, driven through the UI"
+  bash "$ext/scripts/package-vsix.sh" "$work/blit.vsix"
+  (cd "$ext/test-e2e" && node ui-vsix.test.js "$work/blit.vsix")
+  echo "ui suite: $(($(date +%s) - t1)) s"
+fi

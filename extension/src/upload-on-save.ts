@@ -1,0 +1,99 @@
+/**
+ * Upload on save: one SaveBatcher per (workspace folder, target) with uploadOnSave, pushing only the
+ * saved files (files-from, copy mode: never a mirror, never a deletion), paused while git rewrites
+ * the folder. No `vscode` import: the extension passes the saved path and its folders.
+ */
+import * as path from 'node:path';
+import type { TransferRequest } from './daemon-client';
+import { findGitDir, GitBusyMonitor } from './git-busy';
+import { buildRequest } from './requests';
+import { SaveBatcher, type Clock } from './save-batcher';
+import type { Target } from './targets';
+
+export interface UploadOnSaveOptions {
+  targets: () => Target[];
+  gitignore: () => boolean;
+  delayMs: () => number;
+  run: (req: TransferRequest, target: Target) => Promise<void>;
+  onError: (err: unknown, target: Target) => void;
+  log: (line: string) => void;
+  /** How long after HEAD/index change the tree counts as still being rewritten. */
+  gitSettleMs?: number;
+  clock?: Clock;
+}
+
+/** The saved file's path relative to the folder containing it, or null when outside every folder. */
+export function relativeToFolder(file: string, folders: string[]): { folder: string; rel: string } | null {
+  let best: { folder: string; rel: string } | null = null;
+  for (const f of folders) {
+    const rel = path.relative(f, file);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+    if (!best || f.length > best.folder.length) best = { folder: f, rel: rel.split(path.sep).join('/') };
+  }
+  return best;
+}
+
+export class UploadOnSave {
+  private readonly batchers = new Map<string, SaveBatcher>();
+  private readonly monitors = new Map<string, GitBusyMonitor | null>();
+
+  constructor(private readonly opts: UploadOnSaveOptions) {}
+
+  private monitor(folder: string): GitBusyMonitor | null {
+    if (!this.monitors.has(folder)) {
+      const gitDir = findGitDir(folder);
+      const m = gitDir ? new GitBusyMonitor(gitDir, this.opts.gitSettleMs ?? 1500) : null;
+      m?.start();
+      this.monitors.set(folder, m);
+    }
+    return this.monitors.get(folder) ?? null;
+  }
+
+  /** Called on every save; returns how many targets will receive the file. */
+  onSaved(file: string, folders: string[]): number {
+    const where = relativeToFolder(file, folders);
+    if (!where) return 0;
+    let targets: Target[];
+    try {
+      targets = this.opts.targets().filter((t) => t.uploadOnSave);
+    } catch {
+      return 0; // bad settings are reported by the commands, not on every save
+    }
+    if (targets.length === 0) return 0;
+    if (where.rel.split('/')[0] === '.git') return 0;
+    const mon = this.monitor(where.folder);
+    for (const t of targets) {
+      const key = `${where.folder}\0${t.name}`;
+      let b = this.batchers.get(key);
+      if (!b) {
+        b = new SaveBatcher({
+          debounceMs: this.opts.delayMs(),
+          pausePollMs: 500,
+          isPaused: () => {
+            const why = mon?.busyReason() ?? null;
+            if (why) this.opts.log(`upload on save to ${t.name} waits: ${why}`);
+            return why !== null;
+          },
+          flush: async (files) => {
+            // re-read the target: settings may have changed since the save
+            const now = this.opts.targets().find((x) => x.name === t.name && x.uploadOnSave);
+            if (!now) return;
+            await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files }), now);
+          },
+          onError: (e) => this.opts.onError(e, t),
+          ...(this.opts.clock ? { clock: this.opts.clock } : {}),
+        });
+        this.batchers.set(key, b);
+      }
+      b.add(where.rel);
+    }
+    return targets.length;
+  }
+
+  dispose(): void {
+    for (const b of this.batchers.values()) b.dispose();
+    for (const m of this.monitors.values()) m?.stop();
+    this.batchers.clear();
+    this.monitors.clear();
+  }
+}

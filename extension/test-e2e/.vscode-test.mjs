@@ -1,0 +1,18 @@
+// @vscode/test-cli configuration for the extension's real-workbench suite. There is no Electron VS
+// Code on these machines: the shim runs the suite in code-server's Node extension host, driven by
+// headless Chromium. scripts/test-e2e.sh sets BLIT_E2E_WORKSPACE (a fresh copy of the fixture).
+import { defineConfig } from '@vscode/test-cli';
+import { fileURLToPath } from 'node:url';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const workspace = process.env.BLIT_E2E_WORKSPACE;
+if (!workspace) throw new Error('BLIT_E2E_WORKSPACE is not set: run extension/scripts/test-e2e.sh');
+
+export default defineConfig({
+  label: 'blit-e2e',
+  files: '../dist/test/e2e/**/*.test.js',
+  extensionDevelopmentPath: here('..'),
+  workspaceFolder: workspace,
+  useInstallation: { fromPath: here('./lib/code-server-test-shim.js') },
+  mocha: { ui: 'bdd', timeout: 60000, color: false },
+});
