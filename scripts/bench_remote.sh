@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Remote benchmark (issue 4, Speed): blit push/pull through blitd against rsync through an rsync
+# daemon (rsync://127.0.0.1), both on loopback, same trees as the local benchmark; tools run
+# alternately, destination removed between runs (except the no-op mirror). Also measures the
+# loopback TCP ceiling with iperf3 and reports blit's large-file throughput against it.
+#
+#   bash scripts/bench_remote.sh
+#
+# Environment: BLIT_BENCH_DIR, BLIT_BENCH_MKTREE, BLIT_BENCH_RUNS (as bench_local_mirror.sh),
+#   BLIT_BENCH_SCENARIOS  subset of "push-large push-small push-mixed push-noop pull-large pull-small pull-mixed"
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+WORK=${BLIT_BENCH_DIR:-$ROOT/.bench}
+MKTREE=${BLIT_BENCH_MKTREE:-$ROOT/../shared/bench/mktree.py}
+RUNS=${BLIT_BENCH_RUNS:-3}
+SCENARIOS=${BLIT_BENCH_SCENARIOS:-push-large push-small push-mixed push-noop pull-large pull-small pull-mixed}
+TREES=$WORK/trees
+R=$WORK/remote            # daemon-side roots and client-side destinations
+RAW=$WORK/raw-remote.tsv
+export XDG_CONFIG_HOME=$WORK/xdg
+
+say() { printf '== %s\n' "$*" >&2; }
+
+need_apt=()
+command -v rsync >/dev/null || need_apt+=(rsync)
+command -v iperf3 >/dev/null || need_apt+=(iperf3)
+[ -x /usr/bin/time ] || need_apt+=(time)
+command -v python3 >/dev/null || need_apt+=(python3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "apt-get install ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing: ${need_apt[*]} (install them, or run as root on Debian)" >&2
+    exit 1
+  fi
+fi
+[ -f "$MKTREE" ] || { echo "workload generator not found: $MKTREE (set BLIT_BENCH_MKTREE)" >&2; exit 1; }
+if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund; fi
+say "build"
+npx tsc -b || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+mkdir -p "$TREES" "$R/rsync-in" "$R/blit-in" "$R/out" "$XDG_CONFIG_HOME"
+for k in large small mixed; do
+  if [ ! -f "$TREES/$k.done" ]; then
+    rm -rf "${TREES:?}/$k"; say "generating $k"; python3 "$MKTREE" "$k" "$TREES/$k"; touch "$TREES/$k.done"
+  fi
+done
+
+# --- servers on loopback -----------------------------------------------------------------------
+RPORT=$(free_port)
+cat >"$R/rsyncd.conf" <<EOF
+port = $RPORT
+address = 127.0.0.1
+use chroot = no
+pid file = $R/rsyncd.pid
+log file = $R/rsyncd.log
+[in]
+path = $R/rsync-in
+read only = no
+uid = root
+gid = root
+[trees]
+path = $TREES
+read only = yes
+uid = root
+gid = root
+EOF
+rm -f "$R/rsyncd.pid"
+rsync --daemon --config="$R/rsyncd.conf"
+
+BPORT=$(free_port)
+cat >"$R/blitd.toml" <<EOF
+bind = "127.0.0.1"
+port = $BPORT
+[[module]]
+name = "in"
+path = "$R/blit-in"
+[[module]]
+name = "trees"
+path = "$TREES"
+read_only = true
+EOF
+node daemon/bin/blitd.js --config "$R/blitd.toml" --log "$R/blitd.log" &
+BLITD_PID=$!
+cleanup() {
+  kill "$BLITD_PID" 2>/dev/null || true
+  [ -f "$R/rsyncd.pid" ] && kill "$(cat "$R/rsyncd.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 50); do
+  node daemon/bin/blit.js list-modules "127.0.0.1:$BPORT" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+# --- one timed run -----------------------------------------------------------------------------
+run_tool() { # scenario tool run
+  local scen=$1 tool=$2 run=$3 dir=${1%%-*} kind=${1#*-} cmd src dst check_dst
+  [ "$kind" = noop ] && kind=small
+  if [ "$dir" = push ]; then
+    src=$TREES/$kind
+    if [ "$tool" = blit ]; then dst=127.0.0.1:$BPORT:/in/$kind; check_dst=$R/blit-in/$kind
+    else dst=rsync://127.0.0.1:$RPORT/in/$kind; check_dst=$R/rsync-in/$kind; fi
+  else
+    if [ "$tool" = blit ]; then src=127.0.0.1:$BPORT:/trees/$kind; else src=rsync://127.0.0.1:$RPORT/trees/$kind; fi
+    dst=$R/out/$kind; check_dst=$dst
+  fi
+  case $tool in
+    blit) cmd=(node daemon/bin/blit.js mirror "$src/" "$dst/" --yes --json --no-progress) ;;
+    rsync) cmd=(rsync -a --delete "$src/" "$dst/") ;;
+  esac
+  local t0 t1 rc=0 secs rss fb=- check=ok bps=-
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f %M -o "$R/rss" "${cmd[@]}" >"$R/stdout" 2>"$R/stderr" || rc=$?
+  t1=$EPOCHREALTIME
+  sync
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  rss=$(tail -n 1 "$R/rss")
+  if [ "$tool" = blit ]; then
+    read -r fb bps < <(python3 -c 'import json,sys
+j=json.load(open(sys.argv[1])); f=j.get("firstByteMs"); b=j.get("bytesPerSecond")
+print("-" if f is None else f, "-" if b is None else b)' "$R/stdout" 2>/dev/null || echo "- -")
+    local left
+    left=$(rsync -a -n -i --delete "$TREES/$kind/" "$check_dst/" | wc -l)
+    [ "$left" = 0 ] || check="MISMATCH($left)"
+  fi
+  [ "$rc" = 0 ] || { check="EXIT$rc"; say "$tool failed on $scen: $(head -c 400 "$R/stderr")"; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$tool" "$run" "$secs" "$rss" "$fb" "$check" "$bps" >>"$RAW"
+  say "$scen run $run $tool: ${secs}s rss=${rss}KiB firstByte=${fb}ms $check"
+}
+
+prepare() { # scenario: fresh destinations, or up-to-date ones for the no-op mirror
+  local scen=$1
+  case $scen in
+    push-noop)
+      for d in "$R/rsync-in/small" "$R/blit-in/small"; do
+        [ -d "$d" ] || cp -a "$TREES/small" "$d"
+      done ;;
+    push-*) rm -rf "${R:?}/rsync-in/"* "${R:?}/blit-in/"* ;;
+    pull-*) rm -rf "${R:?}/out/"* ;;
+  esac
+  sync
+}
+
+: >"$RAW"
+START=$EPOCHREALTIME
+for scen in $SCENARIOS; do
+  say "scenario $scen"
+  [ "$scen" = push-noop ] && prepare "$scen"
+  for ((run = 1; run <= RUNS; run++)); do
+    if (( run % 2 )); then order="blit rsync"; else order="rsync blit"; fi
+    for tool in $order; do
+      [ "$scen" = push-noop ] || prepare "$scen"
+      run_tool "$scen" "$tool" "$run"
+    done
+  done
+  rm -rf "${R:?}/rsync-in/"* "${R:?}/blit-in/"* "${R:?}/out/"*
+done
+
+say "iperf3 loopback ceiling"
+IPORT=$(free_port)
+iperf3 -s -1 -p "$IPORT" -B 127.0.0.1 >/dev/null 2>&1 &
+sleep 0.5
+CEILING=$(iperf3 -c 127.0.0.1 -p "$IPORT" -t 3 -J 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' || echo 0)
+ELAPSED=$(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+
+python3 - "$RAW" "$ELAPSED" "$RUNS" "$CEILING" <<'PY'
+import os, statistics, subprocess, sys
+raw, elapsed, runs, ceiling = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4] or 0)
+by = {}
+for l in open(raw):
+    if not l.strip(): continue
+    scen, tool, run, secs, rss, fb, check, bps = l.rstrip('\n').split('\t')
+    by.setdefault(scen, {}).setdefault(tool, []).append((float(secs), int(rss or 0), fb, check, bps))
+def sh(c): return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
+print(f"\nBlit remote benchmark (loopback): {sh('date -u +%Y-%m-%dT%H:%MZ')}, commit {sh('git rev-parse --short HEAD')}, "
+      f"{os.cpu_count()} cores, node {sh('node --version')}; medians of {runs} runs, total {elapsed} s; "
+      f"iperf3 loopback ceiling {ceiling / 1e9:.1f} Gbit/s\n")
+print('| scenario | blit (s) | rsync daemon (s) | blit / rsync | target | met | blit peak RSS | blit first byte |')
+print('|---|---|---|---|---|---|---|---|')
+GIB = 1 << 30
+for scen, d in by.items():
+    med = {t: statistics.median(s for s, *_ in d[t]) for t in d}
+    bad = [c for *_, c, _ in d.get('blit', []) if c != 'ok']
+    factor = 1.0 if scen.endswith('noop') else (0.5 if scen.split('-')[1] in ('large', 'small') else None)
+    ratio = med['blit'] / med['rsync'] if 'blit' in med and 'rsync' in med else None
+    met = '-' if factor is None or ratio is None else ('yes' if ratio <= factor and not bad else 'NO')
+    rss = max((r for _, r, *_ in d.get('blit', [])), default=0)
+    fbs = [float(f) for _, _, f, _, _ in d.get('blit', []) if f not in ('-', '')]
+    b = f"{med['blit']:.2f}" + (f" ({','.join(bad)})" if bad else '') if 'blit' in med else '-'
+    extra = ''
+    if scen.endswith('large') and 'blit' in med and ceiling:
+        gbit = GIB * 8 / med['blit'] / 1e9
+        extra = f' ({gbit:.1f} Gbit/s = {100 * gbit * 1e9 / ceiling:.0f}% of loopback)'
+    fbcell = f'{max(fbs):.0f} ms' if fbs else '-'
+    rs = f"{med['rsync']:.2f}" if 'rsync' in med else '-'
+    print(f"| {scen}{extra} | {b} | {rs} | {'-' if ratio is None else f'{ratio:.2f}x'} | "
+          f"{'-' if factor is None else f'<= {factor} x rsync'} | {met} | {rss / 1024:.0f} MiB | {fbcell} |")
+PY
