@@ -5,6 +5,7 @@
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { EventSink, TransferOptions, TransferSummary } from '../engine/types';
 import type { Endpoint } from './endpoint';
+import { runPush } from './push-client';
 
 export type RemoteTransferOptions = TransferOptions & {
   /** Send bulk data over the gRPC call even when the TCP data plane is reachable. */
@@ -17,9 +18,12 @@ export async function runRemoteTransfer(
   options: RemoteTransferOptions,
   onEvent: EventSink,
 ): Promise<TransferSummary> {
-  void src;
-  void dst;
-  void options;
-  void onEvent;
-  throw new BlitError({ code: ErrorCodes.Internal, message: 'remote transfers not implemented yet' });
+  if (src.kind === 'local' && dst.kind === 'remote') return runPush(src.path, dst, options, onEvent);
+  if (src.kind === 'remote' && dst.kind === 'local') {
+    throw new BlitError({ code: ErrorCodes.Internal, message: 'pull is not implemented yet' });
+  }
+  if (src.kind === 'remote' && dst.kind === 'remote') {
+    throw new BlitError({ code: ErrorCodes.Usage, message: 'remote to remote transfers are not supported: one side must be a local path' });
+  }
+  throw new BlitError({ code: ErrorCodes.Usage, message: 'both sides are local: use the local engine' });
 }

@@ -263,7 +263,7 @@ export class Destination {
       this.init.hooks.item(action, e.rel, 'file', e.size);
       return;
     }
-    this.updates.add(key(e.rel));
+    if (d) this.updates.add(key(e.rel));
     this.init.hooks.need(this.index.get(e)!.index, e);
   }
 

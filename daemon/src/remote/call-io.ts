@@ -1,0 +1,79 @@
+/**
+ * Small helpers shared by the push/pull handlers and the remote client: writing to a gRPC stream
+ * with backpressure, reading it one message at a time while a fatal error (a bad data stream, a
+ * cancel) can interrupt the wait, and throttled progress.
+ */
+import { BlitError, ErrorCodes } from '../engine/errors';
+
+interface WritableCall<T> {
+  write(msg: T): boolean;
+  once(event: 'drain', fn: () => void): unknown;
+}
+
+/** Write one message; resolves when the stream can take more. */
+export function writeMsg<T>(call: WritableCall<T>, msg: T): Promise<void> {
+  if (call.write(msg)) return Promise.resolve();
+  return new Promise((resolve) => call.once('drain', () => resolve()));
+}
+
+/**
+ * A place where any part of a session can declare the session failed. `race` makes every wait
+ * of the main loop end as soon as that happens.
+ */
+export class FatalLatch {
+  private rejectFn!: (err: BlitError) => void;
+  error: BlitError | undefined;
+  readonly promise: Promise<never>;
+
+  constructor() {
+    this.promise = new Promise<never>((_, reject) => (this.rejectFn = reject));
+    this.promise.catch(() => undefined);
+  }
+
+  fail(err: unknown): void {
+    if (this.error) return;
+    this.error = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: String((err as Error)?.message ?? err), cause: err });
+    this.rejectFn(this.error);
+  }
+
+  race<T>(p: Promise<T>): Promise<T> {
+    if (this.error) return Promise.reject(this.error);
+    return Promise.race([p, this.promise]);
+  }
+
+  /** Fail with Cancelled when any of the signals aborts. */
+  watch(signals: (AbortSignal | undefined)[], why: string): void {
+    for (const s of signals) {
+      if (!s) continue;
+      const onAbort = (): void => this.fail(new BlitError({ code: ErrorCodes.Cancelled, message: why }));
+      if (s.aborted) onAbort();
+      else s.addEventListener('abort', onAbort, { once: true });
+    }
+  }
+}
+
+/** Reads a stream's messages one by one (the stream is paused between reads). */
+export function messageReader<T>(stream: AsyncIterable<T>): () => Promise<T | undefined> {
+  const it = stream[Symbol.asyncIterator]();
+  return async () => {
+    const r = await it.next();
+    return r.done ? undefined : r.value;
+  };
+}
+
+/** Calls fn at most every `ms` (and once more at flush()). */
+export class Throttle {
+  private last = 0;
+  constructor(private readonly ms: number, private readonly fn: () => void) {}
+  tick(): void {
+    const now = Date.now();
+    if (now - this.last >= this.ms) {
+      this.last = now;
+      this.fn();
+    }
+  }
+  flush(): void {
+    this.last = Date.now();
+    this.fn();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Client side of the data path decision: connect the TCP streams the daemon offered, or fall back
+ * to gRPC data with a warning when the port cannot be reached (or when gRPC data is forced).
+ */
+import type * as net from 'node:net';
+import type * as pb from '@blit/proto';
+import type { EventSink } from '../engine/types';
+import { connectDataStream, TOKEN_BYTES } from './dataplane';
+import { sendOnStream, sendOverGrpc, type GrpcFileData, type SendQueue, type SenderHooks } from './data-sender';
+
+export interface DataPathResult {
+  tcp: boolean;
+  zeroCopy: boolean;
+}
+
+/**
+ * Open every stream the negotiation offers (in parallel). Returns the connected sockets; an empty
+ * list (after a warning event) when none could be opened, so the caller uses gRPC data.
+ */
+export async function connectStreams(host: string, n: pb.DataTransferNegotiation__Output, onEvent: EventSink): Promise<net.Socket[]> {
+  const count = Math.min(n.streams, Math.floor(n.token.length / TOKEN_BYTES));
+  if (n.tcpPort === 0 || count === 0) return [];
+  const attempts = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) => connectDataStream(host, n.tcpPort, n.token.subarray(i * TOKEN_BYTES, (i + 1) * TOKEN_BYTES))),
+  );
+  const sockets = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  if (sockets.length === 0) {
+    const why = attempts[0]?.status === 'rejected' ? (attempts[0].reason as Error).message : 'no stream';
+    onEvent({ type: 'warning', message: `TCP data plane unreachable (${why}); sending file data over the gRPC connection instead (slower)` });
+  }
+  return sockets;
+}
+
+export interface DataSendersInit {
+  host: string;
+  negotiation: pb.DataTransferNegotiation__Output;
+  forceGrpcData: boolean;
+  queue: SendQueue;
+  signal: AbortSignal | undefined;
+  onEvent: EventSink;
+  grpcSend(d: GrpcFileData): Promise<void>;
+  hooks: SenderHooks;
+}
+
+/** Push: send every queued file on the TCP streams, or over gRPC. Resolves when all were sent. */
+export async function startDataSenders(init: DataSendersInit): Promise<DataPathResult> {
+  const sockets = init.forceGrpcData ? [] : await connectStreams(init.host, init.negotiation, init.onEvent);
+  if (sockets.length > 0) {
+    try {
+      await Promise.all(sockets.map((s) => sendOnStream(s, init.queue, init.hooks, init.signal)));
+    } finally {
+      for (const s of sockets) if (!s.destroyed) s.destroy();
+    }
+    return { tcp: true, zeroCopy: false };
+  }
+  await sendOverGrpc(init.queue, init.grpcSend, init.hooks, init.signal);
+  return { tcp: false, zeroCopy: false };
+}

@@ -1,0 +1,168 @@
+/**
+ * Push, client side: this process is the source. It walks the local tree (filters applied here),
+ * streams the manifest, sends the files the daemon asks for on the TCP data plane (or over the
+ * gRPC call when the data port cannot be reached or gRPC data is forced), and returns the daemon's
+ * summary merged with what only the source knows (scan failures, read failures, zero-copy).
+ */
+import * as fs from 'node:fs';
+import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import { Filter } from '../engine/filter';
+import { displayPath } from '../engine/paths';
+import type { EventSink, Failure, TransferSummary } from '../engine/types';
+import { connectDaemon } from './grpc-client';
+import type { RemoteEndpoint } from './endpoint';
+import { errorFromWire, failureFromWire, failureToWire, itemFromWire, optionsToWire, summaryFromWire } from './convert';
+import { ManifestSource } from './source';
+import { SendQueue } from './data-sender';
+import { FatalLatch, messageReader, writeMsg } from './call-io';
+import { startDataSenders, type DataPathResult } from './client-data';
+import type { RemoteTransferOptions } from './client';
+import { filesFromPaths, remoteTargetPath } from './paths-semantics';
+
+export async function runPush(srcArg: string, dst: RemoteEndpoint, options: RemoteTransferOptions, onEvent: EventSink): Promise<TransferSummary> {
+  const started = Date.now();
+  const srcAbs = Buffer.from(srcArg);
+  const filter = Filter.fromSpec(options.filter);
+  const ownFailures: Failure[] = [];
+  const source = new ManifestSource({
+    abs: absolute(srcAbs),
+    filter,
+    checksum: options.compare.mode === 'checksum',
+    ...(options.signal ? { signal: options.signal } : {}),
+    onError: (f) => {
+      ownFailures.push(f);
+      onEvent({ type: 'fileError', failure: f });
+    },
+  });
+  const destPath = remoteTargetPath(srcArg, dst.path, source.isDir);
+  const conn = await connectDaemon({ host: dst.host, port: dst.port });
+  const call = conn.client.Push();
+  const latch = new FatalLatch();
+  latch.watch([options.signal], 'transfer cancelled');
+  call.on('error', (err) => latch.fail(new BlitError({ code: ErrorCodes.Unreachable, message: `${conn.target}: ${err.message}`, cause: err })));
+  const send = (msg: PushClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
+  const queue = new SendQueue();
+  const sendFailures = new Map<string, Failure>();
+  let firstByteMs: number | null = null;
+  let dataPath: Promise<DataPathResult> | undefined;
+  const moveRemovals: Promise<void>[] = [];
+
+  try {
+    await send({
+      header: {
+        protocolVersion: PROTOCOL_VERSION,
+        module: dst.module,
+        path: Buffer.from(destPath),
+        options: optionsToWire(options, options.forceGrpcData, { filesFrom: filesFromPaths(options.filter.filesFrom), gitignoreFiles: [] }),
+      },
+    });
+
+    // Manifest, concurrently with reading the daemon's answers.
+    const manifest = (async () => {
+      for await (const batch of source.batches()) await send({ manifest: { entries: batch } });
+      await send({
+        manifestComplete: { complete: source.complete, totalEntries: source.entries.length, scanFailures: source.failures.map(failureToWire) },
+      });
+    })();
+    manifest.catch((err) => latch.fail(err));
+
+    const next = messageReader<PushServerMessage__Output>(call);
+    let summary: TransferSummary | undefined;
+    while (!summary) {
+      const m = await latch.race(next());
+      if (!m) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the push without a summary` });
+      if (m.negotiation) {
+        if (dataPath) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'negotiation sent twice' });
+        dataPath = startDataSenders({
+          host: dst.host,
+          negotiation: m.negotiation,
+          forceGrpcData: options.forceGrpcData,
+          queue,
+          signal: options.signal,
+          onEvent,
+          grpcSend: (d) => send({ fileData: d }),
+          hooks: {
+            sent: () => undefined,
+            failed: (f, failure) => {
+              sendFailures.set(failure.path, failure);
+              onEvent({ type: 'fileError', failure });
+              void f;
+            },
+            bytes: () => {
+              if (firstByteMs === null) {
+                firstByteMs = Date.now() - started;
+                onEvent({ type: 'firstByte', elapsedMs: firstByteMs });
+              }
+            },
+          },
+        });
+        dataPath.then(
+          () => send({ dataComplete: true }),
+          (err) => latch.fail(err),
+        ).catch((err) => latch.fail(err));
+      } else if (m.need) {
+        for (const i of m.need.indices) queue.push(source.fileFor(i));
+      } else if (m.needComplete) {
+        queue.close();
+      } else if (m.item) {
+        const it = itemFromWire(m.item);
+        onEvent({ type: 'item', ...it });
+        if (options.mode === 'move' && it.kind === 'file' && it.action !== 'delete') moveRemovals.push(removeSource(source, it.rel, onEvent, ownFailures));
+      } else if (m.progress) {
+        onEvent({ type: 'progress', ...m.progress });
+      } else if (m.fileFailure) {
+        const f = failureFromWire(m.fileFailure);
+        if (!sendFailures.has(f.path)) onEvent({ type: 'fileError', failure: f });
+      } else if (m.summary) {
+        summary = summaryFromWire(m.summary);
+      } else if (m.error) {
+        throw errorFromWire(m.error, conn.target);
+      }
+    }
+    await manifest;
+    const dp = dataPath ? await dataPath : { tcp: false, zeroCopy: false };
+    await Promise.all(moveRemovals);
+    call.end();
+    // The daemon reports failures it saw; the source adds its own (and the exact reason when the
+    // daemon only knows that a file stopped short).
+    const failures = [...ownFailures, ...summary.failures.filter((f) => !sendFailures.has(f.path)), ...sendFailures.values()];
+    return { ...summary, failures, durationMs: Date.now() - started, firstByteMs, tcpDataPlane: dp.tcp, zeroCopy: dp.zeroCopy };
+  } catch (err) {
+    queue.close();
+    call.cancel();
+    throw latch.error ?? err;
+  } finally {
+    conn.close();
+  }
+}
+
+function absolute(p: Buffer): Buffer {
+  if (p[0] === 0x2f) return stripSlash(p);
+  return stripSlash(Buffer.concat([Buffer.from(process.cwd()), Buffer.from('/'), p]));
+}
+
+function stripSlash(p: Buffer): Buffer {
+  let end = p.length;
+  while (end > 1 && p[end - 1] === 0x2f) end--;
+  return p.subarray(0, end);
+}
+
+/** move: the daemon committed (or already had) this file; remove the source if it is unchanged. */
+async function removeSource(source: ManifestSource, rel: Buffer, onEvent: EventSink, failures: Failure[]): Promise<void> {
+  const e = source.entryByRel(rel);
+  if (!e || e.kind !== 'file') return;
+  const abs = Buffer.concat([source.rootAbs, Buffer.from('/'), e.rel]);
+  try {
+    const st = await fs.promises.lstat(abs, { bigint: true });
+    if (!st.isFile() || Number(st.size) !== e.size || st.mtimeNs !== e.mtimeNs) {
+      throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; kept', path: displayPath(e.rel) });
+    }
+    await fs.promises.unlink(abs);
+  } catch (err) {
+    const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.IoError, message: `cannot remove source: ${(err as Error).message}`, path: displayPath(e.rel) });
+    const f = { path: displayPath(e.rel), code: be.code, reason: be.message };
+    failures.push(f);
+    onEvent({ type: 'fileError', failure: f });
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Push, daemon side: the client is the source, this daemon the destination.
+ *
+ *   C: header                       S: negotiation (tcp_port 0 = use gRPC data)
+ *   C: manifest batches ...         S: need batches (as soon as each listing is diffed), items
+ *   C: manifest_complete            S: need_complete
+ *   C: data (TCP frames or file_data), then data_complete
+ *                                   S: summary, end of call
+ *
+ * Writes stay inside ctx.resolvePath(module, path, {forWrite: true}); every temp file of an
+ * interrupted push (client gone, bad frame, cancel, shutdown) is removed, never renamed.
+ */
+import * as os from 'node:os';
+import type * as grpc from '@grpc/grpc-js';
+import { PROTOCOL_VERSION, type PushClientMessage__Output, type PushServerMessage } from '@blit/proto';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import { defaultMetaOptions } from '../engine/metadata';
+import { displayPath } from '../engine/paths';
+import type { Entry } from '../engine/types';
+import type { Job, ServerContext } from '../daemon/context';
+import { entryFromWire, errorToWire, failureToWire, itemToWire, optionsFromWire, summaryToWire } from './convert';
+import { DataListener, DEFAULT_TOKEN_TTL_MS } from './dataplane';
+import { DataReceiver } from './data-receiver';
+import { Destination } from './destination';
+import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
+
+export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
+
+/** Tunables of the data plane a daemon serves (tests shorten the token lifetime). */
+export interface DataPlaneSettings {
+  tokenTtlMs: number;
+  streams: number;
+}
+
+export function defaultDataPlaneSettings(): DataPlaneSettings {
+  return { tokenTtlMs: DEFAULT_TOKEN_TTL_MS, streams: Math.min(4, Math.max(2, os.availableParallelism())) };
+}
+
+/** Need indices per NeedBatch message. */
+const NEED_BATCH = 4096;
+
+export function handlePush(call: PushCall, ctx: ServerContext, settings: DataPlaneSettings = defaultDataPlaneSettings()): void {
+  void new PushSession(call, ctx, settings).run();
+}
+
+class PushSession {
+  private readonly latch = new FatalLatch();
+  private readonly started = Date.now();
+  private job: Job | undefined;
+  private listener: DataListener | undefined;
+  private receiver: DataReceiver | undefined;
+  private readonly streams: Promise<void>[] = [];
+  private needs: number[] = [];
+  private planned = { files: 0, bytes: 0 };
+  private done = { files: 0, bytes: 0 };
+  private scanComplete = false;
+  private ended = false;
+  private readonly progress = new Throttle(250, () => this.sendProgress());
+
+  constructor(private readonly call: PushCall, private readonly ctx: ServerContext, private readonly settings: DataPlaneSettings) {}
+
+  async run(): Promise<void> {
+    this.call.on('cancelled', () => this.latch.fail(new BlitError({ code: ErrorCodes.Cancelled, message: 'the client went away' })));
+    this.call.on('error', () => this.latch.fail(new BlitError({ code: ErrorCodes.Cancelled, message: 'the client connection broke' })));
+    try {
+      await this.serve();
+    } catch (err) {
+      await this.failed(err);
+    } finally {
+      this.listener?.close();
+    }
+  }
+
+  private send(msg: PushServerMessage): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return this.latch.race(writeMsg(this.call, msg));
+  }
+
+  private async serve(): Promise<void> {
+    const next = messageReader(this.call);
+    const first = await this.latch.race(next());
+    if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'push must start with a header' });
+    const h = first.header;
+    if (h.protocolVersion !== PROTOCOL_VERSION) {
+      throw new BlitError({ code: ErrorCodes.ProtocolMismatch, message: `client speaks protocol ${h.protocolVersion}, this daemon ${PROTOCOL_VERSION}` });
+    }
+    const wire = optionsFromWire(h.options);
+    const options = wire.options;
+    const resolved = await this.ctx.resolvePath(h.module, Buffer.from(h.path), { forWrite: true });
+    const where = `${h.module}/${displayPath(Buffer.from(h.path))}`;
+    const job = this.ctx.jobs.create('served-push', `push to ${where}`);
+    this.job = job;
+    this.latch.watch([job.signal], 'cancelled on the daemon');
+    this.latch.watch([this.ctx.shutdown], 'the daemon is shutting down');
+    this.ctx.log.info('push started', { job: job.id, module: h.module, path: displayPath(Buffer.from(h.path)), mode: options.mode, dryRun: options.dryRun });
+
+    const dest = new Destination({
+      rootAbs: resolved.abs,
+      options,
+      filesFrom: wire.filesFrom?.map((p) => displayPath(p)),
+      meta: defaultMetaOptions(),
+      reportSkips: options.mode === 'move',
+      hooks: {
+        item: (action, rel, kind, size) => {
+          job.item(action, rel, kind, size);
+          void this.send({ item: itemToWire(action, rel, kind, size) }).catch(() => undefined);
+        },
+        need: (index, entry) => this.need(index, entry),
+        failure: (f) => {
+          job.fileFailed(f);
+          void this.send({ fileFailure: failureToWire(f) }).catch(() => undefined);
+        },
+      },
+    });
+    dest.prepareRoot();
+    await dest.ready();
+    const receiver = new DataReceiver({
+      openSink: (f) => dest.openSink(f),
+      committed: (f) => {
+        dest.fileCommitted(f);
+        this.done.files++;
+        this.progress.tick();
+      },
+      failed: (f, failure) => dest.fileFailed(f, failure),
+      bytes: (n) => {
+        this.done.bytes += n;
+        this.progress.tick();
+      },
+    });
+    this.receiver = receiver;
+
+    const tcp = !options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData;
+    if (tcp) {
+      this.listener = await DataListener.open({
+        host: this.ctx.bindHost,
+        streams: this.settings.streams,
+        tokenTtlMs: this.settings.tokenTtlMs,
+        log: this.ctx.log,
+        onStream: (socket, i, rest) => {
+          this.streams.push(receiver.receiveStream(socket, i, rest).catch((err) => this.latch.fail(err)));
+        },
+      });
+    }
+    const l = this.listener;
+    await this.send({
+      negotiation: l
+        ? { tcpPort: l.port, token: l.tokens, streams: this.settings.streams, tokenTtlMs: l.tokenTtlMs }
+        : { tcpPort: 0, token: Buffer.alloc(0), streams: 0, tokenTtlMs: 0 },
+    });
+
+    let index = 0;
+    let manifestComplete = false;
+    let manifestDone = false;
+    for (;;) {
+      const m = await this.latch.race(next());
+      if (!m) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'the client ended the push before sending all data' });
+      if (m.manifest) {
+        if (manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'manifest batch after manifest_complete' });
+        for (const we of m.manifest.entries) dest.add(index++, entryFromWire(we), we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined);
+        dest.flush();
+        await this.flushNeeds();
+      } else if (m.manifestComplete) {
+        if (manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'manifest_complete sent twice' });
+        manifestDone = true;
+        manifestComplete = m.manifestComplete.complete && m.manifestComplete.totalEntries === index;
+        this.scanComplete = true;
+        dest.flush();
+        await this.flushNeeds();
+        await this.send({ needComplete: { totalFiles: this.planned.files, totalBytes: this.planned.bytes } });
+      } else if (m.fileData) {
+        const d = m.fileData;
+        await this.latch.race(receiver.grpcData({ index: d.index, offset: d.offset, data: d.data, last: d.last }));
+      } else if (m.dataComplete) {
+        if (!manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'data_complete before manifest_complete' });
+        break;
+      } else {
+        throw new BlitError({ code: ErrorCodes.BadFrame, message: `unexpected push message '${m.msg ?? 'empty'}'` });
+      }
+    }
+
+    await this.latch.race(Promise.all(this.streams));
+    await this.latch.race(receiver.finish());
+    this.listener?.close();
+    dest.finalize(manifestComplete);
+    const summary = dest.summary(this.started, { tcpDataPlane: receiver.tcpUsed, zeroCopy: receiver.senderZeroCopy });
+    this.progress.flush();
+    await this.send({ summary: summaryToWire(summary) });
+    job.succeed(summary);
+    this.ctx.log.info('push finished', { job: job.id, files: summary.filesTransferred, bytes: summary.bytesTransferred, failures: summary.failures.length, tcp: summary.tcpDataPlane });
+    this.ended = true;
+    this.call.end();
+  }
+
+  private need(index: number, entry: Entry): void {
+    this.receiver!.expect({ index, entry });
+    this.needs.push(index);
+    this.planned.files++;
+    this.planned.bytes += entry.size;
+  }
+
+  private async flushNeeds(): Promise<void> {
+    while (this.needs.length > 0) {
+      const batch = this.needs.splice(0, NEED_BATCH);
+      await this.send({ need: { indices: batch } });
+    }
+    this.progress.tick();
+  }
+
+  private sendProgress(): void {
+    const p = { filesDone: this.done.files, bytesDone: this.done.bytes, filesPlanned: this.planned.files, bytesPlanned: this.planned.bytes, scanComplete: this.scanComplete };
+    this.job?.progress(p);
+    void this.send({ progress: p }).catch(() => undefined);
+  }
+
+  private async failed(err: unknown): Promise<void> {
+    const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: String((err as Error)?.message ?? err), cause: err });
+    this.latch.fail(be);
+    this.listener?.close();
+    await this.receiver?.abortAll(be);
+    this.ctx.log.warn('push failed', { job: this.job?.id, code: be.code, error: be.message });
+    this.job?.fail(be);
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      // Best effort: the client may already be gone.
+      this.call.write({ error: errorToWire(be) });
+      this.call.end();
+    } catch {
+      // call already closed
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The source side of a remote transfer: the client for push, the daemon for pull. Walks the local
+ * tree with the engine's walker (filters applied here, at the source), numbers every entry in the
+ * order it is sent (the manifest index the destination's needs refer to), and hands out the files
+ * the destination asks for.
+ */
+import * as fs from 'node:fs';
+import type * as pb from '@blit/proto';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import type { Filter } from '../engine/filter';
+import { hashFile, initChecksum } from '../engine/checksum';
+import { baseName, displayPath, EMPTY, join2 } from '../engine/paths';
+import { statEntry, walk } from '../engine/walk';
+import type { Entry, Failure } from '../engine/types';
+import { entryToWire } from './convert';
+import type { OutgoingFile } from './data-sender';
+
+export interface SourceInit {
+  /** Absolute path of the source (a directory, or a single file or symlink). */
+  abs: Buffer;
+  filter: Filter;
+  checksum: boolean;
+  signal?: AbortSignal;
+  onError(f: Failure): void;
+}
+
+/** Entries per ManifestBatch: small enough to start the destination early, big enough to be cheap. */
+export const MANIFEST_BATCH = 1000;
+
+export class ManifestSource {
+  /** Every entry sent, by manifest index. */
+  readonly entries: Entry[] = [];
+  /** Absolute path of the directory the entries are relative to. */
+  readonly rootAbs: Buffer;
+  complete = true;
+  readonly failures: Failure[] = [];
+  private readonly single: Entry | undefined;
+  private readonly requested = new Set<number>();
+
+  constructor(private readonly init: SourceInit) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(init.abs);
+    } catch (err) {
+      throw fromErrno(err, displayPath(init.abs), 'source');
+    }
+    if (st.isDirectory()) {
+      this.rootAbs = init.abs;
+    } else {
+      // A single file (or symlink) lands inside the destination directory under its own name.
+      const slash = init.abs.lastIndexOf(0x2f);
+      this.rootAbs = slash <= 0 ? Buffer.from('/') : init.abs.subarray(0, slash);
+      const e = statEntry(init.abs, baseName(init.abs));
+      if (!e) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: displayPath(init.abs) });
+      this.single = e;
+    }
+  }
+
+  /** The source is a directory (its contents are the transfer), not a single file. */
+  get isDir(): boolean {
+    return this.single === undefined;
+  }
+
+  /** Yields wire batches of the manifest; read `.complete` when done. */
+  async *batches(): AsyncGenerator<pb.FileEntry[]> {
+    if (this.init.checksum) await initChecksum();
+    let batch: pb.FileEntry[] = [];
+    const take = (e: Entry): void => {
+      this.entries.push(e);
+      let sum: Buffer | undefined;
+      if (this.init.checksum && e.kind === 'file') {
+        try {
+          sum = Buffer.from(hashFile(join2(this.rootAbs, e.rel)), 'hex');
+        } catch (err) {
+          this.failed(fromErrno(err, displayPath(e.rel), 'cannot hash'));
+        }
+      }
+      batch.push(entryToWire(e, sum));
+    };
+    if (this.single) {
+      take(this.single);
+      yield batch;
+      return;
+    }
+    const root = statEntry(this.rootAbs, EMPTY);
+    if (root) take(root);
+    const walker = walk(this.rootAbs, {
+      filter: this.init.filter,
+      ...(this.init.signal ? { signal: this.init.signal } : {}),
+      onError: (f) => {
+        this.failures.push(f);
+        this.init.onError(f);
+      },
+    });
+    for (const listing of walker) {
+      for (const e of listing.entries) take(e);
+      if (batch.length >= MANIFEST_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+    this.complete = walker.complete;
+  }
+
+  private failed(be: BlitError): void {
+    const f = { path: be.path ?? '', code: be.code, reason: be.message };
+    this.failures.push(f);
+    this.init.onError(f);
+  }
+
+  private byRel: Map<string, Entry> | undefined;
+
+  /** Look an entry up by path (move: the daemon names the files it has). */
+  entryByRel(rel: Buffer): Entry | undefined {
+    if (!this.byRel || this.byRel.size !== this.entries.length) {
+      this.byRel = new Map(this.entries.map((e) => [e.rel.toString('latin1'), e]));
+    }
+    return this.byRel.get(rel.toString('latin1'));
+  }
+
+  /** The file behind a need index, checked: a real file of the manifest, asked for once. */
+  fileFor(index: number): OutgoingFile {
+    const e = this.entries[index];
+    if (!Number.isSafeInteger(index) || !e || e.kind !== 'file') {
+      throw new BlitError({ code: ErrorCodes.BadFrame, message: `need for index ${index}, which is not a file of the manifest` });
+    }
+    if (this.requested.has(index)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `need for index ${index} sent twice`, path: displayPath(e.rel) });
+    this.requested.add(index);
+    return { index, abs: join2(this.rootAbs, e.rel), entry: e };
+  }
+}
