@@ -126,10 +126,12 @@ export async function main(argv: string[]): Promise<number> {
     );
     const where = running.socket ? `unix:${running.socket}` : `${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${running.port}`;
     const dataPlane = ctx.forceGrpcData ? 'grpc' : 'tcp';
+    // Signal handlers first: a SIGTERM right after the readiness line must already be graceful.
+    const stopped = serveUntilSignal(running, shutdown, jobs, log);
     log.info('listening', { address: where, dataPlane, modules: [...modules.keys()].join(','), version: daemonVersion() });
     // Machine-readable readiness line (tests and the VS Code extension wait for it).
     process.stdout.write(`blitd listening on ${where} data-plane ${dataPlane} modules ${[...modules.keys()].join(',')}\n`);
-    return await serveUntilSignal(running, shutdown, jobs, log);
+    return await stopped;
   } catch (err) {
     const e = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: (err as Error)?.stack ?? String(err) });
     log?.error('cannot start', { code: e.code, error: e.message });

@@ -1,0 +1,142 @@
+/**
+ * Test harness for the daemon suites: starts REAL blitd processes (`--port 0`, waits for the
+ * readiness line), runs the real `blit` CLI, makes temp trees. Also usable by the transfer tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const BLITD = path.resolve(__dirname, '../../../bin/blitd.js');
+export const BLIT = path.resolve(__dirname, '../../../bin/blit.js');
+
+export interface Daemon {
+  proc: ChildProcess;
+  /** TCP port (0 when listening on a socket only). */
+  port: number;
+  /** `127.0.0.1:PORT` or `unix:/path`. */
+  address: string;
+  /** Everything the daemon wrote to stderr so far (its log, unless --log was given). */
+  stderr(): string;
+  /** SIGTERM and wait for exit; resolves with the exit code (or signal name). */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns blitd with `args` (add `--port 0`), resolves once it printed its listening line. */
+export function startDaemon(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Daemon> {
+  const proc = spawn(process.execPath, [BLITD, ...args], {
+    env: { ...process.env, ...opts.env },
+    cwd: opts.cwd ?? os.tmpdir(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`blitd did not start within ${opts.timeoutMs ?? 15000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 15000);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`blitd exited with ${code} before listening\nstderr: ${stderr}`));
+    });
+    proc.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const m = /blitd listening on (\S+)/.exec(stdout);
+      if (!m) return;
+      clearTimeout(timer);
+      const address = m[1]!;
+      const port = address.startsWith('unix:') ? 0 : Number(address.slice(address.lastIndexOf(':') + 1));
+      resolve({
+        proc,
+        port,
+        address,
+        stderr: () => stderr,
+        stop: (signal = 'SIGTERM') => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+          proc.kill(signal);
+          return exited;
+        },
+      });
+    });
+  });
+}
+
+/** Runs the blit CLI to completion (stdin is not a terminal). */
+export function runBlit(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return runNode(BLIT, args, opts);
+}
+
+/** Runs blitd to completion (for start-up failures). */
+export function runBlitd(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+  return runNode(BLITD, args, opts);
+}
+
+function runNode(script: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [script, ...args], {
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd ?? os.tmpdir(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${path.basename(script)} ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30000);
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    proc.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A fresh temp directory (realpath) and a cleanup function. */
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Writes files: { 'a/b.txt': 'content' } (directories created as needed). */
+export function writeTree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const p = path.join(root, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, content);
+  }
+}
+
+/** Every path below root (relative, sorted), not following symlinks. */
+export function listTree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const name of fs.readdirSync(dir)) {
+      const r = rel ? `${rel}/${name}` : name;
+      out.push(r);
+      const st = fs.lstatSync(path.join(dir, name));
+      if (st.isDirectory()) walk(path.join(dir, name), r);
+    }
+  };
+  walk(root, '');
+  return out.sort();
+}
+
+/** A config file in `dir` with the given TOML text; returns its path. */
+export function writeConfig(dir: string, toml: string, name = 'blitd.toml'): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, toml);
+  return p;
+}
