@@ -5,6 +5,7 @@
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { EventSink, TransferOptions, TransferSummary } from '../engine/types';
 import type { Endpoint } from './endpoint';
+import { runPull } from './pull-client';
 import { runPush } from './push-client';
 
 export type RemoteTransferOptions = TransferOptions & {
@@ -20,7 +21,7 @@ export async function runRemoteTransfer(
 ): Promise<TransferSummary> {
   if (src.kind === 'local' && dst.kind === 'remote') return runPush(src.path, dst, options, onEvent);
   if (src.kind === 'remote' && dst.kind === 'local') {
-    throw new BlitError({ code: ErrorCodes.Internal, message: 'pull is not implemented yet' });
+    return runPull(src, dst.path, options, onEvent);
   }
   if (src.kind === 'remote' && dst.kind === 'remote') {
     throw new BlitError({ code: ErrorCodes.Usage, message: 'remote to remote transfers are not supported: one side must be a local path' });

@@ -1,0 +1,168 @@
+/**
+ * Pull, client side: this process is the destination. The daemon streams its manifest; this side
+ * diffs it against the local tree (the same Destination the daemon uses for push), asks for what
+ * it needs, writes the data atomically, and performs mirror deletions locally.
+ *
+ * A remote source is always transferred as its contents (like `SRC/`): the endpoint form does not
+ * keep a trailing slash.
+ */
+import * as path from 'node:path';
+import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import { defaultMetaOptions } from '../engine/metadata';
+import { displayPath } from '../engine/paths';
+import type { EventSink, Failure, TransferSummary } from '../engine/types';
+import { connectDaemon } from './grpc-client';
+import type { RemoteEndpoint } from './endpoint';
+import { entryFromWire, errorFromWire, failureFromWire, optionsToWire } from './convert';
+import { DataReceiver } from './data-receiver';
+import { Destination } from './destination';
+import { connectStreams } from './client-data';
+import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
+import type { RemoteTransferOptions } from './client';
+import { filesFromPaths } from './paths-semantics';
+
+const NEED_BATCH = 4096;
+
+export async function runPull(src: RemoteEndpoint, dstArg: string, options: RemoteTransferOptions, onEvent: EventSink): Promise<TransferSummary> {
+  if (options.mode === 'move') {
+    throw new BlitError({ code: ErrorCodes.Usage, message: 'move from a remote source is not supported yet: use copy, then blit rm' });
+  }
+  const started = Date.now();
+  const filesFrom = filesFromPaths(options.filter.filesFrom);
+  const remoteFailures: Failure[] = [];
+  const needs: number[] = [];
+  const planned = { files: 0, bytes: 0 };
+  const doneCount = { files: 0, bytes: 0 };
+  let firstByteMs: number | null = null;
+  let scanComplete = false;
+  const progress = new Throttle(200, () =>
+    onEvent({ type: 'progress', filesDone: doneCount.files, bytesDone: doneCount.bytes, filesPlanned: planned.files, bytesPlanned: planned.bytes, scanComplete }),
+  );
+
+  let receiver: DataReceiver | undefined;
+  const byDisplay = new Map<string, number>();
+  const dest = new Destination({
+    rootAbs: Buffer.from(path.resolve(dstArg)),
+    options,
+    filesFrom: filesFrom?.map((p) => displayPath(p)),
+    meta: defaultMetaOptions(),
+    reportSkips: false,
+    hooks: {
+      item: (action, rel, kind, size) => onEvent({ type: 'item', action, rel, kind, size }),
+      need: (index, entry) => {
+        receiver!.expect({ index, entry });
+        byDisplay.set(displayPath(entry.rel), index);
+        needs.push(index);
+        planned.files++;
+        planned.bytes += entry.size;
+      },
+      failure: (f) => onEvent({ type: 'fileError', failure: f }),
+    },
+  });
+  dest.prepareRoot();
+  await dest.ready();
+  receiver = new DataReceiver({
+    openSink: (f) => dest.openSink(f),
+    committed: (f) => {
+      dest.fileCommitted(f);
+      doneCount.files++;
+      progress.tick();
+    },
+    failed: (f, failure) => dest.fileFailed(f, failure),
+    bytes: (n) => {
+      if (firstByteMs === null) {
+        firstByteMs = Date.now() - started;
+        onEvent({ type: 'firstByte', elapsedMs: firstByteMs });
+      }
+      doneCount.bytes += n;
+      progress.tick();
+    },
+  });
+  const rx = receiver;
+
+  const conn = await connectDaemon({ host: src.host, port: src.port });
+  const call = conn.client.Pull();
+  const latch = new FatalLatch();
+  latch.watch([options.signal], 'transfer cancelled');
+  call.on('error', (err) => latch.fail(new BlitError({ code: ErrorCodes.Unreachable, message: `${conn.target}: ${err.message}`, cause: err })));
+  const send = (msg: PullClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
+  const streams: Promise<void>[] = [];
+  let decided = false;
+  const flushNeeds = async (): Promise<void> => {
+    if (!decided) return;
+    while (needs.length > 0) await send({ need: { indices: needs.splice(0, NEED_BATCH) } });
+  };
+
+  try {
+    await send({
+      header: {
+        protocolVersion: PROTOCOL_VERSION,
+        module: src.module,
+        path: Buffer.from(src.path),
+        options: optionsToWire(options, options.forceGrpcData, { filesFrom, gitignoreFiles: [] }),
+      },
+    });
+    const next = messageReader<PullServerMessage__Output>(call);
+    let index = 0;
+    let manifestComplete = false;
+    for (;;) {
+      const m = await latch.race(next());
+      if (!m) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the pull early` });
+      if (m.negotiation) {
+        // Streams are connected (and accepted) before the first need: that is how the daemon
+        // knows which data path this client took.
+        const sockets = options.forceGrpcData ? [] : await latch.race(connectStreams(src.host, m.negotiation, onEvent));
+        sockets.forEach((s, i) => streams.push(rx.receiveStream(s, i, Buffer.alloc(0)).catch((err) => latch.fail(err))));
+        decided = true;
+        await flushNeeds();
+      } else if (m.manifest) {
+        for (const we of m.manifest.entries) dest.add(index++, entryFromWire(we), we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined);
+        dest.flush();
+        await flushNeeds();
+        progress.tick();
+      } else if (m.manifestComplete) {
+        if (!decided) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest completed before the data plane negotiation' });
+        manifestComplete = m.manifestComplete.complete && m.manifestComplete.totalEntries === index;
+        scanComplete = true;
+        for (const wf of m.manifestComplete.scanFailures) {
+          const f = failureFromWire(wf);
+          remoteFailures.push(f);
+          onEvent({ type: 'fileError', failure: f });
+        }
+        dest.flush();
+        await flushNeeds();
+        await send({ needComplete: { totalFiles: planned.files, totalBytes: planned.bytes } });
+      } else if (m.fileData) {
+        const d = m.fileData;
+        await latch.race(rx.grpcData({ index: d.index, offset: d.offset, data: d.data, last: d.last }));
+      } else if (m.fileFailure) {
+        const f = failureFromWire(m.fileFailure);
+        const i = byDisplay.get(f.path);
+        if (i !== undefined) rx.grpcFileError(i, f.code, f.reason);
+        else {
+          remoteFailures.push(f);
+          onEvent({ type: 'fileError', failure: f });
+        }
+      } else if (m.dataComplete) {
+        break;
+      } else if (m.error) {
+        throw errorFromWire(m.error, conn.target);
+      }
+    }
+    await latch.race(Promise.all(streams));
+    await latch.race(rx.finish());
+    dest.finalize(manifestComplete);
+    await send({ done: true });
+    call.end();
+    progress.flush();
+    const summary = dest.summary(started, { tcpDataPlane: rx.tcpUsed, zeroCopy: rx.senderZeroCopy, firstByteMs });
+    return { ...summary, failures: [...remoteFailures, ...summary.failures] };
+  } catch (err) {
+    call.cancel();
+    await rx.abortAll(latch.error ?? (err as BlitError));
+    throw latch.error ?? err;
+  } finally {
+    conn.close();
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Pull, daemon side: this daemon is the source, the client the destination.
+ *
+ *   C: header                       S: negotiation (tcp_port 0 = gRPC data)
+ *                                   S: manifest batches ..., manifest_complete (with scan failures)
+ *   C: need batches ..., need_complete
+ *                                   S: data (TCP frames or file_data), then data_complete
+ *   C: done                         S: end of call
+ *
+ * The client connects the offered TCP streams (and waits for the daemon's accept byte) before it
+ * sends its first need, so at the first need the daemon knows which path the client took: the
+ * accepted streams, or gRPC when none was accepted. Reads stay inside ctx.resolvePath(module,
+ * path, {forWrite: false}); the walk never follows a symlink.
+ */
+import type * as net from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import { PROTOCOL_VERSION, type PullClientMessage__Output, type PullServerMessage } from '@blit/proto';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import { Filter } from '../engine/filter';
+import { displayPath } from '../engine/paths';
+import type { Failure, TransferSummary } from '../engine/types';
+import type { Job, ServerContext } from '../daemon/context';
+import { errorToWire, failureToWire, optionsFromWire } from './convert';
+import { DataListener } from './dataplane';
+import { SendQueue, sendOnStream, sendOverGrpc, type SenderHooks } from './data-sender';
+import { ManifestSource } from './source';
+import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
+import { defaultDataPlaneSettings, type DataPlaneSettings } from './push-server';
+
+export type PullCall = grpc.ServerDuplexStream<PullClientMessage__Output, PullServerMessage>;
+
+export function handlePull(call: PullCall, ctx: ServerContext, settings: DataPlaneSettings = defaultDataPlaneSettings()): void {
+  void new PullSession(call, ctx, settings).run();
+}
+
+class PullSession {
+  private readonly latch = new FatalLatch();
+  private readonly started = Date.now();
+  private job: Job | undefined;
+  private listener: DataListener | undefined;
+  private readonly accepted: net.Socket[] = [];
+  private readonly queue = new SendQueue();
+  private senders: Promise<void> | undefined;
+  private tcp = false;
+  private ended = false;
+  private readonly failures: Failure[] = [];
+  private readonly done = { files: 0, bytes: 0 };
+  private readonly progress = new Throttle(250, () => this.reportProgress());
+
+  constructor(private readonly call: PullCall, private readonly ctx: ServerContext, private readonly settings: DataPlaneSettings) {}
+
+  async run(): Promise<void> {
+    this.call.on('cancelled', () => this.latch.fail(new BlitError({ code: ErrorCodes.Cancelled, message: 'the client went away' })));
+    this.call.on('error', () => this.latch.fail(new BlitError({ code: ErrorCodes.Cancelled, message: 'the client connection broke' })));
+    try {
+      await this.serve();
+    } catch (err) {
+      this.failed(err);
+    } finally {
+      this.queue.close();
+      this.listener?.close();
+      for (const s of this.accepted) s.destroy();
+    }
+  }
+
+  private send(msg: PullServerMessage): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return this.latch.race(writeMsg(this.call, msg));
+  }
+
+  private async serve(): Promise<void> {
+    const next = messageReader(this.call);
+    const first = await this.latch.race(next());
+    if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'pull must start with a header' });
+    const h = first.header;
+    if (h.protocolVersion !== PROTOCOL_VERSION) {
+      throw new BlitError({ code: ErrorCodes.ProtocolMismatch, message: `client speaks protocol ${h.protocolVersion}, this daemon ${PROTOCOL_VERSION}` });
+    }
+    const wire = optionsFromWire(h.options);
+    const options = wire.options;
+    if (options.mode === 'move') {
+      throw new BlitError({ code: ErrorCodes.Usage, message: 'move from a remote source is not supported (the daemon would have to delete its files); use copy, then blit rm' });
+    }
+    const rel = Buffer.from(h.path);
+    const resolved = await this.ctx.resolvePath(h.module, rel, { forWrite: false });
+    const job = this.ctx.jobs.create('served-pull', `pull from ${h.module}/${displayPath(rel)}`);
+    this.job = job;
+    this.latch.watch([job.signal], 'cancelled on the daemon');
+    this.latch.watch([this.ctx.shutdown], 'the daemon is shutting down');
+    this.ctx.log.info('pull started', { job: job.id, module: h.module, path: displayPath(rel), dryRun: options.dryRun });
+
+    const f = options.filter;
+    const filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: f.gitignore }, wire.filesFrom?.map((p) => displayPath(p)).join('\n'));
+    const source = new ManifestSource({
+      abs: resolved.abs,
+      filter,
+      checksum: options.compare.mode === 'checksum',
+      signal: job.signal,
+      onError: (fl) => job.fileFailed(fl),
+    });
+
+    if (!options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData) {
+      this.listener = await DataListener.open({
+        host: this.ctx.bindHost,
+        streams: this.settings.streams,
+        tokenTtlMs: this.settings.tokenTtlMs,
+        log: this.ctx.log,
+        onStream: (socket) => {
+          if (this.senders) socket.destroy(); // too late: the data path was already chosen
+          else this.accepted.push(socket);
+        },
+      });
+    }
+    const l = this.listener;
+    await this.send({
+      negotiation: l
+        ? { tcpPort: l.port, token: l.tokens, streams: this.settings.streams, tokenTtlMs: l.tokenTtlMs }
+        : { tcpPort: 0, token: Buffer.alloc(0), streams: 0, tokenTtlMs: 0 },
+    });
+
+    const manifest = (async () => {
+      for await (const batch of source.batches()) await this.send({ manifest: { entries: batch } });
+      await this.send({
+        manifestComplete: { complete: source.complete, totalEntries: source.entries.length, scanFailures: source.failures.map(failureToWire) },
+      });
+    })();
+    manifest.catch((err) => this.latch.fail(err));
+
+    const hooks: SenderHooks = {
+      sent: () => {
+        this.done.files++;
+        this.progress.tick();
+      },
+      failed: (_f, failure) => {
+        this.failures.push(failure);
+        job.fileFailed(failure);
+        if (!this.tcp) void this.send({ fileFailure: failureToWire(failure) }).catch(() => undefined);
+      },
+      bytes: (n) => {
+        this.done.bytes += n;
+        this.progress.tick();
+      },
+    };
+
+    for (;;) {
+      const m = await this.latch.race(next());
+      if (!m) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'the client ended the pull early' });
+      if (m.need || m.needComplete) this.startSenders(hooks, job.signal);
+      if (m.need) {
+        for (const i of m.need.indices) this.queue.push(source.fileFor(i));
+      } else if (m.needComplete) {
+        this.queue.close();
+        const senders = this.senders!;
+        void senders.then(
+          () => this.send({ dataComplete: true }),
+          (err) => this.latch.fail(err),
+        ).catch(() => undefined);
+      } else if (m.done) {
+        break;
+      } else {
+        throw new BlitError({ code: ErrorCodes.BadFrame, message: `unexpected pull message '${m.msg ?? 'empty'}'` });
+      }
+    }
+    await this.latch.race(manifest);
+    if (this.senders) await this.latch.race(this.senders);
+    const summary = this.summary(options.dryRun);
+    this.reportProgress();
+    job.succeed(summary);
+    this.ctx.log.info('pull finished', { job: job.id, files: summary.filesTransferred, bytes: summary.bytesTransferred, tcp: this.tcp });
+    this.ended = true;
+    this.call.end();
+  }
+
+  /** At the first need: TCP when the client's streams were accepted, gRPC otherwise. */
+  private startSenders(hooks: SenderHooks, signal: AbortSignal): void {
+    if (this.senders) return;
+    if (this.accepted.length > 0) {
+      this.tcp = true;
+      this.senders = Promise.all(this.accepted.map((s) => sendOnStream(s, this.queue, hooks, signal))).then(() => undefined);
+    } else {
+      this.listener?.close();
+      this.senders = sendOverGrpc(this.queue, (d) => this.send({ fileData: d }), hooks, signal);
+    }
+    this.senders.catch((err) => this.latch.fail(err));
+  }
+
+  private summary(dryRun: boolean): TransferSummary {
+    const durationMs = Date.now() - this.started;
+    return {
+      filesTransferred: this.done.files,
+      bytesTransferred: this.done.bytes,
+      dirsCreated: 0,
+      symlinksCreated: 0,
+      entriesDeleted: 0,
+      deletionsSkipped: 0,
+      filesUnchanged: 0,
+      failures: this.failures,
+      durationMs,
+      firstByteMs: null,
+      dryRun,
+      tcpDataPlane: this.tcp,
+      zeroCopy: false,
+      bytesPerSecond: durationMs > 0 ? (this.done.bytes * 1000) / durationMs : 0,
+    };
+  }
+
+  private reportProgress(): void {
+    this.job?.progress({ filesDone: this.done.files, bytesDone: this.done.bytes, filesPlanned: this.queue.totalFiles, bytesPlanned: this.queue.totalBytes, scanComplete: true });
+  }
+
+  private failed(err: unknown): void {
+    const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: String((err as Error)?.message ?? err), cause: err });
+    this.latch.fail(be);
+    this.ctx.log.warn('pull failed', { job: this.job?.id, code: be.code, error: be.message });
+    this.job?.fail(be);
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      this.call.write({ error: errorToWire(be) });
+      this.call.end();
+    } catch {
+      // call already closed
+    }
+  }
+}
