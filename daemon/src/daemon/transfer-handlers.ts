@@ -1,9 +1,11 @@
 /**
- * Push and Pull handlers come from the transfer work (daemon/src/remote/push-server.ts and
- * pull-server.ts). Until those exist the RPCs answer UNIMPLEMENTED with a clear message.
+ * Push and Pull come from the transfer work (daemon/src/remote/push-server.ts, pull-server.ts);
+ * this is the one place the server picks them up, injectable so tests can substitute them.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type * as pb from '@blit/proto';
+import { handlePush } from '../remote/push-server';
+import { handlePull } from '../remote/pull-server';
 import type { ServerContext } from './context';
 
 export interface TransferHandlers {
@@ -11,13 +13,6 @@ export interface TransferHandlers {
   pull(call: grpc.ServerDuplexStream<pb.PullClientMessage__Output, pb.PullServerMessage>, ctx: ServerContext): void;
 }
 
-function unimplemented(what: string) {
-  return (call: grpc.ServerDuplexStream<unknown, unknown>, ctx: ServerContext): void => {
-    ctx.log.warn(`${what} requested but not available in this build`);
-    call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `${what} is not implemented by this blitd yet` });
-  };
-}
-
 export function transferHandlers(): TransferHandlers {
-  return { push: unimplemented('push'), pull: unimplemented('pull') };
+  return { push: (call, ctx) => handlePush(call, ctx), pull: (call, ctx) => handlePull(call, ctx) };
 }
