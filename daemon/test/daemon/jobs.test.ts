@@ -1,0 +1,177 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as pb from '@blit/proto';
+import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
+import { BlitError } from '../../src/engine/errors';
+import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+
+function makeSource(root: string, files: number, size: number): void {
+  const tree: Record<string, Buffer> = {};
+  for (let i = 0; i < files; i++) tree[`d${i % 10}/f${i}.bin`] = Buffer.alloc(size, i % 251);
+  writeTree(root, tree);
+}
+
+/** Every file under dst is complete (same bytes as in src) and no temp file is left. */
+function assertNoPartialFiles(src: string, dst: string): number {
+  if (!fs.existsSync(dst)) return 0;
+  let complete = 0;
+  for (const rel of listTree(dst)) {
+    assert.doesNotMatch(path.basename(rel), /^\.blit\..*\.tmp$/, `temp file left: ${rel}`);
+    const st = fs.lstatSync(path.join(dst, rel));
+    if (st.isFile()) {
+      assert.ok(fs.readFileSync(path.join(dst, rel)).equals(fs.readFileSync(path.join(src, rel))), `partial file under a real name: ${rel}`);
+      complete++;
+    }
+  }
+  return complete;
+}
+
+async function startTransfer(c: DaemonConnection, source: string, destination: string, label = ''): Promise<string> {
+  const res = await c.unary<pb.StartTransferResponse__Output>((o, cb) =>
+    c.client.StartTransfer({ source, destination, label, options: { mode: 'MODE_COPY', compare: 'COMPARE_DEFAULT' } }, o, cb),
+  );
+  return res.jobId;
+}
+
+/** Watches one job in-process; calls onEvent for each event; resolves with the final snapshot. */
+async function watch(c: DaemonConnection, id: string, onEvent: (ev: pb.JobEvent__Output) => void = () => {}): Promise<pb.JobInfo__Output> {
+  let last: pb.JobInfo__Output | null = null;
+  for await (const ev of c.stream<pb.JobEvent__Output>((o) => c.client.WatchJobs({ jobId: id }, o), 60000)) {
+    if (ev.job) last = ev.job;
+    onEvent(ev);
+  }
+  assert.ok(last, 'no event received');
+  return last;
+}
+
+describe('blitd jobs: StartTransfer, ListJobs, WatchJobs, CancelJob', function () {
+  this.timeout(60000);
+  let t: ReturnType<typeof tempDir>;
+  let d: Daemon;
+  let c: DaemonConnection;
+  let h: string;
+
+  before(async () => {
+    t = tempDir('blit-jobs-');
+    fs.mkdirSync(path.join(t.dir, 'mod'));
+    d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
+    h = `127.0.0.1:${d.port}`;
+    c = await connectDaemon({ host: '127.0.0.1', port: d.port });
+  });
+  after(async () => {
+    c?.close();
+    if (d) assert.equal(await d.stop(), 0);
+    t.cleanup();
+  });
+
+  it('runs a local→local transfer of a few hundred files as a job; watch and list show it', async () => {
+    const src = path.join(t.dir, 'src1');
+    const dst = path.join(t.dir, 'dst1');
+    makeSource(src, 300, 1024);
+    const id = await startTransfer(c, `${src}/`, dst, 'first sync');
+    const watcher = runBlit(['jobs', 'watch', h, id, '--json'], { timeoutMs: 60000 });
+    const final = await watch(c, id);
+    assert.equal(final.state, 'JOB_SUCCEEDED', JSON.stringify(final.error));
+    assert.equal(final.kind, 'local');
+    assert.equal(final.summary?.filesTransferred, 300);
+    assert.equal(final.progress?.filesDone, 300);
+    assert.equal(assertNoPartialFiles(src, dst), 300);
+
+    const w = await watcher;
+    assert.equal(w.code, 0, w.stderr);
+    const events = w.stdout.trim().split('\n').map((l) => JSON.parse(l) as { job: { id: string; state: string; label: string } });
+    assert.ok(events.every((e) => e.job.id === id && e.job.label === 'first sync'));
+    assert.equal(events[events.length - 1]!.job.state, 'succeeded');
+
+    const l = await runBlit(['jobs', 'list', h, '--all', '--json']);
+    const listed = (JSON.parse(l.stdout) as { jobs: { id: string; state: string; summary: { filesTransferred: number } }[] }).jobs.find((j) => j.id === id);
+    assert.equal(listed?.state, 'succeeded');
+    assert.equal(listed?.summary.filesTransferred, 300);
+    const running = await runBlit(['jobs', 'list', h]);
+    assert.doesNotMatch(running.stdout, new RegExp(id));
+    const text = await runBlit(['jobs', 'list', h, '--all']);
+    assert.match(text.stdout, new RegExp(`^${id}  succeeded local +300/300 files .* first sync$`, 'm'));
+  });
+
+  it('streams item events and progress snapshots to a watcher of every job', async () => {
+    const src = path.join(t.dir, 'src2');
+    makeSource(src, 50, 100);
+    const seen: pb.JobEvent__Output[] = [];
+    const all = (async () => {
+      for await (const ev of c.stream<pb.JobEvent__Output>((o) => c.client.WatchJobs({ jobId: '' }, o), 60000)) {
+        seen.push(ev);
+        if (ev.job?.state === 'JOB_SUCCEEDED') break;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200)); // the watch is registered before the job starts
+    const id = await startTransfer(c, `${src}/`, path.join(t.dir, 'dst2'));
+    await all;
+    const mine = seen.filter((e) => e.job?.id === id);
+    const created = mine.filter((e) => e.item?.action === 'ITEM_CREATE').map((e) => e.item!.path.toString());
+    assert.equal(created.length, 50);
+    assert.ok(created.includes('d3/f3.bin'));
+    assert.equal(mine[0]!.job!.state, 'JOB_RUNNING');
+  });
+
+  it('cancels a running job mid-way: state cancelled, no temp file, no partial file', async () => {
+    const src = path.join(t.dir, 'src3');
+    const dst = path.join(t.dir, 'dst3');
+    makeSource(src, 400, 64 * 1024);
+    const id = await startTransfer(c, `${src}/`, dst);
+    let asked = false;
+    const final = await watch(c, id, (ev) => {
+      if (!asked && (ev.item || (ev.job?.progress?.filesDone ?? 0) > 0)) {
+        asked = true;
+        void c.unary<pb.CancelJobResponse__Output>((o, cb) => c.client.CancelJob({ jobId: id }, o, cb)).then((r) => assert.equal(r.cancelled, true));
+      }
+    });
+    assert.equal(final.state, 'JOB_CANCELLED', `job ended ${final.state}`);
+    assert.equal(final.error?.code, 'Cancelled');
+    const complete = assertNoPartialFiles(src, dst);
+    assert.ok(complete < 400, `all ${complete} files were copied before the cancel took effect`);
+  });
+
+  it('blit jobs cancel: a finished job is not cancelled (exit 1), an unknown id is a usage error', async () => {
+    const finished = (await runBlit(['jobs', 'list', h, '--all', '--json'])).stdout;
+    const id = (JSON.parse(finished) as { jobs: { id: string; state: string }[] }).jobs.find((j) => j.state === 'succeeded')!.id;
+    const r = await runBlit(['jobs', 'cancel', h, id, '--json']);
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.stdout), { id, cancelled: false, message: `job ${id} already succeeded` });
+    const u = await runBlit(['jobs', 'cancel', h, 'nosuchjob']);
+    assert.equal(u.code, 64);
+    assert.match(u.stderr, /no job with id 'nosuchjob'/);
+  });
+
+  it('StartTransfer refuses relative local paths and remote→remote, naming the field', async () => {
+    for (const [source, destination, want] of [
+      ['relative/dir', '/tmp/x', /source 'relative\/dir' must be an absolute path/],
+      ['h:/m/a', 'h:/m/b', /remote to remote is not supported/],
+      ['', '/tmp/x', /source is empty/],
+    ] as const) {
+      await assert.rejects(startTransfer(c, source, destination), (e: unknown) => e instanceof BlitError && e.code === 'Usage' && want.test(e.message));
+    }
+  });
+
+  it('SIGTERM during a job: the job is cancelled cleanly and blitd exits 0', async () => {
+    const src = path.join(t.dir, 'src4');
+    const dst = path.join(t.dir, 'dst4');
+    makeSource(src, 400, 64 * 1024);
+    const d2 = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
+    const c2 = await connectDaemon({ host: '127.0.0.1', port: d2.port });
+    try {
+      const id = await startTransfer(c2, `${src}/`, dst);
+      let exit: Promise<number | string> | undefined;
+      await watch(c2, id, (ev) => {
+        if (!exit && (ev.item || (ev.job?.progress?.filesDone ?? 0) > 0)) exit = d2.stop('SIGTERM');
+      }).catch(() => undefined); // the stream may end with the server
+      assert.ok(exit, 'no event before the job ended');
+      assert.equal(await exit, 0);
+      assert.match(d2.stderr(), /job failed job=\w+ code=Cancelled|INFO stopped/);
+      assertNoPartialFiles(src, dst);
+    } finally {
+      c2.close();
+      await d2.stop('SIGKILL');
+    }
+  });
+});
