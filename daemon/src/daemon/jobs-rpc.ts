@@ -90,11 +90,8 @@ export function watchJobs(
   const flush = (): void => {
     timer = undefined;
     if (done) return;
-    const now = Date.now();
-    for (const [id, snap] of pendingProgress) {
-      if (now - (lastSent.get(id) ?? 0) >= WATCH_PROGRESS_INTERVAL_MS) send({ job: jobToWire(snap) }, snap);
-    }
-    if (pendingProgress.size > 0) timer = setTimeout(flush, WATCH_PROGRESS_INTERVAL_MS);
+    // The timer was armed for the end of the interval: whatever is pending goes now.
+    for (const snap of [...pendingProgress.values()]) send({ job: jobToWire(snap) }, snap);
   };
   const unsubscribe = jobs.subscribe((c) => {
     if (done || (only && c.job.id !== only)) return;

@@ -1,0 +1,123 @@
+import { strict as assert } from 'node:assert';
+import type * as pb from '@blit/proto';
+import { Jobs } from '../../src/daemon/jobs';
+import { watchJobs, WATCH_PROGRESS_INTERVAL_MS } from '../../src/daemon/jobs-rpc';
+import { BlitError } from '../../src/engine/errors';
+import type { TransferSummary } from '../../src/engine/types';
+
+function summary(failures = 0): TransferSummary {
+  return {
+    filesTransferred: 2, bytesTransferred: 2000, dirsCreated: 0, symlinksCreated: 0, entriesDeleted: 0, deletionsSkipped: 0,
+    filesUnchanged: 0, failures: Array.from({ length: failures }, (_, i) => ({ path: `f${i}`, code: 'IoError', reason: 'x' })),
+    durationMs: 10, firstByteMs: 1, dryRun: false,
+  };
+}
+const p = (bytesDone: number, bytesPlanned = 10_000) => ({ filesDone: 0, bytesDone, filesPlanned: 10, bytesPlanned, scanComplete: true });
+
+describe('job registry', () => {
+  it('smooths the rate (EMA) and derives the ETA from what remains', () => {
+    let now = 0;
+    const jobs = new Jobs({ shutdown: new AbortController().signal, now: () => now });
+    const job = jobs.create('local', 'x');
+    now = 1000;
+    job.progress(p(1000)); // 1000 B/s
+    assert.equal(jobs.get(job.id)!.bytesPerSecond, 1000);
+    assert.equal(jobs.get(job.id)!.etaSeconds, 9);
+    now = 2000;
+    job.progress(p(3000)); // instantaneous 2000 B/s → 0.3*2000 + 0.7*1000
+    assert.equal(jobs.get(job.id)!.bytesPerSecond, 1300);
+    now = 2100;
+    job.progress(p(3500)); // too close to the last sample: rate unchanged
+    assert.equal(jobs.get(job.id)!.bytesPerSecond, 1300);
+    assert.equal(jobs.get(job.id)!.etaSeconds, 6500 / 1300);
+  });
+
+  it('reports no ETA before the scan is complete', () => {
+    let now = 0;
+    const jobs = new Jobs({ shutdown: new AbortController().signal, now: () => now });
+    const job = jobs.create('push', 'x');
+    now = 1000;
+    job.progress({ ...p(500), scanComplete: false });
+    assert.equal(jobs.get(job.id)!.etaSeconds, -1);
+  });
+
+  it('ends in succeeded, failed (per-file failures or fatal) or cancelled', () => {
+    const jobs = new Jobs({ shutdown: new AbortController().signal });
+    const a = jobs.create('local', 'a');
+    a.succeed(summary());
+    const b = jobs.create('local', 'b');
+    b.succeed(summary(1));
+    const c = jobs.create('local', 'c');
+    c.fail(new BlitError({ code: 'NoSpace', message: 'full' }));
+    const d = jobs.create('local', 'd');
+    assert.deepEqual(jobs.cancel(d.id), { cancelled: true, message: `job ${d.id} cancelling` });
+    assert.ok(d.signal.aborted);
+    d.fail(new BlitError({ code: 'Cancelled', message: 'cancelled' }));
+    assert.deepEqual([a, b, c, d].map((j) => jobs.get(j.id)!.state), ['succeeded', 'failed', 'failed', 'cancelled']);
+    assert.equal(jobs.cancel(a.id).cancelled, false);
+    assert.throws(() => jobs.cancel('nope'), /no job with id 'nope'/);
+    assert.deepEqual(jobs.list(false), []);
+    assert.equal(jobs.list(true).length, 4);
+  });
+
+  it('keeps a bounded number of finished jobs, never dropping running ones', () => {
+    const jobs = new Jobs({ shutdown: new AbortController().signal, keepFinished: 3 });
+    const running = jobs.create('local', 'still running');
+    const ids = [];
+    for (let i = 0; i < 10; i++) {
+      const j = jobs.create('local', `j${i}`);
+      j.succeed(summary());
+      ids.push(j.id);
+    }
+    assert.deepEqual(jobs.list(true).map((j) => j.id).sort(), [running.id, ...ids.slice(7)].sort());
+  });
+
+  it('aborts every job on daemon shutdown and resolves whenIdle once they ended', async () => {
+    const shutdown = new AbortController();
+    const jobs = new Jobs({ shutdown: shutdown.signal });
+    const j = jobs.create('served-push', 'x');
+    let idle = false;
+    const w = jobs.whenIdle().then(() => (idle = true));
+    shutdown.abort();
+    assert.ok(j.signal.aborted);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(idle, false);
+    j.fail(new BlitError({ code: 'Cancelled', message: 'shutdown' }));
+    await w;
+    assert.equal(jobs.get(j.id)!.state, 'cancelled');
+  });
+
+  it('WatchJobs throttles progress to ~4/s per job but sends every item and the final state', async () => {
+    const jobs = new Jobs({ shutdown: new AbortController().signal });
+    const job = jobs.create('local', 'w');
+    const events: pb.JobEvent[] = [];
+    let ended = false;
+    watchJobs(jobs, { jobId: job.id }, (ev) => events.push(ev), () => (ended = true), new AbortController().signal);
+    const pump = async (ms: number, itemEvery: number): Promise<number> => {
+      const start = Date.now();
+      let calls = 0;
+      while (Date.now() - start < ms) {
+        job.progress(p(++n));
+        calls++;
+        if (itemEvery && calls % itemEvery === 0) job.item('create', Buffer.from(`f${n}`), 'file', 1);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      return calls;
+    };
+    let n = 0;
+    // Phase 1: progress only. Initial snapshot + at most one per interval (+1 for timer jitter).
+    const calls = await pump(600, 0);
+    const progressOnly = events.length;
+    assert.ok(calls > 100, `only ${calls} progress calls`);
+    assert.ok(progressOnly >= 3 && progressOnly <= 2 + Math.ceil(600 / WATCH_PROGRESS_INTERVAL_MS), `${progressOnly} events for ${calls} updates`);
+    // Phase 2: items are never throttled, and each carries a fresh snapshot.
+    const before = events.length;
+    const calls2 = await pump(200, 20);
+    const items = events.slice(before).filter((e) => e.item);
+    assert.equal(items.length, Math.floor(calls2 / 20));
+    assert.equal(items[items.length - 1]!.job!.progress!.bytesDone, n - (calls2 % 20));
+    job.succeed(summary());
+    assert.equal(events[events.length - 1]!.job!.state, 'JOB_SUCCEEDED');
+    assert.ok(ended, 'a watch of one job ends when the job finishes');
+  });
+});
