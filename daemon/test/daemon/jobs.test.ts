@@ -175,3 +175,54 @@ describe('blitd jobs: StartTransfer, ListJobs, WatchJobs, CancelJob', function (
     }
   });
 });
+
+describe('blitd StartTransfer to and from another blitd (the extension path)', function () {
+  this.timeout(60000);
+  let t: ReturnType<typeof tempDir>;
+  let local: Daemon;
+  let remote: Daemon;
+  let c: DaemonConnection;
+
+  before(async () => {
+    t = tempDir('blit-jobs-remote-');
+    fs.mkdirSync(path.join(t.dir, 'remote-mod'));
+    fs.mkdirSync(path.join(t.dir, 'local-root'));
+    remote = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'remote-mod')]);
+    const sock = path.join(t.dir, 'run', 'blitd.sock');
+    local = await startDaemon(['--socket', sock, '--root', path.join(t.dir, 'local-root')]);
+    c = await connectDaemon({ socket: sock });
+  });
+  after(async () => {
+    c?.close();
+    await local?.stop();
+    await remote?.stop();
+    t.cleanup();
+  });
+
+  it('pushes a workspace through the local daemon (unix socket) to a remote module, then pulls it back', async () => {
+    const ws = path.join(t.dir, 'workspace');
+    makeSource(ws, 40, 2000);
+    const pushId = await startTransfer(c, `${ws}/`, `127.0.0.1:${remote.port}:/default/ws`, 'upload');
+    const pushed = await watch(c, pushId);
+    assert.equal(pushed.state, 'JOB_SUCCEEDED', JSON.stringify(pushed.error));
+    assert.equal(pushed.kind, 'push');
+    assert.equal(pushed.summary?.filesTransferred, 40);
+    assert.equal(assertNoPartialFiles(ws, path.join(t.dir, 'remote-mod', 'ws')), 40);
+
+    const back = path.join(t.dir, 'pulled');
+    const pullId = await startTransfer(c, `127.0.0.1:${remote.port}:/default/ws/`, back, 'download');
+    const pulled = await watch(c, pullId);
+    assert.equal(pulled.state, 'JOB_SUCCEEDED', JSON.stringify(pulled.error));
+    assert.equal(pulled.kind, 'pull');
+    assert.equal(assertNoPartialFiles(ws, back), 40);
+  });
+
+  it('a push to an unreachable daemon fails the job with Unreachable', async () => {
+    const ws = path.join(t.dir, 'workspace');
+    const id = await startTransfer(c, `${ws}/`, '127.0.0.1:1:/default/x');
+    const final = await watch(c, id);
+    assert.equal(final.state, 'JOB_FAILED');
+    assert.equal(final.error?.code, 'Unreachable');
+    assert.match(final.error?.message ?? '', /ECONNREFUSED/);
+  });
+});
