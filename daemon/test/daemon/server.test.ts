@@ -83,7 +83,69 @@ describe('blitd server: handshake, unix socket, shutdown', function () {
     });
   });
 
+  describe('flags', () => {
+    it('--log FILE --log-format json writes JSON lines to the file, not stderr', async () => {
+      const log = path.join(t.dir, 'logs', 'blitd.log');
+      const d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod'), '--log', log, '--log-format', 'json']);
+      const r = await runBlit(['ls', `127.0.0.1:${d.port}:/nope`]);
+      assert.equal(r.code, 1);
+      assert.equal(await d.stop(), 0);
+      assert.equal(d.stderr(), '');
+      const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines.map((l) => l.msg), ['listening', 'request failed', 'shutting down', 'stopped']);
+      assert.equal(lines[1]!.code, 'ModuleNotFound');
+      assert.equal(lines[1]!.level, 'warn');
+    });
+
+    it('--force-grpc-data and BLIT_FORCE_GRPC_DATA=1 announce gRPC data only', async () => {
+      for (const [args, env] of [[['--force-grpc-data'], {}], [[], { BLIT_FORCE_GRPC_DATA: '1' }]] as const) {
+        const d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod'), ...args], { env });
+        try {
+          const c = await connectDaemon({ host: '127.0.0.1', port: d.port });
+          assert.deepEqual(c.handshake.capabilities, ['grpc-data']);
+          c.close();
+        } finally {
+          await d.stop();
+        }
+      }
+    });
+
+    it('--bind ::1 listens on IPv6 loopback; the CLI reaches it as [::1]:PORT', async () => {
+      const d = await startDaemon(['--port', '0', '--bind', '::1', '--root', path.join(t.dir, 'mod')]);
+      try {
+        assert.match(d.address, /^\[::1\]:\d+$/);
+        const r = await runBlit(['list-modules', `[::1]:${d.port}`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'default\trw\texported root\n');
+      } finally {
+        await d.stop();
+      }
+    });
+
+    it('refuses a port that is already taken, naming the address', async () => {
+      const d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
+      try {
+        const r = await runBlitd(['--port', String(d.port), '--root', path.join(t.dir, 'mod')]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${d.port}`));
+      } finally {
+        await d.stop();
+      }
+    });
+  });
+
   describe('shutdown', () => {
+    it('ends open WatchJobs streams and still exits 0 promptly', async () => {
+      const d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
+      const watcher = runBlit(['jobs', 'watch', `127.0.0.1:${d.port}`]);
+      await new Promise((r) => setTimeout(r, 1000)); // the CLI has connected and is waiting
+      const t0 = Date.now();
+      assert.equal(await d.stop(), 0);
+      assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
+      const w = await watcher;
+      assert.equal(w.code, 0, w.stderr);
+    });
+
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       it(`exits 0 on ${sig} after closing its listener`, async () => {
         const d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
