@@ -1,0 +1,97 @@
+import * as assert from 'node:assert/strict';
+import { SaveBatcher, type Clock } from '../../src/save-batcher';
+
+/** A manual clock: timers fire only when the test advances time. */
+class ManualClock implements Clock {
+  now = 0;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private next = 1;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.push({ at: this.now + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== h);
+  }
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const t = this.timers[0];
+      if (!t || t.at > end) break;
+      this.timers.shift();
+      this.now = t.at;
+      t.fn();
+      await new Promise((r) => setImmediate(r)); // let the flush promise settle
+    }
+    this.now = end;
+  }
+}
+
+function setup(paused = () => false) {
+  const clock = new ManualClock();
+  const flushed: string[][] = [];
+  let release: (() => void) | undefined;
+  let hold = false;
+  const b = new SaveBatcher({
+    debounceMs: 300,
+    pausePollMs: 500,
+    isPaused: paused,
+    clock,
+    onError: (e) => assert.fail(String(e)),
+    flush: async (paths) => {
+      flushed.push(paths);
+      if (hold) await new Promise<void>((r) => (release = r));
+    },
+  });
+  return { clock, flushed, b, holdNext: () => (hold = true), release: () => { hold = false; release?.(); } };
+}
+
+describe('upload-on-save batcher', () => {
+  it('debounces a burst of saves into one sorted, de-duplicated batch', async () => {
+    const { clock, flushed, b } = setup();
+    b.add('src/b.ts');
+    await clock.advance(200);
+    b.add('src/a.ts');
+    b.add('src/b.ts');
+    await clock.advance(299);
+    assert.deepEqual(flushed, []);
+    await clock.advance(1);
+    assert.deepEqual(flushed, [['src/a.ts', 'src/b.ts']]);
+  });
+
+  it('waits while git is busy and flushes once it settles', async () => {
+    let busy = true;
+    const { clock, flushed, b } = setup(() => busy);
+    b.add('x');
+    await clock.advance(300 + 500 * 4);
+    assert.deepEqual(flushed, []);
+    assert.equal(b.pendingCount, 1);
+    busy = false;
+    await clock.advance(500);
+    assert.deepEqual(flushed, [['x']]);
+  });
+
+  it('saves during a running flush become the next batch (one flush at a time)', async () => {
+    const { clock, flushed, b, holdNext, release } = setup();
+    holdNext();
+    b.add('one');
+    await clock.advance(300);
+    b.add('two');
+    await clock.advance(1000);
+    assert.deepEqual(flushed, [['one']]);
+    release();
+    await new Promise((r) => setImmediate(r));
+    await clock.advance(300);
+    assert.deepEqual(flushed, [['one'], ['two']]);
+  });
+
+  it('dispose drops pending saves', async () => {
+    const { clock, flushed, b } = setup();
+    b.add('x');
+    b.dispose();
+    await clock.advance(1000);
+    assert.deepEqual(flushed, []);
+  });
+});
