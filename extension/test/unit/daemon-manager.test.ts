@@ -1,0 +1,154 @@
+/**
+ * DaemonManager, DaemonClient and JobTracker against real blitd processes on this machine: a local
+ * daemon on a Unix socket (spawned the way the extension spawns it) pushing to a "remote" blitd on
+ * loopback. No VS Code needed.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DaemonManager, defaultSocketPath } from '../../src/daemon-manager';
+import { JobTracker } from '../../src/job-tracker';
+import { buildRequest } from '../../src/requests';
+
+const REPO = path.resolve(__dirname, '..', '..', '..', '..');
+const ENTRY = path.join(REPO, 'extension', 'scripts', 'blitd-entry.js');
+const BLITD = path.join(REPO, 'daemon', 'bin', 'blitd.js');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A remote blitd on 127.0.0.1 with a free port, exporting `root` as module default. */
+async function startRemote(root: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, [BLITD, '--port', '0', '--bind', '127.0.0.1', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.on('exit', (c) => reject(new Error(`remote blitd exited ${c}: ${out}`)));
+  });
+  return { proc, port };
+}
+
+describe('daemon manager with real blitd processes', function () {
+  this.timeout(30000);
+  let tmp: string;
+  let remote: { proc: ChildProcess; port: number } | undefined;
+  const managers: DaemonManager[] = [];
+  const logs: string[] = [];
+
+  const manager = (over: Partial<ConstructorParameters<typeof DaemonManager>[0]> = {}) => {
+    const m = new DaemonManager({ nodePath: process.execPath, daemonScript: ENTRY, socketPath: path.join(tmp, 'run', 'blit', 'blitd.sock'), rootDir: path.join(tmp, 'droot'), log: (l) => logs.push(l), ...over });
+    managers.push(m);
+    return m;
+  };
+
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-dm-'));
+    logs.length = 0;
+  });
+  afterEach(async () => {
+    for (const m of managers.splice(0)) await m.dispose();
+    remote?.proc.kill('SIGKILL');
+    remote = undefined;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('defaults to a per-user socket path', () => {
+    assert.equal(defaultSocketPath({ XDG_RUNTIME_DIR: '/run/user/7' }), '/run/user/7/blit/blitd.sock');
+    assert.match(defaultSocketPath({ HOME: '/h', XDG_CACHE_HOME: '/h/.cache' }), /^\/h\/\.cache\/blit\/blitd\.sock$/);
+  });
+
+  it('spawns blitd on a private socket, pushes through it, and a second manager attaches instead of spawning', async () => {
+    const m = manager();
+    const client = await m.ensure();
+    assert.equal(m.owned, true);
+    const pid = m.pid!;
+    assert.ok(alive(pid));
+    const sock = path.join(tmp, 'run', 'blit', 'blitd.sock');
+    assert.equal(fs.statSync(path.dirname(sock)).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
+
+    fs.mkdirSync(path.join(tmp, 'remote'));
+    remote = await startRemote(path.join(tmp, 'remote'));
+    const ws = path.join(tmp, 'ws');
+    fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(ws, 'src', 'a.txt'), 'alpha\n');
+    fs.writeFileSync(path.join(ws, 'ignored.log'), 'x');
+    fs.writeFileSync(path.join(ws, '.gitignore'), '*.log\n');
+    const tracker = new JobTracker(() => {});
+    try {
+      await tracker.attach(client);
+      const target = { name: 'r', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'dst', excludes: [], uploadOnSave: false };
+      const id = await client.startTransfer(buildRequest({ kind: 'push', target, folder: ws, gitignore: true }));
+      const rec = await tracker.waitFor(id);
+      assert.equal(rec.job.state, 'succeeded', JSON.stringify(rec.job.error));
+      assert.equal(fs.readFileSync(path.join(tmp, 'remote', 'dst', 'src', 'a.txt'), 'utf8'), 'alpha\n');
+      assert.equal(fs.existsSync(path.join(tmp, 'remote', 'dst', 'ignored.log')), false, '.gitignore honoured');
+      assert.ok(rec.items.some((i) => i.path === 'src/a.txt' && i.action === 'create'), 'item events reached the tracker');
+    } finally {
+      tracker.dispose();
+    }
+
+    const m2 = manager();
+    await m2.ensure();
+    assert.equal(m2.owned, false, 'attached to the running daemon');
+    assert.equal(m2.pid, undefined);
+  });
+
+  it('the daemon exits when its stdin pipe closes (extension host gone), and on dispose', async () => {
+    const m = manager();
+    await m.ensure();
+    const pid = m.pid!;
+    // simulate the extension host dying: only the pipe closes, nobody sends a signal
+    (m as unknown as { child: ChildProcess }).child.stdin!.end();
+    await until(() => !alive(pid), 8000, 'blitd to exit after stdin EOF');
+
+    const m2 = manager({ maxRestarts: 0 });
+    await m2.ensure();
+    const pid2 = m2.pid!;
+    await m2.dispose();
+    assert.equal(alive(pid2), false);
+  });
+
+  it('restarts a daemon that died, with bounded retries', async () => {
+    const m = manager({ maxRestarts: 2 });
+    await m.ensure();
+    const first = m.pid!;
+    const restarted = new Promise<void>((r) => m.onRestart.add(() => r()));
+    process.kill(first, 'SIGKILL');
+    await restarted;
+    assert.ok(m.pid && m.pid !== first && alive(m.pid));
+    const hs = await (await m.ensure()).handshake();
+    assert.equal(hs.accepted, true);
+  });
+
+  it('reports a daemon that will not start with its last output', async () => {
+    const bad = path.join(tmp, 'bad-blitd.js');
+    fs.writeFileSync(bad, "process.stderr.write('blitd: cannot open config /nope.toml\\n'); process.exit(2);\n");
+    const m = manager({ daemonScript: bad, maxRestarts: 0 });
+    await assert.rejects(m.ensure(), (e: Error & { detail?: string }) => {
+      assert.match(e.message, /The Blit daemon did not start: it exited \(code 2\)/);
+      assert.match(e.detail ?? '', /cannot open config/);
+      return true;
+    });
+  });
+});
