@@ -3,9 +3,11 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 
 describe('Blit extension in a real workbench', () => {
-  it('is installed, not yet active (lazy), and activates on demand', async () => {
+  it('is installed, activates lazily (no * / onStartupFinished), and activates on demand', async () => {
     const ext = vscode.extensions.getExtension('blit.blit-vscode');
     assert.ok(ext, 'extension blit.blit-vscode not found');
+    const events: string[] = ext.packageJSON.activationEvents ?? [];
+    assert.ok(!events.includes('*') && !events.includes('onStartupFinished'), `eager activation: ${events.join(', ')}`);
     await ext.activate();
     assert.equal(ext.isActive, true);
   });

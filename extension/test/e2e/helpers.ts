@@ -1,0 +1,73 @@
+/** Helpers for the suites that run inside the real extension host (code-server). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+export const REPO = process.env.BLIT_REPO ?? path.resolve(__dirname, '..', '..', '..', '..');
+
+export function workspaceDir(): string {
+  const f = vscode.workspace.workspaceFolders?.[0];
+  if (!f) throw new Error('no workspace folder open');
+  return f.uri.fsPath;
+}
+
+export interface RemoteDaemon {
+  proc: ChildProcess;
+  port: number;
+  root: string;
+  stop(): Promise<void>;
+}
+
+/** A real remote blitd on 127.0.0.1 (free port) exporting `root` as module `default`. */
+export async function startRemoteBlitd(root: string): Promise<RemoteDaemon> {
+  fs.mkdirSync(root, { recursive: true });
+  const proc = spawn(process.execPath, [path.join(REPO, 'daemon', 'bin', 'blitd.js'), '--port', '0', '--bind', '127.0.0.1', '--root', root], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+  });
+  let out = '';
+  proc.stderr!.on('data', (d) => (out += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.on('exit', (c) => reject(new Error(`remote blitd exited (${c}) before listening:\n${out}`)));
+    setTimeout(() => reject(new Error(`remote blitd did not start:\n${out}`)), 15000).unref();
+  });
+  return {
+    proc,
+    port,
+    root,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+/** Every regular file under `dir` (relative paths), skipping the given top-level names. */
+export function listFiles(dir: string, skip: string[] = []): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!rel && skip.includes(e.name)) continue;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out.push(r);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+export async function setTargets(targets: unknown[]): Promise<void> {
+  await vscode.workspace.getConfiguration('blit').update('targets', targets, vscode.ConfigurationTarget.Global);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

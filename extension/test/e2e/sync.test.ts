@@ -1,0 +1,109 @@
+/**
+ * Inside the real extension host: the commands drive the bundled blitd (spawned by the extension on
+ * a private socket) which pushes to / pulls from a real remote blitd on loopback.
+ */
+import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CommandResult } from '../../src/extension';
+import { listFiles, setTargets, sleep, startRemoteBlitd, workspaceDir, type RemoteDaemon } from './helpers';
+
+const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+
+describe('Blit commands against a real blitd on loopback', function () {
+  this.timeout(120000);
+  let remote: RemoteDaemon;
+  let ws: string;
+  let remoteRoot: string;
+  const dst = () => path.join(remoteRoot, 'site');
+
+  before(async () => {
+    ws = workspaceDir();
+    remoteRoot = path.join(process.env.BLIT_E2E_WORK ?? path.dirname(ws), 'remote');
+    remote = await startRemoteBlitd(remoteRoot);
+    await setTargets([
+      { name: 'e2e', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'site', excludes: ['*.tmp'] },
+      { name: 'e2e-cancel', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'cancel' },
+      { name: 'nomodule', host: '127.0.0.1', port: remote.port, module: 'nosuchmodule' },
+    ]);
+    await vscode.extensions.getExtension('blit.blit-vscode')!.activate();
+  });
+
+  after(async () => {
+    await remote?.stop();
+  });
+
+  it('pushes the workspace: remote files equal byte for byte, .gitignore and excludes honoured', async () => {
+    fs.mkdirSync(path.join(ws, 'build'), { recursive: true });
+    fs.writeFileSync(path.join(ws, 'build', 'out.js'), 'ignored by .gitignore');
+    fs.writeFileSync(path.join(ws, 'scratch.tmp'), 'excluded by the target');
+    fs.writeFileSync(path.join(ws, 'data.bin'), crypto.randomBytes(3 * 1024 * 1024 + 17));
+    const r = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e' });
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.state, 'succeeded');
+    const expected = listFiles(ws, ['.git', 'build']).filter((f) => !f.endsWith('.tmp'));
+    assert.deepEqual(listFiles(dst()), expected);
+    for (const f of expected) assert.equal(sha(path.join(dst(), f)), sha(path.join(ws, f)), `content of ${f}`);
+    assert.ok(r.summary && r.summary.filesTransferred === expected.length, JSON.stringify(r.summary));
+  });
+
+  it('previews a sync (dry run): lists the change file by file, changes nothing remotely', async () => {
+    fs.writeFileSync(path.join(ws, 'src', 'new-file.ts'), 'export const n = 1;\n');
+    const before = listFiles(dst());
+    const r = await vscode.commands.executeCommand<CommandResult>('blit.preview', { target: 'e2e' });
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.state, 'succeeded');
+    assert.ok(r.lines?.some((l) => l.startsWith('+ src/new-file.ts')), `preview lines: ${JSON.stringify(r.lines)}`);
+    assert.deepEqual(listFiles(dst()), before, 'a dry run changed the remote');
+  });
+
+  it('mirror: dry run counts the remote deletions, then deletes them', async () => {
+    fs.writeFileSync(path.join(dst(), 'stale-remote-only.txt'), 'old');
+    const r = await vscode.commands.executeCommand<CommandResult>('blit.mirror', { target: 'e2e', assumeYes: true });
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.deletions, 1);
+    assert.equal(r.state, 'succeeded');
+    assert.equal(fs.existsSync(path.join(dst(), 'stale-remote-only.txt')), false);
+    assert.equal(fs.readFileSync(path.join(dst(), 'src', 'new-file.ts'), 'utf8'), 'export const n = 1;\n');
+  });
+
+  it('pulls remote changes into the workspace', async () => {
+    fs.mkdirSync(path.join(dst(), 'from-remote'), { recursive: true });
+    const payload = crypto.randomBytes(100_000);
+    fs.writeFileSync(path.join(dst(), 'from-remote', 'r.bin'), payload);
+    const r = await vscode.commands.executeCommand<CommandResult>('blit.pull', { target: 'e2e' });
+    assert.equal(r.error, undefined, r.error);
+    assert.equal(r.state, 'succeeded');
+    assert.ok(fs.readFileSync(path.join(ws, 'from-remote', 'r.bin')).equals(payload));
+  });
+
+  it('a refused module gives one clear error naming the module', async () => {
+    const r = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'nomodule' });
+    assert.match(r.error ?? '', /nosuchmodule/);
+    assert.notEqual(r.state, 'succeeded');
+  });
+
+  it('cancels a running transfer: job cancelled, no file left under its real name', async () => {
+    const big = path.join(ws, 'big');
+    fs.mkdirSync(big, { recursive: true });
+    const chunk = crypto.randomBytes(8 * 1024 * 1024);
+    const fh = await fs.promises.open(path.join(big, 'huge.bin'), 'w');
+    for (let i = 0; i < 64; i++) await fh.write(chunk); // 512 MiB, fully written (not sparse)
+    await fh.close();
+    await setTargets([...(vscode.workspace.getConfiguration('blit').get<unknown[]>('targets') ?? []).filter((t) => (t as { name: string }).name !== 'e2e-cancel'),
+      { name: 'e2e-cancel', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'cancel', excludes: [] }]);
+    const started = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-cancel', wait: false });
+    assert.ok(started.jobId, started.error);
+    await sleep(150);
+    const r = await vscode.commands.executeCommand<CommandResult>('blit.cancel', { jobId: started.jobId });
+    assert.equal(r.state, 'cancelled', JSON.stringify(r));
+    await sleep(500);
+    const remoteHuge = path.join(remoteRoot, 'cancel', 'big', 'huge.bin');
+    assert.ok(!fs.existsSync(remoteHuge) || fs.statSync(remoteHuge).size !== 512 * 1024 * 1024 || sha(remoteHuge) !== sha(path.join(big, 'huge.bin')),
+      'the transfer finished before the cancel: make the file bigger');
+    assert.equal(fs.existsSync(remoteHuge), false, 'a partial file was left under the real name');
+    fs.rmSync(big, { recursive: true, force: true });
+  });
+});
