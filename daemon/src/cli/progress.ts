@@ -40,7 +40,8 @@ export class ProgressDisplay {
       // Ctrl-C is handled by the command (it cancels the transfer); the bar must not swallow it.
       gracefulExit: false,
       hideCursor: true,
-      clearOnComplete: true,
+      // The last frame stays on screen as the record of the run (like rsync --progress).
+      clearOnComplete: false,
       barsize: 24,
       fps: 8,
       linewrap: true,
@@ -66,6 +67,8 @@ export class ProgressDisplay {
   }
 
   stop(): void {
+    // cli-progress drops lines still queued by log() on stop(); one last redraw flushes them.
+    if (this.bars.isActive) this.bars.update();
     this.bars.stop();
   }
 }
