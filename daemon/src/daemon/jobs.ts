@@ -55,7 +55,7 @@ class RunningJob implements Job {
     readonly label: string,
     private readonly controller: AbortController,
     private readonly emit: (c: JobChange) => void,
-    private readonly onFinish: (j: RunningJob) => void,
+    private readonly onFinish: () => void,
     private readonly now: () => number,
   ) {
     this.id = randomBytes(6).toString('hex');
@@ -138,7 +138,7 @@ class RunningJob implements Job {
     this.finishedAtMs = Date.now();
     this.inFlight = [];
     this.emit({ type: 'state', job: this.snapshot() });
-    this.onFinish(this);
+    this.onFinish();
   }
 }
 
@@ -167,11 +167,12 @@ export class Jobs implements JobRegistry {
     const onShutdown = (): void => controller.abort(new BlitError({ code: ErrorCodes.Cancelled, message: 'daemon shutting down' }));
     if (this.opts.shutdown.aborted) onShutdown();
     else this.opts.shutdown.addEventListener('abort', onShutdown, { once: true });
-    const job = new RunningJob(kind, label, controller, (c) => this.emit(c), (j) => {
+    const onFinish = (): void => {
       this.opts.shutdown.removeEventListener('abort', onShutdown);
       this.prune();
-      if (j.id && this.running().length === 0) this.flushIdle();
-    }, this.now);
+      if (this.running().length === 0) this.flushIdle();
+    };
+    const job = new RunningJob(kind, label, controller, (c) => this.emit(c), onFinish, this.now);
     this.jobs.set(job.id, job);
     this.emit({ type: 'state', job: job.snapshot() });
     return job;
