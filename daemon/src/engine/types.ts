@@ -108,6 +108,8 @@ export interface TransferSummary {
   zeroCopy?: boolean;
   tcpDataPlane?: boolean;
   bytesPerSecond?: number;
+  /** Peak resident set size of the process during the run (local transfers). */
+  peakRssBytes?: number;
 }
 
 export type EventSink = (event: TransferEvent) => void;

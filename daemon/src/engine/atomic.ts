@@ -1,0 +1,138 @@
+/**
+ * AtomicFile: the only way the engine writes a regular file. Data goes to a hidden temp name in
+ * the destination directory (`.blit.<name>.<random>.tmp`, created O_EXCL), and commit() applies
+ * the metadata and renames it over the real name; abort() closes and unlinks. So an interrupted
+ * run never leaves a half-written file under a real name. Synchronous (blocking) by design: the
+ * local copier runs it in worker threads; the remote receiver can feed it Buffer chunks.
+ */
+import * as fs from 'node:fs';
+import * as crypto from 'node:crypto';
+import type { Entry } from './types';
+import { applyFdMeta, type MetaOptions } from './metadata';
+import { copyData, copyRange, type CopyContext } from './copy';
+
+const TEMP_PREFIX = Buffer.from('.blit.');
+const TEMP_SUFFIX = '.tmp';
+/** Keep temp names under NAME_MAX (255) even for a 255-byte real name. */
+const MAX_NAME_PART = 200;
+
+/** A fresh temp path next to `name` in `dirAbs`. */
+export function tempPathFor(dirAbs: Buffer, name: Buffer): Buffer {
+  const part = name.length > MAX_NAME_PART ? name.subarray(0, MAX_NAME_PART) : name;
+  const rand = crypto.randomBytes(6).toString('hex');
+  return Buffer.concat([dirAbs, Buffer.from('/'), TEMP_PREFIX, part, Buffer.from(`.${rand}${TEMP_SUFFIX}`)]);
+}
+
+/** Does this directory entry name look like one of our temp files? */
+export function isTempName(name: Buffer): boolean {
+  return name.length > TEMP_PREFIX.length + TEMP_SUFFIX.length && name.subarray(0, TEMP_PREFIX.length).equals(TEMP_PREFIX) && name.subarray(name.length - 4).toString('latin1') === TEMP_SUFFIX;
+}
+
+/** Remove leftover temp files for `name` (or for any name, if omitted) in a directory. */
+export function removeStaleTemps(dirAbs: Buffer, name?: Buffer): number {
+  let removed = 0;
+  let names: Buffer[];
+  try {
+    names = fs.readdirSync(dirAbs, { encoding: 'buffer' });
+  } catch {
+    return 0;
+  }
+  const want = name ? Buffer.concat([TEMP_PREFIX, name.length > MAX_NAME_PART ? name.subarray(0, MAX_NAME_PART) : name, Buffer.from('.')]) : null;
+  for (const n of names) {
+    if (!isTempName(n)) continue;
+    if (want && !(n.length === want.length + 16 && n.subarray(0, want.length).equals(want))) continue;
+    try {
+      fs.unlinkSync(Buffer.concat([dirAbs, Buffer.from('/'), n]));
+      removed++;
+    } catch {
+      // raced with another cleanup
+    }
+  }
+  return removed;
+}
+
+export class AtomicFile {
+  readonly finalAbs: Buffer;
+  readonly tempAbs: Buffer;
+  fd: number;
+  private done = false;
+  private position = 0;
+  private readonly createdMode: number;
+
+  /** Create the temp file (O_EXCL, owner-only until commit applies the real mode). */
+  constructor(dirAbs: Buffer, name: Buffer, createMode = 0o600) {
+    this.finalAbs = Buffer.concat([dirAbs, Buffer.from('/'), name]);
+    this.tempAbs = tempPathFor(dirAbs, name);
+    this.createdMode = createMode;
+    this.fd = fs.openSync(this.tempAbs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, createMode);
+  }
+
+  /** Append a chunk (stream/Buffer source, e.g. the remote receiver). */
+  write(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = fs.writeSync(this.fd, chunk, off, chunk.length - off, this.position);
+      off += n;
+      this.position += n;
+    }
+  }
+
+  /** Write a chunk at an explicit offset (several ranges of one big file). */
+  writeAt(chunk: Uint8Array, offset: number): void {
+    let off = 0;
+    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off, offset + off);
+    this.position = Math.max(this.position, offset + chunk.length);
+  }
+
+  /** Copy a whole file from an open source fd with the best primitive. Returns bytes. */
+  copyFromFd(srcFd: number, size: number, blocks: number | undefined, devPair: string, ctx: CopyContext): number {
+    const n = copyData(srcFd, this.fd, size, blocks, devPair, ctx);
+    this.position = Math.max(this.position, n);
+    return n;
+  }
+
+  /** Copy [start, end) of a source fd to the same offsets. */
+  copyRangeFromFd(srcFd: number, start: number, end: number, devPair: string, ctx: CopyContext): number {
+    const n = copyRange(srcFd, this.fd, start, end, devPair, ctx);
+    this.position = Math.max(this.position, start + n);
+    return n;
+  }
+
+  get bytesWritten(): number {
+    return this.position;
+  }
+
+  /** Apply metadata and rename over the real name. After this the file is in place. */
+  commit(meta: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, opts: MetaOptions): void {
+    if (this.done) throw new Error('AtomicFile already finished');
+    try {
+      applyFdMeta(this.fd, meta, opts, this.createdMode);
+      fs.closeSync(this.fd);
+      this.fd = -1;
+      fs.renameSync(this.tempAbs, this.finalAbs);
+      this.done = true;
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  /** Close and unlink the temp; the real name is untouched. Safe to call twice. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.fd >= 0) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = -1;
+    }
+    try {
+      fs.unlinkSync(this.tempAbs);
+    } catch {
+      // never created or already removed
+    }
+  }
+}

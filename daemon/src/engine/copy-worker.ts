@@ -1,0 +1,116 @@
+/**
+ * Worker thread body: receives batches of file tasks, makes blocking syscalls, replies with one
+ * message per batch. Opens, reads, writes, renames through node:fs sync calls (cheap) and calls
+ * @blit/native only for what node lacks (ns timestamps, copy_file_range, FICLONE, SEEK_DATA).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as fs from 'node:fs';
+import { AtomicFile } from './atomic';
+import { CancelledCopy, newCopyContext } from './copy';
+import { hashFd, initChecksum } from './checksum';
+import { fromErrno, ErrorCodes } from './errors';
+import { displayPath } from './paths';
+import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
+
+const init = workerData as WorkerInit;
+const cancelFlag = new Int32Array(init.cancel);
+const cancelled = (): boolean => Atomics.load(cancelFlag, 0) !== 0;
+const ctx = newCopyContext(init.order, cancelled);
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
+
+function buf(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function sameHash(a: number, b: number): boolean {
+  return hashFd(a) === hashFd(b);
+}
+
+export function runTask(t: FileTask): TaskResult {
+  if (cancelled()) return { id: t.id, status: 'cancelled', bytes: 0 };
+  const src = buf(t.src);
+  const dstDir = buf(t.dstDir);
+  const name = buf(t.name);
+  let srcFd = -1;
+  let file: AtomicFile | undefined;
+  try {
+    srcFd = fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
+    const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);
+    if (t.hashFirst) {
+      const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);
+      try {
+        if (sameHash(srcFd, dfd)) return finishSame(t, src, dstAbs);
+      } finally {
+        fs.closeSync(dfd);
+      }
+    }
+    file = new AtomicFile(dstDir, name);
+    const n = file.copyFromFd(srcFd, t.size, t.blocks, '', ctx);
+    const firstByteAt = Date.now();
+    const after = fs.fstatSync(srcFd, { bigint: true });
+    if (n !== t.size || Number(after.size) !== t.size || after.mtimeNs !== t.mtimeNs) {
+      file.abort();
+      return { id: t.id, status: 'failed', bytes: 0, code: ErrorCodes.SourceChanged, reason: 'source changed while it was being copied; destination left as it was' };
+    }
+    file.commit(t, init.meta);
+    const result: TaskResult = { id: t.id, status: 'copied', bytes: n, firstByteAt };
+    if (t.removeSource) removeSourceAfterVerify(t, src, dstAbs, srcFd, result);
+    return result;
+  } catch (err) {
+    file?.abort();
+    if (err instanceof CancelledCopy) return { id: t.id, status: 'cancelled', bytes: 0 };
+    const be = fromErrno(err, displayPath(src), 'copy');
+    return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.message.slice(displayPath(src).length + 2) };
+  } finally {
+    if (srcFd >= 0) fs.closeSync(srcFd);
+  }
+}
+
+function finishSame(t: FileTask, src: Buffer, dstAbs: Buffer): TaskResult {
+  const result: TaskResult = { id: t.id, status: 'same', bytes: 0 };
+  if (t.removeSource) removeSourceAfterVerify(t, src, dstAbs, -1, result);
+  return result;
+}
+
+/** move: remove the source only if the destination is verifiably what we copied. */
+function removeSourceAfterVerify(t: FileTask, src: Buffer, dstAbs: Buffer, srcFd: number, result: TaskResult): void {
+  try {
+    const d = fs.lstatSync(dstAbs, { bigint: true });
+    let ok = d.isFile() && Number(d.size) === t.size && (t.hashFirst || d.mtimeNs === t.mtimeNs);
+    if (ok && t.verifyByHash) {
+      const dfd = fs.openSync(dstAbs, 'r');
+      const sfd = srcFd >= 0 ? srcFd : fs.openSync(src, 'r');
+      try {
+        ok = sameHash(sfd, dfd);
+      } finally {
+        fs.closeSync(dfd);
+        if (sfd !== srcFd) fs.closeSync(sfd);
+      }
+    }
+    const s = fs.lstatSync(src, { bigint: true });
+    if (Number(s.size) !== t.size || s.mtimeNs !== t.mtimeNs) {
+      result.sourceKeptReason = 'source changed after it was copied; kept';
+      return;
+    }
+    if (!ok) {
+      result.sourceKeptReason = 'destination did not verify; source kept';
+      return;
+    }
+    fs.unlinkSync(src);
+    result.sourceRemoved = true;
+  } catch (err) {
+    result.sourceKeptReason = `cannot remove source: ${(err as Error).message}`;
+  }
+}
+
+async function main(): Promise<void> {
+  if (init.needHash) await initChecksum();
+  parentPort!.on('message', (req: BatchRequest) => {
+    const results = req.tasks.map(runTask);
+    const reply: BatchReply = { batch: req.batch, results };
+    parentPort!.postMessage(reply);
+  });
+  parentPort!.postMessage({ ready: true });
+}
+
+void main();

@@ -1,0 +1,49 @@
+/**
+ * Mirror deletions (run after all copies: delete-after, so a failed run never leaves the
+ * destination with less than before plus the new files). A destination-only directory is removed
+ * child by child, and any child the filter excludes is kept (and so is its parent): excluded
+ * files are never deleted by a mirror.
+ */
+import * as fs from 'node:fs';
+import type { Entry } from './types';
+import type { Filter } from './filter';
+import { join2 } from './paths';
+
+export interface DeleteResult {
+  deleted: number;
+  /** Paths kept because they (or something under them) are excluded. */
+  kept: number;
+}
+
+/** Remove `rel` under `rootAbs`, respecting the filter below it. Throws errno errors. */
+export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void): DeleteResult {
+  const abs = join2(rootAbs, e.rel);
+  if (e.kind !== 'dir') {
+    fs.unlinkSync(abs);
+    onDeleted(e.rel, e.kind);
+    return { deleted: 1, kept: 0 };
+  }
+  if (!filter?.active) {
+    fs.rmSync(abs, { recursive: true, force: true });
+    onDeleted(e.rel, 'dir');
+    return { deleted: 1, kept: 0 };
+  }
+  const res: DeleteResult = { deleted: 0, kept: 0 };
+  for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
+    const rel = join2(e.rel, d.name);
+    const kind: Entry['kind'] = d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file';
+    if (filter.excludes(rel, kind === 'dir')) {
+      res.kept++;
+      continue;
+    }
+    const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted);
+    res.deleted += sub.deleted;
+    res.kept += sub.kept;
+  }
+  if (res.kept === 0) {
+    fs.rmdirSync(abs);
+    onDeleted(e.rel, 'dir');
+    res.deleted++;
+  }
+  return res;
+}

@@ -1,0 +1,108 @@
+/**
+ * rsync path semantics and the fatal checks that happen before anything is touched:
+ * - `SRC/` (trailing slash) copies the contents of SRC into DST.
+ * - `SRC` (directory, no slash) lands as `DST/basename(SRC)` when DST is an existing directory,
+ *   and is created as DST otherwise.
+ * - A file (or symlink) source copies to DST, or into DST when DST is a directory (or ends in '/').
+ * Errors: SourceNotFound, DestinationInsideSource (realpaths compared, so symlinked spellings are
+ * caught), InvalidPath when the destination's parent does not exist or is not a directory.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BlitError, ErrorCodes, fromErrno } from './errors';
+import { isSameOrInside } from './paths';
+
+export interface Endpoints {
+  kind: 'dir' | 'single';
+  /** Directory transfer: source root / destination root. Single: the file and its destination path. */
+  srcAbs: string;
+  dstAbs: string;
+  /** Directory transfer: does the destination root exist already? */
+  dstExists: boolean;
+  /** Source given with a trailing slash (contents only; a move keeps the root directory). */
+  contentsOnly: boolean;
+}
+
+function lstatOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fromErrno(err, p, 'cannot read');
+  }
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch (err) {
+    const c = (err as NodeJS.ErrnoException).code;
+    if (c === 'ENOENT' || c === 'ENOTDIR') return null;
+    throw fromErrno(err, p, 'cannot read');
+  }
+}
+
+/** realpath of the deepest existing ancestor, plus the rest (the destination may not exist yet). */
+function realpathLoose(p: string): string {
+  let cur = path.resolve(p);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(cur), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(cur);
+      if (parent === cur) return path.resolve(p);
+      rest.push(path.basename(cur));
+      cur = parent;
+    }
+  }
+}
+
+export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
+  if (srcArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty source path' });
+  if (dstArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty destination path' });
+  const contentsOnly = srcArg.endsWith('/');
+  const srcAbs = path.resolve(srcArg);
+  // With a trailing slash the user means "the directory", so a symlink to a directory is followed.
+  const srcSt = contentsOnly ? statOrNull(srcAbs) : lstatOrNull(srcAbs);
+  if (!srcSt) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'source does not exist', path: srcArg });
+  const dstGiven = path.resolve(dstArg);
+  const dstSt = statOrNull(dstGiven);
+  const dstIsDir = dstSt?.isDirectory() ?? false;
+
+  let kind: Endpoints['kind'];
+  let dstAbs: string;
+  if (srcSt.isDirectory()) {
+    kind = 'dir';
+    dstAbs = !contentsOnly && dstIsDir ? path.join(dstGiven, path.basename(srcAbs)) : dstGiven;
+  } else if (srcSt.isFile() || srcSt.isSymbolicLink()) {
+    if (contentsOnly) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: srcArg });
+    kind = 'single';
+    dstAbs = dstIsDir || dstArg.endsWith('/') ? path.join(dstGiven, path.basename(srcAbs)) : dstGiven;
+  } else {
+    throw new BlitError({ code: ErrorCodes.Usage, message: 'source is not a regular file, directory or symlink', path: srcArg });
+  }
+
+  if (dstSt && !dstIsDir && dstArg.endsWith('/')) {
+    throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination ends in / but is not a directory', path: dstArg });
+  }
+  const parent = path.dirname(dstAbs);
+  const parentSt = statOrNull(parent);
+  if (!parentSt) throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: parent });
+  if (!parentSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: parent });
+
+  const dstFinal = lstatOrNull(dstAbs);
+  if (kind === 'dir') {
+    const realSrc = fs.realpathSync(srcAbs);
+    const realDst = realpathLoose(dstAbs);
+    if (isSameOrInside(realDst, realSrc)) {
+      throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: `destination ${realDst} is inside the source ${realSrc}`, path: dstArg });
+    }
+    if (dstFinal && !dstFinal.isDirectory()) {
+      throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstAbs });
+    }
+  } else if (dstFinal && realpathLoose(dstAbs) === realpathLoose(srcAbs)) {
+    throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: 'source and destination are the same file', path: dstArg });
+  }
+  return { kind, srcAbs, dstAbs, dstExists: dstFinal !== null, contentsOnly };
+}

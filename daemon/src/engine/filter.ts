@@ -1,0 +1,157 @@
+/**
+ * What to transfer. Three independent layers, a path is excluded if any layer excludes it:
+ *
+ * 1. Globs (`--include` / `--exclude`, picomatch, dotfiles matched). rsync-like shapes: a pattern
+ *    without '/' matches the last component at any depth; a pattern containing '/' is anchored to
+ *    the transfer root (a leading '/' is optional); a trailing '/' matches directories only.
+ *    Precedence (the rule we picked, because the two lists arrive without their relative order):
+ *    the include list is consulted first, as if every --include came before every --exclude in
+ *    rsync's first-match order. So `--include '*.txt' --exclude '*'` keeps .txt files and drops
+ *    the rest. As in rsync, an excluded directory is not descended, so to keep files deep in a
+ *    tree while excluding '*', also include the directories ('*\/').
+ * 2. `--files-from FILE`: only the listed paths, the directories leading to them, and everything
+ *    below a listed directory.
+ * 3. `--gitignore`: every .gitignore in the source tree applies to its directory and below, a
+ *    deeper file overrides a shallower one, negation works (the `ignore` package implements git's
+ *    rules for one file; we chain the files deepest first). `.git/` is always skipped.
+ *
+ * Excluded directories are never descended (walker) and never looked into on the destination
+ * (differ), so excluded destination content is never deleted by a mirror.
+ */
+import * as fs from 'node:fs';
+import picomatch from 'picomatch';
+import ignore, { type Ignore } from 'ignore';
+import type { FilterSpec } from './types';
+import { BlitError, ErrorCodes, fromErrno } from './errors';
+import { matchText } from './paths';
+
+interface GlobRule {
+  dirOnly: boolean;
+  anchored: boolean;
+  match: (s: string) => boolean;
+}
+
+function compileGlob(raw: string, field: string): GlobRule {
+  let p = raw.trim();
+  if (p === '') throw new BlitError({ code: ErrorCodes.Usage, message: `empty pattern in ${field}` });
+  const dirOnly = p.endsWith('/');
+  if (dirOnly) p = p.replace(/\/+$/, '');
+  const anchored = p.includes('/');
+  if (p.startsWith('/')) p = p.replace(/^\/+/, '');
+  try {
+    return { dirOnly, anchored, match: picomatch(p, { dot: true }) };
+  } catch (err) {
+    throw new BlitError({ code: ErrorCodes.Usage, message: `invalid pattern '${raw}' in ${field}: ${(err as Error).message}` });
+  }
+}
+
+function ruleMatches(rule: GlobRule, text: string, base: string, isDir: boolean): boolean {
+  if (rule.dirOnly && !isDir) return false;
+  return rule.match(rule.anchored ? text : base);
+}
+
+export class Filter {
+  private readonly includes: GlobRule[];
+  private readonly excludesRules: GlobRule[];
+  private readonly listed: Set<string> | null = null;
+  private readonly listedAncestors: Set<string> | null = null;
+  readonly gitignore: boolean;
+  /** .gitignore matchers by directory text ('' = root). */
+  private readonly gitMatchers = new Map<string, Ignore>();
+  /** True when any layer can exclude something; false makes excludes() a constant. */
+  readonly active: boolean;
+
+  constructor(spec: FilterSpec, filesFromContent?: string) {
+    this.includes = spec.includes.map((p) => compileGlob(p, '--include'));
+    this.excludesRules = spec.excludes.map((p) => compileGlob(p, '--exclude'));
+    this.gitignore = spec.gitignore;
+    if (filesFromContent !== undefined) {
+      this.listed = new Set();
+      this.listedAncestors = new Set(['']);
+      for (let line of filesFromContent.split('\n')) {
+        line = line.replace(/\r$/, '').trim();
+        if (line === '' || line.startsWith('#')) continue;
+        line = line.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+        if (line === '' || line === '.') continue;
+        this.listed.add(line);
+        const parts = line.split('/');
+        for (let i = 1; i < parts.length; i++) this.listedAncestors.add(parts.slice(0, i).join('/'));
+      }
+    }
+    this.active = this.excludesRules.length > 0 || this.listed !== null || this.gitignore;
+  }
+
+  /** Build from a spec, reading --files-from from disk (error names the file). */
+  static fromSpec(spec: FilterSpec): Filter {
+    if (spec.filesFrom === undefined) return new Filter(spec);
+    let content: string;
+    try {
+      content = fs.readFileSync(spec.filesFrom, 'utf8');
+    } catch (err) {
+      const cause = fromErrno(err, spec.filesFrom, 'cannot read --files-from');
+      throw new BlitError({ code: ErrorCodes.Usage, message: cause.message.replace(`${spec.filesFrom}: `, ''), path: spec.filesFrom, cause: err });
+    }
+    return new Filter(spec, content);
+  }
+
+  /** Register the content of `<dirRel>/.gitignore` (called by the walker, or by a manifest reader). */
+  addGitignore(dirRel: Buffer | string, content: string): void {
+    const key = typeof dirRel === 'string' ? dirRel : matchText(dirRel);
+    this.gitMatchers.set(key, ignore({ allowRelativePaths: true }).add(content));
+  }
+
+  /** Is `rel` (relative to the transfer root) excluded? `isDir` for dir-only rules. */
+  excludes(rel: Buffer | string, isDir: boolean): boolean {
+    if (!this.active) return false;
+    const text = typeof rel === 'string' ? rel : matchText(rel);
+    if (text === '') return false;
+    const slash = text.lastIndexOf('/');
+    const base = slash < 0 ? text : text.slice(slash + 1);
+    if (this.excludedByGlobs(text, base, isDir)) return true;
+    if (this.listed && !this.inFilesFrom(text)) return true;
+    if (this.gitignore && this.excludedByGitignore(text, base, isDir)) return true;
+    return false;
+  }
+
+  private excludedByGlobs(text: string, base: string, isDir: boolean): boolean {
+    if (this.excludesRules.length === 0) return false;
+    for (const r of this.includes) if (ruleMatches(r, text, base, isDir)) return false;
+    for (const r of this.excludesRules) if (ruleMatches(r, text, base, isDir)) return true;
+    return false;
+  }
+
+  private inFilesFrom(text: string): boolean {
+    if (this.listed!.has(text) || this.listedAncestors!.has(text)) return true;
+    // Below a listed directory?
+    let i = text.lastIndexOf('/');
+    while (i > 0) {
+      if (this.listed!.has(text.slice(0, i))) return true;
+      i = text.lastIndexOf('/', i - 1);
+    }
+    return false;
+  }
+
+  private excludedByGitignore(text: string, base: string, isDir: boolean): boolean {
+    if (base === '.git' && isDir) return true;
+    if (this.gitMatchers.size === 0) return false;
+    // Deepest .gitignore first: the first file with a verdict on this path decides.
+    let dirEnd = text.lastIndexOf('/');
+    for (;;) {
+      const dir = dirEnd < 0 ? '' : text.slice(0, dirEnd);
+      const m = this.gitMatchers.get(dir);
+      if (m) {
+        const sub = dirEnd < 0 ? text : text.slice(dirEnd + 1);
+        const r = m.test(isDir ? sub + '/' : sub);
+        if (r.unignored) return false;
+        if (r.ignored) return true;
+      }
+      if (dirEnd < 0) return false;
+      dirEnd = text.lastIndexOf('/', dirEnd - 1);
+    }
+  }
+}
+
+/** A filter that excludes nothing (for callers that have no spec). */
+export function noFilter(): Filter {
+  return new Filter({ excludes: [], includes: [], gitignore: false });
+}

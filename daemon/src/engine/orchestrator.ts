@@ -1,0 +1,535 @@
+/**
+ * runLocalTransfer: walk → diff → dispatch to copy workers → atomic rename → metadata, streaming
+ * (copies start while the walk goes on), then mirror deletions (delete-after), directory metadata
+ * deepest first, and for a move the emptied source directories.
+ *
+ * Rules kept here:
+ * - dryRun: item events are emitted and nothing on disk changes.
+ * - mirror deletes only dstOnly entries the filter does not exclude, only after a complete source
+ *   scan (else: none, ScanIncomplete warning) and only with deleteConfirmed (else: none, warning
+ *   saying to pass --yes); both cases count deletionsSkipped.
+ * - move removes a source file only after its copy was committed and verified (in the worker),
+ *   or when the destination was already identical (size+mtime, or hash with --checksum); never
+ *   one whose copy failed. `SRC/` keeps the (emptied) root directory, `SRC` removes it too.
+ * - per-file failures go to summary.failures and the run goes on; fatal codes end it (thrown).
+ * - a source dir replacing a destination non-dir, or the reverse, replaces the destination only
+ *   when it is not a non-empty directory, unless this is a confirmed mirror.
+ */
+import * as fs from 'node:fs';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Entry, EventSink, TransferOptions, TransferSummary } from './types';
+import { BlitError, ErrorCodes } from './errors';
+import { Filter } from './filter';
+import { Walker, statEntry, failureOf } from './walk';
+import { Differ } from './differ';
+import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
+import { applyDirMeta, defaultMetaOptions, ensureDir, writeSymlinkAtomic, type MetaOptions } from './metadata';
+import { removeStaleTemps, tempPathFor } from './atomic';
+import { deleteEntry } from './delete';
+import { resolveEndpoints, type Endpoints } from './endpoints';
+import { WorkerPool } from './worker-pool';
+import { adaptBatch, initialPlan, type Plan } from './planner';
+import { StallDetector } from './stall';
+import { baseName, depth, displayPath, join2, parentRel, EMPTY } from './paths';
+import type { FileTask, TaskResult } from './worker-protocol';
+
+const PROGRESS_EVERY_MS = 100;
+
+export async function runLocalTransfer(srcArg: string, dstArg: string, options: TransferOptions, onEvent: EventSink): Promise<TransferSummary> {
+  const ends = resolveEndpoints(srcArg, dstArg);
+  const filter = Filter.fromSpec(options.filter);
+  const run = new LocalRun(ends, options, filter, onEvent);
+  return run.execute();
+}
+
+interface DirFix {
+  rel: Buffer;
+  entry: Entry;
+}
+
+class LocalRun {
+  private readonly start = Date.now();
+  private readonly summary: TransferSummary;
+  private readonly plan: Plan;
+  private readonly meta: MetaOptions;
+  private srcRoot: Buffer;
+  private dstRoot: Buffer;
+  /** Single-file transfer: the source path (its name may differ from the destination's). */
+  private singleSrc: Buffer | null = null;
+  private pool: WorkerPool | null = null;
+  private pending: FileTask[] = [];
+  private pendingBytes = 0;
+  private nextId = 1;
+  private readonly taskRel = new Map<number, Buffer>();
+  private readonly batchSentAt = new Map<FileTask[], number>();
+  private filesPlanned = 0;
+  private bytesPlanned = 0;
+  private filesDone = 0;
+  private bytesDone = 0;
+  private scanComplete = false;
+  private lastProgress = 0;
+  private fatal: BlitError | null = null;
+  private readonly dirFixes: DirFix[] = [];
+  private readonly deletions: Entry[] = [];
+  private readonly srcDirs: Buffer[] = [];
+  private stall: StallDetector | null = null;
+
+  constructor(
+    private readonly ends: Endpoints,
+    private readonly options: TransferOptions,
+    private readonly filter: Filter,
+    private readonly emit: EventSink,
+  ) {
+    this.plan = initialPlan(options.debug);
+    this.meta = defaultMetaOptions();
+    this.srcRoot = Buffer.from(ends.srcAbs);
+    this.dstRoot = Buffer.from(ends.dstAbs);
+    this.summary = {
+      filesTransferred: 0,
+      bytesTransferred: 0,
+      dirsCreated: 0,
+      symlinksCreated: 0,
+      entriesDeleted: 0,
+      deletionsSkipped: 0,
+      filesUnchanged: 0,
+      failures: [],
+      durationMs: 0,
+      firstByteMs: null,
+      dryRun: options.dryRun,
+    };
+  }
+
+  async execute(): Promise<TransferSummary> {
+    const signal = this.options.signal;
+    if (signal?.aborted) throw cancelledError();
+    const onAbort = (): void => this.setFatal(cancelledError());
+    signal?.addEventListener('abort', onAbort);
+    this.stall = new StallDetector({
+      timeoutMs: this.options.debug?.stallTimeoutMs ?? 10_000,
+      describeInFlight: () => this.describeInFlight(),
+      onStall: (err) => this.onStall(err),
+    });
+    this.stall.start();
+    try {
+      if (this.ends.kind === 'single') await this.runSingle();
+      else await this.runTree();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.stall.stop();
+      if (this.pool) await this.pool.close();
+    }
+    this.summary.durationMs = Date.now() - this.start;
+    this.summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    this.progress(true);
+    return this.summary;
+  }
+
+  // ---------------------------------------------------------------- tree transfer
+
+  private async runTree(): Promise<void> {
+    const srcRootEntry = statEntry(this.srcRoot, EMPTY);
+    if (!srcRootEntry || srcRootEntry.kind !== 'dir') throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'source is not a directory', path: this.ends.srcAbs });
+    const differ = new Differ(this.dstRoot, this.filter);
+    if (!this.ends.dstExists) {
+      this.item('mkdir', EMPTY, 'dir', 0);
+      if (!this.options.dryRun) {
+        fs.mkdirSync(this.dstRoot, 0o700);
+        this.summary.dirsCreated++;
+      } else {
+        differ.markMissing(EMPTY);
+      }
+      this.dirFixes.push({ rel: EMPTY, entry: srcRootEntry });
+    } else {
+      const dstRootEntry = statEntry(this.dstRoot, EMPTY) ?? undefined;
+      if (dirMetaDiffers(srcRootEntry, dstRootEntry)) this.dirFixes.push({ rel: EMPTY, entry: srcRootEntry });
+    }
+
+    const walker = new Walker(this.srcRoot, {
+      filter: this.filter,
+      signal: this.options.signal,
+      onError: (f) => this.fail(f),
+      onSkipped: (rel, why) => this.emit({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),
+    });
+    let listings = 0;
+    for (const listing of walker) {
+      if (this.fatal) break;
+      this.stall!.tick('walk');
+      if (this.options.mode === 'move') this.srcDirs.push(listing.dir);
+      try {
+        differ.diff(listing, {
+          srcOnly: (e) => this.onSrcOnly(e),
+          both: (s, d) => this.onBoth(s, d),
+          dstOnly: (d) => this.deletions.push(d),
+        });
+      } catch (err) {
+        // The destination directory exists but cannot be read: nothing below it is safe to delete.
+        walker.complete = false;
+        this.fail(failureOf(err, listing.dir, 'cannot read destination directory'));
+      }
+      this.flushIfIdle();
+      if (this.pool && this.pool.batchesInFlight > this.plan.workers * this.plan.batchesPerWorker) {
+        await this.pool.waitBelow(this.plan.workers * 2);
+      } else if (++listings % 8 === 0) {
+        await yieldToLoop();
+      }
+      this.progress(false);
+    }
+    this.scanComplete = true;
+    this.flush();
+    if (this.pool) await this.pool.drain();
+    this.throwIfFatal();
+    this.progress(true);
+
+    if (this.options.mode === 'mirror') this.runDeletions(walker.complete);
+    this.applyDirFixes();
+    if (this.options.mode === 'move' && !this.options.dryRun) this.removeEmptiedSourceDirs();
+  }
+
+  private onSrcOnly(e: Entry): void {
+    if (this.fatal) return;
+    switch (e.kind) {
+      case 'dir':
+        this.makeDir(e);
+        return;
+      case 'file':
+        this.queueFile(e, undefined, 'create');
+        return;
+      case 'symlink':
+        this.writeSymlink(e, 'symlink');
+    }
+  }
+
+  private onBoth(s: Entry, d: Entry): void {
+    if (this.fatal) return;
+    if (s.kind !== d.kind && (s.kind === 'dir' || d.kind === 'dir')) {
+      if (this.options.compare.ignoreExisting) return;
+      if (!this.removeConflicting(d)) return;
+      this.onSrcOnly(s);
+      return;
+    }
+    if (s.kind === 'dir') {
+      if (dirMetaDiffers(s, d)) this.dirFixes.push({ rel: s.rel, entry: s });
+      return;
+    }
+    if (s.kind === 'symlink') {
+      if (symlinkNeedsUpdate(s, d, this.options.compare)) this.writeSymlink(s, 'update');
+      else this.removeSourceIfMove(s);
+      return;
+    }
+    const decision = decideFile(s, d, this.options.compare);
+    if (decision === 'skip') {
+      this.summary.filesUnchanged++;
+      // --ignore-existing skips content we never compared: the source is not removed then.
+      if (!this.options.compare.ignoreExisting) this.removeSourceIfMove(s);
+      return;
+    }
+    this.queueFile(s, d, decision === 'hash' ? 'hash' : 'update');
+  }
+
+  /** Make way for a source entry of another kind. Returns false (failure recorded) if refused. */
+  private removeConflicting(d: Entry): boolean {
+    const confirmedMirror = this.options.mode === 'mirror' && this.options.deleteConfirmed;
+    this.item('delete', d.rel, d.kind, 0);
+    if (this.options.dryRun) return true;
+    const abs = join2(this.dstRoot, d.rel);
+    try {
+      if (d.kind === 'dir') {
+        if (confirmedMirror) fs.rmSync(abs, { recursive: true, force: true });
+        else fs.rmdirSync(abs); // only an empty directory: never lose data in a plain copy
+      } else {
+        fs.unlinkSync(abs);
+      }
+      this.summary.entriesDeleted++;
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        this.fail({ path: displayPath(d.rel), code: ErrorCodes.NotADirectory, reason: 'destination is a non-empty directory where the source has a file; not replaced (use a confirmed mirror)' });
+      } else {
+        this.fail(failureOf(err, d.rel, 'cannot replace destination entry'));
+      }
+      return false;
+    }
+  }
+
+  private makeDir(e: Entry): void {
+    this.item('mkdir', e.rel, 'dir', 0);
+    this.dirFixes.push({ rel: e.rel, entry: e });
+    if (this.options.dryRun) return;
+    try {
+      if (ensureDir(join2(this.dstRoot, e.rel))) this.summary.dirsCreated++;
+    } catch (err) {
+      this.fail(failureOf(err, e.rel, 'cannot create directory'));
+    }
+  }
+
+  private writeSymlink(e: Entry, action: 'symlink' | 'update'): void {
+    this.item(action, e.rel, 'symlink', 0);
+    if (this.options.dryRun) return;
+    const dirAbs = join2(this.dstRoot, parentRel(e.rel));
+    try {
+      writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget!, e, this.meta, tempPathFor);
+      this.summary.symlinksCreated++;
+      this.removeSourceIfMove(e);
+    } catch (err) {
+      this.fail(failureOf(err, e.rel, 'cannot create symlink'));
+    }
+  }
+
+  private removeSourceIfMove(e: Entry): void {
+    if (this.options.mode !== 'move' || this.options.dryRun) return;
+    try {
+      fs.unlinkSync(this.srcAbsOf(e.rel));
+    } catch (err) {
+      this.fail(failureOf(err, e.rel, 'copied, but cannot remove the source'));
+    }
+  }
+
+  // A file replacing a symlink needs nothing special: rename() replaces the link, not its target.
+  private queueFile(e: Entry, _d: Entry | undefined, how: 'create' | 'update' | 'hash'): void {
+    if (how !== 'hash') this.item(how, e.rel, 'file', e.size);
+    this.filesPlanned++;
+    this.bytesPlanned += e.size;
+    if (this.options.dryRun) {
+      if (how === 'hash') this.item('update', e.rel, 'file', e.size); // dry run cannot hash cheaply: reported as a candidate
+      return;
+    }
+    const task: FileTask = {
+      id: this.nextId++,
+      src: this.srcAbsOf(e.rel),
+      dstDir: join2(this.dstRoot, parentRel(e.rel)),
+      name: baseName(e.rel),
+      size: e.size,
+      mtimeNs: e.mtimeNs,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      blocks: e.blocks ?? Math.ceil(e.size / 512),
+      hashFirst: how === 'hash',
+      removeSource: this.options.mode === 'move',
+      verifyByHash: this.options.mode === 'move' && this.options.compare.mode === 'checksum',
+    };
+    this.taskRel.set(task.id, e.rel);
+    if (e.size >= this.plan.bigFileBytes) {
+      this.submit([task]);
+      return;
+    }
+    this.pending.push(task);
+    this.pendingBytes += e.size;
+    if (this.pending.length >= this.plan.batchFiles || this.pendingBytes >= this.plan.batchBytes) this.flush();
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  private ensurePool(): WorkerPool {
+    if (this.pool) return this.pool;
+    this.pool = new WorkerPool({
+      workers: this.plan.workers,
+      meta: this.meta,
+      order: this.plan.order,
+      needHash: this.options.compare.mode === 'checksum',
+      onResults: (tasks, results) => this.onResults(tasks, results),
+      onWorkerError: (err, tasks) => {
+        for (const t of tasks) this.fail({ path: displayPath(this.taskRel.get(t.id) ?? Buffer.from(t.name)), code: ErrorCodes.Internal, reason: `copy worker failed: ${err.message}` });
+        this.setFatal(new BlitError({ code: ErrorCodes.Internal, message: `copy worker failed: ${err.message}`, cause: err }));
+      },
+    });
+    return this.pool;
+  }
+
+  private submit(tasks: FileTask[]): void {
+    this.batchSentAt.set(tasks, Date.now());
+    this.ensurePool().submit(tasks);
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.submit(batch);
+  }
+
+  /** Send a partial batch when a worker would otherwise sit idle (keeps first byte fast). */
+  private flushIfIdle(): void {
+    if (this.pending.length === 0) return;
+    if (!this.pool || this.pool.batchesInFlight < this.plan.workers) this.flush();
+  }
+
+  private onResults(tasks: FileTask[], results: TaskResult[]): void {
+    this.stall?.tick('copy');
+    const sent = this.batchSentAt.get(tasks);
+    this.batchSentAt.delete(tasks);
+    if (sent !== undefined && tasks.length > 1) adaptBatch(this.plan, tasks.length, Date.now() - sent);
+    for (const r of results) {
+      const rel = this.taskRel.get(r.id) ?? EMPTY;
+      this.taskRel.delete(r.id);
+      const task = tasks.find((t) => t.id === r.id);
+      switch (r.status) {
+        case 'copied':
+          if (task?.hashFirst) this.item('update', rel, 'file', r.bytes);
+          this.summary.filesTransferred++;
+          this.summary.bytesTransferred += r.bytes;
+          this.filesDone++;
+          this.bytesDone += r.bytes;
+          if (this.summary.firstByteMs === null && r.firstByteAt !== undefined) {
+            this.summary.firstByteMs = Math.max(0, r.firstByteAt - this.start);
+            this.emit({ type: 'firstByte', elapsedMs: this.summary.firstByteMs });
+          }
+          break;
+        case 'same':
+          this.summary.filesUnchanged++;
+          this.filesDone++;
+          this.bytesDone += task?.size ?? 0;
+          break;
+        case 'failed': {
+          const f = { path: displayPath(rel), code: r.code ?? ErrorCodes.IoError, reason: r.reason ?? 'failed' };
+          this.fail(f);
+          if (f.code === ErrorCodes.NoSpace) this.setFatal(new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path }));
+          break;
+        }
+        case 'cancelled':
+          break;
+      }
+      if (r.sourceKeptReason) this.fail({ path: displayPath(rel), code: ErrorCodes.VerifyFailed, reason: r.sourceKeptReason });
+    }
+    this.progress(false);
+  }
+
+  // ---------------------------------------------------------------- single file
+
+  private async runSingle(): Promise<void> {
+    const srcAbs = Buffer.from(this.ends.srcAbs);
+    const src = statEntry(srcAbs, baseName(srcAbs));
+    if (!src) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'source is not a file or symlink', path: this.ends.srcAbs });
+    const dstAbs = Buffer.from(this.ends.dstAbs);
+    let dst: Entry | undefined;
+    try {
+      dst = statEntry(dstAbs, baseName(dstAbs)) ?? undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    // Address everything relative to the parents, under the destination's name.
+    this.srcRoot = parentRel(srcAbs);
+    this.dstRoot = parentRel(dstAbs);
+    this.singleSrc = srcAbs;
+    const name = baseName(dstAbs);
+    if (dst) this.onBoth({ ...src, rel: name }, { ...dst, rel: name });
+    else this.onSrcOnly({ ...src, rel: name });
+    this.scanComplete = true;
+    this.flush();
+    if (this.pool) await this.pool.drain();
+    this.throwIfFatal();
+  }
+
+  // ---------------------------------------------------------------- after the copies
+
+  private runDeletions(scanComplete: boolean): void {
+    if (this.deletions.length === 0) return;
+    if (!scanComplete) {
+      this.summary.deletionsSkipped += this.deletions.length;
+      this.emit({ type: 'warning', message: `${ErrorCodes.ScanIncomplete}: the source could not be read completely, so ${this.deletions.length} destination entr${this.deletions.length === 1 ? 'y was' : 'ies were'} not deleted` });
+      return;
+    }
+    if (this.options.dryRun) {
+      for (const d of this.deletions) this.item('delete', d.rel, d.kind, 0);
+      this.summary.entriesDeleted += this.deletions.length;
+      return;
+    }
+    if (!this.options.deleteConfirmed) {
+      this.summary.deletionsSkipped += this.deletions.length;
+      this.emit({ type: 'warning', message: `${this.deletions.length} destination entr${this.deletions.length === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
+      return;
+    }
+    // Deepest first is not needed (each entry is a distinct top of a dst-only subtree).
+    for (const d of this.deletions) {
+      if (this.fatal) break;
+      try {
+        const r = deleteEntry(this.dstRoot, d, this.filter, (rel, kind) => this.item('delete', rel, kind, 0));
+        this.summary.entriesDeleted += r.deleted;
+        this.stall?.tick('delete');
+      } catch (err) {
+        this.fail(failureOf(err, d.rel, 'cannot delete'));
+      }
+    }
+  }
+
+  private applyDirFixes(): void {
+    if (this.options.dryRun) return;
+    this.dirFixes.sort((a, b) => depth(b.rel) - depth(a.rel));
+    for (const f of this.dirFixes) {
+      try {
+        applyDirMeta(join2(this.dstRoot, f.rel), f.entry, this.meta);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // failed to create: already reported
+        this.fail(failureOf(err, f.rel, 'cannot set directory metadata'));
+      }
+    }
+  }
+
+  private removeEmptiedSourceDirs(): void {
+    this.srcDirs.sort((a, b) => depth(b) - depth(a));
+    for (const rel of this.srcDirs) {
+      if (rel.length === 0 && this.ends.contentsOnly) continue;
+      try {
+        fs.rmdirSync(join2(this.srcRoot, rel));
+      } catch {
+        // not empty (something failed or was excluded): kept on purpose
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private srcAbsOf(rel: Buffer): Buffer {
+    return this.singleSrc ?? join2(this.srcRoot, rel);
+  }
+
+  private item(action: 'create' | 'update' | 'delete' | 'mkdir' | 'symlink', rel: Buffer, kind: Entry['kind'], size: number): void {
+    this.emit({ type: 'item', action, rel, kind, size });
+  }
+
+  private fail(f: { path: string; code: string; reason: string }): void {
+    this.summary.failures.push(f);
+    this.emit({ type: 'fileError', failure: f });
+  }
+
+  private setFatal(err: BlitError): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.pool?.cancel();
+    this.pool?.wakeIdle();
+  }
+
+  private throwIfFatal(): void {
+    if (this.fatal) throw this.fatal;
+  }
+
+  private progress(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < PROGRESS_EVERY_MS) return;
+    this.lastProgress = now;
+    this.emit({ type: 'progress', filesDone: this.filesDone, bytesDone: this.bytesDone, filesPlanned: this.filesPlanned, bytesPlanned: this.bytesPlanned, scanComplete: this.scanComplete });
+  }
+
+  private describeInFlight(): string {
+    const tasks = this.pool?.inFlightTasks() ?? [];
+    if (tasks.length === 0) return this.scanComplete ? '' : 'the source scan';
+    const names = tasks.slice(0, 5).map((t) => displayPath(this.taskRel.get(t.id) ?? Buffer.from(t.name)));
+    return names.join(', ') + (tasks.length > 5 ? ` and ${tasks.length - 5} more` : '');
+  }
+
+  private onStall(err: BlitError): void {
+    const lost = this.pool?.inFlightTasks() ?? [];
+    this.setFatal(err);
+    // A worker stuck in a syscall never answers: end it, then remove its temp files ourselves.
+    void this.pool?.close().then(() => {
+      for (const t of lost) removeStaleTemps(Buffer.from(t.dstDir), Buffer.from(t.name));
+    });
+    this.pool?.abandonAll();
+  }
+}
+
+function cancelledError(): BlitError {
+  return new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' });
+}

@@ -1,0 +1,49 @@
+/**
+ * Lanes and knobs, chosen by the engine (no user speed flags; TransferOptions.debug overrides for
+ * tests and benchmarks). Small files are batched many per worker message, a big file is a batch of
+ * its own. The batch size adapts while running: batches aim at ~BATCH_TARGET_MS of worker time,
+ * measured from the observed per-file latency, so small trees do not wait on a half-full batch and
+ * large trees do not pay one message per handful of files.
+ */
+import * as os from 'node:os';
+import type { CopyPrimitive, DebugOverrides } from './types';
+
+export interface Plan {
+  workers: number;
+  order: CopyPrimitive[];
+  /** Files per batch for small files (adapted at run time within [minBatch, maxBatch]). */
+  batchFiles: number;
+  minBatch: number;
+  maxBatch: number;
+  /** Bytes that close a batch early. */
+  batchBytes: number;
+  /** Files at or above this size travel alone. */
+  bigFileBytes: number;
+  /** Batches allowed in flight per worker before the walker waits (bounds memory). */
+  batchesPerWorker: number;
+}
+
+const BATCH_TARGET_MS = 20;
+
+export function initialPlan(debug: DebugOverrides | undefined, cpus: number = os.availableParallelism()): Plan {
+  const order: CopyPrimitive[] = debug?.primitive ? [debug.primitive, 'readwrite'] : ['copy_file_range', 'sendfile', 'readwrite'];
+  return {
+    // One worker per core: the main thread mostly waits on the walker's syscalls, which overlap.
+    workers: Math.max(1, Math.min(debug?.workers ?? cpus, 16)),
+    order,
+    batchFiles: 64,
+    minBatch: 8,
+    maxBatch: 512,
+    batchBytes: 8 * 1024 * 1024,
+    bigFileBytes: 4 * 1024 * 1024,
+    batchesPerWorker: 4,
+  };
+}
+
+/** Adapt the batch size from one finished batch (files, wall ms inside the worker round trip). */
+export function adaptBatch(plan: Plan, files: number, elapsedMs: number): void {
+  if (files < plan.batchFiles / 2 || elapsedMs <= 0) return;
+  const perFile = elapsedMs / files;
+  const want = Math.round(BATCH_TARGET_MS / Math.max(perFile, 0.001));
+  plan.batchFiles = Math.max(plan.minBatch, Math.min(plan.maxBatch, Math.round((plan.batchFiles + want) / 2)));
+}

@@ -1,0 +1,76 @@
+/**
+ * Stall detector: every stage reports progress (`tick(stage)`); if no stage has made progress for
+ * `timeoutMs` (default 10 s), `onStall` is called once with a BlitError Stalled naming the stage
+ * that was last active and what was in flight. The clock and timer are injected so tests drive
+ * it with a fake clock instead of sleeping.
+ */
+import { BlitError, ErrorCodes } from './errors';
+
+export interface Clock {
+  now(): number;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setInterval: (fn, ms) => {
+    const h = setInterval(fn, ms);
+    h.unref();
+    return h;
+  },
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+};
+
+export interface StallOptions {
+  timeoutMs: number;
+  clock?: Clock;
+  /** Describes what is stuck right now (e.g. files in flight), for the error message. */
+  describeInFlight: () => string;
+  onStall: (err: BlitError) => void;
+}
+
+export class StallDetector {
+  private last: number;
+  private lastStage = 'start';
+  private handle: unknown;
+  private fired = false;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: StallOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.last = this.clock.now();
+  }
+
+  start(): void {
+    const every = Math.max(10, Math.min(1000, Math.floor(this.opts.timeoutMs / 4)));
+    this.handle = this.clock.setInterval(() => this.check(), every);
+  }
+
+  /** Something moved forward in `stage` ('walk', 'plan', 'copy', 'delete', ...). */
+  tick(stage: string): void {
+    this.last = this.clock.now();
+    this.lastStage = stage;
+  }
+
+  /** Called by the timer; public so tests can call it after advancing the fake clock. */
+  check(): void {
+    if (this.fired) return;
+    const idle = this.clock.now() - this.last;
+    if (idle < this.opts.timeoutMs) return;
+    this.fired = true;
+    this.stop();
+    const inFlight = this.opts.describeInFlight();
+    this.opts.onStall(
+      new BlitError({
+        code: ErrorCodes.Stalled,
+        message: `no progress for ${Math.round(idle / 1000)} s (last active stage: ${this.lastStage}${inFlight ? `; in flight: ${inFlight}` : ''})`,
+      }),
+    );
+  }
+
+  stop(): void {
+    if (this.handle !== undefined) this.clock.clearInterval(this.handle);
+    this.handle = undefined;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Streaming enumeration. One DirListing per directory, yielded as soon as that directory has been
+ * read, depth first with an explicit stack: memory holds the directories still to visit, never
+ * the whole tree, so copying starts while a 100,000-file tree is still being listed.
+ * Symlinks are never followed. Excluded entries are dropped and excluded directories are not
+ * descended. Errors go to onError and mark the scan incomplete (`complete === false`), which the
+ * orchestrator uses to refuse mirror deletions.
+ */
+import * as fs from 'node:fs';
+import type { Entry, Failure } from './types';
+import type { Filter } from './filter';
+import { fromErrno } from './errors';
+import { displayPath, join2, EMPTY } from './paths';
+
+export interface DirListing {
+  /** Directory relative to the walk root ('' = root). */
+  dir: Buffer;
+  entries: Entry[];
+}
+
+export interface WalkOptions {
+  filter?: Filter;
+  signal?: AbortSignal;
+  /** Unreadable directory or entry: reported here, and the scan is marked incomplete. */
+  onError?: (failure: Failure) => void;
+  /** Sockets, FIFOs and devices are not transferred; reported here. */
+  onSkipped?: (rel: Buffer, why: string) => void;
+  /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
+  beforeReadDir?: (abs: Buffer, rel: Buffer) => void;
+}
+
+const GITIGNORE = Buffer.from('.gitignore');
+
+/** lstat one path into an Entry (null for kinds we do not transfer). Throws errno errors. */
+export function statEntry(abs: Buffer, rel: Buffer): Entry | null {
+  const st = fs.lstatSync(abs, { bigint: true });
+  const mode = Number(st.mode);
+  const type = mode & 0o170000;
+  const base = {
+    rel,
+    mtimeNs: st.mtimeNs,
+    mode: mode & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    blocks: Number(st.blocks),
+  };
+  if (type === 0o100000) return { ...base, kind: 'file', size: Number(st.size) };
+  if (type === 0o040000) return { ...base, kind: 'dir', size: 0 };
+  if (type === 0o120000) return { ...base, kind: 'symlink', size: 0, linkTarget: fs.readlinkSync(abs, { encoding: 'buffer' }) };
+  return null;
+}
+
+/** Read one directory into entries (filter applied). Throws if the directory itself is unreadable. */
+export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions): Entry[] {
+  const dirents = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
+  const filter = opts.filter;
+  if (filter?.gitignore) {
+    for (const d of dirents) {
+      if (d.name.equals(GITIGNORE) && !d.isDirectory()) {
+        try {
+          filter.addGitignore(rel, fs.readFileSync(join2(abs, GITIGNORE), 'utf8'));
+        } catch (err) {
+          opts.onError?.(failureOf(err, join2(rel, GITIGNORE), 'cannot read .gitignore'));
+        }
+      }
+    }
+  }
+  const out: Entry[] = [];
+  for (const d of dirents) {
+    const childRel = join2(rel, d.name);
+    // Dirent type lets us drop excluded entries before paying for lstat.
+    if (filter?.active && filter.excludes(childRel, d.isDirectory())) continue;
+    try {
+      const e = statEntry(join2(abs, d.name), childRel);
+      if (e === null) {
+        opts.onSkipped?.(childRel, 'not a regular file, directory or symlink');
+        continue;
+      }
+      out.push(e);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished between readdir and lstat: not there
+      opts.onError?.(failureOf(err, childRel, 'cannot stat'));
+    }
+  }
+  return out;
+}
+
+export function failureOf(err: unknown, rel: Buffer, what: string): Failure {
+  const shown = rel.length === 0 ? '.' : displayPath(rel);
+  const be = fromErrno(err, shown, what);
+  return { path: shown, code: be.code, reason: be.message.slice(shown.length + 2) };
+}
+
+export class Walker implements Iterable<DirListing> {
+  complete = true;
+  dirsRead = 0;
+  entriesSeen = 0;
+
+  constructor(private readonly rootAbs: Buffer, private readonly opts: WalkOptions = {}) {}
+
+  *[Symbol.iterator](): Iterator<DirListing> {
+    const stack: Buffer[] = [EMPTY];
+    const onError = this.opts.onError;
+    const opts: WalkOptions = {
+      ...this.opts,
+      onError: (f) => {
+        this.complete = false;
+        onError?.(f);
+      },
+    };
+    while (stack.length > 0) {
+      if (this.opts.signal?.aborted) {
+        this.complete = false;
+        return;
+      }
+      const rel = stack.pop()!;
+      const abs = join2(this.rootAbs, rel);
+      let entries: Entry[];
+      try {
+        this.opts.beforeReadDir?.(abs, rel);
+        entries = readDirEntries(abs, rel, opts);
+      } catch (err) {
+        opts.onError!(failureOf(err, rel, 'cannot read directory'));
+        continue;
+      }
+      this.dirsRead++;
+      this.entriesSeen += entries.length;
+      for (let i = entries.length - 1; i >= 0; i--) if (entries[i]!.kind === 'dir') stack.push(entries[i]!.rel);
+      yield { dir: rel, entries };
+    }
+  }
+}
+
+/** Convenience: `for (const listing of walk(root, opts))`; read `.complete` on the returned walker. */
+export function walk(rootAbs: Buffer | string, opts: WalkOptions = {}): Walker {
+  return new Walker(typeof rootAbs === 'string' ? Buffer.from(rootAbs) : rootAbs, opts);
+}

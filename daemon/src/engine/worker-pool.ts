@@ -1,0 +1,132 @@
+/**
+ * A pool of copy workers (worker_threads). Tasks travel in batches (one message per batch each
+ * way) so the per-message cost is shared by many small files; a big file is a batch of one.
+ * Cancel: a shared flag every worker checks between files and between chunks of a big file, so a
+ * worker stops after its current syscall and removes its temp file.
+ */
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
+import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
+import type { CopyPrimitive } from './types';
+import type { MetaOptions } from './metadata';
+
+interface Slot {
+  worker: Worker;
+  inFlight: Map<number, FileTask[]>;
+  ready: Promise<void>;
+}
+
+export interface PoolOptions {
+  workers: number;
+  meta: MetaOptions;
+  order: CopyPrimitive[];
+  needHash: boolean;
+  /** Called once per finished batch, on the main thread. */
+  onResults: (tasks: FileTask[], results: TaskResult[]) => void;
+  /** A worker died (crash, OOM): its in-flight tasks are reported failed by the pool. */
+  onWorkerError: (err: Error, tasks: FileTask[]) => void;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly cancelBuf = new SharedArrayBuffer(4);
+  private readonly cancelFlag = new Int32Array(this.cancelBuf);
+  private nextBatch = 1;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(private readonly opts: PoolOptions) {
+    const init: WorkerInit = { meta: opts.meta, order: opts.order, cancel: this.cancelBuf, needHash: opts.needHash };
+    for (let i = 0; i < Math.max(1, opts.workers); i++) {
+      const worker = new Worker(path.join(__dirname, 'copy-worker.js'), { workerData: init });
+      const slot: Slot = {
+        worker,
+        inFlight: new Map(),
+        ready: new Promise((resolve, reject) => {
+          worker.once('message', () => resolve());
+          worker.once('error', reject);
+        }),
+      };
+      slot.ready.catch(() => undefined);
+      worker.on('message', (msg: BatchReply | { ready: true }) => {
+        if (!('batch' in msg)) return;
+        const tasks = slot.inFlight.get(msg.batch);
+        slot.inFlight.delete(msg.batch);
+        if (tasks) this.opts.onResults(tasks, msg.results);
+        this.wakeIdle();
+      });
+      worker.on('error', (err) => {
+        const lost = [...slot.inFlight.values()].flat();
+        slot.inFlight.clear();
+        this.opts.onWorkerError(err, lost);
+        this.wakeIdle();
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Batches currently in the workers. */
+  get batchesInFlight(): number {
+    let n = 0;
+    for (const s of this.slots) n += s.inFlight.size;
+    return n;
+  }
+
+  /** Tasks currently in the workers (for the stall message and the daemon's "in flight" view). */
+  inFlightTasks(): FileTask[] {
+    const out: FileTask[] = [];
+    for (const s of this.slots) for (const t of s.inFlight.values()) out.push(...t);
+    return out;
+  }
+
+  /** Send a batch to the least loaded worker. */
+  submit(tasks: FileTask[]): void {
+    if (tasks.length === 0) return;
+    if (this.closed) throw new Error('pool closed');
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.inFlight.size < best.inFlight.size) best = s;
+    const batch = this.nextBatch++;
+    best.inFlight.set(batch, tasks);
+    const req: BatchRequest = { batch, tasks };
+    best.worker.postMessage(req);
+  }
+
+  /** Resolves when at most `maxBatches` batches are in flight. */
+  async waitBelow(maxBatches: number): Promise<void> {
+    while (this.batchesInFlight > maxBatches) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+  }
+
+  /** Wait until every submitted batch has come back. */
+  drain(): Promise<void> {
+    return this.waitBelow(0);
+  }
+
+  /** Ask workers to stop after their current syscall; they reply with 'cancelled' results. */
+  cancel(): void {
+    Atomics.store(this.cancelFlag, 0, 1);
+  }
+
+  /** Wake waiters (e.g. after an abort) so the caller can re-check its state. */
+  wakeIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Forget everything in flight (the workers are being terminated); wakes every waiter. */
+  abandonAll(): void {
+    for (const s of this.slots) s.inFlight.clear();
+    this.wakeIdle();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

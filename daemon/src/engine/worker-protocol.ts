@@ -1,0 +1,59 @@
+/** Messages between the orchestrator and copy workers (structured-clone friendly: no classes). */
+import type { CopyPrimitive } from './types';
+import type { MetaOptions } from './metadata';
+
+export interface WorkerInit {
+  meta: MetaOptions;
+  order: CopyPrimitive[];
+  /** Int32Array view over a SharedArrayBuffer: [0] != 0 means cancel now. */
+  cancel: SharedArrayBuffer;
+  /** --checksum in use: hash helper must be ready before the first task. */
+  needHash: boolean;
+}
+
+export interface FileTask {
+  /** Index assigned by the orchestrator, echoed back. */
+  id: number;
+  src: Uint8Array;
+  dstDir: Uint8Array;
+  name: Uint8Array;
+  /** The scan's view of the source; a different size/mtime after the copy = SourceChanged. */
+  size: number;
+  mtimeNs: bigint;
+  mode: number;
+  uid: number;
+  gid: number;
+  blocks: number;
+  /** --checksum: an existing destination of equal size; hash both, copy only if they differ. */
+  hashFirst: boolean;
+  /** move: after commit, verify the destination (size+mtime, or hash) and unlink the source. */
+  removeSource: boolean;
+  verifyByHash: boolean;
+}
+
+export type TaskStatus = 'copied' | 'same' | 'failed' | 'cancelled';
+
+export interface TaskResult {
+  id: number;
+  status: TaskStatus;
+  bytes: number;
+  /** Failure code/reason (BlitError code) when status === 'failed'. */
+  code?: string;
+  reason?: string;
+  /** move: the source was removed. */
+  sourceRemoved?: boolean;
+  /** move: the copy is done but the source could not be removed (why). */
+  sourceKeptReason?: string;
+  /** ms timestamp (performance.now of the worker's epoch is useless): Date.now() when the first byte landed. */
+  firstByteAt?: number;
+}
+
+export interface BatchRequest {
+  batch: number;
+  tasks: FileTask[];
+}
+
+export interface BatchReply {
+  batch: number;
+  results: TaskResult[];
+}
