@@ -18,7 +18,7 @@ const FS_MAGIC: ReadonlyMap<number, string> = new Map([
   [0xff534d42, 'cifs'],
   [0xfe534d42, 'smb2'],
   [0x65735546, 'fuse'],
-  [0x01021997, '9p'],
+  [0x01021997, 'v9fs'],
   [0x00c36400, 'ceph'],
   [0xf2f52010, 'f2fs'],
   [0x4d44, 'vfat'],

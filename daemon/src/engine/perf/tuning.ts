@@ -50,7 +50,7 @@ const MIB = 1024 * KIB;
 /** Filesystems where FICLONE works (copy-on-write clone: no data copied at all). */
 const REFLINK_FS: ReadonlySet<string> = new Set(['btrfs', 'xfs', 'bcachefs', 'zfs', 'ocfs2']);
 /** Remote/FUSE filesystems: latency-bound, so more parallel requests help. */
-const HIGH_LATENCY_FS: ReadonlySet<string> = new Set(['nfs', 'cifs', 'smb2', 'fuse', 'ceph', '9p', 'sshfs']);
+const HIGH_LATENCY_FS: ReadonlySet<string> = new Set(['nfs', 'cifs', 'smb2', 'fuse', 'ceph', 'v9fs', 'sshfs']);
 
 export function cpuCount(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
