@@ -63,6 +63,9 @@ export class Destination {
   private readonly index = new Map<Entry, { index: number; checksum: Buffer | undefined }>();
   /** Directory entries of the manifest, and those whose listing was diffed. */
   private readonly manifestDirs: Entry[] = [];
+  private readonly dirByKey = new Map<string, Entry>();
+  /** Directories whose content changed (their mtime must be re-applied at the end). */
+  private readonly touched = new Set<string>();
   private readonly listed = new Set<string>();
   private rootEntry: Entry | undefined;
   private readonly deleteCandidates: Entry[] = [];
@@ -128,7 +131,14 @@ export class Destination {
     if (!this.pending) this.pending = { dir, entries: [] };
     this.pending.entries.push(e);
     this.index.set(e, { index, checksum });
-    if (e.kind === 'dir') this.manifestDirs.push(e);
+    if (e.kind === 'dir') {
+      this.manifestDirs.push(e);
+      this.dirByKey.set(key(e.rel), e);
+    }
+  }
+
+  private touch(rel: Buffer): void {
+    this.touched.add(key(parentRel(rel)));
   }
 
   /** Diff the listing gathered so far (call at the end of each manifest batch and at the end). */
@@ -229,6 +239,7 @@ export class Destination {
     this.fresh.add(k);
     this.verified.add(k);
     this.counts.dirsCreated++;
+    this.touch(e.rel);
     this.dirsToFix.push(e);
     this.init.hooks.item('mkdir', e.rel, 'dir', 0);
   }
@@ -242,6 +253,7 @@ export class Destination {
       writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget ?? Buffer.alloc(0), e, this.init.meta, tempPathForName);
     }
     this.counts.symlinksCreated++;
+    this.touch(e.rel);
     this.init.hooks.item('symlink', e.rel, 'symlink', 0);
   }
 
@@ -300,6 +312,7 @@ export class Destination {
   fileCommitted(f: ExpectedFile): void {
     this.counts.filesTransferred++;
     this.counts.bytesTransferred += f.entry.size;
+    this.touch(f.entry.rel);
     const k = key(f.entry.rel);
     this.init.hooks.item(this.updates.has(k) ? 'update' : 'create', f.entry.rel, 'file', f.entry.size);
     this.updates.delete(k);
@@ -375,6 +388,7 @@ export class Destination {
         fs.unlinkSync(abs);
       }
       this.counts.entriesDeleted++;
+      this.touch(rel);
       this.init.hooks.item('delete', rel, kind, 0);
       return true;
     } catch (err) {
@@ -398,7 +412,13 @@ export class Destination {
   }
 
   private applyDirMeta(): void {
-    const dirs = [...this.dirsToFix].sort((a, b) => depth(b.rel) - depth(a.rel));
+    const fix = new Map<string, Entry>();
+    for (const d of this.dirsToFix) fix.set(key(d.rel), d);
+    for (const k of this.touched) {
+      const d = this.dirByKey.get(k);
+      if (d) fix.set(k, d);
+    }
+    const dirs = [...fix.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
     for (const d of dirs) {
       try {

@@ -1,0 +1,170 @@
+/**
+ * Push and pull through a REAL blitd process with the REAL blit CLI, on loopback: byte-exact trees
+ * with their metadata, the TCP data plane and the forced gRPC data path (asserted through the
+ * summary flags), mirror deletions on the remote side and locally, dry runs.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as native from '@blit/native';
+import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import { assertSameTree, jsonSummary, makeSourceTree, tempFilesIn } from './transfer-helpers';
+
+describe('remote push and pull (real blitd and blit on loopback)', function () {
+  this.timeout(60_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let moduleDir: string;
+  let src: string;
+  let daemon: Daemon;
+  let remote: (p: string) => string;
+  const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
+
+  before(async () => {
+    tmp = tempDir('blit-xfer-');
+    moduleDir = path.join(tmp.dir, 'module');
+    src = path.join(tmp.dir, 'src');
+    fs.mkdirSync(moduleDir);
+    fs.mkdirSync(src);
+    makeSourceTree(src);
+    daemon = await startDaemon(['--port', '0', '--root', moduleDir]);
+    remote = (p) => `127.0.0.1:${daemon.port}:/default${p ? `/${p}` : ''}`;
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    tmp?.cleanup();
+  });
+
+  it('push copies a tree byte for byte with its metadata over the TCP data plane', async () => {
+    const r = await runBlit(['copy', `${src}/`, remote('push1'), '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const s = jsonSummary(r.stdout);
+    assert.equal(s.tcpDataPlane, true);
+    assert.equal(s.filesTransferred, 7);
+    assertSameTree(src, path.join(moduleDir, 'push1'));
+    assert.deepEqual(tempFilesIn(moduleDir), []);
+  });
+
+  it('a second push transfers nothing', async () => {
+    const r = await runBlit(['copy', `${src}/`, remote('push1'), '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const s = jsonSummary(r.stdout);
+    assert.equal(s.filesTransferred, 0);
+    assert.equal(s.filesUnchanged, 7);
+  });
+
+  it('SRC without a trailing slash lands as DST/SRC', async () => {
+    const r = await runBlit(['copy', src, remote('named')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assertSameTree(src, path.join(moduleDir, 'named', 'src'));
+  });
+
+  it('pull copies it back byte for byte over the TCP data plane', async () => {
+    const back = path.join(tmp.dir, 'back-tcp');
+    const r = await runBlit(['copy', remote('push1'), back, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const s = jsonSummary(r.stdout);
+    assert.equal(s.tcpDataPlane, true);
+    assertSameTree(src, back);
+  });
+
+  it('--force-grpc-data sends push data over gRPC (summary says so), same result', async () => {
+    const r = await runBlit(['copy', `${src}/`, remote('push-grpc'), '--json', '--force-grpc-data'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const s = jsonSummary(r.stdout);
+    assert.equal(s.tcpDataPlane, false);
+    assert.equal(s.filesTransferred, 7);
+    assertSameTree(src, path.join(moduleDir, 'push-grpc'));
+  });
+
+  it('BLIT_FORCE_GRPC_DATA=1 forces gRPC data for a pull', async () => {
+    const back = path.join(tmp.dir, 'back-grpc');
+    const r = await runBlit(['copy', remote('push1'), back, '--json'], { env: { ...env, BLIT_FORCE_GRPC_DATA: '1' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).tcpDataPlane, false);
+    assertSameTree(src, back);
+  });
+
+  it('blitd --force-grpc-data serves push and pull over gRPC', async () => {
+    const mod2 = path.join(tmp.dir, 'module2');
+    fs.mkdirSync(mod2);
+    const d2 = await startDaemon(['--port', '0', '--root', mod2, '--force-grpc-data']);
+    try {
+      const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${d2.port}:/default/x`, '--json'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonSummary(r.stdout).tcpDataPlane, false);
+      assertSameTree(src, path.join(mod2, 'x'));
+      const back = path.join(tmp.dir, 'back-d2');
+      const p = await runBlit(['copy', `127.0.0.1:${d2.port}:/default/x`, back, '--json'], { env });
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(jsonSummary(p.stdout).tcpDataPlane, false);
+      assertSameTree(src, back);
+    } finally {
+      await d2.stop();
+    }
+  });
+
+  it('mirror push: deletes remote extras only with --yes, never excluded paths', async () => {
+    const dst = path.join(moduleDir, 'mirror');
+    let r = await runBlit(['copy', `${src}/`, remote('mirror')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    fs.writeFileSync(path.join(dst, 'extra.txt'), 'extra');
+    fs.mkdirSync(path.join(dst, 'docs/old/sub'), { recursive: true });
+    fs.writeFileSync(path.join(dst, 'docs/old/sub/x'), 'x');
+    fs.writeFileSync(path.join(dst, 'keep.log'), 'excluded, must survive');
+
+    // Without --yes (and no terminal): nothing deleted, the count is reported.
+    r = await runBlit(['mirror', `${src}/`, remote('mirror'), '--exclude', '*.log', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).deletionsSkipped, 2);
+    assert.ok(fs.existsSync(path.join(dst, 'extra.txt')));
+    assert.ok(fs.existsSync(path.join(dst, 'docs/old/sub/x')));
+
+    // Dry run with --yes: lists the deletions, deletes nothing.
+    r = await runBlit(['mirror', `${src}/`, remote('mirror'), '--exclude', '*.log', '--dry-run', '--yes'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /extra\.txt/);
+    assert.ok(fs.existsSync(path.join(dst, 'extra.txt')));
+
+    r = await runBlit(['mirror', `${src}/`, remote('mirror'), '--exclude', '*.log', '--yes', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!fs.existsSync(path.join(dst, 'extra.txt')));
+    assert.ok(!fs.existsSync(path.join(dst, 'docs/old')));
+    assert.ok(fs.existsSync(path.join(dst, 'keep.log')), 'excluded file kept');
+    assert.equal(fs.readFileSync(path.join(dst, 'keep.log'), 'utf8'), 'excluded, must survive');
+    fs.rmSync(path.join(dst, 'keep.log'));
+    assertSameTree(src, dst);
+  });
+
+  it('mirror pull deletes local extras with --yes', async () => {
+    const back = path.join(tmp.dir, 'back-mirror');
+    let r = await runBlit(['copy', remote('push1'), back], { env });
+    assert.equal(r.code, 0, r.stderr);
+    fs.writeFileSync(path.join(back, 'local-only'), 'x');
+    r = await runBlit(['mirror', remote('push1'), back, '--yes', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).entriesDeleted, 1);
+    assertSameTree(src, back);
+  });
+
+  it('dry-run push lists what would change and writes nothing', async () => {
+    const r = await runBlit(['copy', `${src}/`, remote('dry'), '--dry-run'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /top\.txt/);
+    assert.ok(!fs.existsSync(path.join(moduleDir, 'dry')));
+  });
+
+  it('--checksum push re-sends a file whose content changed but size and mtime did not', async () => {
+    const dst = path.join(moduleDir, 'push1', 'docs', 'a.md');
+    const srcMtime = fs.statSync(path.join(src, 'docs/a.md'), { bigint: true }).mtimeNs;
+    fs.writeFileSync(dst, '# b\n'.repeat(100));
+    native.utimensat(Buffer.from(dst), srcMtime, srcMtime, { noFollow: false });
+    let r = await runBlit(['copy', `${src}/`, remote('push1'), '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).filesTransferred, 0, 'the quick check cannot see it');
+    r = await runBlit(['copy', `${src}/`, remote('push1'), '--json', '--checksum'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).filesTransferred, 1);
+    assertSameTree(src, path.join(moduleDir, 'push1'));
+  });
+});
