@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
 import { BlitError } from '../../src/engine/errors';
+import { blitOnTerminal } from '../cli/harness';
 import { listTree, runBlit, startDaemon, tempDir, writeConfig, writeTree, type Daemon } from './harness';
 
 describe('blitd admin verbs (real blitd + blit CLI)', function () {
@@ -103,6 +104,18 @@ describe('blitd admin verbs (real blitd + blit CLI)', function () {
     assert.equal(yes.code, 0, yes.stderr);
     assert.deepEqual(JSON.parse(yes.stdout), { remote: `${h}:/m/trash`, entriesDeleted: 4 });
     assert.ok(!fs.existsSync(path.join(mod, 'trash')));
+  });
+
+  it('rm on a terminal asks, and deletes only on "y"', async () => {
+    writeTree(mod, { 'asked/1.txt': '1' });
+    const no = blitOnTerminal(['rm', `${h}:/m/asked`], { answer: 'n' });
+    assert.match(no.stdout, /Delete .*:\/m\/asked and everything below it\? \[y\/N\]/);
+    assert.equal(no.code, 1);
+    assert.ok(fs.existsSync(path.join(mod, 'asked/1.txt')));
+    const yes = blitOnTerminal(['rm', `${h}:/m/asked`], { answer: 'y' });
+    assert.equal(yes.code, 0, yes.stdout);
+    assert.match(yes.stdout, /deleted 2 entries/);
+    assert.ok(!fs.existsSync(path.join(mod, 'asked')));
   });
 
   it('rm refuses the module root unless --module-root, and read-only modules always', async () => {
