@@ -10,7 +10,8 @@ import { createResolver } from './containment';
 import { createLogger, type ClosableLogger, type LogFormat, type LogLevel } from './logger';
 import { Jobs } from './jobs';
 import { buildService, startServer, type RunningServer } from './server';
-import { startTransfer, type LocalRunner } from './transfer-job';
+import { startTransfer } from './transfer-job';
+import { runLocalTransfer } from '../engine/orchestrator';
 
 export const DEFAULT_BIND = '127.0.0.1';
 export const DEFAULT_PORT = 9031;
@@ -66,17 +67,6 @@ export function daemonVersion(): string {
   }
 }
 
-/** The engine's local runner, when the engine is part of this build. */
-function loadLocalRunner(): LocalRunner | undefined {
-  try {
-    // Resolved at run time so the daemon core builds and serves before the engine lands.
-    const mod = require('../engine/orchestrator') as { runLocalTransfer?: LocalRunner };
-    return mod.runLocalTransfer;
-  } catch {
-    return undefined;
-  }
-}
-
 function resolveModules(file: DaemonFileConfig, flags: Flags, log: ClosableLogger): Map<string, ModuleConfig> {
   const modules = new Map<string, ModuleConfig>();
   for (const m of file.modules) modules.set(m.name, m);
@@ -118,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
       bindHost: flags.socket ? DEFAULT_BIND : bindHost,
       shutdown: shutdown.signal,
     };
-    const transferDeps = { jobs, log, runLocal: loadLocalRunner(), forceGrpcData: ctx.forceGrpcData };
+    const transferDeps = { jobs, log, runLocal: runLocalTransfer, forceGrpcData: ctx.forceGrpcData };
     const handlers = buildService({ ctx, jobs, daemonVersion: daemonVersion(), startTransfer: async (req) => startTransfer(transferDeps, req) });
     const running = await startServer(
       handlers,

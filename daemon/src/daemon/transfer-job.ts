@@ -21,8 +21,8 @@ export type LocalRunner = (src: string, dst: string, options: TransferOptions, o
 export interface TransferJobDeps {
   jobs: Jobs;
   log: Logger;
-  /** The engine's runLocalTransfer (injected so this file builds before/without the engine). */
-  runLocal: LocalRunner | undefined;
+  /** The engine's runLocalTransfer (injected: tests and embedders can substitute it). */
+  runLocal: LocalRunner;
   /** Daemon-wide --force-grpc-data. */
   forceGrpcData: boolean;
 }
@@ -81,16 +81,13 @@ export function startTransfer(deps: TransferJobDeps, req: pb.StartTransferReques
   const wire = optionsFromWire(req.options ?? defaultWireOptions());
   if (wire.filesFrom) throw new BlitError({ code: ErrorCodes.Usage, message: 'StartTransfer: files_from is not supported; use filters' });
   const kind: JobKind = src.kind === 'local' && dst.kind === 'local' ? 'local' : dst.kind === 'remote' ? 'push' : 'pull';
-  if (kind === 'local' && !deps.runLocal) {
-    throw new BlitError({ code: ErrorCodes.DaemonError, message: 'StartTransfer: local transfers are not available in this build (engine missing)' });
-  }
   const job = deps.jobs.create(kind, req.label || `${req.source} → ${req.destination}`);
   const options: TransferOptions = { ...wire.options, signal: job.signal };
   const onEvent = jobEventSink(job, deps.log);
   deps.log.info('job started', { job: job.id, kind, source: req.source, destination: req.destination, mode: options.mode });
   const run =
     src.kind === 'local' && dst.kind === 'local'
-      ? deps.runLocal!(src.path, dst.path, options, onEvent)
+      ? deps.runLocal(src.path, dst.path, options, onEvent)
       : runRemoteTransfer(src, dst, { ...options, forceGrpcData: wire.forceGrpcData || deps.forceGrpcData }, onEvent);
   run.then(
     (summary) => {
