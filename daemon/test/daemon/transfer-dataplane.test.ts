@@ -1,0 +1,220 @@
+/**
+ * The data plane under abuse, against a REAL blitd: token misuse (wrong, reused, expired) on raw
+ * sockets, malformed and oversized frames after a valid token, out-of-range gRPC FileData, and
+ * the automatic gRPC fallback when the data port cannot be reached. Every case: the socket or
+ * the push is refused, no file (and no temp file) appears, and the daemon keeps serving.
+ */
+import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import {
+  assertSameTree,
+  fileEntry,
+  forwarder,
+  frame,
+  jsonSummary,
+  makeSourceTree,
+  openDataStream,
+  rawExchange,
+  rawPush,
+  tempFilesIn,
+  type RawPush,
+} from './transfer-helpers';
+
+const hello = (token: Buffer): Buffer => Buffer.concat([Buffer.from('BLITDATA'), Buffer.from([1]), token]);
+
+describe('remote data plane: tokens, frames, fallback (real blitd)', function () {
+  this.timeout(60_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let moduleDir: string;
+  let daemon: Daemon;
+  const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
+
+  before(async () => {
+    tmp = tempDir('blit-dataplane-');
+    moduleDir = path.join(tmp.dir, 'module');
+    fs.mkdirSync(moduleDir);
+    daemon = await startDaemon(['--port', '0', '--root', moduleDir]);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    tmp?.cleanup();
+  });
+
+  /** A push of one 10-byte file 'f' into `dir`, read up to need_complete. */
+  async function pushNeedingOneFile(dir: string, forceGrpcData = false): Promise<{ push: RawPush; port: number; tokens: Buffer }> {
+    const push = await rawPush(daemon.port, 'default', dir, { forceGrpcData });
+    const neg = (await push.until('negotiation')).negotiation!;
+    push.call.write({ manifest: { entries: [fileEntry('f', 10)] } });
+    push.call.write({ manifestComplete: { complete: true, totalEntries: 1 } });
+    const need = (await push.until('need')).need!;
+    assert.deepEqual(need.indices, [0]);
+    await push.until('needComplete');
+    return { push, port: neg.tcpPort, tokens: neg.token };
+  }
+
+  function assertNothingWritten(dir: string): void {
+    const abs = path.join(moduleDir, dir);
+    assert.ok(!fs.existsSync(path.join(abs, 'f')), 'no file under the real name');
+    assert.deepEqual(tempFilesIn(moduleDir), [], 'no temp file left');
+  }
+
+  it('offers 32-byte single-use tokens, one per stream, with a short lifetime', async () => {
+    const push = await rawPush(daemon.port, 'default', 'tok0');
+    try {
+      const neg = (await push.until('negotiation')).negotiation!;
+      assert.ok(neg.tcpPort > 0);
+      assert.ok(neg.streams >= 1);
+      assert.equal(neg.token.length, 32 * neg.streams);
+      assert.ok(neg.tokenTtlMs > 0 && neg.tokenTtlMs <= 10_000);
+    } finally {
+      push.close();
+    }
+  });
+
+  it('a wrong token: socket closed without an answer, nothing written', async () => {
+    const push = await rawPush(daemon.port, 'default', 'tok1');
+    try {
+      const neg = (await push.until('negotiation')).negotiation!;
+      const r = await rawExchange(neg.tcpPort, hello(crypto.randomBytes(32)));
+      assert.equal(r.closed, true);
+      assert.equal(r.received.length, 0, 'no accept byte');
+      const garbage = await rawExchange(neg.tcpPort, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + 'x'.repeat(20)));
+      assert.equal(garbage.closed, true);
+      assert.equal(garbage.received.length, 0);
+    } finally {
+      push.close();
+    }
+    assert.ok(!fs.existsSync(path.join(moduleDir, 'tok1', 'f')));
+  });
+
+  it('a reused token: the second socket is closed, the first keeps its stream', async () => {
+    const push = await rawPush(daemon.port, 'default', 'tok2');
+    try {
+      const neg = (await push.until('negotiation')).negotiation!;
+      const token = neg.token.subarray(0, 32);
+      const first = await openDataStream(neg.tcpPort, token);
+      const again = await rawExchange(neg.tcpPort, hello(token));
+      assert.equal(again.closed, true);
+      assert.equal(again.received.length, 0, 'reused token not accepted');
+      assert.equal(first.destroyed, false, 'the first socket is still open');
+      first.destroy();
+    } finally {
+      push.close();
+    }
+  });
+
+  it('an expired token: closed without an answer', async function () {
+    const push = await rawPush(daemon.port, 'default', 'tok3');
+    try {
+      const neg = (await push.until('negotiation')).negotiation!;
+      this.timeout(neg.tokenTtlMs + 20_000);
+      await new Promise((r) => setTimeout(r, neg.tokenTtlMs + 300));
+      const late = await rawExchange(neg.tcpPort, hello(neg.token.subarray(0, 32)));
+      assert.equal(late.closed, true);
+      assert.equal(late.received.length, 0, 'late token not accepted');
+    } finally {
+      push.close();
+    }
+  });
+
+  const badFrames: [string, (s: import('node:net').Socket) => void][] = [
+    ['more bytes than the manifest size', (s) => s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 20, Buffer.alloc(20, 1))]))],
+    ['an oversized frame length', (s) => s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 1n << 40n)]))],
+    ['an unknown frame type', (s) => s.write(frame(9, 0, 0))],
+    ['an index that is not in the need-list', (s) => s.write(Buffer.concat([frame(1, 7, 0), frame(2, 7, 10, Buffer.alloc(10))]))],
+    ['a file that ends short', (s) => s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 5, Buffer.alloc(5, 1)), frame(3, 0, 0)]))],
+    ['data for a file that is not open', (s) => s.write(frame(2, 0, 10, Buffer.alloc(10)))],
+  ];
+  badFrames.forEach(([what, send], i) => {
+    it(`TCP frame with ${what}: BadFrame, no file, no temp`, async () => {
+      const dir = `frame${i}`;
+      const { push, port, tokens } = await pushNeedingOneFile(dir);
+      try {
+        const s = await openDataStream(port, tokens.subarray(0, 32));
+        const closed = new Promise<void>((r) => s.on('close', () => r()));
+        s.on('error', () => undefined);
+        send(s);
+        const err = await push.error();
+        assert.equal(err?.code, 'BadFrame', `daemon error: ${JSON.stringify(err)}`);
+        await closed;
+      } finally {
+        push.close();
+      }
+      assertNothingWritten(dir);
+    });
+  });
+
+  it('gRPC FileData with an out-of-range index: BadFrame, no file', async () => {
+    const { push } = await pushNeedingOneFile('grpc-index', true);
+    try {
+      push.call.write({ fileData: { index: 99, offset: 0, data: Buffer.alloc(10), last: true } });
+      const err = await push.error();
+      assert.equal(err?.code, 'BadFrame');
+    } finally {
+      push.close();
+    }
+    assertNothingWritten('grpc-index');
+  });
+
+  it('gRPC FileData with too many bytes: BadFrame, no file', async () => {
+    const { push } = await pushNeedingOneFile('grpc-size', true);
+    try {
+      push.call.write({ fileData: { index: 0, offset: 0, data: Buffer.alloc(8, 1), last: false } });
+      push.call.write({ fileData: { index: 0, offset: 8, data: Buffer.alloc(8, 1), last: true } });
+      const err = await push.error();
+      assert.equal(err?.code, 'BadFrame');
+    } finally {
+      push.close();
+    }
+    assertNothingWritten('grpc-size');
+  });
+
+  it('a valid TCP stream after all that still writes the file (the daemon keeps serving)', async () => {
+    const { push, port, tokens } = await pushNeedingOneFile('good');
+    try {
+      const s = await openDataStream(port, tokens.subarray(0, 32));
+      // Unused offered streams simply end; each accepted stream ends with STREAM_END.
+      s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 10, Buffer.from('0123456789')), frame(3, 0, 0), frame(5, 0, 1, Buffer.from([0]))]));
+      push.call.write({ dataComplete: true });
+      const summary = (await push.until('summary')).summary!;
+      assert.equal(summary.filesTransferred, 1);
+      assert.equal(summary.tcpDataPlane, true);
+      s.destroy();
+    } finally {
+      push.close();
+    }
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'good', 'f'), 'utf8'), '0123456789');
+  });
+
+  it('TCP data port unreachable: falls back to gRPC data with a warning', async () => {
+    // The daemon listens on 127.0.0.2; the client reaches its gRPC port only through a forwarder
+    // on 127.0.0.1, so the data port it is offered (on 127.0.0.1) refuses the connection.
+    const mod = path.join(tmp.dir, 'fallback-module');
+    const src = path.join(tmp.dir, 'fallback-src');
+    fs.mkdirSync(mod);
+    fs.mkdirSync(src);
+    makeSourceTree(src);
+    const d = await startDaemon(['--port', '0', '--bind', '127.0.0.2', '--root', mod]);
+    const fwd = await forwarder('127.0.0.2', d.port);
+    try {
+      const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${fwd.port}:/default/x`, '--json'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: TCP data plane unreachable/);
+      assert.equal(jsonSummary(r.stdout).tcpDataPlane, false);
+      assertSameTree(src, path.join(mod, 'x'));
+      const back = path.join(tmp.dir, 'fallback-back');
+      const p = await runBlit(['copy', `127.0.0.1:${fwd.port}:/default/x`, back, '--json'], { env });
+      assert.equal(p.code, 0, p.stderr);
+      assert.match(p.stderr, /warning: TCP data plane unreachable/);
+      assert.equal(jsonSummary(p.stdout).tcpDataPlane, false);
+      assertSameTree(src, back);
+    } finally {
+      fwd.close();
+      await d.stop();
+    }
+  });
+});
