@@ -34,6 +34,9 @@ export interface TransferIo {
   stderrIsTTY: boolean;
 }
 
+/** The engine's warning for deletions held back for lack of --yes (the CLI says it its own way). */
+const UNCONFIRMED_DELETIONS = /deletions need confirmation/;
+
 /** How many deletion candidates the terminal prompt lists before asking. */
 const PROMPT_LIST_MAX = 10;
 
@@ -62,6 +65,8 @@ class Console {
 
 interface PassState {
   tally: ItemTally;
+  /** The engine said the source scan was incomplete: it deleted nothing, and asking is pointless. */
+  scanIncomplete: boolean;
   /** Deletion candidates the engine reported but did not delete (not confirmed). */
   heldDeletes: string[];
   printedFailures: Set<string>;
@@ -94,6 +99,9 @@ function eventSink(out: Console, state: PassState, options: TransferOptions, ver
         out.err(failureLine(event.failure));
         return;
       case 'warning':
+        if (event.message.startsWith(ErrorCodes.ScanIncomplete)) state.scanIncomplete = true;
+        // The command itself asks or explains what to do about unconfirmed deletions (below).
+        if (!options.deleteConfirmed && UNCONFIRMED_DELETIONS.test(event.message)) return;
         out.err(`blit: warning: ${event.message}`);
         return;
       default:
@@ -116,7 +124,7 @@ export async function runTransferCommand(
   const dst = parseEndpoint(dstArg);
   const showProgress = io.stderrIsTTY && !json && flags.progress !== false;
   const out = new Console(io, json);
-  const state: PassState = { tally: emptyTally(), heldDeletes: [], printedFailures: new Set() };
+  const state: PassState = { tally: emptyTally(), scanIncomplete: false, heldDeletes: [], printedFailures: new Set() };
 
   // Ctrl-C cancels the transfer cleanly (workers stop, temp files removed); a second one exits.
   const abort = new AbortController();
@@ -127,8 +135,8 @@ export async function runTransferCommand(
   };
   process.on('SIGINT', onSigint);
 
-  const runPass = async (passOptions: TransferOptions): Promise<TransferSummary> => {
-    if (showProgress) out.display = new ProgressDisplay(io.stderr);
+  const runPass = async (passOptions: TransferOptions, withProgress: boolean): Promise<TransferSummary> => {
+    if (withProgress) out.display = new ProgressDisplay(io.stderr);
     try {
       const onEvent = eventSink(out, state, passOptions, flags.verbose === true);
       if (src.kind === 'local' && dst.kind === 'local') {
@@ -141,10 +149,9 @@ export async function runTransferCommand(
   };
 
   try {
-    let summary = await runPass({ ...options, signal: abort.signal });
+    let summary = await runPass({ ...options, signal: abort.signal }, showProgress);
     const held = summary.deletionsSkipped;
-    const scanIncomplete = summary.failures.some((f) => f.code === ErrorCodes.ScanIncomplete);
-    if (mode === 'mirror' && !options.dryRun && !options.deleteConfirmed && held > 0 && !scanIncomplete) {
+    if (mode === 'mirror' && !options.dryRun && !options.deleteConfirmed && held > 0 && !state.scanIncomplete) {
       const what = `${held} ${held === 1 ? 'entry' : 'entries'} in ${dstArg}`;
       if (io.stdinIsTTY && io.stderrIsTTY) {
         for (const p of state.heldDeletes.slice(0, PROMPT_LIST_MAX)) io.stderr.write(`  delete  ${p}\n`);
@@ -152,7 +159,7 @@ export async function runTransferCommand(
         const yes = await askYesNo(`Delete ${what}?`, io.stdin, io.stderr);
         if (yes) {
           // Second pass: everything is already copied, so it only deletes.
-          const second = await runPass({ ...options, deleteConfirmed: true, signal: abort.signal });
+          const second = await runPass({ ...options, deleteConfirmed: true, signal: abort.signal }, false);
           summary = mergeSummaries(summary, second);
         } else {
           io.stderr.write(`blit: nothing deleted: ${what} kept\n`);

@@ -1,0 +1,71 @@
+/**
+ * blit on a real pseudo-terminal (util-linux `script`): the progress display appears, and mirror
+ * without --yes asks "Delete N entries in DST? [y/N]" and deletes only on "y".
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { blitOnTerminal, cleanupTemp, describeRun, exists, read, tempDir, writeTree } from './harness';
+
+function scene(): { src: string; dst: string } {
+  const src = tempDir('tty-src');
+  const dst = tempDir('tty-dst');
+  writeTree(src, { 'a.txt': 'a', 'sub/b.txt': 'b' });
+  writeTree(dst, { 'stale.txt': 's', 'old/x.txt': 'x' });
+  return { src, dst };
+}
+
+describe('cli: on a terminal', function () {
+  this.timeout(60_000);
+  afterEach(cleanupTemp);
+
+  it('draws the progress display (files, bytes, rate, ETA) on a terminal', () => {
+    const src = tempDir('tty-prog-src');
+    const dst = tempDir('tty-prog-dst');
+    writeTree(src, { 'one.bin': Buffer.alloc(256 * 1024, 1), 'two.txt': 'two' });
+    const r = blitOnTerminal(['copy', `${src}/`, dst]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stdout, /\[#+\] 2\/2 files +256 KiB\/256 KiB +[\d.]+ [KMG]?i?B\/s +ETA \d+s/, describeRun(r));
+    assert.match(r.stdout, /copied 2 files/);
+    assert.equal(read(dst, 'two.txt'), 'two');
+  });
+
+  it('--no-progress keeps the terminal free of the display', () => {
+    const { src, dst } = scene();
+    const r = blitOnTerminal(['copy', '--no-progress', `${src}/`, dst]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.doesNotMatch(r.stdout, /ETA/);
+    assert.match(r.stdout, /copied 2 files/);
+  });
+
+  it('mirror without --yes asks "Delete N entries in DST? [y/N]" and deletes on "y"', () => {
+    const { src, dst } = scene();
+    const r = blitOnTerminal(['mirror', `${src}/`, dst], { answer: 'y' });
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stdout, new RegExp(`Delete 2 entries in ${dst.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\? \\[y/N\\]`));
+    assert.equal(read(dst, 'a.txt'), 'a');
+    assert.ok(!exists(dst, 'stale.txt'), 'deleted after "y"');
+    assert.ok(!exists(dst, 'old'), 'directory deleted after "y"');
+    assert.match(r.stdout, /copied 2 files .*2 deleted/);
+  });
+
+  it('mirror without --yes keeps everything on "n" (or just Enter)', () => {
+    for (const answer of ['n', '']) {
+      const { src, dst } = scene();
+      const r = blitOnTerminal(['mirror', `${src}/`, dst], { answer });
+      assert.equal(r.code, 0, describeRun(r));
+      assert.match(r.stdout, /\[y\/N\]/);
+      assert.match(r.stdout, /nothing deleted/);
+      assert.equal(read(dst, 'sub/b.txt'), 'b', 'copy part done');
+      assert.ok(exists(dst, 'stale.txt') && fs.existsSync(path.join(dst, 'old/x.txt')), `kept after "${answer}"`);
+    }
+  });
+
+  it('mirror --yes on a terminal does not ask', () => {
+    const { src, dst } = scene();
+    const r = blitOnTerminal(['mirror', '--yes', `${src}/`, dst]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.doesNotMatch(r.stdout, /\[y\/N\]/);
+    assert.ok(!exists(dst, 'stale.txt'));
+  });
+});
