@@ -4,10 +4,11 @@
  * under a real name, and an untouched source.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  IS_ROOT, NOBODY, blit, chownTree, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, tempDir,
+  IS_ROOT, NOBODY, blit, chownTree, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, setMtime, tempDir,
   tempLeftovers, umount, writeTree,
 } from './harness';
 
@@ -90,6 +91,32 @@ describe('cli: bad input and exit codes', function () {
       assert.ok(fs.readFileSync(path.join(src, 'big.bin')).equals(big), 'source untouched');
     } finally {
       umount(mnt);
+    }
+  });
+
+  it('a file that changes while it is copied fails as SourceChanged; the destination keeps its old version', async () => {
+    const src = tempDir('chg-src');
+    const dst = tempDir('chg-dst');
+    writeTree(src, { 'steady.txt': 'steady', 'growing.log': 'start\n' });
+    writeTree(dst, { 'growing.log': 'old version\n' });
+    setMtime(path.join(dst, 'growing.log'), '1000000000.0');
+    // A real writer appends to the source every millisecond for the whole run.
+    const writer = spawn(process.execPath, ['-e', `
+      const fs = require('fs');
+      const fd = fs.openSync(process.argv[1], 'a');
+      setInterval(() => fs.writeSync(fd, 'more\\n'), 1);
+      process.stdout.write('ready\\n');
+    `, path.join(src, 'growing.log')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => writer.stdout!.once('data', () => resolve()));
+      const r = blit(['copy', `${src}/`, dst]);
+      assert.equal(r.code, 2, describeRun(r));
+      assert.match(r.stderr, /growing\.log.*changed.*\[SourceChanged\]/);
+      assert.equal(read(dst, 'growing.log'), 'old version\n', 'destination left as it was');
+      assert.equal(read(dst, 'steady.txt'), 'steady');
+      assert.deepEqual(tempLeftovers(dst), []);
+    } finally {
+      writer.kill();
     }
   });
 
