@@ -179,8 +179,8 @@ export class Destination {
     const parent = parentRel(dir);
     const up = this.checkDir(parent);
     if (up) return up;
-    if (this.fresh.has(key(parent))) {
-      // Parent does not exist yet (dry run): neither does this one.
+    if (this.dryRun && this.fresh.has(key(parent))) {
+      // Dry run: the parent was never created, so neither was this one (nothing to check).
       this.fresh.add(key(dir));
       this.verified.add(key(dir));
       return undefined;
