@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// The packaged extension as a user gets it: the .vsix installed into code-server with
+// `--install-extension`, a workspace opened in headless Chromium, and the UI driven like a person:
+// command palette (F1) -> "Blit: Push Workspace to Remote" -> the "Blit Transfers" tree shows the
+// job finishing. Checks: the job row's DOM text, a screenshot of the tree view, the remote files
+// byte for byte, the bundled daemon running from the installed .vsix with its ffi-rs binary loaded,
+// and no daemon left behind once code-server stops. Usage: node ui-vsix.test.js FILE.vsix
+'use strict';
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { startCodeServer, launchBrowser, stopProcess, installExtension } = require('./lib/cs-lib');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const vsix = path.resolve(process.argv[2] || '');
+const keep = process.env.BLIT_E2E_KEEP === '1';
+const shotDir = process.env.BLIT_E2E_SCREENSHOTS || path.join(REPO, '.e2e');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+function startRemote(root) {
+  fs.mkdirSync(root, { recursive: true });
+  const proc = spawn(process.execPath, [path.join(REPO, 'daemon', 'bin', 'blitd.js'), '--port', '0', '--bind', '127.0.0.1', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    proc.stdout.on('data', (d) => { out += d; const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out); if (m) resolve({ proc, port: Number(m[1]) }); });
+    proc.stderr.on('data', (d) => (out += d));
+    proc.on('exit', (c) => reject(new Error(`remote blitd exited (${c}):\n${out}`)));
+  });
+}
+
+function listFiles(dir, skip = []) {
+  const out = [];
+  const walk = (rel) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!rel && skip.includes(e.name)) continue;
+      if (e.isDirectory()) walk(r); else if (e.isFile()) out.push(r);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+/** Processes whose command line mentions `needle` (pid + cmdline), read from /proc. */
+function processesWith(needle) {
+  const hits = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmd.includes(needle)) hits.push({ pid: Number(d), cmd });
+    } catch { /* exited */ }
+  }
+  return hits;
+}
+
+const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+
+(async () => {
+  assert.ok(fs.existsSync(vsix), `no .vsix at ${vsix}`);
+  const t0 = Date.now();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ui-e2e-'));
+  const ud = path.join(tmp, 'ud');
+  const extDir = path.join(tmp, 'ext');
+  const ws = path.join(tmp, 'workspace');
+  const run = path.join(tmp, 'run');
+  fs.cpSync(path.join(REPO, 'extension', 'test', 'fixture-workspace'), ws, { recursive: true });
+  fs.writeFileSync(path.join(ws, 'payload.bin'), crypto.randomBytes(2 * 1024 * 1024 + 3));
+  fs.mkdirSync(run, { mode: 0o700 });
+  let remote, cs, browser, page, failed = false;
+  try {
+    const installed = installExtension({ vsix, userDataDir: ud, extensionsDir: extDir });
+    assert.match(installed, /successfully installed/i, installed);
+    const installDir = fs.readdirSync(extDir).find((d) => d.startsWith('blit.blit-vscode'));
+    assert.ok(installDir, `not installed: ${fs.readdirSync(extDir)}`);
+    console.log(`installed ${path.basename(vsix)} into ${installDir} (${Date.now() - t0} ms)`);
+
+    remote = await startRemote(path.join(tmp, 'remote'));
+    const port = await freePort();
+    cs = startCodeServer({
+      port, userDataDir: ud, extensionsDir: extDir, folder: ws, logFile: path.join(tmp, 'code-server.log'),
+      env: { XDG_RUNTIME_DIR: run },
+      settings: { 'blit.targets': [{ name: 'ui', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'site' }] },
+    });
+    await cs.ready;
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60000 });
+    await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
+
+    // Open the "Blit Transfers" view in the Explorer (activates the extension: onView) and wait
+    // until the workbench has finished activating extensions, as a person waits for the window.
+    const header = page.locator('.pane-header', { hasText: 'Blit Transfers' });
+    await header.waitFor({ timeout: 60000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    await page.locator('.pane', { has: header }).getByText('No transfers yet').waitFor({ timeout: 60000 });
+    await page.locator('.statusbar', { hasText: 'Activating Extensions' }).waitFor({ state: 'detached', timeout: 60000 }).catch(() => {});
+
+    // Command palette, as a person would.
+    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 450 } }).catch(() => {});
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 15000 });
+    await input.type('Blit: Push Workspace to Remote');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Blit: Push Workspace to Remote' }).first().waitFor({ timeout: 30000 });
+    await page.keyboard.press('Enter');
+
+    // The tree view: wait for the job's row to finish.
+    const pane = page.locator('.pane', { has: header });
+    const row = pane.locator('.monaco-list-row', { hasText: 'Push to ui' });
+    await row.first().waitFor({ timeout: 60000 });
+    await pane.locator('.monaco-list-row', { hasText: 'succeeded' }).first().waitFor({ timeout: 60000 });
+    const rowText = (await row.first().innerText()).replace(/\s+/g, ' ');
+    console.log(`tree row: ${rowText}`);
+    assert.match(rowText, /Push to ui/);
+    assert.match(rowText, /succeeded · 100%/);
+    fs.mkdirSync(shotDir, { recursive: true });
+    const shot = path.join(shotDir, 'blit-transfers-tree.png');
+    await pane.screenshot({ path: shot });
+    await page.screenshot({ path: path.join(shotDir, 'blit-workbench.png') });
+    assert.ok(fs.statSync(shot).size > 1000, 'empty screenshot');
+    console.log(`screenshot: ${shot}`);
+
+    // Remote files equal the workspace (minus .gitignore'd and .git).
+    const expected = listFiles(ws, ['.git', 'build']);
+    assert.deepEqual(listFiles(path.join(tmp, 'remote', 'site')), expected);
+    for (const f of expected) assert.equal(sha(path.join(tmp, 'remote', 'site', f)), sha(path.join(ws, f)), f);
+
+    // The daemon that did it is the one from the installed .vsix, with its ffi-rs binary mapped.
+    const daemons = processesWith(path.join(extDir, installDir, 'bundle', 'blitd.js'));
+    assert.equal(daemons.length, 1, `bundled daemons: ${JSON.stringify(daemons)}`);
+    const maps = fs.readFileSync(`/proc/${daemons[0].pid}/maps`, 'utf8');
+    assert.ok(maps.includes(path.join(extDir, installDir, 'bundle', 'node_modules', '@yuuang')), 'the bundled ffi-rs binary is not loaded in the daemon');
+    console.log(`bundled blitd pid ${daemons[0].pid} runs from the .vsix with ffi-rs loaded`);
+
+    // Quitting VS Code leaves no daemon behind.
+    await browser.close();
+    browser = undefined;
+    await stopProcess(cs.proc);
+    const deadline = Date.now() + 10000;
+    while (processesWith(path.join(extDir, installDir, 'bundle', 'blitd.js')).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(processesWith(path.join(extDir, installDir, 'bundle', 'blitd.js')), [], 'orphan blitd after code-server stopped');
+    console.log(`UI suite passed in ${Date.now() - t0} ms`);
+  } catch (e) {
+    failed = true;
+    console.error('UI suite FAILED:', e);
+    if (page) {
+      fs.mkdirSync(shotDir, { recursive: true });
+      await page.screenshot({ path: path.join(shotDir, 'blit-ui-failure.png') }).catch(() => {});
+      console.error(`failure screenshot: ${path.join(shotDir, 'blit-ui-failure.png')}`);
+    }
+    console.error(`code-server log: ${path.join(tmp, 'code-server.log')}`);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (cs) await stopProcess(cs.proc);
+    if (remote) remote.proc.kill('SIGKILL');
+    if (!failed && !keep) fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(failed ? 1 : 0);
+  }
+})();
