@@ -31,7 +31,9 @@ export function addToTally(t: ItemTally, action: ItemAction, kind: EntryKind, si
  */
 export function itemLine(action: ItemAction, path: string, kind: EntryKind): string | null {
   if (action === 'skip') return null;
-  const shown = kind === 'dir' && !path.endsWith('/') ? `${path}/` : path;
+  // The transfer root itself has the empty path; rsync shows it as './'.
+  const base = path === '' ? '.' : path;
+  const shown = kind === 'dir' && !base.endsWith('/') ? `${base}/` : base;
   return `${action.padEnd(7)} ${shown}`;
 }
 

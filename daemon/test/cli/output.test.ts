@@ -28,6 +28,7 @@ describe('cli output formats', () => {
     assert.equal(itemLine('update', 'b', 'file'), 'update  b');
     assert.equal(itemLine('delete', 'old', 'file'), 'delete  old');
     assert.equal(itemLine('mkdir', 'd', 'dir'), 'mkdir   d/');
+    assert.equal(itemLine('mkdir', '', 'dir'), 'mkdir   ./', 'the transfer root');
     assert.equal(itemLine('symlink', 'l', 'symlink'), 'symlink l');
     assert.equal(itemLine('skip', 'same', 'file'), null);
   });
