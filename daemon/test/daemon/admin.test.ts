@@ -13,6 +13,7 @@ describe('blitd admin verbs (real blitd + blit CLI)', function () {
   let d: Daemon;
   let mod: string;
   let ro: string;
+  let scratch: string;
   let outside: string;
   let outsideBefore: string[];
   let h: string;
@@ -24,11 +25,13 @@ describe('blitd admin verbs (real blitd + blit CLI)', function () {
     outside = path.join(t.dir, 'outside');
     writeTree(mod, { 'a.txt': 'hello', 'docs/b.log': 'log line\n', 'docs/deep/c.log': 'x'.repeat(5000), 'keep/k.txt': 'k' });
     writeTree(ro, { 'r.txt': 'read only' });
+    scratch = path.join(t.dir, 'scratch');
+    writeTree(scratch, { 's1.txt': '1', 'sd/s2.txt': '2' });
     writeTree(outside, { 'secret.txt': 'do not touch', 'sub/x.log': 'outside log' });
     fs.symlinkSync(outside, path.join(mod, 'escape'));
     fs.symlinkSync('a.txt', path.join(mod, 'link-to-a'));
     outsideBefore = listTree(outside);
-    const cfg = writeConfig(t.dir, `[[module]]\nname = "m"\npath = "${mod}"\ncomment = "main module"\n\n[[module]]\nname = "ro"\npath = "${ro}"\nread_only = true\n`);
+    const cfg = writeConfig(t.dir, `[[module]]\nname = "m"\npath = "${mod}"\ncomment = "main module"\n\n[[module]]\nname = "ro"\npath = "${ro}"\nread_only = true\n\n[[module]]\nname = "scratch"\npath = "${scratch}"\n`);
     d = await startDaemon(['--port', '0', '--config', cfg]);
     h = `127.0.0.1:${d.port}`;
   });
@@ -45,9 +48,9 @@ describe('blitd admin verbs (real blitd + blit CLI)', function () {
   it('list-modules prints every module, and --json', async () => {
     const r = await runBlit(['list-modules', h]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'm\trw\tmain module\nro\tro\t\n');
+    assert.equal(r.stdout, 'm\trw\tmain module\nro\tro\t\nscratch\trw\t\n');
     const j = await runBlit(['list-modules', h, '--json']);
-    assert.deepEqual(JSON.parse(j.stdout), { modules: [{ name: 'm', comment: 'main module', readOnly: false }, { name: 'ro', comment: '', readOnly: true }] });
+    assert.deepEqual(JSON.parse(j.stdout), { modules: [{ name: 'm', comment: 'main module', readOnly: false }, { name: 'ro', comment: '', readOnly: true }, { name: 'scratch', comment: '', readOnly: false }] });
   });
 
   it('ls lists one directory with kinds, sizes and link targets, and --json', async () => {
@@ -129,10 +132,23 @@ describe('blitd admin verbs (real blitd + blit CLI)', function () {
     assert.match(d.stderr(), /WARN refused path code=ReadOnlyModule module=ro path=r\.txt/);
   });
 
+  it('rm --module-root empties a module but keeps its root', async () => {
+    const r = await runBlit(['rm', `${h}:/scratch`, '--module-root', '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deleted 3 entries/);
+    assert.deepEqual(fs.readdirSync(scratch), []);
+  });
+
+  it('find --limit stops after N matches', async () => {
+    const r = await runBlit(['find', `${h}:/m`, '--pattern', '*', '--limit', '2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { entries: unknown[] }).entries.length, 2);
+  });
+
   it('names the unknown module, and an unreachable daemon', async () => {
     const r = await runBlit(['ls', `${h}:/nope`]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /unknown module 'nope' \(available: m, ro\) \[ModuleNotFound\]/);
+    assert.match(r.stderr, /unknown module 'nope' \(available: m, ro, scratch\) \[ModuleNotFound\]/);
     const port = d.port === 1 ? 2 : 1;
     const u = await runBlit(['list-modules', `127.0.0.1:${port}`]);
     assert.equal(u.code, 1);
