@@ -11,8 +11,10 @@ if [ ! -x "$ext/packaging/node_modules/.bin/vsce" ] || [ "${CI:-}" = true ]; the
   echo "== npm ci (extension/packaging: @vscode/vsce)"
   (cd "$ext/packaging" && npm ci --no-audit --no-fund --workspaces=false --ignore-scripts)
 fi
-(cd "$repo" && npx tsc -b)
-node "$ext/scripts/bundle.js"
+if [ "${BLIT_VSIX_SKIP_BUILD:-}" != 1 ]; then  # test-e2e.sh has just built and bundled
+  (cd "$repo" && npx tsc -b)
+  node "$ext/scripts/bundle.js"
+fi
 # --no-dependencies: everything the extension needs is in bundle/ (npm workspaces would confuse
 # vsce's own dependency listing anyway).
 (cd "$ext" && "$ext/packaging/node_modules/.bin/vsce" package --no-dependencies --allow-missing-repository --skip-license -o "$out")
