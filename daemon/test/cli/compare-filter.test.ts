@@ -243,4 +243,13 @@ describe('cli: --dry-run and --json', function () {
     assert.match(r.stdout, /^copied 3 files/m);
     assert.equal(read(dst, 'new.txt'), 'new');
   });
+
+  it('-v with --json lists the changes on stderr; stdout keeps only the object', () => {
+    const { src, dst } = scene();
+    const r = blit(['mirror', '-v', '--json', '--yes', `${src}/`, dst]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(parseJsonStdout(r)['filesTransferred'], 3);
+    assert.match(r.stderr, /^create  new\.txt$/m);
+    assert.match(r.stderr, /^delete  gone\.txt$/m);
+  });
 });

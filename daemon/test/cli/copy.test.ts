@@ -112,6 +112,13 @@ describe('cli: blit copy keeps contents and metadata', function () {
     fs.mkdirSync(j(srcB, badDir));
     fs.writeFileSync(j(srcB, badDir, latin1), 'two');
 
+    // The itemized list shows invalid bytes escaped, never as replacement characters.
+    const dry = blit(['copy', '-n', `${src}/`, dst]);
+    assert.equal(dry.code, 0, describeRun(dry));
+    assert.match(dry.stdout, /^create  f\\xff\\xfe\.txt$/m);
+    assert.match(dry.stdout, /^create  d\\xc3\(\/caf\\xe9$/m);
+    assert.ok(!dry.stdout.includes('\ufffd'));
+
     const r = blit(['copy', `${src}/`, dst]);
     assert.equal(r.code, 0, describeRun(r));
     const dstB = Buffer.from(dst);
