@@ -149,6 +149,7 @@ class LocalRun {
       signal: this.options.signal,
       onError: (f) => this.fail(f),
       onSkipped: (rel, why) => this.emit({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),
+      beforeReadDir: injectedReadFailures(this.options.debug?.failReadDirs),
     });
     let listings = 0;
     for (const listing of walker) {
@@ -528,6 +529,15 @@ class LocalRun {
     });
     this.pool?.abandonAll();
   }
+}
+
+/** Test-only fault injection (debug.failReadDirs): those directories fail to read with EACCES. */
+function injectedReadFailures(dirs: string[] | undefined): ((abs: Buffer, rel: Buffer) => void) | undefined {
+  if (!dirs || dirs.length === 0) return undefined;
+  const set = new Set(dirs);
+  return (_abs, rel) => {
+    if (set.has(displayPath(rel))) throw Object.assign(new Error('EACCES: permission denied (injected)'), { code: 'EACCES' });
+  };
 }
 
 function cancelledError(): BlitError {

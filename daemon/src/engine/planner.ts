@@ -31,9 +31,9 @@ export function initialPlan(debug: DebugOverrides | undefined, cpus: number = os
     // One worker per core: the main thread mostly waits on the walker's syscalls, which overlap.
     workers: Math.max(1, Math.min(debug?.workers ?? cpus, 16)),
     order,
-    batchFiles: 64,
-    minBatch: 8,
-    maxBatch: 512,
+    batchFiles: debug?.batchFiles ?? 64,
+    minBatch: debug?.batchFiles ?? 8,
+    maxBatch: debug?.batchFiles ?? 512,
     batchBytes: 8 * 1024 * 1024,
     bigFileBytes: 4 * 1024 * 1024,
     batchesPerWorker: 4,

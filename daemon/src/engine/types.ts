@@ -66,6 +66,13 @@ export interface DebugOverrides {
   primitive?: CopyPrimitive;
   /** Stall timeout in ms (default 10 000). */
   stallTimeoutMs?: number;
+  /**
+   * Fault injection for tests: source directories (relative, '/'-separated text) that the walker
+   * treats as unreadable (EACCES). Tests run as root, where chmod 000 does not block reading.
+   */
+  failReadDirs?: string[];
+  /** Files per worker batch (fixed: the planner does not adapt it). */
+  batchFiles?: number;
 }
 
 export type CopyPrimitive = 'reflink' | 'copy_file_range' | 'sendfile' | 'readwrite';

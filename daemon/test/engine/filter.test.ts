@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Filter } from '../../src/engine/filter';
+import { walk } from '../../src/engine/walk';
+import { BlitError } from '../../src/engine/errors';
+import { cleanupTemps, tempDir, writeTree } from './helpers';
+
+function spec(over: Partial<{ excludes: string[]; includes: string[]; gitignore: boolean; filesFrom: string }> = {}) {
+  return { excludes: [], includes: [], gitignore: false, ...over };
+}
+
+function walkedFiles(root: string, filter: Filter): string[] {
+  const out: string[] = [];
+  for (const l of walk(root, { filter })) for (const e of l.entries) out.push(e.rel.toString() + (e.kind === 'dir' ? '/' : ''));
+  return out.sort();
+}
+
+describe('engine: filter', () => {
+  afterEach(cleanupTemps);
+
+  it('a pattern without / matches the name at any depth', () => {
+    const f = new Filter(spec({ excludes: ['*.log'] }));
+    assert.equal(f.excludes('a.log', false), true);
+    assert.equal(f.excludes('x/y/z.log', false), true);
+    assert.equal(f.excludes('x/y/z.txt', false), false);
+  });
+
+  it('a pattern with / is anchored to the root', () => {
+    const f = new Filter(spec({ excludes: ['build/out'] }));
+    assert.equal(f.excludes('build/out', true), true);
+    assert.equal(f.excludes('src/build/out', true), false);
+    const g = new Filter(spec({ excludes: ['/top'] }));
+    assert.equal(g.excludes('top', false), true);
+    assert.equal(g.excludes('a/top', false), false);
+  });
+
+  it('a trailing / matches directories only', () => {
+    const f = new Filter(spec({ excludes: ['cache/'] }));
+    assert.equal(f.excludes('a/cache', true), true);
+    assert.equal(f.excludes('a/cache', false), false);
+  });
+
+  it('includes are consulted before excludes', () => {
+    const f = new Filter(spec({ includes: ['*.txt', '*/'], excludes: ['*'] }));
+    assert.equal(f.excludes('a/b.txt', false), false);
+    assert.equal(f.excludes('a/b.bin', false), true);
+    assert.equal(f.excludes('a', true), false);
+  });
+
+  it('an empty pattern is a usage error naming the option', () => {
+    assert.throws(() => new Filter(spec({ excludes: [' '] })), (e: unknown) => e instanceof BlitError && e.code === 'Usage' && /--exclude/.test(e.message));
+  });
+
+  it('--files-from keeps only listed paths, their parent dirs and what is under listed dirs', () => {
+    const root = tempDir();
+    writeTree(root, { 'a/keep.txt': 'k', 'a/drop.txt': 'd', 'b/x': 'x', 'b/y/z': 'z', 'c/other': 'o' });
+    const list = path.join(tempDir(), 'list');
+    fs.writeFileSync(list, './a/keep.txt\nb/\n\n# comment\n');
+    const f = Filter.fromSpec(spec({ filesFrom: list }));
+    assert.deepEqual(walkedFiles(root, f), ['a/', 'a/keep.txt', 'b/', 'b/x', 'b/y/', 'b/y/z']);
+  });
+
+  it('--files-from that cannot be read is a usage error naming the file', () => {
+    assert.throws(() => Filter.fromSpec(spec({ filesFrom: '/nonexistent/list' })), (e: unknown) => e instanceof BlitError && e.code === 'Usage' && e.path === '/nonexistent/list');
+  });
+
+  it('--gitignore: nested files, deeper overrides shallower, negation, .git skipped, excluded dirs not descended', () => {
+    const root = tempDir();
+    writeTree(root, {
+      '.gitignore': '*.log\nbuild/\n',
+      'a.log': '1',
+      'keep.txt': '2',
+      'build/out.o': '3',
+      'sub/.gitignore': '!important.log\n*.tmp\n',
+      'sub/important.log': '4',
+      'sub/other.log': '5',
+      'sub/x.tmp': '6',
+      'sub/deeper/y.tmp': '7',
+      'other/z.tmp': '8',
+      '.git/HEAD': 'ref',
+    });
+    const f = new Filter(spec({ gitignore: true }));
+    const seenDirs: string[] = [];
+    for (const l of walk(root, { filter: f })) seenDirs.push(l.dir.toString());
+    assert.deepEqual(walkedFiles(root, new Filter(spec({ gitignore: true }))), [
+      '.gitignore',
+      'keep.txt',
+      'other/',
+      'other/z.tmp',
+      'sub/',
+      'sub/.gitignore',
+      'sub/deeper/',
+      'sub/important.log',
+    ]);
+    assert.ok(!seenDirs.includes('build') && !seenDirs.includes('.git'), 'excluded directories are not read');
+  });
+
+  it('a filter with nothing to do is inactive', () => {
+    assert.equal(new Filter(spec()).active, false);
+    assert.equal(new Filter(spec()).excludes('anything', false), false);
+  });
+});
