@@ -109,7 +109,13 @@ export async function main(argv: string[]): Promise<number> {
       shutdown: shutdown.signal,
     };
     const transferDeps = { jobs, log, runLocal: runLocalTransfer, forceGrpcData: ctx.forceGrpcData };
-    const handlers = buildService({ ctx, jobs, daemonVersion: daemonVersion(), startTransfer: async (req) => startTransfer(transferDeps, req) });
+    const handlers = buildService({
+      ctx,
+      jobs,
+      daemonVersion: daemonVersion(),
+      // Only the private socket may start transfers between arbitrary local paths.
+      startTransfer: flags.socket ? async (req) => startTransfer(transferDeps, req) : undefined,
+    });
     const running = await startServer(
       handlers,
       flags.socket ? { socket: flags.socket } : { tcp: { host: bindHost, port: flags.port ?? file.port ?? DEFAULT_PORT } },

@@ -20,18 +20,24 @@ export interface ServiceDeps {
   ctx: ServerContext;
   jobs: Jobs;
   daemonVersion: string;
-  startTransfer: (req: pb.StartTransferRequest__Output) => Promise<string>;
+  /**
+   * Runs a transfer between arbitrary local paths and remotes, so it is served only on the
+   * private Unix socket; undefined (TCP daemons) refuses StartTransfer.
+   */
+  startTransfer: ((req: pb.StartTransferRequest__Output) => Promise<string>) | undefined;
   /** Push/Pull implementations (the transfer work); injectable for tests. */
   transfers?: TransferHandlers;
 }
 
 /** Capabilities announced in the handshake. */
-function capabilities(ctx: ServerContext): string[] {
-  return ctx.forceGrpcData ? ['grpc-data'] : ['tcp-data', 'grpc-data'];
+function capabilities(deps: ServiceDeps): string[] {
+  const caps = deps.ctx.forceGrpcData ? ['grpc-data'] : ['tcp-data', 'grpc-data'];
+  if (deps.startTransfer) caps.push('start-transfer');
+  return caps;
 }
 
 export function handshake(deps: ServiceDeps, req: pb.HandshakeRequest__Output): pb.HandshakeResponse {
-  const base = { protocolVersion: PROTOCOL_VERSION, serverVersion: deps.daemonVersion, capabilities: capabilities(deps.ctx) };
+  const base = { protocolVersion: PROTOCOL_VERSION, serverVersion: deps.daemonVersion, capabilities: capabilities(deps) };
   if (req.protocolVersion !== PROTOCOL_VERSION) {
     const message =
       `protocol mismatch: client speaks protocol ${req.protocolVersion} (blit ${req.clientVersion || 'unknown'}), ` +
@@ -115,7 +121,17 @@ export function buildService(deps: ServiceDeps): BlitHandlers {
     DiskUsage: unary('DiskUsage', (req: pb.DiskUsageRequest__Output, call) => admin.diskUsage(ctx, req, cancelSignal(call))),
     FilesystemStats: unary('FilesystemStats', (req: pb.FilesystemStatsRequest__Output) => admin.filesystemStats(ctx, req)),
     Purge: unary('Purge', (req: pb.PurgeRequest__Output, call) => admin.purge(ctx, req, cancelSignal(call))),
-    StartTransfer: unary('StartTransfer', async (req: pb.StartTransferRequest__Output) => ({ jobId: await deps.startTransfer(req) })),
+    StartTransfer: unary('StartTransfer', async (req: pb.StartTransferRequest__Output) => {
+      if (!deps.startTransfer) {
+        throw new BlitError({
+          code: ErrorCodes.PermissionDenied,
+          message:
+            'StartTransfer is served only on the private socket (blitd --socket PATH): it reads and writes local paths ' +
+            'outside any module, which no network client may do',
+        });
+      }
+      return { jobId: await deps.startTransfer(req) };
+    }),
     ListJobs: unary('ListJobs', (req: pb.ListJobsRequest__Output) => listJobs(jobs, req)),
     CancelJob: unary('CancelJob', (req: pb.CancelJobRequest__Output) => {
       const res = cancelJob(jobs, req);
@@ -123,6 +139,7 @@ export function buildService(deps: ServiceDeps): BlitHandlers {
       return res;
     }),
     WatchJobs: (call) => {
+      log.debug('request', { method: 'WatchJobs', peer: call.getPeer() });
       const ac = new AbortController();
       call.on('cancelled', () => ac.abort());
       const stop = AbortSignal.any([ac.signal, ctx.shutdown]);

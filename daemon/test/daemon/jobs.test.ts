@@ -65,9 +65,10 @@ describe('blitd jobs: StartTransfer, ListJobs, WatchJobs, CancelJob', function (
   before(async () => {
     t = tempDir('blit-jobs-');
     fs.mkdirSync(path.join(t.dir, 'mod'));
-    d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
-    h = `127.0.0.1:${d.port}`;
-    c = await connectDaemon({ host: '127.0.0.1', port: d.port });
+    const sock = path.join(t.dir, 'run', 'blitd.sock');
+    d = await startDaemon(['--socket', sock, '--root', path.join(t.dir, 'mod')]);
+    h = `unix:${sock}`;
+    c = await connectDaemon({ socket: sock });
   });
   after(async () => {
     c?.close();
@@ -161,12 +162,32 @@ describe('blitd jobs: StartTransfer, ListJobs, WatchJobs, CancelJob', function (
     }
   });
 
+  it('a TCP daemon refuses StartTransfer (it would expose local paths outside any module)', async () => {
+    const tcp = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
+    const ct = await connectDaemon({ host: '127.0.0.1', port: tcp.port });
+    try {
+      assert.ok(!ct.handshake.capabilities.includes('start-transfer'));
+      assert.ok(c.handshake.capabilities.includes('start-transfer'));
+      await assert.rejects(startTransfer(ct, '/etc/', path.join(t.dir, 'stolen')), (e: unknown) => {
+        assert.ok(e instanceof BlitError);
+        assert.equal(e.code, 'PermissionDenied');
+        assert.match(e.message, /served only on the private socket/);
+        return true;
+      });
+      assert.ok(!fs.existsSync(path.join(t.dir, 'stolen')));
+    } finally {
+      ct.close();
+      await tcp.stop();
+    }
+  });
+
   it('SIGTERM during a job: the job is cancelled cleanly and blitd exits 0', async () => {
     const src = path.join(t.dir, 'src4');
     const dst = path.join(t.dir, 'dst4');
     makeSource(src, 400, 128 * 1024);
-    const d2 = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
-    const c2 = await connectDaemon({ host: '127.0.0.1', port: d2.port });
+    const sock2 = path.join(t.dir, 'run2', 'blitd.sock');
+    const d2 = await startDaemon(['--socket', sock2, '--root', path.join(t.dir, 'mod')]);
+    const c2 = await connectDaemon({ socket: sock2 });
     try {
       await startTransfer(c2, `${src}/`, dst);
       await copyStarted(dst);

@@ -136,9 +136,13 @@ describe('blitd server: handshake, unix socket, shutdown', function () {
 
   describe('shutdown', () => {
     it('ends open WatchJobs streams and still exits 0 promptly', async () => {
-      const d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod')]);
+      const d = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'mod'), '--log-level', 'debug']);
       const watcher = runBlit(['jobs', 'watch', `127.0.0.1:${d.port}`]);
-      await new Promise((r) => setTimeout(r, 1000)); // the CLI has connected and is waiting
+      // Wait until the daemon has the stream open (the CLI's start-up time varies with load).
+      for (let i = 0; !/method=WatchJobs/.test(d.stderr()); i++) {
+        assert.ok(i < 1000, 'the watch never reached the daemon');
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const t0 = Date.now();
       assert.equal(await d.stop(), 0);
       assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
