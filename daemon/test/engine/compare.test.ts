@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { decideFile } from '../../src/engine/compare';
+import type { CompareMode, Entry } from '../../src/engine/types';
+import { cleanupTemps, opts, run, tempDir, writeTree } from './helpers';
+
+function e(size: number, mtimeNs: bigint): Entry {
+  return { rel: Buffer.from('f'), kind: 'file', size, mtimeNs, mode: 0o644, uid: 0, gid: 0 };
+}
+
+describe('engine: compare modes', () => {
+  afterEach(cleanupTemps);
+
+  const cases: Array<[CompareMode, Entry, Entry, string]> = [
+    ['default', e(1, 5n), e(1, 5n), 'skip'],
+    ['default', e(1, 5n), e(2, 5n), 'transfer'],
+    ['default', e(1, 6n), e(1, 5n), 'transfer'],
+    ['default', e(1, 4n), e(1, 5n), 'transfer'],
+    ['size-only', e(1, 9n), e(1, 5n), 'skip'],
+    ['size-only', e(1, 5n), e(2, 5n), 'transfer'],
+    ['ignore-times', e(1, 5n), e(1, 5n), 'transfer'],
+    ['checksum', e(1, 5n), e(1, 5n), 'hash'],
+    ['checksum', e(1, 5n), e(3, 5n), 'transfer'],
+  ];
+  for (const [mode, s, d, want] of cases) {
+    it(`${mode}: size ${s.size}/${d.size} mtime ${s.mtimeNs}/${d.mtimeNs} → ${want}`, () => {
+      assert.equal(decideFile(s, d, { mode, ignoreExisting: false }), want);
+    });
+  }
+  it('ignore-existing skips any existing destination, copies missing ones', () => {
+    assert.equal(decideFile(e(1, 5n), e(9, 1n), { mode: 'default', ignoreExisting: true }), 'skip');
+    assert.equal(decideFile(e(1, 5n), undefined, { mode: 'default', ignoreExisting: true }), 'transfer');
+  });
+
+  /** Same size and mtime, different bytes: only --checksum and --ignore-times see it. */
+  async function sameStatDifferentContent(mode: CompareMode): Promise<string> {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f.txt': 'AAAA', 'g.txt': 'same' });
+    writeTree(dst, { 'f.txt': 'BBBB', 'g.txt': 'same' });
+    for (const n of ['f.txt', 'g.txt']) fs.utimesSync(path.join(dst, n), 1_600_000_000, 1_600_000_000);
+    for (const n of ['f.txt', 'g.txt']) fs.utimesSync(path.join(src, n), 1_600_000_000, 1_600_000_000);
+    const r = await run(src + '/', dst, opts({ compare: { mode, ignoreExisting: false } }));
+    if (mode === 'checksum') assert.equal(r.summary.filesUnchanged, 1, 'g.txt hashed equal');
+    return fs.readFileSync(path.join(dst, 'f.txt'), 'utf8');
+  }
+
+  it('end to end: default and size-only keep a same-size same-mtime file', async () => {
+    assert.equal(await sameStatDifferentContent('default'), 'BBBB');
+    assert.equal(await sameStatDifferentContent('size-only'), 'BBBB');
+  });
+  it('end to end: --checksum and --ignore-times replace it', async () => {
+    assert.equal(await sameStatDifferentContent('checksum'), 'AAAA');
+    assert.equal(await sameStatDifferentContent('ignore-times'), 'AAAA');
+  });
+  it('end to end: --ignore-existing leaves an existing different file alone', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'a': 'new content', 'b': 'fresh' });
+    writeTree(dst, { 'a': 'old' });
+    await run(src + '/', dst, opts({ compare: { mode: 'default', ignoreExisting: true } }));
+    assert.equal(fs.readFileSync(path.join(dst, 'a'), 'utf8'), 'old');
+    assert.equal(fs.readFileSync(path.join(dst, 'b'), 'utf8'), 'fresh');
+  });
+});

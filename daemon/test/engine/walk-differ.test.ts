@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Walker, walk } from '../../src/engine/walk';
+import { Differ } from '../../src/engine/differ';
+import { Filter } from '../../src/engine/filter';
+import type { Entry, Failure } from '../../src/engine/types';
+import { cleanupTemps, tempDir, writeTree } from './helpers';
+
+describe('engine: walk', () => {
+  afterEach(cleanupTemps);
+
+  it('yields the first listing before the rest of a few-thousand-file tree is read', () => {
+    const root = tempDir();
+    for (let d = 0; d < 40; d++) {
+      fs.mkdirSync(path.join(root, `d${d}`));
+      for (let f = 0; f < 75; f++) fs.writeFileSync(path.join(root, `d${d}`, `f${f}`), 'x');
+    }
+    const w = new Walker(Buffer.from(root));
+    const it = w[Symbol.iterator]();
+    const first = it.next();
+    assert.equal(first.done, false);
+    // Only the root has been read when the first listing is handed out: streaming, not collect-then-yield.
+    assert.equal(w.dirsRead, 1);
+    assert.equal(w.entriesSeen, 40);
+    let dirs = 1;
+    let files = 0;
+    for (let r = it.next(); !r.done; r = it.next()) {
+      dirs++;
+      files += r.value.entries.length;
+    }
+    assert.equal(dirs, 41);
+    assert.equal(files, 3000);
+    assert.equal(w.complete, true);
+  });
+
+  it('never follows symlinks and keeps their target bytes; reads entry metadata', () => {
+    const root = tempDir();
+    const outside = tempDir();
+    writeTree(outside, { 'secret/s.txt': 'no' });
+    writeTree(root, { 'f.txt': 'hello', 'l': { link: outside + '/secret' } });
+    fs.chmodSync(path.join(root, 'f.txt'), 0o640);
+    const entries: Entry[] = [];
+    for (const l of walk(root)) entries.push(...l.entries);
+    assert.deepEqual(entries.map((e) => e.rel.toString()).sort(), ['f.txt', 'l']);
+    const f = entries.find((e) => e.rel.toString() === 'f.txt')!;
+    assert.equal(f.kind, 'file');
+    assert.equal(f.size, 5);
+    assert.equal(f.mode, 0o640);
+    assert.equal(f.mtimeNs, fs.statSync(path.join(root, 'f.txt'), { bigint: true }).mtimeNs);
+    const l = entries.find((e) => e.rel.toString() === 'l')!;
+    assert.equal(l.kind, 'symlink');
+    assert.equal(l.linkTarget!.toString(), outside + '/secret');
+  });
+
+  it('keeps non-UTF-8 names byte-exact', () => {
+    const root = tempDir();
+    const name = Buffer.from([0x66, 0xff, 0x2e, 0x74]);
+    fs.writeFileSync(Buffer.concat([Buffer.from(root + '/'), name]), 'x');
+    const [listing] = [...walk(root)];
+    assert.ok(listing!.entries[0]!.rel.equals(name));
+  });
+
+  it('an unreadable directory is reported and marks the scan incomplete', () => {
+    // Tests run as root, where chmod 000 does not stop reads: the beforeReadDir hook throws EACCES instead.
+    const root = tempDir();
+    writeTree(root, { 'ok/a': '1', 'bad/b': '2' });
+    const failures: Failure[] = [];
+    const w = walk(root, {
+      onError: (f) => failures.push(f),
+      beforeReadDir: (_abs, rel) => {
+        if (rel.toString() === 'bad') throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      },
+    });
+    const dirs = [...w].map((l) => l.dir.toString());
+    assert.deepEqual(dirs.sort(), ['', 'ok']);
+    assert.equal(w.complete, false);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]!.path, 'bad');
+    assert.equal(failures[0]!.code, 'PermissionDenied');
+  });
+
+  it('a directory that disappears during the walk is reported, scan incomplete', () => {
+    const root = tempDir();
+    writeTree(root, { 'gone/a': '1', 'stay/b': '2' });
+    const failures: Failure[] = [];
+    const w = walk(root, { onError: (f) => failures.push(f) });
+    for (const l of w) if (l.dir.length === 0) fs.rmSync(path.join(root, 'gone'), { recursive: true });
+    assert.equal(w.complete, false);
+    assert.equal(failures[0]!.path, 'gone');
+  });
+});
+
+describe('engine: differ', () => {
+  afterEach(cleanupTemps);
+
+  function march(src: string, dst: string, filter?: Filter) {
+    const out = { srcOnly: [] as string[], dstOnly: [] as string[], both: [] as string[] };
+    const differ = new Differ(Buffer.from(dst), filter);
+    for (const l of walk(src, { filter })) {
+      differ.diff(l, {
+        srcOnly: (e) => out.srcOnly.push(e.rel.toString()),
+        dstOnly: (e) => out.dstOnly.push(e.rel.toString() + (e.kind === 'dir' ? '/' : '')),
+        both: (s, d) => out.both.push(`${s.rel}:${s.kind}/${d.kind}`),
+      });
+    }
+    for (const k of Object.keys(out) as (keyof typeof out)[]) out[k].sort();
+    return out;
+  }
+
+  it('puts every name in exactly one callback, including type conflicts', () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'same.txt': 'a', 'new.txt': 'b', 'newdir/x': 'c', 'conflict': 'file-in-src', 'd2/y': 'y', 'd2/z': 'z' });
+    writeTree(dst, { 'same.txt': 'a', 'old.txt': 'o', 'olddir/q': 'q', 'conflict/inner': 'dir-in-dst', 'd2/z': 'z', 'd2/extra': 'e' });
+    const r = march(src, dst);
+    assert.deepEqual(r.srcOnly, ['d2/y', 'new.txt', 'newdir', 'newdir/x']);
+    assert.deepEqual(r.both, ['conflict:file/dir', 'd2/z:file/file', 'd2:dir/dir', 'same.txt:file/file']);
+    assert.deepEqual(r.dstOnly, ['d2/extra', 'old.txt', 'olddir/']);
+  });
+
+  it('does not report destination entries the filter excludes, nor look inside excluded dest dirs', () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'a.txt': 'a' });
+    writeTree(dst, { 'a.txt': 'a', 'keep.log': 'excluded', 'cache/x': 'excluded dir', 'gone.txt': 'candidate' });
+    const r = march(src, dst, new Filter({ excludes: ['*.log', 'cache/'], includes: [], gitignore: false }));
+    assert.deepEqual(r.dstOnly, ['gone.txt']);
+  });
+});
