@@ -43,13 +43,28 @@ const PROMPT_LIST_MAX = 10;
 /** Where each kind of line goes, so a progress bar on the terminal is never torn. */
 class Console {
   display: ProgressDisplay | null = null;
-  constructor(private readonly io: TransferIo, private readonly json: boolean) {}
+  /**
+   * The reader of stdout went away (`blit mirror -v ... | head`): further output is dropped and the
+   * transfer goes on, since stopping a copy halfway because nobody reads the list helps no one.
+   */
+  private stdoutGone = false;
+  private readonly onStdoutError = (): void => {
+    this.stdoutGone = true;
+  };
+
+  constructor(private readonly io: TransferIo, private readonly json: boolean) {
+    io.stdout.once('error', this.onStdoutError);
+  }
 
   /** Itemized lines: stdout, or stderr under --json (stdout holds only the JSON object). */
   item(line: string): void {
     if (this.json) this.err(line);
     else if (this.display && this.io.stdoutIsTTY) this.display.log(line);
-    else this.io.stdout.write(`${line}\n`);
+    else this.out(line);
+  }
+
+  out(line: string): void {
+    if (!this.stdoutGone) this.io.stdout.write(`${line}\n`);
   }
 
   err(line: string): void {
@@ -173,19 +188,18 @@ export async function runTransferCommand(
     for (const f of summary.failures) {
       if (!state.printedFailures.has(failureKey(f))) io.stderr.write(`${failureLine(f)}\n`);
     }
-    if (json) io.stdout.write(`${summaryJson(mode, srcArg, dstArg, summary)}\n`);
-    else if (options.dryRun) io.stdout.write(`${dryRunTotal(state.tally, flags.yes !== true && mode === 'mirror')}\n`);
-    else io.stdout.write(`${runTotal(mode, summary)}\n`);
+    if (json) out.out(summaryJson(mode, srcArg, dstArg, summary));
+    else if (options.dryRun) out.out(dryRunTotal(state.tally, flags.yes !== true && mode === 'mirror'));
+    else out.out(runTotal(mode, summary));
     return summary.failures.length > 0 ? EXIT_PARTIAL : EXIT_OK;
   } catch (err) {
     if (json) {
       const e = err instanceof BlitError ? err : null;
-      io.stdout.write(
-        `${errorJson(mode, srcArg, dstArg, e?.code ?? ErrorCodes.Internal, e?.message ?? String(err), e?.path)}\n`,
-      );
+      out.out(errorJson(mode, srcArg, dstArg, e?.code ?? ErrorCodes.Internal, e?.message ?? String(err), e?.path));
     }
     throw err;
   } finally {
     process.off('SIGINT', onSigint);
+    // The stdout error listener stays: a write queued before an EPIPE may report it after we return.
   }
 }

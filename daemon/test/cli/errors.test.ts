@@ -4,11 +4,11 @@
  * under a real name, and an untouched source.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  IS_ROOT, NOBODY, blit, chownTree, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, setMtime, tempDir,
+  BLIT_BIN, IS_ROOT, NOBODY, blit, chownTree, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, setMtime, shellQuote, tempDir,
   tempLeftovers, umount, writeTree,
 } from './harness';
 
@@ -154,6 +154,21 @@ describe('cli: bad input and exit codes', function () {
     r = blit(['copy', 'host:99999:/mod', src]);
     assert.equal(r.code, 64, describeRun(r));
     assert.ok(!fs.existsSync(`${src}-x`));
+  });
+
+  it('a reader that closes stdout early (| head) does not stop the transfer or crash blit', () => {
+    const src = tempDir('epipe-src');
+    const dst = tempDir('epipe-dst');
+    const files: Record<string, string> = {};
+    // More itemized output than a pipe buffers (64 KiB), so blit really writes into a closed pipe.
+    for (let i = 0; i < 1500; i++) files[`d${i % 4}/file-with-a-long-name-so-the-list-outgrows-the-pipe-${i}.txt`] = `${i}`;
+    writeTree(src, files);
+    const cmd = `${shellQuote(process.execPath)} ${shellQuote(BLIT_BIN)} copy -v ${shellQuote(`${src}/`)} ${shellQuote(dst)} | head -1; exit \${PIPESTATUS[0]}`;
+    const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' } });
+    assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr}`);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled/);
+    assert.equal(listTree(dst).filter((p) => !p.endsWith('/')).length, 1500, 'every file copied');
   });
 
   it('no progress display when stderr is piped', () => {
