@@ -1,0 +1,147 @@
+/** runLocalTransfer on real trees: contents, metadata, path semantics, second run, dry run, bad input. */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BlitError } from '../../src/engine/errors';
+import { cleanupTemps, listTree, mtimeNs, opts, run, tempDir, tempsUnder, writeTree } from './helpers';
+
+const MiB = 1024 * 1024;
+
+function makeSparse(p: string, size: number): void {
+  const fd = fs.openSync(p, 'w');
+  fs.writeSync(fd, Buffer.alloc(4096, 0x61), 0, 4096, 0);
+  fs.writeSync(fd, Buffer.alloc(4096, 0x62), 0, 4096, size - 4096);
+  fs.closeSync(fd);
+}
+
+describe('engine: runLocalTransfer copies contents and metadata', function () {
+  this.timeout(60_000);
+  afterEach(cleanupTemps);
+
+  it('keeps bytes, ns mtimes, modes, symlink targets, empty dirs, dir mtimes, sparse files', async () => {
+    const src = tempDir();
+    const dst = path.join(tempDir(), 'out');
+    writeTree(src, {
+      'a/b/deep.txt': 'deep',
+      'big.bin': Buffer.alloc(5 * MiB, 3),
+      'empty/': null,
+      'exec.sh': '#!/bin/sh\n',
+      'link': { link: 'a/b/deep.txt' },
+      'dangling': { link: '../nowhere/\u00e9' },
+    });
+    makeSparse(path.join(src, 'sparse.img'), 16 * MiB);
+    fs.chmodSync(path.join(src, 'exec.sh'), 0o751);
+    fs.chmodSync(path.join(src, 'a'), 0o710);
+    // ns-precise mtimes set through the engine's own path would be circular; use touch -d with ns.
+    for (const p of ['a/b/deep.txt', 'exec.sh', 'a/b', 'a', 'empty', '']) fs.utimesSync(path.join(src, p), 1_500_000_000.5, 1_500_000_000.5);
+    const r = await run(src + '/', dst, opts());
+    assert.deepEqual(r.summary.failures, []);
+    assert.deepEqual(listTree(dst), listTree(src));
+    for (const p of ['a/b/deep.txt', 'big.bin', 'exec.sh', 'sparse.img']) assert.ok(fs.readFileSync(path.join(dst, p)).equals(fs.readFileSync(path.join(src, p))), p);
+    for (const p of ['a/b/deep.txt', 'big.bin', 'exec.sh', 'sparse.img', 'link', 'a', 'a/b', 'empty', '']) {
+      assert.equal(mtimeNs(path.join(dst, p)), mtimeNs(path.join(src, p)), `mtime of ${p || '.'}`);
+    }
+    assert.equal(fs.statSync(path.join(dst, 'exec.sh')).mode & 0o7777, 0o751);
+    assert.equal(fs.statSync(path.join(dst, 'a')).mode & 0o7777, 0o710);
+    assert.equal(fs.readlinkSync(path.join(dst, 'link')), 'a/b/deep.txt');
+    assert.equal(fs.readlinkSync(path.join(dst, 'dangling')), '../nowhere/\u00e9');
+    assert.ok(fs.statSync(path.join(dst, 'empty')).isDirectory());
+    const srcBlocks = fs.statSync(path.join(src, 'sparse.img')).blocks;
+    const dstBlocks = fs.statSync(path.join(dst, 'sparse.img')).blocks;
+    assert.ok(dstBlocks <= srcBlocks + 16, `sparse stays sparse: ${dstBlocks} blocks vs source ${srcBlocks}`);
+    assert.equal(r.summary.filesTransferred, 4);
+    assert.equal(r.summary.symlinksCreated, 2);
+    assert.ok(r.summary.firstByteMs !== null);
+    assert.deepEqual(tempsUnder(dst), []);
+  });
+
+  it('keeps ns mtimes that float seconds cannot express', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f': 'x' });
+    // The engine's own AtomicFile sets ns mtimes on a helper file; its mtime becomes the source's.
+    const { AtomicFile } = await import('../../src/engine/atomic');
+    const { defaultMetaOptions } = await import('../../src/engine/metadata');
+    const a = new AtomicFile(Buffer.from(src), Buffer.from('f'));
+    a.write(Buffer.from('ns'));
+    a.commit({ mode: 0o644, uid: 0, gid: 0, mtimeNs: 1_234_567_890_987_654_321n }, defaultMetaOptions());
+    await run(src + '/', dst, opts());
+    assert.equal(mtimeNs(path.join(dst, 'f')), 1_234_567_890_987_654_321n);
+  });
+
+  it('keeps non-UTF-8 names byte-exact', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    const name = Buffer.from([0x66, 0xff, 0x2e, 0x74]);
+    const dirName = Buffer.from([0x64, 0xc3, 0x28]);
+    fs.mkdirSync(Buffer.concat([Buffer.from(src + '/'), dirName]));
+    fs.writeFileSync(Buffer.concat([Buffer.from(src + '/'), dirName, Buffer.from('/'), name]), 'bytes');
+    const r = await run(src + '/', dst, opts());
+    assert.deepEqual(r.summary.failures, []);
+    assert.equal(fs.readFileSync(Buffer.concat([Buffer.from(dst + '/'), dirName, Buffer.from('/'), name]), 'utf8'), 'bytes');
+    const shown = r.items('create');
+    assert.equal(shown.length, 1);
+  });
+
+  it('a second run transfers nothing', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'a/1': '1', 'a/2': '22', 'b/': null, 'l': { link: 'a/1' } });
+    await run(src + '/', dst, opts());
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
+    assert.equal(r.summary.filesTransferred, 0);
+    assert.equal(r.summary.symlinksCreated, 0);
+    assert.equal(r.summary.dirsCreated, 0);
+    assert.equal(r.summary.entriesDeleted, 0);
+    assert.equal(r.summary.filesUnchanged, 2);
+    assert.deepEqual(r.items(), []);
+  });
+
+  it('rsync path semantics: SRC/ copies contents, SRC lands inside an existing DST, single files', async () => {
+    const base = tempDir();
+    const src = path.join(base, 'proj');
+    writeTree(src, { 'f.txt': 'f' });
+    const d1 = path.join(base, 'd1');
+    await run(src + '/', d1, opts());
+    assert.deepEqual(listTree(d1), ['f.txt']);
+    const d2 = path.join(base, 'd2');
+    fs.mkdirSync(d2);
+    await run(src, d2, opts());
+    assert.deepEqual(listTree(d2), ['proj/', 'proj/f.txt']);
+    const d3 = path.join(base, 'd3');
+    await run(src, d3, opts());
+    assert.deepEqual(listTree(d3), ['f.txt'], 'SRC without slash and a missing DST: created as DST');
+    await run(path.join(src, 'f.txt'), path.join(base, 'renamed.txt'), opts());
+    assert.equal(fs.readFileSync(path.join(base, 'renamed.txt'), 'utf8'), 'f');
+    await run(path.join(src, 'f.txt'), d2, opts());
+    assert.equal(fs.readFileSync(path.join(d2, 'f.txt'), 'utf8'), 'f');
+  });
+
+  it('dry run emits items and changes nothing', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'new/x': 'x', 'upd': 'new', 'l': { link: 'x' } });
+    writeTree(dst, { 'upd': 'old', 'extra': 'e' });
+    const before = listTree(dst);
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', dryRun: true, deleteConfirmed: true }));
+    assert.deepEqual(listTree(dst), before);
+    assert.equal(fs.readFileSync(path.join(dst, 'upd'), 'utf8'), 'old');
+    assert.deepEqual(r.items('mkdir'), ['new']);
+    assert.deepEqual(r.items('create'), ['new/x']);
+    assert.deepEqual(r.items('update'), ['upd']);
+    assert.deepEqual(r.items('symlink'), ['l']);
+    assert.deepEqual(r.items('delete'), ['extra']);
+    assert.equal(r.summary.dryRun, true);
+  });
+
+  it('bad input: missing source, destination inside source, missing destination parent', async () => {
+    const base = tempDir();
+    writeTree(base, { 'src/a': 'a' });
+    await assert.rejects(run(path.join(base, 'nope'), path.join(base, 'd'), opts()), (e: unknown) => e instanceof BlitError && e.code === 'SourceNotFound' && /nope/.test(e.message));
+    await assert.rejects(run(path.join(base, 'src') + '/', path.join(base, 'src', 'inner'), opts()), (e: unknown) => e instanceof BlitError && e.code === 'DestinationInsideSource');
+    fs.symlinkSync(path.join(base, 'src'), path.join(base, 'alias'));
+    await assert.rejects(run(path.join(base, 'alias') + '/', path.join(base, 'src', 'x'), opts()), (e: unknown) => e instanceof BlitError && e.code === 'DestinationInsideSource');
+    await assert.rejects(run(path.join(base, 'src') + '/', path.join(base, 'no', 'such', 'dst'), opts()), (e: unknown) => e instanceof BlitError && e.code === 'InvalidPath' && /no\/such/.test(e.message));
+    assert.deepEqual(listTree(path.join(base, 'src')), ['a']);
+  });
+});
