@@ -157,6 +157,18 @@ describe('cli: blit copy keeps contents and metadata', function () {
     assert.equal(read(root, 'out/one.txt'), 'just me');
   });
 
+  it('blit accepts the hidden debug overrides (one worker, a forced primitive) and copies correctly with them', () => {
+    const src = tempDir('dbg-src');
+    writeTree(src, { 'small.txt': 'small', 'big.bin': Buffer.alloc(3 * MiB + 17, 0x33) });
+    for (const primitive of ['readwrite', 'sendfile']) {
+      const dst = tempDir(`dbg-${primitive}`);
+      const r = blit(['copy', '--debug-workers', '1', '--debug-primitive', primitive, `${src}/`, dst]);
+      assert.equal(r.code, 0, `${primitive}: ${describeRun(r)}`);
+      assert.equal(sha(path.join(dst, 'big.bin')), sha(path.join(src, 'big.bin')), primitive);
+      assert.equal(read(dst, 'small.txt'), 'small');
+    }
+  });
+
   it('a second run transfers nothing', () => {
     const src = tempDir('again-src');
     const dst = tempDir('again-dst');
