@@ -1,0 +1,110 @@
+/** Mirror deletion rules and move semantics, on real trees. */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cleanupTemps, listTree, opts, run, tempDir, writeTree } from './helpers';
+
+describe('engine: mirror deletions', function () {
+  this.timeout(60_000);
+  afterEach(cleanupTemps);
+
+  function setup(): { src: string; dst: string } {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'keep.txt': 'k', 'sub/a.txt': 'a' });
+    writeTree(dst, { 'keep.txt': 'k', 'stale.txt': 's', 'sub/a.txt': 'a', 'sub/old/x': 'x', 'sub/notes.log': 'excluded', 'olddir/y.log': 'excluded', 'olddir/z': 'z' });
+    return { src, dst };
+  }
+
+  it('without confirmation deletes nothing, counts and says to pass --yes', async () => {
+    const { src, dst } = setup();
+    const before = listTree(dst);
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', filter: { excludes: ['*.log'], includes: [], gitignore: false } }));
+    assert.deepEqual(listTree(dst), before);
+    assert.equal(r.summary.entriesDeleted, 0);
+    assert.equal(r.summary.deletionsSkipped, 3);
+    assert.ok(r.warnings().some((w) => /--yes/.test(w)));
+  });
+
+  it('confirmed: deletes dest-only entries, never excluded ones (even inside a dest-only dir)', async () => {
+    const { src, dst } = setup();
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true, filter: { excludes: ['*.log'], includes: [], gitignore: false } }));
+    assert.deepEqual(listTree(dst), ['keep.txt', 'olddir/', 'olddir/y.log', 'sub/', 'sub/a.txt', 'sub/notes.log']);
+    // Every deleted entry is itemized (as rsync does), children before their directory.
+    assert.deepEqual(r.items('delete'), ['olddir/z', 'stale.txt', 'sub/old', 'sub/old/x']);
+    assert.equal(r.summary.entriesDeleted, 4);
+  });
+
+  it('an incomplete source scan deletes nothing and names ScanIncomplete', async () => {
+    // Tests run as root (chmod 000 does not block reads): debug.failReadDirs makes 'sub' fail with EACCES.
+    const { src, dst } = setup();
+    const before = listTree(dst);
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true, debug: { failReadDirs: ['sub'] } }));
+    assert.deepEqual(listTree(dst), before);
+    assert.equal(r.summary.entriesDeleted, 0);
+    assert.ok(r.summary.deletionsSkipped > 0);
+    assert.ok(r.warnings().some((w) => /ScanIncomplete/.test(w)));
+    assert.deepEqual(r.summary.failures.map((f) => [f.path, f.code]), [['sub', 'PermissionDenied']]);
+  });
+
+  it('a plain copy never deletes', async () => {
+    const { src, dst } = setup();
+    const before = listTree(dst);
+    const r = await run(src + '/', dst, opts({ deleteConfirmed: true }));
+    assert.deepEqual(listTree(dst), before);
+    assert.equal(r.summary.deletionsSkipped, 0);
+  });
+
+  it('type conflicts: a plain copy does not replace a non-empty dest dir with a file (failure named); a confirmed mirror does', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'x': 'now a file', 'y/inner': 'now a dir' });
+    writeTree(dst, { 'x/precious': 'p', 'y': 'was a file' });
+    const r1 = await run(src + '/', dst, opts());
+    assert.deepEqual(r1.summary.failures.map((f) => f.path), ['x']);
+    assert.equal(fs.readFileSync(path.join(dst, 'x/precious'), 'utf8'), 'p');
+    assert.equal(fs.readFileSync(path.join(dst, 'y/inner'), 'utf8'), 'now a dir');
+    const r2 = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
+    assert.deepEqual(r2.summary.failures, []);
+    assert.equal(fs.readFileSync(path.join(dst, 'x'), 'utf8'), 'now a file');
+  });
+});
+
+describe('engine: move', function () {
+  this.timeout(60_000);
+  afterEach(cleanupTemps);
+
+  it('removes each source after its verified copy, and the emptied directories', async () => {
+    const base = tempDir();
+    const src = path.join(base, 'src');
+    const dst = path.join(base, 'dst');
+    writeTree(src, { 'a/1': '1', 'a/b/2': '22', 'l': { link: 'a/1' }, 'empty/': null, 'big': Buffer.alloc(6 * 1024 * 1024, 1) });
+    const r = await run(src + '/', dst, opts({ mode: 'move' }));
+    assert.deepEqual(r.summary.failures, []);
+    assert.deepEqual(listTree(dst), ['a/', 'a/1', 'a/b/', 'a/b/2', 'big', 'empty/', 'l']);
+    assert.deepEqual(listTree(src), [], 'SRC/ keeps the emptied root');
+    await run(path.join(base, 'dst'), path.join(base, 'moved'), opts({ mode: 'move' }));
+    assert.equal(fs.existsSync(path.join(base, 'dst')), false, 'SRC without slash is removed too');
+  });
+
+  it('never removes a source whose copy failed', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'ok': 'fine', 'blocked': 'cannot land' });
+    writeTree(dst, { 'blocked/inside': 'a non-empty dir where the file should go' });
+    const r = await run(src + '/', dst, opts({ mode: 'move' }));
+    assert.deepEqual(r.summary.failures.map((f) => f.path), ['blocked']);
+    assert.deepEqual(listTree(src), ['blocked']);
+    assert.equal(fs.readFileSync(path.join(dst, 'ok'), 'utf8'), 'fine');
+  });
+
+  it('with --checksum, verifies by hash before removing', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f': 'content' });
+    const r = await run(src + '/', dst, opts({ mode: 'move', compare: { mode: 'checksum', ignoreExisting: false } }));
+    assert.deepEqual(r.summary.failures, []);
+    assert.deepEqual(listTree(src), []);
+    assert.equal(fs.readFileSync(path.join(dst, 'f'), 'utf8'), 'content');
+  });
+});
