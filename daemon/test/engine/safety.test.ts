@@ -1,0 +1,146 @@
+/** Failures and safety: a file changing during the copy, cancel, stall (fake clock), a full disk. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BlitError } from '../../src/engine/errors';
+import { StallDetector, type Clock } from '../../src/engine/stall';
+import { cleanupTemps, listTree, opts, run, tempDir, tempsUnder, writeTree } from './helpers';
+
+describe('engine: failures and safety', function () {
+  this.timeout(60_000);
+  afterEach(cleanupTemps);
+
+  it('a file that changes while it is copied fails with SourceChanged; nothing under its real name, the rest copied', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'grow.txt': 'before', 'other.txt': 'fine' });
+    fs.writeFileSync(path.join(dst, 'grow.txt.keep'), 'unrelated');
+    // The item event is emitted on the main thread before the task reaches a worker, so growing the
+    // file here makes the worker's post-copy fstat see a size the scan did not.
+    const r = await run(src + '/', dst, opts(), (e) => {
+      if (e.type === 'item' && e.rel.toString() === 'grow.txt') fs.appendFileSync(path.join(src, 'grow.txt'), ' and after');
+    });
+    assert.deepEqual(r.summary.failures.map((f) => [f.path, f.code]), [['grow.txt', 'SourceChanged']]);
+    assert.deepEqual(listTree(dst), ['grow.txt.keep', 'other.txt']);
+    assert.equal(fs.readFileSync(path.join(src, 'grow.txt'), 'utf8'), 'before and after', 'source untouched');
+  });
+
+  it('a file changed while copied over an existing destination leaves the old destination intact', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f': 'new version' });
+    writeTree(dst, { 'f': 'old' });
+    const r = await run(src + '/', dst, opts(), (e) => {
+      if (e.type === 'item' && e.rel.toString() === 'f') fs.appendFileSync(path.join(src, 'f'), '!');
+    });
+    assert.equal(r.summary.failures[0]!.code, 'SourceChanged');
+    assert.equal(fs.readFileSync(path.join(dst, 'f'), 'utf8'), 'old');
+    assert.deepEqual(tempsUnder(dst), []);
+  });
+
+  it('cancel via AbortSignal while a big file is being written: Cancelled, no temp file left', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    fs.writeFileSync(path.join(src, 'big.bin'), Buffer.alloc(96 * 1024 * 1024, 5));
+    for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(src, `small${i}`), 'x');
+    const ac = new AbortController();
+    // Abort as soon as the worker's temp file exists, i.e. in the middle of the copy.
+    const poll = setInterval(() => {
+      if (tempsUnder(dst).length > 0) ac.abort();
+    }, 1);
+    try {
+      await assert.rejects(
+        run(src + '/', dst, opts({ signal: ac.signal, debug: { primitive: 'readwrite' } })),
+        (e: unknown) => e instanceof BlitError && e.code === 'Cancelled',
+      );
+    } finally {
+      clearInterval(poll);
+    }
+    assert.ok(ac.signal.aborted, 'the abort fired mid-copy');
+    assert.deepEqual(tempsUnder(dst), []);
+    assert.ok(!listTree(dst).includes('big.bin'), 'no partial big.bin under its real name');
+  });
+
+  it('an already aborted signal changes nothing', async () => {
+    const src = tempDir();
+    const dst = path.join(tempDir(), 'never');
+    writeTree(src, { 'a': 'a' });
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(run(src + '/', dst, opts({ signal: ac.signal })), (e: unknown) => e instanceof BlitError && e.code === 'Cancelled');
+    assert.equal(fs.existsSync(dst), false);
+  });
+
+  it('a full destination (ENOSPC) is fatal NoSpace with no partial file', async function () {
+    const src = tempDir();
+    const mnt = tempDir();
+    writeTree(src, { 'a.bin': Buffer.alloc(600 * 1024, 1), 'b.bin': Buffer.alloc(600 * 1024, 2) });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      this.skip(); // needs CAP_SYS_ADMIN to mount a tiny tmpfs; the CLI suite covers ENOSPC via /dev/full
+    }
+    try {
+      await assert.rejects(run(src + '/', mnt, opts({ debug: { workers: 1 } })), (e: unknown) => e instanceof BlitError && e.code === 'NoSpace');
+      assert.deepEqual(tempsUnder(mnt), []);
+      for (const f of listTree(mnt)) assert.equal(fs.statSync(path.join(mnt, f)).size, 600 * 1024, `${f} complete or absent`);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+});
+
+describe('engine: stall detector (fake clock)', () => {
+  class FakeClock implements Clock {
+    t = 0;
+    fn: (() => void) | null = null;
+    now(): number {
+      return this.t;
+    }
+    setInterval(fn: () => void): unknown {
+      this.fn = fn;
+      return 1;
+    }
+    clearInterval(): void {
+      this.fn = null;
+    }
+    advance(ms: number): void {
+      this.t += ms;
+      this.fn?.();
+    }
+  }
+
+  it('fires once after the timeout without progress, naming the stage and what was in flight', () => {
+    const clock = new FakeClock();
+    const errors: BlitError[] = [];
+    const d = new StallDetector({ timeoutMs: 10_000, clock, describeInFlight: () => 'big.iso', onStall: (e) => errors.push(e) });
+    d.start();
+    d.tick('copy');
+    clock.advance(9_999);
+    assert.equal(errors.length, 0);
+    clock.advance(1);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, 'Stalled');
+    assert.match(errors[0]!.message, /stage: copy/);
+    assert.match(errors[0]!.message, /big\.iso/);
+    clock.advance(60_000);
+    assert.equal(errors.length, 1, 'fires once, then stops its timer');
+    assert.equal(clock.fn, null);
+  });
+
+  it('progress in any stage resets the timer', () => {
+    const clock = new FakeClock();
+    let fired = 0;
+    const d = new StallDetector({ timeoutMs: 1_000, clock, describeInFlight: () => '', onStall: () => fired++ });
+    d.start();
+    for (let i = 0; i < 20; i++) {
+      clock.advance(900);
+      d.tick(i % 2 ? 'walk' : 'copy');
+    }
+    assert.equal(fired, 0);
+    clock.advance(1_000);
+    assert.equal(fired, 1);
+    d.stop();
+  });
+});
