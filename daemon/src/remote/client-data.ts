@@ -6,7 +6,8 @@ import type * as net from 'node:net';
 import type * as pb from '@blit/proto';
 import type { EventSink } from '../engine/types';
 import { connectDataStream, TOKEN_BYTES } from './dataplane';
-import { sendOnStream, sendOverGrpc, type GrpcFileData, type SendQueue, type SenderHooks } from './data-sender';
+import { sendOverGrpc, type GrpcFileData, type SendQueue, type SenderHooks } from './data-sender';
+import { sendOnStreamZeroCopy } from './stream-worker';
 
 export interface DataPathResult {
   tcp: boolean;
@@ -46,12 +47,13 @@ export interface DataSendersInit {
 export async function startDataSenders(init: DataSendersInit): Promise<DataPathResult> {
   const sockets = init.forceGrpcData ? [] : await connectStreams(init.host, init.negotiation, init.onEvent);
   if (sockets.length > 0) {
+    let zeroCopy: boolean[];
     try {
-      await Promise.all(sockets.map((s) => sendOnStream(s, init.queue, init.hooks, init.signal)));
+      zeroCopy = await Promise.all(sockets.map((s) => sendOnStreamZeroCopy(s, init.queue, init.hooks, init.signal)));
     } finally {
       for (const s of sockets) if (!s.destroyed) s.destroy();
     }
-    return { tcp: true, zeroCopy: false };
+    return { tcp: true, zeroCopy: zeroCopy.some((z) => z) };
   }
   await sendOverGrpc(init.queue, init.grpcSend, init.hooks, init.signal);
   return { tcp: false, zeroCopy: false };

@@ -22,7 +22,8 @@ import type { Failure, TransferSummary } from '../engine/types';
 import type { Job, ServerContext } from '../daemon/context';
 import { errorToWire, failureToWire, optionsFromWire } from './convert';
 import { DataListener } from './dataplane';
-import { SendQueue, sendOnStream, sendOverGrpc, type SenderHooks } from './data-sender';
+import { SendQueue, sendOverGrpc, type SenderHooks } from './data-sender';
+import { sendOnStreamZeroCopy } from './stream-worker';
 import { ManifestSource } from './source';
 import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
 import { defaultDataPlaneSettings, type DataPlaneSettings } from './push-server';
@@ -42,6 +43,7 @@ class PullSession {
   private readonly queue = new SendQueue();
   private senders: Promise<void> | undefined;
   private tcp = false;
+  private zeroCopy = false;
   private ended = false;
   private readonly failures: Failure[] = [];
   private readonly done = { files: 0, bytes: 0 };
@@ -176,7 +178,9 @@ class PullSession {
     if (this.senders) return;
     if (this.accepted.length > 0) {
       this.tcp = true;
-      this.senders = Promise.all(this.accepted.map((s) => sendOnStream(s, this.queue, hooks, signal))).then(() => undefined);
+      this.senders = Promise.all(this.accepted.map((s) => sendOnStreamZeroCopy(s, this.queue, hooks, signal))).then((z) => {
+        this.zeroCopy = z.some((x) => x);
+      });
     } else {
       this.listener?.close();
       this.senders = sendOverGrpc(this.queue, (d) => this.send({ fileData: d }), hooks, signal);
@@ -199,7 +203,7 @@ class PullSession {
       firstByteMs: null,
       dryRun,
       tcpDataPlane: this.tcp,
-      zeroCopy: false,
+      zeroCopy: this.zeroCopy,
       bytesPerSecond: durationMs > 0 ? (this.done.bytes * 1000) / durationMs : 0,
     };
   }

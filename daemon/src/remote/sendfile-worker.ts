@@ -1,0 +1,185 @@
+/**
+ * Worker thread that owns the sending side of one TCP data stream once it is established: frame
+ * headers with write(2), file payloads with sendfile(2) straight from the page cache to the socket
+ * (zero-copy), small files read and written in one go. Blocking syscalls are fine here: this
+ * thread does nothing else. The socket is non-blocking (libuv made it so): on EAGAIN the thread
+ * sleeps briefly and retries, which only happens while the receiver is slower than the sender.
+ *
+ * Messages in:  {type:'file', index, abs, size, mtimeNs} ... {type:'end'}
+ * Messages out: {type:'sent', index, bytes} | {type:'failed', index, code, reason}
+ *               {type:'progress', bytes} | {type:'finished', zeroCopy} | {type:'broken', message}
+ */
+import * as fs from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as native from '@blit/native';
+import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
+
+export interface SendfileWorkerData {
+  fd: number;
+}
+
+export type ToWorker = { type: 'file'; index: number; abs: Buffer; size: number; mtimeNs: bigint } | { type: 'end' };
+export type FromWorker =
+  | { type: 'sent'; index: number; bytes: number }
+  | { type: 'failed'; index: number; code: string; reason: string }
+  | { type: 'progress'; bytes: number }
+  | { type: 'finished'; zeroCopy: boolean }
+  | { type: 'broken'; message: string };
+
+/** Below this a file is read and written with its frames in one write (fewer syscalls). */
+const SMALL = 256 * 1024;
+const PROGRESS_EVERY = 16 * 1024 * 1024;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+class Broken extends Error {}
+
+function waitWritable(): void {
+  Atomics.wait(sleepCell, 0, 0, 0.2);
+}
+
+function isAgain(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK';
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off, buf.length - off);
+    } catch (err) {
+      if (isAgain(err)) waitWritable();
+      else throw new Broken(`data stream write failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+class SourceChanged extends Error {}
+
+function run(data: SendfileWorkerData): void {
+  const port = parentPort!;
+  const sock = data.fd;
+  let usedSendfile = false;
+  let sendfileWorks = native.platformSupportsZeroCopy();
+  let unreported = 0;
+
+  const sendPayload = (file: number, size: number): void => {
+    let pos = 0;
+    while (pos < size) {
+      const n = Math.min(MAX_DATA_PAYLOAD, size - pos);
+      writeAll(sock, frameHeader(FrameType.Data, currentIndex, n));
+      let sent = 0;
+      while (sent < n) {
+        if (sendfileWorks) {
+          try {
+            const k = native.sendfile(sock, file, pos + sent, n - sent);
+            if (k === 0) throw new SourceChanged();
+            sent += k;
+            usedSendfile = true;
+            continue;
+          } catch (err) {
+            if (err instanceof SourceChanged) throw err;
+            if (isAgain(err)) {
+              waitWritable();
+              continue;
+            }
+            if (native.isUnsupported(err)) {
+              sendfileWorks = false;
+              continue;
+            }
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === 'EPIPE' || code === 'ECONNRESET' || code === 'ENOTCONN') throw new Broken(`data stream closed: ${code}`);
+            throw err;
+          }
+        }
+        const buf = Buffer.allocUnsafe(Math.min(4 << 20, n - sent));
+        const k = fs.readSync(file, buf, 0, buf.length, pos + sent);
+        if (k === 0) throw new SourceChanged();
+        writeAll(sock, buf.subarray(0, k));
+        sent += k;
+      }
+      pos += n;
+      unreported += n;
+      if (unreported >= PROGRESS_EVERY) {
+        port.postMessage({ type: 'progress', bytes: unreported } satisfies FromWorker);
+        unreported = 0;
+      }
+    }
+  };
+
+  let currentIndex = 0;
+  const sendFile = (m: Extract<ToWorker, { type: 'file' }>): void => {
+    currentIndex = m.index;
+    let file: number;
+    try {
+      file = fs.openSync(m.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      return fail(m.index, err);
+    }
+    let started = false;
+    try {
+      const check = (): void => {
+        const st = fs.fstatSync(file, { bigint: true });
+        if (Number(st.size) !== m.size || st.mtimeNs !== m.mtimeNs) throw new SourceChanged();
+      };
+      check();
+      if (m.size <= SMALL) {
+        const body = Buffer.allocUnsafe(m.size);
+        let got = 0;
+        while (got < m.size) {
+          const k = fs.readSync(file, body, got, m.size - got, got);
+          if (k === 0) throw new SourceChanged();
+          got += k;
+        }
+        check();
+        const parts = [frameHeader(FrameType.FileStart, m.index, 0)];
+        if (m.size > 0) parts.push(frameHeader(FrameType.Data, m.index, m.size), body);
+        parts.push(frameHeader(FrameType.FileEnd, m.index, 0));
+        started = true;
+        writeAll(sock, Buffer.concat(parts));
+        unreported += m.size;
+      } else {
+        started = true;
+        writeAll(sock, frameHeader(FrameType.FileStart, m.index, 0));
+        sendPayload(file, m.size);
+        check();
+        writeAll(sock, frameHeader(FrameType.FileEnd, m.index, 0));
+      }
+      port.postMessage({ type: 'sent', index: m.index, bytes: unreported } satisfies FromWorker);
+      unreported = 0;
+    } catch (err) {
+      if (err instanceof Broken) throw err;
+      // The receiver has this file open once FILE_START went out: FILE_ERROR closes it.
+      if (started) writeAll(sock, fileErrorFrame(m.index, err instanceof SourceChanged ? 'SourceChanged' : 'IoError', reasonOf(err)));
+      fail(m.index, err);
+    } finally {
+      fs.closeSync(file);
+    }
+  };
+
+  const fail = (index: number, err: unknown): void => {
+    const code = err instanceof SourceChanged ? 'SourceChanged' : ((err as NodeJS.ErrnoException).code === 'EACCES' ? 'PermissionDenied' : 'IoError');
+    port.postMessage({ type: 'failed', index, code, reason: reasonOf(err) } satisfies FromWorker);
+  };
+
+  port.on('message', (m: ToWorker) => {
+    try {
+      if (m.type === 'file') sendFile(m);
+      else {
+        writeAll(sock, streamEndFrame(usedSendfile));
+        port.postMessage({ type: 'finished', zeroCopy: usedSendfile } satisfies FromWorker);
+        port.close();
+      }
+    } catch (err) {
+      port.postMessage({ type: 'broken', message: (err as Error).message } satisfies FromWorker);
+      port.close();
+    }
+  });
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof SourceChanged) return 'the file changed while it was being sent';
+  return (err as Error)?.message ?? String(err);
+}
+
+if (parentPort && workerData && typeof (workerData as SendfileWorkerData).fd === 'number') run(workerData as SendfileWorkerData);

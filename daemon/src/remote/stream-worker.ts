@@ -1,0 +1,105 @@
+/**
+ * Main-thread side of a zero-copy TCP data stream: hands the socket's descriptor to a
+ * sendfile-worker thread and feeds it the files of the shared SendQueue (a few at a time, so the
+ * other streams can take the rest). Falls back to the buffered sender when the descriptor is not
+ * available (not Linux, or a wrapped socket).
+ */
+import * as path from 'node:path';
+import type * as net from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import { displayPath } from '../engine/paths';
+import { sendOnStream, type OutgoingFile, type SendQueue, type SenderHooks } from './data-sender';
+import type { FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
+
+/** Files handed to one stream's worker ahead of time. */
+const AHEAD = 32;
+
+function socketFd(socket: net.Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** Send on one stream; resolves with whether sendfile carried the payloads. */
+export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks: SenderHooks, signal?: AbortSignal): Promise<boolean> {
+  const fd = process.platform === 'linux' ? socketFd(socket) : undefined;
+  if (fd === undefined) return sendOnStream(socket, queue, hooks, signal).then(() => false);
+  socket.pause();
+  socket.on('error', () => undefined);
+  const worker = new Worker(path.join(__dirname, 'sendfile-worker.js'), { workerData: { fd } satisfies SendfileWorkerData });
+  const pending = new Map<number, OutgoingFile>();
+  return new Promise<boolean>((resolve, reject) => {
+    let inflight = 0;
+    let pumping = false;
+    let ended = false;
+    let settled = false;
+    const finish = (err: BlitError | undefined, zeroCopy = false): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (err) {
+        void worker.terminate();
+        socket.destroy();
+        reject(err);
+        return;
+      }
+      void worker.terminate();
+      socket.end(() => resolve(zeroCopy));
+    };
+    const onAbort = (): void => finish(new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' }));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const pump = async (): Promise<void> => {
+      if (pumping || ended) return;
+      pumping = true;
+      try {
+        while (!ended && inflight < AHEAD && !settled) {
+          const f = await queue.next();
+          if (settled) return;
+          if (!f) {
+            ended = true;
+            worker.postMessage({ type: 'end' } satisfies ToWorker);
+            return;
+          }
+          pending.set(f.index, f);
+          inflight++;
+          worker.postMessage({ type: 'file', index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs } satisfies ToWorker);
+        }
+      } finally {
+        pumping = false;
+      }
+    };
+    worker.on('message', (m: FromWorker) => {
+      switch (m.type) {
+        case 'progress':
+          hooks.bytes?.(m.bytes);
+          return;
+        case 'sent': {
+          const f = pending.get(m.index)!;
+          pending.delete(m.index);
+          inflight--;
+          if (m.bytes > 0) hooks.bytes?.(m.bytes);
+          hooks.sent(f);
+          void pump();
+          return;
+        }
+        case 'failed': {
+          const f = pending.get(m.index)!;
+          pending.delete(m.index);
+          inflight--;
+          hooks.failed(f, { path: displayPath(f.entry.rel), code: m.code, reason: m.reason });
+          void pump();
+          return;
+        }
+        case 'finished':
+          finish(undefined, m.zeroCopy);
+          return;
+        case 'broken':
+          finish(new BlitError({ code: ErrorCodes.IoError, message: m.message }));
+          return;
+      }
+    });
+    worker.on('error', (err) => finish(new BlitError({ code: ErrorCodes.Internal, message: `data stream worker: ${err.message}`, cause: err })));
+    worker.on('exit', () => finish(new BlitError({ code: ErrorCodes.Internal, message: 'data stream worker exited early' })));
+    void pump();
+  });
+}
