@@ -9,7 +9,7 @@ import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { baseName, displayPath, EMPTY } from '../engine/paths';
 import { statEntry } from '../engine/walk';
-import { fsTypeName } from '../engine/perf/fstype';
+import { statfsType } from '@blit/native';
 import { entryToWire } from '../remote/convert';
 import type { ServerContext } from './context';
 import { walkTree, type TreeItem } from './tree';
@@ -147,6 +147,14 @@ export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Ou
   return out;
 }
 
+function fsTypeOf(abs: Buffer): string {
+  try {
+    return statfsType(abs);
+  } catch {
+    return 'unknown'; // the sizes above are still right; the name is informational
+  }
+}
+
 export async function filesystemStats(ctx: ServerContext, req: pb.FilesystemStatsRequest__Output): Promise<pb.FilesystemStatsResponse> {
   const { abs, module } = await ctx.resolvePath(req.module, EMPTY, { forWrite: false });
   let st: fs.StatsFs;
@@ -161,7 +169,7 @@ export async function filesystemStats(ctx: ServerContext, req: pb.FilesystemStat
     availableBytes: st.bavail * st.bsize,
     totalInodes: st.files,
     freeInodes: st.ffree,
-    fsType: fsTypeName(st.type),
+    fsType: fsTypeOf(abs),
   };
 }
 
