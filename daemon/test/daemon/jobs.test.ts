@@ -234,6 +234,16 @@ describe('blitd StartTransfer to and from another blitd (the extension path)', f
     assert.equal(pushed.kind, 'push');
     assert.equal(pushed.summary?.filesTransferred, 40);
     assert.equal(assertNoPartialFiles(ws, path.join(t.dir, 'remote-mod', 'ws')), 40);
+    // The remote daemon lists the push it served as a job of its own (over TCP).
+    const rc = await connectDaemon({ host: '127.0.0.1', port: remote.port });
+    try {
+      const served = await rc.unary<pb.ListJobsResponse__Output>((o, cb) => rc.client.ListJobs({ includeFinished: true }, o, cb));
+      const job = served.jobs.find((j) => j.kind === 'served-push');
+      assert.equal(job?.state, 'JOB_SUCCEEDED');
+      assert.equal(job?.summary?.filesTransferred, 40);
+    } finally {
+      rc.close();
+    }
 
     const back = path.join(t.dir, 'pulled');
     const pullId = await startTransfer(c, `127.0.0.1:${remote.port}:/default/ws/`, back, 'download');
