@@ -40,6 +40,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.equal(r.code, 0, r.stderr);
     const s = jsonSummary(r.stdout);
     assert.equal(s.tcpDataPlane, true);
+    assert.equal(s.zeroCopy, true, 'sendfile carried the payloads');
     assert.equal(s.filesTransferred, 7);
     assertSameTree(src, path.join(moduleDir, 'push1'));
     assert.deepEqual(tempFilesIn(moduleDir), []);
@@ -65,6 +66,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.equal(r.code, 0, r.stderr);
     const s = jsonSummary(r.stdout);
     assert.equal(s.tcpDataPlane, true);
+    assert.equal(s.zeroCopy, true, 'the daemon sent with sendfile');
     assertSameTree(src, back);
   });
 
@@ -73,6 +75,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.equal(r.code, 0, r.stderr);
     const s = jsonSummary(r.stdout);
     assert.equal(s.tcpDataPlane, false);
+    assert.equal(s.zeroCopy, false);
     assert.equal(s.filesTransferred, 7);
     assertSameTree(src, path.join(moduleDir, 'push-grpc'));
   });
@@ -166,5 +169,26 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonSummary(r.stdout).filesTransferred, 1);
     assertSameTree(src, path.join(moduleDir, 'push1'));
+  });
+
+  it('move push removes each source file once the daemon has it, keeps directories', async () => {
+    const moveSrc = path.join(tmp.dir, 'move-src');
+    fs.mkdirSync(path.join(moveSrc, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(moveSrc, 'one'), '1');
+    fs.writeFileSync(path.join(moveSrc, 'd/two'), '22');
+    const r = await runBlit(['move', `${moveSrc}/`, remote('moved'), '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'moved/one'), 'utf8'), '1');
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'moved/d/two'), 'utf8'), '22');
+    assert.ok(!fs.existsSync(path.join(moveSrc, 'one')));
+    assert.ok(!fs.existsSync(path.join(moveSrc, 'd/two')));
+  });
+
+  it('move from a remote source is refused with a clear message (nothing is copied or deleted)', async () => {
+    const back = path.join(tmp.dir, 'move-back');
+    const r = await runBlit(['move', remote('push1'), back], { env });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /move from a remote source is not supported/);
+    assert.ok(fs.existsSync(path.join(moduleDir, 'push1', 'top.txt')));
   });
 });

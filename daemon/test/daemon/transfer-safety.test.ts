@@ -178,4 +178,29 @@ describe('remote push safety (real blitd)', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonSummary(r.stdout).filesTransferred, 7);
   });
+
+  it('SIGTERM during a push: the daemon stops cleanly, no partial file, no temp', async () => {
+    const mod = path.join(tmp.dir, 'term-module');
+    fs.mkdirSync(mod);
+    const d = await startDaemon(['--port', '0', '--root', mod]);
+    const push = await rawPush(d.port, 'default', 'x');
+    try {
+      const neg = (await push.until('negotiation')).negotiation!;
+      push.call.write({ manifest: { entries: [fileEntry('big', 10_000_000)] } });
+      push.call.write({ manifestComplete: { complete: true, totalEntries: 1 } });
+      await push.until('needComplete');
+      const s = await openDataStream(neg.tcpPort, neg.token.subarray(0, 32));
+      s.on('error', () => undefined);
+      s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 4_000_000, Buffer.alloc(4_000_000, 3))]));
+      await waitFor(() => tempFilesIn(mod).length > 0, 10_000, 'the temp file');
+      const code = await d.stop('SIGTERM');
+      assert.equal(code, 0, d.stderr());
+      s.destroy();
+    } finally {
+      push.close();
+      await d.stop('SIGKILL');
+    }
+    assert.deepEqual(tempFilesIn(mod), []);
+    assert.ok(!fs.existsSync(path.join(mod, 'x', 'big')));
+  });
 });
