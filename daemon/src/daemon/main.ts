@@ -55,9 +55,33 @@ function buildProgram(): Command {
     .option('--log <file>', 'append log lines to this file instead of stderr')
     .option('--log-format <fmt>', 'text or json', choice(['text', 'json'] as const), 'text')
     .option('--log-level <level>', 'debug, info, warn or error', choice(['debug', 'info', 'warn', 'error'] as const), 'info')
+    .addHelpText('after', CONFIG_HELP)
     .exitOverride()
     .showHelpAfterError();
 }
+
+const CONFIG_HELP = `
+Config file (TOML; flags win over it):
+  bind = "127.0.0.1"          # optional
+  port = 9031                 # optional
+  log = "/var/log/blitd.log"  # optional
+  force_grpc_data = false     # optional
+
+  [[module]]
+  name = "backups"            # clients write HOST:/backups/PATH
+  path = "/srv/backups"       # relative paths are relative to the config file
+  read_only = false           # true refuses every write and delete
+  comment = "nightly backups"
+
+  A mistake stops blitd with FILE:LINE: key: cause and exit code 1.
+
+Without modules, --root DIR (or the working directory, with a warning) is module "default".
+Readiness: once serving, one line on stdout:
+  blitd listening on ADDRESS data-plane tcp|grpc modules NAME,...
+--socket serves only a private Unix socket; StartTransfer (local paths, used by the VS Code
+extension) is available only there. SIGTERM/SIGINT: running transfers finish their current file
+or cancel cleanly (at most 10 s), then exit 0.
+`;
 
 export function daemonVersion(): string {
   try {
