@@ -294,18 +294,21 @@ export function registerAdminCommands(program: Command): void {
   const jobs = program.command('jobs').description('transfers a blitd is running or has run').addHelpText('after', ADDRESS_HELP);
   jobs
     .command('list')
+    .description('running jobs (with --all: finished ones too): state, progress, rate, ETA')
     .argument('<host>', 'HOST[:PORT] or unix:/PATH')
     .option('-a, --all', 'include finished jobs')
     .option('--json', 'print JSON on stdout')
     .action(jobsList);
   jobs
     .command('watch')
+    .description('follow jobs as they run; with an ID, exits when that job ends (0 = succeeded)')
     .argument('<host>', 'HOST[:PORT] or unix:/PATH')
     .argument('[id]', 'one job (ends when it finishes); all jobs when omitted')
     .option('--json', 'one JSON object per event (NDJSON)')
     .action(jobsWatch);
   jobs
     .command('cancel')
+    .description('cancel a running job (its files finish or are cleaned up; nothing partial is left)')
     .argument('<host>', 'HOST[:PORT] or unix:/PATH')
     .argument('<id>', 'job id (from jobs list)')
     .option('--json', 'print JSON on stdout')
