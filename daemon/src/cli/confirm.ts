@@ -5,21 +5,34 @@ export function isYes(answer: string): boolean {
   return /^\s*y(es)?\s*$/i.test(answer);
 }
 
-export function askYesNo(question: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<boolean> {
+/** Resolves false on end of input or when `signal` aborts (Ctrl-C at the prompt means no). */
+export function askYesNo(
+  question: string,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  signal?: AbortSignal,
+): Promise<boolean> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
     const rl = createInterface({ input, output, terminal: false });
     let answered = false;
-    output.write(`${question} [y/N] `);
-    rl.once('line', (line) => {
+    const finish = (yes: boolean): void => {
+      if (answered) return;
       answered = true;
+      signal?.removeEventListener('abort', onAbort);
       rl.close();
-      resolve(isYes(line));
-    });
+      resolve(yes);
+    };
+    const onAbort = (): void => {
+      output.write('\n');
+      finish(false);
+    };
+    signal?.addEventListener('abort', onAbort);
+    output.write(`${question} [y/N] `);
+    rl.once('line', (line) => finish(isYes(line)));
     rl.once('close', () => {
-      if (!answered) {
-        output.write('\n');
-        resolve(false);
-      }
+      if (!answered) output.write('\n');
+      finish(false);
     });
   });
 }

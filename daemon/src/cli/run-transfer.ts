@@ -171,7 +171,7 @@ export async function runTransferCommand(
       if (io.stdinIsTTY && io.stderrIsTTY) {
         for (const p of state.heldDeletes.slice(0, PROMPT_LIST_MAX)) io.stderr.write(`  delete  ${p}\n`);
         if (state.heldDeletes.length > PROMPT_LIST_MAX) io.stderr.write(`  ... and ${state.heldDeletes.length - PROMPT_LIST_MAX} more\n`);
-        const yes = await askYesNo(`Delete ${what}?`, io.stdin, io.stderr);
+        const yes = await askYesNo(`Delete ${what}?`, io.stdin, io.stderr, abort.signal);
         if (yes) {
           // Second pass: everything is already copied, so it only deletes.
           const second = await runPass({ ...options, deleteConfirmed: true, signal: abort.signal }, false);

@@ -61,19 +61,31 @@ export function blit(args: string[], opts: RunOptions = {}): RunResult {
  */
 export function blitOnTerminal(args: string[], opts: { answer?: string; cwd?: string } = {}): RunResult {
   const quoted = [process.execPath, BLIT_BIN, ...args].map(shellQuote).join(' ');
-  // `script` copies its stdin to the pty. The answer is typed after a short delay; if blit is
-  // slower to reach its prompt, the terminal holds the typed-ahead line. `timeout` bounds the run
-  // so a bug can never leave a process behind.
-  const feeder = opts.answer !== undefined ? `(sleep 1.5; printf '%s\\n' ${shellQuote(opts.answer)})` : 'true';
-  const shell = `${feeder} | timeout -k 2 50 script -qefc ${shellQuote(quoted)} /dev/null`;
-  const r = spawnSync('bash', ['-c', shell], {
-    cwd: opts.cwd ?? os.tmpdir(),
-    env: { ...baseEnv(), TERM: 'xterm', COLUMNS: '120', LINES: '40' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (r.error) throw r.error;
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  // `script` copies its stdin to the pty and records the session in `log`. The feeder waits until
+  // the prompt shows in the log (at most 20 s), then types the answer: a control character (Ctrl-C)
+  // alone, as a person would; text followed by Enter. The short sleep after typing lets blit react
+  // before `script` sees the end of its input. `timeout` bounds the run so nothing is left behind.
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-cli-pty-'));
+  const log = path.join(logDir, 'session');
+  let feeder = 'true';
+  if (opts.answer !== undefined) {
+    const typed = /^[\x00-\x1f]$/.test(opts.answer) ? opts.answer : `${opts.answer}\n`;
+    const waitPrompt = `for i in $(seq 200); do grep -qF '[y/N]' ${shellQuote(log)} 2>/dev/null && break; sleep 0.1; done`;
+    feeder = `(${waitPrompt}; printf '%s' ${shellQuote(typed)}; sleep 0.5)`;
+  }
+  const shell = `${feeder} | timeout -k 2 50 script -qefc ${shellQuote(quoted)} ${shellQuote(log)}`;
+  try {
+    const r = spawnSync('bash', ['-c', shell], {
+      cwd: opts.cwd ?? os.tmpdir(),
+      env: { ...baseEnv(), TERM: 'xterm', COLUMNS: '120', LINES: '40' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (r.error) throw r.error;
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    fs.rmSync(logDir, { recursive: true, force: true });
+  }
 }
 
 export function shellQuote(s: string): string {

@@ -49,13 +49,14 @@ describe('cli: on a terminal', function () {
     assert.match(r.stdout, /copied 2 files .*2 deleted/);
   });
 
-  it('mirror without --yes keeps everything on "n" (or just Enter)', () => {
-    for (const answer of ['n', '']) {
+  it('mirror without --yes keeps everything on "n", just Enter, or Ctrl-C at the prompt', () => {
+    for (const answer of ['n', '', '\x03']) {
       const { src, dst } = scene();
       const r = blitOnTerminal(['mirror', `${src}/`, dst], { answer });
       assert.equal(r.code, 0, describeRun(r));
       assert.match(r.stdout, /\[y\/N\]/);
       assert.match(r.stdout, /nothing deleted/);
+      if (answer === '\x03') assert.match(r.stdout, /cancelling/, 'Ctrl-C reached blit as SIGINT');
       assert.equal(read(dst, 'sub/b.txt'), 'b', 'copy part done');
       assert.ok(exists(dst, 'stale.txt') && fs.existsSync(path.join(dst, 'old/x.txt')), `kept after "${answer}"`);
     }
