@@ -6,7 +6,6 @@
  * local copier runs it in worker threads; the remote receiver can feed it Buffer chunks.
  */
 import * as fs from 'node:fs';
-import * as crypto from 'node:crypto';
 import type { Entry } from './types';
 import { applyFdMeta, type MetaOptions } from './metadata';
 import { copyData, copyRange, type CopyContext } from './copy';
@@ -16,12 +15,27 @@ const TEMP_SUFFIX = '.tmp';
 /** Keep temp names under NAME_MAX (255) even for a 255-byte real name. */
 const MAX_NAME_PART = 200;
 
+/**
+ * Unique part of temp names: a random per-thread prefix plus a counter (12 hex digits). No
+ * randomness syscall per file; O_EXCL still guards against any clash (the caller retries).
+ */
+let tempPrefix = randomHex6();
+let tempCounter = 0;
+function randomHex6(): string {
+  return Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0');
+}
+function nextUnique(): string {
+  tempCounter = (tempCounter + 1) & 0xffffff;
+  if (tempCounter === 0) tempPrefix = randomHex6();
+  return tempPrefix + tempCounter.toString(16).padStart(6, '0');
+}
+
 /** A fresh temp path next to `name` in `dirAbs`. */
 export function tempPathFor(dirAbs: Buffer, name: Buffer): Buffer {
   const part = name.length > MAX_NAME_PART ? name.subarray(0, MAX_NAME_PART) : name;
-  const rand = crypto.randomBytes(6).toString('hex');
-  return Buffer.concat([dirAbs, Buffer.from('/'), TEMP_PREFIX, part, Buffer.from(`.${rand}${TEMP_SUFFIX}`)]);
+  return Buffer.concat([dirAbs, SLASH, TEMP_PREFIX, part, Buffer.from(`.${nextUnique()}${TEMP_SUFFIX}`, 'latin1')]);
 }
+const SLASH = Buffer.from('/');
 
 /** Does this directory entry name look like one of our temp files? */
 export function isTempName(name: Buffer): boolean {
@@ -54,17 +68,31 @@ export function removeStaleTemps(dirAbs: Buffer, name?: Buffer): number {
 export class AtomicFile {
   readonly finalAbs: Buffer;
   readonly tempAbs: Buffer;
-  fd: number;
+  fd = -1;
   private done = false;
   private position = 0;
   private readonly createdMode: number;
 
-  /** Create the temp file (O_EXCL, owner-only until commit applies the real mode). */
+  /**
+   * Create the temp file (O_EXCL). `createMode` defaults to owner-only; the local copier passes
+   * the final permission bits so that commit() can skip fchmod when the umask left them intact
+   * (the file is no more exposed than it will be under its real name).
+   */
   constructor(dirAbs: Buffer, name: Buffer, createMode = 0o600) {
-    this.finalAbs = Buffer.concat([dirAbs, Buffer.from('/'), name]);
-    this.tempAbs = tempPathFor(dirAbs, name);
-    this.createdMode = createMode;
-    this.fd = fs.openSync(this.tempAbs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, createMode);
+    this.finalAbs = Buffer.concat([dirAbs, SLASH, name]);
+    this.createdMode = createMode & 0o777;
+    let tempAbs = tempPathFor(dirAbs, name);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.fd = fs.openSync(tempAbs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, this.createdMode);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw err;
+        tempPrefix = randomHex6();
+        tempAbs = tempPathFor(dirAbs, name);
+      }
+    }
+    this.tempAbs = tempAbs;
   }
 
   /** Append a chunk (stream/Buffer source, e.g. the remote receiver). */

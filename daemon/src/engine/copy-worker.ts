@@ -18,8 +18,8 @@ const cancelled = (): boolean => Atomics.load(cancelFlag, 0) !== 0;
 const ctx = newCopyContext(init.order, cancelled);
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 
-function buf(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+function buf(latin1: string): Buffer {
+  return Buffer.from(latin1, 'latin1');
 }
 
 function sameHash(a: number, b: number): boolean {
@@ -44,7 +44,7 @@ export function runTask(t: FileTask): TaskResult {
         fs.closeSync(dfd);
       }
     }
-    file = new AtomicFile(dstDir, name);
+    file = new AtomicFile(dstDir, name, t.mode);
     const n = file.copyFromFd(srcFd, t.size, t.blocks, '', ctx);
     const firstByteAt = Date.now();
     const after = fs.fstatSync(srcFd, { bigint: true });

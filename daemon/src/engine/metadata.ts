@@ -30,7 +30,9 @@ function nowNs(): bigint {
 export function applyFdMeta(fd: number, meta: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, opts: MetaOptions, createdWithMode: number | null): void {
   if (opts.preserveOwner && (meta.uid !== 0 || meta.gid !== 0)) fs.fchownSync(fd, meta.uid, meta.gid);
   const effective = createdWithMode === null ? -1 : createdWithMode & ~opts.umask;
-  if (effective !== meta.mode || opts.preserveOwner) fs.fchmodSync(fd, meta.mode);
+  // fchown clears setuid/setgid bits, so after a chown the mode is always re-applied.
+  const chowned = opts.preserveOwner && (meta.uid !== 0 || meta.gid !== 0);
+  if (effective !== meta.mode || chowned) fs.fchmodSync(fd, meta.mode);
   native.futimens(fd, nowNs(), meta.mtimeNs);
 }
 

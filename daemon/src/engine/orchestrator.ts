@@ -297,9 +297,9 @@ class LocalRun {
     }
     const task: FileTask = {
       id: this.nextId++,
-      src: this.srcAbsOf(e.rel),
-      dstDir: join2(this.dstRoot, parentRel(e.rel)),
-      name: baseName(e.rel),
+      src: this.srcAbsOf(e.rel).toString('latin1'),
+      dstDir: join2(this.dstRoot, parentRel(e.rel)).toString('latin1'),
+      name: baseName(e.rel).toString('latin1'),
       size: e.size,
       mtimeNs: e.mtimeNs,
       mode: e.mode,
@@ -331,7 +331,7 @@ class LocalRun {
       needHash: this.options.compare.mode === 'checksum',
       onResults: (tasks, results) => this.onResults(tasks, results),
       onWorkerError: (err, tasks) => {
-        for (const t of tasks) this.fail({ path: displayPath(this.taskRel.get(t.id) ?? Buffer.from(t.name)), code: ErrorCodes.Internal, reason: `copy worker failed: ${err.message}` });
+        for (const t of tasks) this.fail({ path: displayPath(this.taskRel.get(t.id) ?? Buffer.from(t.name, 'latin1')), code: ErrorCodes.Internal, reason: `copy worker failed: ${err.message}` });
         this.setFatal(new BlitError({ code: ErrorCodes.Internal, message: `copy worker failed: ${err.message}`, cause: err }));
       },
     });
@@ -516,7 +516,7 @@ class LocalRun {
   private describeInFlight(): string {
     const tasks = this.pool?.inFlightTasks() ?? [];
     if (tasks.length === 0) return this.scanComplete ? '' : 'the source scan';
-    const names = tasks.slice(0, 5).map((t) => displayPath(this.taskRel.get(t.id) ?? Buffer.from(t.name)));
+    const names = tasks.slice(0, 5).map((t) => displayPath(this.taskRel.get(t.id) ?? Buffer.from(t.name, 'latin1')));
     return names.join(', ') + (tasks.length > 5 ? ` and ${tasks.length - 5} more` : '');
   }
 
@@ -525,7 +525,7 @@ class LocalRun {
     this.setFatal(err);
     // A worker stuck in a syscall never answers: end it, then remove its temp files ourselves.
     void this.pool?.close().then(() => {
-      for (const t of lost) removeStaleTemps(Buffer.from(t.dstDir), Buffer.from(t.name));
+      for (const t of lost) removeStaleTemps(Buffer.from(t.dstDir, 'latin1'), Buffer.from(t.name, 'latin1'));
     });
     this.pool?.abandonAll();
   }

@@ -36,18 +36,23 @@ export function statEntry(abs: Buffer, rel: Buffer): Entry | null {
   const st = fs.lstatSync(abs, { bigint: true });
   const mode = Number(st.mode);
   const type = mode & 0o170000;
-  const base = {
+  let kind: Entry['kind'];
+  if (type === 0o100000) kind = 'file';
+  else if (type === 0o040000) kind = 'dir';
+  else if (type === 0o120000) kind = 'symlink';
+  else return null;
+  // One object literal with every field in a fixed order: one hidden class for all entries.
+  return {
     rel,
+    kind,
+    size: kind === 'file' ? Number(st.size) : 0,
     mtimeNs: st.mtimeNs,
     mode: mode & 0o7777,
     uid: Number(st.uid),
     gid: Number(st.gid),
+    linkTarget: kind === 'symlink' ? fs.readlinkSync(abs, { encoding: 'buffer' }) : undefined,
     blocks: Number(st.blocks),
   };
-  if (type === 0o100000) return { ...base, kind: 'file', size: Number(st.size) };
-  if (type === 0o040000) return { ...base, kind: 'dir', size: 0 };
-  if (type === 0o120000) return { ...base, kind: 'symlink', size: 0, linkTarget: fs.readlinkSync(abs, { encoding: 'buffer' }) };
-  return null;
 }
 
 /** Read one directory into entries (filter applied). Throws if the directory itself is unreadable. */

@@ -14,9 +14,13 @@ export interface WorkerInit {
 export interface FileTask {
   /** Index assigned by the orchestrator, echoed back. */
   id: number;
-  src: Uint8Array;
-  dstDir: Uint8Array;
-  name: Uint8Array;
+  /**
+   * Paths as latin1 strings (one char per byte, so any name survives): strings clone cheaply,
+   * while a Buffer view would drag its whole pooled ArrayBuffer through structured clone.
+   */
+  src: string;
+  dstDir: string;
+  name: string;
   /** The scan's view of the source; a different size/mtime after the copy = SourceChanged. */
   size: number;
   mtimeNs: bigint;
