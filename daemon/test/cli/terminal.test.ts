@@ -30,12 +30,18 @@ describe('cli: on a terminal', function () {
     assert.equal(read(dst, 'two.txt'), 'two');
   });
 
-  it('--no-progress keeps the terminal free of the display', () => {
-    const { src, dst } = scene();
-    const r = blitOnTerminal(['copy', '--no-progress', `${src}/`, dst]);
+  it('--no-progress and --json keep the terminal free of the display', () => {
+    let { src, dst } = scene();
+    let r = blitOnTerminal(['copy', '--no-progress', `${src}/`, dst]);
     assert.equal(r.code, 0, describeRun(r));
-    assert.doesNotMatch(r.stdout, /ETA/);
+    assert.doesNotMatch(r.stdout, /ETA|\x1b\[/);
     assert.match(r.stdout, /copied 2 files/);
+
+    ({ src, dst } = scene());
+    r = blitOnTerminal(['copy', '--json', `${src}/`, dst]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.doesNotMatch(r.stdout, /ETA|\x1b\[/);
+    assert.equal(JSON.parse(r.stdout.trim())['filesTransferred'], 2);
   });
 
   it('mirror without --yes asks "Delete N entries in DST? [y/N]" and deletes on "y"', () => {
