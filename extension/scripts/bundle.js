@@ -3,7 +3,9 @@
 // Bundles the extension and the daemon it runs into extension/bundle/ (what the .vsix ships):
 //   extension.js   the extension (vscode external)
 //   blitd.js       the daemon (scripts/blitd-entry.js + daemon/dist), ffi-rs external
-//   copy-worker.js the engine's worker_threads script (worker-pool loads it from __dirname)
+//   *-worker.js    every worker_threads script the daemon starts with
+//                  `new Worker(path.join(__dirname, 'X.js'))` (found by scanning daemon/dist), bundled
+//                  beside blitd.js because in the bundle __dirname is bundle/
 //   blit.proto     loaded at run time by @blit/proto's protoPath() (looks beside the bundle)
 //   node_modules/ffi-rs + the platform's prebuilt ffi-rs binary (loaded with require at run time)
 // Needs `npx tsc -b` first (the daemon is bundled from its compiled JS).
@@ -36,9 +38,30 @@ function copyPackage(name) {
   fs.cpSync(from, to, { recursive: true, dereference: true });
 }
 
+/** Worker scripts the compiled daemon loads from its own directory: { name -> absolute path }. */
+function findWorkerScripts(dir) {
+  const found = new Map();
+  const re = /new (?:\w+\.)?Worker\(\s*(?:\w+\.)?(?:path\.)?join\(\s*__dirname\s*,\s*['"]([^'"]+\.js)['"]\s*\)/g;
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js')) {
+        for (const m of fs.readFileSync(p, 'utf8').matchAll(re)) {
+          const script = path.join(path.dirname(p), m[1]);
+          if (found.has(m[1]) && found.get(m[1]) !== script) throw new Error(`two worker scripts named ${m[1]}: ${found.get(m[1])}, ${script}`);
+          if (!fs.existsSync(script)) throw new Error(`${p} starts a worker ${script} that does not exist`);
+          found.set(m[1], script);
+        }
+      }
+    }
+  };
+  walk(dir);
+  return found;
+}
+
 async function main() {
   const daemonMain = path.join(repo, 'daemon', 'dist', 'src', 'daemon', 'main.js');
-  const copyWorker = path.join(repo, 'daemon', 'dist', 'src', 'engine', 'copy-worker.js');
   if (!fs.existsSync(daemonMain)) throw new Error(`${daemonMain} missing: run npx tsc -b first`);
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
@@ -46,8 +69,10 @@ async function main() {
   const t0 = Date.now();
   await esbuild.build({ ...common, entryPoints: [path.join(ext, 'src', 'extension.ts')], outfile: path.join(out, 'extension.js'), external: ['vscode'] });
   await esbuild.build({ ...common, entryPoints: [path.join(ext, 'scripts', 'blitd-entry.js')], outfile: path.join(out, 'blitd.js'), external: ['ffi-rs'] });
-  if (fs.existsSync(copyWorker)) {
-    await esbuild.build({ ...common, entryPoints: [copyWorker], outfile: path.join(out, 'copy-worker.js'), external: ['ffi-rs'] });
+  const workers = findWorkerScripts(path.join(repo, 'daemon', 'dist', 'src'));
+  if (workers.size === 0) throw new Error('found no worker scripts in daemon/dist: the scan pattern needs updating');
+  for (const [name, script] of workers) {
+    await esbuild.build({ ...common, entryPoints: [script], outfile: path.join(out, name), external: ['ffi-rs'] });
   }
   fs.copyFileSync(path.join(repo, 'proto', 'blit.proto'), path.join(out, 'blit.proto'));
   copyPackage('ffi-rs');

@@ -28,6 +28,8 @@ export interface TransferRequest {
   dryRun: boolean;
   deleteConfirmed: boolean;
   excludes: string[];
+  /** Globs that win over excludes (daemon/src/engine/filter.ts precedence). */
+  includes?: string[];
   gitignore: boolean;
   /** Relative paths ('/'-separated); only these are transferred (upload on save). */
   filesFrom?: string[];
@@ -168,7 +170,7 @@ export function toWireOptions(r: TransferRequest): TransferOptions {
     deleteConfirmed: r.deleteConfirmed,
     filter: {
       excludes: r.excludes,
-      includes: [],
+      includes: r.includes ?? [],
       filesFrom: (r.filesFrom ?? []).map((p) => Buffer.from(p, 'utf8')),
       gitignore: r.gitignore,
     },

@@ -43,9 +43,30 @@ export function buildRequest(i: RequestInput): TransferRequest {
     case 'upload': {
       const files = (i.files ?? []).filter((f) => f !== '' && !f.startsWith('../') && !f.startsWith('/'));
       if (files.length === 0) throw new Error('upload on save: no files inside the workspace folder');
-      return { ...base, ...push, mode: 'copy', filesFrom: files, label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}` };
+      return { ...base, ...push, mode: 'copy', ...onlyThese(files), excludes: [...onlyThese(files).excludes, ...excludes], label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}` };
     }
   }
+}
+
+/** Escapes glob syntax so a file name matches only itself (picomatch). */
+export function globEscape(name: string): string {
+  return name.replace(/[\\*?[\]{}()!+@|^$]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Filters that select exactly `files` (relative paths): each file and the directories leading to
+ * it are included (anchored), everything else excluded. blitd's StartTransfer refuses files_from
+ * today, so upload on save expresses the list as include/exclude globs (includes win, see
+ * daemon/src/engine/filter.ts); copy mode, so nothing is ever deleted.
+ */
+export function onlyThese(files: string[]): { includes: string[]; excludes: string[] } {
+  const inc = new Set<string>();
+  for (const f of files) {
+    const parts = f.split('/');
+    for (let k = 1; k < parts.length; k++) inc.add(`/${parts.slice(0, k).map(globEscape).join('/')}/`);
+    inc.add(`/${parts.map(globEscape).join('/')}`);
+  }
+  return { includes: [...inc], excludes: ['*'] };
 }
 
 /** How many remote entries a mirror dry run says would be deleted. */

@@ -40,7 +40,8 @@ export class UploadOnSave {
   constructor(private readonly opts: UploadOnSaveOptions) {}
 
   private monitor(folder: string): GitBusyMonitor | null {
-    if (!this.monitors.has(folder)) {
+    // A folder without git is looked at again on the next save (git init may come later).
+    if (!this.monitors.get(folder)) {
       const gitDir = findGitDir(folder);
       const m = gitDir ? new GitBusyMonitor(gitDir, this.opts.gitSettleMs ?? 1500) : null;
       m?.start();
@@ -61,7 +62,7 @@ export class UploadOnSave {
     }
     if (targets.length === 0) return 0;
     if (where.rel.split('/')[0] === '.git') return 0;
-    const mon = this.monitor(where.folder);
+    this.monitor(where.folder); // start watching the git dir from the first save
     for (const t of targets) {
       const key = `${where.folder}\0${t.name}`;
       let b = this.batchers.get(key);
@@ -70,7 +71,7 @@ export class UploadOnSave {
           debounceMs: this.opts.delayMs(),
           pausePollMs: 500,
           isPaused: () => {
-            const why = mon?.busyReason() ?? null;
+            const why = this.monitor(where.folder)?.busyReason() ?? null;
             if (why) this.opts.log(`upload on save to ${t.name} waits: ${why}`);
             return why !== null;
           },

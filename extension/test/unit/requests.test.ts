@@ -30,13 +30,15 @@ describe('transfer requests per command', () => {
   });
 
   it('upload on save pushes only the saved files, in copy mode (never deletes)', () => {
-    const r = buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: ['src/a.ts', '../escape', 'b.md'] });
+    const r = buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: ['src/a.ts', '../escape', 'b[1].md'] });
     assert.equal(r.mode, 'copy');
-    assert.deepEqual(r.filesFrom, ['src/a.ts', 'b.md']);
+    assert.deepEqual(r.includes, ['/src/', '/src/a.ts', '/b\\[1\\].md']);
+    assert.deepEqual(r.excludes, ['*', '.git', '*.log']);
     assert.throws(() => buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: [] }), /no files/);
     const wire = toWireOptions(r);
     assert.equal(wire.mode, 'MODE_COPY');
-    assert.deepEqual(wire.filter?.filesFrom, [Buffer.from('src/a.ts'), Buffer.from('b.md')]);
+    assert.equal(wire.deleteConfirmed, false);
+    assert.deepEqual(wire.filter?.includes, r.includes);
   });
 
   it('counts mirror deletions and formats the preview', () => {

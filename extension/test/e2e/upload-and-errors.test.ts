@@ -1,0 +1,92 @@
+/**
+ * Inside the real extension host: upload on save (only the saved files, paused while git holds
+ * the index lock, never deleting), Add Remote Target, and the errors a user sees.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CommandResult } from '../../src/extension';
+import { listFiles, setTargets, sleep, startRemoteBlitd, workspaceDir, type RemoteDaemon } from './helpers';
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function editAndSave(file: string, text: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+  const editor = await vscode.window.showTextDocument(doc);
+  await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text));
+  assert.ok(await doc.save(), `save of ${file} failed`);
+}
+
+describe('upload on save, targets wizard and errors (real workbench)', function () {
+  this.timeout(60000);
+  let remote: RemoteDaemon;
+  let ws: string;
+  let saved: string;
+
+  before(async () => {
+    ws = workspaceDir();
+    const root = path.join(process.env.BLIT_E2E_WORK ?? path.dirname(ws), 'remote-save');
+    remote = await startRemoteBlitd(root);
+    saved = path.join(root, 'saved');
+    fs.mkdirSync(saved, { recursive: true });
+    fs.writeFileSync(path.join(saved, 'remote-only.txt'), 'must survive upload on save');
+    await setTargets([{ name: 'onsave', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'saved', uploadOnSave: true }]);
+    await vscode.extensions.getExtension('blit.blit-vscode')!.activate();
+  });
+
+  after(async () => {
+    await vscode.workspace.getConfiguration('blit').update('targets', undefined, vscode.ConfigurationTarget.Workspace);
+    await remote?.stop();
+  });
+
+  it('pushes only the saved file after the quiet period, deleting nothing', async () => {
+    await editAndSave(path.join(ws, 'src', 'index.ts'), 'export const answer = 43;\n');
+    await until(() => fs.existsSync(path.join(saved, 'src', 'index.ts')), 15000, 'the saved file on the remote');
+    assert.equal(fs.readFileSync(path.join(saved, 'src', 'index.ts'), 'utf8'), 'export const answer = 43;\n');
+    assert.deepEqual(listFiles(saved), ['remote-only.txt', 'src/index.ts']);
+  });
+
+  it('waits while git holds index.lock (checkout/rebase), then uploads', async () => {
+    const gitDir = path.join(ws, '.git');
+    fs.mkdirSync(gitDir, { recursive: true });
+    fs.writeFileSync(path.join(gitDir, 'HEAD'), 'ref: refs/heads/main\n');
+    fs.writeFileSync(path.join(gitDir, 'index.lock'), '');
+    await editAndSave(path.join(ws, 'docs', 'notes.txt'), 'saved during a checkout\n');
+    await sleep(2500);
+    assert.equal(fs.existsSync(path.join(saved, 'docs', 'notes.txt')), false, 'uploaded while git was rewriting the tree');
+    fs.rmSync(path.join(gitDir, 'index.lock'));
+    await until(() => fs.existsSync(path.join(saved, 'docs', 'notes.txt')), 15000, 'the upload after git finished');
+    assert.equal(fs.readFileSync(path.join(saved, 'docs', 'notes.txt'), 'utf8'), 'saved during a checkout\n');
+    assert.ok(fs.existsSync(path.join(saved, 'remote-only.txt')));
+    fs.rmSync(gitDir, { recursive: true, force: true });
+  });
+
+  it('an unreachable host gives one clear message', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    await setTargets([{ name: 'down', host: '127.0.0.1', port, module: 'default' }]);
+    const r = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'down' });
+    assert.match(r.error ?? '', new RegExp(`cannot reach 127\\.0\\.0\\.1:${port}`));
+  });
+
+  it('Add Remote Target writes a validated entry to blit.targets, and refuses a bad one naming the field', async () => {
+    const ok = await vscode.commands.executeCommand<CommandResult>('blit.addTarget', { values: { name: 'added', host: 'example.internal', port: 9100, module: 'www', remotePath: '/site/' } });
+    assert.equal(ok.error, undefined);
+    const targets = vscode.workspace.getConfiguration('blit').get<Array<Record<string, unknown>>>('targets') ?? [];
+    assert.deepEqual(targets.find((t) => t.name === 'added'), { name: 'added', host: 'example.internal', port: 9100, module: 'www', remotePath: 'site' });
+    const bad = await vscode.commands.executeCommand<CommandResult>('blit.addTarget', { values: { name: 'bad', host: 'h', module: 'm', port: 0 } });
+    assert.match(bad.error ?? '', /new target\.port: must be an integer from 1 to 65535/);
+  });
+});
