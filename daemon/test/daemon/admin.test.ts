@@ -149,6 +149,9 @@ describe('blitd admin verbs (real blitd + blit CLI)', function () {
     const r = await runBlit(['ls', `${h}:/nope`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown module 'nope' \(available: m, ro, scratch\) \[ModuleNotFound\]/);
+    const j = await runBlit(['du', `${h}:/nope/x`, '--json']);
+    assert.equal(j.code, 1);
+    assert.deepEqual(JSON.parse(j.stdout), { error: { code: 'ModuleNotFound', message: "unknown module 'nope' (available: m, ro, scratch)", retryable: false } });
     const port = d.port === 1 ? 2 : 1;
     const u = await runBlit(['list-modules', `127.0.0.1:${port}`]);
     assert.equal(u.code, 1);

@@ -243,6 +243,22 @@ async function jobsCancel(hostArg: string, id: string, flags: JsonFlag): Promise
   if (!res.cancelled) process.exitCode = 1;
 }
 
+/**
+ * With --json, a failure is also printed as `{"error":{code,message,path?}}` on stdout so scripts
+ * that parse stdout see it; the error then goes on to the usual stderr line and exit code.
+ */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      const flags = args.find((a): a is JsonFlag => typeof a === 'object' && a !== null && 'json' in a);
+      if (flags?.json && err instanceof BlitError) out(JSON.stringify({ error: err.toJSON() }));
+      throw err;
+    }
+  };
+}
+
 const ADDRESS_HELP = `
 Addresses:
   HOST[:PORT] (default port 9031), [IPV6][:PORT], or unix:/PATH for a local blitd's socket.
@@ -256,13 +272,13 @@ export function registerAdminCommands(program: Command): void {
     .argument('<host>', 'HOST[:PORT]')
     .option('--json', 'print JSON on stdout')
     .addHelpText('after', ADDRESS_HELP)
-    .action(listModules);
+    .action(action(listModules));
   program
     .command('ls')
     .description('list one remote directory')
     .argument('<remote>', 'HOST[:PORT]:/MODULE[/PATH]')
     .option('--json', 'print JSON on stdout')
-    .action(ls);
+    .action(action(ls));
   program
     .command('find')
     .description('find remote paths matching a glob (matched against the relative path, or the name when the glob has no "/")')
@@ -270,19 +286,19 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--pattern <glob>', 'glob, e.g. "*.log" or "src/**/*.ts"')
     .option('--limit <n>', 'stop after N matches')
     .option('--json', 'print JSON on stdout')
-    .action(find);
+    .action(action(find));
   program
     .command('du')
     .description('disk usage of a remote path (apparent and allocated size, counts)')
     .argument('<remote>', 'HOST[:PORT]:/MODULE[/PATH]')
     .option('--json', 'print JSON on stdout')
-    .action(du);
+    .action(action(du));
   program
     .command('df')
     .description('free space of the filesystem holding a remote module')
     .argument('<remote>', 'HOST[:PORT]:/MODULE')
     .option('--json', 'print JSON on stdout')
-    .action(df);
+    .action(action(df));
   program
     .command('rm')
     .description('delete a remote path and everything below it (asks first; --yes to skip)')
@@ -290,7 +306,7 @@ export function registerAdminCommands(program: Command): void {
     .option('-y, --yes', 'delete without asking (required when stdin is not a terminal)')
     .option('--module-root', 'allow HOST:/MODULE itself: delete everything in the module')
     .option('--json', 'print JSON on stdout')
-    .action(rm);
+    .action(action(rm));
   const jobs = program.command('jobs').description('transfers a blitd is running or has run').addHelpText('after', ADDRESS_HELP);
   jobs
     .command('list')
@@ -298,19 +314,19 @@ export function registerAdminCommands(program: Command): void {
     .argument('<host>', 'HOST[:PORT] or unix:/PATH')
     .option('-a, --all', 'include finished jobs')
     .option('--json', 'print JSON on stdout')
-    .action(jobsList);
+    .action(action(jobsList));
   jobs
     .command('watch')
     .description('follow jobs as they run; with an ID, exits when that job ends (0 = succeeded)')
     .argument('<host>', 'HOST[:PORT] or unix:/PATH')
     .argument('[id]', 'one job (ends when it finishes); all jobs when omitted')
     .option('--json', 'one JSON object per event (NDJSON)')
-    .action(jobsWatch);
+    .action(action(jobsWatch));
   jobs
     .command('cancel')
     .description('cancel a running job (its files finish or are cleaned up; nothing partial is left)')
     .argument('<host>', 'HOST[:PORT] or unix:/PATH')
     .argument('<id>', 'job id (from jobs list)')
     .option('--json', 'print JSON on stdout')
-    .action(jobsCancel);
+    .action(action(jobsCancel));
 }
