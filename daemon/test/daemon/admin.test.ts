@@ -151,7 +151,7 @@ describe('blitd admin verbs (real blitd + blit CLI)', function () {
     assert.match(r.stderr, /unknown module 'nope' \(available: m, ro, scratch\) \[ModuleNotFound\]/);
     const j = await runBlit(['du', `${h}:/nope/x`, '--json']);
     assert.equal(j.code, 1);
-    assert.deepEqual(JSON.parse(j.stdout), { error: { code: 'ModuleNotFound', message: "unknown module 'nope' (available: m, ro, scratch)", retryable: false } });
+    assert.deepEqual(JSON.parse(j.stdout), { ok: false, error: { code: 'ModuleNotFound', message: "unknown module 'nope' (available: m, ro, scratch)", retryable: false } });
     const port = d.port === 1 ? 2 : 1;
     const u = await runBlit(['list-modules', `127.0.0.1:${port}`]);
     assert.equal(u.code, 1);

@@ -244,7 +244,7 @@ async function jobsCancel(hostArg: string, id: string, flags: JsonFlag): Promise
 }
 
 /**
- * With --json, a failure is also printed as `{"error":{code,message,path?}}` on stdout so scripts
+ * With --json, a failure is also printed as `{"ok":false,"error":{code,message,path?}}` on stdout (as the transfer verbs do) so scripts
  * that parse stdout see it; the error then goes on to the usual stderr line and exit code.
  */
 function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
@@ -253,7 +253,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...arg
       await fn(...args);
     } catch (err) {
       const flags = args.find((a): a is JsonFlag => typeof a === 'object' && a !== null && 'json' in a);
-      if (flags?.json && err instanceof BlitError) out(JSON.stringify({ error: err.toJSON() }));
+      if (flags?.json && err instanceof BlitError) out(JSON.stringify({ ok: false, error: err.toJSON() }));
       throw err;
     }
   };
