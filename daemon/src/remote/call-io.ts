@@ -10,10 +10,23 @@ interface WritableCall<T> {
   once(event: 'drain', fn: () => void): unknown;
 }
 
+/** One shared 'drain' wait per call: thousands of queued writes must not each add a listener. */
+const drains = new WeakMap<object, Promise<void>>();
+
 /** Write one message; resolves when the stream can take more. */
 export function writeMsg<T>(call: WritableCall<T>, msg: T): Promise<void> {
   if (call.write(msg)) return Promise.resolve();
-  return new Promise((resolve) => call.once('drain', () => resolve()));
+  let p = drains.get(call);
+  if (!p) {
+    p = new Promise<void>((resolve) =>
+      call.once('drain', () => {
+        drains.delete(call);
+        resolve();
+      }),
+    );
+    drains.set(call, p);
+  }
+  return p;
 }
 
 /**
