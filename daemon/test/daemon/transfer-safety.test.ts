@@ -203,4 +203,31 @@ describe('remote push safety (real blitd)', function () {
     assert.deepEqual(tempFilesIn(mod), []);
     assert.ok(!fs.existsSync(path.join(mod, 'x', 'big')));
   });
+
+  it('a served push is a job: listed while it runs, CancelJob stops it and removes its temp file', async () => {
+    const push = await rawPush(daemon.port, 'data', 'cancelled');
+    try {
+      const neg = (await push.until('negotiation')).negotiation!;
+      push.call.write({ manifest: { entries: [fileEntry('big', 10_000_000)] } });
+      push.call.write({ manifestComplete: { complete: true, totalEntries: 1 } });
+      await push.until('needComplete');
+      const s = await openDataStream(neg.tcpPort, neg.token.subarray(0, 32));
+      s.on('error', () => undefined);
+      s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 4_000_000, Buffer.alloc(4_000_000, 3))]));
+      await waitFor(() => tempFilesIn(path.join(moduleDir, 'cancelled')).length > 0, 10_000, 'the temp file');
+      const conn = push.conn;
+      const jobs = await conn.unary<{ jobs: { id: string; kind: string; state: string }[] }>((o, cb) => conn.client.ListJobs({ includeFinished: false }, o, cb as never));
+      const job = jobs.jobs.find((j) => j.kind === 'served-push');
+      assert.ok(job, `served-push job listed: ${JSON.stringify(jobs.jobs)}`);
+      const res = await conn.unary<{ cancelled: boolean }>((o, cb) => conn.client.CancelJob({ jobId: job.id }, o, cb as never));
+      assert.equal(res.cancelled, true);
+      const err = await push.error();
+      assert.equal(err?.code, 'Cancelled');
+      s.destroy();
+    } finally {
+      push.close();
+    }
+    await waitFor(() => tempFilesIn(moduleDir).length === 0, 10_000, 'the temp file to be removed');
+    assert.ok(!fs.existsSync(path.join(moduleDir, 'cancelled', 'big')));
+  });
 });
