@@ -171,6 +171,18 @@ describe('cli: bad input and exit codes', function () {
     assert.equal(listTree(dst).filter((p) => !p.endsWith('/')).length, 1500, 'every file copied');
   });
 
+  it('a remote side dispatches to the remote client: unreachable daemon is fatal and named; remote to remote is a usage error', () => {
+    const src = tempDir('remote-src');
+    writeTree(src, { 'a.txt': 'a' });
+    let r = blit(['copy', '--json', `${src}/`, '127.0.0.1:1:/mod/dir']);
+    assert.equal(r.code, 1, describeRun(r));
+    assert.match(r.stderr, /127\.0\.0\.1:1.*\[Unreachable\]/);
+    assert.equal((parseJsonStdout(r)['error'] as Record<string, unknown>)['code'], 'Unreachable');
+    r = blit(['mirror', 'hostA:/mod/x', '[::1]:9999:/mod/y']);
+    assert.equal(r.code, 64, describeRun(r));
+    assert.match(r.stderr, /one side must be a local path \[Usage\]/);
+  });
+
   it('no progress display when stderr is piped', () => {
     const src = tempDir('pipe-src');
     const dst = tempDir('pipe-dst');
