@@ -137,6 +137,29 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
     assert.deepEqual(listFiles(path.join(tmp, 'remote', 'site')), expected);
     for (const f of expected) assert.equal(sha(path.join(tmp, 'remote', 'site', f)), sha(path.join(ws, f)), f);
 
+    // A big push, cancelled from its progress notification; the status bar shows it while it runs.
+    const fh = await fs.promises.open(path.join(ws, 'huge.bin'), 'w');
+    const chunk = crypto.randomBytes(8 * 1024 * 1024);
+    for (let i = 0; i < 96; i++) await fh.write(chunk); // 768 MiB, not sparse
+    await fh.close();
+    await page.keyboard.press('F1');
+    await input.waitFor({ timeout: 15000 });
+    await input.type('Blit: Push Workspace to Remote');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Blit: Push Workspace to Remote' }).first().waitFor({ timeout: 30000 });
+    await page.keyboard.press('Enter');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Blit: Push to ui' });
+    await toast.waitFor({ timeout: 30000 });
+    const status = await page.locator('.statusbar-item', { hasText: /Blit \d+%|Blit …/ }).first().innerText({ timeout: 10000 }).catch(() => '(status bar item not seen)');
+    console.log(`status bar while running: ${status.replace(/\s+/g, ' ')}`);
+    await toast.hover();
+    await toast.locator('.monaco-button', { hasText: 'Cancel' }).click({ timeout: 10000 });
+    await pane.locator('.monaco-list-row', { hasText: 'cancelled' }).first().waitFor({ timeout: 30000 });
+    const cancelledRow = (await pane.locator('.monaco-list-row', { hasText: 'cancelled' }).first().innerText()).replace(/\s+/g, ' ');
+    console.log(`tree row after Cancel in the notification: ${cancelledRow}`);
+    assert.match(cancelledRow, /Push to ui/);
+    await pane.screenshot({ path: path.join(shotDir, 'blit-transfers-tree-cancelled.png') });
+    assert.equal(fs.existsSync(path.join(tmp, 'remote', 'site', 'huge.bin')), false, 'cancelled file left under its real name');
+
     // The daemon that did it is the one from the installed .vsix, with its ffi-rs binary mapped.
     const daemons = processesWith(path.join(extDir, installDir, 'bundle', 'blitd.js'));
     assert.equal(daemons.length, 1, `bundled daemons: ${JSON.stringify(daemons)}`);
