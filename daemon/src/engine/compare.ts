@@ -7,6 +7,23 @@
  */
 import type { CompareOptions, Entry } from './types';
 
+/** Node's double-ms form of an ns timestamp, bit-identical to what a non-bigint lstat gives. */
+export function msFromNs(ns: bigint): number {
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) {
+    nsec += 1_000_000_000n;
+    sec -= 1n;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
+}
+
+/** Same modification time? Exact ns when both sides have it, else Node's double ms. */
+export function sameMtime(a: Entry, b: Entry): boolean {
+  if (a.mtimeMs === undefined && b.mtimeMs === undefined) return a.mtimeNs === b.mtimeNs;
+  return (a.mtimeMs ?? msFromNs(a.mtimeNs)) === (b.mtimeMs ?? msFromNs(b.mtimeNs));
+}
+
 /** 'transfer' now, 'skip', or 'hash' (sizes equal, contents must be hashed to decide). */
 export type FileDecision = 'transfer' | 'skip' | 'hash';
 
@@ -22,7 +39,7 @@ export function decideFile(src: Entry, dst: Entry | undefined, opts: CompareOpti
     case 'checksum':
       return src.size === dst.size ? 'hash' : 'transfer';
     default:
-      return src.size === dst.size && src.mtimeNs === dst.mtimeNs ? 'skip' : 'transfer';
+      return src.size === dst.size && sameMtime(src, dst) ? 'skip' : 'transfer';
   }
 }
 

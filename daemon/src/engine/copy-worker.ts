@@ -10,6 +10,7 @@ import { CancelledCopy, newCopyContext } from './copy';
 import { hashFd, initChecksum } from './checksum';
 import { fromErrno, ErrorCodes } from './errors';
 import { displayPath } from './paths';
+import { msFromNs } from './compare';
 import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
 
 const init = workerData as WorkerInit;
@@ -20,6 +21,11 @@ const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 
 function buf(latin1: string): Buffer {
   return Buffer.from(latin1, 'latin1');
+}
+
+/** Does an exact ns mtime match what the scan saw (exact ns, or Node double ms in fast mode)? */
+function sameScanMtime(t: FileTask, ns: bigint): boolean {
+  return t.mtimeNs >= 0n ? ns === t.mtimeNs : msFromNs(ns) === t.mtimeMs;
 }
 
 function sameHash(a: number, b: number): boolean {
@@ -47,14 +53,17 @@ export function runTask(t: FileTask): TaskResult {
     file = new AtomicFile(dstDir, name, t.mode);
     const n = file.copyFromFd(srcFd, t.size, t.blocks, '', ctx);
     const firstByteAt = Date.now();
+    // One fstat after the copy: detects a change during the copy and gives the exact ns mtime
+    // (a fast-mode scan only knew it in double ms).
     const after = fs.fstatSync(srcFd, { bigint: true });
-    if (n !== t.size || Number(after.size) !== t.size || after.mtimeNs !== t.mtimeNs) {
+    if (n !== t.size || Number(after.size) !== t.size || !sameScanMtime(t, after.mtimeNs)) {
       file.abort();
       return { id: t.id, status: 'failed', bytes: 0, code: ErrorCodes.SourceChanged, reason: 'source changed while it was being copied; destination left as it was' };
     }
-    file.commit(t, init.meta);
+    const exact = { ...t, mtimeNs: after.mtimeNs, mtimeMs: -1 };
+    file.commit(exact, init.meta);
     const result: TaskResult = { id: t.id, status: 'copied', bytes: n, firstByteAt };
-    if (t.removeSource) removeSourceAfterVerify(t, src, dstAbs, srcFd, result);
+    if (t.removeSource) removeSourceAfterVerify(exact, src, dstAbs, srcFd, result);
     return result;
   } catch (err) {
     file?.abort();
@@ -76,7 +85,7 @@ function finishSame(t: FileTask, src: Buffer, dstAbs: Buffer): TaskResult {
 function removeSourceAfterVerify(t: FileTask, src: Buffer, dstAbs: Buffer, srcFd: number, result: TaskResult): void {
   try {
     const d = fs.lstatSync(dstAbs, { bigint: true });
-    let ok = d.isFile() && Number(d.size) === t.size && (t.hashFirst || d.mtimeNs === t.mtimeNs);
+    let ok = d.isFile() && Number(d.size) === t.size && (t.hashFirst || sameScanMtime(t, d.mtimeNs));
     if (ok && t.verifyByHash) {
       const dfd = fs.openSync(dstAbs, 'r');
       const sfd = srcFd >= 0 ? srcFd : fs.openSync(src, 'r');
@@ -88,7 +97,7 @@ function removeSourceAfterVerify(t: FileTask, src: Buffer, dstAbs: Buffer, srcFd
       }
     }
     const s = fs.lstatSync(src, { bigint: true });
-    if (Number(s.size) !== t.size || s.mtimeNs !== t.mtimeNs) {
+    if (Number(s.size) !== t.size || !sameScanMtime(t, s.mtimeNs)) {
       result.sourceKeptReason = 'source changed after it was copied; kept';
       return;
     }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import type { Entry } from './types';
 import type { Filter } from './filter';
 import type { DirListing } from './walk';
-import { statEntry } from './walk';
+import { fastFileEntry, statEntry } from './walk';
 import { isTempName } from './atomic';
 import { join2 } from './paths';
 
@@ -32,7 +32,8 @@ export class Differ {
   /** Destination directories known not to exist (their source dir was srcOnly or replaced). */
   private readonly missing = new Set<string>();
 
-  constructor(private readonly dstRootAbs: Buffer, private readonly filter?: Filter) {}
+  /** fastStat: regular files on the destination get cheap stats (see WalkOptions.fastStat). */
+  constructor(private readonly dstRootAbs: Buffer, private readonly filter?: Filter, private readonly fastStat = false) {}
 
   /** The destination directory `rel` does not exist: do not read it when its listing arrives. */
   markMissing(rel: Buffer): void {
@@ -79,7 +80,7 @@ export class Differ {
       dst.delete(nameKey);
       let de: Entry | null = null;
       try {
-        de = statEntry(join2(dirAbs, d.name), e.rel);
+        de = this.fastStat && d.isFile() ? fastFileEntry(join2(dirAbs, d.name), e.rel) : statEntry(join2(dirAbs, d.name), e.rel);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }

@@ -129,7 +129,7 @@ class LocalRun {
   private async runTree(): Promise<void> {
     const srcRootEntry = statEntry(this.srcRoot, EMPTY);
     if (!srcRootEntry || srcRootEntry.kind !== 'dir') throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'source is not a directory', path: this.ends.srcAbs });
-    const differ = new Differ(this.dstRoot, this.filter);
+    const differ = new Differ(this.dstRoot, this.filter, true);
     if (!this.ends.dstExists) {
       this.item('mkdir', EMPTY, 'dir', 0);
       if (!this.options.dryRun) {
@@ -146,6 +146,7 @@ class LocalRun {
 
     const walker = new Walker(this.srcRoot, {
       filter: this.filter,
+      fastStat: true,
       signal: this.options.signal,
       onError: (f) => this.fail(f),
       onSkipped: (rel, why) => this.emit({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),
@@ -302,6 +303,7 @@ class LocalRun {
       name: baseName(e.rel).toString('latin1'),
       size: e.size,
       mtimeNs: e.mtimeNs,
+      mtimeMs: e.mtimeMs ?? -1,
       mode: e.mode,
       uid: e.uid,
       gid: e.gid,

@@ -25,7 +25,17 @@ export interface Entry {
   linkTarget?: Buffer;
   /** 512-byte blocks allocated; lets the copier notice sparse files (blocks*512 < size). */
   blocks?: number;
+  /**
+   * Only from the walker's/differ's fast mode (local transfers), for regular files: the mtime as
+   * Node's double milliseconds (sec*1e3 + nsec/1e6), read with a cheap non-bigint lstat. Then
+   * mtimeNs is MTIME_NS_UNKNOWN (-1n) and the copier takes the exact ns from the open source fd.
+   * Equal ns always give equal mtimeMs; compare.ts compares in ms when either side lacks ns.
+   */
+  mtimeMs?: number;
 }
+
+/** mtimeNs of a fast-mode entry (see Entry.mtimeMs). */
+export const MTIME_NS_UNKNOWN = -1n;
 
 export type CompareMode = 'default' | 'checksum' | 'size-only' | 'ignore-times';
 

@@ -7,7 +7,7 @@
  * orchestrator uses to refuse mirror deletions.
  */
 import * as fs from 'node:fs';
-import type { Entry, Failure } from './types';
+import { MTIME_NS_UNKNOWN, type Entry, type Failure } from './types';
 import type { Filter } from './filter';
 import { fromErrno } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
@@ -25,6 +25,12 @@ export interface WalkOptions {
   onError?: (failure: Failure) => void;
   /** Sockets, FIFOs and devices are not transferred; reported here. */
   onSkipped?: (rel: Buffer, why: string) => void;
+  /**
+   * Cheap stats for regular files (non-bigint lstat; Entry.mtimeMs set, mtimeNs unknown). For the
+   * local orchestrator, whose copier reads exact ns from the source fd. Off by default: manifests
+   * and metadata need exact ns.
+   */
+  fastStat?: boolean;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
   beforeReadDir?: (abs: Buffer, rel: Buffer) => void;
 }
@@ -52,6 +58,28 @@ export function statEntry(abs: Buffer, rel: Buffer): Entry | null {
     gid: Number(st.gid),
     linkTarget: kind === 'symlink' ? fs.readlinkSync(abs, { encoding: 'buffer' }) : undefined,
     blocks: Number(st.blocks),
+    mtimeMs: undefined,
+  };
+}
+
+/**
+ * Fast-mode entry for a dirent that claims to be a regular file: one non-bigint lstat (no 18
+ * BigInt allocations). Falls back to statEntry if the path is no longer a regular file.
+ */
+export function fastFileEntry(abs: Buffer, rel: Buffer): Entry | null {
+  const st = fs.lstatSync(abs);
+  if (!st.isFile()) return statEntry(abs, rel);
+  return {
+    rel,
+    kind: 'file',
+    size: st.size,
+    mtimeNs: MTIME_NS_UNKNOWN,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    linkTarget: undefined,
+    blocks: st.blocks,
+    mtimeMs: st.mtimeMs,
   };
 }
 
@@ -76,7 +104,7 @@ export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions): Ent
     // Dirent type lets us drop excluded entries before paying for lstat.
     if (filter?.active && filter.excludes(childRel, d.isDirectory())) continue;
     try {
-      const e = statEntry(join2(abs, d.name), childRel);
+      const e = opts.fastStat && d.isFile() ? fastFileEntry(join2(abs, d.name), childRel) : statEntry(join2(abs, d.name), childRel);
       if (e === null) {
         opts.onSkipped?.(childRel, 'not a regular file, directory or symlink');
         continue;

@@ -23,7 +23,10 @@ export interface FileTask {
   name: string;
   /** The scan's view of the source; a different size/mtime after the copy = SourceChanged. */
   size: number;
+  /** Exact, or MTIME_NS_UNKNOWN (-1n) with mtimeMs set (fast-mode scan). */
   mtimeNs: bigint;
+  /** Node double-ms mtime from a fast-mode scan; -1 when mtimeNs is exact. */
+  mtimeMs: number;
   mode: number;
   uid: number;
   gid: number;
