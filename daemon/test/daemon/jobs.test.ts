@@ -27,11 +27,22 @@ function assertNoPartialFiles(src: string, dst: string): number {
   return complete;
 }
 
+/** Any regular file below dir; tolerant of entries renamed or removed while it looks (temp files). */
+function hasAnyFile(dir: string): boolean {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  return entries.some((e) => e.isFile() || (e.isDirectory() && hasAnyFile(path.join(dir, e.name))));
+}
+
 /** Resolves once the copy has visibly started: some file (temp or final) exists below dst. */
 async function copyStarted(dst: string, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (fs.existsSync(dst) && listTree(dst).some((rel) => fs.lstatSync(path.join(dst, rel)).isFile())) return;
+    if (hasAnyFile(dst)) return;
     if (Date.now() > deadline) throw new Error(`nothing appeared in ${dst}`);
     await new Promise((r) => setTimeout(r, 3));
   }
