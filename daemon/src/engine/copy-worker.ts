@@ -15,7 +15,11 @@ import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from 
 
 const init = workerData as WorkerInit;
 const cancelFlag = new Int32Array(init.cancel);
-const cancelled = (): boolean => Atomics.load(cancelFlag, 0) !== 0;
+/** Checked between files and chunks; each check is also a heartbeat for the stall detector. */
+const cancelled = (): boolean => {
+  Atomics.add(cancelFlag, 1, 1);
+  return Atomics.load(cancelFlag, 0) !== 0;
+};
 const ctx = newCopyContext(init.order, cancelled);
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 
@@ -51,8 +55,9 @@ export function runTask(t: FileTask): TaskResult {
       }
     }
     file = new AtomicFile(dstDir, name, t.mode);
+    ctx.firstByteAt = 0;
     const n = file.copyFromFd(srcFd, t.size, t.blocks, '', ctx);
-    const firstByteAt = Date.now();
+    const firstByteAt = ctx.firstByteAt || Date.now();
     // One fstat after the copy: detects a change during the copy and gives the exact ns mtime
     // (a fast-mode scan only knew it in double ms).
     const after = fs.fstatSync(srcFd, { bigint: true });

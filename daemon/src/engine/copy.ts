@@ -13,7 +13,8 @@ import type { CopyPrimitive } from './types';
 
 /** Files up to this size are read whole and written with one write(). */
 export const SMALL_FILE_MAX = 256 * 1024;
-const CHUNK = 1 << 30;
+/** Kernel-copy chunk: small enough for prompt cancel and stall heartbeats, big enough to be free. */
+const CHUNK = 64 * 1024 * 1024;
 
 export interface CopyContext {
   order: CopyPrimitive[];
@@ -21,12 +22,14 @@ export interface CopyContext {
   disabled: Set<string>;
   /** Scratch buffer of at least SMALL_FILE_MAX bytes, reused. */
   scratch: Buffer;
-  /** Stop early (cancel): checked between chunks. */
+  /** Stop early (cancel): checked between chunks (the worker also counts a heartbeat here). */
   cancelled: () => boolean;
+  /** Date.now() when the current file's first chunk landed (0 = not yet); reset per file. */
+  firstByteAt: number;
 }
 
 export function newCopyContext(order: CopyPrimitive[], cancelled: () => boolean = () => false): CopyContext {
-  return { order, disabled: new Set(), scratch: Buffer.allocUnsafe(Math.max(SMALL_FILE_MAX, 1 << 20)), cancelled };
+  return { order, disabled: new Set(), scratch: Buffer.allocUnsafe(Math.max(SMALL_FILE_MAX, 1 << 20)), cancelled, firstByteAt: 0 };
 }
 
 export class CancelledCopy extends Error {
@@ -85,6 +88,7 @@ function runPrimitive(prim: CopyPrimitive, srcFd: number, dstFd: number, off: nu
       // Whole-file clone only: ranges and sparse handling go to the other primitives.
       if (off !== 0) throw new native.UnsupportedError(95, 'ficlone', undefined, 'range');
       native.ficlone(dstFd, srcFd);
+      if (ctx.firstByteAt === 0) ctx.firstByteAt = Date.now();
       return end;
     case 'copy_file_range':
       while (off < end) {
@@ -92,6 +96,7 @@ function runPrimitive(prim: CopyPrimitive, srcFd: number, dstFd: number, off: nu
         const n = native.copyFileRange(srcFd, off, dstFd, off, Math.min(CHUNK, end - off));
         if (n === 0) break; // source shrank: noticed by the caller's fstat
         off += n;
+        if (ctx.firstByteAt === 0) ctx.firstByteAt = Date.now();
       }
       return off;
     case 'sendfile':
@@ -102,6 +107,7 @@ function runPrimitive(prim: CopyPrimitive, srcFd: number, dstFd: number, off: nu
         const n = sendfileAt(srcFd, dstFd, off, Math.min(CHUNK, end - off));
         if (n === 0) break;
         off += n;
+        if (ctx.firstByteAt === 0) ctx.firstByteAt = Date.now();
       }
       return off;
     case 'readwrite': {
@@ -113,6 +119,7 @@ function runPrimitive(prim: CopyPrimitive, srcFd: number, dstFd: number, off: nu
         let put = 0;
         while (put < n) put += fs.writeSync(dstFd, buf, put, n - put, off + put);
         off += n;
+        if (ctx.firstByteAt === 0) ctx.firstByteAt = Date.now();
       }
       return off;
     }

@@ -73,6 +73,7 @@ class LocalRun {
   private readonly deletions: Entry[] = [];
   private readonly srcDirs: Buffer[] = [];
   private stall: StallDetector | null = null;
+  private lastHeartbeat = 0;
 
   constructor(
     private readonly ends: Endpoints,
@@ -107,6 +108,13 @@ class LocalRun {
     this.stall = new StallDetector({
       timeoutMs: this.options.debug?.stallTimeoutMs ?? 10_000,
       describeInFlight: () => this.describeInFlight(),
+      beforeCheck: () => {
+        const hb = this.pool?.heartbeat() ?? 0;
+        if (hb !== this.lastHeartbeat) {
+          this.lastHeartbeat = hb;
+          this.stall?.tick('copy');
+        }
+      },
       onStall: (err) => this.onStall(err),
     });
     this.stall.start();

@@ -25,6 +25,8 @@ export const realClock: Clock = {
 export interface StallOptions {
   timeoutMs: number;
   clock?: Clock;
+  /** Called before each check: lets the owner poll progress counters (e.g. worker heartbeats). */
+  beforeCheck?: () => void;
   /** Describes what is stuck right now (e.g. files in flight), for the error message. */
   describeInFlight: () => string;
   onStall: (err: BlitError) => void;
@@ -56,6 +58,7 @@ export class StallDetector {
   /** Called by the timer; public so tests can call it after advancing the fake clock. */
   check(): void {
     if (this.fired) return;
+    this.opts.beforeCheck?.();
     const idle = this.clock.now() - this.last;
     if (idle < this.opts.timeoutMs) return;
     this.fired = true;

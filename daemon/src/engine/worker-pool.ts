@@ -29,7 +29,7 @@ export interface PoolOptions {
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly cancelBuf = new SharedArrayBuffer(4);
+  private readonly cancelBuf = new SharedArrayBuffer(8);
   private readonly cancelFlag = new Int32Array(this.cancelBuf);
   private nextBatch = 1;
   private idleWaiters: Array<() => void> = [];
@@ -105,6 +105,11 @@ export class WorkerPool {
   /** Wait until every submitted batch has come back. */
   drain(): Promise<void> {
     return this.waitBelow(0);
+  }
+
+  /** A counter the workers bump between files and chunks: changes while any worker makes progress. */
+  heartbeat(): number {
+    return Atomics.load(this.cancelFlag, 1);
   }
 
   /** Ask workers to stop after their current syscall; they reply with 'cancelled' results. */

@@ -5,7 +5,7 @@ import type { MetaOptions } from './metadata';
 export interface WorkerInit {
   meta: MetaOptions;
   order: CopyPrimitive[];
-  /** Int32Array view over a SharedArrayBuffer: [0] != 0 means cancel now. */
+  /** Int32Array view over a SharedArrayBuffer: [0] != 0 means cancel now; [1] heartbeat counter. */
   cancel: SharedArrayBuffer;
   /** --checksum in use: hash helper must be ready before the first task. */
   needHash: boolean;

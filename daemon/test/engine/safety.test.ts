@@ -129,6 +129,33 @@ describe('engine: stall detector (fake clock)', () => {
     assert.equal(clock.fn, null);
   });
 
+  it('a heartbeat polled before each check (a worker deep in one big file) keeps it quiet', () => {
+    const clock = new FakeClock();
+    let beats = 0;
+    let seen = 0;
+    let fired = 0;
+    const d: StallDetector = new StallDetector({
+      timeoutMs: 1_000,
+      clock,
+      beforeCheck: () => {
+        if (beats !== seen) {
+          seen = beats;
+          d.tick('copy');
+        }
+      },
+      describeInFlight: () => 'huge.img',
+      onStall: () => fired++,
+    });
+    d.start();
+    for (let i = 0; i < 10; i++) {
+      beats++;
+      clock.advance(999);
+    }
+    assert.equal(fired, 0);
+    clock.advance(1_000);
+    assert.equal(fired, 1, 'no heartbeat for a full timeout: stalled');
+  });
+
   it('progress in any stage resets the timer', () => {
     const clock = new FakeClock();
     let fired = 0;
