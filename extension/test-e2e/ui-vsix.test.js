@@ -137,16 +137,32 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
     assert.deepEqual(listFiles(path.join(tmp, 'remote', 'site')), expected);
     for (const f of expected) assert.equal(sha(path.join(tmp, 'remote', 'site', f)), sha(path.join(ws, f)), f);
 
+    // Mirror: the dry run's deletion count is shown in a modal before anything is deleted.
+    fs.writeFileSync(path.join(tmp, 'remote', 'site', 'remote-only.txt'), 'not in the workspace');
+    const palette = async (title) => {
+      await page.keyboard.press('F1');
+      await input.waitFor({ timeout: 15000 });
+      await input.type(title);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30000 });
+      await page.keyboard.press('Enter');
+    };
+    await palette('Blit: Mirror Workspace to Remote');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 30000 });
+    const dialogText = (await dialog.innerText()).replace(/\s+/g, ' ');
+    console.log(`mirror modal: ${dialogText}`);
+    assert.match(dialogText, /will DELETE 1 remote file/);
+    assert.ok(fs.existsSync(path.join(tmp, 'remote', 'site', 'remote-only.txt')), 'deleted before the user answered');
+    await dialog.locator('.monaco-button', { hasText: 'Mirror' }).click();
+    await pane.locator('.monaco-list-row', { hasText: /Mirror to ui/ }).filter({ hasText: 'succeeded' }).first().waitFor({ timeout: 30000 });
+    assert.equal(fs.existsSync(path.join(tmp, 'remote', 'site', 'remote-only.txt')), false);
+
     // A big push, cancelled from its progress notification; the status bar shows it while it runs.
     const fh = await fs.promises.open(path.join(ws, 'huge.bin'), 'w');
     const chunk = crypto.randomBytes(8 * 1024 * 1024);
     for (let i = 0; i < 96; i++) await fh.write(chunk); // 768 MiB, not sparse
     await fh.close();
-    await page.keyboard.press('F1');
-    await input.waitFor({ timeout: 15000 });
-    await input.type('Blit: Push Workspace to Remote');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Blit: Push Workspace to Remote' }).first().waitFor({ timeout: 30000 });
-    await page.keyboard.press('Enter');
+    await palette('Blit: Push Workspace to Remote');
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Blit: Push to ui' });
     await toast.waitFor({ timeout: 30000 });
     const status = await page.locator('.statusbar-item', { hasText: /Blit \d+%|Blit …/ }).first().innerText({ timeout: 10000 }).catch(() => '(status bar item not seen)');
