@@ -28,17 +28,32 @@ import { removeStaleTemps, tempPathFor } from './atomic';
 import { deleteEntry } from './delete';
 import { resolveEndpoints, type Endpoints } from './endpoints';
 import { WorkerPool } from './worker-pool';
-import { adaptBatch, initialPlan, type Plan } from './planner';
+import { adaptBatch, planFromTuning, type Plan } from './planner';
+import { initialTuning, maxWorkersFor, TuningAdapter, type Tuning, type WorkloadSignature } from './perf/tuning';
+import { makePerfRecord, type PerfHistory, type PerfOutcome } from './perf/history';
+import { fsTypeOf } from './perf/fstype';
+import { SMALL_FILE_MAX } from './copy';
 import { StallDetector } from './stall';
 import { baseName, depth, displayPath, join2, parentRel, EMPTY } from './paths';
 import type { FileTask, TaskResult } from './worker-protocol';
 
 const PROGRESS_EVERY_MS = 100;
 
-export async function runLocalTransfer(srcArg: string, dstArg: string, options: TransferOptions, onEvent: EventSink): Promise<TransferSummary> {
+/** What a local run gets from its host besides the options (passed explicitly, no globals). */
+export interface LocalRunContext {
+  /**
+   * Local performance history (perf/history.ts): warm-starts the tuning and records this run.
+   * The CLI/daemon opens it at their edge: PerfHistory.open(perfHistoryOptionsFromEnv(process.env)).
+   * Omitted or null: machine defaults, nothing recorded.
+   */
+  history?: PerfHistory | null;
+}
+
+export async function runLocalTransfer(srcArg: string, dstArg: string, options: TransferOptions, onEvent: EventSink, context: LocalRunContext = {}): Promise<TransferSummary> {
   const ends = resolveEndpoints(srcArg, dstArg);
   const filter = Filter.fromSpec(options.filter);
-  const run = new LocalRun(ends, options, filter, onEvent);
+  const sig: WorkloadSignature = { fsType: await fsTypeOf(ends.srcAbs), dstFsType: await fsTypeOf(ends.dstAbs), mode: 'local' };
+  const run = new LocalRun(ends, options, filter, onEvent, sig, context.history ?? null);
   return run.execute();
 }
 
@@ -50,7 +65,7 @@ interface DirFix {
 class LocalRun {
   private readonly start = Date.now();
   private readonly summary: TransferSummary;
-  private readonly plan: Plan;
+  private plan: Plan;
   private readonly meta: MetaOptions;
   private srcRoot: Buffer;
   private dstRoot: Buffer;
@@ -74,14 +89,25 @@ class LocalRun {
   private readonly srcDirs: Buffer[] = [];
   private stall: StallDetector | null = null;
   private lastHeartbeat = 0;
+  private readonly tuning: Tuning;
+  private readonly adapter: TuningAdapter | null;
+  private lastSample = { at: 0, files: 0, bytes: 0 };
+  private firstSubmitAt = 0;
+  private lastResultAt = 0;
+  private bigBytes = 0;
+  private stallEvents = 0;
 
   constructor(
     private readonly ends: Endpoints,
     private readonly options: TransferOptions,
     private readonly filter: Filter,
     private readonly emit: EventSink,
+    private readonly sig: WorkloadSignature,
+    private readonly history: PerfHistory | null,
   ) {
-    this.plan = initialPlan(options.debug);
+    this.tuning = initialTuning(sig, history);
+    this.plan = planFromTuning(this.tuning, options.debug);
+    this.adapter = options.debug?.workers ? null : new TuningAdapter(this.tuning, { maxWorkers: maxWorkersFor(sig) });
     this.meta = defaultMetaOptions();
     this.srcRoot = Buffer.from(ends.srcAbs);
     this.dstRoot = Buffer.from(ends.dstAbs);
@@ -118,13 +144,19 @@ class LocalRun {
       onStall: (err) => this.onStall(err),
     });
     this.stall.start();
+    let outcome: PerfOutcome = 'failed';
     try {
       if (this.ends.kind === 'single') await this.runSingle();
       else await this.runTree();
+      outcome = this.summary.failures.length > 0 ? 'partial' : 'ok';
+    } catch (err) {
+      if (err instanceof BlitError && err.code === ErrorCodes.Cancelled) outcome = 'cancelled';
+      throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.stall.stop();
       if (this.pool) await this.pool.close();
+      await this.record(outcome);
     }
     this.summary.durationMs = Date.now() - this.start;
     this.summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
@@ -349,6 +381,7 @@ class LocalRun {
   }
 
   private submit(tasks: FileTask[]): void {
+    if (this.firstSubmitAt === 0) this.firstSubmitAt = Date.now();
     this.batchSentAt.set(tasks, Date.now());
     this.ensurePool().submit(tasks);
   }
@@ -369,6 +402,7 @@ class LocalRun {
 
   private onResults(tasks: FileTask[], results: TaskResult[]): void {
     this.stall?.tick('copy');
+    this.lastResultAt = Date.now();
     const sent = this.batchSentAt.get(tasks);
     this.batchSentAt.delete(tasks);
     if (sent !== undefined && tasks.length > 1) adaptBatch(this.plan, tasks.length, Date.now() - sent);
@@ -381,6 +415,7 @@ class LocalRun {
           if (task?.hashFirst) this.item('update', rel, 'file', r.bytes);
           this.summary.filesTransferred++;
           this.summary.bytesTransferred += r.bytes;
+          if (r.bytes > SMALL_FILE_MAX) this.bigBytes += r.bytes;
           this.filesDone++;
           this.bytesDone += r.bytes;
           if (this.summary.firstByteMs === null && r.firstByteAt !== undefined) {
@@ -404,6 +439,7 @@ class LocalRun {
       }
       if (r.sourceKeptReason) this.fail({ path: displayPath(rel), code: ErrorCodes.VerifyFailed, reason: r.sourceKeptReason });
     }
+    this.sampleTuning();
     this.progress(false);
   }
 
@@ -490,6 +526,49 @@ class LocalRun {
     }
   }
 
+  // ---------------------------------------------------------------- tuning and history
+
+  /** Feed the tuning adapter (worker count hill-climb) from finished batches. */
+  private sampleTuning(): void {
+    if (!this.adapter || !this.pool) return;
+    const now = Date.now();
+    if (this.lastSample.at === 0) {
+      this.lastSample = { at: now, files: this.filesDone, bytes: this.bytesDone };
+      return;
+    }
+    const next = this.adapter.observe({
+      files: this.filesDone - this.lastSample.files,
+      bytes: this.bytesDone - this.lastSample.bytes,
+      elapsedMs: now - this.lastSample.at,
+      workersBusy: this.pool.busyWorkers,
+    });
+    this.lastSample = { at: now, files: this.filesDone, bytes: this.bytesDone };
+    if (next && next.workers !== this.plan.workers) {
+      this.plan.workers = next.workers;
+      this.pool.resize(next.workers);
+    }
+  }
+
+  private async record(outcome: PerfOutcome): Promise<void> {
+    if (!this.history || this.options.dryRun) return;
+    const copied = this.summary.filesTransferred > 0;
+    await this.history.append(
+      makePerfRecord({
+        signature: this.sig,
+        plannerMs: this.firstSubmitAt ? this.firstSubmitAt - this.start : Date.now() - this.start,
+        copyMs: this.firstSubmitAt && this.lastResultAt ? this.lastResultAt - this.firstSubmitAt : 0,
+        files: this.summary.filesTransferred,
+        bytes: this.summary.bytesTransferred,
+        settings: { ...(this.adapter?.current ?? this.tuning), workers: this.plan.workers },
+        // Small files always go through read/write; big ones through the run's first primitive.
+        primitive: !copied ? null : this.bigBytes * 2 > this.summary.bytesTransferred ? this.plan.order[0]! : 'readwrite',
+        stallEvents: this.stallEvents,
+        outcome,
+        firstByteMs: this.summary.firstByteMs,
+      }),
+    );
+  }
+
   // ---------------------------------------------------------------- plumbing
 
   private srcAbsOf(rel: Buffer): Buffer {
@@ -531,6 +610,7 @@ class LocalRun {
   }
 
   private onStall(err: BlitError): void {
+    this.stallEvents++;
     const lost = this.pool?.inFlightTasks() ?? [];
     this.setFatal(err);
     // A worker stuck in a syscall never answers: end it, then remove its temp files ourselves.

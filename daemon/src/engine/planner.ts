@@ -7,6 +7,7 @@
  */
 import * as os from 'node:os';
 import type { CopyPrimitive, DebugOverrides } from './types';
+import type { Tuning } from './perf/tuning';
 
 export interface Plan {
   workers: number;
@@ -37,6 +38,20 @@ export function initialPlan(debug: DebugOverrides | undefined, cpus: number = os
     batchBytes: 8 * 1024 * 1024,
     bigFileBytes: 4 * 1024 * 1024,
     batchesPerWorker: 4,
+  };
+}
+
+/**
+ * The plan for a run from the perf tuning (machine defaults warm-started from local history,
+ * perf/tuning.ts); debug overrides win.
+ */
+export function planFromTuning(t: Tuning, debug: DebugOverrides | undefined): Plan {
+  const base = initialPlan(debug);
+  return {
+    ...base,
+    workers: Math.max(1, Math.min(debug?.workers ?? t.workers, 16)),
+    order: debug?.primitive ? [debug.primitive, 'readwrite'] : t.primitiveOrder.slice(),
+    batchFiles: debug?.batchFiles ?? Math.max(base.minBatch, Math.min(base.maxBatch, t.smallBatchSize)),
   };
 }
 

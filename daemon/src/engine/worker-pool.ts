@@ -35,34 +35,62 @@ export class WorkerPool {
   private idleWaiters: Array<() => void> = [];
   private closed = false;
 
+  private active = 0;
+  private readonly init: WorkerInit;
+
   constructor(private readonly opts: PoolOptions) {
-    const init: WorkerInit = { meta: opts.meta, order: opts.order, cancel: this.cancelBuf, needHash: opts.needHash };
-    for (let i = 0; i < Math.max(1, opts.workers); i++) {
-      const worker = new Worker(path.join(__dirname, 'copy-worker.js'), { workerData: init });
-      const slot: Slot = {
-        worker,
-        inFlight: new Map(),
-        ready: new Promise((resolve, reject) => {
-          worker.once('message', () => resolve());
-          worker.once('error', reject);
-        }),
-      };
-      slot.ready.catch(() => undefined);
-      worker.on('message', (msg: BatchReply | { ready: true }) => {
-        if (!('batch' in msg)) return;
-        const tasks = slot.inFlight.get(msg.batch);
-        slot.inFlight.delete(msg.batch);
-        if (tasks) this.opts.onResults(tasks, msg.results);
-        this.wakeIdle();
-      });
-      worker.on('error', (err) => {
-        const lost = [...slot.inFlight.values()].flat();
-        slot.inFlight.clear();
-        this.opts.onWorkerError(err, lost);
-        this.wakeIdle();
-      });
-      this.slots.push(slot);
-    }
+    this.init = { meta: opts.meta, order: opts.order, cancel: this.cancelBuf, needHash: opts.needHash };
+    this.resize(opts.workers);
+  }
+
+  /**
+   * Use `n` workers from now on (the tuning adapter grows or shrinks the pool while running).
+   * Growing spawns threads; shrinking stops giving work to the extra ones (they finish what they
+   * have and idle until close()).
+   */
+  resize(n: number): void {
+    n = Math.max(1, Math.floor(n));
+    while (this.slots.length < n) this.slots.push(this.spawn());
+    this.active = n;
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(path.join(__dirname, 'copy-worker.js'), { workerData: this.init });
+    const slot: Slot = {
+      worker,
+      inFlight: new Map(),
+      ready: new Promise((resolve, reject) => {
+        worker.once('message', () => resolve());
+        worker.once('error', reject);
+      }),
+    };
+    slot.ready.catch(() => undefined);
+    worker.on('message', (msg: BatchReply | { ready: true }) => {
+      if (!('batch' in msg)) return;
+      const tasks = slot.inFlight.get(msg.batch);
+      slot.inFlight.delete(msg.batch);
+      if (tasks) this.opts.onResults(tasks, msg.results);
+      this.wakeIdle();
+    });
+    worker.on('error', (err) => {
+      const lost = [...slot.inFlight.values()].flat();
+      slot.inFlight.clear();
+      this.opts.onWorkerError(err, lost);
+      this.wakeIdle();
+    });
+    return slot;
+  }
+
+  /** Workers currently given work. */
+  get activeWorkers(): number {
+    return this.active;
+  }
+
+  /** Workers with at least one batch in flight (for the tuning adapter's "busy" figure). */
+  get busyWorkers(): number {
+    let n = 0;
+    for (const s of this.slots) if (s.inFlight.size > 0) n++;
+    return n;
   }
 
   get size(): number {
@@ -88,7 +116,7 @@ export class WorkerPool {
     if (tasks.length === 0) return;
     if (this.closed) throw new Error('pool closed');
     let best = this.slots[0]!;
-    for (const s of this.slots) if (s.inFlight.size < best.inFlight.size) best = s;
+    for (let i = 1; i < this.active; i++) if (this.slots[i]!.inFlight.size < best.inFlight.size) best = this.slots[i]!;
     const batch = this.nextBatch++;
     best.inFlight.set(batch, tasks);
     const req: BatchRequest = { batch, tasks };

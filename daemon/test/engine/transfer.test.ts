@@ -134,6 +134,23 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.equal(r.summary.dryRun, true);
   });
 
+  it('records the run in the local perf history it is given, and warm-starts from it', async () => {
+    const { PerfHistory } = await import('../../src/engine/perf/history');
+    const { runLocalTransfer } = await import('../../src/engine/orchestrator');
+    const history = PerfHistory.open({ dir: tempDir('hist') });
+    const src = tempDir();
+    writeTree(src, { 'a': 'aaaa', 'b/c': 'cc' });
+    await runLocalTransfer(src + '/', tempDir(), opts(), () => undefined, { history });
+    await runLocalTransfer(src + '/', tempDir(), opts(), () => undefined, { history });
+    const recs = history.recent();
+    assert.equal(recs.length, 2);
+    assert.equal(recs[1]!.files, 2);
+    assert.equal(recs[1]!.bytes, 6);
+    assert.equal(recs[1]!.outcome, 'ok');
+    assert.equal(recs[1]!.signature.mode, 'local');
+    assert.ok(recs[1]!.settings.workers >= 1);
+  });
+
   it('bad input: missing source, destination inside source, missing destination parent', async () => {
     const base = tempDir();
     writeTree(base, { 'src/a': 'a' });
