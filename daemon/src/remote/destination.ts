@@ -42,6 +42,7 @@ export interface DestinationInit {
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
+const SYNC_WRITE_MAX = 256 * 1024;
 
 function key(rel: Buffer): string {
   return rel.toString('latin1');
@@ -69,6 +70,8 @@ export class Destination {
   private readonly listed = new Set<string>();
   private rootEntry: Entry | undefined;
   private readonly deleteCandidates: Entry[] = [];
+  /** Mirror only: every manifest path, so a directory listed twice never deletes its own files. */
+  private readonly manifestKeys: Set<string> | undefined;
   /** A destination directory could not be read: deletions are unsafe. */
   private deletionsUnsafe = false;
   private checksumReady: Promise<void> | undefined;
@@ -79,6 +82,7 @@ export class Destination {
     // whose .gitignore files then equal the source's (they are part of the transfer).
     this.filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: false }, init.filesFrom?.join('\n'));
     this.differ = new Differ(init.rootAbs, this.filter);
+    this.manifestKeys = init.options.mode === 'mirror' ? new Set() : undefined;
   }
 
   get dryRun(): boolean {
@@ -131,6 +135,7 @@ export class Destination {
     if (!this.pending) this.pending = { dir, entries: [] };
     this.pending.entries.push(e);
     this.index.set(e, { index, checksum });
+    if (this.manifestKeys) this.manifestKeys.add(key(e.rel));
     if (e.kind === 'dir') {
       this.manifestDirs.push(e);
       this.dirByKey.set(key(e.rel), e);
@@ -298,7 +303,13 @@ export class Destination {
         let rest = chunks;
         while (rest.length > 0) {
           const want = rest.reduce((n, b) => n + b.length, 0);
-          const n = await new Promise<number>((resolve, reject) => fs.writev(atomic.fd, rest, pos, (err, w) => (err ? reject(err) : resolve(w))));
+          // Small writes synchronously: a page-cache write of a few KiB costs less than the
+          // thread-pool round trip (measured: async writev was 14% of the daemon's CPU on 20k
+          // small files). Big ones stay async so a slow disk never stalls the event loop.
+          const n =
+            want <= SYNC_WRITE_MAX
+              ? fs.writevSync(atomic.fd, rest, pos)
+              : await new Promise<number>((resolve, reject) => fs.writev(atomic.fd, rest, pos, (err, w) => (err ? reject(err) : resolve(w))));
           pos += n;
           if (n === want) break;
           rest = skipBytes(rest, n);
@@ -346,7 +357,13 @@ export class Destination {
   }
 
   private deleteExtras(manifestComplete: boolean): void {
-    let candidates = this.deleteCandidates;
+    const seen = new Set<string>();
+    let candidates = this.deleteCandidates.filter((c) => {
+      const k = key(c.rel);
+      if (seen.has(k) || this.manifestKeys?.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
     if (candidates.length === 0) return;
     if (this.init.options.filter.gitignore) {
       const gi = this.gitignoreFilter();

@@ -117,8 +117,9 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         decided = true;
         await flushNeeds();
       } else if (m.manifest) {
+        // No flush here: a directory's listing may continue in the next batch; add() diffs a
+        // listing as soon as an entry of another directory arrives.
         for (const we of m.manifest.entries) dest.add(index++, entryFromWire(we), we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined);
-        dest.flush();
         await flushNeeds();
         progress.tick();
       } else if (m.manifestComplete) {

@@ -156,8 +156,9 @@ class PushSession {
       if (!m) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'the client ended the push before sending all data' });
       if (m.manifest) {
         if (manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'manifest batch after manifest_complete' });
+        // No flush here: a directory's listing may continue in the next batch; add() diffs a
+        // listing as soon as an entry of another directory arrives.
         for (const we of m.manifest.entries) dest.add(index++, entryFromWire(we), we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined);
-        dest.flush();
         await this.flushNeeds();
       } else if (m.manifestComplete) {
         if (manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'manifest_complete sent twice' });

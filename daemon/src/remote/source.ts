@@ -93,10 +93,14 @@ export class ManifestSource {
       },
     });
     for (const listing of walker) {
-      for (const e of listing.entries) take(e);
-      if (batch.length >= MANIFEST_BATCH) {
-        yield batch;
-        batch = [];
+      for (const e of listing.entries) {
+        take(e);
+        // A huge directory is split over several batches (gRPC message size); the destination
+        // joins consecutive entries of one directory back into one listing.
+        if (batch.length >= MANIFEST_BATCH) {
+          yield batch;
+          batch = [];
+        }
       }
     }
     if (batch.length > 0) yield batch;

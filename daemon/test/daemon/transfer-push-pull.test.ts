@@ -191,4 +191,18 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.match(r.stderr, /move from a remote source is not supported/);
     assert.ok(fs.existsSync(path.join(moduleDir, 'push1', 'top.txt')));
   });
+
+  it('a directory bigger than one manifest batch is mirrored whole, and a second mirror deletes nothing', async () => {
+    const flat = path.join(tmp.dir, 'flat-src');
+    fs.mkdirSync(flat);
+    for (let i = 0; i < 2500; i++) fs.writeFileSync(path.join(flat, `f${i}`), String(i));
+    for (const pass of [1, 2]) {
+      const r = await runBlit(['mirror', `${flat}/`, remote('flat'), '--yes', '--json'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const s = jsonSummary(r.stdout);
+      assert.equal(s.entriesDeleted, 0, `pass ${pass}: nothing deleted`);
+      assert.equal(s.filesTransferred, pass === 1 ? 2500 : 0, `pass ${pass}`);
+    }
+    assertSameTree(flat, path.join(moduleDir, 'flat'));
+  });
 });
