@@ -63,6 +63,8 @@ export class DaemonManager {
   /** Whether the current daemon was spawned by us (false = attached to one already running). */
   owned = false;
   readonly onRestart = new Set<(client: DaemonClient) => void>();
+  /** Called when a daemon we spawned exits unexpectedly (its running jobs are gone with it). */
+  readonly onExit = new Set<(reason: string) => void>();
 
   constructor(private readonly opts: DaemonManagerOptions) {}
 
@@ -150,7 +152,11 @@ export class DaemonManager {
     child.on('exit', (code, signal) => {
       exited = { code, signal };
       this.opts.log(`blitd (pid ${child.pid}) exited: ${signal ?? `code ${code}`}`);
-      if (this.child === child) this.onDaemonExit();
+      if (this.child === child) {
+        const wasReady = this.client !== undefined;
+        this.onDaemonExit();
+        if (wasReady && !this.disposed) this.onExit.forEach((f) => f(`the Blit daemon stopped (${signal ?? `exit code ${code}`})`));
+      }
     });
 
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 15000);

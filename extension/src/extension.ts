@@ -63,6 +63,7 @@ class Blit {
       log,
     });
     this.manager.onRestart.add((c) => void this.tracker.attach(c).catch(() => {}));
+    this.manager.onExit.add((reason) => this.tracker.abandonRunning(reason));
     this.tracker.onChange((jobs) => {
       this.tree.update(jobs);
       this.updateStatus(jobs);

@@ -78,6 +78,17 @@ export class JobTracker {
     }
   }
 
+  /**
+   * The daemon that ran the unfinished jobs is gone: mark them failed so waiters, progress
+   * notifications and the tree do not wait forever for a job nobody runs any more.
+   */
+  abandonRunning(reason: string): void {
+    for (const rec of [...this.jobs.values()]) {
+      if (isFinished(rec.job.state)) continue;
+      this.apply({ job: { ...rec.job, state: 'failed', inFlight: [], finishedAtMs: Date.now(), error: { code: 'DaemonError', message: reason, path: '' } } });
+    }
+  }
+
   /** Resolves with the job's record once it has finished (succeeded, failed or cancelled). */
   waitFor(id: string): Promise<JobRecord> {
     const rec = this.jobs.get(id);

@@ -134,8 +134,11 @@ describe('daemon manager with real blitd processes', function () {
     await m.ensure();
     const first = m.pid!;
     const restarted = new Promise<void>((r) => m.onRestart.add(() => r()));
+    const exits: string[] = [];
+    m.onExit.add((why) => exits.push(why));
     process.kill(first, 'SIGKILL');
     await restarted;
+    assert.deepEqual(exits, ['the Blit daemon stopped (SIGKILL)']);
     assert.ok(m.pid && m.pid !== first && alive(m.pid));
     const hs = await (await m.ensure()).handshake();
     assert.equal(hs.accepted, true);
