@@ -90,3 +90,16 @@ export class Throttle {
     this.fn();
   }
 }
+
+/** Rejects with `err` when `p` has not settled within `ms` (the timer never keeps the process alive). */
+export function withTimeout<T>(p: Promise<T>, ms: number, err: () => BlitError): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(err()), ms);
+    timer.unref();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** How long a daemon waits for the first message of a push or pull. */
+export const HEADER_TIMEOUT_MS = 30_000;

@@ -25,7 +25,7 @@ import { DataListener } from './dataplane';
 import { SendQueue, sendOverGrpc, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
 import { ManifestSource } from './source';
-import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
+import { FatalLatch, HEADER_TIMEOUT_MS, messageReader, Throttle, withTimeout, writeMsg } from './call-io';
 import { defaultDataPlaneSettings, type DataPlaneSettings } from './push-server';
 
 export type PullCall = grpc.ServerDuplexStream<PullClientMessage__Output, PullServerMessage>;
@@ -72,7 +72,9 @@ class PullSession {
 
   private async serve(): Promise<void> {
     const next = messageReader(this.call);
-    const first = await this.latch.race(next());
+    const first = await this.latch.race(
+      withTimeout(next(), HEADER_TIMEOUT_MS, () => new BlitError({ code: ErrorCodes.BadFrame, message: `no pull header within ${HEADER_TIMEOUT_MS / 1000} s` })),
+    );
     if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'pull must start with a header' });
     const h = first.header;
     if (h.protocolVersion !== PROTOCOL_VERSION) {

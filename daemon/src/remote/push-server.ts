@@ -22,7 +22,7 @@ import { entryFromWire, errorToWire, failureToWire, itemToWire, optionsFromWire,
 import { DataListener, DEFAULT_TOKEN_TTL_MS } from './dataplane';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
-import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
+import { FatalLatch, HEADER_TIMEOUT_MS, messageReader, Throttle, withTimeout, writeMsg } from './call-io';
 
 export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
 
@@ -78,7 +78,9 @@ class PushSession {
 
   private async serve(): Promise<void> {
     const next = messageReader(this.call);
-    const first = await this.latch.race(next());
+    const first = await this.latch.race(
+      withTimeout(next(), HEADER_TIMEOUT_MS, () => new BlitError({ code: ErrorCodes.BadFrame, message: `no push header within ${HEADER_TIMEOUT_MS / 1000} s` })),
+    );
     if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'push must start with a header' });
     const h = first.header;
     if (h.protocolVersion !== PROTOCOL_VERSION) {
