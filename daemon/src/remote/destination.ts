@@ -39,6 +39,8 @@ export interface DestinationInit {
   hooks: DestinationHooks;
   /** Report unchanged files as 'skip' items (move: the source removes those too). */
   reportSkips: boolean;
+  /** How the root is named in errors (a daemon never shows its own absolute paths). */
+  shownRoot?: string;
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
@@ -91,18 +93,23 @@ export class Destination {
 
   /** Create the root directory (and missing parents) unless this is a dry run. */
   prepareRoot(): void {
+    const shown = this.init.shownRoot ?? displayPath(this.init.rootAbs);
     let st: fs.Stats | undefined;
     try {
       st = fs.lstatSync(this.init.rootAbs);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, displayPath(this.init.rootAbs), 'destination');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, shown, 'destination');
     }
     if (st && !st.isDirectory()) {
-      throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: displayPath(this.init.rootAbs) });
+      throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: shown });
     }
     if (!st) {
       this.fresh.add('');
-      if (!this.dryRun) fs.mkdirSync(this.init.rootAbs, { recursive: true, mode: 0o755 });
+      try {
+        if (!this.dryRun) fs.mkdirSync(this.init.rootAbs, { recursive: true, mode: 0o755 });
+      } catch (err) {
+        throw fromErrno(err, shown, 'cannot create destination');
+      }
     }
     if (this.init.options.compare.mode === 'checksum') this.checksumReady = initChecksum();
   }

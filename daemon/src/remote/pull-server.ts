@@ -100,6 +100,7 @@ class PullSession {
       filter,
       checksum: options.compare.mode === 'checksum',
       signal: job.signal,
+      shown: `${h.module}/${displayPath(rel)}`,
       onError: (fl) => job.fileFailed(fl),
     });
 

@@ -102,6 +102,7 @@ class PushSession {
       filesFrom: wire.filesFrom?.map((p) => displayPath(p)),
       meta: defaultMetaOptions(),
       reportSkips: options.mode === 'move',
+      shownRoot: where,
       hooks: {
         item: (action, rel, kind, size) => {
           job.item(action, rel, kind, size);

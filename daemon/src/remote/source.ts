@@ -21,6 +21,8 @@ export interface SourceInit {
   filter: Filter;
   checksum: boolean;
   signal?: AbortSignal;
+  /** How the source is named in errors (a daemon never shows its own absolute paths). */
+  shown?: string;
   onError(f: Failure): void;
 }
 
@@ -42,7 +44,7 @@ export class ManifestSource {
     try {
       st = fs.lstatSync(init.abs);
     } catch (err) {
-      throw fromErrno(err, displayPath(init.abs), 'source');
+      throw fromErrno(err, init.shown ?? displayPath(init.abs), 'source');
     }
     if (st.isDirectory()) {
       this.rootAbs = init.abs;
@@ -51,7 +53,7 @@ export class ManifestSource {
       const slash = init.abs.lastIndexOf(0x2f);
       this.rootAbs = slash <= 0 ? Buffer.from('/') : init.abs.subarray(0, slash);
       const e = statEntry(init.abs, baseName(init.abs));
-      if (!e) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: displayPath(init.abs) });
+      if (!e) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: init.shown ?? displayPath(init.abs) });
       this.single = e;
     }
   }
