@@ -205,4 +205,23 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     }
     assertSameTree(flat, path.join(moduleDir, 'flat'));
   });
+
+  it('IPv6: push and pull through [::1] use the TCP data plane', async () => {
+    const mod6 = path.join(tmp.dir, 'module6');
+    fs.mkdirSync(mod6);
+    const d6 = await startDaemon(['--port', '0', '--bind', '::1', '--root', mod6]);
+    try {
+      const r = await runBlit(['copy', `${src}/`, `[::1]:${d6.port}:/default/v6`, '--json'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonSummary(r.stdout).tcpDataPlane, true);
+      assertSameTree(src, path.join(mod6, 'v6'));
+      const back = path.join(tmp.dir, 'back-v6');
+      const p = await runBlit(['copy', `[::1]:${d6.port}:/default/v6`, back, '--json'], { env });
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(jsonSummary(p.stdout).tcpDataPlane, true);
+      assertSameTree(src, back);
+    } finally {
+      await d6.stop();
+    }
+  });
 });
