@@ -13,6 +13,7 @@ import { isFinished, percentDone, statusText, type JobRecord } from './jobs';
 import { messageForError, messageForJob } from './messages';
 import { buildRequest, countDeletions, formatPreview, type SyncKind } from './requests';
 import { chooseTarget, describeTarget, parseTarget, parseTargets, targetToSetting, TargetConfigError, type Target } from './targets';
+import { askForTarget } from './add-target';
 import { TransfersTreeProvider } from './tree-view';
 import { UploadOnSave } from './upload-on-save';
 
@@ -200,7 +201,8 @@ class Blit {
       const rec = await this.runJob(req, { notify: true, wait: args.wait });
       if (args.wait === false) return this.result(rec);
       const msg = messageForJob(rec.job, target);
-      if (msg) this.showError(msg);
+      if (rec.job.state === 'cancelled') void vscode.window.showInformationMessage(msg ?? 'Blit: cancelled.');
+      else if (msg) this.showError(msg);
       else void vscode.window.setStatusBarMessage(`Blit: ${req.label} done`, 5000);
       return this.result(rec, msg ? { error: msg } : {});
     } catch (e) {
@@ -299,27 +301,11 @@ class Blit {
     }
   }
 
-  /** Quick-input wizard appending a target to blit.targets (workspace settings when a folder is open). */
+  /** Appends a target to blit.targets (workspace settings when a folder is open). */
   async addTarget(args: { values?: Record<string, unknown> } = {}): Promise<CommandResult> {
     try {
-      let raw = args.values;
-      if (!raw) {
-        const ask = (prompt: string, value = '', validate?: (v: string) => string | undefined) =>
-          vscode.window.showInputBox({ title: 'Blit: Add Remote Target', prompt, value, ignoreFocusOut: true, validateInput: validate });
-        const name = await ask('Name for this target', 'staging', (v) => (v.trim() ? undefined : 'a name is required'));
-        if (name === undefined) return { error: 'cancelled by the user' };
-        const host = await ask('Host of the remote blitd', '', (v) => (v.trim() ? undefined : 'a host is required'));
-        if (host === undefined) return { error: 'cancelled by the user' };
-        const port = await ask('Port', '9031', (v) => (/^\d+$/.test(v) && +v >= 1 && +v <= 65535 ? undefined : 'a port from 1 to 65535'));
-        if (port === undefined) return { error: 'cancelled by the user' };
-        const module = await ask('Module on the remote blitd', 'default', (v) => (/^[A-Za-z0-9._-]+$/.test(v) ? undefined : 'letters, digits, ".", "_", "-"'));
-        if (module === undefined) return { error: 'cancelled by the user' };
-        const remotePath = await ask('Path inside the module (empty = module root)', '');
-        if (remotePath === undefined) return { error: 'cancelled by the user' };
-        const onSave = await vscode.window.showQuickPick(['No', 'Yes'], { title: 'Upload files to this target when they are saved?' });
-        if (onSave === undefined) return { error: 'cancelled by the user' };
-        raw = { name, host, port: Number(port), module, remotePath, uploadOnSave: onSave === 'Yes' };
-      }
+      const raw = args.values ?? (await askForTarget());
+      if (!raw) return { error: 'cancelled by the user' };
       const t = parseTarget(raw, 'new target');
       const cfg = vscode.workspace.getConfiguration('blit');
       const existing = (cfg.get<unknown[]>('targets') ?? []).filter((x) => (x as { name?: unknown })?.name !== t.name);

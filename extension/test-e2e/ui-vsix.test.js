@@ -176,6 +176,24 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
     await pane.screenshot({ path: path.join(shotDir, 'blit-transfers-tree-cancelled.png') });
     assert.equal(fs.existsSync(path.join(tmp, 'remote', 'site', 'huge.bin')), false, 'cancelled file left under its real name');
 
+    // Add Remote Target: the quick-input wizard, answered from the keyboard.
+    await palette('Blit: Add Remote Target');
+    for (const answer of ['wizard', 'backup.example', '9100', 'www', 'site/current', 'Yes']) {
+      await input.waitFor({ timeout: 15000 });
+      await page.waitForTimeout(150);
+      await input.press('Control+a');
+      await input.type(answer);
+      await page.waitForTimeout(150);
+      await page.keyboard.press('Enter');
+    }
+    const wsSettings = path.join(ws, '.vscode', 'settings.json');
+    const readTargets = () => { try { return JSON.parse(fs.readFileSync(wsSettings, 'utf8'))['blit.targets']; } catch { return undefined; } };
+    for (let i = 0; i < 100 && !readTargets(); i++) await new Promise((r) => setTimeout(r, 100));
+    const written = readTargets();
+    assert.ok(written, `the wizard wrote no blit.targets to ${wsSettings}`);
+    assert.deepEqual(written.find((t) => t.name === 'wizard'), { name: 'wizard', host: 'backup.example', port: 9100, module: 'www', remotePath: 'site/current', uploadOnSave: true });
+    console.log('Add Remote Target wizard wrote the workspace setting');
+
     // The daemon that did it is the one from the installed .vsix, with its ffi-rs binary mapped.
     const daemons = processesWith(path.join(extDir, installDir, 'bundle', 'blitd.js'));
     assert.equal(daemons.length, 1, `bundled daemons: ${JSON.stringify(daemons)}`);
