@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as fs from 'node:fs';
+import * as native from '@blit/native';
 import { AtomicFile } from './atomic';
 import { CancelledCopy, newCopyContext } from './copy';
 import { hashFd, initChecksum } from './checksum';
@@ -49,7 +50,17 @@ export function runTask(t: FileTask): TaskResult {
     if (t.hashFirst) {
       const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);
       try {
-        if (sameHash(srcFd, dfd)) return finishSame(t, src, dstAbs);
+        if (sameHash(srcFd, dfd)) {
+          // Same bytes: keep the file, but bring its metadata in line (as rsync -c does), so the
+          // next quick-check run also sees it as unchanged.
+          const s = fs.fstatSync(srcFd, { bigint: true });
+          const d = fs.fstatSync(dfd, { bigint: true });
+          if (s.mtimeNs !== d.mtimeNs || (Number(s.mode) & 0o7777) !== (Number(d.mode) & 0o7777)) {
+            fs.chmodSync(dstAbs, Number(s.mode) & 0o7777);
+            native.utimensat(dstAbs, s.atimeNs, s.mtimeNs, { noFollow: true });
+          }
+          return finishSame({ ...t, mtimeNs: s.mtimeNs, mtimeMs: -1 }, src, dstAbs);
+        }
       } finally {
         fs.closeSync(dfd);
       }

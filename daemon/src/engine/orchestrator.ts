@@ -217,7 +217,7 @@ class LocalRun {
       this.progress(false);
     }
     this.scanComplete = true;
-    this.flush();
+    if (!this.fatal) this.flush();
     if (this.pool) await this.pool.drain();
     this.throwIfFatal();
     this.progress(true);

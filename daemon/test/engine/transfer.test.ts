@@ -55,6 +55,42 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.deepEqual(tempsUnder(dst), []);
   });
 
+  it('keeps owner and group when running as root', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // chown needs root; CI and this machine run as root
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'owned': 'o', 'd/inner': 'i', 'l': { link: 'owned' } });
+    fs.chownSync(path.join(src, 'owned'), 1234, 5678);
+    fs.chownSync(path.join(src, 'd'), 4321, 8765);
+    fs.lchownSync(path.join(src, 'l'), 2222, 3333);
+    fs.chmodSync(path.join(src, 'owned'), 0o4755); // setuid survives the chown
+    await run(src + '/', dst, opts());
+    const o = fs.statSync(path.join(dst, 'owned'));
+    assert.deepEqual([o.uid, o.gid, o.mode & 0o7777], [1234, 5678, 0o4755]);
+    const d = fs.statSync(path.join(dst, 'd'));
+    assert.deepEqual([d.uid, d.gid], [4321, 8765]);
+    const l = fs.lstatSync(path.join(dst, 'l'));
+    assert.deepEqual([l.uid, l.gid], [2222, 3333]);
+  });
+
+  it('--checksum with identical bytes keeps the file and fixes its mtime and mode', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f': 'same' });
+    writeTree(dst, { 'f': 'same' });
+    fs.chmodSync(path.join(src, 'f'), 0o600);
+    fs.utimesSync(path.join(dst, 'f'), 1_000_000_000, 1_000_000_000);
+    const inode = fs.statSync(path.join(dst, 'f')).ino;
+    const r = await run(src + '/', dst, opts({ compare: { mode: 'checksum', ignoreExisting: false } }));
+    assert.equal(r.summary.filesTransferred, 0);
+    assert.equal(r.summary.filesUnchanged, 1);
+    assert.equal(fs.statSync(path.join(dst, 'f')).ino, inode, 'not rewritten');
+    assert.equal(mtimeNs(path.join(dst, 'f')), mtimeNs(path.join(src, 'f')));
+    assert.equal(fs.statSync(path.join(dst, 'f')).mode & 0o7777, 0o600);
+    const again = await run(src + '/', dst, opts());
+    assert.equal(again.summary.filesTransferred, 0, 'a quick-check run afterwards sees it unchanged');
+  });
+
   it('keeps ns mtimes that float seconds cannot express', async () => {
     const src = tempDir();
     const dst = tempDir();
