@@ -40,8 +40,11 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
   });
 
   after(async () => {
+    const log = daemon?.stderr() ?? '';
     await daemon?.stop();
     tmp?.cleanup();
+    // Every failure above must have been handled: no crash path, no stray rejection.
+    assert.doesNotMatch(log, /unhandled error|uncaught/i);
   });
 
   /** A push of one 10-byte file 'f' into `dir`, read up to need_complete. */

@@ -31,8 +31,11 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
   });
 
   after(async () => {
+    const log = daemon?.stderr() ?? '';
     await daemon?.stop();
     tmp?.cleanup();
+    // Every failure above must have been handled: no crash path, no stray rejection.
+    assert.doesNotMatch(log, /unhandled error|uncaught/i);
   });
 
   it('push copies a tree byte for byte with its metadata over the TCP data plane', async () => {

@@ -47,8 +47,11 @@ describe('remote push safety (real blitd)', function () {
   });
 
   after(async () => {
+    const log = daemon?.stderr() ?? '';
     await daemon?.stop();
     tmp?.cleanup();
+    // Every failure above must have been handled: no crash path, no stray rejection.
+    assert.doesNotMatch(log, /unhandled error|uncaught/i);
   });
 
   const outsideIsEmpty = (): void => assert.deepEqual(fs.readdirSync(outside), [], 'nothing written outside the module');
