@@ -29,12 +29,16 @@ echo "== extension-host suite (code-server)"
 (cd "$ext/test-e2e" && npx vscode-test --config .vscode-test.mjs)
 t1=$(date +%s)
 echo "extension-host suite: $((t1 - t0)) s"
-# the daemon the extension spawned must not outlive the workbench
+# the daemon the extension spawned must not outlive the workbench (read /proc: no procps needed)
 sleep 1
-if pgrep -f -- "--socket $XDG_RUNTIME_DIR/blit/blitd.sock" >/dev/null; then
-  echo "orphan blitd left after the workbench stopped: $(pgrep -af -- "--socket $XDG_RUNTIME_DIR/blit/blitd.sock")" >&2
-  exit 1
-fi
+sock="$XDG_RUNTIME_DIR/blit/blitd.sock"
+for f in /proc/[0-9]*/cmdline; do
+  cmd="$( { tr '\0' ' ' < "$f"; } 2>/dev/null || true)"
+  if [[ "$cmd" == *"--socket $sock"* ]]; then
+    echo "orphan blitd left after the workbench stopped: pid $(basename "$(dirname "$f")")" >&2
+    exit 1
+  fi
+done
 
 if [ -f "$ext/test-e2e/ui-vsix.test.js" ]; then
   echo "== .vsix installed into code-server, driven through the UI"
