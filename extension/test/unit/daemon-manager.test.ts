@@ -6,11 +6,16 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { blitService } from '@blit/proto';
 import { DaemonManager, defaultSocketPath } from '../../src/daemon-manager';
 import { JobTracker } from '../../src/job-tracker';
+import { messageForJob } from '../../src/messages';
 import { buildRequest } from '../../src/requests';
+import type { Target } from '../../src/targets';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
 const ENTRY = path.join(REPO, 'extension', 'scripts', 'blitd-entry.js');
@@ -153,5 +158,50 @@ describe('daemon manager with real blitd processes', function () {
       assert.match(e.detail ?? '', /cannot open config/);
       return true;
     });
+  });
+
+  it('unreachable host, refused module and protocol mismatch each end the job with one clear message', async () => {
+    const m = manager();
+    const client = await m.ensure();
+    const tracker = new JobTracker(() => {});
+    // a "remote" that speaks another protocol version
+    const server = new grpc.Server();
+    server.addService(blitService().service, {
+      Handshake: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { protocolVersion: 999, serverVersion: '9.9.9', accepted: false, message: 'this server speaks protocol 999' }),
+    });
+    const oldPort = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    fs.mkdirSync(path.join(tmp, 'remote'));
+    remote = await startRemote(path.join(tmp, 'remote'));
+    const ws = path.join(tmp, 'ws');
+    fs.mkdirSync(ws);
+    fs.writeFileSync(path.join(ws, 'f'), 'x');
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const t = (name: string, port: number, module = 'default'): Target => ({ name, host: '127.0.0.1', port, module, remotePath: '', excludes: [], uploadOnSave: false });
+    const run = async (target: Target) => {
+      const id = await client.startTransfer(buildRequest({ kind: 'push', target, folder: ws, gitignore: true }));
+      const rec = await tracker.waitFor(id);
+      assert.equal(rec.job.state, 'failed');
+      return { code: rec.job.error?.code, message: messageForJob(rec.job, target) ?? '' };
+    };
+    try {
+      await tracker.attach(client);
+      const down = await run(t('down', closed));
+      assert.equal(down.code, 'Unreachable');
+      assert.match(down.message, new RegExp(`^Blit cannot reach 127\\.0\\.0\\.1:${closed}`));
+      const nomod = await run(t('nomod', remote.port, 'nosuch'));
+      assert.equal(nomod.code, 'ModuleNotFound');
+      assert.match(nomod.message, /refused module 'nosuch'/);
+      const old = await run(t('old', oldPort));
+      assert.equal(old.code, 'ProtocolMismatch');
+      assert.match(old.message, /protocol mismatch with 127\.0\.0\.1:\d+ .*protocol 999/);
+    } finally {
+      tracker.dispose();
+      server.forceShutdown();
+    }
   });
 });
