@@ -86,6 +86,21 @@ export class DaemonManager {
     return this.starting;
   }
 
+  /** Attaches to a daemon that is already running (never spawns one); null when there is none. */
+  async attachIfRunning(): Promise<DaemonClient | null> {
+    if (this.client || this.disposed) return this.client ?? null;
+    if (this.starting) return this.starting;
+    const c = await this.tryAttach().catch(() => null);
+    if (c && !this.client) {
+      this.opts.log(`attached to running blitd at ${this.opts.socketPath}`);
+      this.owned = false;
+      this.client = c;
+    } else if (c) {
+      c.close();
+    }
+    return this.client ?? null;
+  }
+
   private async tryAttach(): Promise<DaemonClient | null> {
     if (!fs.existsSync(this.opts.socketPath)) return null;
     const c = new DaemonClient(this.address);

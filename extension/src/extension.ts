@@ -349,6 +349,8 @@ export function activate(context: vscode.ExtensionContext): { jobs: () => Readon
     vscode.workspace.onDidSaveTextDocument((doc) => b.uploads.onSaved(doc.uri.fsPath, (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath))),
   );
   b.log(`Blit extension activated (VS Code ${vscode.version}, node ${process.version})`);
+  // Show jobs a daemon already runs (e.g. started from another window) without starting one.
+  void b.manager.attachIfRunning().then((c) => (c ? b.tracker.attach(c) : undefined)).catch(() => {});
   // API for tests and other extensions: read-only views of the state.
   return { jobs: () => b.tracker.snapshot, daemonPid: () => b.manager.pid };
 }

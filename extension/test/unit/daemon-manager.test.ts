@@ -117,6 +117,11 @@ describe('daemon manager with real blitd processes', function () {
     await m2.ensure();
     assert.equal(m2.owned, false, 'attached to the running daemon');
     assert.equal(m2.pid, undefined);
+    const m3 = manager();
+    assert.ok(await m3.attachIfRunning(), 'attachIfRunning finds the running daemon');
+    const lonely = manager({ socketPath: path.join(tmp, 'run2', 'blit', 'blitd.sock') });
+    assert.equal(await lonely.attachIfRunning(), null, 'attachIfRunning never spawns');
+    assert.equal(lonely.pid, undefined);
   });
 
   it('the daemon exits when its stdin pipe closes (extension host gone), and on dispose', async () => {
