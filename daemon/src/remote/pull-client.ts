@@ -60,8 +60,6 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       failure: (f) => onEvent({ type: 'fileError', failure: f }),
     },
   });
-  dest.prepareRoot();
-  await dest.ready();
   receiver = new DataReceiver({
     openSink: (f) => dest.openSink(f),
     committed: (f) => {
@@ -110,6 +108,9 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       const m = await latch.race(next());
       if (!m) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the pull early` });
       if (m.negotiation) {
+        // The daemon accepted the request: only now is the local destination created.
+        dest.prepareRoot();
+        await dest.ready();
         // Streams are connected (and accepted) before the first need: that is how the daemon
         // knows which data path this client took.
         const sockets = options.forceGrpcData ? [] : await latch.race(connectStreams(src.host, m.negotiation, onEvent));

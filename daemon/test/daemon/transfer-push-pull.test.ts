@@ -227,4 +227,16 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
       await d6.stop();
     }
   });
+
+  it('a refused pull (unknown module, missing path) fails clearly and creates nothing locally', async () => {
+    const none = path.join(tmp.dir, 'never-created');
+    let r = await runBlit(['copy', `127.0.0.1:${daemon.port}:/nomodule/x`, none], { env });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /unknown module 'nomodule'.*ModuleNotFound/);
+    r = await runBlit(['copy', remote('does/not/exist'), none], { env });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /default\/does\/not\/exist: source: no such file or directory/);
+    assert.doesNotMatch(r.stderr, new RegExp(moduleDir), 'the daemon does not reveal its own paths');
+    assert.ok(!fs.existsSync(none));
+  });
 });
