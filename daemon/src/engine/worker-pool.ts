@@ -112,11 +112,20 @@ export class WorkerPool {
   }
 
   /** Send a batch to the least loaded worker. */
-  submit(tasks: FileTask[]): void {
+  /**
+   * `affinity` (e.g. a destination-directory sequence number): batches with the same affinity go
+   * to the same worker unless it is clearly busier than the least loaded one, so two threads
+   * rarely create files in the same directory at once (they would contend on its inode lock).
+   */
+  submit(tasks: FileTask[], affinity?: number): void {
     if (tasks.length === 0) return;
     if (this.closed) throw new Error('pool closed');
     let best = this.slots[0]!;
     for (let i = 1; i < this.active; i++) if (this.slots[i]!.inFlight.size < best.inFlight.size) best = this.slots[i]!;
+    if (affinity !== undefined) {
+      const preferred = this.slots[affinity % this.active]!;
+      if (preferred.inFlight.size <= best.inFlight.size + 1) best = preferred;
+    }
     const batch = this.nextBatch++;
     best.inFlight.set(batch, tasks);
     const req: BatchRequest = { batch, tasks };
