@@ -239,4 +239,29 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.doesNotMatch(r.stderr, new RegExp(moduleDir), 'the daemon does not reveal its own paths');
     assert.ok(!fs.existsSync(none));
   });
+
+  it('mirror --gitignore: ignored files are neither sent nor deleted on the remote side', async () => {
+    const gsrc = path.join(tmp.dir, 'git-src');
+    fs.mkdirSync(path.join(gsrc, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(gsrc, '.gitignore'), '*.tmp\n');
+    fs.writeFileSync(path.join(gsrc, 'sub/.gitignore'), 'cache/\n');
+    fs.writeFileSync(path.join(gsrc, 'keep.txt'), 'k');
+    fs.writeFileSync(path.join(gsrc, 'local.tmp'), 'not sent');
+    fs.mkdirSync(path.join(gsrc, 'sub/cache'));
+    fs.writeFileSync(path.join(gsrc, 'sub/cache/c'), 'not sent');
+    const dst = path.join(moduleDir, 'git');
+    fs.mkdirSync(path.join(dst, 'sub/cache'), { recursive: true });
+    fs.writeFileSync(path.join(dst, 'remote.tmp'), 'ignored: must survive');
+    fs.writeFileSync(path.join(dst, 'sub/cache/remote'), 'ignored: must survive');
+    fs.writeFileSync(path.join(dst, 'stale.txt'), 'not ignored, not in source: deleted');
+    const r = await runBlit(['mirror', `${gsrc}/`, remote('git'), '--gitignore', '--yes', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).entriesDeleted, 1);
+    assert.ok(!fs.existsSync(path.join(dst, 'local.tmp')), 'ignored source file not sent');
+    assert.ok(!fs.existsSync(path.join(dst, 'sub/cache/c')));
+    assert.ok(fs.existsSync(path.join(dst, 'remote.tmp')));
+    assert.ok(fs.existsSync(path.join(dst, 'sub/cache/remote')));
+    assert.ok(!fs.existsSync(path.join(dst, 'stale.txt')));
+    assert.equal(fs.readFileSync(path.join(dst, 'keep.txt'), 'utf8'), 'k');
+  });
 });
