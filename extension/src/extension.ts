@@ -93,10 +93,20 @@ class Blit {
     return vscode.workspace.getConfiguration('blit').get<boolean>('gitignore') ?? true;
   }
 
+  private warnedSettings = '';
+
   targets(): Target[] {
     const { targets, errors } = parseTargets(vscode.workspace.getConfiguration('blit').get('targets'));
-    for (const e of errors) this.log(`settings: ${e.message}`);
     if (errors.length && targets.length === 0) throw errors[0];
+    const text = errors.map((e) => e.message).join('; ');
+    if (text && text !== this.warnedSettings) {
+      // valid entries stay usable; say once (per distinct problem) which entries were skipped
+      this.warnedSettings = text;
+      for (const e of errors) this.log(`settings: ${e.message}`);
+      void vscode.window.showWarningMessage(`Blit settings: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}; that entry is skipped.`, 'Show Log').then((a) => {
+        if (a) this.output.show(true);
+      });
+    }
     return targets;
   }
 

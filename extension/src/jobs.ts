@@ -169,12 +169,12 @@ export function buildTree(jobs: ReadonlyMap<string, JobRecord>): TreeNodeModel[]
     for (const f of j.summary?.failures ?? []) {
       if (!failures.some((g) => g.path === f.path && g.reason === f.reason)) failures.push(f);
     }
-    for (const f of failures.slice(0, MAX_CHILDREN)) {
-      children.push({ id: `${j.id}/failed/${f.path}`, label: f.path, description: `failed: ${f.reason}`, tooltip: `${f.code}: ${f.reason}`, icon: 'file-failed', children: [] });
+    for (const [i, f] of failures.slice(0, MAX_CHILDREN).entries()) {
+      children.push({ id: `${j.id}/failed/${i}/${f.path}`, label: f.path, description: `failed: ${f.reason}`, tooltip: `${f.code}: ${f.reason}`, icon: 'file-failed', children: [] });
     }
     if (!isFinished(j.state)) {
-      for (const p of j.inFlight.slice(0, MAX_CHILDREN)) {
-        children.push({ id: `${j.id}/inflight/${p}`, label: p, description: 'in flight', tooltip: p, icon: 'file', children: [] });
+      for (const [i, p] of j.inFlight.slice(0, MAX_CHILDREN).entries()) {
+        children.push({ id: `${j.id}/inflight/${i}/${p}`, label: p, description: 'in flight', tooltip: p, icon: 'file', children: [] });
       }
     }
     const error = j.error ? `\n${j.error.code}: ${j.error.message}` : '';

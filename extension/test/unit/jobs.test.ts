@@ -79,6 +79,16 @@ describe('tree model', () => {
     assert.match(n!.tooltip, /ModuleNotFound: no module "www"/);
   });
 
+  it('gives every child a unique id even when a path fails twice (VS Code rejects duplicate ids)', () => {
+    let jobs: Map<string, JobRecord> = new Map();
+    const failure = { path: 'same.txt', code: 'IoError', reason: 'EIO' };
+    jobs = applyJobUpdate(jobs, { job: snap({ inFlight: ['same.txt'] }), failure });
+    jobs = applyJobUpdate(jobs, { job: snap({ inFlight: ['same.txt'] }), failure });
+    const ids = buildTree(jobs)[0]!.children.map((c) => c.id);
+    assert.equal(ids.length, 3);
+    assert.equal(new Set(ids).size, 3);
+  });
+
   it('status bar text only while something runs', () => {
     assert.equal(statusText(new Map()), null);
     const jobs = applyJobUpdate(new Map(), { job: snap() });
