@@ -168,9 +168,10 @@ sleep 0.5
 CEILING=$(iperf3 -c 127.0.0.1 -p "$IPORT" -t 3 -J 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' || echo 0)
 ELAPSED=$(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
 
-python3 - "$RAW" "$ELAPSED" "$RUNS" "$CEILING" <<'PY'
+LARGE_BYTES=$(du -sb "$TREES/large" | cut -f1)
+python3 - "$RAW" "$ELAPSED" "$RUNS" "$CEILING" "$LARGE_BYTES" <<'PY'
 import os, statistics, subprocess, sys
-raw, elapsed, runs, ceiling = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4] or 0)
+raw, elapsed, runs, ceiling, large_bytes = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4] or 0), int(sys.argv[5])
 by = {}
 for l in open(raw):
     if not l.strip(): continue
@@ -182,7 +183,6 @@ print(f"\nBlit remote benchmark (loopback): {sh('date -u +%Y-%m-%dT%H:%MZ')}, co
       f"iperf3 loopback ceiling {ceiling / 1e9:.1f} Gbit/s\n")
 print('| scenario | blit (s) | rsync daemon (s) | blit / rsync | target | met | blit peak RSS | blit first byte |')
 print('|---|---|---|---|---|---|---|---|')
-GIB = 1 << 30
 for scen, d in by.items():
     med = {t: statistics.median(s for s, *_ in d[t]) for t in d}
     bad = [c for *_, c, _ in d.get('blit', []) if c != 'ok']
@@ -194,7 +194,7 @@ for scen, d in by.items():
     b = f"{med['blit']:.2f}" + (f" ({','.join(bad)})" if bad else '') if 'blit' in med else '-'
     extra = ''
     if scen.endswith('large') and 'blit' in med and ceiling:
-        gbit = GIB * 8 / med['blit'] / 1e9
+        gbit = large_bytes * 8 / med['blit'] / 1e9  # wall time, process start included
         extra = f' ({gbit:.1f} Gbit/s = {100 * gbit * 1e9 / ceiling:.0f}% of loopback)'
     fbcell = f'{max(fbs):.0f} ms' if fbs else '-'
     rs = f"{med['rsync']:.2f}" if 'rsync' in med else '-'
