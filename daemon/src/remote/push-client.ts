@@ -84,10 +84,9 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
           grpcSend: (d) => send({ fileData: d }),
           hooks: {
             sent: () => undefined,
-            failed: (f, failure) => {
+            failed: (_f, failure) => {
               sendFailures.set(failure.path, failure);
               onEvent({ type: 'fileError', failure });
-              void f;
             },
             bytes: () => {
               if (firstByteMs === null) {
@@ -137,9 +136,12 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
   }
 }
 
+/** Absolute source path. `SRC/` becomes `SRC/.` so a symlink to a directory is followed there. */
 function absolute(p: Buffer): Buffer {
-  if (p[0] === 0x2f) return stripSlash(p);
-  return stripSlash(Buffer.concat([Buffer.from(process.cwd()), Buffer.from('/'), p]));
+  const abs = p[0] === 0x2f ? p : Buffer.concat([Buffer.from(process.cwd()), Buffer.from('/'), p]);
+  const trailing = abs.length > 1 && abs[abs.length - 1] === 0x2f;
+  const stripped = stripSlash(abs);
+  return trailing && stripped.length > 1 ? Buffer.concat([stripped, Buffer.from('/.')]) : stripped;
 }
 
 function stripSlash(p: Buffer): Buffer {
