@@ -34,6 +34,7 @@ import { initialTuning, maxWorkersFor, TuningAdapter, type Tuning, type Workload
 import { makePerfRecord, type PerfHistory, type PerfOutcome } from './perf/history';
 import { fsTypeOf } from './perf/fstype';
 import { SMALL_FILE_MAX } from './copy';
+import { SplitCopy } from './split-copy';
 import { StallDetector } from './stall';
 import { baseName, depth, displayPath, join2, parentRel, EMPTY } from './paths';
 import type { FileTask, TaskResult } from './worker-protocol';
@@ -100,6 +101,8 @@ class LocalRun {
   private lastResultAt = 0;
   private bigBytes = 0;
   private stallEvents = 0;
+  /** Range task id → the split huge file it belongs to. */
+  private readonly splits = new Map<number, SplitCopy>();
 
   constructor(
     private readonly ends: Endpoints,
@@ -164,6 +167,8 @@ class LocalRun {
       signal?.removeEventListener('abort', onAbort);
       this.stall.stop();
       if (this.pool) await this.pool.close();
+      // Ranges that never came back (worker died, stall): their shared temp must not stay behind.
+      for (const split of new Set(this.splits.values())) split.abort();
       await this.record(outcome);
     }
     this.summary.durationMs = Date.now() - this.start;
@@ -362,6 +367,10 @@ class LocalRun {
       verifyByHash: this.options.mode === 'move' && this.options.compare.mode === 'checksum',
     };
     this.taskRel.set(task.id, e.rel);
+    if (this.shouldSplit(task)) {
+      this.startSplit(task, e.rel);
+      return;
+    }
     if (e.size >= this.plan.bigFileBytes) {
       this.submit([task]);
       return;
@@ -370,6 +379,29 @@ class LocalRun {
     this.pending.push(task);
     this.pendingBytes += e.size;
     if (this.pending.length >= this.plan.batchFiles || this.pendingBytes >= this.plan.batchBytes) this.flush();
+  }
+
+  /** Huge, dense, not compared by hash, several workers, no reflink (a clone is instant anyway). */
+  private shouldSplit(t: FileTask): boolean {
+    return t.size >= this.plan.hugeFileBytes && t.size >= 2 * this.plan.minRangeBytes && this.plan.workers >= 2 && !t.hashFirst && t.blocks * 512 >= t.size && this.plan.order[0] !== 'reflink';
+  }
+
+  private startSplit(task: FileTask, rel: Buffer): void {
+    let split: SplitCopy;
+    try {
+      split = new SplitCopy(task, this.meta);
+    } catch (err) {
+      this.taskRel.delete(task.id);
+      const f = failureOf(err, rel, 'cannot create destination file');
+      this.fail(f);
+      if (f.code === ErrorCodes.NoSpace) this.setFatal(new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path }));
+      return;
+    }
+    const ranges = split.rangeTasks(this.plan.workers, () => this.nextId++, this.plan.minRangeBytes);
+    ranges.forEach((r, i) => {
+      this.splits.set(r.id, split);
+      this.submit([r], i);
+    });
   }
 
   // ---------------------------------------------------------------- workers
@@ -417,40 +449,51 @@ class LocalRun {
     this.batchSentAt.delete(tasks);
     if (sent !== undefined && tasks.length > 1) adaptBatch(this.plan, tasks.length, Date.now() - sent);
     for (const r of results) {
-      const rel = this.taskRel.get(r.id) ?? EMPTY;
-      this.taskRel.delete(r.id);
-      const task = tasks.find((t) => t.id === r.id);
-      switch (r.status) {
-        case 'copied':
-          if (task?.hashFirst) this.item('update', rel, 'file', r.bytes);
-          this.summary.filesTransferred++;
-          this.summary.bytesTransferred += r.bytes;
-          if (r.bytes > SMALL_FILE_MAX) this.bigBytes += r.bytes;
-          this.filesDone++;
-          this.bytesDone += r.bytes;
-          if (this.summary.firstByteMs === null && r.firstByteAt !== undefined) {
-            this.summary.firstByteMs = Math.max(0, r.firstByteAt - this.start);
-            this.emit({ type: 'firstByte', elapsedMs: this.summary.firstByteMs });
-          }
-          break;
-        case 'same':
-          this.summary.filesUnchanged++;
-          this.filesDone++;
-          this.bytesDone += task?.size ?? 0;
-          break;
-        case 'failed': {
-          const f = { path: displayPath(rel), code: r.code ?? ErrorCodes.IoError, reason: r.reason ?? 'failed' };
-          this.fail(f);
-          if (f.code === ErrorCodes.NoSpace) this.setFatal(new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path }));
-          break;
-        }
-        case 'cancelled':
-          break;
+      const split = this.splits.get(r.id);
+      if (split) {
+        this.splits.delete(r.id);
+        const final = split.onRangeResult(r);
+        if (final) this.handleResult(split.task, final);
+        continue;
       }
-      if (r.sourceKeptReason) this.fail({ path: displayPath(rel), code: ErrorCodes.VerifyFailed, reason: r.sourceKeptReason });
+      const task = tasks.find((t) => t.id === r.id);
+      if (task) this.handleResult(task, r);
     }
     this.sampleTuning();
     this.progress(false);
+  }
+
+  private handleResult(task: FileTask, r: TaskResult): void {
+    const rel = this.taskRel.get(task.id) ?? EMPTY;
+    this.taskRel.delete(task.id);
+    switch (r.status) {
+      case 'copied':
+        if (task.hashFirst) this.item('update', rel, 'file', r.bytes);
+        this.summary.filesTransferred++;
+        this.summary.bytesTransferred += r.bytes;
+        if (r.bytes > SMALL_FILE_MAX) this.bigBytes += r.bytes;
+        this.filesDone++;
+        this.bytesDone += r.bytes;
+        if (this.summary.firstByteMs === null && r.firstByteAt !== undefined) {
+          this.summary.firstByteMs = Math.max(0, r.firstByteAt - this.start);
+          this.emit({ type: 'firstByte', elapsedMs: this.summary.firstByteMs });
+        }
+        break;
+      case 'same':
+        this.summary.filesUnchanged++;
+        this.filesDone++;
+        this.bytesDone += task.size;
+        break;
+      case 'failed': {
+        const f = { path: displayPath(rel), code: r.code ?? ErrorCodes.IoError, reason: r.reason ?? 'failed' };
+        this.fail(f);
+        if (f.code === ErrorCodes.NoSpace) this.setFatal(new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path }));
+        break;
+      }
+      case 'cancelled':
+        break;
+    }
+    if (r.sourceKeptReason) this.fail({ path: displayPath(rel), code: ErrorCodes.VerifyFailed, reason: r.sourceKeptReason });
   }
 
   // ---------------------------------------------------------------- single file

@@ -22,6 +22,10 @@ export interface Plan {
   bigFileBytes: number;
   /** Batches allowed in flight per worker before the walker waits (bounds memory). */
   batchesPerWorker: number;
+  /** Files at least this big are split into ranges copied by several workers at once. */
+  hugeFileBytes: number;
+  /** Smallest range of a split file. */
+  minRangeBytes: number;
 }
 
 const BATCH_TARGET_MS = 20;
@@ -38,6 +42,8 @@ export function initialPlan(debug: DebugOverrides | undefined, cpus: number = os
     batchBytes: 8 * 1024 * 1024,
     bigFileBytes: 4 * 1024 * 1024,
     batchesPerWorker: 4,
+    hugeFileBytes: debug?.hugeFileSplitBytes ?? 256 * 1024 * 1024,
+    minRangeBytes: debug?.hugeFileSplitBytes ?? 64 * 1024 * 1024,
   };
 }
 
@@ -52,6 +58,7 @@ export function planFromTuning(t: Tuning, debug: DebugOverrides | undefined): Pl
     workers: Math.max(1, Math.min(debug?.workers ?? t.workers, 16)),
     order: debug?.primitive ? [debug.primitive, 'readwrite'] : t.primitiveOrder.slice(),
     batchFiles: debug?.batchFiles ?? Math.max(base.minBatch, Math.min(base.maxBatch, t.smallBatchSize)),
+    hugeFileBytes: debug?.hugeFileSplitBytes ?? t.hugeFileSplitBytes,
   };
 }
 

@@ -83,6 +83,8 @@ export interface DebugOverrides {
   failReadDirs?: string[];
   /** Files per worker batch (fixed: the planner does not adapt it). */
   batchFiles?: number;
+  /** Split files at least this big into ranges copied by several workers (also the least range size). */
+  hugeFileSplitBytes?: number;
 }
 
 export type CopyPrimitive = 'reflink' | 'copy_file_range' | 'sendfile' | 'readwrite';

@@ -36,6 +36,11 @@ export interface FileTask {
   /** move: after commit, verify the destination (size+mtime, or hash) and unlink the source. */
   removeSource: boolean;
   verifyByHash: boolean;
+  /**
+   * Part of a split huge file: copy [start, end) into the already created temp file `temp`
+   * (latin1 path) at the same offsets; the main thread verifies and commits (split-copy.ts).
+   */
+  range?: { temp: string; start: number; end: number };
 }
 
 export type TaskStatus = 'copied' | 'same' | 'failed' | 'cancelled';
