@@ -111,8 +111,22 @@ class PullSession {
         tokenTtlMs: this.settings.tokenTtlMs,
         log: this.ctx.log,
         onStream: (socket) => {
-          if (this.senders) socket.destroy(); // too late: the data path was already chosen
-          else this.accepted.push(socket);
+          if (this.senders) {
+            socket.destroy(); // too late: the data path was already chosen
+            return;
+          }
+          this.accepted.push(socket);
+          // A client that gave up waiting for the accept byte closes the socket: forget it, so
+          // the data path chosen at the first need matches the streams the client kept.
+          socket.once('close', () => {
+            const i = this.accepted.indexOf(socket);
+            if (!this.senders && i >= 0) this.accepted.splice(i, 1);
+          });
+          // Read (so a close is noticed); the client sends nothing after its hello.
+          socket.on('data', () => {
+            if (!this.senders) socket.destroy();
+          });
+          socket.resume();
         },
       });
     }
