@@ -1,157 +1,16 @@
 /**
- * Worker thread body: receives batches of file tasks, makes blocking syscalls, replies with one
- * message per batch. Opens, reads, writes, renames through node:fs sync calls (cheap) and calls
- * @blit/native only for what node lacks (ns timestamps, copy_file_range, FICLONE, SEEK_DATA).
+ * Worker thread bootstrap: receives batches of file tasks, runs them (copy-task.ts), replies
+ * with one message per batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as fs from 'node:fs';
-import * as native from '@blit/native';
-import { AtomicFile } from './atomic';
-import { CancelledCopy, copyRange, newCopyContext } from './copy';
-import { hashFd, initChecksum } from './checksum';
-import { fromErrno, ErrorCodes } from './errors';
-import { displayPath } from './paths';
-import { msFromNs } from './compare';
-import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
-
-const init = workerData as WorkerInit;
-const cancelFlag = new Int32Array(init.cancel);
-/** Checked between files and chunks; each check is also a heartbeat for the stall detector. */
-const cancelled = (): boolean => {
-  Atomics.add(cancelFlag, 1, 1);
-  return Atomics.load(cancelFlag, 0) !== 0;
-};
-const ctx = newCopyContext(init.order, cancelled);
-const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
-
-function buf(latin1: string): Buffer {
-  return Buffer.from(latin1, 'latin1');
-}
-
-/** Does an exact ns mtime match what the scan saw (exact ns, or Node double ms in fast mode)? */
-function sameScanMtime(t: FileTask, ns: bigint): boolean {
-  return t.mtimeNs >= 0n ? ns === t.mtimeNs : msFromNs(ns) === t.mtimeMs;
-}
-
-function sameHash(a: number, b: number): boolean {
-  return hashFd(a) === hashFd(b);
-}
-
-/** One range of a split huge file into the shared temp (no commit here: the main thread does it). */
-function runRange(t: FileTask, r: NonNullable<FileTask['range']>): TaskResult {
-  const src = buf(t.src);
-  let srcFd = -1;
-  let dstFd = -1;
-  try {
-    srcFd = fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
-    dstFd = fs.openSync(buf(r.temp), fs.constants.O_WRONLY | O_NOFOLLOW);
-    ctx.firstByteAt = 0;
-    const n = copyRange(srcFd, dstFd, r.start, r.end, '', ctx);
-    return { id: t.id, status: 'copied', bytes: n, firstByteAt: ctx.firstByteAt || Date.now() };
-  } catch (err) {
-    if (err instanceof CancelledCopy) return { id: t.id, status: 'cancelled', bytes: 0 };
-    const be = fromErrno(err, displayPath(src), 'copy');
-    return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.message.slice(displayPath(src).length + 2) };
-  } finally {
-    if (srcFd >= 0) fs.closeSync(srcFd);
-    if (dstFd >= 0) fs.closeSync(dstFd);
-  }
-}
-
-export function runTask(t: FileTask): TaskResult {
-  if (cancelled()) return { id: t.id, status: 'cancelled', bytes: 0 };
-  if (t.range) return runRange(t, t.range);
-  const src = buf(t.src);
-  const dstDir = buf(t.dstDir);
-  const name = buf(t.name);
-  let srcFd = -1;
-  let file: AtomicFile | undefined;
-  try {
-    srcFd = fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
-    const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);
-    if (t.hashFirst) {
-      const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);
-      try {
-        if (sameHash(srcFd, dfd)) {
-          // Same bytes: keep the file, but bring its metadata in line (as rsync -c does), so the
-          // next quick-check run also sees it as unchanged.
-          const s = fs.fstatSync(srcFd, { bigint: true });
-          const d = fs.fstatSync(dfd, { bigint: true });
-          if (s.mtimeNs !== d.mtimeNs || (Number(s.mode) & 0o7777) !== (Number(d.mode) & 0o7777)) {
-            fs.chmodSync(dstAbs, Number(s.mode) & 0o7777);
-            native.utimensat(dstAbs, s.atimeNs, s.mtimeNs, { noFollow: true });
-          }
-          return finishSame({ ...t, mtimeNs: s.mtimeNs, mtimeMs: -1 }, src, dstAbs);
-        }
-      } finally {
-        fs.closeSync(dfd);
-      }
-    }
-    file = new AtomicFile(dstDir, name, t.mode);
-    ctx.firstByteAt = 0;
-    const n = file.copyFromFd(srcFd, t.size, t.blocks, '', ctx);
-    const firstByteAt = ctx.firstByteAt || Date.now();
-    // One fstat after the copy: detects a change during the copy and gives the exact ns mtime
-    // (a fast-mode scan only knew it in double ms).
-    const after = fs.fstatSync(srcFd, { bigint: true });
-    if (n !== t.size || Number(after.size) !== t.size || !sameScanMtime(t, after.mtimeNs)) {
-      file.abort();
-      return { id: t.id, status: 'failed', bytes: 0, code: ErrorCodes.SourceChanged, reason: 'source changed while it was being copied; destination left as it was' };
-    }
-    const exact = { ...t, mtimeNs: after.mtimeNs, mtimeMs: -1 };
-    file.commit(exact, init.meta);
-    const result: TaskResult = { id: t.id, status: 'copied', bytes: n, firstByteAt };
-    if (t.removeSource) removeSourceAfterVerify(exact, src, dstAbs, srcFd, result);
-    return result;
-  } catch (err) {
-    file?.abort();
-    if (err instanceof CancelledCopy) return { id: t.id, status: 'cancelled', bytes: 0 };
-    const be = fromErrno(err, displayPath(src), 'copy');
-    return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.message.slice(displayPath(src).length + 2) };
-  } finally {
-    if (srcFd >= 0) fs.closeSync(srcFd);
-  }
-}
-
-function finishSame(t: FileTask, src: Buffer, dstAbs: Buffer): TaskResult {
-  const result: TaskResult = { id: t.id, status: 'same', bytes: 0 };
-  if (t.removeSource) removeSourceAfterVerify(t, src, dstAbs, -1, result);
-  return result;
-}
-
-/** move: remove the source only if the destination is verifiably what we copied. */
-function removeSourceAfterVerify(t: FileTask, src: Buffer, dstAbs: Buffer, srcFd: number, result: TaskResult): void {
-  try {
-    const d = fs.lstatSync(dstAbs, { bigint: true });
-    let ok = d.isFile() && Number(d.size) === t.size && (t.hashFirst || sameScanMtime(t, d.mtimeNs));
-    if (ok && t.verifyByHash) {
-      const dfd = fs.openSync(dstAbs, 'r');
-      const sfd = srcFd >= 0 ? srcFd : fs.openSync(src, 'r');
-      try {
-        ok = sameHash(sfd, dfd);
-      } finally {
-        fs.closeSync(dfd);
-        if (sfd !== srcFd) fs.closeSync(sfd);
-      }
-    }
-    const s = fs.lstatSync(src, { bigint: true });
-    if (Number(s.size) !== t.size || !sameScanMtime(t, s.mtimeNs)) {
-      result.sourceKeptReason = 'source changed after it was copied; kept';
-      return;
-    }
-    if (!ok) {
-      result.sourceKeptReason = 'destination did not verify; source kept';
-      return;
-    }
-    fs.unlinkSync(src);
-    result.sourceRemoved = true;
-  } catch (err) {
-    result.sourceKeptReason = `cannot remove source: ${(err as Error).message}`;
-  }
-}
+import { initChecksum } from './checksum';
+import { createTaskRunner } from './copy-task';
+import type { BatchReply, BatchRequest, WorkerInit } from './worker-protocol';
 
 async function main(): Promise<void> {
+  const init = workerData as WorkerInit;
   if (init.needHash) await initChecksum();
+  const runTask = createTaskRunner(init);
   parentPort!.on('message', (req: BatchRequest) => {
     const results = req.tasks.map(runTask);
     const reply: BatchReply = { batch: req.batch, results };

@@ -413,6 +413,7 @@ class LocalRun {
       meta: this.meta,
       order: this.plan.order,
       needHash: this.options.compare.mode === 'checksum',
+      inlineWhileStarting: true,
       onResults: (tasks, results) => this.onResults(tasks, results),
       onWorkerError: (err, tasks) => {
         for (const t of tasks) this.fail({ path: displayPath(this.taskRel.get(t.id) ?? Buffer.from(t.name, 'latin1')), code: ErrorCodes.Internal, reason: `copy worker failed: ${err.message}` });

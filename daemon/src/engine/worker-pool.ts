@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
 import type { CopyPrimitive } from './types';
 import type { MetaOptions } from './metadata';
+import { createTaskRunner, type TaskRunner } from './copy-task';
 
 interface Slot {
   worker: Worker;
@@ -25,6 +26,26 @@ export interface PoolOptions {
   onResults: (tasks: FileTask[], results: TaskResult[]) => void;
   /** A worker died (crash, OOM): its in-flight tasks are reported failed by the pool. */
   onWorkerError: (err: Error, tasks: FileTask[]) => void;
+  /**
+   * Until the first worker has started (~70-200 ms: a thread, its modules, ffi-rs), run batches
+   * on the main thread instead of letting them wait. Keeps the first byte and one-file jobs fast.
+   * Not with needHash (the hasher's WASM is initialised asynchronously).
+   */
+  inlineWhileStarting?: boolean;
+}
+
+/**
+ * Only small batches run inline: the main thread cannot see an abort while it is blocked in a
+ * copy, so inline work must stay short (a few ms).
+ */
+const INLINE_MAX_BYTES = 8 * 1024 * 1024;
+function inlineable(tasks: FileTask[]): boolean {
+  let bytes = 0;
+  for (const t of tasks) {
+    if (t.range || t.hashFirst) return false;
+    bytes += t.size;
+  }
+  return bytes <= INLINE_MAX_BYTES;
 }
 
 export class WorkerPool {
@@ -37,6 +58,9 @@ export class WorkerPool {
 
   private active = 0;
   private readonly init: WorkerInit;
+  private readyCount = 0;
+  private inlineBusy = 0;
+  private inlineRunner: TaskRunner | null = null;
 
   constructor(private readonly opts: PoolOptions) {
     this.init = { meta: opts.meta, order: opts.order, cancel: this.cancelBuf, needHash: opts.needHash };
@@ -60,7 +84,10 @@ export class WorkerPool {
       worker,
       inFlight: new Map(),
       ready: new Promise((resolve, reject) => {
-        worker.once('message', () => resolve());
+        worker.once('message', () => {
+          this.readyCount++;
+          resolve();
+        });
         worker.once('error', reject);
       }),
     };
@@ -99,7 +126,7 @@ export class WorkerPool {
 
   /** Batches currently in the workers. */
   get batchesInFlight(): number {
-    let n = 0;
+    let n = this.inlineBusy;
     for (const s of this.slots) n += s.inFlight.size;
     return n;
   }
@@ -120,6 +147,10 @@ export class WorkerPool {
   submit(tasks: FileTask[], affinity?: number): void {
     if (tasks.length === 0) return;
     if (this.closed) throw new Error('pool closed');
+    if (this.readyCount === 0 && this.opts.inlineWhileStarting && !this.opts.needHash && inlineable(tasks)) {
+      this.runInline(tasks, affinity);
+      return;
+    }
     let best = this.slots[0]!;
     for (let i = 1; i < this.active; i++) if (this.slots[i]!.inFlight.size < best.inFlight.size) best = this.slots[i]!;
     if (affinity !== undefined) {
@@ -130,6 +161,23 @@ export class WorkerPool {
     best.inFlight.set(batch, tasks);
     const req: BatchRequest = { batch, tasks };
     best.worker.postMessage(req);
+  }
+
+  /** Run a batch on the main thread at the next turn of the event loop (workers still starting). */
+  private runInline(tasks: FileTask[], affinity?: number): void {
+    this.inlineBusy++;
+    setImmediate(() => {
+      this.inlineBusy--;
+      if (this.closed) return;
+      if (this.readyCount > 0) {
+        this.submit(tasks, affinity); // a worker came up meanwhile: give it the batch
+        return;
+      }
+      this.inlineRunner ??= createTaskRunner(this.init);
+      const results = tasks.map(this.inlineRunner);
+      this.opts.onResults(tasks, results);
+      this.wakeIdle();
+    });
   }
 
   /** Resolves when at most `maxBatches` batches are in flight. */
