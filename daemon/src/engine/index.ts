@@ -1,11 +1,11 @@
 /** The engine's public API (CLI, daemon handlers and remote receiver import from here). */
 export * from './types';
 export * from './errors';
-export { runLocalTransfer } from './orchestrator';
+export { runLocalTransfer, type LocalRunContext } from './orchestrator';
 export { Filter, noFilter } from './filter';
-export { Walker, walk, statEntry, readDirEntries, failureOf, type DirListing, type WalkOptions } from './walk';
+export { Walker, walk, statEntry, fastFileEntry, readDirEntries, failureOf, type DirListing, type WalkOptions } from './walk';
 export { Differ, type DiffCallbacks } from './differ';
-export { decideFile, symlinkNeedsUpdate, dirMetaDiffers, type FileDecision } from './compare';
+export { decideFile, symlinkNeedsUpdate, dirMetaDiffers, sameMtime, msFromNs, type FileDecision } from './compare';
 export { initChecksum, hashFd, hashFile } from './checksum';
 export { AtomicFile, tempPathFor, isTempName, removeStaleTemps } from './atomic';
 export { applyFdMeta, applyDirMeta, applySymlinkMeta, writeSymlinkAtomic, ensureDir, defaultMetaOptions, type MetaOptions } from './metadata';
@@ -13,5 +13,8 @@ export { newCopyContext, copyData, copyRange, type CopyContext } from './copy';
 export { deleteEntry } from './delete';
 export { resolveEndpoints, type Endpoints } from './endpoints';
 export { StallDetector, realClock, type Clock } from './stall';
-export { initialPlan, adaptBatch, type Plan } from './planner';
+export { initialPlan, planFromTuning, adaptBatch, type Plan } from './planner';
+export { createTaskRunner, type TaskRunner } from './copy-task';
+export { WorkerPool, type PoolOptions } from './worker-pool';
+export type { FileTask, TaskResult, WorkerInit } from './worker-protocol';
 export * from './paths';
