@@ -14,6 +14,7 @@ import type { DirListing } from './walk';
 import { fastFileEntry, statEntry } from './walk';
 import { isTempName } from './atomic';
 import { join2 } from './paths';
+import type { ListedDir, ListedEntry } from './dest-lister';
 
 export interface DiffCallbacks {
   srcOnly(src: Entry): void;
@@ -44,11 +45,14 @@ export class Differ {
    * Match one source listing against the destination. Throws if the destination directory exists
    * but cannot be read (the caller reports it and must not delete anything under it).
    */
-  diff(listing: DirListing, cb: DiffCallbacks): void {
+  diff(listing: DirListing, cb: DiffCallbacks, prefetched?: ListedDir): void {
     const key = listing.dir.toString('latin1');
     let dirents: fs.Dirent<Buffer>[] | null = null;
     if (this.missing.has(key)) {
       this.missing.delete(key);
+    } else if (prefetched !== undefined) {
+      this.diffPrefetched(listing, cb, prefetched);
+      return;
     } else {
       try {
         dirents = fs.readdirSync(join2(this.dstRootAbs, listing.dir), { withFileTypes: true, encoding: 'buffer' });
@@ -93,10 +97,52 @@ export class Differ {
       if (e.kind === 'dir' && de.kind !== 'dir') this.markMissing(e.rel);
       cb.both(e, de);
     }
-    for (const d of dst.values()) {
-      if (isTempName(d.name)) continue;
-      const kind = direntKind(d) ?? 'file';
-      const rel = join2(listing.dir, d.name);
+    this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [d.name, direntKind(d) ?? 'file'] as const), cb);
+  }
+
+  /** The same march with the destination side listed by a DestLister thread. */
+  private diffPrefetched(listing: DirListing, cb: DiffCallbacks, listed: ListedDir): void {
+    if ('error' in listed) throw Object.assign(new Error(listed.error.message), { code: listed.error.code });
+    if (!listed.exists) {
+      for (const e of listing.entries) {
+        if (e.kind === 'dir') this.markMissing(e.rel);
+        cb.srcOnly(e);
+      }
+      return;
+    }
+    const dst = new Map<string, ListedEntry>();
+    for (const d of listed.entries) dst.set(d.name, d);
+    for (const e of listing.entries) {
+      const slash = e.rel.lastIndexOf(0x2f);
+      const nameKey = (slash < 0 ? e.rel : e.rel.subarray(slash + 1)).toString('latin1');
+      const d = dst.get(nameKey);
+      if (d !== undefined) dst.delete(nameKey);
+      if (d === undefined || d.kind === null) {
+        if (e.kind === 'dir') this.markMissing(e.rel);
+        cb.srcOnly(e);
+        continue;
+      }
+      if (e.kind === 'dir' && d.kind !== 'dir') this.markMissing(e.rel);
+      cb.both(e, {
+        rel: e.rel,
+        kind: d.kind,
+        size: d.size,
+        mtimeNs: d.mtimeNs,
+        mode: d.mode,
+        uid: d.uid,
+        gid: d.gid,
+        linkTarget: d.linkTarget === undefined ? undefined : Buffer.from(d.linkTarget, 'latin1'),
+        blocks: d.blocks,
+        mtimeMs: d.mtimeMs,
+      });
+    }
+    this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [Buffer.from(d.name, 'latin1'), d.kind ?? 'file'] as const), cb);
+  }
+
+  private reportDstOnly(dir: Buffer, rest: ReadonlyArray<readonly [Buffer, Entry['kind']]>, cb: DiffCallbacks): void {
+    for (const [name, kind] of rest) {
+      if (isTempName(name)) continue;
+      const rel = join2(dir, name);
       if (this.filter?.active && this.filter.excludes(rel, kind === 'dir')) continue;
       cb.dstOnly({ rel, kind, size: 0, mtimeNs: 0n, mode: 0, uid: 0, gid: 0 });
     }

@@ -21,7 +21,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Entry, EventSink, TransferOptions, TransferSummary } from './types';
 import { BlitError, ErrorCodes } from './errors';
 import { Filter } from './filter';
-import { Walker, statEntry, failureOf } from './walk';
+import { Walker, statEntry, failureOf, type DirListing } from './walk';
+import { DestLister, type ListedDir } from './dest-lister';
 import { Differ } from './differ';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
 import { applyDirMeta, defaultMetaOptions, ensureDir, writeSymlinkAtomic, type MetaOptions } from './metadata';
@@ -40,6 +41,8 @@ import { baseName, depth, displayPath, join2, parentRel, EMPTY } from './paths';
 import type { FileTask, TaskResult } from './worker-protocol';
 
 const PROGRESS_EVERY_MS = 100;
+/** Source listings the walker may run ahead of the diff while the destination is read in parallel. */
+const LISTER_PIPELINE = 16;
 
 /** What a local run gets from its host besides the options (passed explicitly, no globals). */
 export interface LocalRunContext {
@@ -205,31 +208,53 @@ class LocalRun {
       onSkipped: (rel, why) => this.emit({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),
       beforeReadDir: injectedReadFailures(this.options.debug?.failReadDirs),
     });
-    let listings = 0;
-    for (const listing of walker) {
-      if (this.fatal) break;
-      this.stall!.tick('walk');
-      if (this.options.mode === 'move') this.srcDirs.push(listing.dir);
+    // The destination side of the march runs on a helper thread once it is up (dest-lister.ts);
+    // until then, and for a destination that does not exist yet, the main thread reads it.
+    const lister = this.ends.dstExists ? new DestLister(this.dstRoot) : null;
+    const queue: Array<{ listing: DirListing; listed: Promise<ListedDir> | undefined }> = [];
+    let complete = true;
+    const diffOne = async (item: { listing: DirListing; listed: Promise<ListedDir> | undefined }): Promise<void> => {
+      const listed = item.listed ? await item.listed : undefined;
+      if (this.fatal) return;
       this.dirSeq++;
       try {
-        differ.diff(listing, {
-          srcOnly: (e) => this.onSrcOnly(e),
-          both: (s, d) => this.onBoth(s, d),
-          dstOnly: (d) => this.deletions.push(d),
-        });
+        differ.diff(
+          item.listing,
+          {
+            srcOnly: (e) => this.onSrcOnly(e),
+            both: (s, d) => this.onBoth(s, d),
+            dstOnly: (d) => this.deletions.push(d),
+          },
+          listed,
+        );
       } catch (err) {
         // The destination directory exists but cannot be read: nothing below it is safe to delete.
-        walker.complete = false;
-        this.fail(failureOf(err, listing.dir, 'cannot read destination directory'));
+        complete = false;
+        this.fail(failureOf(err, item.listing.dir, 'cannot read destination directory'));
       }
       this.flushIfIdle();
-      if (this.pool && this.pool.batchesInFlight > this.plan.workers * this.plan.batchesPerWorker) {
-        await this.pool.waitBelow(this.plan.workers * 2);
-      } else if (++listings % 8 === 0) {
-        await yieldToLoop();
+    };
+    let listings = 0;
+    try {
+      for (const listing of walker) {
+        if (this.fatal) break;
+        this.stall!.tick('walk');
+        if (this.options.mode === 'move') this.srcDirs.push(listing.dir);
+        // Parents are always diffed before their children (FIFO): the differ relies on it.
+        queue.push({ listing, listed: lister?.usable ? lister.list(listing.dir) : undefined });
+        while (queue.length > (lister?.usable ? LISTER_PIPELINE : 0)) await diffOne(queue.shift()!);
+        if (this.pool && this.pool.batchesInFlight > this.plan.workers * this.plan.batchesPerWorker) {
+          await this.pool.waitBelow(this.plan.workers * 2);
+        } else if (++listings % 8 === 0) {
+          await yieldToLoop();
+        }
+        this.progress(false);
       }
-      this.progress(false);
+      while (queue.length > 0 && !this.fatal) await diffOne(queue.shift()!);
+    } finally {
+      await lister?.close();
     }
+    if (!complete) walker.complete = false;
     this.scanComplete = true;
     if (!this.fatal) this.flush();
     if (this.pool) await this.pool.drain();

@@ -119,6 +119,36 @@ describe('engine: differ', () => {
     assert.deepEqual(r.dstOnly, ['d2/extra', 'old.txt', 'olddir/']);
   });
 
+  it('gives the same answer with the destination listed by the DestLister thread', async () => {
+    const { DestLister } = await import('../../src/engine/dest-lister');
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'same.txt': 'a', 'new.txt': 'b', 'newdir/x': 'c', 'conflict': 'file-in-src', 'd2/y': 'y', 'd2/z': 'z', 'l': { link: 'same.txt' } });
+    writeTree(dst, { 'same.txt': 'a', 'old.txt': 'o', 'olddir/q': 'q', 'conflict/inner': 'dir-in-dst', 'd2/z': 'z', 'd2/extra': 'e', 'l': { link: 'elsewhere' } });
+    const lister = new DestLister(Buffer.from(dst));
+    try {
+      const out = { srcOnly: [] as string[], dstOnly: [] as string[], both: [] as string[] };
+      const differ = new Differ(Buffer.from(dst), undefined, true);
+      for (const l of walk(src, { fastStat: true })) {
+        differ.diff(
+          l,
+          {
+            srcOnly: (e) => out.srcOnly.push(e.rel.toString()),
+            dstOnly: (e) => out.dstOnly.push(e.rel.toString() + (e.kind === 'dir' ? '/' : '')),
+            both: (s, d) => out.both.push(`${s.rel}:${s.kind}/${d.kind}${d.linkTarget ? '->' + d.linkTarget.toString() : ''}`),
+          },
+          await lister.list(l.dir),
+        );
+      }
+      for (const k of Object.keys(out) as (keyof typeof out)[]) out[k].sort();
+      assert.deepEqual(out.srcOnly, ['d2/y', 'new.txt', 'newdir', 'newdir/x']);
+      assert.deepEqual(out.both, ['conflict:file/dir', 'd2/z:file/file', 'd2:dir/dir', 'l:symlink/symlink->elsewhere', 'same.txt:file/file']);
+      assert.deepEqual(out.dstOnly, ['d2/extra', 'old.txt', 'olddir/']);
+    } finally {
+      await lister.close();
+    }
+  });
+
   it('does not report destination entries the filter excludes, nor look inside excluded dest dirs', () => {
     const src = tempDir();
     const dst = tempDir();
