@@ -193,6 +193,46 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
     assert.equal(fs.readFileSync(path.join(moduleDir, 'good', 'f'), 'utf8'), '0123456789');
   });
 
+  it('a file the sender gives up on (FILE_ERROR) is failed and dropped; the next file is written', async () => {
+    const push = await rawPush(daemon.port, 'default', 'gaveup');
+    try {
+      const neg = (await push.until('negotiation')).negotiation!;
+      push.call.write({ manifest: { entries: [fileEntry('a', 10), fileEntry('b', 3)] } });
+      push.call.write({ manifestComplete: { complete: true, totalEntries: 2 } });
+      await push.until('needComplete');
+      const s = await openDataStream(neg.tcpPort, neg.token.subarray(0, 32));
+      const err = Buffer.from(JSON.stringify({ code: 'SourceChanged', reason: 'the file changed while it was being sent' }));
+      s.write(Buffer.concat([
+        frame(1, 0, 0), frame(2, 0, 5, Buffer.alloc(5, 1)), frame(4, 0, err.length, err),
+        frame(1, 1, 0), frame(2, 1, 3, Buffer.from('bbb')), frame(3, 1, 0), frame(5, 0, 1, Buffer.from([0])),
+      ]));
+      push.call.write({ dataComplete: true });
+      const summary = (await push.until('summary')).summary!;
+      assert.equal(summary.filesTransferred, 1);
+      assert.deepEqual(summary.failures.map((f) => [f.path.toString(), f.code]), [['a', 'SourceChanged']]);
+      s.destroy();
+    } finally {
+      push.close();
+    }
+    assert.ok(!fs.existsSync(path.join(moduleDir, 'gaveup', 'a')));
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'gaveup', 'b'), 'utf8'), 'bbb');
+    assert.deepEqual(tempFilesIn(moduleDir), []);
+  });
+
+  it('gRPC data: a file left without its last chunk is failed and dropped at data_complete', async () => {
+    const { push } = await pushNeedingOneFile('grpc-short', true);
+    try {
+      push.call.write({ fileData: { index: 0, offset: 0, data: Buffer.alloc(5, 1), last: false } });
+      push.call.write({ dataComplete: true });
+      const summary = (await push.until('summary')).summary!;
+      assert.equal(summary.filesTransferred, 0);
+      assert.equal(summary.failures.length, 1);
+    } finally {
+      push.close();
+    }
+    assertNothingWritten('grpc-short');
+  });
+
   it('TCP data port unreachable: falls back to gRPC data with a warning', async () => {
     // The daemon listens on 127.0.0.2; the client reaches its gRPC port only through a forwarder
     // on 127.0.0.1, so the data port it is offered (on 127.0.0.1) refuses the connection.
