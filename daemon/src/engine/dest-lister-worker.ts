@@ -1,14 +1,15 @@
-/** Thread body for DestLister: list one destination directory per request. */
+/** Thread body for DestLister: list one destination directory per request, quick check included. */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import { fastFileEntry, statEntry } from './walk';
-import type { ListedDir, ListedEntry } from './dest-lister';
+import type { ListedDir, ListedEntry, ListRequest, QuickCheck } from './dest-lister';
 
-const root = Buffer.from((workerData as { root: string }).root, 'latin1');
+const init = workerData as { root: string; quick: QuickCheck };
+const root = Buffer.from(init.root, 'latin1');
 const SLASH = Buffer.from('/');
 
-function listDir(dirLatin1: string): ListedDir {
-  const abs = dirLatin1 === '' ? root : Buffer.concat([root, SLASH, Buffer.from(dirLatin1, 'latin1')]);
+function listDir(req: ListRequest): ListedDir {
+  const abs = req.dir === '' ? root : Buffer.concat([root, SLASH, Buffer.from(req.dir, 'latin1')]);
   let dirents: fs.Dirent<Buffer>[];
   try {
     dirents = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
@@ -17,17 +18,34 @@ function listDir(dirLatin1: string): ListedDir {
     if (code === 'ENOENT' || code === 'ENOTDIR') return { exists: false };
     return { error: { code, message: (err as Error).message } };
   }
-  const entries: ListedEntry[] = [];
+  const names = req.names === '' ? [] : req.names.split('\0');
+  const index = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) index.set(names[i]!, i);
+  const same = new Uint8Array(names.length);
+  const matched: Array<ListedEntry & { index: number }> = [];
+  const dstOnly: Array<{ name: string; kind: ListedEntry['kind'] }> = [];
   for (const d of dirents) {
+    const name = d.name.toString('latin1');
+    const i = index.get(name);
+    if (i === undefined) {
+      dstOnly.push({ name, kind: d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : d.isFile() ? 'file' : null });
+      continue;
+    }
     const p = Buffer.concat([abs, SLASH, d.name]);
     try {
       const e = d.isFile() ? fastFileEntry(p, d.name) : statEntry(p, d.name);
       if (e === null) {
-        entries.push({ name: d.name.toString('latin1'), kind: null, size: 0, mtimeNs: 0n, mtimeMs: undefined, mode: 0, uid: 0, gid: 0, blocks: 0, linkTarget: undefined });
+        matched.push({ index: i, name, kind: null, size: 0, mtimeNs: 0n, mtimeMs: undefined, mode: 0, uid: 0, gid: 0, blocks: 0, linkTarget: undefined });
         continue;
       }
-      entries.push({
-        name: d.name.toString('latin1'),
+      const srcSize = req.sizes[i]!;
+      if (init.quick !== null && e.kind === 'file' && srcSize >= 0 && e.size === srcSize && (init.quick === 'size-only' || e.mtimeMs === req.mtimes[i])) {
+        same[i] = 1;
+        continue;
+      }
+      matched.push({
+        index: i,
+        name,
         kind: e.kind,
         size: e.size,
         mtimeNs: e.mtimeNs,
@@ -40,14 +58,15 @@ function listDir(dirLatin1: string): ListedDir {
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      if (code === 'ENOENT') continue; // vanished between readdir and lstat
+      if (code === 'ENOENT') continue; // vanished between readdir and lstat: the source entry is new
       return { error: { code, message: (err as Error).message } };
     }
   }
-  return { exists: true, entries };
+  return { exists: true, same, matched, dstOnly };
 }
 
-parentPort!.on('message', (req: { seq: number; dir: string }) => {
-  parentPort!.postMessage({ seq: req.seq, dir: listDir(req.dir) });
+parentPort!.on('message', (req: ListRequest) => {
+  const dir = listDir(req);
+  parentPort!.postMessage({ seq: req.seq, dir }, 'same' in dir ? [dir.same.buffer as ArrayBuffer] : []);
 });
 parentPort!.postMessage({ ready: true });

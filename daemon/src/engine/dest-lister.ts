@@ -8,6 +8,9 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import type { EntryKind } from './types';
+import type { DirListing } from './walk';
+import { baseName } from './paths';
+import { msFromNs } from './compare';
 
 /** One destination entry as it crosses the thread boundary (names and targets as latin1). */
 export interface ListedEntry {
@@ -24,7 +27,30 @@ export interface ListedEntry {
   linkTarget: string | undefined;
 }
 
-export type ListedDir = { exists: true; entries: ListedEntry[] } | { exists: false } | { error: { code: string; message: string } };
+/**
+ * exists: `same[i]` = 1 when source entry i is a regular file whose destination passed the quick
+ * check in the lister (nothing crosses back for it); `matched` = the other names present on both
+ * sides, with the source index; `dstOnly` = names only in the destination.
+ */
+export type ListedDir =
+  | { exists: true; same: Uint8Array; matched: Array<ListedEntry & { index: number }>; dstOnly: Array<{ name: string; kind: EntryKind | null }> }
+  | { exists: false }
+  | { error: { code: string; message: string } };
+
+/** What the lister needs of a source listing to run the quick check for regular files. */
+export interface ListRequest {
+  seq: number;
+  dir: string;
+  /** Source names joined with NUL (a file name never contains a zero byte): one string clones far cheaper than many. */
+  names: string;
+  /** Size of each source entry; -1 = not a regular file (no quick check). */
+  sizes: Float64Array;
+  /** Node double-ms mtime of each source file. */
+  mtimes: Float64Array;
+}
+
+/** Quick check the lister may apply: 'default' (size and mtime) or 'size-only'; null = none. */
+export type QuickCheck = 'default' | 'size-only' | null;
 
 interface Reply {
   seq: number;
@@ -38,8 +64,8 @@ export class DestLister {
   private ready = false;
   private failed: Error | null = null;
 
-  constructor(dstRootAbs: Buffer) {
-    this.worker = new Worker(path.join(__dirname, 'dest-lister-worker.js'), { workerData: { root: dstRootAbs.toString('latin1') } });
+  constructor(dstRootAbs: Buffer, quick: QuickCheck) {
+    this.worker = new Worker(path.join(__dirname, 'dest-lister-worker.js'), { workerData: { root: dstRootAbs.toString('latin1'), quick } });
     this.worker.on('message', (m: Reply | { ready: true }) => {
       if (!('seq' in m)) {
         this.ready = true;
@@ -61,11 +87,22 @@ export class DestLister {
     return this.ready && this.failed === null;
   }
 
-  list(dirRel: Buffer): Promise<ListedDir> {
+  /** List the destination side of one source listing (names aligned with its entries). */
+  list(listing: DirListing): Promise<ListedDir> {
     const seq = ++this.seq;
+    const n = listing.entries.length;
+    const names = listing.names ?? listing.entries.map((e) => baseName(e.rel).toString('latin1'));
+    const sizes = new Float64Array(n);
+    const mtimes = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = listing.entries[i]!;
+      sizes[i] = e.kind === 'file' ? e.size : -1;
+      mtimes[i] = e.kind === 'file' ? (e.mtimeMs ?? msFromNs(e.mtimeNs)) : 0;
+    }
+    const req: ListRequest = { seq, dir: listing.dir.toString('latin1'), names: names.join('\0'), sizes, mtimes };
     return new Promise((resolve) => {
       this.waiting.set(seq, resolve);
-      this.worker.postMessage({ seq, dir: dirRel.toString('latin1') });
+      this.worker.postMessage(req, [sizes.buffer, mtimes.buffer]);
     });
   }
 

@@ -20,6 +20,11 @@ export interface DiffCallbacks {
   srcOnly(src: Entry): void;
   dstOnly(dst: Entry): void;
   both(src: Entry, dst: Entry): void;
+  /**
+   * Optional fast path: a regular file the destination lister already found identical by the
+   * quick check (size+mtime, or size with --size-only). Without it, both(src, copy of src) is called.
+   */
+  same?(src: Entry): void;
 }
 
 function direntKind(d: fs.Dirent<Buffer>): Entry['kind'] | null {
@@ -100,7 +105,7 @@ export class Differ {
     this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [d.name, direntKind(d) ?? 'file'] as const), cb);
   }
 
-  /** The same march with the destination side listed by a DestLister thread. */
+  /** The same march with the destination side listed (and quick-checked) by a DestLister thread. */
   private diffPrefetched(listing: DirListing, cb: DiffCallbacks, listed: ListedDir): void {
     if ('error' in listed) throw Object.assign(new Error(listed.error.message), { code: listed.error.code });
     if (!listed.exists) {
@@ -110,13 +115,16 @@ export class Differ {
       }
       return;
     }
-    const dst = new Map<string, ListedEntry>();
-    for (const d of listed.entries) dst.set(d.name, d);
-    for (const e of listing.entries) {
-      const slash = e.rel.lastIndexOf(0x2f);
-      const nameKey = (slash < 0 ? e.rel : e.rel.subarray(slash + 1)).toString('latin1');
-      const d = dst.get(nameKey);
-      if (d !== undefined) dst.delete(nameKey);
+    const byIndex: Array<ListedEntry | undefined> = new Array(listing.entries.length);
+    for (const m of listed.matched) byIndex[m.index] = m;
+    for (let i = 0; i < listing.entries.length; i++) {
+      const e = listing.entries[i]!;
+      if (listed.same[i] === 1) {
+        if (cb.same) cb.same(e);
+        else cb.both(e, { ...e }); // identical by the quick check
+        continue;
+      }
+      const d = byIndex[i];
       if (d === undefined || d.kind === null) {
         if (e.kind === 'dir') this.markMissing(e.rel);
         cb.srcOnly(e);
@@ -136,7 +144,7 @@ export class Differ {
         mtimeMs: d.mtimeMs,
       });
     }
-    this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [Buffer.from(d.name, 'latin1'), d.kind ?? 'file'] as const), cb);
+    this.reportDstOnly(listing.dir, listed.dstOnly.map((d) => [Buffer.from(d.name, 'latin1'), d.kind ?? 'file'] as const), cb);
   }
 
   private reportDstOnly(dir: Buffer, rest: ReadonlyArray<readonly [Buffer, Entry['kind']]>, cb: DiffCallbacks): void {

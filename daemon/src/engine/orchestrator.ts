@@ -22,7 +22,7 @@ import type { Entry, EventSink, TransferOptions, TransferSummary } from './types
 import { BlitError, ErrorCodes } from './errors';
 import { Filter } from './filter';
 import { Walker, statEntry, failureOf, type DirListing } from './walk';
-import { DestLister, type ListedDir } from './dest-lister';
+import { DestLister, type ListedDir, type QuickCheck } from './dest-lister';
 import { Differ } from './differ';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
 import { applyDirMeta, defaultMetaOptions, ensureDir, writeSymlinkAtomic, type MetaOptions } from './metadata';
@@ -210,7 +210,9 @@ class LocalRun {
     });
     // The destination side of the march runs on a helper thread once it is up (dest-lister.ts);
     // until then, and for a destination that does not exist yet, the main thread reads it.
-    const lister = this.ends.dstExists ? new DestLister(this.dstRoot) : null;
+    const c = this.options.compare;
+    const quick: QuickCheck = c.ignoreExisting ? null : c.mode === 'default' ? 'default' : c.mode === 'size-only' ? 'size-only' : null;
+    const lister = this.ends.dstExists ? new DestLister(this.dstRoot, quick) : null;
     const queue: Array<{ listing: DirListing; listed: Promise<ListedDir> | undefined }> = [];
     let complete = true;
     const diffOne = async (item: { listing: DirListing; listed: Promise<ListedDir> | undefined }): Promise<void> => {
@@ -223,6 +225,7 @@ class LocalRun {
           {
             srcOnly: (e) => this.onSrcOnly(e),
             both: (s, d) => this.onBoth(s, d),
+            same: (s) => this.onSame(s),
             dstOnly: (d) => this.deletions.push(d),
           },
           listed,
@@ -241,7 +244,7 @@ class LocalRun {
         this.stall!.tick('walk');
         if (this.options.mode === 'move') this.srcDirs.push(listing.dir);
         // Parents are always diffed before their children (FIFO): the differ relies on it.
-        queue.push({ listing, listed: lister?.usable ? lister.list(listing.dir) : undefined });
+        queue.push({ listing, listed: lister?.usable ? lister.list(listing) : undefined });
         while (queue.length > (lister?.usable ? LISTER_PIPELINE : 0)) await diffOne(queue.shift()!);
         if (this.pool && this.pool.batchesInFlight > this.plan.workers * this.plan.batchesPerWorker) {
           await this.pool.waitBelow(this.plan.workers * 2);
@@ -305,6 +308,13 @@ class LocalRun {
       return;
     }
     this.queueFile(s, d, decision === 'hash' ? 'hash' : 'update');
+  }
+
+  /** A file the destination lister found identical by the quick check. */
+  private onSame(s: Entry): void {
+    if (this.fatal) return;
+    this.summary.filesUnchanged++;
+    this.removeSourceIfMove(s);
   }
 
   /** Make way for a source entry of another kind. Returns false (failure recorded) if refused. */

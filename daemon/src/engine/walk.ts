@@ -16,6 +16,8 @@ export interface DirListing {
   /** Directory relative to the walk root ('' = root). */
   dir: Buffer;
   entries: Entry[];
+  /** Optional: each entry's last path component as latin1 text (one char per byte), aligned with entries. */
+  names?: string[];
 }
 
 export interface WalkOptions {
@@ -84,7 +86,7 @@ export function fastFileEntry(abs: Buffer, rel: Buffer): Entry | null {
 }
 
 /** Read one directory into entries (filter applied). Throws if the directory itself is unreadable. */
-export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions): Entry[] {
+export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
   const dirents = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
   const filter = opts.filter;
   if (filter?.gitignore) {
@@ -110,6 +112,7 @@ export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions): Ent
         continue;
       }
       out.push(e);
+      names?.push(d.name.toString('latin1'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished between readdir and lstat: not there
       opts.onError?.(failureOf(err, childRel, 'cannot stat'));
@@ -149,9 +152,10 @@ export class Walker implements Iterable<DirListing> {
       const rel = stack.pop()!;
       const abs = join2(this.rootAbs, rel);
       let entries: Entry[];
+      const names: string[] = [];
       try {
         this.opts.beforeReadDir?.(abs, rel);
-        entries = readDirEntries(abs, rel, opts);
+        entries = readDirEntries(abs, rel, opts, names);
       } catch (err) {
         opts.onError!(failureOf(err, rel, 'cannot read directory'));
         continue;
@@ -159,7 +163,7 @@ export class Walker implements Iterable<DirListing> {
       this.dirsRead++;
       this.entriesSeen += entries.length;
       for (let i = entries.length - 1; i >= 0; i--) if (entries[i]!.kind === 'dir') stack.push(entries[i]!.rel);
-      yield { dir: rel, entries };
+      yield { dir: rel, entries, names };
     }
   }
 }

@@ -125,9 +125,13 @@ describe('engine: differ', () => {
     const dst = tempDir();
     writeTree(src, { 'same.txt': 'a', 'new.txt': 'b', 'newdir/x': 'c', 'conflict': 'file-in-src', 'd2/y': 'y', 'd2/z': 'z', 'l': { link: 'same.txt' } });
     writeTree(dst, { 'same.txt': 'a', 'old.txt': 'o', 'olddir/q': 'q', 'conflict/inner': 'dir-in-dst', 'd2/z': 'z', 'd2/extra': 'e', 'l': { link: 'elsewhere' } });
-    const lister = new DestLister(Buffer.from(dst));
+    for (const p of ['same.txt', 'd2/z']) {
+      fs.utimesSync(path.join(src, p), 1_600_000_000, 1_600_000_000);
+      fs.utimesSync(path.join(dst, p), 1_600_000_000, 1_600_000_000);
+    }
+    const lister = new DestLister(Buffer.from(dst), 'default');
     try {
-      const out = { srcOnly: [] as string[], dstOnly: [] as string[], both: [] as string[] };
+      const out = { srcOnly: [] as string[], dstOnly: [] as string[], both: [] as string[], same: [] as string[] };
       const differ = new Differ(Buffer.from(dst), undefined, true);
       for (const l of walk(src, { fastStat: true })) {
         differ.diff(
@@ -136,13 +140,15 @@ describe('engine: differ', () => {
             srcOnly: (e) => out.srcOnly.push(e.rel.toString()),
             dstOnly: (e) => out.dstOnly.push(e.rel.toString() + (e.kind === 'dir' ? '/' : '')),
             both: (s, d) => out.both.push(`${s.rel}:${s.kind}/${d.kind}${d.linkTarget ? '->' + d.linkTarget.toString() : ''}`),
+            same: (s) => out.same.push(s.rel.toString()),
           },
-          await lister.list(l.dir),
+          await lister.list(l),
         );
       }
       for (const k of Object.keys(out) as (keyof typeof out)[]) out[k].sort();
       assert.deepEqual(out.srcOnly, ['d2/y', 'new.txt', 'newdir', 'newdir/x']);
-      assert.deepEqual(out.both, ['conflict:file/dir', 'd2/z:file/file', 'd2:dir/dir', 'l:symlink/symlink->elsewhere', 'same.txt:file/file']);
+      assert.deepEqual(out.both, ['conflict:file/dir', 'd2:dir/dir', 'l:symlink/symlink->elsewhere']);
+      assert.deepEqual(out.same, ['d2/z', 'same.txt'], 'quick check done on the lister thread');
       assert.deepEqual(out.dstOnly, ['d2/extra', 'old.txt', 'olddir/']);
     } finally {
       await lister.close();
