@@ -57,6 +57,9 @@ interface Reply {
   dir: ListedDir;
 }
 
+/** Error code of a ListedDir whose lister thread failed: read the directory on the caller's thread. */
+export const LISTER_FAILED = 'ELISTERFAILED';
+
 export class DestLister {
   private readonly worker: Worker;
   private seq = 0;
@@ -77,7 +80,8 @@ export class DestLister {
     });
     this.worker.on('error', (err) => {
       this.failed = err;
-      for (const resolve of this.waiting.values()) resolve({ error: { code: 'EIO', message: `destination lister failed: ${err.message}` } });
+      // The thread died (or its file is missing in a bundle): the caller reads those dirs itself.
+      for (const resolve of this.waiting.values()) resolve({ error: { code: LISTER_FAILED, message: `destination lister failed: ${err.message}` } });
       this.waiting.clear();
     });
   }

@@ -22,7 +22,7 @@ import type { Entry, EventSink, TransferOptions, TransferSummary } from './types
 import { BlitError, ErrorCodes } from './errors';
 import { Filter } from './filter';
 import { Walker, statEntry, failureOf, type DirListing } from './walk';
-import { DestLister, type ListedDir, type QuickCheck } from './dest-lister';
+import { DestLister, LISTER_FAILED, type ListedDir, type QuickCheck } from './dest-lister';
 import { Differ } from './differ';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
 import { applyDirMeta, defaultMetaOptions, ensureDir, writeSymlinkAtomic, type MetaOptions } from './metadata';
@@ -216,7 +216,8 @@ class LocalRun {
     const queue: Array<{ listing: DirListing; listed: Promise<ListedDir> | undefined }> = [];
     let complete = true;
     const diffOne = async (item: { listing: DirListing; listed: Promise<ListedDir> | undefined }): Promise<void> => {
-      const listed = item.listed ? await item.listed : undefined;
+      let listed = item.listed ? await item.listed : undefined;
+      if (listed && 'error' in listed && listed.error.code === LISTER_FAILED) listed = undefined;
       if (this.fatal) return;
       this.dirSeq++;
       try {
