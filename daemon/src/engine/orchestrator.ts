@@ -90,6 +90,9 @@ class LocalRun {
   private lastProgress = 0;
   private fatal: BlitError | null = null;
   private readonly dirFixes: DirFix[] = [];
+  private readonly fixedDirs = new Set<string>();
+  /** Source directory entries by rel (latin1): their metadata is re-applied when we touch them. */
+  private readonly srcDirEntries = new Map<string, Entry>();
   private readonly deletions: Entry[] = [];
   private readonly srcDirs: Buffer[] = [];
   private stall: StallDetector | null = null;
@@ -186,6 +189,7 @@ class LocalRun {
     const srcRootEntry = statEntry(this.srcRoot, EMPTY);
     if (!srcRootEntry || srcRootEntry.kind !== 'dir') throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'source is not a directory', path: this.ends.srcAbs });
     const differ = new Differ(this.dstRoot, this.filter, true);
+    this.srcDirEntries.set('', srcRootEntry);
     if (!this.ends.dstExists) {
       this.item('mkdir', EMPTY, 'dir', 0);
       if (!this.options.dryRun) {
@@ -194,10 +198,10 @@ class LocalRun {
       } else {
         differ.markMissing(EMPTY);
       }
-      this.dirFixes.push({ rel: EMPTY, entry: srcRootEntry });
+      this.fixDir(EMPTY, srcRootEntry);
     } else {
       const dstRootEntry = statEntry(this.dstRoot, EMPTY) ?? undefined;
-      if (dirMetaDiffers(srcRootEntry, dstRootEntry)) this.dirFixes.push({ rel: EMPTY, entry: srcRootEntry });
+      if (dirMetaDiffers(srcRootEntry, dstRootEntry)) this.fixDir(EMPTY, srcRootEntry);
     }
 
     const walker = new Walker(this.srcRoot, {
@@ -220,6 +224,7 @@ class LocalRun {
       if (listed && 'error' in listed && listed.error.code === LISTER_FAILED) listed = undefined;
       if (this.fatal) return;
       this.dirSeq++;
+      for (const e of item.listing.entries) if (e.kind === 'dir') this.srcDirEntries.set(e.rel.toString('latin1'), e);
       try {
         differ.diff(
           item.listing,
@@ -293,7 +298,7 @@ class LocalRun {
       return;
     }
     if (s.kind === 'dir') {
-      if (dirMetaDiffers(s, d)) this.dirFixes.push({ rel: s.rel, entry: s });
+      if (dirMetaDiffers(s, d)) this.fixDir(s.rel, s);
       return;
     }
     if (s.kind === 'symlink') {
@@ -319,10 +324,27 @@ class LocalRun {
   }
 
   /** Make way for a source entry of another kind. Returns false (failure recorded) if refused. */
+  /** Queue a directory's metadata to be applied after its children (once per directory). */
+  private fixDir(rel: Buffer, entry: Entry): void {
+    const key = rel.toString('latin1');
+    if (this.fixedDirs.has(key)) return;
+    this.fixedDirs.add(key);
+    this.dirFixes.push({ rel, entry });
+  }
+
+  /** We changed something inside rel's parent: its mtime moved, so re-apply the source's. */
+  private touchParent(rel: Buffer): void {
+    if (this.options.dryRun) return;
+    const parent = parentRel(rel);
+    const entry = this.srcDirEntries.get(parent.toString('latin1'));
+    if (entry) this.fixDir(parent, entry);
+  }
+
   private removeConflicting(d: Entry): boolean {
     const confirmedMirror = this.options.mode === 'mirror' && this.options.deleteConfirmed;
     this.item('delete', d.rel, d.kind, 0);
     if (this.options.dryRun) return true;
+    this.touchParent(d.rel);
     const abs = join2(this.dstRoot, d.rel);
     try {
       if (d.kind === 'dir') {
@@ -346,7 +368,8 @@ class LocalRun {
 
   private makeDir(e: Entry): void {
     this.item('mkdir', e.rel, 'dir', 0);
-    this.dirFixes.push({ rel: e.rel, entry: e });
+    this.fixDir(e.rel, e);
+    this.touchParent(e.rel);
     if (this.options.dryRun) return;
     try {
       if (ensureDir(join2(this.dstRoot, e.rel))) this.summary.dirsCreated++;
@@ -358,6 +381,7 @@ class LocalRun {
   private writeSymlink(e: Entry, action: 'symlink' | 'update'): void {
     this.item(action, e.rel, 'symlink', 0);
     if (this.options.dryRun) return;
+    this.touchParent(e.rel);
     const dirAbs = join2(this.dstRoot, parentRel(e.rel));
     try {
       writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget!, e, this.meta, tempPathFor);
@@ -386,6 +410,7 @@ class LocalRun {
       if (how === 'hash') this.item('update', e.rel, 'file', e.size); // dry run cannot hash cheaply: reported as a candidate
       return;
     }
+    this.touchParent(e.rel);
     const task: FileTask = {
       id: this.nextId++,
       src: this.srcAbsOf(e.rel).toString('latin1'),
@@ -582,6 +607,7 @@ class LocalRun {
     for (const d of this.deletions) {
       if (this.fatal) break;
       try {
+        this.touchParent(d.rel);
         const r = deleteEntry(this.dstRoot, d, this.filter, (rel, kind) => this.item('delete', rel, kind, 0));
         this.summary.entriesDeleted += r.deleted;
         this.stall?.tick('delete');

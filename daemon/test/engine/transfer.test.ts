@@ -133,6 +133,23 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.deepEqual(r.items(), []);
   });
 
+  it('an incremental run keeps directory mtimes equal to the source (updates and deletions inside them)', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'd/a': 'a', 'd/b': 'b', 'e/x': 'x', 'f/l': { link: 'x' } });
+    await run(src + '/', dst, opts());
+    fs.writeFileSync(path.join(src, 'd/a'), 'changed content');
+    fs.writeFileSync(path.join(dst, 'e/stale'), 'only in dst');
+    fs.unlinkSync(path.join(src, 'f/l'));
+    fs.symlinkSync('y', path.join(src, 'f/l'));
+    for (const p of ['d', 'e', 'f', '']) fs.utimesSync(path.join(src, p), 1_400_000_000.25, 1_400_000_000.25);
+    await run(src + '/', dst, opts());
+    for (const p of ['d', 'f', '']) assert.equal(mtimeNs(path.join(dst, p)), mtimeNs(path.join(src, p)), `dir ${p || '.'}`);
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
+    assert.deepEqual(r.items('delete'), ['e/stale']);
+    assert.equal(mtimeNs(path.join(dst, 'e')), mtimeNs(path.join(src, 'e')), 'dir e after a deletion inside it');
+  });
+
   it('rsync path semantics: SRC/ copies contents, SRC lands inside an existing DST, single files', async () => {
     const base = tempDir();
     const src = path.join(base, 'proj');
