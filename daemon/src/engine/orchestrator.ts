@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Entry, EventSink, TransferOptions, TransferSummary } from './types';
-import { BlitError, ErrorCodes } from './errors';
+import { BlitError, ErrorCodes, fromErrno } from './errors';
 import { Filter } from './filter';
 import { Walker, statEntry, failureOf, type DirListing } from './walk';
 import { DestLister, LISTER_FAILED, type ListedDir, type QuickCheck } from './dest-lister';
@@ -168,7 +168,7 @@ class LocalRun {
       outcome = this.summary.failures.length > 0 ? 'partial' : 'ok';
     } catch (err) {
       if (err instanceof BlitError && err.code === ErrorCodes.Cancelled) outcome = 'cancelled';
-      throw err;
+      throw asBlitError(err);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.stall.stop();
@@ -193,7 +193,11 @@ class LocalRun {
     if (!this.ends.dstExists) {
       this.item('mkdir', EMPTY, 'dir', 0);
       if (!this.options.dryRun) {
-        fs.mkdirSync(this.dstRoot, 0o700);
+        try {
+          fs.mkdirSync(this.dstRoot, 0o700);
+        } catch (err) {
+          throw fromErrno(err, this.ends.dstAbs, 'cannot create the destination directory');
+        }
         this.summary.dirsCreated++;
       } else {
         differ.markMissing(EMPTY);
@@ -455,7 +459,6 @@ class LocalRun {
       this.taskRel.delete(task.id);
       const f = failureOf(err, rel, 'cannot create destination file');
       this.fail(f);
-      if (f.code === ErrorCodes.NoSpace) this.setFatal(new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path }));
       return;
     }
     const ranges = split.rangeTasks(this.plan.workers, () => this.nextId++, this.plan.minRangeBytes);
@@ -549,7 +552,6 @@ class LocalRun {
       case 'failed': {
         const f = { path: displayPath(rel), code: r.code ?? ErrorCodes.IoError, reason: r.reason ?? 'failed' };
         this.fail(f);
-        if (f.code === ErrorCodes.NoSpace) this.setFatal(new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path }));
         break;
       }
       case 'cancelled':
@@ -698,6 +700,8 @@ class LocalRun {
   private fail(f: { path: string; code: string; reason: string }): void {
     this.summary.failures.push(f);
     this.emit({ type: 'fileError', failure: f });
+    // A full destination ends the run wherever it shows up (file, directory, symlink).
+    if (f.code === ErrorCodes.NoSpace) this.setFatal(new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path }));
   }
 
   private setFatal(err: BlitError): void {
@@ -744,6 +748,14 @@ function injectedReadFailures(dirs: string[] | undefined): ((abs: Buffer, rel: B
   return (_abs, rel) => {
     if (set.has(displayPath(rel))) throw Object.assign(new Error('EACCES: permission denied (injected)'), { code: 'EACCES' });
   };
+}
+
+/** Whatever escapes a run leaves as a BlitError (errno errors keep their mapping and path). */
+function asBlitError(err: unknown): BlitError {
+  if (err instanceof BlitError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string') return fromErrno(err, typeof e.path === 'string' ? e.path : '', 'transfer failed');
+  return new BlitError({ code: ErrorCodes.Internal, message: `unexpected error: ${(err as Error)?.message ?? String(err)}`, cause: err });
 }
 
 function cancelledError(): BlitError {
