@@ -150,6 +150,33 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.equal(mtimeNs(path.join(dst, 'e')), mtimeNs(path.join(src, 'e')), 'dir e after a deletion inside it');
   });
 
+  it('a FIFO in the source is skipped with a warning; the scan stays complete', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'a': 'a' });
+    writeTree(dst, { 'stale': 's' });
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [path.join(src, 'pipe')]);
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
+    assert.ok(r.warnings().some((w) => /pipe: skipped/.test(w)));
+    assert.deepEqual(listTree(dst), ['a'], 'copied, and the stale entry deleted: the scan was complete');
+  });
+
+  it('a symlink replaces a file and a file replaces a symlink (never writing through the link)', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    const outside = tempDir();
+    fs.writeFileSync(path.join(outside, 'target'), 'must not change');
+    writeTree(src, { 'was-file': { link: 'somewhere' }, 'was-link': 'now a file' });
+    writeTree(dst, { 'was-file': 'old file', 'was-link': { link: path.join(outside, 'target') } });
+    const r = await run(src + '/', dst, opts());
+    assert.deepEqual(r.summary.failures, []);
+    assert.equal(fs.readlinkSync(path.join(dst, 'was-file')), 'somewhere');
+    assert.equal(fs.lstatSync(path.join(dst, 'was-link')).isFile(), true);
+    assert.equal(fs.readFileSync(path.join(dst, 'was-link'), 'utf8'), 'now a file');
+    assert.equal(fs.readFileSync(path.join(outside, 'target'), 'utf8'), 'must not change');
+  });
+
   it('rsync path semantics: SRC/ copies contents, SRC lands inside an existing DST, single files', async () => {
     const base = tempDir();
     const src = path.join(base, 'proj');
