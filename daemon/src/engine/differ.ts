@@ -25,6 +25,8 @@ export interface DiffCallbacks {
    * quick check (size+mtime, or size with --size-only). Without it, both(src, copy of src) is called.
    */
   same?(src: Entry): void;
+  /** Optional: a blit temp file (`.blit.*.tmp`) in the destination, never a deletion candidate. */
+  tempFile?(rel: Buffer): void;
 }
 
 function direntKind(d: fs.Dirent<Buffer>): Entry['kind'] | null {
@@ -149,7 +151,10 @@ export class Differ {
 
   private reportDstOnly(dir: Buffer, rest: ReadonlyArray<readonly [Buffer, Entry['kind']]>, cb: DiffCallbacks): void {
     for (const [name, kind] of rest) {
-      if (isTempName(name)) continue;
+      if (isTempName(name)) {
+        cb.tempFile?.(join2(dir, name));
+        continue;
+      }
       const rel = join2(dir, name);
       if (this.filter?.active && this.filter.excludes(rel, kind === 'dir')) continue;
       cb.dstOnly({ rel, kind, size: 0, mtimeNs: 0n, mode: 0, uid: 0, gid: 0 });

@@ -43,6 +43,8 @@ import type { FileTask, TaskResult } from './worker-protocol';
 const PROGRESS_EVERY_MS = 100;
 /** Source listings the walker may run ahead of the diff while the destination is read in parallel. */
 const LISTER_PIPELINE = 16;
+/** A temp file untouched this long belongs to a dead run. */
+const STALE_TEMP_MS = 15 * 60 * 1000;
 
 /** What a local run gets from its host besides the options (passed explicitly, no globals). */
 export interface LocalRunContext {
@@ -236,6 +238,7 @@ class LocalRun {
             srcOnly: (e) => this.onSrcOnly(e),
             both: (s, d) => this.onBoth(s, d),
             same: (s) => this.onSame(s),
+            tempFile: (rel) => this.onTempFile(rel),
             dstOnly: (d) => this.deletions.push(d),
           },
           listed,
@@ -318,6 +321,24 @@ class LocalRun {
       return;
     }
     this.queueFile(s, d, decision === 'hash' ? 'hash' : 'update');
+  }
+
+  /**
+   * A temp file left by an earlier run that was killed (SIGKILL, power loss): removed once it has
+   * not been written for STALE_TEMP_MS, so a live run's temp (written continuously) is never hit.
+   */
+  private onTempFile(rel: Buffer): void {
+    if (this.options.dryRun) return;
+    const abs = join2(this.dstRoot, rel);
+    try {
+      const st = fs.lstatSync(abs);
+      if (!st.isFile() || Date.now() - st.mtimeMs < STALE_TEMP_MS) return;
+      fs.unlinkSync(abs);
+      this.touchParent(rel);
+      this.emit({ type: 'warning', message: `${displayPath(rel)}: removed a temp file left by an interrupted run` });
+    } catch {
+      // gone already, or not ours to remove: leave it
+    }
   }
 
   /** A file the destination lister found identical by the quick check. */

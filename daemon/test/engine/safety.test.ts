@@ -62,6 +62,19 @@ describe('engine: failures and safety', function () {
     assert.ok(!listTree(dst).includes('big.bin'), 'no partial big.bin under its real name');
   });
 
+  it('a temp file left by a killed run is removed once stale; a fresh one (a live run) is left alone', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'd/f': 'f' });
+    writeTree(dst, { 'd/.blit.f.0123456789ab.tmp': 'half', 'd/.blit.g.0123456789ab.tmp': 'live' });
+    const old = Date.now() / 1000 - 3600;
+    fs.utimesSync(path.join(dst, 'd/.blit.f.0123456789ab.tmp'), old, old);
+    const r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
+    assert.deepEqual(listTree(dst), ['d/', 'd/.blit.g.0123456789ab.tmp', 'd/f']);
+    assert.ok(r.warnings().some((w) => /interrupted run/.test(w)));
+    assert.deepEqual(r.items('delete'), [], 'temps are never mirror deletions');
+  });
+
   it('an already aborted signal changes nothing', async () => {
     const src = tempDir();
     const dst = path.join(tempDir(), 'never');
