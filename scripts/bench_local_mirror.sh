@@ -190,5 +190,11 @@ for scen in ['large', 'small', 'mixed', 'noop', 'incremental']:
     fbs = [float(f) for _, _, f, _ in d.get('blit', []) if f not in ('-', '', 'None')]
     fb = f'{max(fbs):.0f} ms' if fbs else '-'
     print(f"| {names[scen]} | " + ' | '.join(cells) + f" | {ratio} | <= {factor} x {' / '.join(refs)} | {met} | {rss / 1024:.0f} MiB | {fb} |")
-print('\nTargets: first byte <= 1 s in every scenario (column: worst run); peak RSS during small <= 300 MiB.')
+allfb = [(float(f), scen) for scen, d in by.items() for _, _, f, _ in d.get('blit', []) if f not in ('-', '', 'None')]
+if allfb:
+    worst, where = max(allfb)
+    print(f"\nFirst byte <= 1 s in every scenario: {'yes' if worst <= 1000 else 'NO'} (worst {worst:.0f} ms, {where}).")
+if 'small' in by and 'blit' in by['small']:
+    peak = max(r for _, r, *_ in by['small']['blit']) / 1024
+    print(f"Peak RSS during small <= 300 MiB: {'yes' if peak <= 300 else 'NO'} ({peak:.0f} MiB).")
 PY
