@@ -71,8 +71,8 @@ export function createTaskRunner(init: WorkerInit): TaskRunner {
     let file: AtomicFile | undefined;
     try {
       srcFd = fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
-      const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);
       if (t.hashFirst) {
+        const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);
         const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);
         try {
           if (sameHash(srcFd, dfd)) {
@@ -101,10 +101,9 @@ export function createTaskRunner(init: WorkerInit): TaskRunner {
         file.abort();
         return { id: t.id, status: 'failed', bytes: 0, code: ErrorCodes.SourceChanged, reason: 'source changed while it was being copied; destination left as it was' };
       }
-      const exact = { ...t, mtimeNs: after.mtimeNs, mtimeMs: -1 };
-      file.commit(exact, init.meta);
+      file.commit({ mode: t.mode, uid: t.uid, gid: t.gid, mtimeNs: after.mtimeNs }, init.meta);
       const result: TaskResult = { id: t.id, status: 'copied', bytes: n, firstByteAt };
-      if (t.removeSource) removeSourceAfterVerify(exact, src, dstAbs, srcFd, result);
+      if (t.removeSource) removeSourceAfterVerify({ ...t, mtimeNs: after.mtimeNs, mtimeMs: -1 }, src, file.finalAbs, srcFd, result);
       return result;
     } catch (err) {
       file?.abort();

@@ -439,7 +439,7 @@ class LocalRun {
     const task: FileTask = {
       id: this.nextId++,
       src: this.srcAbsOf(e.rel).toString('latin1'),
-      dstDir: join2(this.dstRoot, parentRel(e.rel)).toString('latin1'),
+      dstDir: this.dstDirText(parentRel(e.rel)),
       name: baseName(e.rel).toString('latin1'),
       size: e.size,
       mtimeNs: e.mtimeNs,
@@ -534,7 +534,8 @@ class LocalRun {
     const sent = this.batchSentAt.get(tasks);
     this.batchSentAt.delete(tasks);
     if (sent !== undefined && tasks.length > 1) adaptBatch(this.plan, tasks.length, Date.now() - sent);
-    for (const r of results) {
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
       const split = this.splits.get(r.id);
       if (split) {
         this.splits.delete(r.id);
@@ -542,7 +543,8 @@ class LocalRun {
         if (final) this.handleResult(split.task, final);
         continue;
       }
-      const task = tasks.find((t) => t.id === r.id);
+      // Workers answer in task order; the lookup is only a safety net.
+      const task = tasks[i]?.id === r.id ? tasks[i] : tasks.find((t) => t.id === r.id);
       if (task) this.handleResult(task, r);
     }
     this.sampleTuning();
@@ -709,6 +711,17 @@ class LocalRun {
   }
 
   // ---------------------------------------------------------------- plumbing
+
+  /** Destination directory as latin1 text, memoized for the run of files from one listing. */
+  private dstDirText(parent: Buffer): string {
+    if (this.lastDstParent === null || !this.lastDstParent.equals(parent)) {
+      this.lastDstParent = parent;
+      this.lastDstDirText = join2(this.dstRoot, parent).toString('latin1');
+    }
+    return this.lastDstDirText;
+  }
+  private lastDstParent: Buffer | null = null;
+  private lastDstDirText = '';
 
   private srcAbsOf(rel: Buffer): Buffer {
     return this.singleSrc ?? join2(this.srcRoot, rel);
