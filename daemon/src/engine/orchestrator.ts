@@ -16,7 +16,6 @@
  *   when it is not a non-empty directory, unless this is a confirmed mirror.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Entry, EventSink, TransferOptions, TransferSummary } from './types';
 import { BlitError, ErrorCodes, fromErrno } from './errors';
@@ -25,19 +24,19 @@ import { Walker, statEntry, failureOf, type DirListing } from './walk';
 import { DestLister, LISTER_FAILED, type ListedDir, type QuickCheck } from './dest-lister';
 import { Differ } from './differ';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
-import { applyDirMeta, defaultMetaOptions, ensureDir, writeSymlinkAtomic, type MetaOptions } from './metadata';
+import { defaultMetaOptions, ensureDir, writeSymlinkAtomic, type MetaOptions } from './metadata';
 import { removeStaleTemps, tempPathFor } from './atomic';
 import { deleteEntry } from './delete';
 import { resolveEndpoints, type Endpoints } from './endpoints';
 import { WorkerPool } from './worker-pool';
 import { adaptBatch, planFromTuning, type Plan } from './planner';
-import { initialTuning, maxWorkersFor, TuningAdapter, type Tuning, type WorkloadSignature } from './perf/tuning';
-import { makePerfRecord, type PerfHistory, type PerfOutcome } from './perf/history';
+import type { WorkloadSignature } from './perf/tuning';
+import type { PerfHistory, PerfOutcome } from './perf/history';
 import { fsTypeOf } from './perf/fstype';
-import { SMALL_FILE_MAX } from './copy';
 import { SplitCopy } from './split-copy';
 import { StallDetector } from './stall';
-import { baseName, depth, displayPath, join2, parentRel, EMPTY } from './paths';
+import { baseName, displayPath, join2, parentRel, EMPTY } from './paths';
+import { applyDirFixes, asBlitError, cancelledError, injectedReadFailures, removeEmptiedSourceDirs, RunRecorder, type DirFix } from './run-support';
 import type { FileTask, TaskResult } from './worker-protocol';
 
 const PROGRESS_EVERY_MS = 100;
@@ -62,11 +61,6 @@ export async function runLocalTransfer(srcArg: string, dstArg: string, options: 
   const sig: WorkloadSignature = { fsType: await fsTypeOf(ends.srcAbs), dstFsType: await fsTypeOf(ends.dstAbs), mode: 'local' };
   const run = new LocalRun(ends, options, filter, onEvent, sig, context.history ?? null);
   return run.execute();
-}
-
-interface DirFix {
-  rel: Buffer;
-  entry: Entry;
 }
 
 class LocalRun {
@@ -102,13 +96,7 @@ class LocalRun {
   /** Sequence number of the source listing being diffed (worker affinity per directory). */
   private dirSeq = 0;
   private pendingDirSeq = 0;
-  private readonly tuning: Tuning;
-  private readonly adapter: TuningAdapter | null;
-  private lastSample = { at: 0, files: 0, bytes: 0 };
-  private firstSubmitAt = 0;
-  private lastResultAt = 0;
-  private bigBytes = 0;
-  private stallEvents = 0;
+  private readonly recorder: RunRecorder;
   /** Range task id → the split huge file it belongs to. */
   private readonly splits = new Map<number, SplitCopy>();
 
@@ -117,16 +105,11 @@ class LocalRun {
     private readonly options: TransferOptions,
     private readonly filter: Filter,
     private readonly emit: EventSink,
-    private readonly sig: WorkloadSignature,
-    private readonly history: PerfHistory | null,
+    sig: WorkloadSignature,
+    history: PerfHistory | null,
   ) {
-    this.tuning = initialTuning(sig, history);
-    this.plan = planFromTuning(this.tuning, options.debug);
-    // Local copies are CPU/syscall bound: more threads than cores only added contention and RSS
-    // here (100k small files, 2 cores: adaptive up to 8 → 22.8 s / 311 MiB; 2 workers → 20.3 s /
-    // 194 MiB). Remote/FUSE filesystems keep the perf module's higher ceiling.
-    const localCap = sig.fsType === sig.dstFsType && !sig.fsType.startsWith('0x') ? Math.max(2, os.availableParallelism()) : maxWorkersFor(sig);
-    this.adapter = options.debug?.workers ? null : new TuningAdapter(this.tuning, { maxWorkers: Math.min(maxWorkersFor(sig), localCap) });
+    this.recorder = new RunRecorder(sig, history, this.start, options.debug?.workers !== undefined);
+    this.plan = planFromTuning(this.recorder.tuning, options.debug);
     this.meta = defaultMetaOptions();
     this.srcRoot = Buffer.from(ends.srcAbs);
     this.dstRoot = Buffer.from(ends.dstAbs);
@@ -177,7 +160,7 @@ class LocalRun {
       if (this.pool) await this.pool.close();
       // Ranges that never came back (worker died, stall): their shared temp must not stay behind.
       for (const split of new Set(this.splits.values())) split.abort();
-      await this.record(outcome);
+      await this.recorder.record(outcome, this.summary, this.plan);
     }
     this.summary.durationMs = Date.now() - this.start;
     this.summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
@@ -278,8 +261,8 @@ class LocalRun {
     this.progress(true);
 
     if (this.options.mode === 'mirror') this.runDeletions(walker.complete);
-    this.applyDirFixes();
-    if (this.options.mode === 'move' && !this.options.dryRun) this.removeEmptiedSourceDirs();
+    if (!this.options.dryRun) applyDirFixes(this.dirFixes, this.dstRoot, this.meta, (f) => this.fail(f));
+    if (this.options.mode === 'move' && !this.options.dryRun) removeEmptiedSourceDirs(this.srcDirs, this.srcRoot, this.ends.contentsOnly);
   }
 
   private onSrcOnly(e: Entry): void {
@@ -509,7 +492,7 @@ class LocalRun {
   }
 
   private submit(tasks: FileTask[], affinity?: number): void {
-    if (this.firstSubmitAt === 0) this.firstSubmitAt = Date.now();
+    this.recorder.noteSubmit();
     this.batchSentAt.set(tasks, Date.now());
     this.ensurePool().submit(tasks, affinity);
   }
@@ -530,7 +513,6 @@ class LocalRun {
 
   private onResults(tasks: FileTask[], results: TaskResult[]): void {
     this.stall?.tick('copy');
-    this.lastResultAt = Date.now();
     const sent = this.batchSentAt.get(tasks);
     this.batchSentAt.delete(tasks);
     if (sent !== undefined && tasks.length > 1) adaptBatch(this.plan, tasks.length, Date.now() - sent);
@@ -547,7 +529,7 @@ class LocalRun {
       const task = tasks[i]?.id === r.id ? tasks[i] : tasks.find((t) => t.id === r.id);
       if (task) this.handleResult(task, r);
     }
-    this.sampleTuning();
+    this.recorder.sample(this.pool, this.plan, this.filesDone, this.bytesDone);
     this.progress(false);
   }
 
@@ -559,7 +541,7 @@ class LocalRun {
         if (task.hashFirst) this.item('update', rel, 'file', r.bytes);
         this.summary.filesTransferred++;
         this.summary.bytesTransferred += r.bytes;
-        if (r.bytes > SMALL_FILE_MAX) this.bigBytes += r.bytes;
+        this.recorder.noteCopied(r.bytes);
         this.filesDone++;
         this.bytesDone += r.bytes;
         if (this.summary.firstByteMs === null && r.firstByteAt !== undefined) {
@@ -642,74 +624,6 @@ class LocalRun {
     }
   }
 
-  private applyDirFixes(): void {
-    if (this.options.dryRun) return;
-    this.dirFixes.sort((a, b) => depth(b.rel) - depth(a.rel));
-    for (const f of this.dirFixes) {
-      try {
-        applyDirMeta(join2(this.dstRoot, f.rel), f.entry, this.meta);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // failed to create: already reported
-        this.fail(failureOf(err, f.rel, 'cannot set directory metadata'));
-      }
-    }
-  }
-
-  private removeEmptiedSourceDirs(): void {
-    this.srcDirs.sort((a, b) => depth(b) - depth(a));
-    for (const rel of this.srcDirs) {
-      if (rel.length === 0 && this.ends.contentsOnly) continue;
-      try {
-        fs.rmdirSync(join2(this.srcRoot, rel));
-      } catch {
-        // not empty (something failed or was excluded): kept on purpose
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- tuning and history
-
-  /** Feed the tuning adapter (worker count hill-climb) from finished batches. */
-  private sampleTuning(): void {
-    if (!this.adapter || !this.pool) return;
-    const now = Date.now();
-    if (this.lastSample.at === 0) {
-      this.lastSample = { at: now, files: this.filesDone, bytes: this.bytesDone };
-      return;
-    }
-    const next = this.adapter.observe({
-      files: this.filesDone - this.lastSample.files,
-      bytes: this.bytesDone - this.lastSample.bytes,
-      elapsedMs: now - this.lastSample.at,
-      workersBusy: this.pool.busyWorkers,
-    });
-    this.lastSample = { at: now, files: this.filesDone, bytes: this.bytesDone };
-    if (next && next.workers !== this.plan.workers) {
-      this.plan.workers = next.workers;
-      this.pool.resize(next.workers);
-    }
-  }
-
-  private async record(outcome: PerfOutcome): Promise<void> {
-    if (!this.history || this.options.dryRun) return;
-    const copied = this.summary.filesTransferred > 0;
-    await this.history.append(
-      makePerfRecord({
-        signature: this.sig,
-        plannerMs: this.firstSubmitAt ? this.firstSubmitAt - this.start : Date.now() - this.start,
-        copyMs: this.firstSubmitAt && this.lastResultAt ? this.lastResultAt - this.firstSubmitAt : 0,
-        files: this.summary.filesTransferred,
-        bytes: this.summary.bytesTransferred,
-        settings: { ...(this.adapter?.current ?? this.tuning), workers: this.plan.workers },
-        // Small files always go through read/write; big ones through the run's first primitive.
-        primitive: !copied ? null : this.bigBytes * 2 > this.summary.bytesTransferred ? this.plan.order[0]! : 'readwrite',
-        stallEvents: this.stallEvents,
-        outcome,
-        firstByteMs: this.summary.firstByteMs,
-      }),
-    );
-  }
-
   // ---------------------------------------------------------------- plumbing
 
   /** Destination directory as latin1 text, memoized for the run of files from one listing. */
@@ -764,7 +678,7 @@ class LocalRun {
   }
 
   private onStall(err: BlitError): void {
-    this.stallEvents++;
+    this.recorder.stallEvents++;
     const lost = this.pool?.inFlightTasks() ?? [];
     this.setFatal(err);
     // A worker stuck in a syscall never answers: end it, then remove its temp files ourselves.
@@ -773,25 +687,4 @@ class LocalRun {
     });
     this.pool?.abandonAll();
   }
-}
-
-/** Test-only fault injection (debug.failReadDirs): those directories fail to read with EACCES. */
-function injectedReadFailures(dirs: string[] | undefined): ((abs: Buffer, rel: Buffer) => void) | undefined {
-  if (!dirs || dirs.length === 0) return undefined;
-  const set = new Set(dirs);
-  return (_abs, rel) => {
-    if (set.has(displayPath(rel))) throw Object.assign(new Error('EACCES: permission denied (injected)'), { code: 'EACCES' });
-  };
-}
-
-/** Whatever escapes a run leaves as a BlitError (errno errors keep their mapping and path). */
-function asBlitError(err: unknown): BlitError {
-  if (err instanceof BlitError) return err;
-  const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code === 'string') return fromErrno(err, typeof e.path === 'string' ? e.path : '', 'transfer failed');
-  return new BlitError({ code: ErrorCodes.Internal, message: `unexpected error: ${(err as Error)?.message ?? String(err)}`, cause: err });
-}
-
-function cancelledError(): BlitError {
-  return new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' });
 }
