@@ -30,11 +30,20 @@ export interface ExpectedFile {
 
 export interface ReceiverHooks {
   openSink(f: ExpectedFile): Promise<FileSink>;
+  /**
+   * Small files: write all the bytes and commit in one synchronous call once the file is
+   * complete (no temp file while it is in flight, no promise per step). Throws on failure, after
+   * removing its temp file.
+   */
+  writeSmall?(f: ExpectedFile, chunks: Buffer[]): void;
   committed(f: ExpectedFile): void;
   failed(f: ExpectedFile, failure: Failure): void;
   /** Called for every chunk written (progress). */
   bytes?(n: number): void;
 }
+
+/** Files up to this size take the synchronous writeSmall path. */
+const SMALL_FILE = 256 * 1024;
 
 /** Pause a stream's source above this many queued bytes, resume below the low mark. */
 const HIGH_WATER = 16 * 1024 * 1024;
@@ -55,6 +64,8 @@ interface FileState {
   failed: boolean;
   ended: boolean;
   done: boolean;
+  /** Collected in memory and written at the end by hooks.writeSmall. */
+  small: boolean;
   /** Resolves when the file is committed, aborted or failed. */
   settle: Promise<void>;
   resolveSettle: () => void;
@@ -82,7 +93,7 @@ export class DataReceiver {
     const settle = new Promise<void>((r) => (resolveSettle = r));
     this.files.set(f.index, {
       f, owner: undefined, received: 0, sink: undefined, pending: [], pendingBytes: 0, written: 0,
-      writing: false, failed: false, ended: false, done: false, settle, resolveSettle, onDrained: undefined,
+      writing: false, failed: false, ended: false, done: false, small: false, settle, resolveSettle, onDrained: undefined,
     });
   }
 
@@ -101,6 +112,10 @@ export class DataReceiver {
     if (!s) throw badFrame(`data for index ${index}, which is not in the need-list`);
     if (s.owner !== undefined || s.done) throw badFrame(`file index ${index} sent twice`, s.f.entry.rel);
     s.owner = owner;
+    if (this.hooks.writeSmall && s.f.entry.size <= SMALL_FILE) {
+      s.small = true;
+      return s;
+    }
     s.sink = this.hooks.openSink(s.f);
     s.sink.catch((err) => this.writeFailed(s, err));
     return s;
@@ -116,7 +131,7 @@ export class DataReceiver {
     s.pending.push(chunk);
     s.pendingBytes += chunk.length;
     this.queued += chunk.length;
-    if (!s.writing) void this.pump(s);
+    if (!s.writing && !s.small) void this.pump(s);
   }
 
   private end(s: FileState): void {
@@ -124,7 +139,25 @@ export class DataReceiver {
       throw badFrame(`file ended after ${s.received} of ${s.f.entry.size} bytes`, s.f.entry.rel);
     }
     s.ended = true;
-    if (!s.writing) void this.pump(s);
+    if (s.small) this.finishSmall(s);
+    else if (!s.writing) void this.pump(s);
+  }
+
+  private finishSmall(s: FileState): void {
+    if (s.failed || s.done) return;
+    const chunks = s.pending;
+    const n = s.pendingBytes;
+    this.dropPending(s);
+    try {
+      this.hooks.writeSmall!(s.f, chunks);
+    } catch (err) {
+      this.writeFailed(s, err);
+      return;
+    }
+    this.hooks.bytes?.(n);
+    s.done = true;
+    this.hooks.committed(s.f);
+    s.resolveSettle();
   }
 
   private senderError(s: FileState, code: string, reason: string): void {

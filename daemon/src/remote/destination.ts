@@ -330,6 +330,27 @@ export class Destination {
     };
   }
 
+  /** A small file in one go: temp, write, metadata, rename (receiver's synchronous path). */
+  writeSmall(f: ExpectedFile, chunks: Buffer[]): void {
+    const dir = parentRel(f.entry.rel);
+    const why = this.checkDir(dir);
+    if (why) throw why;
+    const atomic = new AtomicFile(join2(this.init.rootAbs, dir), baseName(f.entry.rel));
+    try {
+      let rest = chunks;
+      let pos = 0;
+      while (rest.length > 0) {
+        const n = fs.writevSync(atomic.fd, rest, pos);
+        pos += n;
+        rest = skipBytes(rest, n);
+      }
+      atomic.commit(f.entry, this.init.meta);
+    } catch (err) {
+      atomic.abort();
+      throw fromErrno(err, displayPath(f.entry.rel), 'cannot write');
+    }
+  }
+
   fileCommitted(f: ExpectedFile): void {
     this.counts.filesTransferred++;
     this.counts.bytesTransferred += f.entry.size;

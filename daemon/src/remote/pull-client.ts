@@ -62,6 +62,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   });
   receiver = new DataReceiver({
     openSink: (f) => dest.openSink(f),
+    writeSmall: (f, chunks) => dest.writeSmall(f, chunks),
     committed: (f) => {
       dest.fileCommitted(f);
       doneCount.files++;

@@ -119,6 +119,7 @@ class PushSession {
     await dest.ready();
     const receiver = new DataReceiver({
       openSink: (f) => dest.openSink(f),
+      writeSmall: (f, chunks) => dest.writeSmall(f, chunks),
       committed: (f) => {
         dest.fileCommitted(f);
         this.done.files++;
