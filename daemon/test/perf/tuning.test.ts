@@ -79,6 +79,12 @@ describe('tuning: adapter (hill-climbing on measured throughput)', () => {
     assert.equal(a.current.workers, 4);
   });
 
+  it('does not climb on noise smaller than the tolerance (8% better is not better)', () => {
+    const a = new TuningAdapter(settings(2), { maxWorkers: 16 });
+    drive(a, (w) => 1000 * (w > 2 ? 1.08 : 1), 10);
+    assert.equal(a.current.workers, 2);
+  });
+
   it('never adds workers while the existing ones sit idle', () => {
     const a = new TuningAdapter(settings(2), { maxWorkers: 16 });
     const changes = [0, 1, 2, 3].map(() => a.observe({ files: 100, bytes: 0, elapsedMs: 1000, workersBusy: 0.5 }));
