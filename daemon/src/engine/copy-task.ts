@@ -71,6 +71,14 @@ export function createTaskRunner(init: WorkerInit): TaskRunner {
     let file: AtomicFile | undefined;
     try {
       srcFd = fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
+      if (t.hashOnly) {
+        const dfd = fs.openSync(Buffer.concat([dstDir, Buffer.from('/'), name]), fs.constants.O_RDONLY | O_NOFOLLOW);
+        try {
+          return { id: t.id, status: sameHash(srcFd, dfd) ? 'same' : 'differs', bytes: 0 };
+        } finally {
+          fs.closeSync(dfd);
+        }
+      }
       if (t.hashFirst) {
         const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);
         const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);

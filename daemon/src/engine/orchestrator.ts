@@ -414,11 +414,8 @@ class LocalRun {
     if (how !== 'hash') this.item(how, e.rel, 'file', e.size);
     this.filesPlanned++;
     this.bytesPlanned += e.size;
-    if (this.options.dryRun) {
-      if (how === 'hash') this.item('update', e.rel, 'file', e.size); // dry run cannot hash cheaply: reported as a candidate
-      return;
-    }
-    this.touchParent(e.rel);
+    if (this.options.dryRun && how !== 'hash') return;
+    if (!this.options.dryRun) this.touchParent(e.rel);
     const task: FileTask = {
       id: this.nextId++,
       src: this.srcAbsOf(e.rel).toString('latin1'),
@@ -432,6 +429,8 @@ class LocalRun {
       gid: e.gid,
       blocks: e.blocks ?? Math.ceil(e.size / 512),
       hashFirst: how === 'hash',
+      // Dry run with --checksum: the workers hash both sides read-only to itemize truthfully.
+      hashOnly: this.options.dryRun,
       removeSource: this.options.mode === 'move',
       verifyByHash: this.options.mode === 'move' && this.options.compare.mode === 'checksum',
     };
@@ -548,6 +547,11 @@ class LocalRun {
           this.summary.firstByteMs = Math.max(0, r.firstByteAt - this.start);
           this.emit({ type: 'firstByte', elapsedMs: this.summary.firstByteMs });
         }
+        break;
+      case 'differs':
+        this.item('update', rel, 'file', task.size);
+        this.filesDone++;
+        this.bytesDone += task.size;
         break;
       case 'same':
         this.summary.filesUnchanged++;

@@ -36,6 +36,8 @@ export interface FileTask {
   /** move: after commit, verify the destination (size+mtime, or hash) and unlink the source. */
   removeSource: boolean;
   verifyByHash: boolean;
+  /** Dry run with --checksum: only compare the two files' hashes; write nothing. */
+  hashOnly?: boolean;
   /**
    * Part of a split huge file: copy [start, end) into the already created temp file `temp`
    * (latin1 path) at the same offsets; the main thread verifies and commits (split-copy.ts).
@@ -43,7 +45,8 @@ export interface FileTask {
   range?: { temp: string; start: number; end: number };
 }
 
-export type TaskStatus = 'copied' | 'same' | 'failed' | 'cancelled';
+/** 'differs': a hashOnly task (dry run with --checksum) found different contents. */
+export type TaskStatus = 'copied' | 'same' | 'differs' | 'failed' | 'cancelled';
 
 export interface TaskResult {
   id: number;

@@ -54,6 +54,22 @@ describe('engine: compare modes', () => {
     assert.equal(await sameStatDifferentContent('checksum'), 'AAAA');
     assert.equal(await sameStatDifferentContent('ignore-times'), 'AAAA');
   });
+  it('dry run with --checksum hashes read-only: only really different files are itemized, nothing written', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'diff.txt': 'AAAA', 'same.txt': 'same' });
+    writeTree(dst, { 'diff.txt': 'BBBB', 'same.txt': 'same' });
+    for (const n of ['diff.txt', 'same.txt']) {
+      fs.utimesSync(path.join(src, n), 1_600_000_000, 1_600_000_000);
+      fs.utimesSync(path.join(dst, n), 1_500_000_000, 1_500_000_000);
+    }
+    const r = await run(src + '/', dst, opts({ dryRun: true, compare: { mode: 'checksum', ignoreExisting: false } }));
+    assert.deepEqual(r.items('update'), ['diff.txt']);
+    assert.equal(r.summary.filesUnchanged, 1);
+    assert.equal(fs.readFileSync(path.join(dst, 'diff.txt'), 'utf8'), 'BBBB');
+    assert.equal(fs.statSync(path.join(dst, 'same.txt')).mtimeMs, 1_500_000_000_000, 'metadata untouched in a dry run');
+  });
+
   it('end to end: --ignore-existing leaves an existing different file alone', async () => {
     const src = tempDir();
     const dst = tempDir();
