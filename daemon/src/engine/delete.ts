@@ -15,16 +15,19 @@ export interface DeleteResult {
   kept: number;
 }
 
-/** Remove `rel` under `rootAbs`, respecting the filter below it. Throws errno errors. */
-export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void): DeleteResult {
+/**
+ * Remove `rel` under `rootAbs`, respecting the filter below it. Throws errno errors. With dryRun,
+ * nothing is removed but the same entries are reported (the directories are still read).
+ */
+export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void, dryRun = false): DeleteResult {
   const abs = join2(rootAbs, e.rel);
   if (e.kind !== 'dir') {
-    fs.unlinkSync(abs);
+    if (!dryRun) fs.unlinkSync(abs);
     onDeleted(e.rel, e.kind);
     return { deleted: 1, kept: 0 };
   }
   if (!filter?.active) {
-    fs.rmSync(abs, { recursive: true, force: true });
+    if (!dryRun) fs.rmSync(abs, { recursive: true, force: true });
     onDeleted(e.rel, 'dir');
     return { deleted: 1, kept: 0 };
   }
@@ -36,12 +39,12 @@ export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, fil
       res.kept++;
       continue;
     }
-    const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted);
+    const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted, dryRun);
     res.deleted += sub.deleted;
     res.kept += sub.kept;
   }
   if (res.kept === 0) {
-    fs.rmdirSync(abs);
+    if (!dryRun) fs.rmdirSync(abs);
     onDeleted(e.rel, 'dir');
     res.deleted++;
   }

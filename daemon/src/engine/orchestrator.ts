@@ -604,12 +604,7 @@ class LocalRun {
       this.emit({ type: 'warning', message: `${ErrorCodes.ScanIncomplete}: the source could not be read completely, so ${this.deletions.length} destination entr${this.deletions.length === 1 ? 'y was' : 'ies were'} not deleted` });
       return;
     }
-    if (this.options.dryRun) {
-      for (const d of this.deletions) this.item('delete', d.rel, d.kind, 0);
-      this.summary.entriesDeleted += this.deletions.length;
-      return;
-    }
-    if (!this.options.deleteConfirmed) {
+    if (!this.options.deleteConfirmed && !this.options.dryRun) {
       this.summary.deletionsSkipped += this.deletions.length;
       this.emit({ type: 'warning', message: `${this.deletions.length} destination entr${this.deletions.length === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
       return;
@@ -619,7 +614,8 @@ class LocalRun {
       if (this.fatal) break;
       try {
         this.touchParent(d.rel);
-        const r = deleteEntry(this.dstRoot, d, this.filter, (rel, kind) => this.item('delete', rel, kind, 0));
+        // A dry run reports exactly what a real run would delete (same walk, nothing removed).
+        const r = deleteEntry(this.dstRoot, d, this.filter, (rel, kind) => this.item('delete', rel, kind, 0), this.options.dryRun);
         this.summary.entriesDeleted += r.deleted;
         this.stall?.tick('delete');
       } catch (err) {

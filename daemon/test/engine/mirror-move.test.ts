@@ -35,6 +35,17 @@ describe('engine: mirror deletions', function () {
     assert.equal(r.summary.entriesDeleted, 4);
   });
 
+  it('a dry run itemizes exactly the deletions a real run then performs', async () => {
+    const { src, dst } = setup();
+    const filter = { excludes: ['*.log'], includes: [], gitignore: false };
+    const before = listTree(dst);
+    const dry = await run(src + '/', dst, opts({ mode: 'mirror', dryRun: true, filter }));
+    assert.deepEqual(listTree(dst), before);
+    const real = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true, filter }));
+    assert.deepEqual(dry.items('delete'), real.items('delete'));
+    assert.equal(dry.summary.entriesDeleted, real.summary.entriesDeleted);
+  });
+
   it('an incomplete source scan deletes nothing and names ScanIncomplete', async () => {
     // Tests run as root (chmod 000 does not block reads): debug.failReadDirs makes 'sub' fail with EACCES.
     const { src, dst } = setup();
