@@ -2,8 +2,9 @@
  * Main-thread side of a zero-copy TCP data stream: hands the socket's descriptor to a
  * sendfile-worker thread and feeds it the files of the shared SendQueue (a few at a time, so the
  * other streams can take the rest). Falls back to the buffered sender when the descriptor is not
- * available (not Linux, or a wrapped socket).
+ * available (not Linux, or a wrapped socket) or the worker script is not there (a bundle).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -23,10 +24,12 @@ function socketFd(socket: net.Socket): number | undefined {
 /** Send on one stream; resolves with whether sendfile carried the payloads. */
 export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks: SenderHooks, signal?: AbortSignal): Promise<boolean> {
   const fd = process.platform === 'linux' ? socketFd(socket) : undefined;
-  if (fd === undefined) return sendOnStream(socket, queue, hooks, signal).then(() => false);
+  // A bundle (the VS Code extension's daemon) may not ship the worker script next to this file.
+  const script = path.join(__dirname, 'sendfile-worker.js');
+  if (fd === undefined || !fs.existsSync(script)) return sendOnStream(socket, queue, hooks, signal).then(() => false);
   socket.pause();
   socket.on('error', () => undefined);
-  const worker = new Worker(path.join(__dirname, 'sendfile-worker.js'), { workerData: { fd } satisfies SendfileWorkerData });
+  const worker = new Worker(script, { workerData: { fd } satisfies SendfileWorkerData });
   const pending = new Map<number, OutgoingFile>();
   return new Promise<boolean>((resolve, reject) => {
     let inflight = 0;
