@@ -29,7 +29,8 @@ export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks
   if (fd === undefined || !fs.existsSync(script)) return sendOnStream(socket, queue, hooks, signal).then(() => false);
   socket.pause();
   socket.on('error', () => undefined);
-  const worker = new Worker(script, { workerData: { fd } satisfies SendfileWorkerData });
+  // Spelled out (not `script`): the extension's bundler finds worker scripts by this pattern.
+  const worker = new Worker(path.join(__dirname, 'sendfile-worker.js'), { workerData: { fd } satisfies SendfileWorkerData });
   const pending = new Map<number, OutgoingFile>();
   return new Promise<boolean>((resolve, reject) => {
     let inflight = 0;
