@@ -440,6 +440,8 @@ class LocalRun {
       return;
     }
     if (e.size >= this.plan.bigFileBytes) {
+      // Big files are worth naming while they are in flight (progress displays, the daemon's job view).
+      this.emit({ type: 'fileStart', rel: e.rel, size: e.size });
       this.submit([task]);
       return;
     }
@@ -455,6 +457,7 @@ class LocalRun {
   }
 
   private startSplit(task: FileTask, rel: Buffer): void {
+    this.emit({ type: 'fileStart', rel, size: task.size });
     let split: SplitCopy;
     try {
       split = new SplitCopy(task, this.meta);
@@ -537,6 +540,7 @@ class LocalRun {
     this.taskRel.delete(task.id);
     switch (r.status) {
       case 'copied':
+        if (task.size >= this.plan.bigFileBytes) this.emit({ type: 'fileDone', rel, size: r.bytes });
         if (task.hashFirst) this.item('update', rel, 'file', r.bytes);
         this.summary.filesTransferred++;
         this.summary.bytesTransferred += r.bytes;

@@ -26,6 +26,8 @@ describe('engine: huge file split across workers', function () {
     assert.equal(mtimeNs(path.join(dst, 'huge.bin')), mtimeNs(path.join(src, 'huge.bin')));
     assert.equal(fs.statSync(path.join(dst, 'huge.bin')).mode & 0o7777, 0o640);
     assert.deepEqual(listTree(dst), ['huge.bin']);
+    const named = r.events.flatMap((e) => (e.type === 'fileStart' || e.type === 'fileDone' ? [`${e.type}:${e.rel.toString()}`] : []));
+    assert.deepEqual(named, ['fileStart:huge.bin', 'fileDone:huge.bin'], 'a big file is named while in flight');
   });
 
   it('a huge file that changes during the copy fails as SourceChanged; the old destination stays', async () => {
