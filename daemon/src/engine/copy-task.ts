@@ -26,6 +26,20 @@ export function createTaskRunner(init: WorkerInit): TaskRunner {
   };
   const ctx = newCopyContext(init.order, cancelled);
   const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
+  // Reading a source must not touch it, not even its atime (and no atime write per file is less
+  // journal work). O_NOATIME is refused (EPERM) for files we neither own nor read as root.
+  let noAtime = fs.constants.O_NOATIME ?? 0;
+  function openSource(src: Buffer): number {
+    if (noAtime !== 0) {
+      try {
+        return fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW | noAtime);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+        if (process.getuid?.() !== 0) noAtime = 0; // not root: it will keep failing for others' files
+      }
+    }
+    return fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
+  }
 
   function buf(latin1: string): Buffer {
     return Buffer.from(latin1, 'latin1');
@@ -46,7 +60,7 @@ export function createTaskRunner(init: WorkerInit): TaskRunner {
     let srcFd = -1;
     let dstFd = -1;
     try {
-      srcFd = fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
+      srcFd = openSource(src);
       dstFd = fs.openSync(buf(r.temp), fs.constants.O_WRONLY | O_NOFOLLOW);
       ctx.firstByteAt = 0;
       const n = copyRange(srcFd, dstFd, r.start, r.end, '', ctx);
@@ -70,7 +84,7 @@ export function createTaskRunner(init: WorkerInit): TaskRunner {
     let srcFd = -1;
     let file: AtomicFile | undefined;
     try {
-      srcFd = fs.openSync(src, fs.constants.O_RDONLY | O_NOFOLLOW);
+      srcFd = openSource(src);
       if (t.hashOnly) {
         const dfd = fs.openSync(Buffer.concat([dstDir, Buffer.from('/'), name]), fs.constants.O_RDONLY | O_NOFOLLOW);
         try {

@@ -105,6 +105,16 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.equal(mtimeNs(path.join(dst, 'f')), 1_234_567_890_987_654_321n);
   });
 
+  it('leaves the source untouched, atime included', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f': 'content', 'big': Buffer.alloc(5 * MiB, 2) });
+    // atime older than mtime: a plain read would update it under relatime.
+    for (const p of ['f', 'big']) fs.utimesSync(path.join(src, p), 1_000_000_000, 1_600_000_000);
+    await run(src + '/', dst, opts());
+    for (const p of ['f', 'big']) assert.equal(fs.statSync(path.join(src, p)).atimeMs, 1_000_000_000_000, `atime of ${p}`);
+  });
+
   it('keeps non-UTF-8 names byte-exact', async () => {
     const src = tempDir();
     const dst = tempDir();
