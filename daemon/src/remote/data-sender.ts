@@ -45,6 +45,17 @@ export class SendQueue {
     for (const w of this.waiters.splice(0)) w(undefined);
   }
 
+  /** The next file if one is queued right now (never waits). */
+  tryNext(): OutgoingFile | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const f = this.items[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return f;
+  }
+
   next(): Promise<OutgoingFile | undefined> {
     if (this.head < this.items.length) {
       const f = this.items[this.head++]!;

@@ -5,9 +5,11 @@
  * thread does nothing else. The socket is non-blocking (libuv made it so): on EAGAIN the thread
  * sleeps briefly and retries, which only happens while the receiver is slower than the sender.
  *
- * Messages in:  {type:'file', index, abs, size, mtimeNs} ... {type:'end'}
- * Messages out: {type:'sent', index, bytes} | {type:'failed', index, code, reason}
- *               {type:'progress', bytes} | {type:'finished', zeroCopy} | {type:'broken', message}
+ * Messages in:  {type:'files', files: [{index, abs, size, mtimeNs}, ...]} ... {type:'end'}
+ * Messages out: {type:'results', results: [{index, ok, bytes | code, reason}, ...]} (one per
+ *               batch in, and before each big file), {type:'progress', bytes},
+ *               {type:'finished', zeroCopy} | {type:'broken', message}
+ * Batches keep the cross-thread messages per small file low (one each way per batch, not per file).
  */
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -18,10 +20,16 @@ export interface SendfileWorkerData {
   fd: number;
 }
 
-export type ToWorker = { type: 'file'; index: number; abs: Buffer; size: number; mtimeNs: bigint } | { type: 'end' };
+export interface FileJob {
+  index: number;
+  abs: Buffer;
+  size: number;
+  mtimeNs: bigint;
+}
+export type ToWorker = { type: 'files'; files: FileJob[] } | { type: 'end' };
+export type FileResult = { index: number; ok: true; bytes: number } | { index: number; ok: false; code: string; reason: string };
 export type FromWorker =
-  | { type: 'sent'; index: number; bytes: number }
-  | { type: 'failed'; index: number; code: string; reason: string }
+  | { type: 'results'; results: FileResult[] }
   | { type: 'progress'; bytes: number }
   | { type: 'finished'; zeroCopy: boolean }
   | { type: 'broken'; message: string };
@@ -108,7 +116,14 @@ function run(data: SendfileWorkerData): void {
   };
 
   let currentIndex = 0;
-  const sendFile = (m: Extract<ToWorker, { type: 'file' }>): void => {
+  let results: FileResult[] = [];
+  const flushResults = (): void => {
+    if (results.length === 0) return;
+    port.postMessage({ type: 'results', results } satisfies FromWorker);
+    results = [];
+  };
+
+  const sendFile = (m: FileJob): void => {
     currentIndex = m.index;
     let file: number;
     try {
@@ -145,7 +160,7 @@ function run(data: SendfileWorkerData): void {
         check();
         writeAll(sock, frameHeader(FrameType.FileEnd, m.index, 0));
       }
-      port.postMessage({ type: 'sent', index: m.index, bytes: unreported } satisfies FromWorker);
+      results.push({ index: m.index, ok: true, bytes: unreported });
       unreported = 0;
     } catch (err) {
       if (err instanceof Broken) throw err;
@@ -159,13 +174,18 @@ function run(data: SendfileWorkerData): void {
 
   const fail = (index: number, err: unknown): void => {
     const code = err instanceof SourceChanged ? 'SourceChanged' : ((err as NodeJS.ErrnoException).code === 'EACCES' ? 'PermissionDenied' : 'IoError');
-    port.postMessage({ type: 'failed', index, code, reason: reasonOf(err) } satisfies FromWorker);
+    results.push({ index, ok: false, code, reason: reasonOf(err) });
   };
 
   port.on('message', (m: ToWorker) => {
     try {
-      if (m.type === 'file') sendFile(m);
-      else {
+      if (m.type === 'files') {
+        for (const f of m.files) {
+          if (f.size > SMALL) flushResults(); // a big file takes a while: report the ones before it
+          sendFile(f);
+        }
+        flushResults();
+      } else {
         writeAll(sock, streamEndFrame(usedSendfile));
         port.postMessage({ type: 'finished', zeroCopy: usedSendfile } satisfies FromWorker);
         port.close();

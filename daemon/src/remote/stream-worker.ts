@@ -11,10 +11,12 @@ import { Worker } from 'node:worker_threads';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
 import { sendOnStream, type OutgoingFile, type SendQueue, type SenderHooks } from './data-sender';
-import type { FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
+import type { FileJob, FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
 
-/** Files handed to one stream's worker ahead of time. */
-const AHEAD = 32;
+/** Files handed to one stream's worker ahead of time, in messages of at most BATCH files (so the
+ * worker always has the next batch while the main thread handles the results of the last one). */
+const AHEAD = 96;
+const BATCH = 32;
 
 function socketFd(socket: net.Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
@@ -57,16 +59,21 @@ export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks
       pumping = true;
       try {
         while (!ended && inflight < AHEAD && !settled) {
-          const f = await queue.next();
+          const first = await queue.next();
           if (settled) return;
-          if (!f) {
+          if (!first) {
             ended = true;
             worker.postMessage({ type: 'end' } satisfies ToWorker);
             return;
           }
-          pending.set(f.index, f);
-          inflight++;
-          worker.postMessage({ type: 'file', index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs } satisfies ToWorker);
+          // Everything already queued (up to AHEAD in flight) goes over in one message.
+          const files: FileJob[] = [];
+          for (let f: OutgoingFile | undefined = first; f; f = inflight < AHEAD && files.length < BATCH ? queue.tryNext() : undefined) {
+            pending.set(f.index, f);
+            inflight++;
+            files.push({ index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs });
+          }
+          worker.postMessage({ type: 'files', files } satisfies ToWorker);
         }
       } finally {
         pumping = false;
@@ -77,23 +84,20 @@ export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks
         case 'progress':
           hooks.bytes?.(m.bytes);
           return;
-        case 'sent': {
-          const f = pending.get(m.index)!;
-          pending.delete(m.index);
-          inflight--;
-          if (m.bytes > 0) hooks.bytes?.(m.bytes);
-          hooks.sent(f);
+        case 'results':
+          for (const r of m.results) {
+            const f = pending.get(r.index)!;
+            pending.delete(r.index);
+            inflight--;
+            if (r.ok) {
+              if (r.bytes > 0) hooks.bytes?.(r.bytes);
+              hooks.sent(f);
+            } else {
+              hooks.failed(f, { path: displayPath(f.entry.rel), code: r.code, reason: r.reason });
+            }
+          }
           void pump();
           return;
-        }
-        case 'failed': {
-          const f = pending.get(m.index)!;
-          pending.delete(m.index);
-          inflight--;
-          hooks.failed(f, { path: displayPath(f.entry.rel), code: m.code, reason: m.reason });
-          void pump();
-          return;
-        }
         case 'finished':
           finish(undefined, m.zeroCopy);
           return;
