@@ -1,8 +1,9 @@
 /**
  * rsync path semantics and the fatal checks that happen before anything is touched:
  * - `SRC/` (trailing slash) copies the contents of SRC into DST.
- * - `SRC` (directory, no slash) lands as `DST/basename(SRC)` when DST is an existing directory,
- *   and is created as DST otherwise.
+ * - `SRC` (directory, no slash) always lands as `DST/basename(SRC)`, as in rsync: when DST does
+ *   not exist it is created first (its parent must exist). Creating SRC *as* DST instead would make
+ *   a second identical run nest a copy at DST/SRC.
  * - A file (or symlink) source copies to DST, or into DST when DST is a directory (or ends in '/').
  * Errors: SourceNotFound, DestinationInsideSource (realpaths compared, so symlinked spellings are
  * caught), InvalidPath when the destination's parent does not exist or is not a directory.
@@ -21,6 +22,8 @@ export interface Endpoints {
   dstExists: boolean;
   /** Source given with a trailing slash (contents only; a move keeps the root directory). */
   contentsOnly: boolean;
+  /** Directory transfer without a trailing slash into a DST that does not exist: create DST first. */
+  createDstParent: boolean;
 }
 
 function lstatOrNull(p: string): fs.Stats | null {
@@ -72,9 +75,18 @@ export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
 
   let kind: Endpoints['kind'];
   let dstAbs: string;
+  let createDstParent = false;
   if (srcSt.isDirectory()) {
     kind = 'dir';
-    dstAbs = !contentsOnly && dstIsDir ? path.join(dstGiven, path.basename(srcAbs)) : dstGiven;
+    if (contentsOnly) {
+      dstAbs = dstGiven;
+    } else {
+      if (dstSt && !dstIsDir) {
+        throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstArg });
+      }
+      dstAbs = path.join(dstGiven, path.basename(srcAbs));
+      createDstParent = !dstSt;
+    }
   } else if (srcSt.isFile() || srcSt.isSymbolicLink()) {
     if (contentsOnly) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: srcArg });
     kind = 'single';
@@ -86,7 +98,7 @@ export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
   if (dstSt && !dstIsDir && dstArg.endsWith('/')) {
     throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination ends in / but is not a directory', path: dstArg });
   }
-  const parent = path.dirname(dstAbs);
+  const parent = createDstParent ? path.dirname(dstGiven) : path.dirname(dstAbs);
   const parentSt = statOrNull(parent);
   if (!parentSt) throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: parent });
   if (!parentSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: parent });
@@ -94,7 +106,7 @@ export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
   const dstFinal = lstatOrNull(dstAbs);
   if (kind === 'dir') {
     const realSrc = fs.realpathSync(srcAbs);
-    const realDst = realpathLoose(dstAbs);
+    const realDst = realpathLoose(createDstParent ? dstGiven : dstAbs);
     if (isSameOrInside(realDst, realSrc)) {
       throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: `destination ${realDst} is inside the source ${realSrc}`, path: dstArg });
     }
@@ -104,5 +116,5 @@ export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
   } else if (dstFinal && realpathLoose(dstAbs) === realpathLoose(srcAbs)) {
     throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: 'source and destination are the same file', path: dstArg });
   }
-  return { kind, srcAbs, dstAbs, dstExists: dstFinal !== null, contentsOnly };
+  return { kind, srcAbs, dstAbs, dstExists: dstFinal !== null, contentsOnly, createDstParent };
 }

@@ -16,6 +16,7 @@
  *   when it is not a non-empty directory, unless this is a confirmed mirror.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Entry, EventSink, TransferOptions, TransferSummary } from './types';
 import { BlitError, ErrorCodes, fromErrno } from './errors';
@@ -179,6 +180,8 @@ class LocalRun {
       this.item('mkdir', EMPTY, 'dir', 0);
       if (!this.options.dryRun) {
         try {
+          // `blit copy SRC NEWDIR` creates NEWDIR, then NEWDIR/SRC (rsync semantics).
+          if (this.ends.createDstParent) fs.mkdirSync(path.dirname(this.ends.dstAbs));
           fs.mkdirSync(this.dstRoot, 0o700);
         } catch (err) {
           throw fromErrno(err, this.ends.dstAbs, 'cannot create the destination directory');

@@ -187,7 +187,7 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.equal(fs.readFileSync(path.join(outside, 'target'), 'utf8'), 'must not change');
   });
 
-  it('rsync path semantics: SRC/ copies contents, SRC lands inside an existing DST, single files', async () => {
+  it('rsync path semantics: SRC/ copies contents, SRC lands inside DST (created if missing), single files', async () => {
     const base = tempDir();
     const src = path.join(base, 'proj');
     writeTree(src, { 'f.txt': 'f' });
@@ -200,7 +200,10 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.deepEqual(listTree(d2), ['proj/', 'proj/f.txt']);
     const d3 = path.join(base, 'd3');
     await run(src, d3, opts());
-    assert.deepEqual(listTree(d3), ['f.txt'], 'SRC without slash and a missing DST: created as DST');
+    assert.deepEqual(listTree(d3), ['proj/', 'proj/f.txt'], 'SRC without slash and a missing DST: DST is created, SRC lands inside (rsync)');
+    const again = await run(src, d3, opts());
+    assert.equal(again.summary.filesTransferred, 0, 'a second identical run transfers nothing');
+    assert.deepEqual(listTree(d3), ['proj/', 'proj/f.txt'], 'and does not nest another copy');
     await run(path.join(src, 'f.txt'), path.join(base, 'renamed.txt'), opts());
     assert.equal(fs.readFileSync(path.join(base, 'renamed.txt'), 'utf8'), 'f');
     await run(path.join(src, 'f.txt'), d2, opts());
