@@ -41,6 +41,11 @@ export interface DestinationInit {
   reportSkips: boolean;
   /** How the root is named in errors (a daemon never shows its own absolute paths). */
   shownRoot?: string;
+  /**
+   * The source is one file, not a directory: nothing at the destination is ever a mirror
+   * deletion candidate, and the file is stored under `as` when given (rsync `FILE DST`).
+   */
+  singleFile?: { as?: Buffer };
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
@@ -77,6 +82,7 @@ export class Destination {
   /** A destination directory could not be read: deletions are unsafe. */
   private deletionsUnsafe = false;
   private checksumReady: Promise<void> | undefined;
+  private singleSeen = false;
 
   constructor(private readonly init: DestinationInit) {
     const f = init.options.filter;
@@ -120,6 +126,15 @@ export class Destination {
 
   /** One manifest entry, in manifest order. */
   add(index: number, e: Entry, checksum?: Buffer): void {
+    const single = this.init.singleFile;
+    if (single) {
+      if (e.kind === 'dir' || this.singleSeen) {
+        this.fail(e.rel, ErrorCodes.BadFrame, 'the source was announced as one file, but the manifest has more');
+        return;
+      }
+      this.singleSeen = true;
+      if (single.as) e = { ...e, rel: single.as };
+    }
     if (e.rel.length === 0) {
       if (e.kind === 'dir') this.rootEntry = e;
       else this.fail(e.rel, ErrorCodes.InvalidPath, 'the transfer root must be a directory');
@@ -374,7 +389,7 @@ export class Destination {
    */
   finalize(manifestComplete: boolean): void {
     this.flush();
-    if (this.init.options.mode === 'mirror') {
+    if (this.init.options.mode === 'mirror' && !this.init.singleFile) {
       for (const d of this.manifestDirs) {
         if (!this.listed.has(key(d.rel)) && !this.fresh.has(key(d.rel))) {
           this.listed.add(key(d.rel));

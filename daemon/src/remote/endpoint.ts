@@ -13,8 +13,10 @@ export type Endpoint =
       host: string;
       port: number;
       module: string;
-      /** Path inside the module; '' = module root; never starts with '/'. */
+      /** Path inside the module; '' = module root; never starts with or ends in '/'. */
       path: string;
+      /** The spec ended in '/' (or '/.'): as a source, its contents are transferred (rsync). */
+      trailingSlash: boolean;
     };
 
 export type RemoteEndpoint = Extract<Endpoint, { kind: 'remote' }>;
@@ -74,7 +76,8 @@ export function parseEndpoint(arg: string): Endpoint {
   }
   if (module === '.' || module === '..') throw usage(arg, `'${module}' is not a module name`);
   const path = parts.filter((p) => p !== '.').join('/');
-  return { kind: 'remote', host, port, module, path };
+  const trailingSlash = rest.endsWith('/') || rest.endsWith('/.');
+  return { kind: 'remote', host, port, module, path, trailingSlash };
 }
 
 /** `HOST[:PORT]` or `[IPV6][:PORT]` for the admin verbs that address a daemon, not a path. */

@@ -3,17 +3,19 @@
  * diffs it against the local tree (the same Destination the daemon uses for push), asks for what
  * it needs, writes the data atomically, and performs mirror deletions locally.
  *
- * A remote source is always transferred as its contents (like `SRC/`): the endpoint form does not
- * keep a trailing slash.
+ * rsync path rules, as for local transfers: `HOST:/MOD/DIR/` = its contents into DST; `HOST:/MOD/DIR`
+ * lands as DST/DIR (the module root `HOST:/MOD` is its contents); a file lands AS DST, or inside
+ * DST when DST is a directory or ends in '/'.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
-import { BlitError, ErrorCodes } from '../engine/errors';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { defaultMetaOptions } from '../engine/metadata';
 import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { connectDaemon } from './grpc-client';
-import type { RemoteEndpoint } from './endpoint';
+import { formatRemote, type RemoteEndpoint } from './endpoint';
 import { entryFromWire, errorFromWire, failureFromWire, optionsToWire } from './convert';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
@@ -40,35 +42,40 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     onEvent({ type: 'progress', filesDone: doneCount.files, bytesDone: doneCount.bytes, filesPlanned: planned.files, bytesPlanned: planned.bytes, scanComplete }),
   );
 
-  let receiver: DataReceiver | undefined;
   const byDisplay = new Map<string, number>();
-  const dest = new Destination({
-    rootAbs: Buffer.from(path.resolve(dstArg)),
-    options,
-    filesFrom: filesFrom?.map((p) => displayPath(p)),
-    meta: defaultMetaOptions(),
-    reportSkips: false,
-    hooks: {
-      item: (action, rel, kind, size) => onEvent({ type: 'item', action, rel, kind, size }),
-      need: (index, entry) => {
-        receiver!.expect({ index, entry });
-        byDisplay.set(displayPath(entry.rel), index);
-        needs.push(index);
-        planned.files++;
-        planned.bytes += entry.size;
+  let dest: Destination | undefined;
+  /** Built when the daemon said what the source is (rsync rules need to know). */
+  const openDestination = (sourceIsDir: boolean): Destination => {
+    const where = pullTarget(src, dstArg, sourceIsDir);
+    return new Destination({
+      rootAbs: Buffer.from(where.rootAbs),
+      options,
+      filesFrom: filesFrom?.map((p) => displayPath(p)),
+      meta: defaultMetaOptions(),
+      reportSkips: false,
+      ...(where.singleFile ? { singleFile: where.singleFile } : {}),
+      hooks: {
+        item: (action, rel, kind, size) => onEvent({ type: 'item', action, rel, kind, size }),
+        need: (index, entry) => {
+          rx.expect({ index, entry });
+          byDisplay.set(displayPath(entry.rel), index);
+          needs.push(index);
+          planned.files++;
+          planned.bytes += entry.size;
+        },
+        failure: (f) => onEvent({ type: 'fileError', failure: f }),
       },
-      failure: (f) => onEvent({ type: 'fileError', failure: f }),
-    },
-  });
-  receiver = new DataReceiver({
-    openSink: (f) => dest.openSink(f),
-    writeSmall: (f, chunks) => dest.writeSmall(f, chunks),
+    });
+  };
+  const rx = new DataReceiver({
+    openSink: (f) => dest!.openSink(f),
+    writeSmall: (f, chunks) => dest!.writeSmall(f, chunks),
     committed: (f) => {
-      dest.fileCommitted(f);
+      dest!.fileCommitted(f);
       doneCount.files++;
       progress.tick();
     },
-    failed: (f, failure) => dest.fileFailed(f, failure),
+    failed: (f, failure) => dest!.fileFailed(f, failure),
     bytes: (n) => {
       if (firstByteMs === null) {
         firstByteMs = Date.now() - started;
@@ -78,7 +85,6 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       progress.tick();
     },
   });
-  const rx = receiver;
 
   const conn = await connectDaemon({ host: src.host, port: src.port });
   const call = conn.client.Pull();
@@ -108,7 +114,11 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     for (;;) {
       const m = await latch.race(next());
       if (!m) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the pull early` });
-      if (m.negotiation) {
+      if (m.source) {
+        if (dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'source described twice' });
+        dest = openDestination(m.source.isDir);
+      } else if (m.negotiation) {
+        if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon did not describe the source (older blitd?)` });
         // The daemon accepted the request: only now is the local destination created.
         dest.prepareRoot();
         await dest.ready();
@@ -121,11 +131,12 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       } else if (m.manifest) {
         // No flush here: a directory's listing may continue in the next batch; add() diffs a
         // listing as soon as an entry of another directory arrives.
+        if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest before the source description' });
         for (const we of m.manifest.entries) dest.add(index++, entryFromWire(we), we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined);
         await flushNeeds();
         progress.tick();
       } else if (m.manifestComplete) {
-        if (!decided) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest completed before the data plane negotiation' });
+        if (!decided || !dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest completed before the data plane negotiation' });
         manifestComplete = m.manifestComplete.complete && m.manifestComplete.totalEntries === index;
         scanComplete = true;
         for (const wf of m.manifestComplete.scanFailures) {
@@ -155,6 +166,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     }
     await latch.race(Promise.all(streams));
     await latch.race(rx.finish());
+    if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'the daemon never described the source' });
     dest.finalize(manifestComplete);
     await send({ done: true });
     call.end();
@@ -168,4 +180,25 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   } finally {
     conn.close();
   }
+}
+
+/** Where a pulled source lands locally (rsync rules; see the top of this file). */
+export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boolean): { rootAbs: string; singleFile?: { as?: Buffer } } {
+  const dstGiven = path.resolve(dstArg);
+  let dstSt: fs.Stats | undefined;
+  try {
+    dstSt = fs.statSync(dstGiven);
+  } catch (err) {
+    const c = (err as NodeJS.ErrnoException).code;
+    if (c !== 'ENOENT' && c !== 'ENOTDIR') throw fromErrno(err, dstArg, 'destination');
+  }
+  const name = src.path.split('/').pop() ?? '';
+  if (sourceIsDir) {
+    if (src.trailingSlash || name === '') return { rootAbs: dstGiven };
+    if (dstSt && !dstSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstArg });
+    return { rootAbs: path.join(dstGiven, name) };
+  }
+  if (src.trailingSlash) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: formatRemote(src) });
+  if (dstSt?.isDirectory() || dstArg.endsWith('/')) return { rootAbs: dstGiven, singleFile: {} };
+  return { rootAbs: path.dirname(dstGiven), singleFile: { as: Buffer.from(path.basename(dstGiven)) } };
 }

@@ -131,6 +131,7 @@ class PullSession {
       });
     }
     const l = this.listener;
+    await this.send({ source: { isDir: source.isDir } });
     await this.send({
       negotiation: l
         ? { tcpPort: l.port, token: l.tokens, streams: this.settings.streams, tokenTtlMs: l.tokenTtlMs }

@@ -54,6 +54,8 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
         protocolVersion: PROTOCOL_VERSION,
         module: dst.module,
         path: Buffer.from(destPath),
+        singleFile: !source.isDir,
+        intoDirectory: dst.trailingSlash,
         options: optionsToWire(options, options.forceGrpcData, { filesFrom: filesFromPaths(options.filter.filesFrom), gitignoreFiles: [] }),
       },
     });
@@ -152,7 +154,8 @@ function stripSlash(p: Buffer): Buffer {
 
 /** move: the daemon committed (or already had) this file; remove the source if it is unchanged. */
 async function removeSource(source: ManifestSource, rel: Buffer, onEvent: EventSink, failures: Failure[]): Promise<void> {
-  const e = source.entryByRel(rel);
+  // A single file may land under another name (rsync `FILE DST`): it is the only entry.
+  const e = source.isDir ? source.entryByRel(rel) : source.entries[0];
   if (!e || e.kind !== 'file') return;
   const abs = Buffer.concat([source.rootAbs, Buffer.from('/'), e.rel]);
   try {

@@ -10,6 +10,7 @@
  * Writes stay inside ctx.resolvePath(module, path, {forWrite: true}); every temp file of an
  * interrupted push (client gone, bad frame, cancel, shutdown) is removed, never renamed.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, type PushClientMessage__Output, type PushServerMessage } from '@blit/proto';
@@ -38,6 +39,25 @@ export function defaultDataPlaneSettings(): DataPlaneSettings {
 
 /** Need indices per NeedBatch message. */
 const NEED_BATCH = 4096;
+
+/**
+ * rsync rules for a single-file source: it lands AS the destination path, unless that path is the
+ * module root, an existing directory, or was written with a trailing '/': then inside it.
+ */
+function singleFileTarget(abs: Buffer, moduleRoot: boolean, singleFile: boolean, intoDirectory: boolean): { rootAbs: Buffer; singleFile?: { as?: Buffer } } {
+  if (!singleFile) return { rootAbs: abs };
+  let isDir = moduleRoot || intoDirectory;
+  if (!isDir) {
+    try {
+      isDir = fs.statSync(abs).isDirectory();
+    } catch {
+      isDir = false; // missing (or a dangling link): the file is created under this name
+    }
+  }
+  if (isDir) return { rootAbs: abs, singleFile: {} };
+  const slash = abs.lastIndexOf(0x2f);
+  return { rootAbs: slash <= 0 ? Buffer.from('/') : abs.subarray(0, slash), singleFile: { as: abs.subarray(slash + 1) } };
+}
 
 export function handlePush(call: PushCall, ctx: ServerContext, settings: DataPlaneSettings = defaultDataPlaneSettings()): void {
   void new PushSession(call, ctx, settings).run();
@@ -96,8 +116,10 @@ class PushSession {
     this.latch.watch([this.ctx.shutdown], 'the daemon is shutting down');
     this.ctx.log.info('push started', { job: job.id, module: h.module, path: displayPath(Buffer.from(h.path)), mode: options.mode, dryRun: options.dryRun });
 
+    const target = singleFileTarget(resolved.abs, h.path.length === 0, h.singleFile, h.intoDirectory);
     const dest = new Destination({
-      rootAbs: resolved.abs,
+      rootAbs: target.rootAbs,
+      ...(target.singleFile ? { singleFile: target.singleFile } : {}),
       options,
       filesFrom: wire.filesFrom?.map((p) => displayPath(p)),
       meta: defaultMetaOptions(),

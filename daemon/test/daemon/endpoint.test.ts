@@ -8,19 +8,31 @@ function usageError(fn: () => unknown, mention: string): void {
 
 describe('endpoint parsing', () => {
   it('parses HOST:/MODULE as the module root on the default port', () => {
-    assert.deepEqual(parseEndpoint('server:/data'), { kind: 'remote', host: 'server', port: 9031, module: 'data', path: '' });
+    assert.deepEqual(parseEndpoint('server:/data'), { kind: 'remote', host: 'server', port: 9031, module: 'data', path: '', trailingSlash: false });
   });
   it('parses HOST:PORT:/MODULE/PATH', () => {
     assert.deepEqual(parseEndpoint('10.0.0.2:9100:/data/a/b.txt'), {
-      kind: 'remote', host: '10.0.0.2', port: 9100, module: 'data', path: 'a/b.txt',
+      kind: 'remote', host: '10.0.0.2', port: 9100, module: 'data', path: 'a/b.txt', trailingSlash: false,
     });
   });
   it('parses bracketed IPv6 with and without a port', () => {
-    assert.deepEqual(parseEndpoint('[::1]:9031:/mod/path'), { kind: 'remote', host: '::1', port: 9031, module: 'mod', path: 'path' });
-    assert.deepEqual(parseEndpoint('[::1]:/mod'), { kind: 'remote', host: '::1', port: 9031, module: 'mod', path: '' });
+    assert.deepEqual(parseEndpoint('[::1]:9031:/mod/path'), { kind: 'remote', host: '::1', port: 9031, module: 'mod', path: 'path', trailingSlash: false });
+    assert.deepEqual(parseEndpoint('[::1]:/mod'), { kind: 'remote', host: '::1', port: 9031, module: 'mod', path: '', trailingSlash: false });
   });
   it('normalises duplicate and trailing slashes', () => {
-    assert.deepEqual(parseEndpoint('h:/mod//x/./y/'), { kind: 'remote', host: 'h', port: 9031, module: 'mod', path: 'x/y' });
+    assert.deepEqual(parseEndpoint('h:/mod//x/./y/'), { kind: 'remote', host: 'h', port: 9031, module: 'mod', path: 'x/y', trailingSlash: true });
+  });
+  it('keeps whether the remote path ended in a slash (rsync: contents of the source)', () => {
+    const slash = (arg: string): boolean => {
+      const ep = parseEndpoint(arg);
+      assert.equal(ep.kind, 'remote');
+      return ep.kind === 'remote' && ep.trailingSlash;
+    };
+    assert.equal(slash('h:/mod/dir'), false);
+    assert.equal(slash('h:/mod/dir/'), true);
+    assert.equal(slash('h:/mod/dir/.'), true);
+    assert.equal(slash('h:/mod/'), true);
+    assert.equal(slash('h:/mod'), false);
   });
   it('keeps local paths local, even with a colon', () => {
     for (const p of ['./a:b', 'a:b', '/abs/x:/y', 'dir/file', '../up:/x', 'plain', '~/x:/y']) {

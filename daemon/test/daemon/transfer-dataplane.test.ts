@@ -250,7 +250,7 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
       assert.equal(jsonSummary(r.stdout).tcpDataPlane, false);
       assertSameTree(src, path.join(mod, 'x'));
       const back = path.join(tmp.dir, 'fallback-back');
-      const p = await runBlit(['copy', `127.0.0.1:${fwd.port}:/default/x`, back, '--json'], { env });
+      const p = await runBlit(['copy', `127.0.0.1:${fwd.port}:/default/x/`, back, '--json'], { env });
       assert.equal(p.code, 0, p.stderr);
       assert.match(p.stderr, /warning: TCP data plane unreachable/);
       assert.equal(jsonSummary(p.stdout).tcpDataPlane, false);

@@ -65,7 +65,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
 
   it('pull copies it back byte for byte over the TCP data plane', async () => {
     const back = path.join(tmp.dir, 'back-tcp');
-    const r = await runBlit(['copy', remote('push1'), back, '--json'], { env });
+    const r = await runBlit(['copy', remote('push1/'), back, '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     const s = jsonSummary(r.stdout);
     assert.equal(s.tcpDataPlane, true);
@@ -85,7 +85,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
 
   it('BLIT_FORCE_GRPC_DATA=1 forces gRPC data for a pull', async () => {
     const back = path.join(tmp.dir, 'back-grpc');
-    const r = await runBlit(['copy', remote('push1'), back, '--json'], { env: { ...env, BLIT_FORCE_GRPC_DATA: '1' } });
+    const r = await runBlit(['copy', remote('push1/'), back, '--json'], { env: { ...env, BLIT_FORCE_GRPC_DATA: '1' } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonSummary(r.stdout).tcpDataPlane, false);
     assertSameTree(src, back);
@@ -101,7 +101,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
       assert.equal(jsonSummary(r.stdout).tcpDataPlane, false);
       assertSameTree(src, path.join(mod2, 'x'));
       const back = path.join(tmp.dir, 'back-d2');
-      const p = await runBlit(['copy', `127.0.0.1:${d2.port}:/default/x`, back, '--json'], { env });
+      const p = await runBlit(['copy', `127.0.0.1:${d2.port}:/default/x/`, back, '--json'], { env });
       assert.equal(p.code, 0, p.stderr);
       assert.equal(jsonSummary(p.stdout).tcpDataPlane, false);
       assertSameTree(src, back);
@@ -144,10 +144,10 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
 
   it('mirror pull deletes local extras with --yes', async () => {
     const back = path.join(tmp.dir, 'back-mirror');
-    let r = await runBlit(['copy', remote('push1'), back], { env });
+    let r = await runBlit(['copy', remote('push1/'), back], { env });
     assert.equal(r.code, 0, r.stderr);
     fs.writeFileSync(path.join(back, 'local-only'), 'x');
-    r = await runBlit(['mirror', remote('push1'), back, '--yes', '--json'], { env });
+    r = await runBlit(['mirror', remote('push1/'), back, '--yes', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonSummary(r.stdout).entriesDeleted, 1);
     assertSameTree(src, back);
@@ -219,7 +219,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
       assert.equal(jsonSummary(r.stdout).tcpDataPlane, true);
       assertSameTree(src, path.join(mod6, 'v6'));
       const back = path.join(tmp.dir, 'back-v6');
-      const p = await runBlit(['copy', `[::1]:${d6.port}:/default/v6`, back, '--json'], { env });
+      const p = await runBlit(['copy', `[::1]:${d6.port}:/default/v6/`, back, '--json'], { env });
       assert.equal(p.code, 0, p.stderr);
       assert.equal(jsonSummary(p.stdout).tcpDataPlane, true);
       assertSameTree(src, back);

@@ -4,6 +4,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { BlitClient as _blit_v1_BlitClient, BlitDefinition as _blit_v1_BlitDefinition } from './blit/v1/Blit';
 import type { CancelJobRequest as _blit_v1_CancelJobRequest, CancelJobRequest__Output as _blit_v1_CancelJobRequest__Output } from './blit/v1/CancelJobRequest';
 import type { CancelJobResponse as _blit_v1_CancelJobResponse, CancelJobResponse__Output as _blit_v1_CancelJobResponse__Output } from './blit/v1/CancelJobResponse';
+import type { Committed as _blit_v1_Committed, Committed__Output as _blit_v1_Committed__Output } from './blit/v1/Committed';
 import type { DataTransferNegotiation as _blit_v1_DataTransferNegotiation, DataTransferNegotiation__Output as _blit_v1_DataTransferNegotiation__Output } from './blit/v1/DataTransferNegotiation';
 import type { DiskUsageRequest as _blit_v1_DiskUsageRequest, DiskUsageRequest__Output as _blit_v1_DiskUsageRequest__Output } from './blit/v1/DiskUsageRequest';
 import type { DiskUsageResponse as _blit_v1_DiskUsageResponse, DiskUsageResponse__Output as _blit_v1_DiskUsageResponse__Output } from './blit/v1/DiskUsageResponse';
@@ -36,6 +37,7 @@ import type { Progress as _blit_v1_Progress, Progress__Output as _blit_v1_Progre
 import type { PullClientMessage as _blit_v1_PullClientMessage, PullClientMessage__Output as _blit_v1_PullClientMessage__Output } from './blit/v1/PullClientMessage';
 import type { PullHeader as _blit_v1_PullHeader, PullHeader__Output as _blit_v1_PullHeader__Output } from './blit/v1/PullHeader';
 import type { PullServerMessage as _blit_v1_PullServerMessage, PullServerMessage__Output as _blit_v1_PullServerMessage__Output } from './blit/v1/PullServerMessage';
+import type { PullSource as _blit_v1_PullSource, PullSource__Output as _blit_v1_PullSource__Output } from './blit/v1/PullSource';
 import type { PurgeRequest as _blit_v1_PurgeRequest, PurgeRequest__Output as _blit_v1_PurgeRequest__Output } from './blit/v1/PurgeRequest';
 import type { PurgeResponse as _blit_v1_PurgeResponse, PurgeResponse__Output as _blit_v1_PurgeResponse__Output } from './blit/v1/PurgeResponse';
 import type { PushClientMessage as _blit_v1_PushClientMessage, PushClientMessage__Output as _blit_v1_PushClientMessage__Output } from './blit/v1/PushClientMessage';
@@ -58,6 +60,7 @@ export interface ProtoGrpcType {
       Blit: SubtypeConstructor<typeof grpc.Client, _blit_v1_BlitClient> & { service: _blit_v1_BlitDefinition }
       CancelJobRequest: MessageTypeDefinition<_blit_v1_CancelJobRequest, _blit_v1_CancelJobRequest__Output>
       CancelJobResponse: MessageTypeDefinition<_blit_v1_CancelJobResponse, _blit_v1_CancelJobResponse__Output>
+      Committed: MessageTypeDefinition<_blit_v1_Committed, _blit_v1_Committed__Output>
       CompareMode: EnumTypeDefinition
       DataTransferNegotiation: MessageTypeDefinition<_blit_v1_DataTransferNegotiation, _blit_v1_DataTransferNegotiation__Output>
       DiskUsageRequest: MessageTypeDefinition<_blit_v1_DiskUsageRequest, _blit_v1_DiskUsageRequest__Output>
@@ -94,6 +97,7 @@ export interface ProtoGrpcType {
       PullClientMessage: MessageTypeDefinition<_blit_v1_PullClientMessage, _blit_v1_PullClientMessage__Output>
       PullHeader: MessageTypeDefinition<_blit_v1_PullHeader, _blit_v1_PullHeader__Output>
       PullServerMessage: MessageTypeDefinition<_blit_v1_PullServerMessage, _blit_v1_PullServerMessage__Output>
+      PullSource: MessageTypeDefinition<_blit_v1_PullSource, _blit_v1_PullSource__Output>
       PurgeRequest: MessageTypeDefinition<_blit_v1_PurgeRequest, _blit_v1_PurgeRequest__Output>
       PurgeResponse: MessageTypeDefinition<_blit_v1_PurgeResponse, _blit_v1_PurgeResponse__Output>
       PushClientMessage: MessageTypeDefinition<_blit_v1_PushClientMessage, _blit_v1_PushClientMessage__Output>

@@ -6,6 +6,7 @@ import type { DataTransferNegotiation as _blit_v1_DataTransferNegotiation, DataT
 import type { FileData as _blit_v1_FileData, FileData__Output as _blit_v1_FileData__Output } from '../../blit/v1/FileData';
 import type { RemoteError as _blit_v1_RemoteError, RemoteError__Output as _blit_v1_RemoteError__Output } from '../../blit/v1/RemoteError';
 import type { Failure as _blit_v1_Failure, Failure__Output as _blit_v1_Failure__Output } from '../../blit/v1/Failure';
+import type { PullSource as _blit_v1_PullSource, PullSource__Output as _blit_v1_PullSource__Output } from '../../blit/v1/PullSource';
 
 export interface PullServerMessage {
   'manifest'?: (_blit_v1_ManifestBatch | null);
@@ -15,7 +16,9 @@ export interface PullServerMessage {
   'dataComplete'?: (boolean);
   'error'?: (_blit_v1_RemoteError | null);
   'fileFailure'?: (_blit_v1_Failure | null);
-  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure";
+  'source'?: (_blit_v1_PullSource | null);
+  'removalFailure'?: (_blit_v1_Failure | null);
+  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure"|"source"|"removalFailure";
 }
 
 export interface PullServerMessage__Output {
@@ -26,5 +29,7 @@ export interface PullServerMessage__Output {
   'dataComplete'?: (boolean);
   'error'?: (_blit_v1_RemoteError__Output | null);
   'fileFailure'?: (_blit_v1_Failure__Output | null);
-  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure";
+  'source'?: (_blit_v1_PullSource__Output | null);
+  'removalFailure'?: (_blit_v1_Failure__Output | null);
+  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure"|"source"|"removalFailure";
 }

@@ -7,6 +7,8 @@ export interface PushHeader {
   'module'?: (string);
   'path'?: (Buffer | Uint8Array | string);
   'options'?: (_blit_v1_TransferOptions | null);
+  'singleFile'?: (boolean);
+  'intoDirectory'?: (boolean);
 }
 
 export interface PushHeader__Output {
@@ -14,4 +16,6 @@ export interface PushHeader__Output {
   'module': (string);
   'path': (Buffer);
   'options': (_blit_v1_TransferOptions__Output | null);
+  'singleFile': (boolean);
+  'intoDirectory': (boolean);
 }

@@ -1,0 +1,11 @@
+// Original file: blit.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface Committed {
+  'indices'?: (number | string | Long)[];
+}
+
+export interface Committed__Output {
+  'indices': (number)[];
+}
