@@ -43,9 +43,50 @@ type Call = (args: unknown[]) => { value: number; errnoCode: number };
 type ParamType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.U64 | FfiRs.DataType.U8Array | FfiRs.DataType.External;
 type RetType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.External;
 
+/**
+ * One libc function as a call taking its argument array. Cheaper than ffi-rs `define`, which
+ * builds a fresh request object (spread) per call: the request here is built once and only its
+ * values change (calls are synchronous, so reusing it is safe). Buffer (U8Array) parameters
+ * still need their length described per call, so only those slots are rebuilt.
+ * Measured (scratch loop, futimens): define 10.5 µs/call, reused request + External 4.7-5 µs.
+ */
 function bind(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamType[]): Call {
-  const table = ffi.define({ [name]: { library: LIB, retType: ret, paramsType: params, errno: true } });
-  return table[name] as unknown as Call;
+  const arraySlots = params.flatMap((p, i) => (p === ffi.DataType.U8Array ? [i] : []));
+  const request = { library: LIB, funcName: name, retType: ret, paramsType: params as unknown[], paramsValue: [] as unknown[], errno: true, freeResultMemory: false };
+  const load = ffi.load as unknown as (req: typeof request) => { value: number; errnoCode: number };
+  if (arraySlots.length === 0) {
+    return (args) => {
+      request.paramsValue = args;
+      request.paramsType = params; // ffi-rs replaces it with a mapped copy on every call
+      return load(request);
+    };
+  }
+  return (args) => {
+    const types: unknown[] = params.slice();
+    for (const i of arraySlots) types[i] = ffi.arrayConstructor({ type: ffi.DataType.U8Array, length: (args[i] as Buffer).length });
+    request.paramsValue = args;
+    request.paramsType = types;
+    return load(request);
+  };
+}
+
+/**
+ * A 32-byte timespec[2] in native memory plus a Buffer view of it, so futimens/utimensat pass a
+ * plain pointer (External) instead of a Buffer ffi-rs describes and converts per call. Allocated
+ * once per thread and never freed (32 bytes). Undefined where the runtime copies external
+ * buffers instead of sharing them (Electron): checked by writing through the view and comparing
+ * the native memory with memcmp.
+ */
+function nativeTimespecs(ffi: typeof FfiRs): { ptr: FfiRs.JsExternal; view: Buffer } | undefined {
+  const { External, U64, U8Array, I32 } = ffi.DataType;
+  const malloc = bind(ffi, 'malloc', External, [U64]);
+  const memcmp = bind(ffi, 'memcmp', I32, [External, U8Array, U64]);
+  const ptr = malloc([32]).value as unknown as FfiRs.JsExternal;
+  if (ffi.isNullPointer(ptr)) return undefined;
+  const view = ffi.createExternalBuffer(ptr, 32);
+  const probe = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1));
+  probe.copy(view);
+  return memcmp([ptr, probe, 32]).value === 0 ? { ptr, view } : undefined;
 }
 
 function openLibc(ffi: typeof FfiRs): void {
@@ -108,8 +149,10 @@ export function loadLinux(): NativeBindings {
   const ioctlInt = fn('ioctl', I32, [I32, U64, I32]);
   const fallocate = fn('fallocate', I32, [I32, I32, I64, I64]);
   const posixFadvise = fn('posix_fadvise', I32, [I32, I64, I64, I32]);
-  const futimens = fn('futimens', I32, [I32, U8Array]);
-  const utimensat = fn('utimensat', I32, [I32, U8Array, U8Array, I32]);
+  const nativeTimes = nativeTimespecs(ffi);
+  const timesType = nativeTimes ? ffi.DataType.External : U8Array;
+  const futimens = fn('futimens', I32, [I32, timesType]);
+  const utimensat = fn('utimensat', I32, [I32, U8Array, timesType, I32]);
   const fchmod = fn('fchmod', I32, [I32, I32]);
   const fchown = fn('fchown', I32, [I32, I32, I32]);
   const lchown = fn('lchown', I32, [U8Array, I32, I32]);
@@ -121,7 +164,8 @@ export function loadLinux(): NativeBindings {
   const offA = Buffer.alloc(8);
   const offB = Buffer.alloc(8);
   const pipeFds = Buffer.alloc(8);
-  const times = Buffer.alloc(32);
+  const times = nativeTimes?.view ?? Buffer.alloc(32);
+  const timesArg: unknown = nativeTimes?.ptr ?? times;
 
   function offsetArg(buf: Buffer, off: number | null, name: string): Buffer | number {
     if (off === null) return 0;
@@ -209,14 +253,14 @@ export function loadLinux(): NativeBindings {
 
     futimens(fd, atimeNs, mtimeNs) {
       writeTimespecs(times, atimeNs, mtimeNs);
-      const r = futimens([fd, times]);
+      const r = futimens([fd, timesArg]);
       if (r.value < 0) throw errorFor(r.errnoCode, 'futimens', false);
     },
 
     utimensat(path: Buffer, atimeNs: bigint, mtimeNs: bigint, opts: UtimensatOptions) {
       const p = cPath(path, 'utimensat');
       writeTimespecs(times, atimeNs, mtimeNs);
-      const r = utimensat([AT_FDCWD, p, times, opts.noFollow ? AT_SYMLINK_NOFOLLOW : 0]);
+      const r = utimensat([AT_FDCWD, p, timesArg, opts.noFollow ? AT_SYMLINK_NOFOLLOW : 0]);
       if (r.value < 0) throw errorFor(r.errnoCode, 'utimensat', false, path);
     },
 

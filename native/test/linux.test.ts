@@ -326,6 +326,23 @@ describe('native: Linux bindings (ffi-rs)', function () {
     assert.equal(fs.readFileSync(c, 'utf8'), 'A');
   });
 
+  it('back-to-back futimens/utimensat calls with different times and path lengths each land exactly', () => {
+    // The timespec memory and the call requests are reused between calls; each file must still
+    // get its own times, and each path its own length.
+    const names = ['a', 'a-much-longer-name-than-the-first-one', 'b'];
+    const expected = names.map((_, i) => 1_700_000_000_123_456_789n + BigInt(i) * 1_000_000_007n);
+    for (const name of names) fs.writeFileSync(tmp.file(name), name);
+    for (const [i, name] of names.entries()) {
+      if (i % 2 === 0) b.utimensat(Buffer.from(tmp.file(name)), expected[i]! - 5n, expected[i]!, { noFollow: true });
+      else withFds([[tmp.file(name), 'r+']], (fd) => b.futimens(fd!, expected[i]! - 5n, expected[i]!));
+    }
+    for (const [i, name] of names.entries()) {
+      const st = fs.statSync(tmp.file(name), { bigint: true });
+      assert.equal(st.mtimeNs, expected[i], name);
+      assert.equal(st.atimeNs, expected[i]! - 5n, name);
+    }
+  });
+
   it('a path with a NUL byte is refused before reaching libc', () => {
     assert.throws(() => b.utimensat(Buffer.from('a\0b'), 0n, 0n, { noFollow: true }), { code: 'EINVAL' });
   });
