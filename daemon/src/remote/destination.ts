@@ -28,6 +28,8 @@ export interface DestinationHooks {
   /** The destination needs this file's data (never called in a dry run). */
   need(index: number, entry: Entry): void;
   failure(f: Failure): void;
+  /** The destination already has an identical copy of this file (not called in a dry run). */
+  unchanged?(index: number, entry: Entry): void;
 }
 
 export interface DestinationInit {
@@ -293,6 +295,7 @@ export class Destination {
     if (decision === 'skip') {
       this.counts.filesUnchanged++;
       if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
+      if (!this.dryRun) this.init.hooks.unchanged?.(this.index.get(e)!.index, e);
       return;
     }
     const action: ItemAction = d ? 'update' : 'create';

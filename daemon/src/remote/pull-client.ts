@@ -25,11 +25,10 @@ import type { RemoteTransferOptions } from './client';
 import { filesFromPaths } from './paths-semantics';
 
 const NEED_BATCH = 4096;
+/** move: committed indices per message. */
+const COMMITTED_BATCH = 1024;
 
 export async function runPull(src: RemoteEndpoint, dstArg: string, options: RemoteTransferOptions, onEvent: EventSink): Promise<TransferSummary> {
-  if (options.mode === 'move') {
-    throw new BlitError({ code: ErrorCodes.Usage, message: 'move from a remote source is not supported yet: use copy, then blit rm' });
-  }
   const started = Date.now();
   const filesFrom = filesFromPaths(options.filter.filesFrom);
   const remoteFailures: Failure[] = [];
@@ -43,6 +42,16 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   );
 
   const byDisplay = new Map<string, number>();
+  // move: manifest indices of files this side committed (or already had identical), for the
+  // daemon to remove; sent in batches, the rest just before `done`.
+  const move = options.mode === 'move' && !options.dryRun;
+  const committed: number[] = [];
+  let sendCommitted: ((final: boolean) => Promise<void>) | undefined;
+  const noteCommitted = (index: number): void => {
+    if (!move) return;
+    committed.push(index);
+    if (committed.length >= COMMITTED_BATCH) sendCommitted?.(false).catch(() => undefined);
+  };
   let dest: Destination | undefined;
   /** Built when the daemon said what the source is (rsync rules need to know). */
   const openDestination = (sourceIsDir: boolean): Destination => {
@@ -52,7 +61,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       options,
       filesFrom: filesFrom?.map((p) => displayPath(p)),
       meta: defaultMetaOptions(),
-      reportSkips: false,
+      reportSkips: options.mode === 'move',
       ...(where.singleFile ? { singleFile: where.singleFile } : {}),
       hooks: {
         item: (action, rel, kind, size) => onEvent({ type: 'item', action, rel, kind, size }),
@@ -64,6 +73,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
           planned.bytes += entry.size;
         },
         failure: (f) => onEvent({ type: 'fileError', failure: f }),
+        unchanged: (index) => noteCommitted(index),
       },
     });
   };
@@ -72,6 +82,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     writeSmall: (f, chunks) => dest!.writeSmall(f, chunks),
     committed: (f) => {
       dest!.fileCommitted(f);
+      noteCommitted(f.index);
       doneCount.files++;
       progress.tick();
     },
@@ -93,6 +104,9 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   call.on('error', (err) => latch.fail(new BlitError({ code: ErrorCodes.Unreachable, message: `${conn.target}: ${err.message}`, cause: err })));
   const send = (msg: PullClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
   const streams: Promise<void>[] = [];
+  sendCommitted = async (final) => {
+    while (committed.length >= (final ? 1 : COMMITTED_BATCH)) await send({ committed: { indices: committed.splice(0, COMMITTED_BATCH) } });
+  };
   let decided = false;
   const flushNeeds = async (): Promise<void> => {
     if (!decided) return;
@@ -168,8 +182,11 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     await latch.race(rx.finish());
     if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'the daemon never described the source' });
     dest.finalize(manifestComplete);
+    if (move) await sendCommitted(true);
     await send({ done: true });
     call.end();
+    // move: the daemon removes the sources before it ends the call, and names each it could not.
+    if (move) await readRemovalFailures(next, latch, remoteFailures, onEvent, conn.target);
     progress.flush();
     const summary = dest.summary(started, { tcpDataPlane: rx.tcpUsed, zeroCopy: rx.senderZeroCopy, firstByteMs });
     return { ...summary, failures: [...remoteFailures, ...summary.failures] };
@@ -201,4 +218,25 @@ export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boo
   if (src.trailingSlash) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: formatRemote(src) });
   if (dstSt?.isDirectory() || dstArg.endsWith('/')) return { rootAbs: dstGiven, singleFile: {} };
   return { rootAbs: path.dirname(dstGiven), singleFile: { as: Buffer.from(path.basename(dstGiven)) } };
+}
+
+/** move, after `done`: collect the daemon's removal failures until it ends the call. */
+async function readRemovalFailures(
+  next: () => Promise<PullServerMessage__Output | undefined>,
+  latch: FatalLatch,
+  failures: Failure[],
+  onEvent: EventSink,
+  target: string,
+): Promise<void> {
+  for (;;) {
+    const m = await latch.race(next());
+    if (!m) return;
+    if (m.removalFailure) {
+      const f = failureFromWire(m.removalFailure);
+      failures.push(f);
+      onEvent({ type: 'fileError', failure: f });
+    } else if (m.error) {
+      throw errorFromWire(m.error, target);
+    }
+  }
 }

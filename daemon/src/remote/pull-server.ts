@@ -7,6 +7,10 @@
  *                                   S: data (TCP frames or file_data), then data_complete
  *   C: done                         S: end of call
  *
+ * move: the client also sends `committed` batches (files it committed, or already had identical);
+ * the daemon removes those sources (see source-remover.ts), reports each failure as
+ * removal_failure, and ends the call only when every removal is settled.
+ *
  * The client connects the offered TCP streams (and waits for the daemon's accept byte) before it
  * sends its first need, so at the first need the daemon knows which path the client took: the
  * accepted streams, or gRPC when none was accepted. Reads stay inside ctx.resolvePath(module,
@@ -17,7 +21,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, type PullClientMessage__Output, type PullServerMessage } from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter } from '../engine/filter';
-import { displayPath } from '../engine/paths';
+import { displayPath, parentRel } from '../engine/paths';
 import type { Failure, TransferSummary } from '../engine/types';
 import type { Job, ServerContext } from '../daemon/context';
 import { errorToWire, failureToWire, optionsFromWire } from './convert';
@@ -25,6 +29,7 @@ import { DataListener } from './dataplane';
 import { SendQueue, sendOverGrpc, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
 import { ManifestSource } from './source';
+import { SourceRemover } from './source-remover';
 import { FatalLatch, HEADER_TIMEOUT_MS, messageReader, Throttle, withTimeout, writeMsg } from './call-io';
 import { defaultDataPlaneSettings, type DataPlaneSettings } from './push-server';
 
@@ -46,6 +51,8 @@ class PullSession {
   private zeroCopy = false;
   private ended = false;
   private readonly failures: Failure[] = [];
+  /** Manifest indices whose sending failed: their sources are never removed by a move. */
+  private readonly sendFailed = new Set<number>();
   private readonly done = { files: 0, bytes: 0 };
   private readonly progress = new Throttle(250, () => this.reportProgress());
 
@@ -82,11 +89,10 @@ class PullSession {
     }
     const wire = optionsFromWire(h.options);
     const options = wire.options;
-    if (options.mode === 'move') {
-      throw new BlitError({ code: ErrorCodes.Usage, message: 'move from a remote source is not supported (the daemon would have to delete its files); use copy, then blit rm' });
-    }
     const rel = Buffer.from(h.path);
-    const resolved = await this.ctx.resolvePath(h.module, rel, { forWrite: false });
+    // move deletes sources: resolved for writing, so a read-only module refuses it up front.
+    const move = options.mode === 'move' && !options.dryRun;
+    const resolved = await this.ctx.resolvePath(h.module, rel, { forWrite: move });
     const job = this.ctx.jobs.create('served-pull', `pull from ${h.module}/${displayPath(rel)}`);
     this.job = job;
     this.latch.watch([job.signal], 'cancelled on the daemon');
@@ -151,7 +157,8 @@ class PullSession {
         this.done.files++;
         this.progress.tick();
       },
-      failed: (_f, failure) => {
+      failed: (f, failure) => {
+        this.sendFailed.add(f.index);
         this.failures.push(failure);
         job.fileFailed(failure);
         if (!this.tcp) void this.send({ fileFailure: failureToWire(failure) }).catch(() => undefined);
@@ -162,9 +169,19 @@ class PullSession {
       },
     };
 
+    const remover = move ? new SourceRemover(this.ctx, h.module, source.isDir ? rel : parentRel(rel), source, this.sendFailed, (f) => {
+      this.failures.push(f);
+      job.fileFailed(f);
+      return this.send({ removalFailure: failureToWire(f) });
+    }) : undefined;
     for (;;) {
       const m = await this.latch.race(next());
       if (!m) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'the client ended the pull early' });
+      if (m.committed) {
+        if (!remover) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'committed files reported, but this pull is not a move' });
+        remover.add(m.committed.indices);
+        continue;
+      }
       if (m.need || m.needComplete) this.startSenders(hooks, job.signal);
       if (m.need) {
         for (const i of m.need.indices) this.queue.push(source.fileFor(i));
@@ -183,6 +200,7 @@ class PullSession {
     }
     await this.latch.race(manifest);
     if (this.senders) await this.latch.race(this.senders);
+    if (remover) await this.latch.race(remover.finish());
     const summary = this.summary(options.dryRun);
     this.reportProgress();
     job.succeed(summary);

@@ -187,12 +187,53 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.ok(!fs.existsSync(path.join(moveSrc, 'd/two')));
   });
 
-  it('move from a remote source is refused with a clear message (nothing is copied or deleted)', async () => {
+  it('move from a remote source (pull) removes each daemon-side file once this side committed it, keeps directories', async () => {
+    const remoteSrc = path.join(moduleDir, 'to-move');
+    fs.mkdirSync(path.join(remoteSrc, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(remoteSrc, 'one'), '1');
+    fs.writeFileSync(path.join(remoteSrc, 'd/two'), '22');
+    fs.writeFileSync(path.join(remoteSrc, 'same'), 'already here');
     const back = path.join(tmp.dir, 'move-back');
-    const r = await runBlit(['move', remote('push1'), back], { env });
+    fs.mkdirSync(back);
+    fs.writeFileSync(path.join(back, 'same'), 'already here');
+    const t = fs.statSync(path.join(remoteSrc, 'same'));
+    fs.utimesSync(path.join(back, 'same'), t.atime, t.mtime);
+    const r = await runBlit(['move', remote('to-move/'), back, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(back, 'one'), 'utf8'), '1');
+    assert.equal(fs.readFileSync(path.join(back, 'd/two'), 'utf8'), '22');
+    assert.ok(!fs.existsSync(path.join(remoteSrc, 'one')), 'moved source removed');
+    assert.ok(!fs.existsSync(path.join(remoteSrc, 'd/two')));
+    assert.ok(!fs.existsSync(path.join(remoteSrc, 'same')), 'identical at the destination: source removed too');
+    assert.ok(fs.statSync(path.join(remoteSrc, 'd')).isDirectory(), 'directories are kept');
+  });
+
+  it('move pull of a single file, and --dry-run move removes nothing', async () => {
+    fs.writeFileSync(path.join(moduleDir, 'lonely.txt'), 'L');
+    const back = path.join(tmp.dir, 'move-single');
+    fs.mkdirSync(back);
+    let r = await runBlit(['move', remote('lonely.txt'), back, '--dry-run'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(moduleDir, 'lonely.txt')));
+    r = await runBlit(['move', remote('lonely.txt'), path.join(back, 'renamed.txt'), '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(back, 'renamed.txt'), 'utf8'), 'L');
+    assert.ok(!fs.existsSync(path.join(moduleDir, 'lonely.txt')));
+  });
+
+  it('move pull keeps a source whose copy failed, and reports it', async () => {
+    const remoteSrc = path.join(moduleDir, 'half-move');
+    fs.mkdirSync(remoteSrc);
+    fs.writeFileSync(path.join(remoteSrc, 'good'), 'g');
+    fs.writeFileSync(path.join(remoteSrc, 'blocked'), 'b');
+    const back = path.join(tmp.dir, 'half-back');
+    // A directory where the file must land: the copy of 'blocked' fails at the destination.
+    fs.mkdirSync(path.join(back, 'blocked', 'inner'), { recursive: true });
+    const r = await runBlit(['move', remote('half-move/'), back, '--json'], { env });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /move from a remote source is not supported/);
-    assert.ok(fs.existsSync(path.join(moduleDir, 'push1', 'top.txt')));
+    assert.match(r.stdout + r.stderr, /blocked/);
+    assert.ok(!fs.existsSync(path.join(remoteSrc, 'good')), 'the good one moved');
+    assert.equal(fs.readFileSync(path.join(remoteSrc, 'blocked'), 'utf8'), 'b', 'the failed one stays');
   });
 
   it('a directory bigger than one manifest batch is mirrored whole, and a second mirror deletes nothing', async () => {

@@ -1,0 +1,97 @@
+/**
+ * move from a daemon's module (pull, daemon side): removes each source file the client reports as
+ * committed (or already identical at the destination). A source is removed only when it is a file
+ * of this transfer's manifest, its sending did not fail, it is still the same file (size and ns
+ * mtime as sent), and it is reached through containment: its directory resolved inside the module
+ * for writing (so a read-only module never loses a file), the file itself never followed as a
+ * symlink. Every refusal or error is reported, never thrown: the other removals go on.
+ */
+import * as fs from 'node:fs';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { baseName, displayPath, parentRel } from '../engine/paths';
+import type { Failure } from '../engine/types';
+import { checkRelative } from '../daemon/containment';
+import type { ServerContext } from '../daemon/context';
+import type { ManifestSource } from './source';
+
+export class SourceRemover {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly seen = new Set<number>();
+  private readonly dirs = new Map<string, Promise<Buffer>>();
+  /** Module-relative path of the manifest root, normalised ('' = module root). */
+  private readonly base: Buffer;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly module: string,
+    base: Buffer,
+    private readonly source: ManifestSource,
+    private readonly sendFailed: ReadonlySet<number>,
+    private readonly report: (f: Failure) => Promise<void>,
+  ) {
+    const parts = checkRelative(base, `${module}/${displayPath(base)}`);
+    this.base = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
+  }
+
+  /** Queue a batch of committed indices; a malformed batch is a protocol error. */
+  add(indices: number[]): void {
+    for (const i of indices) {
+      const e = this.source.entries[i];
+      if (!Number.isSafeInteger(i) || !e || e.kind !== 'file') {
+        throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed index ${i} is not a file of the manifest` });
+      }
+      if (this.seen.has(i)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed index ${i} reported twice`, path: displayPath(e.rel) });
+      this.seen.add(i);
+    }
+    const batch = indices.slice();
+    this.chain = this.chain.then(async () => {
+      for (const i of batch) await this.removeOne(i);
+    });
+  }
+
+  /** Resolves when every queued removal is settled (reported). */
+  finish(): Promise<void> {
+    return this.chain;
+  }
+
+  private async removeOne(index: number): Promise<void> {
+    const e = this.source.entries[index]!;
+    const shown = displayPath(e.rel);
+    try {
+      if (this.sendFailed.has(index)) {
+        throw new BlitError({ code: ErrorCodes.IoError, message: 'its copy failed; source kept', path: shown });
+      }
+      const modRel = this.base.length > 0 ? Buffer.concat([this.base, Buffer.from('/'), e.rel]) : e.rel;
+      const dirAbs = await this.dir(parentRel(modRel));
+      const abs = Buffer.concat([dirAbs, Buffer.from('/'), baseName(modRel)]);
+      let st: fs.BigIntStats;
+      try {
+        st = await fs.promises.lstat(abs, { bigint: true });
+      } catch (err) {
+        throw fromErrno(err, shown, 'cannot remove source');
+      }
+      if (!st.isFile() || Number(st.size) !== e.size || st.mtimeNs !== e.mtimeNs) {
+        throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; source kept', path: shown });
+      }
+      try {
+        await fs.promises.unlink(abs);
+      } catch (err) {
+        throw fromErrno(err, shown, 'cannot remove source');
+      }
+    } catch (err) {
+      const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: String(err), path: shown });
+      await this.report({ path: be.path ?? shown, code: be.code, reason: be.message }).catch(() => undefined);
+    }
+  }
+
+  /** The directory, resolved (symlinks included) inside the module for writing; cached. */
+  private dir(modRel: Buffer): Promise<Buffer> {
+    const k = modRel.toString('latin1');
+    let p = this.dirs.get(k);
+    if (!p) {
+      p = this.ctx.resolvePath(this.module, modRel, { forWrite: true }).then((r) => r.abs);
+      this.dirs.set(k, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * move from a remote source, daemon side, driven by a raw Pull session against a real blitd: the
+ * daemon removes only what the client reports as committed, refuses read-only modules up front,
+ * keeps (and reports) a source that changed after it was listed, and treats a malformed
+ * `committed` as a protocol error without removing anything.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
+import { connectDaemon } from '../../src/remote/grpc-client';
+import { startDaemon, tempDir, writeConfig, writeTree, type Daemon } from './harness';
+
+interface RawPull {
+  send(m: PullClientMessage): void;
+  next(): Promise<PullServerMessage__Output | undefined>;
+  /** Every message up to the end of the call. */
+  rest(): Promise<PullServerMessage__Output[]>;
+  close(): void;
+}
+
+async function rawPull(port: number, module: string, rel: string, mode: 'MODE_MOVE' | 'MODE_COPY'): Promise<RawPull> {
+  const conn = await connectDaemon({ host: '127.0.0.1', port });
+  const call = conn.client.Pull();
+  const queue: (PullServerMessage__Output | undefined)[] = [];
+  let wake: (() => void) | undefined;
+  const push = (m: PullServerMessage__Output | undefined): void => {
+    queue.push(m);
+    wake?.();
+  };
+  call.on('data', push);
+  call.on('end', () => push(undefined));
+  call.on('error', () => push(undefined));
+  const next = async (): Promise<PullServerMessage__Output | undefined> => {
+    while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+    const m = queue.shift();
+    if (m === undefined) queue.unshift(undefined);
+    return m;
+  };
+  call.write({
+    header: {
+      protocolVersion: PROTOCOL_VERSION,
+      module,
+      path: Buffer.from(rel),
+      options: { mode, compare: 'COMPARE_DEFAULT', filter: { excludes: [], includes: [] }, forceGrpcData: true },
+    },
+  });
+  return {
+    send: (m) => call.write(m),
+    next,
+    rest: async () => {
+      const out: PullServerMessage__Output[] = [];
+      for (let m = await next(); m; m = await next()) out.push(m);
+      return out;
+    },
+    close: () => {
+      call.cancel();
+      conn.close();
+    },
+  };
+}
+
+/** Reads up to manifest_complete; returns manifest paths by index. */
+async function readManifest(p: RawPull): Promise<string[]> {
+  const paths: string[] = [];
+  for (;;) {
+    const m = await p.next();
+    if (!m) throw new Error('call ended before the manifest completed');
+    if (m.error) throw new Error(`daemon error ${m.error.code}: ${m.error.message}`);
+    if (m.manifest) for (const e of m.manifest.entries) paths.push(Buffer.from(e.path).toString());
+    if (m.manifestComplete) return paths;
+  }
+}
+
+describe('move pull, daemon side (raw Pull against a real blitd)', function () {
+  this.timeout(30_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let dataDir: string;
+  let roDir: string;
+  let daemon: Daemon;
+
+  before(async () => {
+    tmp = tempDir('blit-movepull-');
+    dataDir = path.join(tmp.dir, 'data');
+    roDir = path.join(tmp.dir, 'ro');
+    writeTree(roDir, { 'keep.txt': 'ro' });
+    fs.mkdirSync(dataDir);
+    const cfg = writeConfig(tmp.dir, `[[module]]\nname = "data"\npath = "${dataDir}"\n\n[[module]]\nname = "ro"\npath = "${roDir}"\nread_only = true\n`);
+    daemon = await startDaemon(['--port', '0', '--config', cfg]);
+  });
+
+  after(async () => {
+    const log = daemon?.stderr() ?? '';
+    await daemon?.stop();
+    tmp?.cleanup();
+    assert.doesNotMatch(log, /unhandled error|uncaught/i);
+  });
+
+  it('a read-only module refuses a move pull before anything is listed', async () => {
+    const p = await rawPull(daemon.port, 'ro', '', 'MODE_MOVE');
+    try {
+      const msgs = await p.rest();
+      const err = msgs.find((m) => m.error)?.error;
+      assert.equal(err?.code, 'ReadOnlyModule');
+      assert.ok(!msgs.some((m) => m.manifest), 'no manifest sent');
+      assert.equal(fs.readFileSync(path.join(roDir, 'keep.txt'), 'utf8'), 'ro');
+    } finally {
+      p.close();
+    }
+  });
+
+  it('removes only the committed files; a source changed since it was listed is kept and reported', async () => {
+    writeTree(path.join(dataDir, 'm1'), { 'a': 'a', 'b': 'b', 'c': 'c' });
+    const p = await rawPull(daemon.port, 'data', 'm1', 'MODE_MOVE');
+    try {
+      const paths = await readManifest(p);
+      const idx = (name: string): number => paths.indexOf(name);
+      // 'b' changes after it was listed; 'c' is never reported as committed.
+      fs.writeFileSync(path.join(dataDir, 'm1', 'b'), 'changed');
+      p.send({ committed: { indices: [idx('a'), idx('b')] } });
+      p.send({ needComplete: { totalFiles: 0, totalBytes: 0 } });
+      for (let m = await p.next(); m && !m.dataComplete; m = await p.next()) assert.equal(m.error, null);
+      p.send({ done: true });
+      const msgs = await p.rest();
+      const failures = msgs.filter((m) => m.removalFailure).map((m) => m.removalFailure!);
+      assert.deepEqual(failures.map((f) => [Buffer.from(f.path).toString(), f.code]), [['b', 'SourceChanged']]);
+      assert.doesNotMatch(failures[0]!.reason, new RegExp(dataDir), 'no daemon paths revealed');
+      assert.ok(!fs.existsSync(path.join(dataDir, 'm1', 'a')));
+      assert.equal(fs.readFileSync(path.join(dataDir, 'm1', 'b'), 'utf8'), 'changed');
+      assert.ok(fs.existsSync(path.join(dataDir, 'm1', 'c')));
+    } finally {
+      p.close();
+    }
+  });
+
+  it('a committed index that is not a file, or a committed in a copy, ends the pull with BadFrame and removes nothing', async () => {
+    writeTree(path.join(dataDir, 'm2'), { 'sub/x': 'x' });
+    for (const [mode, pick] of [['MODE_MOVE', 'sub'], ['MODE_COPY', 'sub/x']] as const) {
+      const p = await rawPull(daemon.port, 'data', 'm2', mode);
+      try {
+        const paths = await readManifest(p);
+        p.send({ committed: { indices: [paths.indexOf(pick)] } });
+        const err = (await p.rest()).find((m) => m.error)?.error;
+        assert.equal(err?.code, 'BadFrame', mode);
+        assert.ok(fs.existsSync(path.join(dataDir, 'm2', 'sub', 'x')));
+      } finally {
+        p.close();
+      }
+    }
+  });
+});
