@@ -1,12 +1,14 @@
 /**
  * The two transfer back ends the command dispatches to: the local engine (both sides local) and
  * the remote client (either side remote). Passed into the command explicitly.
+ *
+ * Each back end is required on first use, not at start-up: the remote stack (grpc-js, the proto
+ * loader, the data plane) took ~70-150 ms of every `blit` start, local runs included, and a no-op
+ * local mirror is a sub-second command.
  */
-import { runLocalTransfer } from '../engine/orchestrator';
 import type { EventSink, TransferOptions, TransferSummary } from '../engine/types';
 import type { Endpoint } from '../remote/endpoint';
-import { runRemoteTransfer, type RemoteTransferOptions } from '../remote/client';
-import { PerfHistory, perfHistoryOptionsFromEnv } from '../engine/perf/history';
+import type { RemoteTransferOptions } from '../remote/client';
 
 export interface TransferRunners {
   local(src: string, dst: string, options: TransferOptions, onEvent: EventSink): Promise<TransferSummary>;
@@ -20,8 +22,14 @@ export interface TransferRunners {
  */
 export function defaultRunners(env: NodeJS.ProcessEnv = process.env): TransferRunners {
   return {
-    local: (src, dst, options, onEvent) =>
-      runLocalTransfer(src, dst, options, onEvent, { history: PerfHistory.open(perfHistoryOptionsFromEnv(env)) }),
-    remote: runRemoteTransfer,
+    local: (src, dst, options, onEvent) => {
+      const { runLocalTransfer } = require('../engine/orchestrator') as typeof import('../engine/orchestrator');
+      const { PerfHistory, perfHistoryOptionsFromEnv } = require('../engine/perf/history') as typeof import('../engine/perf/history');
+      return runLocalTransfer(src, dst, options, onEvent, { history: PerfHistory.open(perfHistoryOptionsFromEnv(env)) });
+    },
+    remote: (src, dst, options, onEvent) => {
+      const { runRemoteTransfer } = require('../remote/client') as typeof import('../remote/client');
+      return runRemoteTransfer(src, dst, options, onEvent);
+    },
   };
 }
