@@ -172,17 +172,18 @@ print('|---|' + '---|' * len(present) + '---|---|---|---|---|')
 for scen in ['large', 'small', 'mixed', 'noop', 'incremental']:
     if scen not in by: continue
     d = by[scen]
-    med = {t: statistics.median(s for s, *_ in d[t]) for t in d}
+    # Medians over runs that finished (a failed run has no time; a MISMATCH run is timed but flagged).
+    med = {t: statistics.median(ok) for t in d if (ok := [x[0] for x in d[t] if not x[3].startswith('EXIT')])}
     bad = {t: [c for *_, c in d[t] if c != 'ok'] for t in d}
     cells = []
     for t in present:
         if t not in d: cells.append('-'); continue
-        cells.append(f'{med[t]:.2f}' + (f' ({",".join(bad[t])})' if bad[t] else ''))
-    others = [med[t] for t in d if t != 'blit']
+        cells.append((f'{med[t]:.2f}' if t in med else 'failed') + (f' ({",".join(bad[t])})' if bad[t] else ''))
+    others = [med[t] for t in med if t != 'blit']
     ratio = f"{med['blit'] / min(others):.2f}x" if 'blit' in med and others else '-'
     refs, factor = targets[scen]
     refmed = [med[t] for t in refs if t in med]
-    met = '-'
+    met = 'NO (blit failed)' if 'blit' in d and 'blit' not in med else '-'
     if 'blit' in med and refmed:
         met = 'yes' if med['blit'] <= factor * min(refmed) and not bad['blit'] else 'NO'
         met += f" ({med['blit'] / min(refmed):.2f}x)"

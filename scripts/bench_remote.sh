@@ -85,7 +85,7 @@ name = "trees"
 path = "$TREES"
 read_only = true
 EOF
-node daemon/bin/blitd.js --config "$R/blitd.toml" --log "$R/blitd.log" &
+node daemon/bin/blitd.js --config "$R/blitd.toml" --log "$R/blitd.log" >>"$R/blitd.log" 2>&1 &
 BLITD_PID=$!
 cleanup() {
   kill "$BLITD_PID" 2>/dev/null || true
@@ -184,14 +184,16 @@ print(f"\nBlit remote benchmark (loopback): {sh('date -u +%Y-%m-%dT%H:%MZ')}, co
 print('| scenario | blit (s) | rsync daemon (s) | blit / rsync | target | met | blit peak RSS | blit first byte |')
 print('|---|---|---|---|---|---|---|---|')
 for scen, d in by.items():
-    med = {t: statistics.median(s for s, *_ in d[t]) for t in d}
+    # Medians over runs that finished (a failed run has no time; a MISMATCH run is timed but flagged).
+    med = {t: statistics.median(ok) for t in d if (ok := [x[0] for x in d[t] if not x[3].startswith('EXIT')])}
     bad = [c for *_, c, _ in d.get('blit', []) if c != 'ok']
     factor = 1.0 if scen.endswith('noop') else (0.5 if scen.split('-')[1] in ('large', 'small') else None)
     ratio = med['blit'] / med['rsync'] if 'blit' in med and 'rsync' in med else None
-    met = '-' if factor is None or ratio is None else ('yes' if ratio <= factor and not bad else 'NO')
+    met = '-' if factor is None else ('NO (blit failed)' if ratio is None and 'blit' in d else
+          '-' if ratio is None else ('yes' if ratio <= factor and not bad else 'NO'))
     rss = max((r for _, r, *_ in d.get('blit', [])), default=0)
     fbs = [float(f) for _, _, f, _, _ in d.get('blit', []) if f not in ('-', '')]
-    b = f"{med['blit']:.2f}" + (f" ({','.join(bad)})" if bad else '') if 'blit' in med else '-'
+    b = (f"{med['blit']:.2f}" if 'blit' in med else 'failed') + (f" ({','.join(bad)})" if bad else '')
     extra = ''
     if scen.endswith('large') and 'blit' in med and ceiling:
         gbit = large_bytes * 8 / med['blit'] / 1e9  # wall time, process start included
