@@ -15,10 +15,20 @@ export interface DaemonFileConfig {
   port?: number;
   log?: string;
   forceGrpcData?: boolean;
+  dataTokenTtlMs?: number;
+  dataStreams?: number;
+  dataPort?: number;
   modules: ModuleConfig[];
 }
 
-const TOP_KEYS = new Set(['bind', 'port', 'log', 'force_grpc_data', 'module']);
+const TOP_KEYS = new Set(['bind', 'port', 'log', 'force_grpc_data', 'data_token_ttl_ms', 'data_streams', 'data_port', 'module']);
+
+/** Bounds of the data-plane settings (flags and TOML keys alike). */
+export const DATA_LIMITS = {
+  tokenTtlMs: { min: 50, max: 600_000 },
+  streams: { min: 1, max: 16 },
+  port: { min: 0, max: 65535 },
+} as const;
 const MODULE_KEYS = new Set(['name', 'path', 'read_only', 'comment']);
 export const MODULE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -99,6 +109,14 @@ export function parseConfig(text: string, file: string): DaemonFileConfig {
     } else if (key === 'force_grpc_data') {
       if (typeof value !== 'boolean') fail(at, key, `expected true or false, got ${typeName(value)}`);
       out.forceGrpcData = value as boolean;
+    } else if (key === 'data_token_ttl_ms' || key === 'data_streams' || key === 'data_port') {
+      const lim = key === 'data_token_ttl_ms' ? DATA_LIMITS.tokenTtlMs : key === 'data_streams' ? DATA_LIMITS.streams : DATA_LIMITS.port;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < lim.min || value > lim.max) {
+        fail(at, key, `expected an integer ${lim.min}..${lim.max}, got ${typeName(value)} ${String(value)}`);
+      }
+      if (key === 'data_token_ttl_ms') out.dataTokenTtlMs = value as number;
+      else if (key === 'data_streams') out.dataStreams = value as number;
+      else out.dataPort = value as number;
     } else if (key === 'module') {
       if (!Array.isArray(value)) fail(at, key, 'expected [[module]] tables');
       out.modules = (value as unknown[]).map((m, i) => parseModule(m, i, file, lines, fail));

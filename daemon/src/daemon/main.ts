@@ -5,7 +5,10 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { ModuleConfig, ServerContext } from './context';
-import { defaultModule, loadConfigFile, type DaemonFileConfig } from './config';
+import { DATA_LIMITS, defaultModule, loadConfigFile, type DaemonFileConfig } from './config';
+import { transferHandlers } from './transfer-handlers';
+import { DEFAULT_TOKEN_TTL_MS, PinnedDataPort } from '../remote/dataplane';
+import { defaultDataPlaneSettings } from '../remote/push-server';
 import { createResolver } from './containment';
 import { createLogger, type ClosableLogger, type LogFormat, type LogLevel } from './logger';
 import { Jobs } from './jobs';
@@ -23,6 +26,9 @@ interface Flags {
   port?: number;
   root?: string;
   forceGrpcData?: boolean;
+  dataTokenTtlMs?: number;
+  dataStreams?: number;
+  dataPort?: number;
   socket?: string;
   log?: string;
   logFormat: LogFormat;
@@ -33,6 +39,14 @@ function parsePortFlag(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('expected a port number 0..65535 (0 = pick a free port)');
   return n;
+}
+
+function intFlag(min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`expected an integer ${min}..${max}`);
+    return n;
+  };
 }
 
 function choice<T extends string>(allowed: readonly T[]) {
@@ -51,6 +65,9 @@ function buildProgram(): Command {
     .option('--port <n>', `TCP port (default ${DEFAULT_PORT}; 0 picks a free port and prints it)`, parsePortFlag)
     .option('--root <dir>', "directory exported as module 'default' when the config defines no modules")
     .option('--force-grpc-data', 'send bulk data over gRPC only (also BLIT_FORCE_GRPC_DATA=1)')
+    .option('--data-token-ttl-ms <ms>', `lifetime of a data-plane token (default ${DEFAULT_TOKEN_TTL_MS})`, intFlag(DATA_LIMITS.tokenTtlMs.min, DATA_LIMITS.tokenTtlMs.max))
+    .option('--data-streams <n>', 'TCP data streams per transfer (default: 2..4 by CPU count)', intFlag(DATA_LIMITS.streams.min, DATA_LIMITS.streams.max))
+    .option('--data-port <n>', 'one fixed TCP port for every data stream (default: an ephemeral port per transfer)', intFlag(DATA_LIMITS.port.min, DATA_LIMITS.port.max))
     .option('--socket <path>', 'listen only on this Unix socket (mode 0600, in a 0700 directory)')
     .option('--log <file>', 'append log lines to this file instead of stderr')
     .option('--log-format <fmt>', 'text or json', choice(['text', 'json'] as const), 'text')
@@ -66,6 +83,9 @@ Config file (TOML; flags win over it):
   port = 9031                 # optional
   log = "/var/log/blitd.log"  # optional
   force_grpc_data = false     # optional
+  data_token_ttl_ms = 5000    # optional: data-plane token lifetime
+  data_streams = 4            # optional: TCP data streams per transfer
+  data_port = 9032            # optional: fixed data port (firewalls); default ephemeral
 
   [[module]]
   name = "backups"            # clients write HOST:/backups/PATH
@@ -116,6 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   let log: ClosableLogger | undefined;
+  let pinned: PinnedDataPort | undefined;
   try {
     const file: DaemonFileConfig = flags.config ? loadConfigFile(flags.config) : { modules: [] };
     log = createLogger({ level: flags.logLevel, format: flags.logFormat, ...(flags.log ?? file.log ? { file: flags.log ?? file.log } : {}) });
@@ -133,9 +154,19 @@ export async function main(argv: string[]): Promise<number> {
       shutdown: shutdown.signal,
     };
     const transferDeps = { jobs, log, runLocal: runLocalTransfer, forceGrpcData: ctx.forceGrpcData };
+    const defaults = defaultDataPlaneSettings();
+    const dataPort = flags.dataPort ?? file.dataPort ?? 0;
+    // Listening before the readiness line: a port in use stops blitd at start, not mid-transfer.
+    pinned = dataPort !== 0 && !ctx.forceGrpcData ? await PinnedDataPort.listen(ctx.bindHost, dataPort, log) : undefined;
+    const dataSettings = {
+      tokenTtlMs: flags.dataTokenTtlMs ?? file.dataTokenTtlMs ?? defaults.tokenTtlMs,
+      streams: flags.dataStreams ?? file.dataStreams ?? defaults.streams,
+      ...(pinned ? { pinned } : {}),
+    };
     const handlers = buildService({
       ctx,
       jobs,
+      transfers: transferHandlers(dataSettings),
       daemonVersion: daemonVersion(),
       // Only the private socket may start transfers between arbitrary local paths.
       startTransfer: flags.socket ? async (req) => startTransfer(transferDeps, req) : undefined,
@@ -148,11 +179,14 @@ export async function main(argv: string[]): Promise<number> {
     const dataPlane = ctx.forceGrpcData ? 'grpc' : 'tcp';
     // Signal handlers first: a SIGTERM right after the readiness line must already be graceful.
     const stopped = serveUntilSignal(running, shutdown, jobs, log);
-    log.info('listening', { address: where, dataPlane, modules: [...modules.keys()].join(','), version: daemonVersion() });
+    log.info('listening', { address: where, dataPlane, dataPort: pinned?.port ?? 'ephemeral', modules: [...modules.keys()].join(','), version: daemonVersion() });
     // Machine-readable readiness line (tests and the VS Code extension wait for it).
     process.stdout.write(`blitd listening on ${where} data-plane ${dataPlane} modules ${[...modules.keys()].join(',')}\n`);
-    return await stopped;
+    const code = await stopped;
+    pinned?.close();
+    return code;
   } catch (err) {
+    pinned?.close();
     const e = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: (err as Error)?.stack ?? String(err) });
     log?.error('cannot start', { code: e.code, error: e.message });
     process.stderr.write(`blitd: error: ${e.message} [${e.code}]\n`);

@@ -4,7 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type * as pb from '@blit/proto';
-import { handlePush } from '../remote/push-server';
+import { defaultDataPlaneSettings, handlePush, type DataPlaneSettings } from '../remote/push-server';
 import { handlePull } from '../remote/pull-server';
 import type { ServerContext } from './context';
 
@@ -13,6 +13,7 @@ export interface TransferHandlers {
   pull(call: grpc.ServerDuplexStream<pb.PullClientMessage__Output, pb.PullServerMessage>, ctx: ServerContext): void;
 }
 
-export function transferHandlers(): TransferHandlers {
-  return { push: (call, ctx) => handlePush(call, ctx), pull: (call, ctx) => handlePull(call, ctx) };
+/** `settings`: blitd's data-plane flags (token lifetime, streams per transfer, pinned port). */
+export function transferHandlers(settings: DataPlaneSettings = defaultDataPlaneSettings()): TransferHandlers {
+  return { push: (call, ctx) => handlePush(call, ctx, settings), pull: (call, ctx) => handlePull(call, ctx, settings) };
 }

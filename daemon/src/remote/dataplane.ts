@@ -3,7 +3,7 @@
  * format. Sending and receiving files on top of it: data-sender.ts and data-receiver.ts.
  *
  * Who listens: always the daemon, one listener per served transfer on ctx.bindHost and an
- * ephemeral port; the client always connects (to the host it reached the gRPC port on), so it works
+ * ephemeral port (or, with blitd --data-port, one shared fixed port: PinnedDataPort); the client always connects (to the host it reached the gRPC port on), so it works
  * from behind NAT toward a server. Push: the client sends frames; pull: the daemon sends frames.
  *
  * Negotiation (gRPC DataTransferNegotiation): tcp_port, streams = N, token = N × 32 random bytes
@@ -81,8 +81,40 @@ export interface DataListenerOptions {
   streams: number;
   tokenTtlMs: number;
   log: Logger;
+  /** blitd --data-port: share this fixed port (hellos dispatched by token) instead of listening. */
+  pinned?: PinnedDataPort;
   /** Called once per accepted stream, after the accept byte was written. */
   onStream(socket: net.Socket, streamIndex: number, rest: Buffer): void;
+}
+
+/** Reads the 41-byte hello of a fresh connection; resolves with it (and what followed) or null. */
+function readHello(socket: net.Socket, timeoutMs: number): Promise<{ hello: Buffer; rest: Buffer } | null> {
+  return new Promise((resolve) => {
+    let got: Buffer = Buffer.alloc(0);
+    const done = (v: { hello: Buffer; rest: Buffer } | null): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    const onClose = (): void => done(null);
+    const onData = (chunk: Buffer): void => {
+      got = got.length === 0 ? chunk : Buffer.concat([got, chunk]);
+      if (got.length >= HELLO_BYTES) done({ hello: got.subarray(0, HELLO_BYTES), rest: got.subarray(HELLO_BYTES) });
+    };
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.resume();
+  });
+}
+
+/** Magic and framing version of a hello; undefined when fine. */
+function helloHeaderProblem(hello: Buffer): string | undefined {
+  if (!hello.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a blit data connection (bad magic)';
+  if (hello[MAGIC.length] !== FRAMING_VERSION) return `framing version ${hello[MAGIC.length]} not supported`;
+  return undefined;
 }
 
 export class DataListener {
@@ -91,13 +123,16 @@ export class DataListener {
   readonly tokens: Buffer;
   readonly tokenTtlMs: number;
   private readonly used: boolean[];
-  private readonly expiresAt: number;
-  private readonly server: net.Server;
+  readonly expiresAt: number;
   private readonly sockets = new Set<net.Socket>();
   private closed = false;
 
-  private constructor(server: net.Server, port: number, tokens: Buffer, opts: DataListenerOptions) {
-    this.server = server;
+  private constructor(
+    private readonly server: net.Server | undefined,
+    port: number,
+    tokens: Buffer,
+    private readonly opts: DataListenerOptions,
+  ) {
     this.port = port;
     this.tokens = tokens;
     this.tokenTtlMs = opts.tokenTtlMs;
@@ -107,10 +142,15 @@ export class DataListener {
 
   static open(opts: DataListenerOptions): Promise<DataListener> {
     const tokens = randomBytes(TOKEN_BYTES * opts.streams);
+    if (opts.pinned) {
+      const l = new DataListener(undefined, opts.pinned.port, tokens, opts);
+      opts.pinned.register(l);
+      return Promise.resolve(l);
+    }
     return new Promise((resolve, reject) => {
       const server = net.createServer({ noDelay: true, pauseOnConnect: true });
       let listener: DataListener | undefined;
-      server.on('connection', (s) => listener?.onConnection(s, opts));
+      server.on('connection', (s) => void listener?.onConnection(s));
       server.once('error', (err) => {
         if (!listener) reject(new BlitError({ code: ErrorCodes.DataPlaneUnavailable, message: `data plane listen on ${opts.host}: ${err.message}`, cause: err }));
         else opts.log.warn('data plane listener error', { error: err.message });
@@ -128,68 +168,152 @@ export class DataListener {
     return this.used.filter((u) => u).length;
   }
 
-  private onConnection(socket: net.Socket, opts: DataListenerOptions): void {
+  private async onConnection(socket: net.Socket): Promise<void> {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('error', () => undefined);
     if (this.closed) {
       socket.destroy();
       return;
     }
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
+    this.track(socket);
     const remaining = this.expiresAt - Date.now();
     if (remaining <= 0) {
-      opts.log.warn('data plane: connection after the token expired, closed', { peer });
+      this.opts.log.warn('data plane: connection after the token expired, closed', { peer });
       socket.destroy();
       return;
     }
-    let got: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      opts.log.warn('data plane: no valid hello before the token expired, closed', { peer });
+    const h = await readHello(socket, remaining);
+    if (!h) {
+      this.opts.log.warn('data plane: no valid hello before the token expired, closed', { peer });
       socket.destroy();
-    }, remaining);
-    const onData = (chunk: Buffer): void => {
-      got = got.length === 0 ? chunk : Buffer.concat([got, chunk]);
-      if (got.length < HELLO_BYTES) return;
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.pause();
-      const verdict = this.checkHello(got.subarray(0, HELLO_BYTES));
-      if (typeof verdict === 'string') {
-        opts.log.warn(`data plane: ${verdict}, connection closed`, { peer });
-        socket.destroy();
-        return;
-      }
-      socket.write(Buffer.from([ACK_ACCEPTED]));
-      opts.onStream(socket, verdict, got.subarray(HELLO_BYTES));
-    };
-    socket.on('data', onData);
-    socket.resume();
+      return;
+    }
+    const verdict = helloHeaderProblem(h.hello) ?? this.claim(h.hello.subarray(MAGIC.length + 1)) ?? 'wrong token';
+    if (typeof verdict === 'string') {
+      this.opts.log.warn(`data plane: ${verdict}, connection closed`, { peer });
+      socket.destroy();
+      return;
+    }
+    this.accept(socket, verdict, h.rest);
   }
 
-  /** Stream index for a valid hello, or why it is refused. */
-  private checkHello(hello: Buffer): number | string {
-    if (!hello.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a blit data connection (bad magic)';
-    if (hello[MAGIC.length] !== FRAMING_VERSION) return `framing version ${hello[MAGIC.length]} not supported`;
-    if (Date.now() > this.expiresAt) return 'token expired';
-    const presented = hello.subarray(MAGIC.length + 1);
+  private track(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /**
+   * A presented token: its stream index, why it is refused (expired, used), or undefined when it
+   * is not one of this transfer's tokens.
+   */
+  claim(presented: Buffer): number | string | undefined {
+    if (this.closed) return undefined;
     for (let i = 0; i < this.used.length; i++) {
       const t = this.tokens.subarray(i * TOKEN_BYTES, (i + 1) * TOKEN_BYTES);
       if (timingSafeEqual(t, presented)) {
+        if (Date.now() > this.expiresAt) return 'token expired';
         if (this.used[i]) return 'token already used';
         this.used[i] = true;
         return i;
       }
     }
-    return 'wrong token';
+    return undefined;
+  }
+
+  /** The token was valid: answer the accept byte and hand the stream over. */
+  accept(socket: net.Socket, index: number, rest: Buffer): void {
+    if (!this.sockets.has(socket)) this.track(socket);
+    socket.write(Buffer.from([ACK_ACCEPTED]));
+    this.opts.onStream(socket, index, rest);
   }
 
   /** Stop accepting and destroy every connection (accepted streams included). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.server.close();
+    if (this.server) this.server.close();
+    else this.opts.pinned?.unregister(this);
     for (const s of this.sockets) s.destroy();
+  }
+}
+
+/**
+ * blitd --data-port: one listener on a fixed port for every transfer (firewalls). Each transfer
+ * registers its DataListener; a connection's hello is matched against the registered tokens and
+ * handed to the transfer that issued it. A hello no transfer claims is closed, as on a private
+ * port.
+ */
+export class PinnedDataPort {
+  private readonly listeners = new Set<DataListener>();
+  private readonly pending = new Set<net.Socket>();
+
+  private constructor(private readonly server: net.Server, readonly port: number, private readonly log: Logger) {}
+
+  static listen(host: string, port: number, log: Logger): Promise<PinnedDataPort> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ noDelay: true, pauseOnConnect: true });
+      let pinned: PinnedDataPort | undefined;
+      server.on('connection', (s) => void pinned?.onConnection(s));
+      server.once('error', (err) => {
+        if (!pinned) reject(new BlitError({ code: ErrorCodes.DataPlaneUnavailable, message: `data plane listen on ${host}:${port}: ${err.message}`, cause: err }));
+        else log.warn('data plane listener error', { error: err.message });
+      });
+      server.listen({ host, port }, () => {
+        pinned = new PinnedDataPort(server, (server.address() as net.AddressInfo).port, log);
+        resolve(pinned);
+      });
+    });
+  }
+
+  register(l: DataListener): void {
+    this.listeners.add(l);
+  }
+
+  unregister(l: DataListener): void {
+    this.listeners.delete(l);
+  }
+
+  private async onConnection(socket: net.Socket): Promise<void> {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('error', () => undefined);
+    // A hello must come within the longest lifetime any waiting transfer's tokens still have.
+    const remaining = Math.max(0, ...[...this.listeners].map((l) => l.expiresAt - Date.now()));
+    if (remaining <= 0) {
+      this.log.warn('data plane: connection with no transfer waiting, closed', { peer });
+      socket.destroy();
+      return;
+    }
+    this.pending.add(socket);
+    const h = await readHello(socket, remaining);
+    this.pending.delete(socket);
+    if (!h) {
+      this.log.warn('data plane: no valid hello before the tokens expired, closed', { peer });
+      socket.destroy();
+      return;
+    }
+    let verdict: number | string | undefined = helloHeaderProblem(h.hello);
+    let owner: DataListener | undefined;
+    if (verdict === undefined) {
+      const presented = h.hello.subarray(MAGIC.length + 1);
+      for (const l of this.listeners) {
+        verdict = l.claim(presented);
+        if (verdict !== undefined) {
+          owner = l;
+          break;
+        }
+      }
+    }
+    if (typeof verdict !== 'number' || !owner) {
+      this.log.warn(`data plane: ${verdict ?? 'wrong token'}, connection closed`, { peer });
+      socket.destroy();
+      return;
+    }
+    owner.accept(socket, verdict, h.rest);
+  }
+
+  close(): void {
+    this.server.close();
+    for (const s of this.pending) s.destroy();
   }
 }
 

@@ -115,6 +115,7 @@ class PullSession {
         host: this.ctx.bindHost,
         streams: this.settings.streams,
         tokenTtlMs: this.settings.tokenTtlMs,
+        ...(this.settings.pinned ? { pinned: this.settings.pinned } : {}),
         log: this.ctx.log,
         onStream: (socket) => {
           if (this.senders) {

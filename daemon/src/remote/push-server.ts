@@ -20,17 +20,19 @@ import { displayPath } from '../engine/paths';
 import type { Entry } from '../engine/types';
 import type { Job, ServerContext } from '../daemon/context';
 import { entryFromWire, errorToWire, failureToWire, itemToWire, optionsFromWire, summaryToWire } from './convert';
-import { DataListener, DEFAULT_TOKEN_TTL_MS } from './dataplane';
+import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './dataplane';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
 import { FatalLatch, HEADER_TIMEOUT_MS, messageReader, Throttle, withTimeout, writeMsg } from './call-io';
 
 export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
 
-/** Tunables of the data plane a daemon serves (tests shorten the token lifetime). */
+/** Tunables of the data plane a daemon serves (blitd --data-token-ttl-ms, --data-streams, --data-port). */
 export interface DataPlaneSettings {
   tokenTtlMs: number;
   streams: number;
+  /** --data-port: every transfer's streams arrive on this one listener (absent: ephemeral ports). */
+  pinned?: PinnedDataPort;
 }
 
 export function defaultDataPlaneSettings(): DataPlaneSettings {
@@ -161,6 +163,7 @@ class PushSession {
         host: this.ctx.bindHost,
         streams: this.settings.streams,
         tokenTtlMs: this.settings.tokenTtlMs,
+        ...(this.settings.pinned ? { pinned: this.settings.pinned } : {}),
         log: this.ctx.log,
         onStream: (socket, i, rest) => {
           this.streams.push(receiver.receiveStream(socket, i, rest).catch((err) => this.latch.fail(err)));

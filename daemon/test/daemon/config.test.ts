@@ -48,6 +48,16 @@ describe('blitd config', () => {
     refused(`[[module]]\nname = "a"\npath = \n`, '3: syntax: ');
   });
 
+  it('reads the data-plane keys and refuses out-of-range values naming the line', () => {
+    const c = parseConfig(`data_token_ttl_ms = 800\ndata_streams = 2\ndata_port = 9032\n`, file());
+    assert.equal(c.dataTokenTtlMs, 800);
+    assert.equal(c.dataStreams, 2);
+    assert.equal(c.dataPort, 9032);
+    refused(`port = 1\ndata_token_ttl_ms = 10\n`, '2: data_token_ttl_ms: expected an integer 50..600000');
+    refused(`data_streams = 0\n`, '1: data_streams: expected an integer 1..16');
+    refused(`data_port = "x"\n`, '1: data_port: expected an integer 0..65535');
+  });
+
   it('stops the daemon at start with exit code 1 and FILE:LINE: key: cause on stderr', async () => {
     const cfg = writeConfig(t.dir, `[[module]]\nname = "a"\npath = "data"\n\n[[module]]\nname = "b"\npath = "nowhere"\n`, 'bad.toml');
     const r = await runBlitd(['--config', cfg, '--port', '0']);

@@ -110,17 +110,20 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
     }
   });
 
-  it('an expired token: closed without an answer', async function () {
-    const push = await rawPush(daemon.port, 'default', 'tok3');
+  it('an expired token: closed without an answer (blitd --data-token-ttl-ms 300)', async () => {
+    const short = await startDaemon(['--port', '0', '--root', moduleDir, '--data-token-ttl-ms', '300']);
+    const push = await rawPush(short.port, 'default', 'tok3');
     try {
       const neg = (await push.until('negotiation')).negotiation!;
-      this.timeout(neg.tokenTtlMs + 20_000);
-      await new Promise((r) => setTimeout(r, neg.tokenTtlMs + 300));
+      assert.equal(neg.tokenTtlMs, 300);
+      await new Promise((r) => setTimeout(r, neg.tokenTtlMs + 200));
       const late = await rawExchange(neg.tcpPort, hello(neg.token.subarray(0, 32)));
       assert.equal(late.closed, true);
       assert.equal(late.received.length, 0, 'late token not accepted');
+      assert.ok(!fs.existsSync(path.join(moduleDir, 'tok3', 'f')));
     } finally {
       push.close();
+      await short.stop();
     }
   });
 
