@@ -120,5 +120,6 @@ describe('tuning: filesystem type lookup', () => {
     const tmp = await fsTypeOf(os.tmpdir());
     assert.notEqual(tmp, 'unknown');
     assert.equal(await fsTypeOf(`${os.tmpdir()}/does/not/exist/yet`), tmp);
+    assert.equal(await fsTypeOf('/proc/self'), 'proc', 'a real statfs magic maps to its name');
   });
 });

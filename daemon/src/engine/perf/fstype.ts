@@ -30,6 +30,8 @@ const FS_MAGIC: ReadonlyMap<number, string> = new Map([
   [0x7461636f, 'ocfs2'],
   [0x858458f6, 'ramfs'],
   [0x73717368, 'squashfs'],
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
 ]);
 
 export function fsTypeName(magic: number | bigint): string {
