@@ -24,11 +24,19 @@ function socketFd(socket: net.Socket): number | undefined {
 }
 
 /** Send on one stream; resolves with whether sendfile carried the payloads. */
-export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks: SenderHooks, signal?: AbortSignal): Promise<boolean> {
+export async function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks: SenderHooks, signal?: AbortSignal): Promise<boolean> {
   const fd = process.platform === 'linux' ? socketFd(socket) : undefined;
   // A bundle (the VS Code extension's daemon) may not ship the worker script next to this file.
   const script = path.join(__dirname, 'sendfile-worker.js');
   if (fd === undefined || !fs.existsSync(script)) return sendOnStream(socket, queue, hooks, signal).then(() => false);
+  // A worker thread costs 100-200 ms of CPU to start (measured with --cpu-prof): a stream that
+  // never gets a file (no-op mirror, fewer files than streams) ends on the main thread instead.
+  const first = await queue.next();
+  if (!first) return sendOnStream(socket, queue, hooks, signal).then(() => false);
+  return runWorker(socket, fd, first, queue, hooks, signal);
+}
+
+function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queue: SendQueue, hooks: SenderHooks, signal?: AbortSignal): Promise<boolean> {
   socket.pause();
   socket.on('error', () => undefined);
   // Spelled out (not `script`): the extension's bundler finds worker scripts by this pattern.
@@ -39,6 +47,7 @@ export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks
     let pumping = false;
     let ended = false;
     let settled = false;
+    let carried: OutgoingFile | undefined = firstFile;
     const finish = (err: BlitError | undefined, zeroCopy = false): void => {
       if (settled) return;
       settled = true;
@@ -59,7 +68,8 @@ export function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue, hooks
       pumping = true;
       try {
         while (!ended && inflight < AHEAD && !settled) {
-          const first = await queue.next();
+          const first = carried ?? (await queue.next());
+          carried = undefined;
           if (settled) return;
           if (!first) {
             ended = true;
