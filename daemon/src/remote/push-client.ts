@@ -106,10 +106,12 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
         for (const i of m.need.indices) queue.push(source.fileFor(i));
       } else if (m.needComplete) {
         queue.close();
-      } else if (m.item) {
-        const it = itemFromWire(m.item);
-        onEvent({ type: 'item', ...it });
-        if (options.mode === 'move' && it.kind === 'file' && it.action !== 'delete') moveRemovals.push(removeSource(source, it.rel, onEvent, ownFailures));
+      } else if (m.item || m.items) {
+        for (const wi of m.item ? [m.item] : m.items!.items) {
+          const it = itemFromWire(wi);
+          onEvent({ type: 'item', ...it });
+          if (options.mode === 'move' && it.kind === 'file' && it.action !== 'delete') moveRemovals.push(removeSource(source, it.rel, onEvent, ownFailures));
+        }
       } else if (m.progress) {
         onEvent({ type: 'progress', ...m.progress });
       } else if (m.fileFailure) {

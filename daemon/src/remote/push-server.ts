@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, type PushClientMessage__Output, type PushServerMessage } from '@blit/proto';
+import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { defaultMetaOptions } from '../engine/metadata';
 import { displayPath } from '../engine/paths';
@@ -41,6 +42,8 @@ export function defaultDataPlaneSettings(): DataPlaneSettings {
 
 /** Need indices per NeedBatch message. */
 const NEED_BATCH = 4096;
+/** Item events per ItemBatch message. */
+const ITEM_BATCH = 512;
 
 /**
  * rsync rules for a single-file source: it lands AS the destination path, unless that path is the
@@ -78,6 +81,8 @@ class PushSession {
   private scanComplete = false;
   private ended = false;
   private readonly progress = new Throttle(250, () => this.sendProgress());
+  private items: pb.ItemEvent[] = [];
+  private readonly itemThrottle = new Throttle(100, () => this.flushItems());
 
   constructor(private readonly call: PushCall, private readonly ctx: ServerContext, private readonly settings: DataPlaneSettings) {}
 
@@ -130,7 +135,9 @@ class PushSession {
       hooks: {
         item: (action, rel, kind, size) => {
           job.item(action, rel, kind, size);
-          void this.send({ item: itemToWire(action, rel, kind, size) }).catch(() => undefined);
+          this.items.push(itemToWire(action, rel, kind, size));
+          if (this.items.length >= ITEM_BATCH) this.flushItems();
+          else this.itemThrottle.tick();
         },
         need: (index, entry) => this.need(index, entry),
         failure: (f) => {
@@ -214,11 +221,20 @@ class PushSession {
     dest.finalize(manifestComplete);
     const summary = dest.summary(this.started, { tcpDataPlane: receiver.tcpUsed, zeroCopy: receiver.senderZeroCopy });
     this.progress.flush();
+    this.flushItems();
     await this.send({ summary: summaryToWire(summary) });
     job.succeed(summary);
     this.ctx.log.info('push finished', { job: job.id, files: summary.filesTransferred, bytes: summary.bytesTransferred, failures: summary.failures.length, tcp: summary.tcpDataPlane });
     this.ended = true;
     this.call.end();
+  }
+
+  /** Item events go out in batches: at ITEM_BATCH, at most ~every 100 ms, and before the summary. */
+  private flushItems(): void {
+    if (this.items.length === 0) return;
+    const items = this.items;
+    this.items = [];
+    void this.send({ items: { items } }).catch(() => undefined);
   }
 
   private need(index: number, entry: Entry): void {

@@ -19,6 +19,7 @@ import type { FindResponse as _blit_v1_FindResponse, FindResponse__Output as _bl
 import type { GitignoreFile as _blit_v1_GitignoreFile, GitignoreFile__Output as _blit_v1_GitignoreFile__Output } from './blit/v1/GitignoreFile';
 import type { HandshakeRequest as _blit_v1_HandshakeRequest, HandshakeRequest__Output as _blit_v1_HandshakeRequest__Output } from './blit/v1/HandshakeRequest';
 import type { HandshakeResponse as _blit_v1_HandshakeResponse, HandshakeResponse__Output as _blit_v1_HandshakeResponse__Output } from './blit/v1/HandshakeResponse';
+import type { ItemBatch as _blit_v1_ItemBatch, ItemBatch__Output as _blit_v1_ItemBatch__Output } from './blit/v1/ItemBatch';
 import type { ItemEvent as _blit_v1_ItemEvent, ItemEvent__Output as _blit_v1_ItemEvent__Output } from './blit/v1/ItemEvent';
 import type { JobEvent as _blit_v1_JobEvent, JobEvent__Output as _blit_v1_JobEvent__Output } from './blit/v1/JobEvent';
 import type { JobInfo as _blit_v1_JobInfo, JobInfo__Output as _blit_v1_JobInfo__Output } from './blit/v1/JobInfo';
@@ -78,6 +79,7 @@ export interface ProtoGrpcType {
       HandshakeRequest: MessageTypeDefinition<_blit_v1_HandshakeRequest, _blit_v1_HandshakeRequest__Output>
       HandshakeResponse: MessageTypeDefinition<_blit_v1_HandshakeResponse, _blit_v1_HandshakeResponse__Output>
       ItemAction: EnumTypeDefinition
+      ItemBatch: MessageTypeDefinition<_blit_v1_ItemBatch, _blit_v1_ItemBatch__Output>
       ItemEvent: MessageTypeDefinition<_blit_v1_ItemEvent, _blit_v1_ItemEvent__Output>
       JobEvent: MessageTypeDefinition<_blit_v1_JobEvent, _blit_v1_JobEvent__Output>
       JobInfo: MessageTypeDefinition<_blit_v1_JobInfo, _blit_v1_JobInfo__Output>

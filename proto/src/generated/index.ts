@@ -21,6 +21,7 @@ export * from './blit/v1/GitignoreFile';
 export * from './blit/v1/HandshakeRequest';
 export * from './blit/v1/HandshakeResponse';
 export * from './blit/v1/ItemAction';
+export * from './blit/v1/ItemBatch';
 export * from './blit/v1/ItemEvent';
 export * from './blit/v1/JobEvent';
 export * from './blit/v1/JobInfo';

@@ -8,6 +8,7 @@ import type { ItemEvent as _blit_v1_ItemEvent, ItemEvent__Output as _blit_v1_Ite
 import type { PushSummary as _blit_v1_PushSummary, PushSummary__Output as _blit_v1_PushSummary__Output } from '../../blit/v1/PushSummary';
 import type { RemoteError as _blit_v1_RemoteError, RemoteError__Output as _blit_v1_RemoteError__Output } from '../../blit/v1/RemoteError';
 import type { Failure as _blit_v1_Failure, Failure__Output as _blit_v1_Failure__Output } from '../../blit/v1/Failure';
+import type { ItemBatch as _blit_v1_ItemBatch, ItemBatch__Output as _blit_v1_ItemBatch__Output } from '../../blit/v1/ItemBatch';
 
 export interface PushServerMessage {
   'need'?: (_blit_v1_NeedBatch | null);
@@ -18,7 +19,8 @@ export interface PushServerMessage {
   'summary'?: (_blit_v1_PushSummary | null);
   'error'?: (_blit_v1_RemoteError | null);
   'fileFailure'?: (_blit_v1_Failure | null);
-  'msg'?: "need"|"needComplete"|"negotiation"|"progress"|"item"|"summary"|"error"|"fileFailure";
+  'items'?: (_blit_v1_ItemBatch | null);
+  'msg'?: "need"|"needComplete"|"negotiation"|"progress"|"item"|"summary"|"error"|"fileFailure"|"items";
 }
 
 export interface PushServerMessage__Output {
@@ -30,5 +32,6 @@ export interface PushServerMessage__Output {
   'summary'?: (_blit_v1_PushSummary__Output | null);
   'error'?: (_blit_v1_RemoteError__Output | null);
   'fileFailure'?: (_blit_v1_Failure__Output | null);
-  'msg'?: "need"|"needComplete"|"negotiation"|"progress"|"item"|"summary"|"error"|"fileFailure";
+  'items'?: (_blit_v1_ItemBatch__Output | null);
+  'msg'?: "need"|"needComplete"|"negotiation"|"progress"|"item"|"summary"|"error"|"fileFailure"|"items";
 }
