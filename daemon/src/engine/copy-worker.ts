@@ -4,15 +4,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initChecksum } from './checksum';
-import { createTaskRunner } from './copy-task';
+import { createBatchRunner } from './copy-task';
 import type { BatchReply, BatchRequest, WorkerInit } from './worker-protocol';
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   if (init.needHash) await initChecksum();
-  const runTask = createTaskRunner(init);
+  const runBatch = createBatchRunner(init);
   parentPort!.on('message', (req: BatchRequest) => {
-    const results = req.tasks.map(runTask);
+    const results = runBatch(req.tasks);
     const reply: BatchReply = { batch: req.batch, results };
     parentPort!.postMessage(reply);
   });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
 import type { CopyPrimitive } from './types';
 import type { MetaOptions } from './metadata';
-import { createTaskRunner, type TaskRunner } from './copy-task';
+import { createBatchRunner } from './copy-task';
 
 interface Slot {
   worker: Worker;
@@ -60,7 +60,7 @@ export class WorkerPool {
   private readonly init: WorkerInit;
   private readyCount = 0;
   private inlineBusy = 0;
-  private inlineRunner: TaskRunner | null = null;
+  private inlineRunner: ((tasks: FileTask[]) => TaskResult[]) | null = null;
 
   constructor(private readonly opts: PoolOptions) {
     this.init = { meta: opts.meta, order: opts.order, cancel: this.cancelBuf, needHash: opts.needHash };
@@ -173,8 +173,8 @@ export class WorkerPool {
         this.submit(tasks, affinity); // a worker came up meanwhile: give it the batch
         return;
       }
-      this.inlineRunner ??= createTaskRunner(this.init);
-      const results = tasks.map(this.inlineRunner);
+      this.inlineRunner ??= createBatchRunner(this.init);
+      const results = this.inlineRunner(tasks);
       this.opts.onResults(tasks, results);
       this.wakeIdle();
     });
