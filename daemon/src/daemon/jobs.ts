@@ -54,7 +54,8 @@ class RunningJob implements Job {
     readonly kind: JobKind,
     readonly label: string,
     private readonly controller: AbortController,
-    private readonly emit: (c: JobChange) => void,
+    /** Builds the change only when someone watches (a served push reports every file). */
+    private readonly emit: (c: () => JobChange) => void,
     private readonly onFinish: () => void,
     private readonly now: () => number,
   ) {
@@ -102,17 +103,17 @@ class RunningJob implements Job {
       this.lastSample = { t, bytes: p.bytesDone };
     }
     this.current = { ...p };
-    this.emit({ type: 'progress', job: this.snapshot() });
+    this.emit(() => ({ type: 'progress', job: this.snapshot() }));
   }
 
   item(action: string, path: Buffer, kind: string, size: number): void {
     if (this.finished) return;
-    this.emit({ type: 'item', job: this.snapshot(), item: { action, path, kind, size } });
+    this.emit(() => ({ type: 'item', job: this.snapshot(), item: { action, path, kind, size } }));
   }
 
   fileFailed(f: Failure): void {
     if (this.finished) return;
-    this.emit({ type: 'failure', job: this.snapshot(), failure: f });
+    this.emit(() => ({ type: 'failure', job: this.snapshot(), failure: f }));
   }
 
   setInFlight(paths: Buffer[]): void {
@@ -137,7 +138,7 @@ class RunningJob implements Job {
     this.state = state;
     this.finishedAtMs = Date.now();
     this.inFlight = [];
-    this.emit({ type: 'state', job: this.snapshot() });
+    this.emit(() => ({ type: 'state', job: this.snapshot() }));
     this.onFinish();
   }
 }
@@ -215,7 +216,9 @@ export class Jobs implements JobRegistry {
     for (const w of waiting) w();
   }
 
-  private emit(change: JobChange): void {
+  private emit(build: JobChange | (() => JobChange)): void {
+    if (this.listeners.size === 0) return;
+    const change = typeof build === 'function' ? build() : build;
     for (const l of this.listeners) {
       try {
         l(change);

@@ -145,7 +145,11 @@ export class Destination {
     const shown = displayPath(e.rel);
     try {
       const parts = checkRelative(e.rel, shown);
-      if (parts.length === 0 || Buffer.concat(parts.flatMap((p, i) => (i ? [Buffer.from('/'), p] : [p]))).length !== e.rel.length) {
+      // Normal form: no component was dropped ('' or '.'), i.e. the kept parts and their
+      // separators account for every byte (cheaper than joining them again).
+      let kept = parts.length - 1;
+      for (const p of parts) kept += p.length;
+      if (parts.length === 0 || kept !== e.rel.length) {
         throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'path is not in normal form', path: shown });
       }
     } catch (err) {
