@@ -1,10 +1,11 @@
 /**
  * The one boundary between wire messages (@blit/proto) and domain types (engine/types.ts) for the
  * push/pull handlers and the remote client. Everything that arrives over the wire is validated
- * here or right after: a peer is never trusted.
+ * here or right after: a peer is never trusted. Packed manifest records: manifest-pack.ts.
  */
 import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes, type ErrorCode } from '../engine/errors';
+import { unpackEntries, type PackedEntry } from './manifest-pack';
 import type {
   CompareMode,
   Entry,
@@ -74,6 +75,13 @@ export function entryFromWire(m: pb.FileEntry__Output): Entry {
   };
   if (kind === 'symlink') e.linkTarget = Buffer.from(m.linkTarget);
   return e;
+}
+
+/** Every entry of a ManifestBatch: the FileEntry list first, then the packed records. */
+export function manifestEntries(m: pb.ManifestBatch__Output): PackedEntry[] {
+  const out: PackedEntry[] = m.entries.map((we) => ({ entry: entryFromWire(we), checksum: we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined }));
+  if (m.packed.length > 0) for (const p of unpackEntries(Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.length))) out.push(p);
+  return out;
 }
 
 function badField(path: string, what: string): BlitError {

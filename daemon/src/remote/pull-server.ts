@@ -146,7 +146,7 @@ class PullSession {
     });
 
     const manifest = (async () => {
-      for await (const batch of source.batches()) await this.send({ manifest: { entries: batch } });
+      for await (const batch of source.batches()) await this.send({ manifest: { packed: batch } });
       await this.send({
         manifestComplete: { complete: source.complete, totalEntries: source.entries.length, scanFailures: source.failures.map(failureToWire) },
       });

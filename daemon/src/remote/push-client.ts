@@ -62,7 +62,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
 
     // Manifest, concurrently with reading the daemon's answers.
     const manifest = (async () => {
-      for await (const batch of source.batches()) await send({ manifest: { entries: batch } });
+      for await (const batch of source.batches()) await send({ manifest: { packed: batch } });
       await send({
         manifestComplete: { complete: source.complete, totalEntries: source.entries.length, scanFailures: source.failures.map(failureToWire) },
       });

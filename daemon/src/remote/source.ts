@@ -5,14 +5,13 @@
  * the destination asks for.
  */
 import * as fs from 'node:fs';
-import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import type { Filter } from '../engine/filter';
 import { hashFile, initChecksum } from '../engine/checksum';
 import { baseName, displayPath, EMPTY, join2 } from '../engine/paths';
 import { statEntry, walk } from '../engine/walk';
 import type { Entry, Failure } from '../engine/types';
-import { entryToWire } from './convert';
+import { packEntries, type PackedEntry } from './manifest-pack';
 import type { OutgoingFile } from './data-sender';
 
 export interface SourceInit {
@@ -63,10 +62,14 @@ export class ManifestSource {
     return this.single === undefined;
   }
 
-  /** Yields wire batches of the manifest; read `.complete` when done. */
-  async *batches(): AsyncGenerator<pb.FileEntry[]> {
+  /** Yields packed wire batches of the manifest (ManifestBatch.packed); read `.complete` when done. */
+  async *batches(): AsyncGenerator<Buffer> {
+    for await (const items of this.entryBatches()) yield packEntries(items);
+  }
+
+  private async *entryBatches(): AsyncGenerator<PackedEntry[]> {
     if (this.init.checksum) await initChecksum();
-    let batch: pb.FileEntry[] = [];
+    let batch: PackedEntry[] = [];
     const take = (e: Entry): void => {
       this.entries.push(e);
       let sum: Buffer | undefined;
@@ -77,7 +80,7 @@ export class ManifestSource {
           this.failed(fromErrno(err, displayPath(e.rel), 'cannot hash'));
         }
       }
-      batch.push(entryToWire(e, sum));
+      batch.push({ entry: e, checksum: sum });
     };
     if (this.single) {
       take(this.single);

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
 import { connectDaemon } from '../../src/remote/grpc-client';
+import { manifestEntries } from '../../src/remote/convert';
 import { startDaemon, tempDir, writeConfig, writeTree, type Daemon } from './harness';
 
 interface RawPull {
@@ -67,7 +68,7 @@ async function readManifest(p: RawPull): Promise<string[]> {
     const m = await p.next();
     if (!m) throw new Error('call ended before the manifest completed');
     if (m.error) throw new Error(`daemon error ${m.error.code}: ${m.error.message}`);
-    if (m.manifest) for (const e of m.manifest.entries) paths.push(Buffer.from(e.path).toString());
+    if (m.manifest) for (const e of manifestEntries(m.manifest)) paths.push(e.entry.rel.toString());
     if (m.manifestComplete) return paths;
   }
 }

@@ -4,8 +4,10 @@ import type { FileEntry as _blit_v1_FileEntry, FileEntry__Output as _blit_v1_Fil
 
 export interface ManifestBatch {
   'entries'?: (_blit_v1_FileEntry)[];
+  'packed'?: (Buffer | Uint8Array | string);
 }
 
 export interface ManifestBatch__Output {
   'entries': (_blit_v1_FileEntry__Output)[];
+  'packed': (Buffer);
 }

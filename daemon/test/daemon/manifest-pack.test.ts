@@ -1,0 +1,57 @@
+/**
+ * Packed manifest records (ManifestBatch.packed): every field survives the round trip byte for
+ * byte (non-UTF-8 names, pre-1970 and ns mtimes, symlink targets, checksums), and a record no
+ * honest peer sends is a BadFrame, never a crash or a wrong entry.
+ */
+import { strict as assert } from 'node:assert';
+import { packEntries, unpackEntries, type PackedEntry } from '../../src/remote/manifest-pack';
+import { BlitError } from '../../src/engine/errors';
+import type { Entry } from '../../src/engine/types';
+
+const entries: PackedEntry[] = [
+  { entry: { rel: Buffer.from('docs'), kind: 'dir', size: 0, mtimeNs: 981173106123456789n, mode: 0o755, uid: 0, gid: 0 }, checksum: undefined },
+  { entry: { rel: Buffer.from([0x64, 0x2f, 0xff, 0xfe]), kind: 'file', size: 2 ** 40 + 3, mtimeNs: -1234567891n, mode: 0o600, uid: 1000, gid: 4294967295 }, checksum: Buffer.alloc(32, 9) },
+  { entry: { rel: Buffer.from('l'), kind: 'symlink', size: 0, mtimeNs: 5n, mode: 0o777, uid: 1, gid: 2, linkTarget: Buffer.from('../x') }, checksum: undefined },
+  { entry: { rel: Buffer.from('empty'), kind: 'file', size: 0, mtimeNs: 0n, mode: 0o644, uid: 0, gid: 0 }, checksum: undefined },
+];
+
+function badFrame(buf: Buffer, mention: RegExp): void {
+  assert.throws(() => unpackEntries(buf), (e: unknown) => e instanceof BlitError && e.code === 'BadFrame' && mention.test(e.message));
+}
+
+describe('packed manifest records', () => {
+  it('round-trips every field', () => {
+    const back = unpackEntries(packEntries(entries));
+    assert.equal(back.length, entries.length);
+    back.forEach((b, i) => {
+      const want: Entry = entries[i]!.entry;
+      assert.ok(b.entry.rel.equals(want.rel), `rel ${i}`);
+      assert.equal(b.entry.kind, want.kind);
+      assert.equal(b.entry.size, want.size);
+      assert.equal(b.entry.mtimeNs, want.mtimeNs);
+      assert.equal(b.entry.mode, want.mode);
+      assert.equal(b.entry.uid, want.uid);
+      assert.equal(b.entry.gid, want.gid);
+      assert.deepEqual(b.entry.linkTarget, want.linkTarget);
+      assert.deepEqual(b.checksum, entries[i]!.checksum);
+    });
+    assert.deepEqual(unpackEntries(Buffer.alloc(0)), []);
+  });
+
+  it('refuses truncated records, unknown kinds and flags, absurd sizes as BadFrame', () => {
+    const one = packEntries([entries[1]!]);
+    for (let cut = 1; cut < one.length; cut++) badFrame(one.subarray(0, cut), /truncated/);
+    const kind = Buffer.from(one);
+    kind[0] = 9;
+    badFrame(kind, /unknown entry kind 9/);
+    const flags = Buffer.from(one);
+    flags[1] = 0x80;
+    badFrame(flags, /unknown flags/);
+    const size = Buffer.from(one);
+    size.writeBigUInt64LE(1n << 60n, 6 + 4);
+    badFrame(size, /invalid size/);
+    const longName = Buffer.from(one);
+    longName.writeUInt32LE(1 << 30, 2);
+    badFrame(longName, /path of 1073741824 bytes/);
+  });
+});
