@@ -37,6 +37,8 @@ export type FromWorker =
 /** Below this a file is read and written with its frames in one write (fewer syscalls). */
 const SMALL = 256 * 1024;
 const PROGRESS_EVERY = 16 * 1024 * 1024;
+/** Small files' frames are written together once this many bytes are gathered. */
+const COALESCE = 256 * 1024;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 class Broken extends Error {}
@@ -116,8 +118,19 @@ function run(data: SendfileWorkerData): void {
   };
 
   let currentIndex = 0;
+  let outgoing: Buffer[] = [];
+  let outgoingBytes = 0;
+  const flushOutgoing = (): void => {
+    if (outgoing.length === 0) return;
+    const buf = outgoing.length === 1 ? outgoing[0]! : Buffer.concat(outgoing);
+    outgoing = [];
+    outgoingBytes = 0;
+    writeAll(sock, buf);
+  };
   let results: FileResult[] = [];
   const flushResults = (): void => {
+    // A file is reported sent only once its bytes were written.
+    flushOutgoing();
     if (results.length === 0) return;
     port.postMessage({ type: 'results', results } satisfies FromWorker);
     results = [];
@@ -147,13 +160,17 @@ function run(data: SendfileWorkerData): void {
           got += k;
         }
         check();
-        const parts = [frameHeader(FrameType.FileStart, m.index, 0)];
-        if (m.size > 0) parts.push(frameHeader(FrameType.Data, m.index, m.size), body);
-        parts.push(frameHeader(FrameType.FileEnd, m.index, 0));
-        started = true;
-        writeAll(sock, Buffer.concat(parts));
+        // Small files are gathered and written together (one write(2) per ~COALESCE bytes, not
+        // one per file); nothing of this file is on the wire yet, so a failure above needs no
+        // FILE_ERROR.
+        outgoing.push(frameHeader(FrameType.FileStart, m.index, 0));
+        if (m.size > 0) outgoing.push(frameHeader(FrameType.Data, m.index, m.size), body);
+        outgoing.push(frameHeader(FrameType.FileEnd, m.index, 0));
+        outgoingBytes += m.size > 0 ? m.size + 3 * 17 : 2 * 17;
+        if (outgoingBytes >= COALESCE) flushOutgoing();
         unreported += m.size;
       } else {
+        flushOutgoing();
         started = true;
         writeAll(sock, frameHeader(FrameType.FileStart, m.index, 0));
         sendPayload(file, m.size);
@@ -186,6 +203,7 @@ function run(data: SendfileWorkerData): void {
         }
         flushResults();
       } else {
+        flushOutgoing();
         writeAll(sock, streamEndFrame(usedSendfile));
         port.postMessage({ type: 'finished', zeroCopy: usedSendfile } satisfies FromWorker);
         port.close();
