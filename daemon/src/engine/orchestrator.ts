@@ -43,6 +43,8 @@ import type { FileTask, TaskResult } from './worker-protocol';
 const PROGRESS_EVERY_MS = 100;
 /** Source listings the walker may run ahead of the diff while the destination is read in parallel. */
 const LISTER_PIPELINE = 16;
+/** Directories the walker reads ahead in the background (cold-cache trees; see walk.ts). */
+const WALK_READ_AHEAD_DIRS = 8;
 /** A temp file untouched this long belongs to a dead run. */
 const STALE_TEMP_MS = 15 * 60 * 1000;
 
@@ -199,6 +201,7 @@ class LocalRun {
     const walker = new Walker(this.srcRoot, {
       filter: this.filter,
       fastStat: true,
+      readAheadDirs: WALK_READ_AHEAD_DIRS,
       signal: this.options.signal,
       onError: (f) => this.fail(f),
       onSkipped: (rel, why) => this.emit({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),

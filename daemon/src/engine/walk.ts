@@ -33,6 +33,12 @@ export interface WalkOptions {
    * and metadata need exact ns.
    */
   fastStat?: boolean;
+  /**
+   * Read this many directories ahead of the walk in the background (libuv pool), results unused:
+   * when the tree is not cached (a small page cache, e.g. a memory cgroup, evicts it while the
+   * copy writes), each synchronous readdir otherwise waits for its own disk read in turn.
+   */
+  readAheadDirs?: number;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
   beforeReadDir?: (abs: Buffer, rel: Buffer) => void;
 }
@@ -144,12 +150,15 @@ export class Walker implements Iterable<DirListing> {
         onError?.(f);
       },
     };
+    const readAhead = this.opts.readAheadDirs ?? 0;
+    const warmed = new Set<Buffer>();
     while (stack.length > 0) {
       if (this.opts.signal?.aborted) {
         this.complete = false;
         return;
       }
       const rel = stack.pop()!;
+      warmed.delete(rel);
       const abs = join2(this.rootAbs, rel);
       let entries: Entry[];
       const names: string[] = [];
@@ -163,7 +172,18 @@ export class Walker implements Iterable<DirListing> {
       this.dirsRead++;
       this.entriesSeen += entries.length;
       for (let i = entries.length - 1; i >= 0; i--) if (entries[i]!.kind === 'dir') stack.push(entries[i]!.rel);
+      if (readAhead > 0) this.readAhead(stack, readAhead, warmed);
       yield { dir: rel, entries, names };
+    }
+  }
+
+  /** Background readdir of the next `n` directories the walk will pop (the top of the stack). */
+  private readAhead(stack: Buffer[], n: number, warmed: Set<Buffer>): void {
+    for (let i = stack.length - 1; i >= 0 && i >= stack.length - n; i--) {
+      const rel = stack[i]!;
+      if (warmed.has(rel)) continue;
+      warmed.add(rel);
+      fs.readdir(join2(this.rootAbs, rel), { encoding: 'buffer' }, () => {});
     }
   }
 }

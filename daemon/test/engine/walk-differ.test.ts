@@ -80,6 +80,19 @@ describe('engine: walk', () => {
     assert.equal(failures[0]!.code, 'PermissionDenied');
   });
 
+  it('reading directories ahead changes nothing in what the walk yields, and a vanished one is still reported', async () => {
+    const root = tempDir();
+    for (let d = 0; d < 12; d++) writeTree(root, { [`d${d}/sub/f`]: String(d), [`d${d}/g`]: 'g' });
+    const shape = (w: Walker): string[] => [...w].map((l) => `${l.dir.toString()}:${l.entries.map((e) => e.rel.toString()).join(',')}`);
+    assert.deepEqual(shape(walk(root, { readAheadDirs: 4 })), shape(walk(root)));
+    const failures: Failure[] = [];
+    const w = walk(root, { readAheadDirs: 4, onError: (f) => failures.push(f) });
+    for (const l of w) if (l.dir.length === 0) fs.rmSync(path.join(root, 'd11'), { recursive: true });
+    assert.equal(w.complete, false);
+    assert.deepEqual(failures.map((f) => f.path), ['d11']);
+    await new Promise((r) => setTimeout(r, 20)); // let the background reads finish before the tree is removed
+  });
+
   it('a directory that disappears during the walk is reported, scan incomplete', () => {
     const root = tempDir();
     writeTree(root, { 'gone/a': '1', 'stay/b': '2' });
