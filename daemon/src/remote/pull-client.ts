@@ -211,13 +211,30 @@ export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boo
   }
   const name = src.path.split('/').pop() ?? '';
   if (sourceIsDir) {
-    if (src.trailingSlash || name === '') return { rootAbs: dstGiven };
+    if (src.trailingSlash || name === '') return { rootAbs: mustHaveParent(dstGiven) };
     if (dstSt && !dstSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstArg });
+    if (!dstSt) mustHaveParent(dstGiven);
     return { rootAbs: path.join(dstGiven, name) };
   }
   if (src.trailingSlash) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: formatRemote(src) });
-  if (dstSt?.isDirectory() || dstArg.endsWith('/')) return { rootAbs: dstGiven, singleFile: {} };
-  return { rootAbs: path.dirname(dstGiven), singleFile: { as: Buffer.from(path.basename(dstGiven)) } };
+  if (dstSt?.isDirectory() || dstArg.endsWith('/')) {
+    mustHaveParent(path.join(dstGiven, name)); // lands inside DST, which must exist then
+    return { rootAbs: dstGiven, singleFile: {} };
+  }
+  return { rootAbs: path.dirname(mustHaveParent(dstGiven)), singleFile: { as: Buffer.from(path.basename(dstGiven)) } };
+}
+
+/** As the local engine: the directory a destination is created in must already exist. */
+function mustHaveParent(p: string): string {
+  const parent = path.dirname(p);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(parent);
+  } catch {
+    throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: parent });
+  }
+  if (!st.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: parent });
+  return p;
 }
 
 /** move, after `done`: collect the daemon's removal failures until it ends the call. */

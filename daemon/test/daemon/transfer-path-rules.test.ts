@@ -68,9 +68,25 @@ describe('remote rsync path rules (real blitd and blit on loopback)', function (
     assert.equal(fs.readFileSync(path.join(dir, 'renamed.txt'), 'utf8'), 'one');
     await ok(['copy', remote('one.txt'), dir]);
     assert.equal(fs.readFileSync(path.join(dir, 'one.txt'), 'utf8'), 'one');
+    fs.mkdirSync(path.join(dir, 'into'));
     await ok(['copy', remote('one.txt'), path.join(dir, 'into') + '/']);
     assert.equal(fs.readFileSync(path.join(dir, 'into', 'one.txt'), 'utf8'), 'one');
     assert.deepEqual(listTree(dir), ['into', 'into/one.txt', 'one.txt', 'renamed.txt']);
+  });
+
+  it('as the local engine: the directory a pulled destination is created in must exist', async () => {
+    const missing = path.join(tmp.dir, 'no-parent');
+    for (const [srcSpec, dst] of [
+      [remote('proj'), path.join(missing, 'x')],
+      [remote('proj/'), path.join(missing, 'x')],
+      [remote('one.txt'), path.join(missing, 'x.txt')],
+      [remote('one.txt'), path.join(missing, 'x') + '/'],
+    ] as const) {
+      const r = await runBlit(['copy', srcSpec, dst], { env });
+      assert.notEqual(r.code, 0, `${srcSpec} -> ${dst}`);
+      assert.match(r.stderr, /destination parent directory does not exist/);
+    }
+    assert.ok(!fs.existsSync(missing), 'nothing created');
   });
 
   it('pull of a file written with a trailing slash is refused, nothing created', async () => {
