@@ -38,9 +38,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 [ -f "$MKTREE" ] || { echo "workload generator not found: $MKTREE (set BLIT_BENCH_MKTREE)" >&2; exit 1; }
-if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund; fi
+if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund >&2; fi
 say "build"
-npx tsc -b || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
+npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
