@@ -65,6 +65,15 @@ export function removeStaleTemps(dirAbs: Buffer, name?: Buffer): number {
   return removed;
 }
 
+export interface AtomicFileOptions {
+  /**
+   * Create a missing destination directory (and its missing parents, owner-only: the caller
+   * applies the final directory metadata later). The local engine creates directories in the
+   * background, so a file may reach a worker before its directory exists.
+   */
+  createParents?: boolean;
+}
+
 export class AtomicFile {
   readonly finalAbs: Buffer;
   readonly tempAbs: Buffer;
@@ -78,16 +87,23 @@ export class AtomicFile {
    * the final permission bits so that commit() can skip fchmod when the umask left them intact
    * (the file is no more exposed than it will be under its real name).
    */
-  constructor(dirAbs: Buffer, name: Buffer, createMode = 0o600) {
+  constructor(dirAbs: Buffer, name: Buffer, createMode = 0o600, opts: AtomicFileOptions = {}) {
     this.finalAbs = Buffer.concat([dirAbs, SLASH, name]);
     this.createdMode = createMode & 0o777;
     let tempAbs = tempPathFor(dirAbs, name);
+    let madeParents = false;
     for (let attempt = 0; ; attempt++) {
       try {
         this.fd = fs.openSync(tempAbs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, this.createdMode);
         break;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && opts.createParents && !madeParents) {
+          madeParents = true;
+          fs.mkdirSync(dirAbs, { recursive: true, mode: 0o700 });
+          continue;
+        }
+        if (code !== 'EEXIST' || attempt >= 5) throw err;
         tempPrefix = randomHex6();
         tempAbs = tempPathFor(dirAbs, name);
       }

@@ -178,7 +178,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener = new So
           fs.closeSync(dfd);
         }
       }
-      file = new AtomicFile(dstDir, name, t.mode);
+      file = new AtomicFile(dstDir, name, t.mode, { createParents: true });
       ctx.firstByteAt = 0;
       const n = file.copyFromFd(srcFd, t.size, t.blocks, '', ctx);
       const firstByteAt = ctx.firstByteAt || Date.now();

@@ -25,7 +25,7 @@ import { Walker, statEntry, failureOf, type DirListing } from './walk';
 import { DestLister, LISTER_FAILED, type ListedDir, type QuickCheck } from './dest-lister';
 import { Differ } from './differ';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
-import { defaultMetaOptions, ensureDir, writeSymlinkAtomic, type MetaOptions } from './metadata';
+import { defaultMetaOptions, writeSymlinkAtomic, type MetaOptions } from './metadata';
 import { removeStaleTemps, tempPathFor } from './atomic';
 import { deleteEntry } from './delete';
 import { resolveEndpoints, type Endpoints } from './endpoints';
@@ -88,6 +88,8 @@ class LocalRun {
   private scanComplete = false;
   private lastProgress = 0;
   private fatal: BlitError | null = null;
+  private mkdirsInFlight = 0;
+  private readonly mkdirWaiters: Array<() => void> = [];
   private readonly dirFixes: DirFix[] = [];
   private readonly fixedDirs = new Set<string>();
   /** Source directory entries by rel (latin1): their metadata is re-applied when we touch them. */
@@ -263,6 +265,7 @@ class LocalRun {
     this.scanComplete = true;
     if (!this.fatal) this.flush();
     if (this.pool) await this.pool.drain();
+    await this.mkdirsDone();
     this.throwIfFatal();
     this.progress(true);
 
@@ -385,11 +388,21 @@ class LocalRun {
     this.fixDir(e.rel, e);
     this.touchParent(e.rel);
     if (this.options.dryRun) return;
-    try {
-      if (ensureDir(join2(this.dstRoot, e.rel))) this.summary.dirsCreated++;
-    } catch (err) {
-      this.fail(failureOf(err, e.rel, 'cannot create directory'));
-    }
+    // In the background (libuv pool): on a deep tree serial mkdirs held up the walk while the
+    // workers idled. A file can reach a worker first; its AtomicFile then creates the directory
+    // (createParents). Either way the directory was absent when listed, so it counts as created.
+    this.mkdirsInFlight++;
+    fs.mkdir(join2(this.dstRoot, e.rel), { recursive: true, mode: 0o700 }, (err) => {
+      this.mkdirsInFlight--;
+      if (err) this.fail(failureOf(err, e.rel, 'cannot create directory'));
+      else this.summary.dirsCreated++;
+      if (this.mkdirsInFlight === 0) for (const wake of this.mkdirWaiters.splice(0)) wake();
+    });
+  }
+
+  /** Resolves when every background mkdir has finished. */
+  private async mkdirsDone(): Promise<void> {
+    while (this.mkdirsInFlight > 0) await new Promise<void>((resolve) => this.mkdirWaiters.push(resolve));
   }
 
   private writeSymlink(e: Entry, action: 'symlink' | 'update'): void {
@@ -397,8 +410,16 @@ class LocalRun {
     if (this.options.dryRun) return;
     this.touchParent(e.rel);
     const dirAbs = join2(this.dstRoot, parentRel(e.rel));
+    const write = (): void => writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget!, e, this.meta, tempPathFor);
     try {
-      writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget!, e, this.meta, tempPathFor);
+      try {
+        write();
+      } catch (err) {
+        // Its directory's background mkdir may not have run yet (makeDir).
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        fs.mkdirSync(dirAbs, { recursive: true, mode: 0o700 });
+        write();
+      }
       this.summary.symlinksCreated++;
       this.removeSourceIfMove(e);
     } catch (err) {

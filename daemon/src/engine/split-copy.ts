@@ -24,7 +24,7 @@ export class SplitCopy {
   private failure: TaskResult | null = null;
 
   constructor(readonly task: FileTask, private readonly meta: MetaOptions) {
-    this.file = new AtomicFile(Buffer.from(task.dstDir, 'latin1'), Buffer.from(task.name, 'latin1'), task.mode);
+    this.file = new AtomicFile(Buffer.from(task.dstDir, 'latin1'), Buffer.from(task.name, 'latin1'), task.mode, { createParents: true });
     try {
       fs.ftruncateSync(this.file.fd, task.size);
     } catch (err) {

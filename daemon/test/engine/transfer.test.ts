@@ -55,6 +55,32 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.deepEqual(tempsUnder(dst), []);
   });
 
+  it('a deep tree of directories (created in the background) lands complete: empty, symlink-only and file dirs, modes, mtimes, count', async () => {
+    const src = tempDir();
+    const dst = path.join(tempDir(), 'out');
+    const spec: Record<string, string | null | { link: string }> = {};
+    for (let i = 0; i < 30; i++) {
+      spec[`t${i}/a/b/c/d/file${i}`] = `data ${i}`; // files only at the bottom: parents hold only dirs
+      spec[`t${i}/links/l`] = { link: '../a' }; // a directory holding only a symlink
+      spec[`t${i}/empty/`] = null;
+    }
+    writeTree(src, spec);
+    const dirs = listTree(src).filter((p) => fs.lstatSync(path.join(src, p)).isDirectory());
+    for (const d of dirs) {
+      fs.chmodSync(path.join(src, d), 0o750);
+      fs.utimesSync(path.join(src, d), 1_400_000_000.25, 1_400_000_000.25);
+    }
+    const r = await run(src + '/', dst, opts());
+    assert.deepEqual(r.summary.failures, []);
+    assert.deepEqual(listTree(dst), listTree(src));
+    assert.equal(r.summary.dirsCreated, dirs.length + 1); // + the destination root
+    assert.equal(r.summary.symlinksCreated, 30);
+    for (const d of dirs) {
+      assert.equal(fs.statSync(path.join(dst, d)).mode & 0o7777, 0o750, d);
+      assert.equal(mtimeNs(path.join(dst, d)), mtimeNs(path.join(src, d)), d);
+    }
+  });
+
   it('keeps owner and group when running as root', async function () {
     if (process.getuid?.() !== 0) this.skip(); // chown needs root; CI and this machine run as root
     const src = tempDir();
