@@ -43,30 +43,28 @@ export function buildRequest(i: RequestInput): TransferRequest {
     case 'upload': {
       const files = (i.files ?? []).filter((f) => f !== '' && !f.startsWith('../') && !f.startsWith('/'));
       if (files.length === 0) throw new Error('upload on save: no files inside the workspace folder');
-      return { ...base, ...push, mode: 'copy', ...onlyThese(files), excludes: [...onlyThese(files).excludes, ...excludes], label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}` };
+      const filesFrom = files.map((f) => {
+        const line = filesFromLine(f);
+        if (line === null) throw new Error(`upload on save cannot send '${f}': ${UNSENDABLE}`);
+        return line;
+      });
+      return { ...base, ...push, mode: 'copy', filesFrom, label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}` };
     }
   }
 }
 
-/** Escapes glob syntax so a file name matches only itself (picomatch). */
-export function globEscape(name: string): string {
-  return name.replace(/[\\*?[\]{}()!+@|^$]/g, (c) => `\\${c}`);
-}
+export const UNSENDABLE = 'a files-from list cannot name a path with a line break or trailing white space';
 
 /**
- * Filters that select exactly `files` (relative paths): each file and the directories leading to
- * it are included (anchored), everything else excluded. blitd's StartTransfer refuses files_from
- * today, so upload on save expresses the list as include/exclude globs (includes win, see
- * daemon/src/engine/filter.ts); copy mode, so nothing is ever deleted.
+ * The files_from line that names exactly `rel` ('/'-separated, relative to the folder), sent as
+ * is: no glob syntax, so `[a].txt` or `*` name only themselves. The daemon reads the list as
+ * rsync reads --files-from (daemon/src/engine/filter.ts): one path per line, trimmed, '#' starts
+ * a comment, leading './' dropped. So a path starting with '#' or white space gets './' in front,
+ * and null means the list cannot express it (line break, trailing white space).
  */
-export function onlyThese(files: string[]): { includes: string[]; excludes: string[] } {
-  const inc = new Set<string>();
-  for (const f of files) {
-    const parts = f.split('/');
-    for (let k = 1; k < parts.length; k++) inc.add(`/${parts.slice(0, k).map(globEscape).join('/')}/`);
-    inc.add(`/${parts.map(globEscape).join('/')}`);
-  }
-  return { includes: [...inc], excludes: ['*'] };
+export function filesFromLine(rel: string): string | null {
+  if (/[\n\r]/.test(rel) || rel !== rel.trimEnd()) return null;
+  return rel.startsWith('#') || rel !== rel.trimStart() ? `./${rel}` : rel;
 }
 
 /** How many remote entries a mirror dry run says would be deleted. */

@@ -1,12 +1,13 @@
 /**
  * Upload on save: one SaveBatcher per (workspace folder, target) with uploadOnSave, pushing only the
- * saved files (files-from, copy mode: never a mirror, never a deletion), paused while git rewrites
- * the folder. No `vscode` import: the extension passes the saved path and its folders.
+ * saved files (StartTransfer files_from, the exact names, no globs; copy mode: never a mirror,
+ * never a deletion), paused while git rewrites the folder. No `vscode` import: the extension
+ * passes the saved path and its folders.
  */
 import * as path from 'node:path';
 import type { TransferRequest } from './daemon-client';
 import { findGitDir, GitBusyMonitor } from './git-busy';
-import { buildRequest } from './requests';
+import { buildRequest, filesFromLine, UNSENDABLE } from './requests';
 import { SaveBatcher, type Clock } from './save-batcher';
 import type { Target } from './targets';
 
@@ -79,7 +80,12 @@ export class UploadOnSave {
             // re-read the target: settings may have changed since the save
             const now = this.opts.targets().find((x) => x.name === t.name && x.uploadOnSave);
             if (!now) return;
-            await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files }), now);
+            // a name the list cannot express is reported; the rest of the batch still goes
+            const unsendable = files.filter((f) => filesFromLine(f) === null);
+            if (unsendable.length > 0) this.opts.onError(new Error(`upload on save cannot send ${unsendable.map((f) => `'${f}'`).join(', ')}: ${UNSENDABLE}`), now);
+            const sendable = files.filter((f) => filesFromLine(f) !== null);
+            if (sendable.length === 0) return;
+            await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files: sendable }), now);
           },
           onError: (e) => this.opts.onError(e, t),
           ...(this.opts.clock ? { clock: this.opts.clock } : {}),

@@ -54,6 +54,20 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     assert.deepEqual(listFiles(saved), ['remote-only.txt', 'src/index.ts']);
   });
 
+  it('a saved name with [ and * arrives literally, byte for byte, and no glob neighbour goes along', async () => {
+    const name = 'we[ir]d*.txt';
+    const neighbour = 'weid-not-saved.txt'; // what the name would match read as a glob
+    fs.writeFileSync(path.join(ws, 'src', name), '');
+    fs.writeFileSync(path.join(ws, 'src', neighbour), 'never saved\n');
+    const text = 'bytes \u00e9\u2713 [*]\n';
+    await editAndSave(path.join(ws, 'src', name), text);
+    await until(() => fs.existsSync(path.join(saved, 'src', name)), 15000, `${name} on the remote`);
+    assert.ok(fs.readFileSync(path.join(saved, 'src', name)).equals(fs.readFileSync(path.join(ws, 'src', name))), 'content differs');
+    assert.ok(fs.readFileSync(path.join(saved, 'src', name)).equals(Buffer.from(text, 'utf8')));
+    assert.deepEqual(fs.readdirSync(path.join(saved, 'src')).map((n) => Buffer.from(n)).sort(Buffer.compare), [Buffer.from('index.ts'), Buffer.from(name)].sort(Buffer.compare));
+    assert.ok(fs.existsSync(path.join(saved, 'remote-only.txt')));
+  });
+
   it('waits while git holds index.lock (checkout/rebase), then uploads', async () => {
     const gitDir = path.join(ws, '.git');
     fs.mkdirSync(gitDir, { recursive: true });

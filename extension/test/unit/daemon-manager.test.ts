@@ -124,6 +124,34 @@ describe('daemon manager with real blitd processes', function () {
     assert.equal(lonely.pid, undefined);
   });
 
+  it('upload on save sends saved names literally (glob characters, leading #, leading space) and touches nothing else', async () => {
+    const client = await manager().ensure();
+    const rroot = path.join(tmp, 'remote');
+    fs.mkdirSync(path.join(rroot, 'dst'), { recursive: true });
+    fs.writeFileSync(path.join(rroot, 'dst', 'remote-only.txt'), 'keep');
+    remote = await startRemote(rroot);
+    const ws = path.join(tmp, 'ws');
+    fs.mkdirSync(path.join(ws, 'sub'), { recursive: true });
+    // the saved files, and neighbours a glob reading of their names would also match
+    const saved: Record<string, string> = { '[a].txt': 'brackets\n', '*': 'star\n', 'sub/#x?.md': 'hash\n', '#top.md': 'comment-like\n', ' lead.txt': 'space\n' };
+    const neighbours = ['a.txt', 'b', 'sub/#xy.md', 'sub/other.md', 'lead.txt'];
+    for (const [rel, text] of Object.entries(saved)) fs.writeFileSync(path.join(ws, rel), text);
+    for (const rel of neighbours) fs.writeFileSync(path.join(ws, rel), 'not saved');
+    const tracker = new JobTracker(() => {});
+    try {
+      await tracker.attach(client);
+      const target: Target = { name: 'r', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'dst', excludes: [], uploadOnSave: true };
+      const id = await client.startTransfer(buildRequest({ kind: 'upload', target, folder: ws, gitignore: true, files: Object.keys(saved) }));
+      const rec = await tracker.waitFor(id);
+      assert.equal(rec.job.state, 'succeeded', JSON.stringify(rec.job.error));
+      for (const [rel, text] of Object.entries(saved)) assert.equal(fs.readFileSync(path.join(rroot, 'dst', rel), 'utf8'), text, rel);
+      const listed = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listed(path.join(d, e.name)).map((x) => `${e.name}/${x}`) : [e.name]));
+      assert.deepEqual(listed(path.join(rroot, 'dst')).sort(), [' lead.txt', '#top.md', '*', '[a].txt', 'remote-only.txt', 'sub/#x?.md']);
+    } finally {
+      tracker.dispose();
+    }
+  });
+
   it('the daemon exits when its stdin pipe closes (extension host gone), and on dispose', async () => {
     const m = manager();
     await m.ensure();

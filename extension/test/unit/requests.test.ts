@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { DaemonCallError, displayBytes, toJobUpdate, toWireOptions } from '../../src/daemon-client';
 import { DaemonStartError } from '../../src/daemon-manager';
 import { messageForError, messageForJob } from '../../src/messages';
-import { buildRequest, countDeletions, formatPreview } from '../../src/requests';
+import { buildRequest, countDeletions, filesFromLine, formatPreview } from '../../src/requests';
 import type { Target } from '../../src/targets';
 
 const target: Target = { name: 'prod', host: 'srv', port: 9031, module: 'www', remotePath: 'site', excludes: ['*.log'], uploadOnSave: true };
@@ -29,16 +29,38 @@ describe('transfer requests per command', () => {
     assert.equal(pm.deleteConfirmed, false);
   });
 
-  it('upload on save pushes only the saved files, in copy mode (never deletes)', () => {
-    const r = buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: ['src/a.ts', '../escape', 'b[1].md'] });
+  it('upload on save sends the saved files as files_from, in copy mode (never deletes)', () => {
+    const r = buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: ['src/a.ts', '../escape', 'b.md'] });
     assert.equal(r.mode, 'copy');
-    assert.deepEqual(r.includes, ['/src/', '/src/a.ts', '/b\\[1\\].md']);
-    assert.deepEqual(r.excludes, ['*', '.git', '*.log']);
+    assert.equal(r.source, '/p/');
+    assert.equal(r.destination, 'srv:9031:/www/site');
+    assert.deepEqual(r.filesFrom, ['src/a.ts', 'b.md'], 'outside the folder never sent');
+    assert.equal(r.includes, undefined, 'no include globs any more');
+    assert.deepEqual(r.excludes, ['.git', '*.log'], 'only the target excludes, no catch-all *');
     assert.throws(() => buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: [] }), /no files/);
     const wire = toWireOptions(r);
     assert.equal(wire.mode, 'MODE_COPY');
     assert.equal(wire.deleteConfirmed, false);
-    assert.deepEqual(wire.filter?.includes, r.includes);
+    assert.deepEqual(wire.filter?.includes, []);
+    assert.deepEqual(wire.filter?.filesFrom, [Buffer.from('src/a.ts'), Buffer.from('b.md')]);
+  });
+
+  it('a saved name with glob characters is sent literally, byte for byte', () => {
+    const names = ['[a].txt', '*', 'dir?/x{1,2}.md', 'caf\u00e9 (1)!.txt', 'back\\slash'];
+    const r = buildRequest({ kind: 'upload', target, folder: '/p', gitignore: false, files: names });
+    assert.deepEqual(r.filesFrom, names);
+    const wire = toWireOptions(r);
+    assert.deepEqual(wire.filter?.filesFrom, names.map((n) => Buffer.from(n, 'utf8')));
+    assert.deepEqual(wire.filter?.includes, []);
+  });
+
+  it('names the list reader would take as a comment or trim get ./, inexpressible ones are refused', () => {
+    assert.equal(filesFromLine('#notes.md'), './#notes.md');
+    assert.equal(filesFromLine(' lead.txt'), './ lead.txt');
+    assert.equal(filesFromLine('a/#b'), 'a/#b');
+    assert.equal(filesFromLine('trail '), null);
+    assert.equal(filesFromLine('two\nlines'), null);
+    assert.throws(() => buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: ['ok', 'trail '] }), /cannot send 'trail '/);
   });
 
   it('counts mirror deletions and formats the preview', () => {

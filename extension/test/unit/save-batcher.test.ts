@@ -1,5 +1,12 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TransferRequest } from '../../src/daemon-client';
+import { UNSENDABLE } from '../../src/requests';
 import { SaveBatcher, type Clock } from '../../src/save-batcher';
+import type { Target } from '../../src/targets';
+import { UploadOnSave } from '../../src/upload-on-save';
 
 /** A manual clock: timers fire only when the test advances time. */
 class ManualClock implements Clock {
@@ -93,5 +100,39 @@ describe('upload-on-save batcher', () => {
     b.dispose();
     await clock.advance(1000);
     assert.deepEqual(flushed, []);
+  });
+});
+
+describe('upload on save: from saved paths to one files_from request', () => {
+  it('sends the saved names as files_from (copy), reports a name the list cannot carry, sends the rest', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const clock = new ManualClock();
+    const sent: TransferRequest[] = [];
+    const errors: string[] = [];
+    const target: Target = { name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true };
+    const u = new UploadOnSave({
+      targets: () => [target, { ...target, name: 'manual', uploadOnSave: false }],
+      gitignore: () => true,
+      delayMs: () => 300,
+      run: async (req) => void sent.push(req),
+      onError: (e) => errors.push((e as Error).message),
+      log: () => {},
+      clock,
+    });
+    try {
+      for (const rel of ['[a].txt', '#b*', 'sub/trail ']) assert.equal(u.onSaved(path.join(ws, rel), [ws]), 1);
+      assert.equal(u.onSaved('/elsewhere/x', [ws]), 0, 'outside every folder');
+      assert.equal(u.onSaved(path.join(ws, '.git', 'config'), [ws]), 0, 'git metadata never uploads');
+      await clock.advance(300);
+      assert.equal(sent.length, 1);
+      assert.deepEqual([...(sent[0]!.filesFrom ?? [])].sort(), ['./#b*', '[a].txt']);
+      assert.equal(sent[0]!.mode, 'copy');
+      assert.equal(sent[0]!.deleteConfirmed, false);
+      assert.equal(sent[0]!.includes, undefined);
+      assert.deepEqual(errors, [`upload on save cannot send 'sub/trail ': ${UNSENDABLE}`]);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
   });
 });
