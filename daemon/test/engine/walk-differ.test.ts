@@ -84,9 +84,9 @@ describe('engine: walk', () => {
     const root = tempDir();
     for (let d = 0; d < 12; d++) writeTree(root, { [`d${d}/sub/f`]: String(d), [`d${d}/g`]: 'g' });
     const shape = (w: Walker): string[] => [...w].map((l) => `${l.dir.toString()}:${l.entries.map((e) => e.rel.toString()).join(',')}`);
-    assert.deepEqual(shape(walk(root, { readAheadDirs: 4 })), shape(walk(root)));
+    assert.deepEqual(shape(walk(root, { readAheadDirs: 4, readAheadSlowUs: -1e9 })), shape(walk(root)));
     const failures: Failure[] = [];
-    const w = walk(root, { readAheadDirs: 4, onError: (f) => failures.push(f) });
+    const w = walk(root, { readAheadDirs: 4, readAheadSlowUs: -1e9, onError: (f) => failures.push(f) });
     for (const l of w) if (l.dir.length === 0) fs.rmSync(path.join(root, 'd11'), { recursive: true });
     assert.equal(w.complete, false);
     assert.deepEqual(failures.map((f) => f.path), ['d11']);
