@@ -51,9 +51,22 @@ type RetType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.External
  * Measured (scratch loop, futimens): define 10.5 µs/call, reused request + External 4.7-5 µs.
  */
 function bind(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamType[]): Call {
+  return bindRaw(ffi, name, ret, params, true) as Call;
+}
+
+/**
+ * The same without errno capture: returns the plain value, ~1 µs (25 %) cheaper per call. For
+ * functions that return their error (posix_fadvise), and for a first attempt that is repeated
+ * with errno capture only when it fails (futimens, utimensat: repeating them is harmless).
+ */
+function bindValue(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamType[]): (args: unknown[]) => number {
+  return bindRaw(ffi, name, ret, params, false) as (args: unknown[]) => number;
+}
+
+function bindRaw(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamType[], errno: boolean): (args: unknown[]) => unknown {
   const arraySlots = params.flatMap((p, i) => (p === ffi.DataType.U8Array ? [i] : []));
-  const request = { library: LIB, funcName: name, retType: ret, paramsType: params as unknown[], paramsValue: [] as unknown[], errno: true, freeResultMemory: false };
-  const load = ffi.load as unknown as (req: typeof request) => { value: number; errnoCode: number };
+  const request = { library: LIB, funcName: name, retType: ret, paramsType: params as unknown[], paramsValue: [] as unknown[], errno, freeResultMemory: false };
+  const load = ffi.load as unknown as (req: typeof request) => unknown;
   if (arraySlots.length === 0) {
     return (args) => {
       request.paramsValue = args;
@@ -148,11 +161,13 @@ export function loadLinux(): NativeBindings {
   const fcntlInt = fn('fcntl', I32, [I32, I32, I32]);
   const ioctlInt = fn('ioctl', I32, [I32, U64, I32]);
   const fallocate = fn('fallocate', I32, [I32, I32, I64, I64]);
-  const posixFadvise = fn('posix_fadvise', I32, [I32, I64, I64, I32]);
+  const posixFadvise = bindValue(ffi, 'posix_fadvise', I32, [I32, I64, I64, I32]);
   const nativeTimes = nativeTimespecs(ffi);
   const timesType = nativeTimes ? ffi.DataType.External : U8Array;
   const futimens = fn('futimens', I32, [I32, timesType]);
+  const futimensValue = bindValue(ffi, 'futimens', I32, [I32, timesType]);
   const utimensat = fn('utimensat', I32, [I32, U8Array, timesType, I32]);
+  const utimensatValue = bindValue(ffi, 'utimensat', I32, [I32, U8Array, timesType, I32]);
   const fchmod = fn('fchmod', I32, [I32, I32]);
   const fchown = fn('fchown', I32, [I32, I32, I32]);
   const lchown = fn('lchown', I32, [U8Array, I32, I32]);
@@ -248,19 +263,22 @@ export function loadLinux(): NativeBindings {
       // posix_fadvise returns the error number instead of setting errno. ESPIPE (a pipe or socket)
       // means the advice is meaningless there, not that anything failed.
       const r = posixFadvise([fd, offset, len, advice]);
-      if (r.value !== 0 && r.value !== ESPIPE) throw errorFor(r.value, 'posix_fadvise', false);
+      if (r !== 0 && r !== ESPIPE) throw errorFor(r, 'posix_fadvise', false);
     },
 
     futimens(fd, atimeNs, mtimeNs) {
       writeTimespecs(times, atimeNs, mtimeNs);
-      const r = futimens([fd, timesArg]);
+      if (futimensValue([fd, timesArg]) === 0) return;
+      const r = futimens([fd, timesArg]); // again, to learn errno
       if (r.value < 0) throw errorFor(r.errnoCode, 'futimens', false);
     },
 
     utimensat(path: Buffer, atimeNs: bigint, mtimeNs: bigint, opts: UtimensatOptions) {
       const p = cPath(path, 'utimensat');
       writeTimespecs(times, atimeNs, mtimeNs);
-      const r = utimensat([AT_FDCWD, p, timesArg, opts.noFollow ? AT_SYMLINK_NOFOLLOW : 0]);
+      const flags = opts.noFollow ? AT_SYMLINK_NOFOLLOW : 0;
+      if (utimensatValue([AT_FDCWD, p, timesArg, flags]) === 0) return;
+      const r = utimensat([AT_FDCWD, p, timesArg, flags]); // again, to learn errno
       if (r.value < 0) throw errorFor(r.errnoCode, 'utimensat', false, path);
     },
 
