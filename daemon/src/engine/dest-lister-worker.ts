@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import { fastFileEntry, statEntry } from './walk';
-import type { ListedDir, ListedEntry, ListRequest, QuickCheck } from './dest-lister';
+import type { ListedDir, ListedEntry, ListRequest, QuickCheck, Reply } from './dest-lister';
 
 const init = workerData as { root: string; quick: QuickCheck };
 const root = Buffer.from(init.root, 'latin1');
@@ -65,8 +65,15 @@ function listDir(req: ListRequest): ListedDir {
   return { exists: true, same, matched, dstOnly };
 }
 
-parentPort!.on('message', (req: ListRequest) => {
-  const dir = listDir(req);
-  parentPort!.postMessage({ seq: req.seq, dir }, 'same' in dir ? [dir.same.buffer as ArrayBuffer] : []);
+// Requests arrive in groups and are answered with one message per group (see DestLister.send).
+parentPort!.on('message', (reqs: ListRequest[]) => {
+  const replies: Reply[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (const req of reqs) {
+    const dir = listDir(req);
+    replies.push({ seq: req.seq, dir });
+    if ('same' in dir) transfer.push(dir.same.buffer as ArrayBuffer);
+  }
+  parentPort!.postMessage(replies, transfer);
 });
 parentPort!.postMessage({ ready: true });

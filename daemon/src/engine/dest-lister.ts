@@ -52,7 +52,10 @@ export interface ListRequest {
 /** Quick check the lister may apply: 'default' (size and mtime) or 'size-only'; null = none. */
 export type QuickCheck = 'default' | 'size-only' | null;
 
-interface Reply {
+/** Directories per message to the lister thread (and per reply). */
+const SEND_EVERY = 8;
+
+export interface Reply {
   seq: number;
   dir: ListedDir;
 }
@@ -66,17 +69,21 @@ export class DestLister {
   private readonly waiting = new Map<number, (d: ListedDir) => void>();
   private ready = false;
   private failed: Error | null = null;
+  private outbox: ListRequest[] = [];
+  private sendScheduled = false;
 
   constructor(dstRootAbs: Buffer, quick: QuickCheck) {
     this.worker = new Worker(path.join(__dirname, 'dest-lister-worker.js'), { workerData: { root: dstRootAbs.toString('latin1'), quick } });
-    this.worker.on('message', (m: Reply | { ready: true }) => {
-      if (!('seq' in m)) {
+    this.worker.on('message', (m: Reply[] | { ready: true }) => {
+      if (!Array.isArray(m)) {
         this.ready = true;
         return;
       }
-      const resolve = this.waiting.get(m.seq);
-      this.waiting.delete(m.seq);
-      resolve?.(m.dir);
+      for (const r of m) {
+        const resolve = this.waiting.get(r.seq);
+        this.waiting.delete(r.seq);
+        resolve?.(r.dir);
+      }
     });
     this.worker.on('error', (err) => {
       this.failed = err;
@@ -106,8 +113,26 @@ export class DestLister {
     const req: ListRequest = { seq, dir: listing.dir.toString('latin1'), names: names.join('\0'), sizes, mtimes };
     return new Promise((resolve) => {
       this.waiting.set(seq, resolve);
-      this.worker.postMessage(req, [sizes.buffer, mtimes.buffer]);
+      this.outbox.push(req);
+      if (this.outbox.length >= SEND_EVERY) this.send();
+      else if (!this.sendScheduled) {
+        this.sendScheduled = true;
+        setImmediate(() => this.send());
+      }
     });
+  }
+
+  /**
+   * Requests go in groups, answered in groups: one message per directory woke the other thread
+   * per directory, and on 2 busy cores each wake-up preempted the walker (21 % of the main
+   * thread's no-op profile sat in postMessage). A partial group leaves when the walker yields.
+   */
+  private send(): void {
+    this.sendScheduled = false;
+    if (this.outbox.length === 0) return;
+    const reqs = this.outbox;
+    this.outbox = [];
+    this.worker.postMessage(reqs, reqs.flatMap((r) => [r.sizes.buffer as ArrayBuffer, r.mtimes.buffer as ArrayBuffer]));
   }
 
   async close(): Promise<void> {
