@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PerfHistory, PERF_HISTORY_FILE } from '../../src/engine/perf/history';
-import { record, tempDir } from './helpers';
+import { fsTypeOf } from '../../src/engine/perf/fstype';
+import { record, settings, tempDir } from './helpers';
 
 // The real `blit` binary, run as a user would, with its config dir pointed at a temp dir.
 const BLIT = path.resolve(__dirname, '../../../bin/blit.js');
@@ -95,5 +96,53 @@ describe('blit diagnostics perf (real binary, real history file)', () => {
     const r = blit(['diagnostics', 'perf', '--json'], { ...env, BLIT_DISABLE_PERF_HISTORY: '1' });
     assert.equal(JSON.parse(r.stdout).recording, false);
     assert.equal(fs.readdirSync(path.join(cfg, 'blit')).join(), PERF_HISTORY_FILE);
+  });
+});
+
+describe('perf history end to end (real blit copy, then diagnostics perf)', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = tempDir('e2e');
+    fs.mkdirSync(path.join(tmp, 'src', 'sub'), { recursive: true });
+    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(tmp, 'src', 'sub', `f${i}.txt`), `file ${i}\n`.repeat(100));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('a local copy records one run that diagnostics perf then shows', () => {
+    const env = { XDG_CONFIG_HOME: path.join(tmp, 'cfg') };
+    const copy = blit(['copy', `${tmp}/src/`, `${tmp}/dst/`, '--json', '--no-progress'], env);
+    assert.equal(copy.code, 0, copy.stderr);
+    const out = JSON.parse(blit(['diagnostics', 'perf', '--json'], env).stdout);
+    assert.equal(out.totalRuns, 1);
+    const run = out.runs[0];
+    assert.equal(run.files, 5);
+    assert.equal(run.bytes, 5 * 700);
+    assert.equal(run.outcome, 'ok');
+    assert.equal(run.signature.mode, 'local');
+    assert.equal(run.signature.fsType, run.signature.dstFsType);
+    assert.ok(run.settings.workers >= 1);
+  });
+
+  it('the next run warm-starts from what the history learned (worker count)', async () => {
+    const cfg = path.join(tmp, 'cfg');
+    const fsType = await fsTypeOf(tmp);
+    const sig = { fsType, dstFsType: fsType, mode: 'local' as const };
+    const h = PerfHistory.open({ dir: path.join(cfg, 'blit') });
+    // Learned: for small files on this filesystem, 1 worker beat 2 by far.
+    await h.append(record({ signature: sig, files: 1000, bytes: 4_000_000, copyMs: 2000, settings: settings(2) }));
+    await h.append(record({ signature: sig, files: 1000, bytes: 4_000_000, copyMs: 500, settings: settings(1) }));
+    const copy = blit(['copy', `${tmp}/src/`, `${tmp}/dst/`, '--json', '--no-progress'], { XDG_CONFIG_HOME: cfg });
+    assert.equal(copy.code, 0, copy.stderr);
+    const runs = PerfHistory.open({ dir: path.join(cfg, 'blit') }).recent();
+    assert.equal(runs.length, 3);
+    assert.equal(runs[2]!.settings.workers, 1, 'the new run used the learned worker count');
+  });
+
+  it('BLIT_DISABLE_PERF_HISTORY=1 copies but records nothing', () => {
+    const env = { XDG_CONFIG_HOME: path.join(tmp, 'cfg'), BLIT_DISABLE_PERF_HISTORY: '1' };
+    const copy = blit(['copy', `${tmp}/src/`, `${tmp}/dst/`, '--json', '--no-progress'], env);
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal(fs.readFileSync(path.join(tmp, 'dst', 'sub', 'f4.txt'), 'utf8'), 'file 4\n'.repeat(100));
+    assert.equal(fs.existsSync(path.join(tmp, 'cfg', 'blit', 'perf_local.jsonl')), false);
   });
 });
