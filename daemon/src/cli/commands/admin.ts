@@ -8,7 +8,7 @@ import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes } from '../../engine/errors';
 import { displayPath } from '../../engine/paths';
 import { parseEndpoint, parseHostPort, formatRemote, type RemoteEndpoint } from '../../remote/endpoint';
-import { connectDaemon, type DaemonAddress, type DaemonConnection } from '../../remote/grpc-client';
+import type { DaemonAddress, DaemonConnection } from '../../remote/grpc-client';
 import { askYesNo } from '../confirm';
 import { formatBytes } from '../output';
 
@@ -35,6 +35,9 @@ function parseRemote(arg: string): RemoteEndpoint {
 }
 
 async function withDaemon<T>(addr: DaemonAddress, fn: (c: DaemonConnection) => Promise<T>): Promise<T> {
+  // Loaded on first use: grpc-js and the proto cost ~60 ms at start-up, which every local
+  // `blit copy` would otherwise pay just because these verbs are registered.
+  const { connectDaemon } = await import('../../remote/grpc-client');
   const conn = await connectDaemon(addr);
   try {
     return await fn(conn);
