@@ -70,14 +70,29 @@ export class FatalLatch {
     });
   }
 
-  /** Fail with Cancelled when any of the signals aborts. */
+  /** Removes the listeners `watch` added (so a long-lived signal does not collect them). */
+  private readonly unwatchers: (() => void)[] = [];
+
+  /**
+   * Fail with Cancelled when any of the signals aborts. Call `unwatch()` when the session ends:
+   * the daemon's shutdown signal outlives every call, and a listener left on it per push/pull
+   * piled up (MaxListenersExceededWarning after 11 calls, and a retained session each).
+   */
   watch(signals: (AbortSignal | undefined)[], why: string): void {
     for (const s of signals) {
       if (!s) continue;
       const onAbort = (): void => this.fail(new BlitError({ code: ErrorCodes.Cancelled, message: why }));
-      if (s.aborted) onAbort();
-      else s.addEventListener('abort', onAbort, { once: true });
+      if (s.aborted) {
+        onAbort();
+        continue;
+      }
+      s.addEventListener('abort', onAbort, { once: true });
+      this.unwatchers.push(() => s.removeEventListener('abort', onAbort));
     }
+  }
+
+  unwatch(): void {
+    for (const u of this.unwatchers.splice(0)) u();
   }
 }
 

@@ -195,6 +195,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     await rx.abortAll(latch.error ?? (err as BlitError));
     throw latch.error ?? err;
   } finally {
+    latch.unwatch();
     conn.close();
   }
 }

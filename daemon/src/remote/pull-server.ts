@@ -66,6 +66,7 @@ class PullSession {
     } catch (err) {
       this.failed(err);
     } finally {
+      this.latch.unwatch();
       this.queue.close();
       this.listener?.close();
       for (const s of this.accepted) s.destroy();

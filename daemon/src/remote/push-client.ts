@@ -136,6 +136,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     call.cancel();
     throw latch.error ?? err;
   } finally {
+    latch.unwatch();
     conn.close();
   }
 }

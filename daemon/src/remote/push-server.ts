@@ -94,6 +94,7 @@ class PushSession {
     } catch (err) {
       await this.failed(err);
     } finally {
+      this.latch.unwatch();
       this.listener?.close();
     }
   }
