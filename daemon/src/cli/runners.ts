@@ -16,7 +16,8 @@ export interface TransferRunners {
 }
 
 /**
- * Local runs warm-start from, and append to, the local performance history
+ * Local runs warm-start from, and append to, the local performance history; remote runs (push,
+ * pull) append to it too
  * ($XDG_CONFIG_HOME/blit/perf_local.jsonl; BLIT_DISABLE_PERF_HISTORY=1 turns it off). The history
  * is opened per run so `env` is read once, here, and passed down explicitly.
  */
@@ -29,7 +30,8 @@ export function defaultRunners(env: NodeJS.ProcessEnv = process.env): TransferRu
     },
     remote: (src, dst, options, onEvent) => {
       const { runRemoteTransfer } = require('../remote/client') as typeof import('../remote/client');
-      return runRemoteTransfer(src, dst, options, onEvent);
+      const { PerfHistory, perfHistoryOptionsFromEnv } = require('../engine/perf/history') as typeof import('../engine/perf/history');
+      return runRemoteTransfer(src, dst, options, onEvent, PerfHistory.open(perfHistoryOptionsFromEnv(env)));
     },
   };
 }
