@@ -45,9 +45,17 @@ export interface ReceiverHooks {
 /** Files up to this size take the synchronous writeSmall path. */
 const SMALL_FILE = 256 * 1024;
 
-/** Pause a stream's source above this many queued bytes, resume below the low mark. */
-const HIGH_WATER = 16 * 1024 * 1024;
-const LOW_WATER = 4 * 1024 * 1024;
+/**
+ * Bytes received but not written yet (in flight included), over all streams: pause the sources
+ * above HIGH_WATER, resume at LOW_WATER. One write takes at most WRITE_BATCH bytes, so the
+ * gap between the marks is several batches: the socket keeps being read while a batch is being
+ * written. (Before: one writev took everything queued, up to the high mark, and the next chunk
+ * paused the socket until that whole write returned: reading and writing alternated, and a 1 GiB
+ * push left the daemon idle ~90% with the sender waiting on a full socket.)
+ */
+const HIGH_WATER = 32 * 1024 * 1024;
+const LOW_WATER = 20 * 1024 * 1024;
+const WRITE_BATCH = 4 * 1024 * 1024;
 
 type Owner = number | 'grpc';
 
@@ -172,10 +180,8 @@ export class DataReceiver {
     try {
       const sink = await s.sink!;
       while (s.pending.length > 0 && !s.failed) {
-        const chunks = s.pending;
-        const n = s.pendingBytes;
-        s.pending = [];
-        s.pendingBytes = 0;
+        const chunks = this.takeBatch(s);
+        const n = chunks.reduce((t, c) => t + c.length, 0);
         await sink.writev(chunks, s.written);
         s.written += n;
         this.release(n);
@@ -192,6 +198,17 @@ export class DataReceiver {
     } finally {
       s.writing = false;
     }
+  }
+
+  /** The oldest pending chunks, up to WRITE_BATCH bytes (at least one chunk). */
+  private takeBatch(s: FileState): Buffer[] {
+    let k = 0;
+    let bytes = 0;
+    while (k < s.pending.length && (k === 0 || bytes + s.pending[k]!.length <= WRITE_BATCH)) bytes += s.pending[k++]!.length;
+    const batch = k === s.pending.length ? s.pending : s.pending.slice(0, k);
+    s.pending = k === s.pending.length ? [] : s.pending.slice(k);
+    s.pendingBytes -= bytes;
+    return batch;
   }
 
   private writeFailed(s: FileState, err: unknown): void {
