@@ -53,9 +53,9 @@ const SMALL_FILE = 256 * 1024;
  * paused the socket until that whole write returned: reading and writing alternated, and a 1 GiB
  * push left the daemon idle ~90% with the sender waiting on a full socket.)
  */
-const HIGH_WATER = 32 * 1024 * 1024;
+export const HIGH_WATER = 32 * 1024 * 1024;
 const LOW_WATER = 20 * 1024 * 1024;
-const WRITE_BATCH = 4 * 1024 * 1024;
+export const WRITE_BATCH = 4 * 1024 * 1024;
 
 type Owner = number | 'grpc';
 
