@@ -11,6 +11,7 @@ import { MTIME_NS_UNKNOWN, type Entry, type Failure } from './types';
 import type { Filter } from './filter';
 import { fromErrno } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
+import { lstatValues, mtimeMsOf, ST_BLOCKS, ST_GID, ST_MODE, ST_SIZE, ST_UID } from './fast-lstat';
 
 export interface DirListing {
   /** Directory relative to the walk root ('' = root). */
@@ -80,19 +81,20 @@ export function statEntry(abs: Buffer, rel: Buffer): Entry | null {
  * BigInt allocations). Falls back to statEntry if the path is no longer a regular file.
  */
 export function fastFileEntry(abs: Buffer, rel: Buffer): Entry | null {
-  const st = fs.lstatSync(abs);
-  if (!st.isFile()) return statEntry(abs, rel);
+  const v = lstatValues(abs); // no Stats object (fast-lstat.ts)
+  const mode = v[ST_MODE]!;
+  if ((mode & 0o170000) !== 0o100000) return statEntry(abs, rel);
   return {
     rel,
     kind: 'file',
-    size: st.size,
+    size: v[ST_SIZE]!,
     mtimeNs: MTIME_NS_UNKNOWN,
-    mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
+    mode: mode & 0o7777,
+    uid: v[ST_UID]!,
+    gid: v[ST_GID]!,
     linkTarget: undefined,
-    blocks: st.blocks,
-    mtimeMs: st.mtimeMs,
+    blocks: v[ST_BLOCKS]!,
+    mtimeMs: mtimeMsOf(v),
   };
 }
 
