@@ -134,3 +134,25 @@ export function withTimeout<T>(p: Promise<T>, ms: number, err: () => BlitError):
 
 /** How long a daemon waits for the first message of a push or pull. */
 export const HEADER_TIMEOUT_MS = 30_000;
+
+/**
+ * The first message of a served push or pull: it must arrive within HEADER_TIMEOUT_MS, be a
+ * header, and speak this daemon's protocol version. Shared by both handlers so the refusal
+ * messages (and their codes) cannot drift apart.
+ */
+export async function readCallHeader<M extends { header?: { protocolVersion: number } | null }>(
+  verb: 'push' | 'pull',
+  next: () => Promise<M | undefined>,
+  latch: FatalLatch,
+  protocolVersion: number,
+): Promise<NonNullable<M['header']>> {
+  const first = await latch.race(
+    withTimeout(next(), HEADER_TIMEOUT_MS, () => new BlitError({ code: ErrorCodes.BadFrame, message: `no ${verb} header within ${HEADER_TIMEOUT_MS / 1000} s` })),
+  );
+  if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: `${verb} must start with a header` });
+  const h = first.header as NonNullable<M['header']>;
+  if (h.protocolVersion !== protocolVersion) {
+    throw new BlitError({ code: ErrorCodes.ProtocolMismatch, message: `client speaks protocol ${h.protocolVersion}, this daemon ${protocolVersion}` });
+  }
+  return h;
+}

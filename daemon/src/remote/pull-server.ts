@@ -30,7 +30,7 @@ import { SendQueue, sendOverGrpc, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
 import { ManifestSource } from './source';
 import { SourceRemover } from './source-remover';
-import { FatalLatch, HEADER_TIMEOUT_MS, messageReader, Throttle, withTimeout, writeMsg } from './call-io';
+import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
 import { defaultDataPlaneSettings, type DataPlaneSettings } from './push-server';
 
 export type PullCall = grpc.ServerDuplexStream<PullClientMessage__Output, PullServerMessage>;
@@ -80,14 +80,7 @@ class PullSession {
 
   private async serve(): Promise<void> {
     const next = messageReader(this.call);
-    const first = await this.latch.race(
-      withTimeout(next(), HEADER_TIMEOUT_MS, () => new BlitError({ code: ErrorCodes.BadFrame, message: `no pull header within ${HEADER_TIMEOUT_MS / 1000} s` })),
-    );
-    if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'pull must start with a header' });
-    const h = first.header;
-    if (h.protocolVersion !== PROTOCOL_VERSION) {
-      throw new BlitError({ code: ErrorCodes.ProtocolMismatch, message: `client speaks protocol ${h.protocolVersion}, this daemon ${PROTOCOL_VERSION}` });
-    }
+    const h = await readCallHeader('pull', next, this.latch, PROTOCOL_VERSION);
     const wire = optionsFromWire(h.options);
     const options = wire.options;
     const rel = Buffer.from(h.path);

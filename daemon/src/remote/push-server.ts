@@ -24,7 +24,7 @@ import { errorToWire, manifestEntries, failureToWire, itemToWire, optionsFromWir
 import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './dataplane';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
-import { FatalLatch, HEADER_TIMEOUT_MS, messageReader, Throttle, withTimeout, writeMsg } from './call-io';
+import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
 
 export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
 
@@ -106,14 +106,7 @@ class PushSession {
 
   private async serve(): Promise<void> {
     const next = messageReader(this.call);
-    const first = await this.latch.race(
-      withTimeout(next(), HEADER_TIMEOUT_MS, () => new BlitError({ code: ErrorCodes.BadFrame, message: `no push header within ${HEADER_TIMEOUT_MS / 1000} s` })),
-    );
-    if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'push must start with a header' });
-    const h = first.header;
-    if (h.protocolVersion !== PROTOCOL_VERSION) {
-      throw new BlitError({ code: ErrorCodes.ProtocolMismatch, message: `client speaks protocol ${h.protocolVersion}, this daemon ${PROTOCOL_VERSION}` });
-    }
+    const h = await readCallHeader('push', next, this.latch, PROTOCOL_VERSION);
     const wire = optionsFromWire(h.options);
     const options = wire.options;
     const resolved = await this.ctx.resolvePath(h.module, Buffer.from(h.path), { forWrite: true });
