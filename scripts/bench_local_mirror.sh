@@ -17,6 +17,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. "$ROOT/scripts/lib/apt-install.sh"
 WORK=${BLIT_BENCH_DIR:-$ROOT/.bench}
 MKTREE=${BLIT_BENCH_MKTREE:-$ROOT/../shared/bench/mktree.py}
 RUNS=${BLIT_BENCH_RUNS:-3}
@@ -33,16 +34,7 @@ need_apt=()
 command -v rsync >/dev/null || need_apt+=(rsync)
 [ -x /usr/bin/time ] || need_apt+=(time)
 command -v python3 >/dev/null || need_apt+=(python3)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "apt-get install ${need_apt[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  else
-    echo "missing: ${need_apt[*]} (install them, or run as root on Debian)" >&2
-    exit 1
-  fi
-fi
+apt_install_missing ${need_apt[@]+"${need_apt[@]}"}
 [ -f "$MKTREE" ] || { echo "workload generator not found: $MKTREE (set BLIT_BENCH_MKTREE)" >&2; exit 1; }
 if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund >&2; fi
 say "build"
