@@ -60,7 +60,10 @@ export function blit(args: string[], opts: RunOptions = {}): RunResult {
  * TTY. `answer` is typed at the terminal after a short delay. Returns everything the terminal showed.
  */
 export function blitOnTerminal(args: string[], opts: { answer?: string; cwd?: string } = {}): RunResult {
-  const quoted = [process.execPath, BLIT_BIN, ...args].map(shellQuote).join(' ');
+  // `exec`: no shell stays between `script` and blit. A shell that waits in the terminal's
+  // foreground group gets Ctrl-C too, and dash (Debian's /bin/sh, `script`'s shell when SHELL is
+  // unset, as in CI) then exits 130 even though blit handled the signal and exited 0.
+  const quoted = `exec ${[process.execPath, BLIT_BIN, ...args].map(shellQuote).join(' ')}`;
   // `script` copies its stdin to the pty and records the session in `log`. The feeder waits until
   // the prompt shows in the log (at most 20 s), then types the answer: a control character (Ctrl-C)
   // alone, as a person would; text followed by Enter. The short sleep after typing lets blit react
