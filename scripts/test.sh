@@ -9,13 +9,22 @@ bash scripts/setup-deps.sh
 echo "== build"
 npx tsc -b
 
+# Both suites always run, so one failure does not hide the state of the other; the command fails
+# if either did.
+failed=()
+
 echo "== unit and integration tests (mocha: native, engine, CLI, daemon, extension models)"
-npx mocha
+npx mocha || failed+=("mocha (exit $?)")
 
 echo "== VS Code extension tests in a real workbench (code-server + headless Chromium)"
 if [ -f extension/scripts/test-e2e.sh ]; then
-  bash extension/scripts/test-e2e.sh
+  bash extension/scripts/test-e2e.sh || failed+=("extension e2e (exit $?)")
 else
-  echo "extension e2e suite missing" >&2
+  failed+=("extension e2e suite missing")
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}" >&2
   exit 1
 fi
+echo "== all suites passed"
