@@ -31,7 +31,7 @@ export interface TransferRequest {
   /** Globs that win over excludes (daemon/src/engine/filter.ts precedence). */
   includes?: string[];
   gitignore: boolean;
-  /** Relative paths ('/'-separated); only these are transferred (upload on save). */
+  /** Relative paths ('/'-separated), each sent byte-exact; only these are transferred (upload on save). */
   filesFrom?: string[];
 }
 
@@ -172,6 +172,7 @@ export function toWireOptions(r: TransferRequest): TransferOptions {
       excludes: r.excludes,
       includes: r.includes ?? [],
       filesFrom: (r.filesFrom ?? []).map((p) => Buffer.from(p, 'utf8')),
+      hasFilesFrom: r.filesFrom !== undefined,
       gitignore: r.gitignore,
     },
   };

@@ -43,28 +43,11 @@ export function buildRequest(i: RequestInput): TransferRequest {
     case 'upload': {
       const files = (i.files ?? []).filter((f) => f !== '' && !f.startsWith('../') && !f.startsWith('/'));
       if (files.length === 0) throw new Error('upload on save: no files inside the workspace folder');
-      const filesFrom = files.map((f) => {
-        const line = filesFromLine(f);
-        if (line === null) throw new Error(`upload on save cannot send '${f}': ${UNSENDABLE}`);
-        return line;
-      });
-      return { ...base, ...push, mode: 'copy', filesFrom, label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}` };
+      // The exact names: files_from carries each path byte-exact (no comments, no trimming, no
+      // globs), so `[a].txt`, `#x`, ` lead` or a name with a line break name only themselves.
+      return { ...base, ...push, mode: 'copy', filesFrom: files, label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}` };
     }
   }
-}
-
-export const UNSENDABLE = 'a files-from list cannot name a path with a line break or trailing white space';
-
-/**
- * The files_from line that names exactly `rel` ('/'-separated, relative to the folder), sent as
- * is: no glob syntax, so `[a].txt` or `*` name only themselves. The daemon reads the list as
- * rsync reads --files-from (daemon/src/engine/filter.ts): one path per line, trimmed, '#' starts
- * a comment, leading './' dropped. So a path starting with '#' or white space gets './' in front,
- * and null means the list cannot express it (line break, trailing white space).
- */
-export function filesFromLine(rel: string): string | null {
-  if (/[\n\r]/.test(rel) || rel !== rel.trimEnd()) return null;
-  return rel.startsWith('#') || rel !== rel.trimStart() ? `./${rel}` : rel;
 }
 
 /** How many remote entries a mirror dry run says would be deleted. */

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { TransferRequest } from './daemon-client';
 import { findGitDir, GitBusyMonitor } from './git-busy';
-import { buildRequest, filesFromLine, UNSENDABLE } from './requests';
+import { buildRequest } from './requests';
 import { SaveBatcher, type Clock } from './save-batcher';
 import type { Target } from './targets';
 
@@ -80,12 +80,7 @@ export class UploadOnSave {
             // re-read the target: settings may have changed since the save
             const now = this.opts.targets().find((x) => x.name === t.name && x.uploadOnSave);
             if (!now) return;
-            // a name the list cannot express is reported; the rest of the batch still goes
-            const unsendable = files.filter((f) => filesFromLine(f) === null);
-            if (unsendable.length > 0) this.opts.onError(new Error(`upload on save cannot send ${unsendable.map((f) => `'${f}'`).join(', ')}: ${UNSENDABLE}`), now);
-            const sendable = files.filter((f) => filesFromLine(f) !== null);
-            if (sendable.length === 0) return;
-            await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files: sendable }), now);
+            await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files }), now);
           },
           onError: (e) => this.opts.onError(e, t),
           ...(this.opts.clock ? { clock: this.opts.clock } : {}),

@@ -12,7 +12,7 @@ import type { ProtoGrpcType } from './generated/blit';
 export * from './generated';
 
 /** Bumped on any incompatible change to blit.proto or the data-plane framing. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Options shared by every loader of blit.proto, so server and clients agree on shapes. */
 export const LOADER_OPTIONS: protoLoader.Options = {

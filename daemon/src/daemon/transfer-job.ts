@@ -4,11 +4,9 @@
  * runRemoteTransfer, this daemon acting as a client of the remote blitd. Engine events are mapped
  * into the job, which the jobs API exposes.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as pb from '@blit/proto';
-import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
 import type { EventSink, TransferOptions, TransferSummary } from '../engine/types';
 import { optionsFromWire } from '../remote/convert';
@@ -82,9 +80,9 @@ export function startTransfer(deps: TransferJobDeps, req: pb.StartTransferReques
   }
   const wire = optionsFromWire(req.options ?? defaultWireOptions());
   const kind: JobKind = src.kind === 'local' && dst.kind === 'local' ? 'local' : dst.kind === 'remote' ? 'push' : 'pull';
-  const listFile = wire.filesFrom ? writeFilesFrom(wire.filesFrom) : undefined;
   const job = deps.jobs.create(kind, req.label || `${req.source} → ${req.destination}`);
-  const filter = listFile ? { ...wire.options.filter, filesFrom: listFile.file } : wire.options.filter;
+  // files_from stays a list of byte-exact paths all the way to the filter (any name can be listed).
+  const filter = wire.filesFrom ? { ...wire.options.filter, filesFromPaths: wire.filesFrom } : wire.options.filter;
   const options: TransferOptions = { ...wire.options, filter, signal: job.signal };
   const onEvent = jobEventSink(job, deps.log);
   deps.log.info('job started', { job: job.id, kind, source: req.source, destination: req.destination, mode: options.mode });
@@ -94,37 +92,16 @@ export function startTransfer(deps: TransferJobDeps, req: pb.StartTransferReques
       : runRemoteTransfer(src, dst, { ...options, forceGrpcData: wire.forceGrpcData || deps.forceGrpcData }, onEvent);
   run.then(
     (summary) => {
-      listFile?.remove();
       job.succeed(summary);
       deps.log.info('job finished', { job: job.id, files: summary.filesTransferred, bytes: summary.bytesTransferred, failures: summary.failures.length });
     },
     (err) => {
-      listFile?.remove();
       const e = asBlitError(err);
       job.fail(e);
       deps.log.warn('job failed', { job: job.id, code: e.code, error: e.message });
     },
   );
   return job.id;
-}
-
-/**
- * files_from arrives inline (a list of relative paths); the engine's FilterSpec.filesFrom names a
- * file. Converted here, once: one line per path in a private temp directory (0700), removed when
- * the job settles.
- */
-function writeFilesFrom(list: Buffer[]): { file: string; remove(): void } {
-  let dir: string | undefined;
-  try {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blitd-files-from-'));
-    const file = path.join(dir, 'list');
-    fs.writeFileSync(file, Buffer.concat(list.flatMap((p) => [p, Buffer.from('\n')])), { mode: 0o600, flag: 'wx' });
-    const made = dir;
-    return { file, remove: () => fs.rmSync(made, { recursive: true, force: true }) };
-  } catch (err) {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    throw fromErrno(err, os.tmpdir(), 'StartTransfer: cannot write the files_from list');
-  }
 }
 
 function defaultWireOptions(): pb.TransferOptions__Output {

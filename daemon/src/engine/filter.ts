@@ -10,7 +10,8 @@
  *    the rest. As in rsync, an excluded directory is not descended, so to keep files deep in a
  *    tree while excluding '*', also include the directories ('*\/').
  * 2. `--files-from FILE`: only the listed paths, the directories leading to them, and everything
- *    below a listed directory.
+ *    below a listed directory. The file is read as rsync reads it (parseFilesFrom); the list
+ *    travels on as byte-exact paths (FilterSpec.filesFromPaths, the wire), never as text again.
  * 3. `--gitignore`: every .gitignore in the source tree applies to its directory and below, a
  *    deeper file overrides a shallower one, negation works (the `ignore` package implements git's
  *    rules for one file; we chain the files deepest first). `.git/` is always skipped.
@@ -61,18 +62,18 @@ export class Filter {
   /** True when any layer can exclude something; false makes excludes() a constant. */
   readonly active: boolean;
 
-  constructor(spec: FilterSpec, filesFromContent?: string) {
+  /** `listed`: the --files-from paths (see filesFromList); undefined = no such layer. */
+  constructor(spec: FilterSpec, listed?: readonly Buffer[]) {
     this.includes = spec.includes.map((p) => compileGlob(p, '--include'));
     this.excludesRules = spec.excludes.map((p) => compileGlob(p, '--exclude'));
     this.gitignore = spec.gitignore;
-    if (filesFromContent !== undefined) {
+    if (listed !== undefined) {
       this.listed = new Set();
       this.listedAncestors = new Set(['']);
-      for (let line of filesFromContent.split('\n')) {
-        line = line.replace(/\r$/, '').trim();
-        if (line === '' || line.startsWith('#')) continue;
-        line = line.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
-        if (line === '' || line === '.') continue;
+      for (const p of listed) {
+        // Text via matchText, as the paths it is compared with: injective, so byte-exact.
+        const line = matchText(stripSlashes(p));
+        if (line === '') continue;
         this.listed.add(line);
         const parts = line.split('/');
         for (let i = 1; i < parts.length; i++) this.listedAncestors.add(parts.slice(0, i).join('/'));
@@ -81,17 +82,9 @@ export class Filter {
     this.active = this.excludesRules.length > 0 || this.listed !== null || this.gitignore;
   }
 
-  /** Build from a spec, reading --files-from from disk (error names the file). */
+  /** Build from a spec, reading --files-from from disk when given as a file (error names it). */
   static fromSpec(spec: FilterSpec): Filter {
-    if (spec.filesFrom === undefined) return new Filter(spec);
-    let content: string;
-    try {
-      content = fs.readFileSync(spec.filesFrom, 'utf8');
-    } catch (err) {
-      const cause = fromErrno(err, spec.filesFrom, 'cannot read --files-from');
-      throw new BlitError({ code: ErrorCodes.Usage, message: cause.message.replace(`${spec.filesFrom}: `, ''), path: spec.filesFrom, cause: err });
-    }
-    return new Filter(spec, content);
+    return new Filter(spec, filesFromList(spec));
   }
 
   /** Register the content of `<dirRel>/.gitignore` (called by the walker, or by a manifest reader). */
@@ -149,6 +142,62 @@ export class Filter {
       dirEnd = text.lastIndexOf('/', dirEnd - 1);
     }
   }
+}
+
+/**
+ * The --files-from paths of a spec: the explicit list, or the file read with rsync's rules;
+ * undefined when the spec has neither. Clients send this list on the wire.
+ */
+export function filesFromList(spec: FilterSpec): Buffer[] | undefined {
+  if (spec.filesFromPaths !== undefined) return spec.filesFromPaths;
+  if (spec.filesFrom === undefined) return undefined;
+  let content: Buffer;
+  try {
+    content = fs.readFileSync(spec.filesFrom);
+  } catch (err) {
+    const cause = fromErrno(err, spec.filesFrom, 'cannot read --files-from');
+    throw new BlitError({ code: ErrorCodes.Usage, message: cause.message.replace(`${spec.filesFrom}: `, ''), path: spec.filesFrom, cause: err });
+  }
+  return parseFilesFrom(content);
+}
+
+const isBlank = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0b || b === 0x0c;
+
+/**
+ * A --files-from file as rsync reads it, on bytes (names that are not UTF-8 survive): one path
+ * per line, surrounding white space trimmed, empty lines and lines starting with '#' skipped,
+ * leading './' and '/' dropped. A name that these rules cannot express needs filesFromPaths.
+ */
+export function parseFilesFrom(content: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  while (start <= content.length) {
+    let end = content.indexOf(0x0a, start);
+    if (end < 0) end = content.length;
+    let a = start;
+    let b = end;
+    start = end + 1;
+    while (a < b && isBlank(content[a]!)) a++;
+    while (b > a && isBlank(content[b - 1]!)) b--;
+    if (a === b || content[a] === 0x23 /* # */) continue;
+    for (;;) {
+      if (content[a] === 0x2f /* / */) a++;
+      else if (content[a] === 0x2e && content[a + 1] === 0x2f /* ./ */) a += 2;
+      else break;
+    }
+    const p = stripSlashes(content.subarray(a, b));
+    if (p.length > 0 && !(p.length === 1 && p[0] === 0x2e)) out.push(Buffer.from(p));
+  }
+  return out;
+}
+
+/** Without leading and trailing '/' ('a/b/' names the directory a/b). */
+function stripSlashes(p: Buffer): Buffer {
+  let a = 0;
+  let b = p.length;
+  while (a < b && p[a] === 0x2f) a++;
+  while (b > a && p[b - 1] === 0x2f) b--;
+  return p.subarray(a, b);
 }
 
 /** A filter that excludes nothing (for callers that have no spec). */

@@ -49,8 +49,13 @@ export interface FilterSpec {
   /** Globs (picomatch, rsync-like: a pattern without '/' matches a name at any depth). */
   excludes: string[];
   includes: string[];
-  /** File of '\n'-separated relative paths; only these are transferred. */
+  /** File of '\n'-separated relative paths (rsync's --files-from rules); only these are transferred. */
   filesFrom?: string;
+  /**
+   * The list itself, byte-exact relative paths (StartTransfer and the wire carry it this way, so
+   * any name can be listed); takes the place of `filesFrom`. An empty list transfers nothing.
+   */
+  filesFromPaths?: Buffer[];
   /** Honour every .gitignore in the source tree with git's semantics. */
   gitignore: boolean;
 }

@@ -128,6 +128,7 @@ export function optionsToWire(o: TransferOptions, forceGrpcData: boolean, extras
       excludes: o.filter.excludes,
       includes: o.filter.includes,
       filesFrom: extras.filesFrom ?? [],
+      hasFilesFrom: extras.filesFrom !== undefined,
       gitignore: o.filter.gitignore,
       gitignoreFiles: extras.gitignoreFiles,
     },
@@ -152,7 +153,7 @@ export function optionsFromWire(m: pb.TransferOptions__Output | null | undefined
   if (!mode) throw new BlitError({ code: ErrorCodes.BadFrame, message: `unknown transfer mode ${String(m.mode)}` });
   if (!compare) throw new BlitError({ code: ErrorCodes.BadFrame, message: `unknown compare mode ${String(m.compare)}` });
   const f = m.filter;
-  const filesFrom = f && f.filesFrom.length > 0 ? f.filesFrom.map((p) => Buffer.from(p)) : undefined;
+  const filesFrom = f && (f.hasFilesFrom || f.filesFrom.length > 0) ? f.filesFrom.map((p) => Buffer.from(p)) : undefined;
   return {
     options: {
       mode,

@@ -35,8 +35,8 @@ export interface DestinationHooks {
 export interface DestinationInit {
   rootAbs: Buffer;
   options: TransferOptions;
-  /** --files-from paths as the source applied them (display form, one per path). */
-  filesFrom: string[] | undefined;
+  /** --files-from paths as the source applied them (byte-exact). */
+  filesFrom: Buffer[] | undefined;
   meta: MetaOptions;
   hooks: DestinationHooks;
   /** Report unchanged files as 'skip' items (move: the source removes those too). */
@@ -90,7 +90,7 @@ export class Destination {
     const f = init.options.filter;
     // Glob and files-from layers now; .gitignore rules are read at the end from the destination,
     // whose .gitignore files then equal the source's (they are part of the transfer).
-    this.filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: false }, init.filesFrom?.join('\n'));
+    this.filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: false }, init.filesFrom);
     this.differ = new Differ(init.rootAbs, this.filter);
     this.manifestKeys = init.options.mode === 'mirror' ? new Set() : undefined;
   }

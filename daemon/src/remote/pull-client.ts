@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { defaultMetaOptions } from '../engine/metadata';
+import { filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { connectDaemon } from './grpc-client';
@@ -22,7 +23,6 @@ import { Destination } from './destination';
 import { connectStreams } from './client-data';
 import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
 import type { RemoteTransferOptions } from './client';
-import { filesFromPaths } from './paths-semantics';
 
 const NEED_BATCH = 4096;
 /** move: committed indices per message. */
@@ -30,7 +30,7 @@ const COMMITTED_BATCH = 1024;
 
 export async function runPull(src: RemoteEndpoint, dstArg: string, options: RemoteTransferOptions, onEvent: EventSink): Promise<TransferSummary> {
   const started = Date.now();
-  const filesFrom = filesFromPaths(options.filter.filesFrom);
+  const filesFrom = filesFromList(options.filter);
   const remoteFailures: Failure[] = [];
   const needs: number[] = [];
   const planned = { files: 0, bytes: 0 };
@@ -59,7 +59,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     return new Destination({
       rootAbs: Buffer.from(where.rootAbs),
       options,
-      filesFrom: filesFrom?.map((p) => displayPath(p)),
+      filesFrom,
       meta: defaultMetaOptions(),
       reportSkips: options.mode === 'move',
       ...(where.singleFile ? { singleFile: where.singleFile } : {}),

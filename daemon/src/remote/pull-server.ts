@@ -94,7 +94,7 @@ class PullSession {
     this.ctx.log.info('pull started', { job: job.id, module: h.module, path: displayPath(rel), dryRun: options.dryRun });
 
     const f = options.filter;
-    const filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: f.gitignore }, wire.filesFrom?.map((p) => displayPath(p)).join('\n'));
+    const filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: f.gitignore }, wire.filesFrom);
     const source = new ManifestSource({
       abs: resolved.abs,
       filter,

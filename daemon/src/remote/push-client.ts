@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
-import { Filter } from '../engine/filter';
+import { Filter, filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { connectDaemon } from './grpc-client';
@@ -18,7 +18,7 @@ import { SendQueue } from './data-sender';
 import { FatalLatch, messageReader, writeMsg } from './call-io';
 import { startDataSenders, type DataPathResult } from './client-data';
 import type { RemoteTransferOptions } from './client';
-import { filesFromPaths, remoteTargetPath } from './paths-semantics';
+import { remoteTargetPath } from './paths-semantics';
 
 export async function runPush(srcArg: string, dst: RemoteEndpoint, options: RemoteTransferOptions, onEvent: EventSink): Promise<TransferSummary> {
   const started = Date.now();
@@ -56,7 +56,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
         path: Buffer.from(destPath),
         singleFile: !source.isDir,
         intoDirectory: dst.trailingSlash,
-        options: optionsToWire(options, options.forceGrpcData, { filesFrom: filesFromPaths(options.filter.filesFrom), gitignoreFiles: [] }),
+        options: optionsToWire(options, options.forceGrpcData, { filesFrom: filesFromList(options.filter), gitignoreFiles: [] }),
       },
     });
 

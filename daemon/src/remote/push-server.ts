@@ -122,7 +122,7 @@ class PushSession {
       rootAbs: target.rootAbs,
       ...(target.singleFile ? { singleFile: target.singleFile } : {}),
       options,
-      filesFrom: wire.filesFrom?.map((p) => displayPath(p)),
+      filesFrom: wire.filesFrom,
       meta: defaultMetaOptions(),
       reportSkips: options.mode === 'move',
       shownRoot: where,

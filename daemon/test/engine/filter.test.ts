@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Filter } from '../../src/engine/filter';
+import { Filter, parseFilesFrom } from '../../src/engine/filter';
 import { walk } from '../../src/engine/walk';
 import { BlitError } from '../../src/engine/errors';
 import { cleanupTemps, tempDir, writeTree } from './helpers';
 
-function spec(over: Partial<{ excludes: string[]; includes: string[]; gitignore: boolean; filesFrom: string }> = {}) {
+function spec(over: Partial<{ excludes: string[]; includes: string[]; gitignore: boolean; filesFrom: string; filesFromPaths: Buffer[] }> = {}) {
   return { excludes: [], includes: [], gitignore: false, ...over };
 }
 
@@ -59,6 +59,30 @@ describe('engine: filter', () => {
     fs.writeFileSync(list, './a/keep.txt\nb/\n\n# comment\n');
     const f = Filter.fromSpec(spec({ filesFrom: list }));
     assert.deepEqual(walkedFiles(root, f), ['a/', 'a/keep.txt', 'b/', 'b/x', 'b/y/', 'b/y/z']);
+  });
+
+  it('--files-from is read as bytes with rsync rules: trimmed, comments, ./ and / dropped, invalid UTF-8 kept', () => {
+    const bad = Buffer.from([0x66, 0xff, 0x2e, 0x62]); // 'f\xff.b'
+    const content = Buffer.concat([Buffer.from('  ./a/keep.txt \r\n#c\n\n/b/\n.\n././x\n'), bad, Buffer.from('\n')]);
+    assert.deepEqual(parseFilesFrom(content).map((p) => p.toString('hex')), [Buffer.from('a/keep.txt'), Buffer.from('b'), Buffer.from('x'), bad].map((p) => p.toString('hex')));
+    const root = tempDir();
+    writeTree(root, { 'a/keep.txt': 'k', 'a/drop.txt': 'd', x: 'x', y: 'y' });
+    fs.writeFileSync(Buffer.concat([Buffer.from(root + '/'), bad]), 'raw');
+    const list = path.join(tempDir(), 'list');
+    fs.writeFileSync(list, content);
+    const got = walkedFiles(root, Filter.fromSpec(spec({ filesFrom: list })));
+    assert.deepEqual(got, ['a/', 'a/keep.txt', bad.toString(), 'x'].sort());
+  });
+
+  it('filesFromPaths are byte-exact names: white space, line breaks, a leading # or ./ are part of the name', () => {
+    const root = tempDir();
+    const names = [' lead', 'trail ', 'two\nlines', '#hash', 'sub/cr\r'];
+    const lookalikes = ['lead', 'trail', 'two', 'lines', 'sub/cr', 'hash'];
+    writeTree(root, Object.fromEntries([...names, ...lookalikes].map((n) => [n, n])));
+    const f = new Filter(spec(), names.map((n) => Buffer.from(n)));
+    assert.deepEqual(walkedFiles(root, f), [...names, 'sub/'].sort());
+    assert.deepEqual(walkedFiles(root, new Filter(spec(), [])), [], 'an empty list transfers nothing');
+    assert.deepEqual(walkedFiles(root, Filter.fromSpec(spec({ filesFromPaths: [Buffer.from('trail ')] }))), ['trail ']);
   });
 
   it('--files-from that cannot be read is a usage error naming the file', () => {

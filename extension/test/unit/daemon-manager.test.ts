@@ -124,7 +124,7 @@ describe('daemon manager with real blitd processes', function () {
     assert.equal(lonely.pid, undefined);
   });
 
-  it('upload on save sends saved names literally (glob characters, leading #, leading space) and touches nothing else', async () => {
+  it('upload on save sends saved names literally (glob characters, leading #, white space, line breaks) and touches nothing else', async () => {
     const client = await manager().ensure();
     const rroot = path.join(tmp, 'remote');
     fs.mkdirSync(path.join(rroot, 'dst'), { recursive: true });
@@ -133,8 +133,18 @@ describe('daemon manager with real blitd processes', function () {
     const ws = path.join(tmp, 'ws');
     fs.mkdirSync(path.join(ws, 'sub'), { recursive: true });
     // the saved files, and neighbours a glob reading of their names would also match
-    const saved: Record<string, string> = { '[a].txt': 'brackets\n', '*': 'star\n', 'sub/#x?.md': 'hash\n', '#top.md': 'comment-like\n', ' lead.txt': 'space\n' };
-    const neighbours = ['a.txt', 'b', 'sub/#xy.md', 'sub/other.md', 'lead.txt'];
+    const saved: Record<string, string> = {
+      '[a].txt': 'brackets\n',
+      '*': 'star\n',
+      'sub/#x?.md': 'hash\n',
+      '#top.md': 'comment-like\n',
+      ' lead.txt': 'space\n',
+      'trail ': 'trailing space\n',
+      'two\nlines.txt': 'line break\n',
+      'sub/cr\r': 'carriage return\n',
+    };
+    // a text list would have read 'two\nlines.txt' as 'two' and 'lines.txt', 'trail ' as 'trail'
+    const neighbours = ['a.txt', 'b', 'sub/#xy.md', 'sub/other.md', 'lead.txt', 'trail', 'two', 'lines.txt', 'sub/cr'];
     for (const [rel, text] of Object.entries(saved)) fs.writeFileSync(path.join(ws, rel), text);
     for (const rel of neighbours) fs.writeFileSync(path.join(ws, rel), 'not saved');
     const tracker = new JobTracker(() => {});
@@ -146,7 +156,7 @@ describe('daemon manager with real blitd processes', function () {
       assert.equal(rec.job.state, 'succeeded', JSON.stringify(rec.job.error));
       for (const [rel, text] of Object.entries(saved)) assert.equal(fs.readFileSync(path.join(rroot, 'dst', rel), 'utf8'), text, rel);
       const listed = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listed(path.join(d, e.name)).map((x) => `${e.name}/${x}`) : [e.name]));
-      assert.deepEqual(listed(path.join(rroot, 'dst')).sort(), [' lead.txt', '#top.md', '*', '[a].txt', 'remote-only.txt', 'sub/#x?.md']);
+      assert.deepEqual(listed(path.join(rroot, 'dst')).sort(), [' lead.txt', '#top.md', '*', '[a].txt', 'remote-only.txt', 'sub/#x?.md', 'sub/cr\r', 'trail ', 'two\nlines.txt']);
     } finally {
       tracker.dispose();
     }

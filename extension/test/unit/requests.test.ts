@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { DaemonCallError, displayBytes, toJobUpdate, toWireOptions } from '../../src/daemon-client';
 import { DaemonStartError } from '../../src/daemon-manager';
 import { messageForError, messageForJob } from '../../src/messages';
-import { buildRequest, countDeletions, filesFromLine, formatPreview } from '../../src/requests';
+import { buildRequest, countDeletions, formatPreview } from '../../src/requests';
 import type { Target } from '../../src/targets';
 
 const target: Target = { name: 'prod', host: 'srv', port: 9031, module: 'www', remotePath: 'site', excludes: ['*.log'], uploadOnSave: true };
@@ -54,13 +54,14 @@ describe('transfer requests per command', () => {
     assert.deepEqual(wire.filter?.includes, []);
   });
 
-  it('names the list reader would take as a comment or trim get ./, inexpressible ones are refused', () => {
-    assert.equal(filesFromLine('#notes.md'), './#notes.md');
-    assert.equal(filesFromLine(' lead.txt'), './ lead.txt');
-    assert.equal(filesFromLine('a/#b'), 'a/#b');
-    assert.equal(filesFromLine('trail '), null);
-    assert.equal(filesFromLine('two\nlines'), null);
-    assert.throws(() => buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: ['ok', 'trail '] }), /cannot send 'trail '/);
+  it('names a text list could not carry (comment-like, white space, line breaks) go byte-exact', () => {
+    const names = ['#notes.md', ' lead.txt', 'a/#b', 'trail ', 'two\nlines', 'cr\r', './dot'];
+    const r = buildRequest({ kind: 'upload', target, folder: '/p', gitignore: true, files: names });
+    assert.deepEqual(r.filesFrom, names);
+    const wire = toWireOptions(r);
+    assert.deepEqual(wire.filter?.filesFrom, names.map((n) => Buffer.from(n, 'utf8')));
+    assert.equal(wire.filter?.hasFilesFrom, true);
+    assert.equal(toWireOptions(buildRequest({ kind: 'push', target, folder: '/p', gitignore: true })).filter?.hasFilesFrom, false);
   });
 
   it('counts mirror deletions and formats the preview', () => {

@@ -8,6 +8,7 @@ export interface FilterSpec {
   'filesFrom'?: (Buffer | Uint8Array | string)[];
   'gitignore'?: (boolean);
   'gitignoreFiles'?: (_blit_v1_GitignoreFile)[];
+  'hasFilesFrom'?: (boolean);
 }
 
 export interface FilterSpec__Output {
@@ -16,4 +17,5 @@ export interface FilterSpec__Output {
   'filesFrom': (Buffer)[];
   'gitignore': (boolean);
   'gitignoreFiles': (_blit_v1_GitignoreFile__Output)[];
+  'hasFilesFrom': (boolean);
 }
