@@ -24,6 +24,8 @@ export BLIT_REPO="$repo"
 # the local daemon's socket lives in a private runtime dir, never the user's real one
 export XDG_RUNTIME_DIR="$work/run"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+# every blitd of the suites (the extension's, the remote ones) leaves the user's perf history alone
+export BLIT_DISABLE_PERF_HISTORY=1
 
 echo "== extension-host suite (code-server)"
 (cd "$ext/test-e2e" && npx vscode-test --config .vscode-test.mjs)

@@ -15,6 +15,8 @@ import { Jobs } from './jobs';
 import { buildService, startServer, type RunningServer } from './server';
 import { startTransfer } from './transfer-job';
 import { runLocalTransfer } from '../engine/orchestrator';
+import { PerfHistory, perfHistoryOptionsFromEnv } from '../engine/perf/history';
+import { ServedPerf } from './perf-served';
 
 export const DEFAULT_BIND = '127.0.0.1';
 export const DEFAULT_PORT = 9031;
@@ -153,7 +155,11 @@ export async function main(argv: string[]): Promise<number> {
       bindHost: flags.socket ? DEFAULT_BIND : bindHost,
       shutdown: shutdown.signal,
     };
-    const transferDeps = { jobs, log, runLocal: runLocalTransfer, forceGrpcData: ctx.forceGrpcData };
+    // One history for the daemon's life (its user's XDG_CONFIG_HOME): served pushes and pulls and
+    // the jobs StartTransfer runs are all recorded, so `blit diagnostics perf` on the server shows them.
+    const history = PerfHistory.open(perfHistoryOptionsFromEnv(process.env));
+    const servedPerf = new ServedPerf(history);
+    const transferDeps = { jobs, log, runLocal: runLocalTransfer, forceGrpcData: ctx.forceGrpcData, history };
     const defaults = defaultDataPlaneSettings();
     const dataPort = flags.dataPort ?? file.dataPort ?? 0;
     // Listening before the readiness line: a port in use stops blitd at start, not mid-transfer.
@@ -166,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     const handlers = buildService({
       ctx,
       jobs,
-      transfers: transferHandlers(dataSettings),
+      transfers: transferHandlers(dataSettings, servedPerf),
       daemonVersion: daemonVersion(),
       // Only the private socket may start transfers between arbitrary local paths.
       startTransfer: flags.socket ? async (req) => startTransfer(transferDeps, req) : undefined,
@@ -178,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     const where = running.socket ? `unix:${running.socket}` : `${bindHost.includes(':') ? `[${bindHost}]` : bindHost}:${running.port}`;
     const dataPlane = ctx.forceGrpcData ? 'grpc' : 'tcp';
     // Signal handlers first: a SIGTERM right after the readiness line must already be graceful.
-    const stopped = serveUntilSignal(running, shutdown, jobs, log);
+    const stopped = serveUntilSignal(running, shutdown, () => jobs.whenIdle().then(() => servedPerf.settled()), log);
     log.info('listening', { address: where, dataPlane, dataPort: pinned?.port ?? 'ephemeral', modules: [...modules.keys()].join(','), version: daemonVersion() });
     // Machine-readable readiness line (tests and the VS Code extension wait for it).
     process.stdout.write(`blitd listening on ${where} data-plane ${dataPlane} modules ${[...modules.keys()].join(',')}\n`);
@@ -200,7 +206,8 @@ export async function main(argv: string[]): Promise<number> {
  * handlers finish their current file or cancel cleanly), wait up to SHUTDOWN_GRACE_MS, exit 0.
  * A second signal forces the exit.
  */
-function serveUntilSignal(running: RunningServer, shutdown: AbortController, jobs: Jobs, log: ClosableLogger): Promise<number> {
+/** `idle`: resolves when every job has ended and its perf record is written. */
+function serveUntilSignal(running: RunningServer, shutdown: AbortController, idle: () => Promise<void>, log: ClosableLogger): Promise<number> {
   const onUnhandled = (err: unknown): void => log.error('unhandled error (daemon keeps serving)', { error: (err as Error)?.stack ?? String(err) });
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
@@ -229,7 +236,7 @@ function serveUntilSignal(running: RunningServer, shutdown: AbortController, job
         }
       };
       running.server.tryShutdown(() => done());
-      void jobs.whenIdle().then(done);
+      void idle().then(done);
     };
     let finished = false;
     const finish = (): void => {

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
+import type { LocalRunContext } from '../engine/orchestrator';
+import type { PerfHistory } from '../engine/perf/history';
 import type { EventSink, TransferOptions, TransferSummary } from '../engine/types';
 import { optionsFromWire } from '../remote/convert';
 import { parseEndpoint, type Endpoint } from '../remote/endpoint';
@@ -16,7 +18,7 @@ import type { Job, JobKind, Logger } from './context';
 import { asBlitError } from './grpc-errors';
 import type { Jobs } from './jobs';
 
-export type LocalRunner = (src: string, dst: string, options: TransferOptions, onEvent: EventSink) => Promise<TransferSummary>;
+export type LocalRunner = (src: string, dst: string, options: TransferOptions, onEvent: EventSink, context: LocalRunContext) => Promise<TransferSummary>;
 
 export interface TransferJobDeps {
   jobs: Jobs;
@@ -25,6 +27,8 @@ export interface TransferJobDeps {
   runLocal: LocalRunner;
   /** Daemon-wide --force-grpc-data. */
   forceGrpcData: boolean;
+  /** blitd's perf history: every job started here is recorded (null: nothing recorded). */
+  history: PerfHistory | null;
 }
 
 function endpointOf(field: string, arg: string): Endpoint {
@@ -88,8 +92,8 @@ export function startTransfer(deps: TransferJobDeps, req: pb.StartTransferReques
   deps.log.info('job started', { job: job.id, kind, source: req.source, destination: req.destination, mode: options.mode });
   const run =
     src.kind === 'local' && dst.kind === 'local'
-      ? deps.runLocal(src.path, dst.path, options, onEvent)
-      : runRemoteTransfer(src, dst, { ...options, forceGrpcData: wire.forceGrpcData || deps.forceGrpcData }, onEvent);
+      ? deps.runLocal(src.path, dst.path, options, onEvent, { history: deps.history })
+      : runRemoteTransfer(src, dst, { ...options, forceGrpcData: wire.forceGrpcData || deps.forceGrpcData }, onEvent, deps.history);
   run.then(
     (summary) => {
       job.succeed(summary);

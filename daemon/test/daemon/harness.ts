@@ -28,10 +28,13 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Spawns blitd with `args` (add `--port 0`), resolves once it printed its listening line. */
+/**
+ * Spawns blitd with `args` (add `--port 0`), resolves once it printed its listening line. Perf
+ * history is off unless `opts.env` turns it on: tests never write the user's ~/.config.
+ */
 export function startDaemon(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Daemon> {
   const proc = spawn(process.execPath, [BLITD, ...args], {
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1', ...opts.env },
     cwd: opts.cwd ?? os.tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -70,7 +73,7 @@ export function startDaemon(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
   });
 }
 
-/** Runs the blit CLI to completion (stdin is not a terminal). */
+/** Runs the blit CLI to completion (stdin is not a terminal; perf history off unless opts.env says). */
 export function runBlit(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return runNode(BLIT, args, opts);
 }
@@ -83,7 +86,7 @@ export function runBlitd(args: string[], opts: { timeoutMs?: number; cwd?: strin
 function runNode(script: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [script, ...args], {
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1', ...opts.env },
       cwd: opts.cwd ?? os.tmpdir(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });

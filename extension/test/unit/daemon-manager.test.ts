@@ -40,7 +40,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 
 /** A remote blitd on 127.0.0.1 with a free port, exporting `root` as module default. */
 async function startRemote(root: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [BLITD, '--port', '0', '--bind', '127.0.0.1', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BLITD, '--port', '0', '--bind', '127.0.0.1', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' } });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
@@ -61,7 +61,7 @@ describe('daemon manager with real blitd processes', function () {
   const logs: string[] = [];
 
   const manager = (over: Partial<ConstructorParameters<typeof DaemonManager>[0]> = {}) => {
-    const m = new DaemonManager({ nodePath: process.execPath, daemonScript: ENTRY, socketPath: path.join(tmp, 'run', 'blit', 'blitd.sock'), rootDir: path.join(tmp, 'droot'), log: (l) => logs.push(l), ...over });
+    const m = new DaemonManager({ nodePath: process.execPath, daemonScript: ENTRY, socketPath: path.join(tmp, 'run', 'blit', 'blitd.sock'), rootDir: path.join(tmp, 'droot'), log: (l) => logs.push(l), env: { BLIT_DISABLE_PERF_HISTORY: '1' }, ...over });
     managers.push(m);
     return m;
   };
