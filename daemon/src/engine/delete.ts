@@ -3,6 +3,10 @@
  * destination with less than before plus the new files). A destination-only directory is removed
  * child by child, and any child the filter excludes is kept (and so is its parent): excluded
  * files are never deleted by a mirror.
+ *
+ * Every entry removed is reported and counted, children before their directory, as rsync's
+ * itemized list shows them: a directory of three files is four deletions, with or without a
+ * filter (one count whatever the path taken, locally and on a remote destination).
  */
 import * as fs from 'node:fs';
 import type { Entry } from './types';
@@ -16,8 +20,9 @@ export interface DeleteResult {
 }
 
 /**
- * Remove `rel` under `rootAbs`, respecting the filter below it. Throws errno errors. With dryRun,
- * nothing is removed but the same entries are reported (the directories are still read).
+ * Remove `rel` under `rootAbs`, respecting the filter below it (undefined: remove everything).
+ * Throws errno errors. With dryRun, nothing is removed but the same entries are reported (the
+ * directories are still read).
  */
 export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void, dryRun = false): DeleteResult {
   const abs = join2(rootAbs, e.rel);
@@ -26,16 +31,11 @@ export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, fil
     onDeleted(e.rel, e.kind);
     return { deleted: 1, kept: 0 };
   }
-  if (!filter?.active) {
-    if (!dryRun) fs.rmSync(abs, { recursive: true, force: true });
-    onDeleted(e.rel, 'dir');
-    return { deleted: 1, kept: 0 };
-  }
   const res: DeleteResult = { deleted: 0, kept: 0 };
   for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
     const rel = join2(e.rel, d.name);
     const kind: Entry['kind'] = d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file';
-    if (filter.excludes(rel, kind === 'dir')) {
+    if (filter?.excludes(rel, kind === 'dir')) {
       res.kept++;
       continue;
     }

@@ -357,18 +357,23 @@ class LocalRun {
     if (entry) this.fixDir(parent, entry);
   }
 
+  /** Counted as deletions in a dry run too, so its summary says what the real run will do. */
   private removeConflicting(d: Entry): boolean {
     const confirmedMirror = this.options.mode === 'mirror' && this.options.deleteConfirmed;
-    this.item('delete', d.rel, d.kind, 0);
-    if (this.options.dryRun) return true;
-    this.touchParent(d.rel);
-    const abs = join2(this.dstRoot, d.rel);
+    const dryRun = this.options.dryRun;
+    if (!dryRun) this.touchParent(d.rel);
     try {
-      if (d.kind === 'dir') {
-        if (confirmedMirror) fs.rmSync(abs, { recursive: true, force: true });
-        else fs.rmdirSync(abs); // only an empty directory: never lose data in a plain copy
-      } else {
-        fs.unlinkSync(abs);
+      if (d.kind === 'dir' && confirmedMirror) {
+        // Replaced whole: each entry in it is a deletion, itemized and counted as a mirror's are.
+        this.summary.entriesDeleted += deleteEntry(this.dstRoot, d, undefined, (rel, kind) => this.item('delete', rel, kind, 0), dryRun).deleted;
+        return true;
+      }
+      this.item('delete', d.rel, d.kind, 0);
+      if (!dryRun) {
+        const abs = join2(this.dstRoot, d.rel);
+        // A directory only when empty: never lose data in a plain copy.
+        if (d.kind === 'dir') fs.rmdirSync(abs);
+        else fs.unlinkSync(abs);
       }
       this.summary.entriesDeleted++;
       return true;
@@ -631,13 +636,17 @@ class LocalRun {
   private runDeletions(scanComplete: boolean): void {
     if (this.deletions.length === 0) return;
     if (!scanComplete) {
-      this.summary.deletionsSkipped += this.deletions.length;
-      this.emit({ type: 'warning', message: `${ErrorCodes.ScanIncomplete}: the source could not be read completely, so ${this.deletions.length} destination entr${this.deletions.length === 1 ? 'y was' : 'ies were'} not deleted` });
+      const n = this.countHeld(false);
+      this.summary.deletionsSkipped += n;
+      this.emit({ type: 'warning', message: `${ErrorCodes.ScanIncomplete}: the source could not be read completely, so ${n} destination entr${n === 1 ? 'y was' : 'ies were'} not deleted` });
       return;
     }
     if (!this.options.deleteConfirmed && !this.options.dryRun) {
-      this.summary.deletionsSkipped += this.deletions.length;
-      this.emit({ type: 'warning', message: `${this.deletions.length} destination entr${this.deletions.length === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
+      // Itemized (the CLI lists them when it asks) and counted entry by entry, as the confirmed
+      // pass will delete and count them: "Delete N entries?" then "N deleted".
+      const n = this.countHeld(true);
+      this.summary.deletionsSkipped += n;
+      this.emit({ type: 'warning', message: `${n} destination entr${n === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
       return;
     }
     // Deepest first is not needed (each entry is a distinct top of a dst-only subtree).
@@ -653,6 +662,20 @@ class LocalRun {
         this.fail(failureOf(err, d.rel, 'cannot delete'));
       }
     }
+  }
+
+  /** Entries the held deletions would remove (read, nothing removed); each 'delete' item when `itemize`. */
+  private countHeld(itemize: boolean): number {
+    let n = 0;
+    for (const d of this.deletions) {
+      try {
+        n += deleteEntry(this.dstRoot, d, this.filter, (rel, kind) => itemize && this.item('delete', rel, kind, 0), true).deleted;
+      } catch {
+        n++; // an unreadable directory still counts as the one entry we know of
+        if (itemize) this.item('delete', d.rel, d.kind, 0);
+      }
+    }
+    return n;
   }
 
   // ---------------------------------------------------------------- plumbing

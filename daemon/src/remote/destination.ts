@@ -11,6 +11,7 @@
  * without a symlink (a manifest cannot plant a symlink "a -> /etc" and then write "a/passwd").
  */
 import * as fs from 'node:fs';
+import { deleteEntry } from '../engine/delete';
 import { AtomicFile, tempPathFor } from '../engine/atomic';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { Differ } from '../engine/differ';
@@ -246,9 +247,8 @@ export class Destination {
         if (!(this.init.options.mode === 'mirror' && this.init.options.deleteConfirmed)) {
           return this.fail(e.rel, ErrorCodes.IoError, `a directory is in the way of this ${e.kind} (mirror with --yes replaces it)`);
         }
-        if (!this.dryRun) fs.rmSync(abs, { recursive: true, force: true });
-        this.counts.entriesDeleted++;
-        this.init.hooks.item('delete', e.rel, 'dir', 0);
+        // Each entry in it is a deletion, counted as the local engine counts (engine/delete.ts).
+        this.counts.entriesDeleted += deleteEntry(this.init.rootAbs, d, undefined, (rel, kind) => this.init.hooks.item('delete', rel, kind, 0), this.dryRun).deleted;
         d = undefined;
       }
       if (e.kind === 'symlink') return this.createSymlink(e, d);

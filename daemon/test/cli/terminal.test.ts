@@ -44,15 +44,17 @@ describe('cli: on a terminal', function () {
     assert.equal(JSON.parse(r.stdout.trim())['filesTransferred'], 2);
   });
 
-  it('mirror without --yes asks "Delete N entries in DST? [y/N]" and deletes on "y"', () => {
+  it('mirror without --yes lists and asks "Delete N entries in DST? [y/N]", deletes on "y", and N deleted', () => {
     const { src, dst } = scene();
     const r = blitOnTerminal(['mirror', `${src}/`, dst], { answer: 'y' });
     assert.equal(r.code, 0, describeRun(r));
-    assert.match(r.stdout, new RegExp(`Delete 2 entries in ${dst.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\? \\[y/N\\]`));
+    // stale.txt, old and old/x.txt: every entry, as the deletion counts them
+    assert.match(r.stdout, new RegExp(`Delete 3 entries in ${dst.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\? \\[y/N\\]`));
+    for (const p of ['stale.txt', 'old', 'old/x.txt']) assert.match(r.stdout, new RegExp(`  delete  ${p.replace('.', '\\.')}\r?\n`));
     assert.equal(read(dst, 'a.txt'), 'a');
     assert.ok(!exists(dst, 'stale.txt'), 'deleted after "y"');
     assert.ok(!exists(dst, 'old'), 'directory deleted after "y"');
-    assert.match(r.stdout, /copied 2 files .*2 deleted/);
+    assert.match(r.stdout, /copied 2 files .*3 deleted/);
   });
 
   it('mirror without --yes keeps everything on "n", just Enter, or Ctrl-C at the prompt', () => {

@@ -142,6 +142,40 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assertSameTree(src, dst);
   });
 
+  it('a mirror counts every entry it deletes, pushed, pulled or local: a dest-only directory of 3 is 4', async () => {
+    const small = path.join(tmp.dir, 'count-src');
+    fs.mkdirSync(small);
+    fs.writeFileSync(path.join(small, 'kept.txt'), 'k');
+    const extras = (root: string): void => {
+      fs.mkdirSync(path.join(root, 'extra/deep'), { recursive: true });
+      for (const f of ['extra/a', 'extra/deep/b']) fs.writeFileSync(path.join(root, f), f);
+    };
+    const counts: Record<string, number> = {};
+    // push: the remote destination deletes
+    fs.mkdirSync(path.join(moduleDir, 'count'));
+    extras(path.join(moduleDir, 'count'));
+    let r = await runBlit(['mirror', `${small}/`, remote('count'), '--yes', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    counts.push = jsonSummary(r.stdout).entriesDeleted as number;
+    // pull: the local destination deletes
+    const back = path.join(tmp.dir, 'count-back');
+    fs.mkdirSync(back);
+    extras(back);
+    r = await runBlit(['mirror', remote('count/'), back, '--yes', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    counts.pull = jsonSummary(r.stdout).entriesDeleted as number;
+    // local, with and without a filter
+    for (const [name, extra] of [['local', []], ['local-filtered', ['--exclude', '*.nomatch']]] as const) {
+      const dst = path.join(tmp.dir, `count-${name}`);
+      fs.mkdirSync(dst);
+      extras(dst);
+      r = await runBlit(['mirror', `${small}/`, dst, '--yes', '--json', ...extra], { env });
+      assert.equal(r.code, 0, r.stderr);
+      counts[name] = jsonSummary(r.stdout).entriesDeleted as number;
+    }
+    assert.deepEqual(counts, { push: 4, pull: 4, local: 4, 'local-filtered': 4 });
+  });
+
   it('mirror pull deletes local extras with --yes', async () => {
     const back = path.join(tmp.dir, 'back-mirror');
     let r = await runBlit(['copy', remote('push1/'), back], { env });

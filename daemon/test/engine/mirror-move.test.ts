@@ -22,7 +22,9 @@ describe('engine: mirror deletions', function () {
     const r = await run(src + '/', dst, opts({ mode: 'mirror', filter: { excludes: ['*.log'], includes: [], gitignore: false } }));
     assert.deepEqual(listTree(dst), before);
     assert.equal(r.summary.entriesDeleted, 0);
-    assert.equal(r.summary.deletionsSkipped, 3);
+    // each entry a confirmed run deletes (next test: 4), listed as held 'delete' items
+    assert.equal(r.summary.deletionsSkipped, 4);
+    assert.deepEqual(r.items('delete'), ['olddir/z', 'stale.txt', 'sub/old', 'sub/old/x']);
     assert.ok(r.warnings().some((w) => /--yes/.test(w)));
   });
 
@@ -78,6 +80,28 @@ describe('engine: mirror deletions', function () {
     const r2 = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
     assert.deepEqual(r2.summary.failures, []);
     assert.equal(fs.readFileSync(path.join(dst, 'x'), 'utf8'), 'now a file');
+    // the replaced directory and its file: two deletions, each itemized
+    assert.deepEqual(r2.items('delete'), ['x', 'x/precious']);
+    assert.equal(r2.summary.entriesDeleted, 2);
+  });
+
+  it('counts every entry deleted, with or without a filter, and a dry run counts the same', async () => {
+    const tree = { 'keep.txt': 'k', 'gone/a': 'a', 'gone/deep/b': 'b', 'gone/deep/c': 'c', 'top.txt': 't' };
+    const want = ['gone', 'gone/a', 'gone/deep', 'gone/deep/b', 'gone/deep/c', 'top.txt'];
+    for (const excludes of [[], ['*.nomatch']]) {
+      const filter = { excludes, includes: [], gitignore: false };
+      const src = tempDir();
+      const dst = tempDir();
+      writeTree(src, { 'keep.txt': 'k' });
+      writeTree(dst, tree);
+      const dry = await run(src + '/', dst, opts({ mode: 'mirror', dryRun: true, filter }));
+      const real = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true, filter }));
+      assert.deepEqual(listTree(dst), ['keep.txt']);
+      for (const r of [dry, real]) {
+        assert.deepEqual(r.items('delete'), want, `excludes ${JSON.stringify(excludes)}`);
+        assert.equal(r.summary.entriesDeleted, want.length, `excludes ${JSON.stringify(excludes)}`);
+      }
+    }
   });
 });
 
