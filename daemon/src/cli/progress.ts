@@ -1,9 +1,9 @@
 /**
  * Terminal progress display (files, bytes, rate, ETA) drawn by cli-progress on stderr. The command
  * creates one only when stderr is a TTY and neither --json nor --no-progress was given; piped
- * output never sees it.
+ * output never sees it, and never loads cli-progress either (required when a display is made).
  */
-import { MultiBar, type SingleBar } from 'cli-progress';
+import type { MultiBar, SingleBar } from 'cli-progress';
 import { formatBytes } from './output';
 
 export interface ProgressSnapshot {
@@ -35,6 +35,7 @@ export class ProgressDisplay {
   private last: ProgressSnapshot = { filesDone: 0, bytesDone: 0, filesPlanned: 0, bytesPlanned: 0, scanComplete: false };
 
   constructor(stream: NodeJS.WriteStream) {
+    const { MultiBar } = require('cli-progress') as typeof import('cli-progress');
     this.bars = new MultiBar({
       stream,
       // Ctrl-C is handled by the command (it cancels the transfer); the bar must not swallow it.

@@ -155,11 +155,13 @@ export async function main(argv: string[]): Promise<number> {
       bindHost: flags.socket ? DEFAULT_BIND : bindHost,
       shutdown: shutdown.signal,
     };
-    // One history for the daemon's life (its user's XDG_CONFIG_HOME): served pushes and pulls and
-    // the jobs StartTransfer runs are all recorded, so `blit diagnostics perf` on the server shows them.
-    const history = PerfHistory.open(perfHistoryOptionsFromEnv(process.env));
-    const servedPerf = new ServedPerf(history);
-    const transferDeps = { jobs, log, runLocal: runLocalTransfer, forceGrpcData: ctx.forceGrpcData, history };
+    // The daemon user's perf history (environment read once, here): served pushes and pulls and
+    // the jobs StartTransfer runs are all recorded, so `blit diagnostics perf` on the server shows
+    // them. A handle per run: PerfHistory.open reads nothing until used.
+    const historyOptions = perfHistoryOptionsFromEnv(process.env);
+    const openHistory = (): PerfHistory => PerfHistory.open(historyOptions);
+    const servedPerf = new ServedPerf(openHistory, historyOptions.disabled === true);
+    const transferDeps = { jobs, log, runLocal: runLocalTransfer, forceGrpcData: ctx.forceGrpcData, openHistory };
     const defaults = defaultDataPlaneSettings();
     const dataPort = flags.dataPort ?? file.dataPort ?? 0;
     // Listening before the readiness line: a port in use stops blitd at start, not mid-transfer.

@@ -20,11 +20,18 @@ import type { Job, JobProgress, ServerContext } from './context';
 export class ServedPerf {
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(private readonly history: PerfHistory) {}
+  /**
+   * `openHistory`: a fresh handle per record (one read, one append; a handle kept for the
+   * daemon's life would not see what other processes append). `disabled`: record nothing.
+   */
+  constructor(
+    private readonly openHistory: () => PerfHistory,
+    private readonly disabled: boolean,
+  ) {}
 
   /** The context one served push or pull runs with (unchanged when recording is off). */
   contextFor(ctx: ServerContext, mode: 'push' | 'pull'): ServerContext {
-    if (this.history.disabled) return ctx;
+    if (this.disabled) return ctx;
     let modulePath: string | undefined;
     return {
       ...ctx,
@@ -54,7 +61,7 @@ export class ServedPerf {
     const p = (async () => {
       const local = await moduleFs;
       const sig: WorkloadSignature = mode === 'push' ? { mode, fsType: REMOTE_FS, dstFsType: local } : { mode, fsType: local, dstFsType: REMOTE_FS };
-      await recordRemoteRun(this.history, sig, startedAt, result);
+      await recordRemoteRun(this.openHistory(), sig, startedAt, result);
     })();
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));

@@ -27,8 +27,8 @@ export interface TransferJobDeps {
   runLocal: LocalRunner;
   /** Daemon-wide --force-grpc-data. */
   forceGrpcData: boolean;
-  /** blitd's perf history: every job started here is recorded (null: nothing recorded). */
-  history: PerfHistory | null;
+  /** blitd's perf history, a fresh handle per job (every job started here is recorded). */
+  openHistory: () => PerfHistory;
 }
 
 function endpointOf(field: string, arg: string): Endpoint {
@@ -92,8 +92,8 @@ export function startTransfer(deps: TransferJobDeps, req: pb.StartTransferReques
   deps.log.info('job started', { job: job.id, kind, source: req.source, destination: req.destination, mode: options.mode });
   const run =
     src.kind === 'local' && dst.kind === 'local'
-      ? deps.runLocal(src.path, dst.path, options, onEvent, { history: deps.history })
-      : runRemoteTransfer(src, dst, { ...options, forceGrpcData: wire.forceGrpcData || deps.forceGrpcData }, onEvent, deps.history);
+      ? deps.runLocal(src.path, dst.path, options, onEvent, { history: deps.openHistory() })
+      : runRemoteTransfer(src, dst, { ...options, forceGrpcData: wire.forceGrpcData || deps.forceGrpcData }, onEvent, deps.openHistory());
   run.then(
     (summary) => {
       job.succeed(summary);

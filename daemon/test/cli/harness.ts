@@ -59,7 +59,7 @@ export function blit(args: string[], opts: RunOptions = {}): RunResult {
  * Runs blit under a pseudo-terminal (util-linux `script`), so stdin, stdout and stderr are all a
  * TTY. `answer` is typed at the terminal after a short delay. Returns everything the terminal showed.
  */
-export function blitOnTerminal(args: string[], opts: { answer?: string; cwd?: string } = {}): RunResult {
+export function blitOnTerminal(args: string[], opts: { answer?: string; cwd?: string; env?: Record<string, string> } = {}): RunResult {
   // `exec`: no shell stays between `script` and blit. A shell that waits in the terminal's
   // foreground group gets Ctrl-C too, and dash (Debian's /bin/sh, `script`'s shell when SHELL is
   // unset, as in CI) then exits 130 even though blit handled the signal and exited 0.
@@ -80,7 +80,7 @@ export function blitOnTerminal(args: string[], opts: { answer?: string; cwd?: st
   try {
     const r = spawnSync('bash', ['-c', shell], {
       cwd: opts.cwd ?? os.tmpdir(),
-      env: { ...baseEnv(), TERM: 'xterm', COLUMNS: '120', LINES: '40' },
+      env: { ...baseEnv(opts.env), TERM: 'xterm', COLUMNS: '120', LINES: '40' },
       encoding: 'utf8',
       timeout: 60_000,
     });

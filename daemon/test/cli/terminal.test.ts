@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blitOnTerminal, cleanupTemp, describeRun, exists, read, tempDir, writeTree } from './harness';
+import { blit, blitOnTerminal, cleanupTemp, describeRun, exists, read, tempDir, writeTree } from './harness';
 
 function scene(): { src: string; dst: string } {
   const src = tempDir('tty-src');
@@ -68,6 +68,27 @@ describe('cli: on a terminal', function () {
       assert.equal(read(dst, 'sub/b.txt'), 'b', 'copy part done');
       assert.ok(exists(dst, 'stale.txt') && fs.existsSync(path.join(dst, 'old/x.txt')), `kept after "${answer}"`);
     }
+  });
+
+  it('cli-progress is loaded only when a display is drawn (not with --no-progress, --json or a pipe)', () => {
+    // A preload hook in the real blit process writes, at exit, which cli-progress modules it loaded.
+    const hookDir = tempDir('tty-hook');
+    const hook = path.join(hookDir, 'hook.js');
+    fs.writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(process.env.BLIT_TEST_LOADED, Object.keys(require.cache).filter((k) => k.includes('cli-progress')).join('\\n')));\n`);
+    const loaded = (run: (env: Record<string, string>) => { code: number }, what: string): boolean => {
+      const out = path.join(hookDir, `${what}.loaded`);
+      const r = run({ NODE_OPTIONS: `--require ${hook}`, BLIT_TEST_LOADED: out });
+      assert.equal(r.code, 0, what);
+      return fs.readFileSync(out, 'utf8') !== '';
+    };
+    const copy = (extra: string[]) => {
+      const { src, dst } = scene();
+      return ['copy', ...extra, `${src}/`, dst];
+    };
+    assert.equal(loaded((env) => blitOnTerminal(copy([]), { env }), 'terminal'), true, 'the display needs it');
+    assert.equal(loaded((env) => blitOnTerminal(copy(['--no-progress']), { env }), 'no-progress'), false);
+    assert.equal(loaded((env) => blitOnTerminal(copy(['--json']), { env }), 'json'), false);
+    assert.equal(loaded((env) => blit(copy([]), { env }), 'pipe'), false);
   });
 
   it('mirror --yes on a terminal does not ask', () => {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as native from '@blit/native';
 import { PROTOCOL_VERSION, type FileEntry, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
 import type * as grpc from '@grpc/grpc-js';
+import { messageReader } from '../../src/remote/call-io';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
 
 export const NON_UTF8 = Buffer.from([0x6e, 0x6f, 0x6e, 0xff, 0xfe, 0x2e, 0x62, 0x69, 0x6e]); // "non\xff\xfe.bin"
@@ -122,27 +123,8 @@ export interface RawPush {
 export async function rawPush(port: number, module: string, destPath: string | Buffer, opts: { forceGrpcData?: boolean; mode?: 'MODE_COPY' | 'MODE_MIRROR' } = {}): Promise<RawPush> {
   const conn = await connectDaemon({ host: '127.0.0.1', port });
   const call = conn.client.Push();
-  const queue: (PushServerMessage__Output | undefined | Error)[] = [];
-  let wake: (() => void) | undefined;
-  call.on('data', (m: PushServerMessage__Output) => {
-    queue.push(m);
-    wake?.();
-  });
-  call.on('end', () => {
-    queue.push(undefined);
-    wake?.();
-  });
-  call.on('error', (e) => {
-    queue.push(e);
-    wake?.();
-  });
-  const next = async (): Promise<PushServerMessage__Output | undefined> => {
-    while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-    const m = queue.shift();
-    if (m instanceof Error) throw m;
-    if (m === undefined) queue.unshift(undefined);
-    return m;
-  };
+  // The reader the client and daemon use (undefined once the call ended; a call error rejects).
+  const next = messageReader<PushServerMessage__Output>(call);
   call.write({
     header: {
       protocolVersion: PROTOCOL_VERSION,

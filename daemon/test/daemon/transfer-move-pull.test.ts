@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
+import { messageReader } from '../../src/remote/call-io';
 import { connectDaemon } from '../../src/remote/grpc-client';
 import { manifestEntries } from '../../src/remote/convert';
 import { startDaemon, tempDir, writeConfig, writeTree, type Daemon } from './harness';
@@ -23,21 +24,10 @@ interface RawPull {
 async function rawPull(port: number, module: string, rel: string, mode: 'MODE_MOVE' | 'MODE_COPY'): Promise<RawPull> {
   const conn = await connectDaemon({ host: '127.0.0.1', port });
   const call = conn.client.Pull();
-  const queue: (PullServerMessage__Output | undefined)[] = [];
-  let wake: (() => void) | undefined;
-  const push = (m: PullServerMessage__Output | undefined): void => {
-    queue.push(m);
-    wake?.();
-  };
-  call.on('data', push);
-  call.on('end', () => push(undefined));
-  call.on('error', () => push(undefined));
-  const next = async (): Promise<PullServerMessage__Output | undefined> => {
-    while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-    const m = queue.shift();
-    if (m === undefined) queue.unshift(undefined);
-    return m;
-  };
+  // The reader the client and daemon use; a call error counts as the end (the tests look at the
+  // RemoteError messages the daemon sent before it, not at the gRPC status).
+  const read = messageReader<PullServerMessage__Output>(call);
+  const next = (): Promise<PullServerMessage__Output | undefined> => read().catch(() => undefined);
   call.write({
     header: {
       protocolVersion: PROTOCOL_VERSION,

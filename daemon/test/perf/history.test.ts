@@ -51,6 +51,20 @@ describe('perf history (JSONL on disk)', () => {
     assert.deepEqual(fs.readdirSync(dir), [PERF_HISTORY_FILE], 'no temp file left behind');
   });
 
+  it('a run reads once, appends once: what another process appended in between is kept, caps still hold', async () => {
+    const run = PerfHistory.open({ dir, maxRecords: 3 });
+    const other = PerfHistory.open({ dir, maxRecords: 3 });
+    assert.deepEqual(run.recent(), []); // the run's warm-start read
+    await run.append(record({ files: 1 }));
+    await run.append(record({ files: 2 }));
+    await other.append(record({ files: 100 }));
+    await run.append(record({ files: 3 }));
+    assert.deepEqual(PerfHistory.open({ dir }).recent().map((r) => r.files), [1, 2, 100, 3]);
+    // over the cap by the run's own count: the rewrite re-reads the file, so 100 is kept in order
+    await run.append(record({ files: 4 }));
+    assert.deepEqual(PerfHistory.open({ dir }).recent().map((r) => r.files), [100, 3, 4]);
+  });
+
   it('caps the file at maxBytes', async () => {
     const h = PerfHistory.open({ dir, maxBytes: 4096 });
     for (let i = 1; i <= 40; i++) await h.append(record({ files: i }));

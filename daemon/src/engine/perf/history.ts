@@ -106,18 +106,31 @@ export class PerfHistory {
     return n <= 0 ? [] : all.slice(-n);
   }
 
-  /** Append one record; rewrites the file atomically when it grows past the cap. Never throws. */
+  /**
+   * Append one record; rewrites the file atomically when it grows past the cap. Never throws.
+   * One open for the append (its size from the same descriptor); the record count comes from the
+   * records this object already read (a run reads them for its warm start), so a run reads the
+   * file once and appends once. Only a rewrite reads it again, fresh: another process may have
+   * appended since.
+   */
   async append(record: PerfRecord): Promise<boolean> {
     if (this.disabled) return false;
     try {
-      const line = JSON.stringify({ ...record, v: RECORD_VERSION }) + '\n';
+      const stamped = { ...record, v: RECORD_VERSION };
       await fs.promises.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      await fs.promises.appendFile(this.file, line, { mode: 0o600 });
-      this.cache = null;
-      const all = this.load();
-      const size = (await fs.promises.stat(this.file)).size;
-      if (all.length > this.maxRecords || size > this.maxBytes || this.skipped > 0) {
-        await this.rewrite(all);
+      const fh = await fs.promises.open(this.file, 'a', 0o600);
+      let size: number;
+      try {
+        await fh.appendFile(JSON.stringify(stamped) + '\n');
+        size = (await fh.stat()).size;
+      } finally {
+        await fh.close();
+      }
+      const known = this.cache ? [...this.cache, stamped] : this.load();
+      this.cache = known;
+      if (known.length > this.maxRecords || size > this.maxBytes || this.skipped > 0) {
+        this.cache = null;
+        await this.rewrite(this.load());
       }
       return true;
     } catch {
