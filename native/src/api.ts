@@ -50,6 +50,13 @@ export interface NativeBindings {
   statfsType(path: Buffer | string): string;
   /** rename(2) with flags (RENAME_NOREPLACE: fail with EEXIST instead of replacing). */
   renameat2(oldPath: Buffer, newPath: Buffer, flags: number): void;
+  /** A new descriptor for the same open file (dup(2)); the caller closes it. */
+  dup(fd: number): number;
+  /**
+   * poll(2) on one descriptor: the revents bits (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL), 0 on
+   * timeout or when a signal interrupted the wait. timeoutMs -1 waits without limit.
+   */
+  poll(fd: number, events: number, timeoutMs: number): number;
 }
 
 export interface LoadOptions {

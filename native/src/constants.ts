@@ -17,6 +17,12 @@ export const FALLOC_FL_PUNCH_HOLE = 0x02;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 
+export const POLLIN = 0x001;
+export const POLLOUT = 0x004;
+export const POLLERR = 0x008;
+export const POLLHUP = 0x010;
+export const POLLNVAL = 0x020;
+
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
 
@@ -25,6 +31,7 @@ export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
+export const EINTR = 4;
 export const F_SETPIPE_SZ = 1031;
 export const F_GETPIPE_SZ = 1032;
 /** _IOW(0x94, 9, int) */

@@ -105,5 +105,13 @@ export function loadFallback(): NativeBindings {
       // A no-replace rename cannot be made atomic with node:fs; let the caller decide.
       throw notAvailable('renameat2');
     },
+
+    // node:fs has no dup and no poll: callers keep their descriptors on Node's event loop.
+    dup() {
+      throw notAvailable('dup');
+    },
+    poll() {
+      throw notAvailable('poll');
+    },
   };
 }

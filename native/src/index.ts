@@ -23,6 +23,11 @@ export {
   FALLOC_FL_PUNCH_HOLE,
   O_CLOEXEC,
   O_NONBLOCK,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+  POLLOUT,
   RENAME_EXCHANGE,
   RENAME_NOREPLACE,
   SPLICE_F_MORE,
@@ -117,4 +122,10 @@ export function statfsType(path: Buffer | string): string {
 }
 export function renameat2(oldPath: Buffer, newPath: Buffer, flags: number): void {
   active.renameat2(oldPath, newPath, flags);
+}
+export function dup(fd: number): number {
+  return active.dup(fd);
+}
+export function poll(fd: number, events: number, timeoutMs: number): number {
+  return active.poll(fd, events, timeoutMs);
 }

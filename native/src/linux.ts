@@ -30,6 +30,7 @@ import {
   fsTypeName,
   SEEK_DATA,
   SEEK_HOLE,
+  EINTR,
 } from './constants';
 import { ENXIO, errorFor, ESPIPE, NativeError } from './errors';
 import { checkInt, cPath, writeTimespecs } from './cpath';
@@ -173,12 +174,16 @@ export function loadLinux(): NativeBindings {
   const lchown = fn('lchown', I32, [U8Array, I32, I32]);
   const lseek = fn('lseek', I64, [I32, I64, I32]);
   const renameat2 = fn('renameat2', I32, [I32, U8Array, I32, U8Array, I32]);
+  const dup = fn('dup', I32, [I32]);
+  const poll = fn('poll', I32, [U8Array, U64, I32]);
 
   // Scratch memory reused across calls: calls are synchronous and this object belongs to one
   // thread, so no two calls can share a buffer at the same time.
   const offA = Buffer.alloc(8);
   const offB = Buffer.alloc(8);
   const pipeFds = Buffer.alloc(8);
+  /** struct pollfd { int fd; short events; short revents; } */
+  const pollFd = Buffer.alloc(8);
   const times = nativeTimes?.view ?? Buffer.alloc(32);
   const timesArg: unknown = nativeTimes?.ptr ?? times;
 
@@ -314,6 +319,25 @@ export function loadLinux(): NativeBindings {
       const r = renameat2([AT_FDCWD, cPath(oldPath, 'renameat2'), AT_FDCWD, cPath(newPath, 'renameat2'), flags]);
       // EINVAL: the filesystem does not support these flags.
       if (r.value < 0) throw errorFor(r.errnoCode, 'renameat2', true, oldPath);
+    },
+
+    dup(fd) {
+      const r = dup([fd]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'dup', false);
+      return r.value;
+    },
+
+    poll(fd, events, timeoutMs) {
+      checkInt('timeoutMs', timeoutMs, -1);
+      pollFd.writeInt32LE(fd, 0);
+      pollFd.writeInt16LE(events, 4);
+      pollFd.writeInt16LE(0, 6);
+      const r = poll([pollFd, 1, timeoutMs]);
+      if (r.value < 0) {
+        if (r.errnoCode === EINTR) return 0;
+        throw errorFor(r.errnoCode, 'poll', false);
+      }
+      return r.value === 0 ? 0 : pollFd.readUInt16LE(6);
     },
   };
 }

@@ -33,6 +33,8 @@ describe('native: node:fs fallback', () => {
           () => b.ficlone(fout, fin),
           () => b.fallocate(fout, 0, 0, 4096),
           () => b.renameat2(Buffer.from(src), Buffer.from(dst), 1),
+          () => b.dup(fin),
+          () => b.poll(fin, 1, 0),
         ]) {
           assert.throws(call, (err: unknown) => isUnsupported(err) && (err as { code: string }).code === 'ENOSYS');
         }

@@ -12,6 +12,8 @@ import {
   loadBindings,
   NativeError,
   O_CLOEXEC,
+  POLLIN,
+  POLLOUT,
   RENAME_NOREPLACE,
   SPLICE_F_MORE,
   SPLICE_F_MOVE,
@@ -236,6 +238,37 @@ describe('native: Linux bindings (ffi-rs)', function () {
     withFds([[src, 'r'], [tmp.file('dst'), 'w']], (fin, fout) => {
       assert.throws(() => b.splice(fin!, 0, fout!, 0, 3, 0), (err: unknown) => isUnsupported(err));
     });
+  });
+
+  it('poll reports readability of a real socket only once data is there; dup keeps the connection after the original closes', async () => {
+    const pair = await tcpPair();
+    try {
+      const sock = socketFd(pair.server);
+      assert.equal(b.poll(sock, POLLIN, 0), 0, 'nothing to read yet: timeout, 0');
+      assert.equal(b.poll(sock, POLLOUT, 0) & POLLOUT, POLLOUT, 'writable at once');
+      const started = Date.now();
+      assert.equal(b.poll(sock, POLLIN, 30), 0);
+      assert.ok(Date.now() - started >= 20, 'the timeout was waited');
+      pair.client.write('hello');
+      let revents = 0;
+      for (let i = 0; i < 100 && revents === 0; i++) {
+        revents = b.poll(sock, POLLIN, 0);
+        if (revents === 0) await tick(2);
+      }
+      assert.equal(revents & POLLIN, POLLIN);
+      const copy = b.dup(sock);
+      try {
+        assert.notEqual(copy, sock);
+        const got = Buffer.alloc(16);
+        assert.equal(fs.readSync(copy, got, 0, 16, null), 5, 'the duplicate reads the same connection');
+        assert.equal(got.subarray(0, 5).toString(), 'hello');
+      } finally {
+        fs.closeSync(copy);
+      }
+      assert.throws(() => b.dup(-1), (err: unknown) => err instanceof NativeError && err.code === 'EBADF');
+    } finally {
+      pair.close();
+    }
   });
 
   it('pipe2 returns two working descriptors', () => {
