@@ -8,14 +8,23 @@
  * renamed into place. Writes go to a FileSink (temp file + rename); one writer pump per file keeps
  * writes ordered and batched (writev of everything that arrived while the last write ran).
  */
+import * as fs from 'node:fs';
 import type * as net from 'node:net';
-import { BlitError, ErrorCodes } from '../engine/errors';
+import * as native from '@blit/native';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import type { Entry, Failure } from '../engine/types';
 import { displayPath } from '../engine/paths';
 import { FrameDecoder, STREAM_FLAG_ZERO_COPY } from './dataplane';
+import { handoverAvailable, startStreamWorker, takeOverReading, type HandoverTarget, type StreamWorker } from './recv-handover';
+import type { DirectFile } from './recv-worker';
 
 /** One temp file in the destination directory. */
 export interface FileSink {
+  /**
+   * The temp file's descriptor, when a worker thread may write to it directly (positioned writes,
+   * through its own dup). Absent: every byte goes through writev.
+   */
+  readonly fd?: number;
   writev(chunks: Buffer[], position: number): Promise<void>;
   /** Apply metadata and rename into place. */
   commit(): Promise<void>;
@@ -57,6 +66,21 @@ export const HIGH_WATER = 32 * 1024 * 1024;
 const LOW_WATER = 20 * 1024 * 1024;
 export const WRITE_BATCH = 4 * 1024 * 1024;
 
+/**
+ * A stream whose next file is at least this big is handed to a recv-worker thread (reads into
+ * one reused buffer, writes straight to the temp file). Below it the thread's start-up (~50-150 ms
+ * of CPU) costs more than it saves.
+ */
+export const HANDOVER_MIN = 32 * 1024 * 1024;
+
+export interface ReceiverOptions {
+  /**
+   * Hand streams carrying big files to worker threads (default: where available, unless
+   * BLIT_RECV_WORKER=0, a debug switch for A/B measurements).
+   */
+  streamWorkers?: boolean;
+}
+
 type Owner = number | 'grpc';
 
 interface FileState {
@@ -88,12 +112,18 @@ export class DataReceiver {
   private readonly files = new Map<number, FileState>();
   private queued = 0;
   private waiters: (() => void)[] = [];
+  private readonly workers = new Set<StreamWorker>();
+  private readonly useWorkers: boolean;
   /** Streams (or the gRPC path) that reported the sender used zero-copy. */
   senderZeroCopy = false;
   tcpUsed = false;
   bytesReceived = 0;
+  /** Streams handed to a worker thread so far (tests, diagnostics). */
+  streamsHandedOver = 0;
 
-  constructor(private readonly hooks: ReceiverHooks) {}
+  constructor(private readonly hooks: ReceiverHooks, options: ReceiverOptions = {}) {
+    this.useWorkers = (options.streamWorkers ?? process.env['BLIT_RECV_WORKER'] !== '0') && handoverAvailable();
+  }
 
   expect(f: ExpectedFile): void {
     if (this.files.has(f.index)) return;
@@ -197,7 +227,23 @@ export class DataReceiver {
       this.writeFailed(s, err);
     } finally {
       s.writing = false;
+      const d = s.onDrained;
+      s.onDrained = undefined;
+      d?.();
     }
+  }
+
+  /** Resolves once nothing of this file is queued or being written by the main thread. */
+  private idle(s: FileState): Promise<void> {
+    if (!s.writing && s.pending.length === 0) return Promise.resolve();
+    return new Promise((r) => {
+      const prev = s.onDrained;
+      s.onDrained = () => {
+        prev?.();
+        if (!s.writing && s.pending.length === 0) r();
+        else void this.idle(s).then(r);
+      };
+    });
   }
 
   /** The oldest pending chunks, up to WRITE_BATCH bytes (at least one chunk). */
@@ -268,58 +314,158 @@ export class DataReceiver {
     let open: FileState | undefined;
     return new Promise<void>((resolve, reject) => {
       let finished = false;
+      /** False while the stream is being (or was) handed to a worker: never resume the socket then. */
+      let reading = true;
+      let worker: StreamWorker | undefined;
       const fail = (err: BlitError): void => {
         if (finished) return;
         finished = true;
-        socket.destroy();
-        const o = open;
-        open = undefined;
-        void (o && !o.done ? this.abortFile(o, err) : Promise.resolve()).then(() => reject(err));
+        // A worker may still be writing the open file: it stops (closing its descriptors) before
+        // that file is aborted and the socket closed.
+        const stopped = worker ? worker.stop() : Promise.resolve();
+        void stopped
+          .then(() => {
+            socket.destroy();
+            const o = open;
+            open = undefined;
+            return o && !o.done ? this.abortFile(o, err) : undefined;
+          })
+          .then(() => reject(err));
       };
-      const decoder = new FrameDecoder({
-        fileStart: (index) => {
+      const ended = (): void => {
+        finished = true;
+        socket.end();
+        void Promise.all(carried.map((s) => s.settle)).then(() => resolve());
+      };
+      const openFile = (index: number, what: string): FileState => {
+        if (!open || open.f.index !== index) throw badFrame(`${what} for index ${index}, which is not the open file`);
+        return open;
+      };
+      // Frame-level rules, shared by this thread's decoder and a worker's forwarded events.
+      const frames = {
+        fileStart: (index: number): void => {
           if (open) throw badFrame(`FILE_START for index ${index} while index ${open.f.index} is open`);
           open = this.start(index, streamId);
           carried.push(open);
         },
-        data: (index, chunk) => {
-          if (!open || open.f.index !== index) throw badFrame(`DATA for index ${index}, which is not the open file`);
-          this.data(open, chunk);
-        },
-        fileEnd: (index) => {
-          if (!open || open.f.index !== index) throw badFrame(`FILE_END for index ${index}, which is not the open file`);
-          this.end(open);
+        data: (index: number, chunk: Buffer): void => this.data(openFile(index, 'DATA'), chunk),
+        fileEnd: (index: number): void => {
+          this.end(openFile(index, 'FILE_END'));
           open = undefined;
         },
-        fileError: (index, code, reason) => {
-          if (!open || open.f.index !== index) throw badFrame(`FILE_ERROR for index ${index}, which is not the open file`);
-          this.senderError(open, code, reason);
+        fileError: (index: number, code: string, reason: string): void => {
+          this.senderError(openFile(index, 'FILE_ERROR'), code, reason);
           open = undefined;
         },
-        streamEnd: (flags) => {
+        streamEnd: (flags: number): void => {
           if (open) throw badFrame(`STREAM_END while index ${open.f.index} is open`);
           if (flags & STREAM_FLAG_ZERO_COPY) this.senderZeroCopy = true;
         },
+      };
+      const decoder: FrameDecoder = new FrameDecoder({
+        ...frames,
+        fileStart: (index) => {
+          frames.fileStart(index);
+          // A big file: the rest of this stream goes to a worker thread (handOver).
+          if (this.useWorkers && !open!.small && open!.f.entry.size >= HANDOVER_MIN) decoder.detach();
+        },
       });
+      const target: HandoverTarget = {
+        ...frames,
+        written: (index, n) => {
+          const o = openFile(index, 'DATA');
+          if (o.received + n > o.f.entry.size) throw badFrame(`more bytes than the manifest size ${o.f.entry.size}`, o.f.entry.rel);
+          o.received += n;
+          this.bytesReceived += n;
+          if (o.failed) return;
+          o.written += n;
+          this.hooks.bytes?.(n);
+        },
+        writeFailed: (index, code, message) => {
+          const o = openFile(index, 'DATA');
+          this.writeFailed(o, fromErrno(Object.assign(new Error(message), { code }), displayPath(o.f.entry.rel), 'cannot write'));
+        },
+        directFile: async (index) => {
+          const o = open;
+          if (!o || o.f.index !== index || o.small || !o.sink) return null;
+          const sink = await o.sink.catch(() => undefined);
+          if (sink?.fd === undefined) return null;
+          await this.idle(o);
+          if (o.failed || o.done || open !== o) return null;
+          return { index, fd: native.dup(sink.fd), pos: o.written, size: o.f.entry.size } satisfies DirectFile;
+        },
+        overHighWater: () => this.queued > HIGH_WATER,
+        drained: () => this.drained(),
+      };
+
+      /** The open file is big: read the rest of the stream in a worker (or stay here if it cannot). */
+      const handOver = async (left: Buffer): Promise<void> => {
+        reading = false;
+        socket.off('data', onChunk);
+        socket.pause();
+        const o = open!;
+        const sink = await o.sink!.catch(() => undefined);
+        if (finished) return;
+        const taken = sink?.fd !== undefined && !o.failed ? takeOverReading(socket) : undefined;
+        if (!taken) {
+          reading = true;
+          socket.on('data', onChunk);
+          socket.resume(); // flows from the next tick: `left` goes first
+          if (left.length > 0) onChunk(left);
+          return;
+        }
+        let fileFd: number;
+        try {
+          fileFd = native.dup(sink!.fd!);
+        } catch (err) {
+          fs.closeSync(taken.fd);
+          fail(new BlitError({ code: ErrorCodes.Internal, message: `data stream ${streamId}: dup: ${(err as Error).message}` }));
+          return;
+        }
+        const restAll = taken.buffered.length > 0 ? Buffer.concat([left, ...taken.buffered]) : left;
+        try {
+          worker = startStreamWorker(taken.fd, restAll, { index: o.f.index, fd: fileFd, pos: o.written, size: o.f.entry.size }, target);
+        } catch (err) {
+          fail(err as BlitError);
+          return;
+        }
+        this.streamsHandedOver++;
+        const w = worker;
+        this.workers.add(w);
+        w.done.then(
+          () => {
+            this.workers.delete(w);
+            if (!finished) ended();
+          },
+          (err: BlitError) => {
+            this.workers.delete(w);
+            fail(err);
+          },
+        );
+      };
+
       const onChunk = (chunk: Buffer): void => {
         if (finished) return;
+        let left: Buffer | undefined;
         try {
-          decoder.push(chunk);
+          left = decoder.push(chunk);
         } catch (err) {
           fail(err instanceof BlitError ? err : badFrame(String(err)));
           return;
         }
+        if (left !== undefined) {
+          void handOver(left);
+          return;
+        }
         if (decoder.streamEnded) {
-          finished = true;
           socket.off('data', onChunk);
-          socket.end();
-          void Promise.all(carried.map((s) => s.settle)).then(() => resolve());
+          ended();
           return;
         }
         if (this.queued > HIGH_WATER) {
           socket.pause();
           void this.drained().then(() => {
-            if (!finished) socket.resume();
+            if (!finished && reading) socket.resume();
           });
         }
       };
@@ -327,7 +473,7 @@ export class DataReceiver {
       socket.on('error', (err) => fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId}: ${err.message}` })));
       socket.on('close', () => fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId} closed before its end` })));
       if (rest.length > 0) onChunk(rest);
-      socket.resume();
+      if (reading && !finished) socket.resume();
     });
   }
 
@@ -381,6 +527,8 @@ export class DataReceiver {
 
   /** Abort every temp file (transfer failed or cancelled). */
   async abortAll(reason: BlitError): Promise<void> {
+    // Workers first: they may hold duplicates of the temp files' descriptors.
+    await Promise.all([...this.workers].map((w) => w.stop()));
     const open = [...this.files.values()].filter((s) => !s.done);
     await Promise.all(open.map((s) => this.abortFile(s, reason)));
   }

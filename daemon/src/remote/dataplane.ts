@@ -371,6 +371,7 @@ export class FrameDecoder {
   private remaining = 0;
   private small: Buffer[] = [];
   private ended = false;
+  private detached = false;
 
   constructor(private readonly handler: FrameHandler) {}
 
@@ -378,9 +379,24 @@ export class FrameDecoder {
     return this.ended;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Called from a handler: stop decoding after the current frame. push() then returns the bytes
+   * of its chunk it did not decode (they start at a frame boundary). Used to hand the rest of a
+   * stream to a worker thread with its own decoder; when that cannot be done, pushing the rest
+   * back into this decoder continues where it stopped.
+   */
+  detach(): void {
+    this.detached = true;
+  }
+
+  /** Decode a chunk; returns the undecoded rest when a handler called detach(). */
+  push(chunk: Buffer): Buffer | undefined {
     let off = 0;
     while (off < chunk.length) {
+      if (this.detached) {
+        this.detached = false;
+        return chunk.subarray(off);
+      }
       if (this.ended) throw badFrame('bytes after STREAM_END');
       if (this.remaining === 0 && this.headerFill < HEADER_BYTES) {
         const n = Math.min(HEADER_BYTES - this.headerFill, chunk.length - off);
@@ -398,6 +414,9 @@ export class FrameDecoder {
       else this.small.push(piece);
       if (this.remaining === 0) this.finishFrame();
     }
+    if (!this.detached) return undefined;
+    this.detached = false;
+    return Buffer.alloc(0);
   }
 
   private startFrame(): void {

@@ -328,6 +328,8 @@ export class Destination {
     const meta = this.init.meta;
     const small = f.entry.size <= SYNC_WRITE_MAX;
     return {
+      // A receiving worker thread writes big files through its own dup of this descriptor.
+      fd: atomic.fd,
       writev: async (chunks, position) => {
         let pos = position;
         let rest = chunks;
