@@ -43,8 +43,14 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 class Broken extends Error {}
 
-function waitWritable(): void {
-  Atomics.wait(sleepCell, 0, 0, 0.2);
+/**
+ * The socket is full: wait until it can take more. poll(2) sleeps exactly until the receiver
+ * drained some (before: 0.2 ms sleeps, 5000 wake-ups a second while a slow receiver caught up,
+ * 90% of this thread's profile); without the native bindings, the short sleep.
+ */
+function waitWritable(sock: number): void {
+  if (native.nativeAvailable) native.poll(sock, native.POLLOUT, 100);
+  else Atomics.wait(sleepCell, 0, 0, 0.2);
 }
 
 function isAgain(err: unknown): boolean {
@@ -58,7 +64,7 @@ function writeAll(fd: number, buf: Buffer): void {
     try {
       off += fs.writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
-      if (isAgain(err)) waitWritable();
+      if (isAgain(err)) waitWritable(fd);
       else throw new Broken(`data stream write failed: ${(err as Error).message}`);
     }
   }
@@ -90,7 +96,7 @@ function run(data: SendfileWorkerData): void {
           } catch (err) {
             if (err instanceof SourceChanged) throw err;
             if (isAgain(err)) {
-              waitWritable();
+              waitWritable(sock);
               continue;
             }
             if (native.isUnsupported(err)) {
