@@ -16,6 +16,9 @@ failed=()
 echo "== unit and integration tests (mocha: native, engine, CLI, daemon, extension models)"
 npx mocha || failed+=("mocha (exit $?)")
 
+echo "== engine tests again without the native batch library (its per-file fallback path)"
+BLIT_NATIVE_BATCH=0 npx mocha --no-config --timeout 60000 'daemon/dist/test/engine/**/*.test.js'
+
 echo "== VS Code extension tests in a real workbench (code-server + headless Chromium)"
 if [ -f extension/scripts/test-e2e.sh ]; then
   bash extension/scripts/test-e2e.sh || failed+=("extension e2e (exit $?)")

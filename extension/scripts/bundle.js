@@ -8,6 +8,7 @@
 //                  beside blitd.js because in the bundle __dirname is bundle/
 //   blit.proto     loaded at run time by @blit/proto's protoPath() (looks beside the bundle)
 //   node_modules/ffi-rs + the platform's prebuilt ffi-rs binary (loaded with require at run time)
+//   libblit_native.so  the native batch library from native/build, when it was built
 // Needs `npx tsc -b` first (the daemon is bundled from its compiled JS).
 const fs = require('node:fs');
 const path = require('node:path');
@@ -77,6 +78,11 @@ async function main() {
   fs.copyFileSync(path.join(repo, 'proto', 'blit.proto'), path.join(out, 'blit.proto'));
   copyPackage('ffi-rs');
   copyPackage(ffiPlatformPackage());
+  // The native batch library (small files in one foreign call), when npm ci could build it; the
+  // bundle works without it (per-file path). native/src/batch.ts looks for it beside the bundle.
+  const nativeLib = path.join(repo, 'native', 'build', 'libblit_native.so');
+  if (fs.existsSync(nativeLib)) fs.copyFileSync(nativeLib, path.join(out, 'libblit_native.so'));
+  else console.warn('bundle: native/build/libblit_native.so not built; the bundle uses the per-file copy path');
   const size = fs.readdirSync(out).filter((f) => f.endsWith('.js')).map((f) => `${f} ${(fs.statSync(path.join(out, f)).size / 1024).toFixed(0)} KiB`);
   console.log(`bundle: ${size.join(', ')} in ${Date.now() - t0} ms`);
 }

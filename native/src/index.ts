@@ -129,3 +129,12 @@ export function dup(fd: number): number {
 export function poll(fd: number, events: number, timeoutMs: number): number {
   return active.poll(fd, events, timeoutMs);
 }
+export {
+  BATCH_STEPS,
+  MAX_BATCH_FILES,
+  batchError,
+  loadNativeBatch,
+  nativeBatchLibraryCandidates,
+  nativeBatchLoadError,
+} from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, TempNames, WriteBatchOptions, WriteItem } from './batch';

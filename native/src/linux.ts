@@ -35,14 +35,14 @@ import {
 import { ENXIO, errorFor, ESPIPE, NativeError } from './errors';
 import { checkInt, cPath, writeTimespecs } from './cpath';
 
-const LIB = 'blit_libc';
+export const LIB = 'blit_libc';
 const LIBC_CANDIDATES = ['libc.so.6', 'libc.so'];
 const RTLD_NOW = 2;
 const RTLD_NODELETE = 0x1000;
 
 type Call = (args: unknown[]) => { value: number; errnoCode: number };
-type ParamType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.U64 | FfiRs.DataType.U8Array | FfiRs.DataType.External;
-type RetType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.External;
+export type ParamType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.U64 | FfiRs.DataType.U8Array | FfiRs.DataType.External;
+export type RetType = FfiRs.DataType.I32 | FfiRs.DataType.I64 | FfiRs.DataType.External;
 
 /**
  * One libc function as a call taking its argument array. Cheaper than ffi-rs `define`, which
@@ -64,9 +64,9 @@ function bindValue(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamT
   return bindRaw(ffi, name, ret, params, false) as (args: unknown[]) => number;
 }
 
-function bindRaw(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamType[], errno: boolean): (args: unknown[]) => unknown {
+export function bindRaw(ffi: typeof FfiRs, name: string, ret: RetType, params: ParamType[], errno: boolean, library = LIB): (args: unknown[]) => unknown {
   const arraySlots = params.flatMap((p, i) => (p === ffi.DataType.U8Array ? [i] : []));
-  const request = { library: LIB, funcName: name, retType: ret, paramsType: params as unknown[], paramsValue: [] as unknown[], errno, freeResultMemory: false };
+  const request = { library, funcName: name, retType: ret, paramsType: params as unknown[], paramsValue: [] as unknown[], errno, freeResultMemory: false };
   const load = ffi.load as unknown as (req: typeof request) => unknown;
   if (arraySlots.length === 0) {
     return (args) => {

@@ -30,6 +30,16 @@ function nextUnique(): string {
   return tempPrefix + tempCounter.toString(16).padStart(6, '0');
 }
 
+/**
+ * Reserve `n` consecutive unique parts for a native batch (native/src/batch.ts builds the same
+ * `.blit.<name>.<prefix><counter>.tmp` names): file i uses counter + i (mod 2^24).
+ */
+export function reserveTempNames(n: number): { prefix: number; counter: number } {
+  const counter = (tempCounter + 1) & 0xffffff;
+  tempCounter = (tempCounter + n) & 0xffffff;
+  return { prefix: parseInt(tempPrefix, 16), counter };
+}
+
 /** A fresh temp path next to `name` in `dirAbs`. */
 export function tempPathFor(dirAbs: Buffer, name: Buffer): Buffer {
   const part = name.length > MAX_NAME_PART ? name.subarray(0, MAX_NAME_PART) : name;

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as native from '@blit/native';
-import { AtomicFile } from './atomic';
+import { AtomicFile, reserveTempNames } from './atomic';
 import { CancelledCopy, copyRange, newCopyContext, SMALL_FILE_MAX } from './copy';
 import { hashFd } from './checksum';
 import { fromErrno, ErrorCodes } from './errors';
@@ -86,17 +86,77 @@ export class SourceOpener {
   }
 }
 
-/** Runs whole batches: sources read ahead together first, then each task in order. */
+/**
+ * Runs whole batches. With the native batch library (native/src/batch.ts) the batch's small
+ * whole-file copies go through one foreign call (read-ahead included) and only the rest, and
+ * any file that failed there, through the per-file path below; without it, sources are read
+ * ahead together first, then each task runs in order.
+ */
 export function createBatchRunner(init: WorkerInit): (tasks: FileTask[]) => TaskResult[] {
   const opener = new SourceOpener();
   const runTask = createTaskRunner(init, opener);
-  return (tasks) => {
+  const perFile = (tasks: FileTask[]): TaskResult[] => {
     try {
       opener.prefetch(tasks);
       return tasks.map(runTask);
     } finally {
       opener.closeUntaken();
     }
+  };
+  // A reflink-first order wants FICLONE even for small files: the per-file path does that.
+  const batch = init.order.includes('reflink') ? undefined : native.loadNativeBatch();
+  return batch ? createNativeBatchRunner(init, batch, perFile) : perFile;
+}
+
+/** A whole small file the native batch can copy (no hashing, no range, no move). */
+function nativeEligible(t: FileTask): boolean {
+  return !t.range && !t.hashOnly && !t.hashFirst && !t.removeSource && t.size <= SMALL_FILE_MAX;
+}
+
+const SOURCE_CHANGED_REASON = 'source changed while it was being copied; destination left as it was';
+
+/**
+ * The native batch path. Per file the C side does what runTask does for a small file (open with
+ * O_NOATIME, read, temp O_EXCL, write, fstat = changed?, fchown/fchmod/futimens, close, rename)
+ * and reports done / changed / failed / not run (cancelled). A failed file is done again through
+ * the per-file path, which reports it with the usual typed error (or succeeds: it also creates a
+ * missing destination directory and retries a clashing temp name), so errors read as before.
+ */
+function createNativeBatchRunner(init: WorkerInit, batch: native.NativeBatch, perFile: (tasks: FileTask[]) => TaskResult[]): (tasks: FileTask[]) => TaskResult[] {
+  const cancel = new Int32Array(init.cancel);
+  const scratch = Buffer.allocUnsafe(SMALL_FILE_MAX);
+  return (tasks) => {
+    const results: TaskResult[] = new Array(tasks.length);
+    const items: native.CopyItem[] = [];
+    const at: number[] = [];
+    const redo: number[] = [];
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i]!;
+      if (!nativeEligible(t) || items.length >= native.MAX_BATCH_FILES) {
+        redo.push(i);
+        continue;
+      }
+      at.push(i);
+      items.push({ src: t.src, dstDir: t.dstDir, name: t.name, size: t.size, mtimeNs: t.mtimeNs, mtimeMs: t.mtimeMs, mtimeExact: t.mtimeNs >= 0n, mode: t.mode, uid: t.uid, gid: t.gid });
+    }
+    if (items.length > 0) {
+      const out = batch.copyBatch(items, { preserveOwner: init.meta.preserveOwner, umask: init.meta.umask, noAtime: true, cancel, scratch, temp: reserveTempNames(items.length) });
+      for (let k = 0; k < out.length; k++) {
+        const r = out[k]!;
+        const i = at[k]!;
+        const id = tasks[i]!.id;
+        if (r.status === 'done') results[i] = { id, status: 'copied', bytes: r.bytes, firstByteAt: Math.floor(r.doneMs) };
+        else if (r.status === 'changed') results[i] = { id, status: 'failed', bytes: 0, code: ErrorCodes.SourceChanged, reason: SOURCE_CHANGED_REASON };
+        else if (r.status === 'not-run') results[i] = { id, status: 'cancelled', bytes: 0 };
+        else redo.push(i);
+      }
+    }
+    if (redo.length > 0) {
+      redo.sort((a, b) => a - b);
+      const again = perFile(redo.map((i) => tasks[i]!));
+      redo.forEach((i, k) => (results[i] = again[k]!));
+    }
+    return results;
   };
 }
 
@@ -187,7 +247,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener = new So
       const after = fs.fstatSync(srcFd, { bigint: true });
       if (n !== t.size || Number(after.size) !== t.size || !sameScanMtime(t, after.mtimeNs)) {
         file.abort();
-        return { id: t.id, status: 'failed', bytes: 0, code: ErrorCodes.SourceChanged, reason: 'source changed while it was being copied; destination left as it was' };
+        return { id: t.id, status: 'failed', bytes: 0, code: ErrorCodes.SourceChanged, reason: SOURCE_CHANGED_REASON };
       }
       file.commit({ mode: t.mode, uid: t.uid, gid: t.gid, mtimeNs: after.mtimeNs }, init.meta);
       const result: TaskResult = { id: t.id, status: 'copied', bytes: n, firstByteAt };

@@ -1,0 +1,265 @@
+/**
+ * Batched small-file calls: one foreign call per batch through ffi-rs into our own C shim
+ * (native/csrc/blit_batch.c, built at `npm ci` into native/build/libblit_native.so).
+ *
+ * - copyBatch: small files from source paths (the local engine's copy workers).
+ * - writeBatch: files whose contents are already in memory (for the remote receiver).
+ *
+ * Both keep AtomicFile's rules (temp name `.blit.<name>.<12 hex>.tmp` in the destination
+ * directory, created O_EXCL; metadata on the open temp; rename last; temp unlinked on any
+ * failure) and report per file. `loadNativeBatch()` returns undefined when the library is not
+ * built (no `cc` at install), cannot load, or `BLIT_NATIVE_BATCH=0` / `BLIT_NATIVE_FALLBACK=1`
+ * is set: callers then keep their per-file node:fs path.
+ *
+ * Record layouts (little endian, each record 8-byte aligned; mirrored from the C structs):
+ *   copy record:  u32 recLen, srcLen, dirLen, nameLen; i64 size; i64 mtimeNs; f64 mtimeMs;
+ *                 u32 mode, uid, gid, mtimeExact; then src, dir, name bytes (no NULs), padding.
+ *   write record: u32 recLen, dirLen, nameLen, mode; u64 dataOff, dataLen; i64 mtimeNs;
+ *                 u32 uid, gid; then dir, name bytes, padding.
+ *   result:       i32 status, errno, step, reserved; i64 bytes; f64 doneMs (32 bytes).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as FfiRs from 'ffi-rs';
+import { loadBindings } from './index';
+import { bindRaw } from './linux';
+import { NativeError } from './errors';
+
+const LIBRARY = 'blit_native';
+const FILE = 'libblit_native.so';
+const ABI_VERSION = 1;
+const COPY_HEADER = 56;
+const WRITE_HEADER = 48;
+const RESULT_SIZE = 32;
+/** The C side's limit per call (fixed arrays of descriptors). */
+export const MAX_BATCH_FILES = 4096;
+const OPT_PRESERVE_OWNER = 1;
+const OPT_NOATIME = 2;
+
+/** Which step of a file failed (the syscall named in its error). */
+export const BATCH_STEPS = ['', 'open', 'read', 'open', 'write', 'fstat', 'fchown', 'fchmod', 'futimens', 'close', 'rename', 'path'] as const;
+export type BatchStep = (typeof BATCH_STEPS)[number];
+
+export type BatchStatus = 'done' | 'failed' | 'not-run' | 'changed';
+const STATUSES: BatchStatus[] = ['done', 'failed', 'not-run', 'changed'];
+
+export interface BatchFileResult {
+  /**
+   * done: in place under its real name; failed: errno/step say why, nothing left behind;
+   * not-run: cancelled before it started; changed (copyBatch only): the source's size or mtime
+   * differed from the given ones after the copy, the temp was removed.
+   */
+  status: BatchStatus;
+  errno: number;
+  step: BatchStep;
+  bytes: number;
+  /** Date.now() scale ms when the file's data had been written (0 when it was not). */
+  doneMs: number;
+}
+
+/** Unique part of the temp names: file i gets `${prefix:06x}${(counter + i) & 0xffffff:06x}`. */
+export interface TempNames {
+  prefix: number;
+  counter: number;
+}
+
+export interface CopyItem {
+  /** Paths as latin1 strings (one char per byte, like the engine's FileTask). */
+  src: string;
+  dstDir: string;
+  name: string;
+  /** Expected size and mtime: any difference after the copy is status 'changed'. */
+  size: number;
+  /** Compared exactly when mtimeExact, else `mtimeMs` is compared with Node's double ms. */
+  mtimeNs: bigint;
+  mtimeMs: number;
+  mtimeExact: boolean;
+  /** Final permission bits (created with mode & 0o777, fchmod only when the umask changed it). */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface CopyBatchOptions {
+  /** fchown to uid/gid (unless both are 0), as root. */
+  preserveOwner: boolean;
+  umask: number;
+  /** Open sources with O_NOATIME (retried without it on EPERM). */
+  noAtime: boolean;
+  /** Int32Array over a SharedArrayBuffer: [0] != 0 = stop before the next file; [1] is bumped per file. */
+  cancel?: Int32Array;
+  /** Scratch memory, at least as big as the largest file. */
+  scratch: Buffer;
+  temp: TempNames;
+}
+
+export interface WriteItem {
+  dir: Buffer;
+  name: Buffer;
+  data: Uint8Array;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+}
+
+export interface WriteBatchOptions {
+  preserveOwner: boolean;
+  umask: number;
+  temp: TempNames;
+}
+
+export interface NativeBatch {
+  /** Copy small files (each at most options.scratch.length bytes), at most MAX_BATCH_FILES. */
+  copyBatch(items: readonly CopyItem[], options: CopyBatchOptions): BatchFileResult[];
+  /** Write in-memory files atomically (temp, fchown as root, fchmod, futimens, rename). */
+  writeBatch(items: readonly WriteItem[], options: WriteBatchOptions): BatchFileResult[];
+}
+
+/** A NativeError for a failed file, naming the step's syscall and the path. */
+export function batchError(r: BatchFileResult, pathShown: Buffer | string): NativeError {
+  return new NativeError(r.errno, r.step, pathShown);
+}
+
+let cached: NativeBatch | null | undefined;
+let loadError: Error | undefined;
+
+/** Why loadNativeBatch() returned undefined (undefined when it did not, or was not asked). */
+export function nativeBatchLoadError(): Error | undefined {
+  return loadError;
+}
+
+/** Where the shared library is looked for: native/build (a checkout), or beside a bundle. */
+export function nativeBatchLibraryCandidates(): string[] {
+  const env = process.env['BLIT_NATIVE_LIB'];
+  return [...(env ? [env] : []), path.join(__dirname, '..', '..', 'build', FILE), path.join(__dirname, FILE)];
+}
+
+/** The batch entry points for this thread, or undefined (see the file comment). Cached. */
+export function loadNativeBatch(): NativeBatch | undefined {
+  if (cached !== undefined) return cached ?? undefined;
+  cached = null;
+  if (process.env['BLIT_NATIVE_BATCH'] === '0') {
+    loadError = new Error('disabled by BLIT_NATIVE_BATCH=0');
+    return undefined;
+  }
+  try {
+    cached = open();
+  } catch (err) {
+    loadError = err instanceof Error ? err : new Error(String(err));
+  }
+  return cached ?? undefined;
+}
+
+function open(): NativeBatch {
+  if (process.env['BLIT_NATIVE_FALLBACK'] === '1') throw new Error('disabled by BLIT_NATIVE_FALLBACK=1');
+  // The Linux bindings first: they open libc and pin the ffi-rs addon (worker-exit crash).
+  if (loadBindings().kind !== 'linux') throw new Error('the ffi-rs bindings are not available');
+  const lib = nativeBatchLibraryCandidates().find((p) => fs.existsSync(p));
+  if (!lib) throw new Error(`${FILE} not built (looked in ${nativeBatchLibraryCandidates().join(', ')})`);
+  const ffi = require('ffi-rs') as typeof FfiRs;
+  ffi.open({ library: LIBRARY, path: lib });
+  const { I32, U64, U8Array } = ffi.DataType;
+  const call = (name: string, params: Parameters<typeof bindRaw>[3]): ((args: unknown[]) => number) =>
+    bindRaw(ffi, name, I32, params, false, LIBRARY) as (args: unknown[]) => number;
+  const version = call('blit_batch_abi_version', [])([]);
+  if (version !== ABI_VERSION) throw new Error(`${lib}: ABI version ${version}, expected ${ABI_VERSION} (rebuild: npm ci)`);
+  const copy = call('blit_copy_batch', [U8Array, I32, I32, U8Array, U8Array, U64, U8Array, I32, I32, I32, I32]);
+  const write = call('blit_write_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32, I32, I32, I32]);
+
+  let input = Buffer.alloc(64 * 1024);
+  let output = Buffer.alloc(64 * RESULT_SIZE);
+  const noCancel = Buffer.alloc(8);
+  const ensure = (bytes: number, results: number): void => {
+    if (input.length < bytes) input = Buffer.alloc(Math.max(bytes, input.length * 2));
+    if (output.length < results * RESULT_SIZE) output = Buffer.alloc(results * RESULT_SIZE);
+  };
+  const results = (n: number): BatchFileResult[] => {
+    const out: BatchFileResult[] = new Array(n);
+    for (let i = 0, o = 0; i < n; i++, o += RESULT_SIZE) {
+      out[i] = {
+        status: STATUSES[output.readInt32LE(o)] ?? 'failed',
+        errno: output.readInt32LE(o + 4),
+        step: BATCH_STEPS[output.readInt32LE(o + 8)] ?? '',
+        bytes: Number(output.readBigInt64LE(o + 16)),
+        doneMs: output.readDoubleLE(o + 24),
+      };
+    }
+    return out;
+  };
+
+  return {
+    copyBatch(items, o) {
+      const n = items.length;
+      if (n > MAX_BATCH_FILES) throw new RangeError(`copyBatch: ${n} files, at most ${MAX_BATCH_FILES}`);
+      let bytes = 0;
+      for (const t of items) bytes += pad8(COPY_HEADER + t.src.length + t.dstDir.length + t.name.length);
+      ensure(bytes, n);
+      let off = 0;
+      for (const t of items) {
+        const len = pad8(COPY_HEADER + t.src.length + t.dstDir.length + t.name.length);
+        if (t.size > o.scratch.length) throw new RangeError(`copyBatch: ${t.size} bytes exceed the scratch buffer`);
+        input.writeUInt32LE(len, off);
+        input.writeUInt32LE(t.src.length, off + 4);
+        input.writeUInt32LE(t.dstDir.length, off + 8);
+        input.writeUInt32LE(t.name.length, off + 12);
+        input.writeBigInt64LE(BigInt(t.size), off + 16);
+        input.writeBigInt64LE(t.mtimeExact ? t.mtimeNs : 0n, off + 24);
+        input.writeDoubleLE(t.mtimeMs, off + 32);
+        input.writeUInt32LE(t.mode >>> 0, off + 40);
+        input.writeUInt32LE(t.uid >>> 0, off + 44);
+        input.writeUInt32LE(t.gid >>> 0, off + 48);
+        input.writeUInt32LE(t.mtimeExact ? 1 : 0, off + 52);
+        let p = off + COPY_HEADER;
+        p += input.write(t.src, p, 'latin1');
+        p += input.write(t.dstDir, p, 'latin1');
+        input.write(t.name, p, 'latin1');
+        off += len;
+      }
+      const cancel = o.cancel ? Buffer.from(o.cancel.buffer, o.cancel.byteOffset, 8) : noCancel;
+      const opts = (o.preserveOwner ? OPT_PRESERVE_OWNER : 0) | (o.noAtime ? OPT_NOATIME : 0);
+      const r = copy([input.subarray(0, Math.max(off, 8)), off, n, output, o.scratch, o.scratch.length, cancel, opts, o.umask, o.temp.prefix, o.temp.counter]);
+      if (r < 0) throw new Error('copyBatch: the native side rejected the batch (malformed record)');
+      return results(n);
+    },
+
+    writeBatch(items, o) {
+      const n = items.length;
+      let bytes = 0;
+      let dataBytes = 0;
+      for (const t of items) {
+        bytes += pad8(WRITE_HEADER + t.dir.length + t.name.length);
+        dataBytes += t.data.length;
+      }
+      ensure(bytes, n);
+      const data = Buffer.allocUnsafe(Math.max(dataBytes, 1));
+      let off = 0;
+      let dataOff = 0;
+      for (const t of items) {
+        const len = pad8(WRITE_HEADER + t.dir.length + t.name.length);
+        input.writeUInt32LE(len, off);
+        input.writeUInt32LE(t.dir.length, off + 4);
+        input.writeUInt32LE(t.name.length, off + 8);
+        input.writeUInt32LE(t.mode >>> 0, off + 12);
+        input.writeBigUInt64LE(BigInt(dataOff), off + 16);
+        input.writeBigUInt64LE(BigInt(t.data.length), off + 24);
+        input.writeBigInt64LE(t.mtimeNs, off + 32);
+        input.writeUInt32LE(t.uid >>> 0, off + 40);
+        input.writeUInt32LE(t.gid >>> 0, off + 44);
+        t.dir.copy(input, off + WRITE_HEADER);
+        t.name.copy(input, off + WRITE_HEADER + t.dir.length);
+        data.set(t.data, dataOff);
+        dataOff += t.data.length;
+        off += len;
+      }
+      const opts = o.preserveOwner ? OPT_PRESERVE_OWNER : 0;
+      const r = write([input.subarray(0, Math.max(off, 8)), off, n, data, dataOff, output, opts, o.umask, o.temp.prefix, o.temp.counter]);
+      if (r < 0) throw new Error('writeBatch: the native side rejected the batch (malformed record)');
+      return results(n);
+    },
+  };
+}
+
+function pad8(n: number): number {
+  return (n + 7) & ~7;
+}
