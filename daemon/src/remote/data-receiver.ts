@@ -79,6 +79,11 @@ export interface ReceiverOptions {
    * BLIT_RECV_WORKER=0, a debug switch for A/B measurements).
    */
   streamWorkers?: boolean;
+  /**
+   * Workers move payloads with splice(2) (socket -> pipe -> file) instead of read + pwrite
+   * (default on, unless BLIT_RECV_SPLICE=0, a debug switch for A/B measurements).
+   */
+  splice?: boolean;
 }
 
 type Owner = number | 'grpc';
@@ -114,6 +119,7 @@ export class DataReceiver {
   private waiters: (() => void)[] = [];
   private readonly workers = new Set<StreamWorker>();
   private readonly useWorkers: boolean;
+  private readonly splice: boolean;
   /** Streams (or the gRPC path) that reported the sender used zero-copy. */
   senderZeroCopy = false;
   tcpUsed = false;
@@ -123,6 +129,7 @@ export class DataReceiver {
 
   constructor(private readonly hooks: ReceiverHooks, options: ReceiverOptions = {}) {
     this.useWorkers = (options.streamWorkers ?? process.env['BLIT_RECV_WORKER'] !== '0') && handoverAvailable();
+    this.splice = options.splice ?? process.env['BLIT_RECV_SPLICE'] !== '0';
   }
 
   expect(f: ExpectedFile): void {
@@ -424,7 +431,7 @@ export class DataReceiver {
         }
         const restAll = taken.buffered.length > 0 ? Buffer.concat([left, ...taken.buffered]) : left;
         try {
-          worker = startStreamWorker(taken.fd, restAll, { index: o.f.index, fd: fileFd, pos: o.written, size: o.f.entry.size }, target);
+          worker = startStreamWorker(taken.fd, restAll, { index: o.f.index, fd: fileFd, pos: o.written, size: o.f.entry.size }, target, this.splice);
         } catch (err) {
           fail(err as BlitError);
           return;

@@ -389,6 +389,26 @@ export class FrameDecoder {
     this.detached = true;
   }
 
+  /** Bytes of the current DATA payload not decoded yet (0 outside a DATA payload). */
+  get dataLeft(): number {
+    return this.type === FrameType.Data && this.headerFill === HEADER_BYTES ? this.remaining : 0;
+  }
+
+  /** Bytes missing to complete the next frame header (0 inside a payload). */
+  get headerLeft(): number {
+    return this.remaining === 0 ? HEADER_BYTES - this.headerFill : 0;
+  }
+
+  /**
+   * n bytes of the current DATA payload were moved by the caller without passing through push()
+   * (splice from the socket straight to the file); at most dataLeft.
+   */
+  skipData(n: number): void {
+    if (n <= 0 || n > this.dataLeft) throw badFrame(`internal: skipped ${n} of ${this.dataLeft} payload bytes`);
+    this.remaining -= n;
+    if (this.remaining === 0) this.finishFrame();
+  }
+
   /** Decode a chunk; returns the undecoded rest when a handler called detach(). */
   push(chunk: Buffer): Buffer | undefined {
     let off = 0;

@@ -75,11 +75,11 @@ export function takeOverReading(socket: net.Socket): { fd: number; buffered: Buf
 }
 
 /** Start the worker on a taken-over socket; `first` is the file open on the stream right now. */
-export function startStreamWorker(socketFd: number, rest: Buffer, first: DirectFile, target: HandoverTarget): StreamWorker {
+export function startStreamWorker(socketFd: number, rest: Buffer, first: DirectFile, target: HandoverTarget, splice: boolean): StreamWorker {
   const ctlBuf = new SharedArrayBuffer(CTL_CELLS * 4);
   const ctl = new Int32Array(ctlBuf);
   const { port1: replies, port2: workerReplies } = new MessageChannel();
-  const data: RecvWorkerData = { socketFd, rest, first, ctl: ctlBuf, replies: workerReplies };
+  const data: RecvWorkerData = { socketFd, rest, first, ctl: ctlBuf, replies: workerReplies, splice };
   let worker: Worker;
   try {
     // Spelled out: the extension's bundler finds worker scripts by this pattern.

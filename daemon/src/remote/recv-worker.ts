@@ -48,6 +48,8 @@ export interface RecvWorkerData {
   ctl: SharedArrayBuffer;
   /** The main thread answers fd requests here (read synchronously). */
   replies: MessagePort;
+  /** Move direct files' payloads with splice(2) instead of read + pwrite. */
+  splice: boolean;
 }
 
 /** Main thread's answer to {type:'fd'}: a direct file, or null = keep forwarding this file. */
@@ -164,6 +166,16 @@ function run(d: RecvWorkerData): void {
     }
   };
 
+  /** The file fails (ENOSPC, EIO...); the stream goes on, its later bytes are counted and dropped. */
+  const failWrite = (o: NonNullable<typeof open>, err: unknown): void => {
+    o.failed = true;
+    const e = err as NodeJS.ErrnoException;
+    closeOpenFd();
+    events.push({ t: 'w', i: o.index, n: o.unreported });
+    o.unreported = 0;
+    events.push({ t: 'werr', i: o.index, code: e.code ?? 'EIO', message: e.message });
+  };
+
   const writeDirect = (o: NonNullable<typeof open>, piece: Buffer): void => {
     if (o.pos + piece.length > o.size) {
       throw new BlitError({ code: ErrorCodes.BadFrame, message: `more bytes than the manifest size ${o.size}` });
@@ -173,13 +185,7 @@ function run(d: RecvWorkerData): void {
         let off = 0;
         while (off < piece.length) off += fs.writeSync(o.fd, piece, off, piece.length - off, o.pos + off);
       } catch (err) {
-        // The file fails (ENOSPC, EIO...); the stream goes on, its bytes are counted and dropped.
-        o.failed = true;
-        const e = err as NodeJS.ErrnoException;
-        closeOpenFd();
-        events.push({ t: 'w', i: o.index, n: o.unreported });
-        o.unreported = 0;
-        events.push({ t: 'werr', i: o.index, code: e.code ?? 'EIO', message: e.message });
+        failWrite(o, err);
       }
     }
     o.pos += piece.length;
@@ -233,15 +239,90 @@ function run(d: RecvWorkerData): void {
     },
   });
 
+  /**
+   * Splice mode (default; BLIT_RECV_SPLICE=0 turns it off): a direct file's payload goes socket ->
+   * pipe -> file in the kernel, no copy through this thread's buffer (measured, 1 GiB alternated:
+   * receiver CPU -10-25%, wall -10-15%); headers are read exactly, 17 bytes at a time. Without a
+   * pipe (no native bindings) the read + pwrite path.
+   */
+  let pipe: [number, number] | undefined;
+  let pipeSize = 64 * 1024;
+  if (d.splice) {
+    try {
+      pipe = native.pipe2(native.O_CLOEXEC | native.O_NONBLOCK);
+      try {
+        pipeSize = native.fcntlSetPipeSize(pipe[1], READ_BUF);
+      } catch {
+        // the default 64 KiB pipe still works, with more calls
+      }
+    } catch {
+      pipe = undefined;
+    }
+  }
+  /** Move up to dataLeft payload bytes of the direct file from the socket to the file; false on EAGAIN. */
+  const spliceData = (o: NonNullable<typeof open>): boolean => {
+    const want = Math.min(decoder.dataLeft, pipeSize);
+    let n: number;
+    try {
+      n = native.splice(sock, null, pipe![1], null, want, native.SPLICE_F_MOVE | native.SPLICE_F_NONBLOCK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
+      throw new BlitError({ code: ErrorCodes.IoError, message: `data stream splice failed: ${(err as Error).message}` });
+    }
+    if (n === 0) throw new BlitError({ code: ErrorCodes.IoError, message: 'data stream closed before its end' });
+    if (o.pos + n > o.size) throw new BlitError({ code: ErrorCodes.BadFrame, message: `more bytes than the manifest size ${o.size}` });
+    let left = n;
+    try {
+      while (left > 0) left -= native.splice(pipe![0], null, o.fd, o.pos + (n - left), left, native.SPLICE_F_MOVE);
+    } catch (err) {
+      // The rest of these bytes is still in the pipe: read it out (written, or dropped when the
+      // file failed). A filesystem that cannot splice (EINVAL) ends splice mode for this stream.
+      const unsupported = native.isUnsupported(err);
+      if (!unsupported) failWrite(o, err);
+      while (left > 0) {
+        const k = fs.readSync(pipe![0], buf, 0, Math.min(left, buf.length), null);
+        if (unsupported) {
+          let off = 0;
+          try {
+            while (off < k) off += fs.writeSync(o.fd, buf, off, k - off, o.pos + (n - left) + off);
+          } catch (e) {
+            if (!o.failed) failWrite(o, e);
+          }
+        }
+        left -= k;
+      }
+      if (unsupported) {
+        for (const fd of pipe!) fs.closeSync(fd);
+        pipe = undefined;
+      }
+    }
+    o.pos += n;
+    o.unreported += n;
+    eventBytes += n;
+    decoder.skipData(n);
+    return true;
+  };
+
   try {
     // workerData arrives as a plain Uint8Array (structured clone): view it as a Buffer again.
     if (d.rest.length > 0) decoder.push(Buffer.from(d.rest.buffer, d.rest.byteOffset, d.rest.length));
     while (!decoder.streamEnded) {
       if (eventBytes >= FLUSH_BYTES) flush();
       holdWhileBusy();
+      const direct = pipe !== undefined && open !== undefined && open.fd >= 0 && !open.failed ? open : undefined;
+      if (direct && decoder.dataLeft > 0) {
+        if (!spliceData(direct)) {
+          flush();
+          native.poll(sock, native.POLLIN, POLL_MS);
+        }
+        continue;
+      }
+      // With a direct file open in splice mode, read only the next header: its payload is spliced.
+      const want = direct ? decoder.headerLeft || buf.length : buf.length;
       let n: number;
       try {
-        n = fs.readSync(sock, buf, 0, buf.length, null);
+        n = fs.readSync(sock, buf, 0, want, null);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
@@ -265,6 +346,7 @@ function run(d: RecvWorkerData): void {
     }
   } finally {
     closeOpenFd();
+    if (pipe) for (const fd of pipe) fs.closeSync(fd);
     fs.closeSync(sock);
     d.replies.close();
   }

@@ -51,25 +51,21 @@ interface Setup {
   close(): void;
 }
 
-async function setup(files: { name: string; size: number }[], small = true): Promise<Setup> {
+async function setup(files: { name: string; size: number }[], splice: boolean): Promise<Setup> {
   const tmp = tempDir('blit-rx-worker-');
   const log: string[] = [];
   const failures: string[] = [];
   const rx = new DataReceiver(
     {
       openSink: async (f) => fileSink(tmp.dir, f.entry.rel.toString(), log),
-      ...(small
-        ? {
-            writeSmall: (f, chunks) => {
-              fs.writeFileSync(path.join(tmp.dir, f.entry.rel.toString()), Buffer.concat(chunks));
-              log.push(`small ${f.entry.rel.toString()}`);
-            },
-          }
-        : {}),
+      writeSmall: (f, chunks) => {
+        fs.writeFileSync(path.join(tmp.dir, f.entry.rel.toString()), Buffer.concat(chunks));
+        log.push(`small ${f.entry.rel.toString()}`);
+      },
       committed: () => undefined,
       failed: (f, failure) => failures.push(`${f.entry.rel.toString()}: ${failure.code} ${failure.reason}`),
     },
-    { streamWorkers: true },
+    { streamWorkers: true, splice },
   );
   files.forEach((f, index) => rx.expect({ index, entry: { rel: Buffer.from(f.name), size: f.size } as unknown as Entry }));
   const server = net.createServer();
@@ -109,38 +105,6 @@ function tempsIn(dir: string): string[] {
 describe('data receiver: big files handed to a worker thread', function () {
   this.timeout(60_000);
 
-  it('writes a big file, small files and a second big one on the same stream exactly (one handover)', async () => {
-    const big1 = crypto.randomBytes(HANDOVER_MIN + 3 * MIB + 17);
-    const smalls = [crypto.randomBytes(100), crypto.randomBytes(200 * 1024), Buffer.alloc(0)];
-    const mid = crypto.randomBytes(5 * MIB + 1); // forwarded at first, then written by the worker
-    const files = [
-      { name: 'big1', size: big1.length },
-      ...smalls.map((b, i) => ({ name: `s${i}`, size: b.length })),
-      { name: 'mid', size: mid.length },
-    ];
-    const t = await setup(files);
-    try {
-      // Odd frame sizes: frames and reads never line up.
-      for (const b of fileFrames(0, big1, 3 * MIB + 5)) t.client.write(b);
-      smalls.forEach((b, i) => fileFrames(1 + i, b).forEach((x) => t.client.write(x)));
-      for (const b of fileFrames(4, mid, 777_777)) t.client.write(b);
-      t.client.end(streamEndFrame(true));
-      await t.received;
-      assert.deepEqual(t.failures, []);
-      assert.equal(t.rx.streamsHandedOver, 1);
-      assert.ok(t.rx.senderZeroCopy, 'STREAM_END flags seen through the worker');
-      assert.equal(t.rx.bytesReceived, files.reduce((n, f) => n + f.size, 0));
-      assert.ok(fs.readFileSync(path.join(t.dir, 'big1')).equals(big1), 'big1 exact');
-      smalls.forEach((b, i) => assert.ok(fs.readFileSync(path.join(t.dir, `s${i}`)).equals(b), `s${i} exact`));
-      assert.ok(fs.readFileSync(path.join(t.dir, 'mid')).equals(mid), 'mid exact');
-      // Commits are asynchronous, small files synchronous: compare without order.
-      assert.deepEqual([...t.log].sort(), ['commit big1', 'commit mid', 'small s0', 'small s1', 'small s2']);
-      assert.deepEqual(tempsIn(t.dir), []);
-    } finally {
-      t.close();
-    }
-  });
-
   it('a sink without a descriptor keeps the stream on the main thread, bytes exact', async () => {
     const big = crypto.randomBytes(HANDOVER_MIN + MIB);
     const tmp = tempDir('blit-rx-nofd-');
@@ -179,65 +143,100 @@ describe('data receiver: big files handed to a worker thread', function () {
     }
   });
 
-  it('more bytes than the manifest size on the worker path: BadFrame, temp file removed, never committed', async () => {
-    const size = HANDOVER_MIN + MIB;
-    const t = await setup([{ name: 'big', size }]);
-    try {
-      t.client.write(frameHeader(FrameType.FileStart, 0, 0));
-      const chunk = Buffer.alloc(4 * MIB, 7);
-      for (let sent = 0; sent < size + 8 * MIB; sent += chunk.length) {
-        t.client.write(frameHeader(FrameType.Data, 0, chunk.length));
-        t.client.write(chunk);
+  for (const splice of [true, false]) {
+    const mode = splice ? 'splice' : 'read + pwrite';
+    it(`${mode}: writes a big file, small files and a second big one on the same stream exactly (one handover)`, async () => {
+      const big1 = crypto.randomBytes(HANDOVER_MIN + 3 * MIB + 17);
+      const smalls = [crypto.randomBytes(100), crypto.randomBytes(200 * 1024), Buffer.alloc(0)];
+      const mid = crypto.randomBytes(5 * MIB + 1); // forwarded at first, then written by the worker
+      const files = [
+        { name: 'big1', size: big1.length },
+        ...smalls.map((b, i) => ({ name: `s${i}`, size: b.length })),
+        { name: 'mid', size: mid.length },
+      ];
+      const t = await setup(files, splice);
+      try {
+        // Odd frame sizes: frames and reads never line up.
+        for (const b of fileFrames(0, big1, 3 * MIB + 5)) t.client.write(b);
+        smalls.forEach((b, i) => fileFrames(1 + i, b).forEach((x) => t.client.write(x)));
+        for (const b of fileFrames(4, mid, 777_777)) t.client.write(b);
+        t.client.end(streamEndFrame(true));
+        await t.received;
+        assert.deepEqual(t.failures, []);
+        assert.equal(t.rx.streamsHandedOver, 1);
+        assert.ok(t.rx.senderZeroCopy, 'STREAM_END flags seen through the worker');
+        assert.equal(t.rx.bytesReceived, files.reduce((n, f) => n + f.size, 0));
+        assert.ok(fs.readFileSync(path.join(t.dir, 'big1')).equals(big1), 'big1 exact');
+        smalls.forEach((b, i) => assert.ok(fs.readFileSync(path.join(t.dir, `s${i}`)).equals(b), `s${i} exact`));
+        assert.ok(fs.readFileSync(path.join(t.dir, 'mid')).equals(mid), 'mid exact');
+        // Commits are asynchronous, small files synchronous: compare without order.
+        assert.deepEqual([...t.log].sort(), ['commit big1', 'commit mid', 'small s0', 'small s1', 'small s2']);
+        assert.deepEqual(tempsIn(t.dir), []);
+      } finally {
+        t.close();
       }
-      t.client.on('error', () => undefined);
-      await assert.rejects(t.received, (err: unknown) => err instanceof BlitError && err.code === ErrorCodes.BadFrame && /manifest size/.test(err.message));
-      assert.equal(t.rx.streamsHandedOver, 1);
-      assert.deepEqual(t.log, ['abort big']);
-      assert.ok(!fs.existsSync(path.join(t.dir, 'big')), 'nothing under the real name');
-      assert.deepEqual(tempsIn(t.dir), []);
-    } finally {
-      t.close();
-    }
-  });
+    });
 
-  it('a connection cut in the middle of a big file: IoError, temp file removed', async () => {
-    const size = HANDOVER_MIN + 16 * MIB;
-    const t = await setup([{ name: 'big', size }]);
-    try {
-      t.client.write(frameHeader(FrameType.FileStart, 0, 0));
-      t.client.write(frameHeader(FrameType.Data, 0, 16 * MIB));
-      t.client.write(Buffer.alloc(16 * MIB, 1));
-      t.client.write(frameHeader(FrameType.Data, 0, 16 * MIB));
-      t.client.end(Buffer.alloc(MIB, 2)); // ends mid-frame
-      await assert.rejects(t.received, (err: unknown) => err instanceof BlitError && err.code === ErrorCodes.IoError && /closed before its end/.test(err.message));
-      assert.equal(t.rx.streamsHandedOver, 1);
-      assert.deepEqual(t.log, ['abort big']);
-      assert.deepEqual(tempsIn(t.dir), []);
-      assert.deepEqual(fs.readdirSync(t.dir), []);
-    } finally {
-      t.close();
-    }
-  });
+    it(`${mode}: more bytes than the manifest size on the worker path: BadFrame, temp file removed, never committed`, async () => {
+      const size = HANDOVER_MIN + MIB;
+      const t = await setup([{ name: 'big', size }], splice);
+      try {
+        t.client.write(frameHeader(FrameType.FileStart, 0, 0));
+        const chunk = Buffer.alloc(4 * MIB, 7);
+        for (let sent = 0; sent < size + 8 * MIB; sent += chunk.length) {
+          t.client.write(frameHeader(FrameType.Data, 0, chunk.length));
+          t.client.write(chunk);
+        }
+        t.client.on('error', () => undefined);
+        await assert.rejects(t.received, (err: unknown) => err instanceof BlitError && err.code === ErrorCodes.BadFrame && /manifest size/.test(err.message));
+        assert.equal(t.rx.streamsHandedOver, 1);
+        assert.deepEqual(t.log, ['abort big']);
+        assert.ok(!fs.existsSync(path.join(t.dir, 'big')), 'nothing under the real name');
+        assert.deepEqual(tempsIn(t.dir), []);
+      } finally {
+        t.close();
+      }
+    });
 
-  it('abortAll while the worker waits for more data: the thread stops, the temp file is removed', async () => {
-    const size = HANDOVER_MIN + 16 * MIB;
-    const t = await setup([{ name: 'big', size }]);
-    try {
-      t.client.write(frameHeader(FrameType.FileStart, 0, 0));
-      t.client.write(frameHeader(FrameType.Data, 0, 8 * MIB));
-      t.client.write(Buffer.alloc(8 * MIB, 3));
-      const deadline = Date.now() + 10_000;
-      while (t.rx.bytesReceived < 8 * MIB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(t.rx.bytesReceived, 8 * MIB, 'the worker wrote what came');
-      assert.equal(t.rx.streamsHandedOver, 1);
-      await t.rx.abortAll(new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' }));
-      assert.deepEqual(t.log, ['abort big']);
-      assert.deepEqual(fs.readdirSync(t.dir), []);
-      // The stream settles too (its socket is closed once the worker stopped).
-      t.client.destroy();
-      await assert.rejects(t.received);
-    } finally {
-      t.close();
-    }
-  });
+    it(`${mode}: a connection cut in the middle of a big file: IoError, temp file removed`, async () => {
+      const size = HANDOVER_MIN + 16 * MIB;
+      const t = await setup([{ name: 'big', size }], splice);
+      try {
+        t.client.write(frameHeader(FrameType.FileStart, 0, 0));
+        t.client.write(frameHeader(FrameType.Data, 0, 16 * MIB));
+        t.client.write(Buffer.alloc(16 * MIB, 1));
+        t.client.write(frameHeader(FrameType.Data, 0, 16 * MIB));
+        t.client.end(Buffer.alloc(MIB, 2)); // ends mid-frame
+        await assert.rejects(t.received, (err: unknown) => err instanceof BlitError && err.code === ErrorCodes.IoError && /closed before its end/.test(err.message));
+        assert.equal(t.rx.streamsHandedOver, 1);
+        assert.deepEqual(t.log, ['abort big']);
+        assert.deepEqual(tempsIn(t.dir), []);
+        assert.deepEqual(fs.readdirSync(t.dir), []);
+      } finally {
+        t.close();
+      }
+    });
+
+    it(`${mode}: abortAll while the worker waits for more data: the thread stops, the temp file is removed`, async () => {
+      const size = HANDOVER_MIN + 16 * MIB;
+      const t = await setup([{ name: 'big', size }], splice);
+      try {
+        t.client.write(frameHeader(FrameType.FileStart, 0, 0));
+        t.client.write(frameHeader(FrameType.Data, 0, 8 * MIB));
+        t.client.write(Buffer.alloc(8 * MIB, 3));
+        const deadline = Date.now() + 10_000;
+        while (t.rx.bytesReceived < 8 * MIB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(t.rx.bytesReceived, 8 * MIB, 'the worker wrote what came');
+        assert.equal(t.rx.streamsHandedOver, 1);
+        await t.rx.abortAll(new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' }));
+        assert.deepEqual(t.log, ['abort big']);
+        assert.deepEqual(fs.readdirSync(t.dir), []);
+        // The stream settles too (its socket is closed once the worker stopped).
+        t.client.destroy();
+        await assert.rejects(t.received);
+      } finally {
+        t.close();
+      }
+    });
+  }
 });
