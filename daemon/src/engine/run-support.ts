@@ -1,8 +1,7 @@
 /**
  * Pieces of a local run that do not need the run's state: the tuning/history recorder, the
- * post-copy directory passes, and error helpers. Kept apart so orchestrator.ts stays readable.
+ * post-copy directory metadata pass, and error helpers.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Entry, Failure, TransferSummary } from './types';
 import { BlitError, ErrorCodes, fromErrno } from './errors';
@@ -105,19 +104,6 @@ export function applyDirFixes(fixes: DirFix[], dstRoot: Buffer, meta: MetaOption
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // failed to create: already reported
       fail(failureOf(err, f.rel, 'cannot set directory metadata'));
-    }
-  }
-}
-
-/** move: remove source directories that are empty now, deepest first; `keepRoot` for `SRC/`. */
-export function removeEmptiedSourceDirs(dirs: Buffer[], srcRoot: Buffer, keepRoot: boolean): void {
-  dirs.sort((a, b) => depth(b) - depth(a));
-  for (const rel of dirs) {
-    if (rel.length === 0 && keepRoot) continue;
-    try {
-      fs.rmdirSync(join2(srcRoot, rel));
-    } catch {
-      // not empty (something failed or was excluded): kept on purpose
     }
   }
 }

@@ -1,0 +1,183 @@
+/**
+ * What the march decided, per entry (differ.ts callbacks), for a tree run and a single-file run
+ * alike: create directories (in the background), write symlinks, hand files to the copy
+ * dispatcher, make way for an entry of another kind, remove stale temp files of a killed run.
+ *
+ * - a source dir replacing a destination non-dir, or the reverse, replaces the destination only
+ *   when it is not a non-empty directory, unless this is a confirmed mirror.
+ */
+import * as fs from 'node:fs';
+import type { Entry } from './types';
+import { ErrorCodes } from './errors';
+import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
+import { writeSymlinkAtomic } from './metadata';
+import { tempPathFor } from './atomic';
+import { deleteEntry } from './delete';
+import { baseName, displayPath, join2, parentRel } from './paths';
+import { failureOf } from './walk';
+import type { CopyDispatcher } from './copy-dispatch';
+import { removeSourceIfMove } from './move-finalise';
+import type { RunState } from './run-state';
+
+/** A temp file untouched this long belongs to a dead run. */
+const STALE_TEMP_MS = 15 * 60 * 1000;
+
+export class EntryActions {
+  private mkdirsInFlight = 0;
+  private readonly mkdirWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly run: RunState,
+    private readonly copies: CopyDispatcher,
+  ) {}
+
+  onSrcOnly(e: Entry): void {
+    if (this.run.fatal) return;
+    switch (e.kind) {
+      case 'dir':
+        this.makeDir(e);
+        return;
+      case 'file':
+        this.copies.queueFile(e, 'create');
+        return;
+      case 'symlink':
+        this.writeSymlink(e, 'symlink');
+    }
+  }
+
+  onBoth(s: Entry, d: Entry): void {
+    const run = this.run;
+    if (run.fatal) return;
+    const compare = run.options.compare;
+    if (s.kind !== d.kind && (s.kind === 'dir' || d.kind === 'dir')) {
+      if (compare.ignoreExisting) return;
+      if (!this.removeConflicting(d)) return;
+      this.onSrcOnly(s);
+      return;
+    }
+    if (s.kind === 'dir') {
+      if (dirMetaDiffers(s, d)) run.dirs.fix(s.rel, s);
+      return;
+    }
+    if (s.kind === 'symlink') {
+      if (symlinkNeedsUpdate(s, d, compare)) this.writeSymlink(s, 'update');
+      else removeSourceIfMove(run, s);
+      return;
+    }
+    const decision = decideFile(s, d, compare);
+    if (decision === 'skip') {
+      run.summary.filesUnchanged++;
+      // --ignore-existing skips content we never compared: the source is not removed then.
+      if (!compare.ignoreExisting) removeSourceIfMove(run, s);
+      return;
+    }
+    this.copies.queueFile(s, decision === 'hash' ? 'hash' : 'update');
+  }
+
+  /** A file the destination lister found identical by the quick check. */
+  onSame(s: Entry): void {
+    if (this.run.fatal) return;
+    this.run.summary.filesUnchanged++;
+    removeSourceIfMove(this.run, s);
+  }
+
+  /**
+   * A temp file left by an earlier run that was killed (SIGKILL, power loss): removed once it has
+   * not been written for STALE_TEMP_MS, so a live run's temp (written continuously) is never hit.
+   */
+  onTempFile(rel: Buffer): void {
+    const run = this.run;
+    if (run.options.dryRun) return;
+    const abs = join2(run.dstRoot, rel);
+    try {
+      const st = fs.lstatSync(abs);
+      if (!st.isFile() || Date.now() - st.mtimeMs < STALE_TEMP_MS) return;
+      fs.unlinkSync(abs);
+      run.dirs.touchParent(rel);
+      run.emit({ type: 'warning', message: `${displayPath(rel)}: removed a temp file left by an interrupted run` });
+    } catch {
+      // gone already, or not ours to remove: leave it
+    }
+  }
+
+  /** Resolves when every background mkdir has finished. */
+  async mkdirsDone(): Promise<void> {
+    while (this.mkdirsInFlight > 0) await new Promise<void>((resolve) => this.mkdirWaiters.push(resolve));
+  }
+
+  /**
+   * Make way for a source entry of another kind. Returns false (failure recorded) if refused.
+   * Counted as deletions in a dry run too, so its summary says what the real run will do.
+   */
+  private removeConflicting(d: Entry): boolean {
+    const run = this.run;
+    const confirmedMirror = run.options.mode === 'mirror' && run.options.deleteConfirmed;
+    const dryRun = run.options.dryRun;
+    if (!dryRun) run.dirs.touchParent(d.rel);
+    try {
+      if (d.kind === 'dir' && confirmedMirror) {
+        // Replaced whole: each entry in it is a deletion, itemized and counted as a mirror's are.
+        run.summary.entriesDeleted += deleteEntry(run.dstRoot, d, undefined, (rel, kind) => run.item('delete', rel, kind, 0), dryRun).deleted;
+        return true;
+      }
+      run.item('delete', d.rel, d.kind, 0);
+      if (!dryRun) {
+        const abs = join2(run.dstRoot, d.rel);
+        // A directory only when empty: never lose data in a plain copy.
+        if (d.kind === 'dir') fs.rmdirSync(abs);
+        else fs.unlinkSync(abs);
+      }
+      run.summary.entriesDeleted++;
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        run.fail({ path: displayPath(d.rel), code: ErrorCodes.NotADirectory, reason: 'destination is a non-empty directory where the source has a file; not replaced (use a confirmed mirror)' });
+      } else {
+        run.fail(failureOf(err, d.rel, 'cannot replace destination entry'));
+      }
+      return false;
+    }
+  }
+
+  private makeDir(e: Entry): void {
+    const run = this.run;
+    run.item('mkdir', e.rel, 'dir', 0);
+    run.dirs.fix(e.rel, e);
+    run.dirs.touchParent(e.rel);
+    if (run.options.dryRun) return;
+    // In the background (libuv pool): on a deep tree serial mkdirs held up the walk while the
+    // workers idled. A file can reach a worker first; its AtomicFile then creates the directory
+    // (createParents). Either way the directory was absent when listed, so it counts as created.
+    this.mkdirsInFlight++;
+    fs.mkdir(join2(run.dstRoot, e.rel), { recursive: true, mode: 0o700 }, (err) => {
+      this.mkdirsInFlight--;
+      if (err) run.fail(failureOf(err, e.rel, 'cannot create directory'));
+      else run.summary.dirsCreated++;
+      if (this.mkdirsInFlight === 0) for (const wake of this.mkdirWaiters.splice(0)) wake();
+    });
+  }
+
+  private writeSymlink(e: Entry, action: 'symlink' | 'update'): void {
+    const run = this.run;
+    run.item(action, e.rel, 'symlink', 0);
+    if (run.options.dryRun) return;
+    run.dirs.touchParent(e.rel);
+    const dirAbs = join2(run.dstRoot, parentRel(e.rel));
+    const write = (): void => writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget!, e, run.meta, tempPathFor);
+    try {
+      try {
+        write();
+      } catch (err) {
+        // Its directory's background mkdir may not have run yet (makeDir).
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        fs.mkdirSync(dirAbs, { recursive: true, mode: 0o700 });
+        write();
+      }
+      run.summary.symlinksCreated++;
+      removeSourceIfMove(run, e);
+    } catch (err) {
+      run.fail(failureOf(err, e.rel, 'cannot create symlink'));
+    }
+  }
+}
