@@ -51,13 +51,16 @@ interface Setup {
   close(): void;
 }
 
-async function setup(files: { name: string; size: number }[], splice: boolean): Promise<Setup> {
+async function setup(files: { name: string; size: number }[], splice: boolean, openDelayMs = 0): Promise<Setup> {
   const tmp = tempDir('blit-rx-worker-');
   const log: string[] = [];
   const failures: string[] = [];
   const rx = new DataReceiver(
     {
-      openSink: async (f) => fileSink(tmp.dir, f.entry.rel.toString(), log),
+      openSink: async (f) => {
+        if (openDelayMs > 0) await new Promise((r) => setTimeout(r, openDelayMs));
+        return fileSink(tmp.dir, f.entry.rel.toString(), log);
+      },
       writeSmall: (f, chunks) => {
         fs.writeFileSync(path.join(tmp.dir, f.entry.rel.toString()), Buffer.concat(chunks));
         log.push(`small ${f.entry.rel.toString()}`);
@@ -140,6 +143,23 @@ describe('data receiver: big files handed to a worker thread', function () {
     } finally {
       server.close();
       tmp.cleanup();
+    }
+  });
+
+  it('bytes Node read ahead while the temp file was being opened go to the worker first, in order', async () => {
+    // The sink opens slowly: meanwhile Node keeps reading the (paused) socket into its buffer;
+    // the handover must collect those bytes and put them before what the worker reads itself.
+    const big = crypto.randomBytes(HANDOVER_MIN + 2 * MIB + 5);
+    const t = await setup([{ name: 'big', size: big.length }], true, 300);
+    try {
+      for (const b of fileFrames(0, big, 64 * 1024 + 3)) t.client.write(b);
+      t.client.end(streamEndFrame(false));
+      await t.received;
+      assert.deepEqual(t.failures, []);
+      assert.equal(t.rx.streamsHandedOver, 1);
+      assert.ok(fs.readFileSync(path.join(t.dir, 'big')).equals(big), 'exact');
+    } finally {
+      t.close();
     }
   });
 
