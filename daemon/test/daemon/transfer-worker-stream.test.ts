@@ -1,16 +1,17 @@
 /**
  * Big files on the TCP data plane are received by a worker thread (recv-worker.ts) on whichever
  * side receives: blitd for a push, the blit client for a pull. Against a REAL blitd and the real
- * CLI: bytes exact both ways (with small files around the big one, on tmpfs-or-temp dirs), and
- * SIGTERM or CancelJob in the middle of a big file stops the thread, removes the temp file and
- * leaves nothing under the real name.
+ * CLI: bytes exact both ways (with small files around the big one), and SIGTERM or CancelJob
+ * (blitd receiving) or Ctrl-C (blit receiving a pull) in the middle of a big file stops the
+ * thread, removes the temp file and leaves nothing under the real name.
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HANDOVER_MIN } from '../../src/remote/data-receiver';
-import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import { BLIT, runBlit, startDaemon, tempDir, type Daemon } from './harness';
 import { fileEntry, frame, jsonSummary, openDataStream, rawPush, tempFilesIn } from './transfer-helpers';
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -146,5 +147,31 @@ describe('remote big files received by a worker thread (real blitd)', function (
     assert.ok(!fs.existsSync(path.join(mod, 'cancelled', 'big')));
     // The worker closed its duplicates (a thread killed instead of stopped would leak them).
     await waitFor(() => tempDescriptors(daemon.proc.pid!).length === 0, 10_000, 'blitd to close every descriptor of the temp file');
+  });
+
+  it('Ctrl-C during a pull of a big file: blit exits 1 [Cancelled], its worker stops, no temp, no file', async () => {
+    const dir = path.join(mod, 'sparse');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'huge.bin'), '');
+    fs.truncateSync(path.join(dir, 'huge.bin'), 1 << 30); // sparse 1 GiB: sent fast, written slowly enough to interrupt
+    const dst = path.join(tmp.dir, 'pull-int');
+    fs.mkdirSync(dst);
+    const child = spawn(process.execPath, [BLIT, 'copy', `127.0.0.1:${daemon.port}:/default/sparse/`, dst], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b));
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    try {
+      await waitFor(() => tempFilesIn(dst).length > 0, 20_000, 'the pull to start writing');
+      await new Promise((r) => setTimeout(r, 100)); // the stream is in its worker by now
+      child.kill('SIGINT');
+      const code = await exited;
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /\[Cancelled\]/);
+      assert.deepEqual(tempFilesIn(dst), []);
+      assert.ok(!fs.existsSync(path.join(dst, 'huge.bin')), 'no partial file under the real name');
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
