@@ -343,7 +343,15 @@ class Blit {
 
 let blit: Blit | undefined;
 
-export function activate(context: vscode.ExtensionContext): { jobs: () => ReadonlyMap<string, JobRecord>; daemonPid: () => number | undefined } {
+/** The extension's exports: read-only views of its state (tests, other extensions). */
+export interface BlitApi {
+  jobs: () => ReadonlyMap<string, JobRecord>;
+  daemonPid: () => number | undefined;
+  /** The Blit Transfers view's data provider, exactly as the workbench renders it. */
+  tree: () => TransfersTreeProvider;
+}
+
+export function activate(context: vscode.ExtensionContext): BlitApi {
   const b = new Blit(context);
   blit = b;
   const reg = (id: string, fn: (args?: any) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
@@ -362,7 +370,7 @@ export function activate(context: vscode.ExtensionContext): { jobs: () => Readon
   // Show jobs a daemon already runs (e.g. started from another window) without starting one.
   void b.manager.attachIfRunning().then((c) => (c ? b.tracker.attach(c) : undefined)).catch(() => {});
   // API for tests and other extensions: read-only views of the state.
-  return { jobs: () => b.tracker.snapshot, daemonPid: () => b.manager.pid };
+  return { jobs: () => b.tracker.snapshot, daemonPid: () => b.manager.pid, tree: () => b.tree };
 }
 
 export async function deactivate(): Promise<void> {

@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CommandResult } from '../../src/extension';
+import type { BlitApi, CommandResult } from '../../src/extension';
 import { listFiles, setTargets, sleep, startRemoteBlitd, workspaceDir, type RemoteDaemon } from './helpers';
 
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
@@ -105,5 +105,34 @@ describe('Blit commands against a real blitd on loopback', function () {
       'the transfer finished before the cancel: make the file bigger');
     assert.equal(fs.existsSync(remoteHuge), false, 'a partial file was left under the real name');
     fs.rmSync(big, { recursive: true, force: true });
+  });
+
+  it('a file the remote cannot take shows under its job as a failed file, with the reason', async () => {
+    // a non-empty remote directory where the workspace has a file: a plain push refuses that file
+    fs.mkdirSync(path.join(remoteRoot, 'conflict', 'in-the-way.txt'), { recursive: true });
+    fs.writeFileSync(path.join(remoteRoot, 'conflict', 'in-the-way.txt', 'keep'), 'remote data');
+    fs.writeFileSync(path.join(ws, 'in-the-way.txt'), 'a file now');
+    try {
+      await setTargets([...(vscode.workspace.getConfiguration('blit').get<unknown[]>('targets') ?? []).filter((t) => (t as { name: string }).name !== 'e2e-conflict'),
+        { name: 'e2e-conflict', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'conflict', excludes: [] }]);
+      const r = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-conflict' });
+      assert.equal(r.state, 'failed', JSON.stringify(r));
+      assert.deepEqual(r.failures?.map((f) => f.path), ['in-the-way.txt']);
+      assert.equal(fs.readFileSync(path.join(remoteRoot, 'conflict', 'in-the-way.txt', 'keep'), 'utf8'), 'remote data');
+      // the view's own provider: the job node, expanded (it failed), with the file as a warning child
+      const tree = (vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi).tree();
+      let job = tree.getChildren().find((n) => n.id === r.jobId);
+      for (let i = 0; i < 50 && !job?.children.length; i++) {
+        await sleep(100);
+        job = tree.getChildren().find((n) => n.id === r.jobId);
+      }
+      assert.ok(job, 'the job is in the Blit Transfers view');
+      assert.equal(tree.getTreeItem(job).collapsibleState, vscode.TreeItemCollapsibleState.Expanded);
+      const items = tree.getChildren(job).map((c) => tree.getTreeItem(c));
+      assert.deepEqual(items.map((i) => [i.label, (i.iconPath as vscode.ThemeIcon).id]), [['in-the-way.txt', 'warning']]);
+      assert.match(String(items[0]!.description), /^failed: .*directory is in the way/);
+    } finally {
+      fs.rmSync(path.join(ws, 'in-the-way.txt'), { force: true });
+    }
   });
 });
