@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ABI_VERSION 1
+#define ABI_VERSION 2
 
 /* Steps, reported with the errno of a failed file (mirrored in native/src/batch.ts). */
 enum step {
@@ -60,6 +60,7 @@ enum status {
 /* Batch options (bit flags). */
 #define OPT_PRESERVE_OWNER 1u
 #define OPT_NOATIME 2u
+#define OPT_CREATE_PARENTS 4u
 
 #define TEMP_NAME_PART_MAX 200
 #define PREFETCH_BATCH_BYTES (16 * 1024 * 1024)
@@ -203,6 +204,32 @@ static int commit(int dfd, const char *tmp, const char *final, uint32_t mode, ui
   return 0;
 }
 
+/*
+ * mkdir -p of dir[0..len) with mode 0700 (AtomicFile's createParents: the engine creates
+ * directories in the background and applies their final mode later, so a file can arrive first).
+ */
+static int mkdir_p(const char *dir, uint32_t len) {
+  char p[PATH_MAX];
+  if (len == 0 || len >= PATH_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(p, dir, len);
+  p[len] = 0;
+  if (mkdir(p, 0700) == 0 || errno == EEXIST) return 0;
+  if (errno != ENOENT) return -1;
+  /* Slow path (rare): create each prefix from the top; existing ones answer EEXIST. */
+  for (uint32_t i = 1; i < len; i++) {
+    if (p[i] != '/' || p[i - 1] == '/') continue;
+    p[i] = 0;
+    int rc = mkdir(p, 0700);
+    p[i] = '/';
+    if (rc < 0 && errno != EEXIST) return -1;
+  }
+  if (mkdir(p, 0700) == 0 || errno == EEXIST) return 0;
+  return -1;
+}
+
 static int noatime_refused; /* per process: set once O_NOATIME was refused and we are not root */
 
 static int open_src(const char *path, uint32_t opts) {
@@ -307,6 +334,8 @@ int blit_copy_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
     }
     uint32_t created_mode = c->mode & 0777;
     int dfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)created_mode);
+    if (dfd < 0 && errno == ENOENT && (opts & OPT_CREATE_PARENTS) && mkdir_p(dir, c->dir_len) == 0)
+      dfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)created_mode);
     if (dfd < 0) {
       fail(r, STEP_OPEN_DST);
       close(sfd);

@@ -27,7 +27,7 @@ import { NativeError } from './errors';
 
 const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const COPY_HEADER = 56;
 const WRITE_HEADER = 48;
 const RESULT_SIZE = 32;
@@ -35,6 +35,7 @@ const RESULT_SIZE = 32;
 export const MAX_BATCH_FILES = 4096;
 const OPT_PRESERVE_OWNER = 1;
 const OPT_NOATIME = 2;
+const OPT_CREATE_PARENTS = 4;
 
 /** Which step of a file failed (the syscall named in its error). */
 export const BATCH_STEPS = ['', 'open', 'read', 'open', 'write', 'fstat', 'fchown', 'fchmod', 'futimens', 'close', 'rename', 'path'] as const;
@@ -86,6 +87,8 @@ export interface CopyBatchOptions {
   umask: number;
   /** Open sources with O_NOATIME (retried without it on EPERM). */
   noAtime: boolean;
+  /** Create a missing destination directory and its parents (mode 0700, as AtomicFile's createParents). */
+  createParents?: boolean;
   /** Int32Array over a SharedArrayBuffer: [0] != 0 = stop before the next file; [1] is bumped per file. */
   cancel?: Int32Array;
   /** Scratch memory, at least as big as the largest file. */
@@ -217,7 +220,7 @@ function open(): NativeBatch {
         off += len;
       }
       const cancel = o.cancel ? Buffer.from(o.cancel.buffer, o.cancel.byteOffset, 8) : noCancel;
-      const opts = (o.preserveOwner ? OPT_PRESERVE_OWNER : 0) | (o.noAtime ? OPT_NOATIME : 0);
+      const opts = (o.preserveOwner ? OPT_PRESERVE_OWNER : 0) | (o.noAtime ? OPT_NOATIME : 0) | (o.createParents ? OPT_CREATE_PARENTS : 0);
       const r = copy([input.subarray(0, Math.max(off, 8)), off, n, output, o.scratch, o.scratch.length, cancel, opts, o.umask, o.temp.prefix, o.temp.counter]);
       if (r < 0) throw new Error('copyBatch: the native side rejected the batch (malformed record)');
       return results(n);

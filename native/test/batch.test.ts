@@ -143,6 +143,21 @@ describe('native: batch library (copyBatch / writeBatch)', () => {
     assert.equal(cancel[1], 1);
   });
 
+  it('createParents makes a missing destination directory (and its parents) 0700; without it ENOENT', () => {
+    fs.writeFileSync(t.file('src/a'), 'deep');
+    const deep = t.file('dst/x/y/z');
+    const without = batch.copyBatch([item(t.file('src/a'), deep)], opts());
+    assert.deepEqual([without[0]!.status, without[0]!.errno, without[0]!.step], ['failed', 2, 'open']);
+    assert.deepEqual(fs.readdirSync(t.file('dst')), []);
+    const res = batch.copyBatch([item(t.file('src/a'), deep), item(t.file('src/a'), t.file('dst/x'), 'b')], opts({ createParents: true }));
+    assert.deepEqual(res.map((r) => r.status), ['done', 'done']);
+    assert.equal(fs.readFileSync(path.join(deep, 'a'), 'utf8'), 'deep');
+    for (const d of ['dst/x', 'dst/x/y', 'dst/x/y/z']) assert.equal(fs.statSync(t.file(d)).mode & 0o777, 0o700, d);
+    fs.writeFileSync(t.file('dst/file'), 'not a directory');
+    const blocked = batch.copyBatch([item(t.file('src/a'), t.file('dst/file/sub'))], opts({ createParents: true }));
+    assert.deepEqual([blocked[0]!.status, blocked[0]!.errno], ['failed', 20]); // ENOTDIR
+  });
+
   it('does not follow a symlink given as the source', () => {
     fs.writeFileSync(t.file('target'), 'secret');
     fs.symlinkSync(t.file('target'), t.file('src/link'));

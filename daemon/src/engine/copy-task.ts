@@ -118,9 +118,10 @@ const SOURCE_CHANGED_REASON = 'source changed while it was being copied; destina
 /**
  * The native batch path. Per file the C side does what runTask does for a small file (open with
  * O_NOATIME, read, temp O_EXCL, write, fstat = changed?, fchown/fchmod/futimens, close, rename)
- * and reports done / changed / failed / not run (cancelled). A failed file is done again through
- * the per-file path, which reports it with the usual typed error (or succeeds: it also creates a
- * missing destination directory and retries a clashing temp name), so errors read as before.
+ * and reports done / changed / failed / not run (cancelled); a missing destination directory is
+ * created there (mode 0700, fixed later, as AtomicFile's createParents). A failed file is done
+ * again through the per-file path, which reports it with the usual typed error (or succeeds, e.g.
+ * after a clashing temp name), so errors read as before.
  */
 function createNativeBatchRunner(init: WorkerInit, batch: native.NativeBatch, perFile: (tasks: FileTask[]) => TaskResult[]): (tasks: FileTask[]) => TaskResult[] {
   const cancel = new Int32Array(init.cancel);
@@ -140,7 +141,7 @@ function createNativeBatchRunner(init: WorkerInit, batch: native.NativeBatch, pe
       items.push({ src: t.src, dstDir: t.dstDir, name: t.name, size: t.size, mtimeNs: t.mtimeNs, mtimeMs: t.mtimeMs, mtimeExact: t.mtimeNs >= 0n, mode: t.mode, uid: t.uid, gid: t.gid });
     }
     if (items.length > 0) {
-      const out = batch.copyBatch(items, { preserveOwner: init.meta.preserveOwner, umask: init.meta.umask, noAtime: true, cancel, scratch, temp: reserveTempNames(items.length) });
+      const out = batch.copyBatch(items, { preserveOwner: init.meta.preserveOwner, umask: init.meta.umask, noAtime: true, createParents: true, cancel, scratch, temp: reserveTempNames(items.length) });
       for (let k = 0; k < out.length; k++) {
         const r = out[k]!;
         const i = at[k]!;
