@@ -40,11 +40,12 @@ export interface ExpectedFile {
 export interface ReceiverHooks {
   openSink(f: ExpectedFile): Promise<FileSink>;
   /**
-   * Small files: write all the bytes and commit in one synchronous call once the file is
-   * complete (no temp file while it is in flight, no promise per step). Throws on failure, after
-   * removing its temp file.
+   * Small files: write all the bytes and commit once the file is complete (no temp file while it
+   * is in flight, no promise per step). The chunks must be consumed (written or copied) before it
+   * returns; `done` is called once the file is committed, or with the failure after its temp file
+   * was removed. May also throw at once.
    */
-  writeSmall?(f: ExpectedFile, chunks: Buffer[]): void;
+  writeSmall?(f: ExpectedFile, chunks: Buffer[], done: (err?: unknown) => void): void;
   committed(f: ExpectedFile): void;
   failed(f: ExpectedFile, failure: Failure): void;
   /** Called for every chunk written (progress). */
@@ -192,17 +193,23 @@ export class DataReceiver {
     if (s.failed || s.done) return;
     const chunks = s.pending;
     const n = s.pendingBytes;
-    this.dropPending(s);
+    // The bytes stay counted as queued until the file is written (bounds the writer's backlog).
+    s.pending = [];
+    s.pendingBytes = 0;
+    const done = (err?: unknown): void => {
+      this.release(n);
+      if (err !== undefined) return this.writeFailed(s, err);
+      if (s.done) return; // aborted meanwhile (its complete file is in place all the same)
+      this.hooks.bytes?.(n);
+      s.done = true;
+      this.hooks.committed(s.f);
+      s.resolveSettle();
+    };
     try {
-      this.hooks.writeSmall!(s.f, chunks);
+      this.hooks.writeSmall!(s.f, chunks, done);
     } catch (err) {
-      this.writeFailed(s, err);
-      return;
+      done(err);
     }
-    this.hooks.bytes?.(n);
-    s.done = true;
-    this.hooks.committed(s.f);
-    s.resolveSettle();
   }
 
   private senderError(s: FileState, code: string, reason: string): void {

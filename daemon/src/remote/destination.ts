@@ -23,6 +23,7 @@ import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths'
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
 import type { ExpectedFile, FileSink } from './data-receiver';
+import { SmallFileWriter } from './small-writer';
 
 export interface DestinationHooks {
   item(action: ItemAction, rel: Buffer, kind: EntryKind, size: number): void;
@@ -49,6 +50,8 @@ export interface DestinationInit {
    * deletion candidate, and the file is stored under `as` when given (rsync `FILE DST`).
    */
   singleFile?: { as?: Buffer };
+  /** Threads writing received small files (default: defaultSmallWorkers(); 0 = main thread). */
+  smallWorkers?: number;
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
@@ -354,25 +357,39 @@ export class Destination {
     };
   }
 
-  /** A small file in one go: temp, write, metadata, rename (receiver's synchronous path). */
-  writeSmall(f: ExpectedFile, chunks: Buffer[]): void {
-    const dir = parentRel(f.entry.rel);
+  /**
+   * A small file in one go: temp, write, metadata, rename, on the small-file writer's threads
+   * (small-writer.ts). The chunks are copied before this returns; `done` once committed or failed.
+   */
+  writeSmall(f: ExpectedFile, chunks: Buffer[], done: (err?: unknown) => void): void {
+    const rel = f.entry.rel;
+    const dir = parentRel(rel);
     const why = this.checkDir(dir);
     if (why) throw why;
-    const atomic = new AtomicFile(join2(this.init.rootAbs, dir), baseName(f.entry.rel));
-    try {
-      let rest = chunks;
-      let pos = 0;
-      while (rest.length > 0) {
-        const n = fs.writevSync(atomic.fd, rest, pos);
-        pos += n;
-        rest = skipBytes(rest, n);
+    // Consecutive files mostly share a directory: its absolute path and writer lane, once.
+    let d = this.lastDir;
+    if (!d || !d.rel.equals(dir)) {
+      const k = key(dir);
+      d = this.smallDirs.get(k);
+      if (!d) {
+        d = { rel: dir, abs: join2(this.init.rootAbs, dir), lane: this.smallDirs.size };
+        this.smallDirs.set(k, d);
       }
-      atomic.commit(f.entry, this.init.meta);
-    } catch (err) {
-      atomic.abort();
-      throw fromErrno(err, displayPath(f.entry.rel), 'cannot write');
+      this.lastDir = d;
     }
+    this.smallWriter ??= new SmallFileWriter(this.init.meta, this.init.smallWorkers);
+    this.smallWriter.write(d.lane, d.abs, baseName(rel), chunks, f.entry.size, f.entry, (err) =>
+      done(err ? fromErrno(err, displayPath(rel), 'cannot write') : undefined),
+    );
+  }
+
+  private smallWriter: SmallFileWriter | undefined;
+  private readonly smallDirs = new Map<string, { rel: Buffer; abs: Buffer; lane: number }>();
+  private lastDir: { rel: Buffer; abs: Buffer; lane: number } | undefined;
+
+  /** Wait for small files still being written and stop the writer threads (call once, at the end). */
+  async close(): Promise<void> {
+    await this.smallWriter?.close();
   }
 
   fileCommitted(f: ExpectedFile): void {

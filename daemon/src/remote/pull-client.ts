@@ -79,7 +79,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   };
   const rx = new DataReceiver({
     openSink: (f) => dest!.openSink(f),
-    writeSmall: (f, chunks) => dest!.writeSmall(f, chunks),
+    writeSmall: (f, chunks, done) => dest!.writeSmall(f, chunks, done),
     committed: (f) => {
       dest!.fileCommitted(f);
       noteCommitted(f.index);
@@ -197,6 +197,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   } finally {
     latch.unwatch();
     conn.close();
+    await dest?.close();
   }
 }
 

@@ -74,6 +74,7 @@ class PushSession {
   private job: Job | undefined;
   private listener: DataListener | undefined;
   private receiver: DataReceiver | undefined;
+  private dest: Destination | undefined;
   private readonly streams: Promise<void>[] = [];
   private needs: number[] = [];
   private planned = { files: 0, bytes: 0 };
@@ -96,6 +97,7 @@ class PushSession {
     } finally {
       this.latch.unwatch();
       this.listener?.close();
+      await this.dest?.close();
     }
   }
 
@@ -140,11 +142,12 @@ class PushSession {
         },
       },
     });
+    this.dest = dest;
     dest.prepareRoot();
     await dest.ready();
     const receiver = new DataReceiver({
       openSink: (f) => dest.openSink(f),
-      writeSmall: (f, chunks) => dest.writeSmall(f, chunks),
+      writeSmall: (f, chunks, done) => dest.writeSmall(f, chunks, done),
       committed: (f) => {
         dest.fileCommitted(f);
         this.done.files++;

@@ -1,0 +1,14 @@
+/**
+ * Worker thread of the small-file writer (small-writer.ts): writes each batch of received small
+ * files (small-file-batch.ts) and answers with one message per batch, handing the batch's
+ * buffers back for reuse.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runSmallBatch, type SmallBatchRequest, type SmallWorkerInit } from './small-file-batch';
+
+const init = workerData as SmallWorkerInit;
+parentPort!.on('message', (req: SmallBatchRequest) => {
+  const reply = runSmallBatch(req, init.meta);
+  parentPort!.postMessage(reply, [req.bytes, req.meta.buffer as ArrayBuffer]);
+});
+parentPort!.postMessage({ ready: true });
