@@ -95,7 +95,9 @@ export class Destination {
     // Glob and files-from layers now; .gitignore rules are read at the end from the destination,
     // whose .gitignore files then equal the source's (they are part of the transfer).
     this.filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: false }, init.filesFrom);
-    this.differ = new Differ(init.rootAbs, this.filter);
+    // fastStat: destination regular files are lstat'ed without a Stats object (engine/fast-lstat);
+    // their mtime is then compared in Node's double ms, the local engine's rule.
+    this.differ = new Differ(init.rootAbs, this.filter, true);
     this.manifestKeys = init.options.mode === 'mirror' ? new Set() : undefined;
   }
 
@@ -146,20 +148,8 @@ export class Destination {
       else this.fail(e.rel, ErrorCodes.InvalidPath, 'the transfer root must be a directory');
       return;
     }
-    const shown = displayPath(e.rel);
-    try {
-      const parts = checkRelative(e.rel, shown);
-      // Normal form: no component was dropped ('' or '.'), i.e. the kept parts and their
-      // separators account for every byte (cheaper than joining them again).
-      let kept = parts.length - 1;
-      for (const p of parts) kept += p.length;
-      if (parts.length === 0 || kept !== e.rel.length) {
-        throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'path is not in normal form', path: shown });
-      }
-    } catch (err) {
-      const be = err as BlitError;
-      this.failures.push({ path: shown, code: be.code, reason: be.message });
-      this.init.hooks.failure(this.failures[this.failures.length - 1]!);
+    if (!isNormalRelative(e.rel)) {
+      this.refusePath(e.rel);
       return;
     }
     const dir = parentRel(e.rel);
@@ -171,6 +161,26 @@ export class Destination {
     if (e.kind === 'dir') {
       this.manifestDirs.push(e);
       this.dirByKey.set(key(e.rel), e);
+    }
+  }
+
+  /** A manifest path that is not a normal relative path: the precise reason, as a failure. */
+  private refusePath(rel: Buffer): void {
+    const shown = displayPath(rel);
+    try {
+      const parts = checkRelative(rel, shown);
+      // Normal form: no component was dropped ('' or '.'), i.e. the kept parts and their
+      // separators account for every byte.
+      let kept = parts.length - 1;
+      for (const p of parts) kept += p.length;
+      if (parts.length === 0 || kept !== rel.length) {
+        throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'path is not in normal form', path: shown });
+      }
+      throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'invalid path', path: shown }); // not reached
+    } catch (err) {
+      const be = err as BlitError;
+      this.failures.push({ path: shown, code: be.code, reason: be.message });
+      this.init.hooks.failure(this.failures[this.failures.length - 1]!);
     }
   }
 
@@ -531,6 +541,27 @@ export class Destination {
       ...extra,
     };
   }
+}
+
+/**
+ * The checks of checkRelative plus normal form, in one pass with no allocation (it runs for every
+ * manifest entry): non-empty, no NUL, not absolute, and every '/'-separated component non-empty
+ * and neither '.' nor '..'. False sends the entry to refusePath for the exact error.
+ */
+export function isNormalRelative(rel: Buffer): boolean {
+  const n = rel.length;
+  if (n === 0) return false;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const b = i < n ? rel[i]! : 0x2f;
+    if (b === 0) return false;
+    if (b !== 0x2f) continue;
+    const len = i - start;
+    if (len === 0) return false;
+    if (rel[start] === 0x2e && (len === 1 || (len === 2 && rel[start + 1] === 0x2e))) return false;
+    start = i + 1;
+  }
+  return true;
 }
 
 function tempPathForName(dir: Buffer, name: Buffer): Buffer {
