@@ -4,10 +4,12 @@
  * Float64Array of fixed-size records, so a batch of a hundred files is two transferable buffers
  * and no object per file. runSmallBatch writes each file the engine's way (AtomicFile: O_EXCL
  * temp in the destination directory, data, mode/mtime, rename) on whichever thread runs it: a
- * worker normally, the main thread while the workers are still starting.
+ * worker normally, the main thread while the workers are still starting. With the native batch
+ * library the whole batch is one foreign call (see runSmallBatch).
  */
+import * as native from '@blit/native';
 import type { Entry } from '../engine/types';
-import { AtomicFile } from '../engine/atomic';
+import { AtomicFile, reserveTempNames } from '../engine/atomic';
 import type { MetaOptions } from '../engine/metadata';
 
 /** Float64 fields per file record. */
@@ -99,11 +101,45 @@ export class SmallBatchBuilder {
   }
 }
 
-/** Write every file of a batch; never throws (failures are returned per file). */
+/**
+ * Write every file of a batch; never throws (failures are returned per file). With the native
+ * batch library (@blit/native writeBatch: temp, write, meta, rename of every file in one foreign
+ * call) the whole batch is one call; a file it could not write is done again through AtomicFile,
+ * which reports it with the usual errno error (or succeeds). Without it, AtomicFile per file.
+ */
 export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions): SmallBatchReply {
+  const nb = native.loadNativeBatch();
+  if (!nb || req.count > native.MAX_BATCH_FILES) return runPerFile(req, opts, undefined);
+  const m = req.meta;
+  const items: native.WriteItem[] = new Array(req.count);
+  for (let i = 0; i < req.count; i++) {
+    const r = i * REC;
+    const o = m[r]!;
+    const dirLen = m[r + 1]!;
+    const nameLen = m[r + 2]!;
+    items[i] = {
+      dir: Buffer.from(req.bytes, o, dirLen),
+      name: Buffer.from(req.bytes, o + dirLen, nameLen),
+      data: new Uint8Array(req.bytes, o + dirLen + nameLen, m[r + 3]!),
+      mode: m[r + 4]!,
+      uid: m[r + 5]!,
+      gid: m[r + 6]!,
+      mtimeNs: BigInt(m[r + 7]!) * NS + BigInt(m[r + 8]!),
+    };
+  }
+  const out = nb.writeBatch(items, { preserveOwner: opts.preserveOwner, umask: opts.umask, temp: reserveTempNames(items.length) });
+  let redo: number[] | undefined;
+  for (let i = 0; i < out.length; i++) if (out[i]!.status !== 'done') (redo ??= []).push(i);
+  return redo ? runPerFile(req, opts, redo) : { batch: req.batch, failed: [], meta: req.meta, bytes: req.bytes };
+}
+
+/** The files `only` (all when undefined) through AtomicFile, one at a time. */
+function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | undefined): SmallBatchReply {
   const failed: SmallBatchReply['failed'] = [];
   const m = req.meta;
-  for (let i = 0; i < req.count; i++) {
+  const n = only ? only.length : req.count;
+  for (let k = 0; k < n; k++) {
+    const i = only ? only[k]! : k;
     const r = i * REC;
     let o = m[r]!;
     const dirLen = m[r + 1]!;

@@ -61,9 +61,10 @@ async function setup(files: { name: string; size: number }[], splice: boolean, o
         if (openDelayMs > 0) await new Promise((r) => setTimeout(r, openDelayMs));
         return fileSink(tmp.dir, f.entry.rel.toString(), log);
       },
-      writeSmall: (f, chunks) => {
+      writeSmall: (f, chunks, done) => {
         fs.writeFileSync(path.join(tmp.dir, f.entry.rel.toString()), Buffer.concat(chunks));
         log.push(`small ${f.entry.rel.toString()}`);
+        done();
       },
       committed: () => undefined,
       failed: (f, failure) => failures.push(`${f.entry.rel.toString()}: ${failure.code} ${failure.reason}`),
