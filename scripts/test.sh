@@ -8,6 +8,8 @@ bash scripts/setup-deps.sh
 
 echo "== build"
 npx tsc -b
+# The one-file CLI that daemon/bin/blit.js loads when fresh: every CLI test below runs through it.
+node scripts/bundle-cli.js
 
 # Both suites always run, so one failure does not hide the state of the other; the command fails
 # if either did.

@@ -1,0 +1,101 @@
+/**
+ * The one-file CLI bundle (scripts/bundle-cli.js → daemon/dist/blit-cli.js) that daemon/bin/blit.js
+ * loads when it is fresh: built here from the current dist, then a push, a pull and a local copy
+ * through the REAL bin/blit.js and a REAL blitd must behave as from dist (worker scripts and the
+ * native library found through the rewritten __dirname: zeroCopy true, trees exact), and a bundle
+ * older than the last `tsc -b` must not be loaded.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BLIT, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { assertSameTree, jsonSummary } from './transfer-helpers';
+
+const REPO = path.resolve(__dirname, '../../../..');
+const BUNDLE = path.join(REPO, 'daemon', 'dist', 'blit-cli.js');
+const TSBUILDINFO = path.join(REPO, 'daemon', 'dist', 'tsconfig.tsbuildinfo');
+
+/** Which CLI file a run of bin/blit.js loaded: a preload reports it from require.cache at exit. */
+function loadedCli(tmp: string, env: NodeJS.ProcessEnv = {}): 'bundle' | 'dist' | 'none' {
+  const preload = path.join(tmp, 'which-cli.js');
+  fs.writeFileSync(preload, `process.on('exit', () => {
+    const ks = Object.keys(require.cache);
+    process.stderr.write('LOADED=' + (ks.some((k) => k.endsWith('blit-cli.js')) ? 'bundle' : ks.some((k) => k.endsWith('cli/main.js')) ? 'dist' : 'none') + '\\n');
+  });\n`);
+  const r = spawnSync(process.execPath, ['-r', preload, BLIT, '--version'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const m = /LOADED=(\w+)/.exec(r.stderr);
+  return (m?.[1] as 'bundle' | 'dist' | 'none') ?? 'none';
+}
+
+describe('blit CLI bundle (scripts/bundle-cli.js)', function () {
+  this.timeout(120_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let daemon: Daemon;
+  let moduleDir: string;
+  let src: string;
+  let hadEsbuild = true;
+
+  before(async function () {
+    try {
+      require.resolve('esbuild', { paths: [REPO] });
+    } catch {
+      hadEsbuild = false;
+      this.skip(); // an install without dev dependencies: blit runs from dist (covered by every other CLI test)
+    }
+    const b = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'bundle-cli.js')], { encoding: 'utf8' });
+    assert.equal(b.status, 0, `bundle-cli failed: ${b.stderr}`);
+    tmp = tempDir('blit-bundle-');
+    moduleDir = path.join(tmp.dir, 'module');
+    src = path.join(tmp.dir, 'src');
+    fs.mkdirSync(moduleDir);
+    writeTree(src, { 'a.txt': 'alpha\n', 'd/b.bin': Buffer.alloc(300_000, 7) /* > 256 KiB: sent with sendfile, not write */, 'd/e/c.txt': 'gamma' });
+    daemon = await startDaemon(['--port', '0', '--root', moduleDir]);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    tmp?.cleanup();
+  });
+
+  it('bin/blit.js loads the fresh bundle, and dist with BLIT_NO_BUNDLE=1', () => {
+    assert.equal(loadedCli(tmp.dir), 'bundle');
+    assert.equal(loadedCli(tmp.dir, { BLIT_NO_BUNDLE: '1' }), 'dist');
+  });
+
+  it('a bundle older than the last tsc -b is not loaded (dist is)', () => {
+    const st = fs.statSync(BUNDLE);
+    const info = fs.statSync(TSBUILDINFO);
+    try {
+      fs.utimesSync(BUNDLE, st.atime, new Date(info.mtimeMs - 60_000));
+      assert.equal(loadedCli(tmp.dir), 'dist');
+    } finally {
+      fs.utimesSync(BUNDLE, st.atime, st.mtime);
+    }
+    assert.equal(loadedCli(tmp.dir), 'bundle');
+  });
+
+  it('push and pull through the bundle: trees exact, sendfile worker found (zeroCopy)', async () => {
+    assert.ok(hadEsbuild);
+    const push = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/p`, '--json']);
+    assert.equal(push.code, 0, push.stderr);
+    const ps = jsonSummary(push.stdout);
+    assert.equal(ps.tcpDataPlane, true);
+    assert.equal(ps.zeroCopy, true, 'the sendfile worker script was found beside remote/ in dist');
+    assertSameTree(src, path.join(moduleDir, 'p'));
+
+    const back = path.join(tmp.dir, 'back');
+    const pull = await runBlit(['copy', `127.0.0.1:${daemon.port}:/default/p/`, back, '--json']);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.equal(jsonSummary(pull.stdout).filesTransferred, 3);
+    assertSameTree(src, back);
+  });
+
+  it('a local copy through the bundle is exact', async () => {
+    const dst = path.join(tmp.dir, 'local');
+    const r = await runBlit(['copy', `${src}/`, dst]);
+    assert.equal(r.code, 0, r.stderr);
+    assertSameTree(src, dst);
+  });
+});

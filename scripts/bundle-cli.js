@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+'use strict';
+// Bundles the `blit` CLI (daemon/dist/src/cli/main.js and everything it requires, @grpc/grpc-js,
+// @grpc/proto-loader, commander, ...) into one file, daemon/dist/blit-cli.js, which
+// daemon/bin/blit.js loads when it is newer than the last `tsc -b` (else it loads dist as before).
+// Why: a CLI run spent ~100-190 ms (2 cores, loaded) resolving, reading and compiling ~300 small
+// module files; one file removes the resolving and most of the reading (DEVLOG 2026-11-21, h5).
+//
+// Every `__dirname` in the repository's own compiled files is rewritten to that file's original
+// directory (relative to the bundle), so worker scripts (copy-worker.js, sendfile-worker.js,
+// recv-worker.js, ...), blit.proto and native/build/libblit_native.so are found where tsc and
+// npm put them, exactly as when dist is loaded. External (required from node_modules at run time):
+// ffi-rs (it loads a native addon) and cli-progress (loaded only when a progress bar is drawn, and
+// the terminal test checks that through require.cache).
+//
+// Needs `npx tsc -b` first. Run by `npm ci` (root postinstall) and scripts/test.sh. Without
+// esbuild (an install without dev dependencies) it prints one line and exits 0: blit runs from dist.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const repo = path.resolve(__dirname, '..');
+const entry = path.join(repo, 'daemon', 'dist', 'src', 'cli', 'main.js');
+const outfile = path.join(repo, 'daemon', 'dist', 'blit-cli.js');
+
+let esbuild;
+try {
+  esbuild = require('esbuild');
+} catch {
+  process.stderr.write('bundle-cli: esbuild is not installed; blit runs from daemon/dist (slower start)\n');
+  process.exit(0);
+}
+if (!fs.existsSync(entry)) {
+  process.stderr.write(`bundle-cli: ${entry} not found: run \`npx tsc -b\` first\n`);
+  process.exit(1);
+}
+
+const ownFiles = new RegExp(`^${escapeRegExp(repo)}/(daemon|proto|native)/dist/`);
+
+/** `__dirname` in our own files → that file's directory, computed from the bundle's at run time. */
+const dirnamePlugin = {
+  name: 'blit-dirname',
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, async (args) => {
+      if (!ownFiles.test(args.path)) return undefined;
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      if (!source.includes('__dirname')) return { contents: source, loader: 'js' };
+      const rel = path.relative(path.dirname(outfile), path.dirname(args.path)).split(path.sep).join('/');
+      const expr = `require("node:path").join(__blitBundleDir, ${JSON.stringify(rel)})`;
+      return { contents: source.replace(/\b__dirname\b/g, expr), loader: 'js' };
+    });
+  },
+};
+
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const tmp = `${outfile}.${process.pid}.tmp`;
+esbuild
+  .build({
+    entryPoints: [entry],
+    outfile: tmp,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['ffi-rs', 'cli-progress'],
+    banner: { js: 'const __blitBundleDir = __dirname;' },
+    plugins: [dirnamePlugin],
+    logLevel: 'warning',
+  })
+  .then(() => fs.renameSync(tmp, outfile)) // atomic: bin/blit.js never loads half a bundle
+  .catch((err) => {
+    fs.rmSync(tmp, { force: true });
+    process.stderr.write(`bundle-cli: ${err.message}\n`);
+    process.exit(1);
+  });
