@@ -92,6 +92,34 @@ describe('blit CLI bundle (scripts/bundle-cli.js)', function () {
     assertSameTree(src, back);
   });
 
+  it('V8 code cache: written per kind of run, tied to the bundle, a broken cache only means compiling', async () => {
+    const cacheFile = `${BUNDLE}.v8cache`;
+    const head = (): { key: string; kinds: string[] } => {
+      const raw = fs.readFileSync(cacheFile);
+      return JSON.parse(raw.subarray(0, raw.indexOf(10)).toString()) as { key: string; kinds: string[] };
+    };
+    fs.rmSync(cacheFile, { force: true });
+    assert.equal((await runBlit(['--version'])).code, 0);
+    assert.deepEqual(head().kinds, ['--version']);
+    const st = fs.statSync(BUNDLE);
+    assert.deepEqual(JSON.parse(head().key), { size: st.size, mtimeMs: st.mtimeMs, node: process.version, arch: process.arch });
+    const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/cached`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(head().kinds, ['--version', 'copy@remote']);
+    assertSameTree(src, path.join(moduleDir, 'cached'));
+    // A cache of another build (same kinds, other key) or garbage is ignored and replaced.
+    fs.writeFileSync(cacheFile, `${JSON.stringify({ key: 'another build', kinds: ['--version', 'copy@remote'] })}\nnot V8 data`);
+    const v = await runBlit(['--version']);
+    assert.equal(v.code, 0, v.stderr);
+    assert.deepEqual(head().kinds, ['--version']);
+    fs.writeFileSync(cacheFile, 'garbage');
+    const dst = path.join(tmp.dir, 'after-garbage');
+    const g = await runBlit(['copy', `${src}/`, dst]);
+    assert.equal(g.code, 0, g.stderr);
+    assertSameTree(src, dst);
+    assert.deepEqual(head().kinds, ['copy']);
+  });
+
   it('a local copy through the bundle is exact', async () => {
     const dst = path.join(tmp.dir, 'local');
     const r = await runBlit(['copy', `${src}/`, dst]);
