@@ -1,5 +1,6 @@
 /**
- * Loads blit.proto at run time (@grpc/proto-loader) and re-exports the generated TypeScript types
+ * Builds blit.proto's gRPC definitions at run time (@grpc/proto-loader, from the descriptor that
+ * `npm run gen` parsed from blit.proto, see generated/descriptor.ts) and re-exports the generated TypeScript types
  * (proto-loader-gen-types, see `npm run gen -w proto`). Nothing else in the repository declares a
  * wire type.
  */
@@ -8,6 +9,7 @@ import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/blit';
+import { BLIT_DESCRIPTOR } from './generated/descriptor';
 
 export * from './generated';
 
@@ -37,11 +39,12 @@ export function protoPath(): string {
 let loaded: grpc.GrpcObject | undefined;
 
 /**
- * blit.proto parsed once per process (25-30 ms each time, measured): every connectDaemon and the
- * server share the result, which is immutable.
+ * blit.proto's definitions built once per process: every connectDaemon and the server share the
+ * result, which is immutable. Built from the pre-parsed descriptor (fromJSON): parsing the .proto
+ * text (loadSync) cost 25-40 ms of every CLI run, the descriptor about half (DEVLOG 2026-11-21, h5).
  */
 export function loadBlitPackage(): grpc.GrpcObject {
-  loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync(protoPath(), LOADER_OPTIONS));
+  loaded ??= grpc.loadPackageDefinition(protoLoader.fromJSON(BLIT_DESCRIPTOR, LOADER_OPTIONS));
   return loaded;
 }
 
