@@ -40,6 +40,17 @@ export class SendQueue {
     else this.items.push(f);
   }
 
+  /** True once every file this transfer will send has been pushed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Returns the file next() just gave out to the front of the queue (a sender that declined it). */
+  putBack(f: OutgoingFile): void {
+    if (this.head > 0 && this.items[this.head - 1] === f) this.head--;
+    else this.items.splice(this.head, 0, f);
+  }
+
   close(): void {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w(undefined);

@@ -16,6 +16,8 @@ import type { FileJob, FromWorker, SendfileWorkerData, ToWorker } from './sendfi
 /** Files handed to one stream's worker ahead of time, in messages of at most BATCH files (so the
  * worker always has the next batch while the main thread handles the results of the last one). */
 const AHEAD = 96;
+/** sendfile-worker.ts's SMALL: files up to this size are written, not sendfile'd, by the worker. */
+const SMALL_TOTAL = 256 * 1024;
 const BATCH = 32;
 
 function socketFd(socket: net.Socket): number | undefined {
@@ -33,6 +35,17 @@ export async function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue,
   // never gets a file (no-op mirror, fewer files than streams) ends on the main thread instead.
   const first = await queue.next();
   if (!first) return sendOnStream(socket, queue, hooks, signal).then(() => false);
+  // The same for a transfer whose files add up to at most SMALL_TOTAL: the worker would write
+  // every one of them with write(2) (sendfile is for files above its SMALL), so zeroCopy is false
+  // either way, and the thread start was 55-100 ms of a 1-byte push or pull (DEVLOG 2026-11-21 h5).
+  // The rest of the need list usually arrives in the same read: one turn of the loop to see it.
+  if (first.entry.size <= SMALL_TOTAL) {
+    if (!queue.isClosed) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (queue.isClosed && queue.totalBytes <= SMALL_TOTAL) {
+      queue.putBack(first);
+      return sendOnStream(socket, queue, hooks, signal).then(() => false);
+    }
+  }
   return runWorker(socket, fd, first, queue, hooks, signal);
 }
 

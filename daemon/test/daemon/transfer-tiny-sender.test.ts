@@ -1,0 +1,65 @@
+/**
+ * A push whose files add up to at most 256 KiB is sent on the main thread (no sendfile worker
+ * thread: its start was most of a 1-byte push's data phase); a bigger one still gets the worker
+ * and sendfile. Observed in the REAL blit process through a preload that logs every Worker started.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { assertSameTree, jsonSummary } from './transfer-helpers';
+
+describe('tiny pushes skip the sendfile worker thread (real blitd and blit)', function () {
+  this.timeout(60_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let daemon: Daemon;
+  let moduleDir: string;
+  let hook: string;
+
+  before(async () => {
+    tmp = tempDir('blit-tiny-');
+    moduleDir = path.join(tmp.dir, 'module');
+    fs.mkdirSync(moduleDir);
+    hook = path.join(tmp.dir, 'workers-hook.js');
+    fs.writeFileSync(hook, `const wt = require('worker_threads');
+if (wt.isMainThread) {
+  const W = wt.Worker;
+  wt.Worker = class extends W { constructor(f, o) { require('fs').appendFileSync(process.env.BLIT_TEST_WORKERS, String(f) + '\\n'); super(f, o); } };
+}\n`);
+    daemon = await startDaemon(['--port', '0', '--root', moduleDir]);
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    tmp?.cleanup();
+  });
+
+  const push = async (name: string, files: Record<string, string | Buffer>): Promise<{ workers: string[]; zeroCopy: unknown }> => {
+    const src = path.join(tmp.dir, `src-${name}`);
+    writeTree(src, files);
+    const log = path.join(tmp.dir, `${name}.workers`);
+    fs.writeFileSync(log, '');
+    const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/${name}`, '--json'], {
+      env: { NODE_OPTIONS: `--require ${hook}`, BLIT_TEST_WORKERS: log, BLIT_FORCE_GRPC_DATA: '' },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assertSameTree(src, path.join(moduleDir, name));
+    const s = jsonSummary(r.stdout);
+    assert.equal(s.tcpDataPlane, true);
+    return { workers: fs.readFileSync(log, 'utf8').split('\n').filter((l) => l !== ''), zeroCopy: s.zeroCopy };
+  };
+
+  it('1 byte, and three files of 256 KiB in all: no worker, zeroCopy false (as the worker would report)', async () => {
+    const one = await push('one', { 'one.txt': 'x' });
+    assert.deepEqual(one.workers.filter((w) => w.includes('sendfile-worker')), []);
+    assert.equal(one.zeroCopy, false);
+    const three = await push('three', { a: Buffer.alloc(100 * 1024, 1), 'd/b': Buffer.alloc(100 * 1024, 2), 'd/c': Buffer.alloc(56 * 1024, 3) });
+    assert.deepEqual(three.workers.filter((w) => w.includes('sendfile-worker')), []);
+  });
+
+  it('a push over 256 KiB starts the worker and sends with sendfile', async () => {
+    const big = await push('big', { small: 'y', big: Buffer.alloc(300 * 1024, 9) });
+    assert.ok(big.workers.some((w) => w.includes('sendfile-worker')), `workers started: ${big.workers.join(', ')}`);
+    assert.equal(big.zeroCopy, true);
+  });
+});
