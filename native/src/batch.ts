@@ -27,7 +27,7 @@ import { NativeError } from './errors';
 
 const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const COPY_HEADER = 56;
 const WRITE_HEADER = 48;
 const RESULT_SIZE = 32;
@@ -117,7 +117,46 @@ export interface NativeBatch {
   copyBatch(items: readonly CopyItem[], options: CopyBatchOptions): BatchFileResult[];
   /** Write in-memory files atomically (temp, fchown as root, fchmod, futimens, rename). */
   writeBatch(items: readonly WriteItem[], options: WriteBatchOptions): BatchFileResult[];
+  /**
+   * Read one directory and lstat every entry in one call (blit_scan_dir). Returns the number of
+   * entries, whose records are then in `scan` until the next call on this thread, or -errno
+   * when the directory cannot be opened or read. `follow` = false opens it with O_NOFOLLOW.
+   */
+  scanDir(dirPath: Buffer, follow: boolean): number;
+  /** The records of the last scanDir (views are replaced when the buffer grows). */
+  readonly scan: ScanRecords;
 }
+
+/**
+ * Records of blit_scan_dir, 8-byte aligned, each SCAN.HEADER bytes then the name and the symlink
+ * target, padded to 8. Field offsets are in bytes from the record start; read u32/i32 fields
+ * through `u32`/`i32` at (start + offset) / 4 and doubles through `f64` at (start + offset) / 8.
+ */
+export interface ScanRecords {
+  data: Buffer;
+  u32: Uint32Array;
+  i32: Int32Array;
+  f64: Float64Array;
+}
+
+export const SCAN = {
+  HEADER: 64,
+  REC_LEN: 0,
+  NAME_LEN: 4,
+  /** i32: errno of the entry's fstatat/readlinkat (0 = ok; its stat fields are then valid). */
+  ERR: 8,
+  MODE: 12,
+  SIZE: 16,
+  MTIME_SEC: 24,
+  BLOCKS: 32,
+  MTIME_NSEC: 40,
+  UID: 44,
+  GID: 48,
+  LINK_LEN: 52,
+  /** readdir's d_type (DT_DIR = 4, DT_REG = 8, DT_LNK = 10, DT_UNKNOWN = 0). */
+  D_TYPE: 56,
+} as const;
+const SCAN_TOO_SMALL = -1000000;
 
 /** A NativeError for a failed file, naming the step's syscall and the path. */
 export function batchError(r: BatchFileResult, pathShown: Buffer | string): NativeError {
@@ -169,6 +208,9 @@ function open(): NativeBatch {
   if (version !== ABI_VERSION) throw new Error(`${lib}: ABI version ${version}, expected ${ABI_VERSION} (rebuild: npm ci)`);
   const copy = call('blit_copy_batch', [U8Array, I32, I32, U8Array, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const write = call('blit_write_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32, I32, I32, I32]);
+  const scanCall = call('blit_scan_dir', [U8Array, U8Array, U64, I32]);
+  const scan: ScanRecords = scanRecords(256 * 1024);
+  const ZERO = Buffer.alloc(1);
 
   let input = Buffer.alloc(64 * 1024);
   let output = Buffer.alloc(64 * RESULT_SIZE);
@@ -260,7 +302,28 @@ function open(): NativeBatch {
       if (r < 0) throw new Error('writeBatch: the native side rejected the batch (malformed record)');
       return results(n);
     },
+
+    scan,
+    scanDir(dirPath, follow) {
+      const p = Buffer.concat([dirPath, ZERO]);
+      for (;;) {
+        const r = scanCall([p, scan.data, scan.data.length, follow ? 1 : 0]);
+        if (r !== SCAN_TOO_SMALL) return r;
+        // Too small: the bytes needed are in the first 8 (the directory may grow again: loop).
+        const need = scan.f64[0]!;
+        const next = scanRecords(Math.max(need + 64 * 1024, scan.data.length * 2));
+        scan.data = next.data;
+        scan.u32 = next.u32;
+        scan.i32 = next.i32;
+        scan.f64 = next.f64;
+      }
+    },
   };
+}
+
+function scanRecords(bytes: number): ScanRecords {
+  const ab = new ArrayBuffer((bytes + 7) & ~7);
+  return { data: Buffer.from(ab), u32: new Uint32Array(ab), i32: new Int32Array(ab), f64: new Float64Array(ab) };
 }
 
 function pad8(n: number): number {

@@ -136,5 +136,6 @@ export {
   loadNativeBatch,
   nativeBatchLibraryCandidates,
   nativeBatchLoadError,
+  SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';

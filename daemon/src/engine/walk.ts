@@ -12,6 +12,8 @@ import type { Filter } from './filter';
 import { fromErrno } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
 import { lstatValues, mtimeMsOf, ST_BLOCKS, ST_GID, ST_MODE, ST_SIZE, ST_UID } from './fast-lstat';
+import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
+import * as native from '@blit/native';
 
 export interface DirListing {
   /** Directory relative to the walk root ('' = root). */
@@ -101,6 +103,8 @@ export function fastFileEntry(abs: Buffer, rel: Buffer): Entry | null {
 
 /** Read one directory into entries (filter applied). Throws if the directory itself is unreadable. */
 export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
+  const nb = nativeScanner();
+  if (nb !== undefined) return readDirEntriesNative(nb, abs, rel, opts, names);
   const dirents = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
   const filter = opts.filter;
   if (filter?.gitignore) {
@@ -131,6 +135,53 @@ export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, name
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished between readdir and lstat: not there
       opts.onError?.(failureOf(err, childRel, 'cannot stat'));
     }
+  }
+  return out;
+}
+
+let cursor: ScanCursor | undefined;
+
+/**
+ * readDirEntries through one native call per directory (scan-dir.ts): the same entries, order,
+ * filter decisions, warnings and errors as the node:fs path below it, exact ns mtimes included.
+ * The root (rel '') may be a symlink to a directory, as readdirSync followed it; below it a
+ * directory is opened O_NOFOLLOW (the walk only descends entries that lstat said were directories).
+ */
+function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
+  const n = scanDir(nb, abs, rel.length === 0);
+  const c = (cursor ??= new ScanCursor(nb));
+  const filter = opts.filter;
+  if (filter?.gitignore) {
+    c.reset();
+    for (let i = 0; i < n; i++, c.next()) {
+      if (c.nameEquals(GITIGNORE) && !c.isDir) {
+        try {
+          filter.addGitignore(rel, fs.readFileSync(join2(abs, GITIGNORE), 'utf8'));
+        } catch (err) {
+          opts.onError?.(failureOf(err, join2(rel, GITIGNORE), 'cannot read .gitignore'));
+        }
+      }
+    }
+  }
+  const out: Entry[] = [];
+  const fast = opts.fastStat === true;
+  c.reset();
+  for (let i = 0; i < n; i++, c.next()) {
+    const childRel = c.joinName(rel);
+    if (filter?.active && filter.excludes(childRel, c.isDir)) continue;
+    const err = c.err;
+    if (err !== 0) {
+      if (err === ENOENT) continue; // vanished between readdir and lstat: not there
+      opts.onError?.(failureOf(new native.NativeError(err, 'lstat', join2(abs, childRel.subarray(childRel.length - c.nameLen))), childRel, 'cannot stat'));
+      continue;
+    }
+    const e = c.entry(childRel, fast);
+    if (e === null) {
+      opts.onSkipped?.(childRel, 'not a regular file, directory or symlink');
+      continue;
+    }
+    out.push(e);
+    names?.push(c.nameLatin1());
   }
   return out;
 }
