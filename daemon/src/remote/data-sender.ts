@@ -28,6 +28,7 @@ export class SendQueue {
   private head = 0;
   private closed = false;
   private waiters: ((f: OutgoingFile | undefined) => void)[] = [];
+  private watchers: { limit: number; resolve: () => void }[] = [];
   totalBytes = 0;
   totalFiles = 0;
 
@@ -38,6 +39,22 @@ export class SendQueue {
     const w = this.waiters.shift();
     if (w) w(f);
     else this.items.push(f);
+    if (this.watchers.length > 0) this.notify();
+  }
+
+  /** Resolves once the queue is closed or holds more than `limit` bytes in all. */
+  closedOrAbove(limit: number): Promise<void> {
+    if (this.closed || this.totalBytes > limit) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.push({ limit, resolve }));
+  }
+
+  private notify(): void {
+    const waiting: typeof this.watchers = [];
+    for (const w of this.watchers) {
+      if (this.closed || this.totalBytes > w.limit) w.resolve();
+      else waiting.push(w);
+    }
+    this.watchers = waiting;
   }
 
   /** True once every file this transfer will send has been pushed. */
@@ -54,6 +71,7 @@ export class SendQueue {
   close(): void {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w(undefined);
+    if (this.watchers.length > 0) this.notify();
   }
 
   /** The next file if one is queued right now (never waits). */

@@ -38,9 +38,11 @@ export async function sendOnStreamZeroCopy(socket: net.Socket, queue: SendQueue,
   // The same for a transfer whose files add up to at most SMALL_TOTAL: the worker would write
   // every one of them with write(2) (sendfile is for files above its SMALL), so zeroCopy is false
   // either way, and the thread start was 55-100 ms of a 1-byte push or pull (DEVLOG 2026-11-21 h5).
-  // The rest of the need list usually arrives in the same read: one turn of the loop to see it.
+  // Waiting until that is known (queue closed, or more than SMALL_TOTAL needed) delays nothing
+  // that matters: a tiny transfer ends after its need list anyway, and a bigger one starts its
+  // worker as soon as the total passes SMALL_TOTAL (a first file above it starts it at once).
   if (first.entry.size <= SMALL_TOTAL) {
-    if (!queue.isClosed) await new Promise<void>((resolve) => setImmediate(resolve));
+    await queue.closedOrAbove(SMALL_TOTAL);
     if (queue.isClosed && queue.totalBytes <= SMALL_TOTAL) {
       queue.putBack(first);
       return sendOnStream(socket, queue, hooks, signal).then(() => false);
