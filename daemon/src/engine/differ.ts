@@ -15,6 +15,18 @@ import { fastFileEntry, statEntry } from './walk';
 import { isTempName } from './atomic';
 import { join2 } from './paths';
 import type { ListedDir, ListedEntry } from './dest-lister';
+import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
+import * as native from '@blit/native';
+
+/** One destination entry read by the native scan: its Entry (null: socket/FIFO/device or vanished), or the lstat errno. */
+interface DstRec {
+  name: Buffer;
+  /** For destination-only names: the kind by lstat (readdir's d_type when it failed). */
+  kind: Entry['kind'] | null;
+  entry: Entry | null;
+  err: number;
+}
+const NO_REL = Buffer.alloc(0);
 
 export interface DiffCallbacks {
   srcOnly(src: Entry): void;
@@ -59,6 +71,9 @@ export class Differ {
       this.missing.delete(key);
     } else if (prefetched !== undefined) {
       this.diffPrefetched(listing, cb, prefetched);
+      return;
+    } else if (nativeScanner() !== undefined) {
+      this.diffNative(listing, cb);
       return;
     } else {
       try {
@@ -106,6 +121,65 @@ export class Differ {
     }
     this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [d.name, direntKind(d) ?? 'file'] as const), cb);
   }
+
+  /**
+   * The same march with the destination directory read by one native call (scan-dir.ts): every
+   * entry comes with its lstat, so a matched name costs no further call. The records are decoded
+   * before any callback runs (the walk on this thread reuses the scan buffer). Below the root a
+   * directory is opened O_NOFOLLOW: a symlink there (ELOOP) is "no such directory", like ENOTDIR.
+   */
+  private diffNative(listing: DirListing, cb: DiffCallbacks): void {
+    const nb = nativeScanner()!;
+    const dirAbs = join2(this.dstRootAbs, listing.dir);
+    let n = -1;
+    try {
+      n = scanDir(nb, dirAbs, listing.dir.length === 0);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
+    }
+    if (n < 0) {
+      for (const e of listing.entries) {
+        if (e.kind === 'dir') this.markMissing(e.rel);
+        cb.srcOnly(e);
+      }
+      return;
+    }
+    const c = (this.cursor ??= new ScanCursor(nb));
+    const dst = new Map<string, DstRec>();
+    c.reset();
+    for (let k = 0; k < n; k++, c.next()) {
+      const err = c.err;
+      const entry = err === 0 ? c.entry(NO_REL, this.fastStat) : null;
+      dst.set(c.nameLatin1(), { name: c.joinName(NO_REL), kind: c.isDir ? 'dir' : c.isFile ? 'file' : c.isSymlink ? 'symlink' : null, entry, err });
+    }
+    for (const e of listing.entries) {
+      const slash = e.rel.lastIndexOf(0x2f);
+      const name = slash < 0 ? e.rel : e.rel.subarray(slash + 1);
+      const nameKey = name.toString('latin1');
+      const d = dst.get(nameKey);
+      if (d === undefined) {
+        if (e.kind === 'dir') this.markMissing(e.rel);
+        cb.srcOnly(e);
+        continue;
+      }
+      dst.delete(nameKey);
+      if (d.err !== 0 && d.err !== ENOENT) throw new native.NativeError(d.err, 'lstat', join2(dirAbs, d.name));
+      const de = d.entry;
+      if (de === null) {
+        // Vanished, or a socket/FIFO/device: the source entry replaces it.
+        if (e.kind === 'dir') this.markMissing(e.rel);
+        cb.srcOnly(e);
+        continue;
+      }
+      de.rel = e.rel;
+      if (e.kind === 'dir' && de.kind !== 'dir') this.markMissing(e.rel);
+      cb.both(e, de);
+    }
+    this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [d.name, d.kind ?? 'file'] as const), cb);
+  }
+
+  private cursor: ScanCursor | undefined;
 
   /** The same march with the destination side listed (and quick-checked) by a DestLister thread. */
   private diffPrefetched(listing: DirListing, cb: DiffCallbacks, listed: ListedDir): void {

@@ -6,6 +6,9 @@ import * as native from '@blit/native';
 import { walk } from '../../src/engine/walk';
 import { Filter } from '../../src/engine/filter';
 import { nativeScanner, scanDir } from '../../src/engine/scan-dir';
+import { Differ } from '../../src/engine/differ';
+import { DestLister } from '../../src/engine/dest-lister';
+import type { Entry } from '../../src/engine/types';
 import { cleanupTemps, setOddMtime, tempDir, writeTree } from './helpers';
 
 /**
@@ -14,6 +17,8 @@ import { cleanupTemps, setOddMtime, tempDir, writeTree } from './helpers';
  * BLIT_NATIVE_BATCH=0 (the node:fs path) and compares everything the walk reports.
  */
 const WALK = path.join(__dirname, '../../src/engine/walk.js');
+const DIFFER = path.join(__dirname, '../../src/engine/differ.js');
+const LISTER = path.join(__dirname, '../../src/engine/dest-lister.js');
 const FILTER = path.join(__dirname, '../../src/engine/filter.js');
 
 /** Walk `root` and serialize everything observable (entries, names, failures, skips). */
@@ -42,6 +47,38 @@ function dumpViaFs(root: string, fastStat: boolean, gitignore: boolean): string 
   const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, BLIT_NATIVE_BATCH: '0' }, encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
+}
+
+/**
+ * Diff src against dst, the destination read by the Differ itself and by the DestLister thread;
+ * serialize every callback with the destination entry's metadata. Self-contained (runs in a child).
+ */
+async function diffDump(walkFn: typeof walk, DifferClass: typeof Differ, Lister: typeof DestLister, src: string, dst: string): Promise<string> {
+  const out: string[] = [];
+  const show = (e: { rel: Buffer; kind: string; size: number; mtimeNs: bigint; mtimeMs?: number | undefined; mode: number; linkTarget?: Buffer | undefined; blocks?: number | undefined }): string =>
+    [e.rel.toString('hex'), e.kind, e.size, String(e.mtimeNs), e.mtimeMs, e.mode, e.linkTarget?.toString('hex'), e.blocks].join(',');
+  for (const via of ['differ', 'lister']) {
+    const differ = new DifferClass(Buffer.from(dst), undefined, true);
+    const lister = via === 'lister' ? new Lister(Buffer.from(dst), 'default') : null;
+    while (lister && !lister.usable) await new Promise((r) => setTimeout(r, 5));
+    const cb = {
+      srcOnly: (e: Entry) => out.push(`${via} srcOnly ${e.rel.toString('hex')}`),
+      dstOnly: (e: Entry) => out.push(`${via} dstOnly ${e.rel.toString('hex')} ${e.kind}`),
+      both: (s: Entry, d: Entry) => out.push(`${via} both ${s.rel.toString('hex')} ${show(d)}`),
+      tempFile: (rel: Buffer) => out.push(`${via} temp ${rel.toString('hex')}`),
+    };
+    for (const l of walkFn(src, { fastStat: true })) {
+      let listed;
+      try {
+        listed = lister ? await lister.list(l) : undefined;
+        differ.diff(l, cb, listed);
+      } catch (err) {
+        out.push(`${via} error ${(err as NodeJS.ErrnoException).code} ${(err as Error).message}`);
+      }
+    }
+    await lister?.close();
+  }
+  return JSON.stringify(out);
 }
 
 /** Equal dumps; on a difference, show where (the dumps are large). */
@@ -108,6 +145,23 @@ describe('engine: walk through the native directory scan (blit_scan_dir)', funct
     const here = dump(walk, Filter, gone, false, false);
     assert.match(here, /"complete",false/);
     assertSame(here, dumpViaFs(gone, false, false), 'vanished root');
+  });
+
+  it('the differ and the destination lister give the same answer as with node:fs', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'same.txt': 'a', 'changed.txt': 'new', 'new.txt': 'b', 'conflict': 'file-in-src', 'dirlink/x': 'a dir in the source', 'd2/y': 'y', 'd2/z': 'z', 'l': { link: 'same.txt' }, 'fifo-in-dst': 'f' });
+    writeTree(dst, { 'same.txt': 'a', 'changed.txt': 'old!', 'old.txt': 'o', 'olddir/q': 'q', 'conflict/inner': 'dir-in-dst', 'dirlink': { link: '../' }, 'd2/z': 'z', 'd2/extra': 'e', 'l': { link: 'elsewhere' }, '.blit.same.txt.000001000002.tmp': 't' });
+    spawnSync('mkfifo', [path.join(dst, 'fifo-in-dst')]);
+    const t = fs.statSync(path.join(src, 'same.txt'));
+    fs.utimesSync(path.join(dst, 'same.txt'), t.atime, t.mtime);
+    const here = await diffDump(walk, Differ, DestLister, src, dst);
+    const script = `const {walk}=require(${JSON.stringify(WALK)});const {Differ}=require(${JSON.stringify(DIFFER)});const {DestLister}=require(${JSON.stringify(LISTER)});
+      (${diffDump.toString()})(walk, Differ, DestLister, ${JSON.stringify(src)}, ${JSON.stringify(dst)}).then((s) => process.stdout.write(s));`;
+    const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, BLIT_NATIVE_BATCH: '0' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assertSame(here, r.stdout, 'differ');
+    assert.match(here, /lister both/);
   });
 
   it('names the directory and the cause like readdirSync when a directory cannot be opened', function () {
