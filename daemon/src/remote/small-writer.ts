@@ -12,9 +12,10 @@
  * turn if its worker has less than two batches to do (so it never waits for the round trip);
  * otherwise it keeps filling, and bigger batches mean fewer messages.
  *
- * Workers start on the first file (a no-op mirror never starts them); until one is up (~50-150 ms:
- * a thread, the engine modules, ffi-rs) batches run on the main thread, so the first files are
- * not delayed. close() waits for every batch in flight, so a worker is never terminated in the
+ * Workers start once SPAWN_AFTER_FILES files have come (a no-op mirror or a push of a few saved
+ * files never starts them: a thread costs ~30-50 ms of start-up, more than writing 64 small files
+ * here); until one is up (~50-150 ms: a thread, the engine modules, ffi-rs) batches run on the
+ * main thread, so the first files are not delayed. close() waits for every batch in flight, so a worker is never terminated in the
  * middle of a file (no temp file is left behind).
  */
 import * as path from 'node:path';
@@ -27,6 +28,8 @@ import { runSmallBatch, SmallBatchBuilder, type SmallBatchReply, type SmallWorke
 /** Files / bytes per batch: big enough to share the message cost, small enough to spread. */
 const BATCH_FILES = 128;
 const BATCH_BYTES = 1024 * 1024;
+/** Files written on the calling thread before the workers are started. */
+const SPAWN_AFTER_FILES = 64;
 /** Batches a worker may have queued before the lane waits for a full batch. */
 const PIPELINE = 2;
 
@@ -55,6 +58,7 @@ export class SmallFileWriter {
   private idle: (() => void)[] = [];
   private closed = false;
   private spawned = false;
+  private filesSeen = 0;
   private readonly free: { meta: Float64Array; bytes: ArrayBuffer }[] = [];
 
   /** `workers` 0 = write on the calling thread (at the end of each event-loop turn). */
@@ -72,7 +76,7 @@ export class SmallFileWriter {
    */
   write(dirLane: number, dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, done: SmallDone): void {
     if (this.closed) throw new Error('small-file writer closed');
-    if (!this.spawned && !this.inlineOnly) this.spawn();
+    if (!this.spawned && !this.inlineOnly && ++this.filesSeen > SPAWN_AFTER_FILES) this.spawn();
     const lane = this.lanes[dirLane % this.lanes.length]!;
     const need = dirAbs.length + name.length + size;
     if (lane.builder && !lane.builder.fits(need)) this.flushLane(lane);
@@ -112,6 +116,11 @@ export class SmallFileWriter {
 
   /** Batches written by worker threads so far (the rest ran on the calling thread). */
   batchesOnWorkers = 0;
+
+  /** Whether worker threads were started (tests: a handful of files never starts them). */
+  get threadsStarted(): boolean {
+    return this.spawned;
+  }
   private readyWaiters: (() => void)[] = [];
 
   /** Start the workers now and resolve once each is up (tests; the first write starts them anyway). */

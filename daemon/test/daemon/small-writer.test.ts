@@ -98,6 +98,23 @@ describe('small-file writer (remote receive path)', function () {
     });
   }
 
+  it('a handful of files is written on the calling thread without starting a thread; more start them', async () => {
+    const few = specs(root, 2, 30); // 60 files: below the start threshold
+    const w = new SmallFileWriter(defaultMetaOptions(), 2);
+    const results = await writeAll(w, few);
+    assert.deepEqual(results.filter((r) => r !== undefined), []);
+    assert.equal(w.threadsStarted, false, 'no thread for 60 files');
+    assert.equal(w.batchesOnWorkers, 0);
+    check(few);
+
+    const many = specs(fs.mkdtempSync(path.join(root, 'many-')), 2, 100);
+    const w2 = new SmallFileWriter(defaultMetaOptions(), 2);
+    const results2 = await writeAll(w2, many);
+    assert.deepEqual(results2.filter((r) => r !== undefined), []);
+    assert.equal(w2.threadsStarted, true, 'threads started for 200 files');
+    check(many);
+  });
+
   it('a file whose directory is missing fails alone, with its errno; the rest is written', async () => {
     const all = specs(root, 2, 40);
     const gone = Buffer.from(path.join(root, 'missing'));
