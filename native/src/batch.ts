@@ -4,6 +4,8 @@
  *
  * - copyBatch: small files from source paths (the local engine's copy workers).
  * - writeBatch: files whose contents are already in memory (for the remote receiver).
+ * - scanDir: one directory read and every entry lstat'ed in one call (the walk and the
+ *   destination listers, daemon/src/engine/scan-dir.ts); records described at `SCAN`.
  *
  * Both keep AtomicFile's rules (temp name `.blit.<name>.<12 hex>.tmp` in the destination
  * directory, created O_EXCL; metadata on the open temp; rename last; temp unlinked on any
