@@ -50,6 +50,12 @@ Advanced (debugging only; blit picks these itself):
   --debug-workers N       number of copy worker threads
   --debug-primitive NAME  force one copy primitive: reflink, copy_file_range, sendfile, readwrite
   BLIT_FORCE_GRPC_DATA=1  same as --force-grpc-data
+  BLIT_NATIVE_BATCH=0     no native batch calls (small-file copy, directory scan): node:fs path
+  BLIT_RECV_SPLICE=0      receiving big files: read + write instead of splice
+  BLIT_RECV_WORKER=0      receiving big files on the main thread, not a worker thread
+  BLIT_RECEIVE_WORKERS=N  threads writing received small files (0 = main thread)
+  BLIT_NO_BUNDLE=1        run the CLI from its compiled files, not the one-file bundle
+  (The receiving side reads these from its own environment: blit for a pull, blitd for a push.)
 `;
 
 /** Repeatable flag: keeps every value in the order given (no default, so help shows none). */
