@@ -84,10 +84,7 @@ export class Differ {
       }
     }
     if (dirents === null) {
-      for (const e of listing.entries) {
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
-      }
+      this.allSrcOnly(listing, cb);
       return;
     }
     const dst = new Map<string, fs.Dirent<Buffer>>();
@@ -99,8 +96,7 @@ export class Differ {
       const nameKey = name.toString('latin1');
       const d = dst.get(nameKey);
       if (d === undefined) {
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
+        this.srcOnly(e, cb);
         continue;
       }
       dst.delete(nameKey);
@@ -112,8 +108,7 @@ export class Differ {
       }
       if (de === null) {
         // Vanished, or a socket/FIFO/device: the source entry replaces it.
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
+        this.srcOnly(e, cb);
         continue;
       }
       if (e.kind === 'dir' && de.kind !== 'dir') this.markMissing(e.rel);
@@ -139,10 +134,7 @@ export class Differ {
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
     }
     if (n < 0) {
-      for (const e of listing.entries) {
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
-      }
+      this.allSrcOnly(listing, cb);
       return;
     }
     const c = (this.cursor ??= new ScanCursor(nb));
@@ -159,8 +151,7 @@ export class Differ {
       const nameKey = name.toString('latin1');
       const d = dst.get(nameKey);
       if (d === undefined) {
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
+        this.srcOnly(e, cb);
         continue;
       }
       dst.delete(nameKey);
@@ -168,8 +159,7 @@ export class Differ {
       const de = d.entry;
       if (de === null) {
         // Vanished, or a socket/FIFO/device: the source entry replaces it.
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
+        this.srcOnly(e, cb);
         continue;
       }
       de.rel = e.rel;
@@ -181,14 +171,22 @@ export class Differ {
 
   private cursor: ScanCursor | undefined;
 
+  /** A source entry with nothing under its name here; a source directory is then missing too. */
+  private srcOnly(e: Entry, cb: DiffCallbacks): void {
+    if (e.kind === 'dir') this.markMissing(e.rel);
+    cb.srcOnly(e);
+  }
+
+  /** The destination directory does not exist: every entry of the listing is source-only. */
+  private allSrcOnly(listing: DirListing, cb: DiffCallbacks): void {
+    for (const e of listing.entries) this.srcOnly(e, cb);
+  }
+
   /** The same march with the destination side listed (and quick-checked) by a DestLister thread. */
   private diffPrefetched(listing: DirListing, cb: DiffCallbacks, listed: ListedDir): void {
     if ('error' in listed) throw Object.assign(new Error(listed.error.message), { code: listed.error.code });
     if (!listed.exists) {
-      for (const e of listing.entries) {
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
-      }
+      this.allSrcOnly(listing, cb);
       return;
     }
     const byIndex: Array<ListedEntry | undefined> = new Array(listing.entries.length);
@@ -202,8 +200,7 @@ export class Differ {
       }
       const d = byIndex[i];
       if (d === undefined || d.kind === null) {
-        if (e.kind === 'dir') this.markMissing(e.rel);
-        cb.srcOnly(e);
+        this.srcOnly(e, cb);
         continue;
       }
       if (e.kind === 'dir' && d.kind !== 'dir') this.markMissing(e.rel);
