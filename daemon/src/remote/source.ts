@@ -64,7 +64,13 @@ export class ManifestSource {
 
   /** Yields packed wire batches of the manifest (ManifestBatch.packed); read `.complete` when done. */
   async *batches(): AsyncGenerator<Buffer> {
-    for await (const items of this.entryBatches()) yield packEntries(items);
+    for await (const items of this.entryBatches()) {
+      yield packEntries(items);
+      // The walk is synchronous and a gRPC write only queues: without a turn of the event loop
+      // here the whole manifest was built before the call's header, the daemon's needs or the
+      // data streams could move (push of `mixed`: first byte 1.6-3.5 s instead of ~0.4 s).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   private async *entryBatches(): AsyncGenerator<PackedEntry[]> {
