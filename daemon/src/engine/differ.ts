@@ -14,7 +14,8 @@ import type { DirListing } from './walk';
 import { fastFileEntry, statEntry } from './walk';
 import { isTempName } from './atomic';
 import { join2 } from './paths';
-import type { ListedDir, ListedEntry } from './dest-lister';
+import type { ListedDir, ListedEntry, QuickCheck } from './dest-lister';
+import { msFromNs } from './compare';
 import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
 import * as native from '@blit/native';
 
@@ -27,16 +28,23 @@ interface DstRec {
   err: number;
 }
 const NO_REL = Buffer.alloc(0);
+/** diffMerged: this source entry passed the quick check. */
+const SAME = 1;
 
+/**
+ * Every source callback also gets the entry's position in the listing (`i`), so a caller can keep
+ * per-entry data in arrays beside the listing instead of a map keyed by entry.
+ */
 export interface DiffCallbacks {
-  srcOnly(src: Entry): void;
+  srcOnly(src: Entry, i: number): void;
   dstOnly(dst: Entry): void;
-  both(src: Entry, dst: Entry): void;
+  both(src: Entry, dst: Entry, i: number): void;
   /**
-   * Optional fast path: a regular file the destination lister already found identical by the
-   * quick check (size+mtime, or size with --size-only). Without it, both(src, copy of src) is called.
+   * Optional fast path: a regular file the destination lister (or the differ's own quick check,
+   * see Differ's `quick`) already found identical by the quick check (size+mtime, or size with
+   * --size-only). Without it, both(src, copy of src) is called.
    */
-  same?(src: Entry): void;
+  same?(src: Entry, i: number): void;
   /** Optional: a blit temp file (`.blit.*.tmp`) in the destination, never a deletion candidate. */
   tempFile?(rel: Buffer): void;
 }
@@ -52,8 +60,18 @@ export class Differ {
   /** Destination directories known not to exist (their source dir was srcOnly or replaced). */
   private readonly missing = new Set<string>();
 
-  /** fastStat: regular files on the destination get cheap stats (see WalkOptions.fastStat). */
-  constructor(private readonly dstRootAbs: Buffer, private readonly filter?: Filter, private readonly fastStat = false) {}
+  /**
+   * fastStat: regular files on the destination get cheap stats (see WalkOptions.fastStat).
+   * quick: the quick check the differ may apply itself on the native scan when the caller has a
+   * `same` callback ('default': size and Node's double-ms mtime, as decideFile compares a fast
+   * destination entry; 'size-only'; null: never, every matched name goes to `both`).
+   */
+  constructor(
+    private readonly dstRootAbs: Buffer,
+    private readonly filter?: Filter,
+    private readonly fastStat = false,
+    private readonly quick: QuickCheck = null,
+  ) {}
 
   /** The destination directory `rel` does not exist: do not read it when its listing arrives. */
   markMissing(rel: Buffer): void {
@@ -90,13 +108,14 @@ export class Differ {
     const dst = new Map<string, fs.Dirent<Buffer>>();
     for (const d of dirents) dst.set(d.name.toString('latin1'), d);
     const dirAbs = join2(this.dstRootAbs, listing.dir);
-    for (const e of listing.entries) {
+    for (let i = 0; i < listing.entries.length; i++) {
+      const e = listing.entries[i]!;
       const slash = e.rel.lastIndexOf(0x2f);
       const name = slash < 0 ? e.rel : e.rel.subarray(slash + 1);
       const nameKey = name.toString('latin1');
       const d = dst.get(nameKey);
       if (d === undefined) {
-        this.srcOnly(e, cb);
+        this.srcOnly(e, i, cb);
         continue;
       }
       dst.delete(nameKey);
@@ -108,11 +127,11 @@ export class Differ {
       }
       if (de === null) {
         // Vanished, or a socket/FIFO/device: the source entry replaces it.
-        this.srcOnly(e, cb);
+        this.srcOnly(e, i, cb);
         continue;
       }
       if (e.kind === 'dir' && de.kind !== 'dir') this.markMissing(e.rel);
-      cb.both(e, de);
+      cb.both(e, de, i);
     }
     this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [d.name, direntKind(d) ?? 'file'] as const), cb);
   }
@@ -138,6 +157,7 @@ export class Differ {
       return;
     }
     const c = (this.cursor ??= new ScanCursor(nb));
+    if (this.quick !== null && cb.same !== undefined && this.diffMerged(listing, cb, c, n, dirAbs)) return;
     const dst = new Map<string, DstRec>();
     c.reset();
     for (let k = 0; k < n; k++, c.next()) {
@@ -145,13 +165,14 @@ export class Differ {
       const entry = err === 0 ? c.entry(NO_REL, this.fastStat) : null;
       dst.set(c.nameLatin1(), { name: c.joinName(NO_REL), kind: c.isDir ? 'dir' : c.isFile ? 'file' : c.isSymlink ? 'symlink' : null, entry, err });
     }
-    for (const e of listing.entries) {
+    for (let i = 0; i < listing.entries.length; i++) {
+      const e = listing.entries[i]!;
       const slash = e.rel.lastIndexOf(0x2f);
       const name = slash < 0 ? e.rel : e.rel.subarray(slash + 1);
       const nameKey = name.toString('latin1');
       const d = dst.get(nameKey);
       if (d === undefined) {
-        this.srcOnly(e, cb);
+        this.srcOnly(e, i, cb);
         continue;
       }
       dst.delete(nameKey);
@@ -159,27 +180,91 @@ export class Differ {
       const de = d.entry;
       if (de === null) {
         // Vanished, or a socket/FIFO/device: the source entry replaces it.
-        this.srcOnly(e, cb);
+        this.srcOnly(e, i, cb);
         continue;
       }
       de.rel = e.rel;
       if (e.kind === 'dir' && de.kind !== 'dir') this.markMissing(e.rel);
-      cb.both(e, de);
+      cb.both(e, de, i);
     }
     this.reportDstOnly(listing.dir, [...dst.values()].map((d) => [d.name, d.kind ?? 'file'] as const), cb);
+  }
+
+  /**
+   * diffNative's march as a merge of two sorted lists, with the quick check done here: the scan
+   * is sorted by strcmp and a source listing from the walker is too, so names are compared in
+   * place (no Entry, Buffer, string or map entry per destination record), and a regular file that
+   * passes the quick check costs a few typed-array reads and one `same` call. Returns false, with
+   * no callback called, when the source names are not strictly ascending (a manifest is not
+   * trusted to be sorted): the caller then marches with a map. Every record is decoded before the
+   * first callback runs (a callback may scan another directory into the same buffer).
+   */
+  private diffMerged(listing: DirListing, cb: DiffCallbacks, c: ScanCursor, n: number, dirAbs: Buffer): boolean {
+    const entries = listing.entries;
+    const data = c.data;
+    const sizeOnly = this.quick === 'size-only';
+    // Per source entry: SAME, the matched destination Entry, or null (nothing usable there).
+    const res: Array<Entry | null | typeof SAME> = new Array(entries.length);
+    const dstOnly: Array<readonly [Buffer, Entry['kind']]> = [];
+    let prev: Buffer | undefined;
+    let prevStart = 0;
+    c.reset();
+    let k = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const rel = e.rel;
+      const start = rel.lastIndexOf(0x2f) + 1;
+      if (prev !== undefined && rel.compare(prev, prevStart, prev.length, start, rel.length) <= 0) return false;
+      prev = rel;
+      prevStart = start;
+      let cmp = 1;
+      // Destination names below this one exist only there.
+      while (k < n) {
+        const ns = c.nameStart;
+        cmp = data.compare(rel, start, rel.length, ns, ns + c.nameLen);
+        if (cmp >= 0) break;
+        dstOnly.push([c.joinName(NO_REL), c.isDir ? 'dir' : c.isFile ? 'file' : c.isSymlink ? 'symlink' : 'file']);
+        k++;
+        c.next();
+      }
+      if (k >= n || cmp !== 0) {
+        res[i] = null;
+        continue;
+      }
+      const err = c.err;
+      if (err !== 0 && err !== ENOENT) throw new native.NativeError(err, 'lstat', join2(dirAbs, c.joinName(NO_REL)));
+      if (err !== 0) res[i] = null; // vanished between readdir and lstat
+      else if (e.kind === 'file' && c.isFile && c.size === e.size && (sizeOnly || c.mtimeMs === (e.mtimeMs ?? msFromNs(e.mtimeNs)))) res[i] = SAME;
+      else res[i] = c.entry(e.rel, this.fastStat);
+      k++;
+      c.next();
+    }
+    for (; k < n; k++, c.next()) dstOnly.push([c.joinName(NO_REL), c.isDir ? 'dir' : c.isFile ? 'file' : c.isSymlink ? 'symlink' : 'file']);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const d = res[i]!;
+      if (d === SAME) cb.same!(e, i);
+      else if (d === null) this.srcOnly(e, i, cb); // missing, vanished, or a socket/FIFO/device
+      else {
+        if (e.kind === 'dir' && d.kind !== 'dir') this.markMissing(e.rel);
+        cb.both(e, d, i);
+      }
+    }
+    this.reportDstOnly(listing.dir, dstOnly, cb);
+    return true;
   }
 
   private cursor: ScanCursor | undefined;
 
   /** A source entry with nothing under its name here; a source directory is then missing too. */
-  private srcOnly(e: Entry, cb: DiffCallbacks): void {
+  private srcOnly(e: Entry, i: number, cb: DiffCallbacks): void {
     if (e.kind === 'dir') this.markMissing(e.rel);
-    cb.srcOnly(e);
+    cb.srcOnly(e, i);
   }
 
   /** The destination directory does not exist: every entry of the listing is source-only. */
   private allSrcOnly(listing: DirListing, cb: DiffCallbacks): void {
-    for (const e of listing.entries) this.srcOnly(e, cb);
+    for (let i = 0; i < listing.entries.length; i++) this.srcOnly(listing.entries[i]!, i, cb);
   }
 
   /** The same march with the destination side listed (and quick-checked) by a DestLister thread. */
@@ -194,13 +279,13 @@ export class Differ {
     for (let i = 0; i < listing.entries.length; i++) {
       const e = listing.entries[i]!;
       if (listed.same[i] === 1) {
-        if (cb.same) cb.same(e);
-        else cb.both(e, { ...e }); // identical by the quick check
+        if (cb.same) cb.same(e, i);
+        else cb.both(e, { ...e }, i); // identical by the quick check
         continue;
       }
       const d = byIndex[i];
       if (d === undefined || d.kind === null) {
-        this.srcOnly(e, cb);
+        this.srcOnly(e, i, cb);
         continue;
       }
       if (e.kind === 'dir' && d.kind !== 'dir') this.markMissing(e.rel);
@@ -215,7 +300,7 @@ export class Differ {
         linkTarget: d.linkTarget === undefined ? undefined : Buffer.from(d.linkTarget, 'latin1'),
         blocks: d.blocks,
         mtimeMs: d.mtimeMs,
-      });
+      }, i);
     }
     this.reportDstOnly(listing.dir, listed.dstOnly.map((d) => [Buffer.from(d.name, 'latin1'), d.kind ?? 'file'] as const), cb);
   }

@@ -71,6 +71,17 @@ export class ScanCursor {
   get dType(): number {
     return this.nb.scan.u32[(this.off + S.D_TYPE) >>> 2]!;
   }
+  /** The scan buffer (records of the last scan); the name of this record is at nameStart. */
+  get data(): Buffer {
+    return this.nb.scan.data;
+  }
+  get nameStart(): number {
+    return this.off + S.HEADER;
+  }
+  /** st_size (meaningful for err === 0). */
+  get size(): number {
+    return this.nb.scan.f64[(this.off + S.SIZE) >>> 3]!;
+  }
   /** The name as latin1 text (one char per byte: byte-exact, like the engine's names). */
   nameLatin1(): string {
     const start = this.off + S.HEADER;

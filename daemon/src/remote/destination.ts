@@ -55,6 +55,14 @@ export interface DestinationInit {
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
+
+/** One directory's manifest entries, with their manifest indices (and checksums) by position. */
+interface Listing {
+  dir: Buffer;
+  entries: Entry[];
+  indices: number[];
+  checksums: Array<Buffer | undefined> | undefined;
+}
 const SYNC_WRITE_MAX = 256 * 1024;
 
 function key(rel: Buffer): string {
@@ -73,8 +81,10 @@ export class Destination {
   private readonly fresh = new Set<string>();
   private readonly differ: Differ;
   private readonly filter: Filter;
-  private pending: { dir: Buffer; entries: Entry[] } | undefined;
-  private readonly index = new Map<Entry, { index: number; checksum: Buffer | undefined }>();
+  /** The listing being gathered: its entries with their manifest indices (and checksums) beside them. */
+  private pending: Listing | undefined;
+  /** The listing being diffed (create() finds an entry's manifest index and checksum in it). */
+  private current: Listing | undefined;
   /** Directory entries of the manifest, and those whose listing was diffed. */
   private readonly manifestDirs: Entry[] = [];
   private readonly dirByKey = new Map<string, Entry>();
@@ -83,8 +93,14 @@ export class Destination {
   private readonly listed = new Set<string>();
   private rootEntry: Entry | undefined;
   private readonly deleteCandidates: Entry[] = [];
-  /** Mirror only: every manifest path, so a directory listed twice never deletes its own files. */
-  private readonly manifestKeys: Set<string> | undefined;
+  /**
+   * Mirror only: every manifest path, so a directory listed twice never deletes its own files.
+   * Kept as the entries' own buffers; made into a set only when a directory was listed twice
+   * (an honest source sends each directory's entries together: then no deletion candidate can be
+   * a manifest path, since its listing held every manifest name of its directory).
+   */
+  private readonly manifestRels: Buffer[] | undefined;
+  private relisted = false;
   /** A destination directory could not be read: deletions are unsafe. */
   private deletionsUnsafe = false;
   private checksumReady: Promise<void> | undefined;
@@ -97,8 +113,12 @@ export class Destination {
     this.filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: false }, init.filesFrom);
     // fastStat: destination regular files are lstat'ed without a Stats object (engine/fast-lstat);
     // their mtime is then compared in Node's double ms, the local engine's rule.
-    this.differ = new Differ(init.rootAbs, this.filter, true);
-    this.manifestKeys = init.options.mode === 'mirror' ? new Set() : undefined;
+    // The differ applies the quick check itself (size, and Node's double-ms mtime unless
+    // size-only: decideFile's rule for a fast destination entry) and calls `same` for those files.
+    const c = init.options.compare;
+    const quick = c.ignoreExisting ? null : c.mode === 'default' ? 'default' : c.mode === 'size-only' ? 'size-only' : null;
+    this.differ = new Differ(init.rootAbs, this.filter, true, quick);
+    this.manifestRels = init.options.mode === 'mirror' ? [] : undefined;
   }
 
   get dryRun(): boolean {
@@ -154,10 +174,11 @@ export class Destination {
     }
     const dir = parentRel(e.rel);
     if (this.pending && !this.pending.dir.equals(dir)) this.flush();
-    if (!this.pending) this.pending = { dir, entries: [] };
-    this.pending.entries.push(e);
-    this.index.set(e, { index, checksum });
-    if (this.manifestKeys) this.manifestKeys.add(key(e.rel));
+    const p = (this.pending ??= { dir, entries: [], indices: [], checksums: undefined });
+    if (checksum !== undefined) (p.checksums ??= [])[p.entries.length] = checksum;
+    p.entries.push(e);
+    p.indices.push(index);
+    this.manifestRels?.push(e.rel);
     if (e.kind === 'dir') {
       this.manifestDirs.push(e);
       this.dirByKey.set(key(e.rel), e);
@@ -193,11 +214,14 @@ export class Destination {
     const p = this.pending;
     this.pending = undefined;
     if (!p) return;
-    this.listed.add(key(p.dir));
+    const k = key(p.dir);
+    if (this.listed.has(k)) this.relisted = true;
+    this.listed.add(k);
+    this.current = p;
     try {
       this.diffListing(p.dir, p.entries);
     } finally {
-      for (const e of p.entries) this.index.delete(e);
+      this.current = undefined;
     }
   }
 
@@ -209,8 +233,9 @@ export class Destination {
     }
     try {
       this.differ.diff({ dir, entries }, {
-        srcOnly: (e) => this.create(e, undefined),
-        both: (e, d) => this.create(e, d),
+        srcOnly: (e, i) => this.create(e, undefined, i),
+        both: (e, d, i) => this.create(e, d, i),
+        same: (e, i) => this.unchangedFile(e, i),
         dstOnly: (d) => this.deleteCandidates.push(d),
       });
     } catch (err) {
@@ -251,11 +276,11 @@ export class Destination {
     this.init.hooks.failure(f);
   }
 
-  private create(e: Entry, d: Entry | undefined): void {
+  /** `i`: the entry's position in the current listing. */
+  private create(e: Entry, d: Entry | undefined, i: number): void {
     const abs = join2(this.init.rootAbs, e.rel);
-    const k = key(e.rel);
     try {
-      if (e.kind === 'dir') return this.createDir(e, d, abs, k);
+      if (e.kind === 'dir') return this.createDir(e, d, abs, key(e.rel));
       if (d?.kind === 'dir') {
         if (!(this.init.options.mode === 'mirror' && this.init.options.deleteConfirmed)) {
           return this.fail(e.rel, ErrorCodes.IoError, `a directory is in the way of this ${e.kind} (mirror with --yes replaces it)`);
@@ -265,7 +290,7 @@ export class Destination {
         d = undefined;
       }
       if (e.kind === 'symlink') return this.createSymlink(e, d);
-      this.createFile(e, d, abs);
+      this.createFile(e, d, abs, i);
     } catch (err) {
       const be = fromErrno(err, displayPath(e.rel), `cannot create ${e.kind}`);
       this.fail(e.rel, be.code, be.message);
@@ -303,18 +328,13 @@ export class Destination {
     this.init.hooks.item('symlink', e.rel, 'symlink', 0);
   }
 
-  private createFile(e: Entry, d: Entry | undefined, abs: Buffer): void {
+  private createFile(e: Entry, d: Entry | undefined, abs: Buffer, i: number): void {
     let decision = decideFile(e, d, this.init.options.compare);
     if (decision === 'hash') {
-      const sum = this.index.get(e)?.checksum;
+      const sum = this.current!.checksums?.[i];
       decision = sum && sum.length > 0 && hashFile(abs) === sum.toString('hex') ? 'skip' : 'transfer';
     }
-    if (decision === 'skip') {
-      this.counts.filesUnchanged++;
-      if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
-      if (!this.dryRun) this.init.hooks.unchanged?.(this.index.get(e)!.index, e);
-      return;
-    }
+    if (decision === 'skip') return this.unchangedFile(e, i);
     const action: ItemAction = d ? 'update' : 'create';
     if (this.dryRun) {
       this.counts.filesTransferred++;
@@ -323,7 +343,14 @@ export class Destination {
       return;
     }
     if (d) this.updates.add(key(e.rel));
-    this.init.hooks.need(this.index.get(e)!.index, e);
+    this.init.hooks.need(this.current!.indices[i]!, e);
+  }
+
+  /** The destination already has this file (`i`: its position in the current listing). */
+  private unchangedFile(e: Entry, i: number): void {
+    this.counts.filesUnchanged++;
+    if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
+    if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!, e);
   }
 
   /** Files that replace an existing one (for the item action once committed). */
@@ -440,9 +467,10 @@ export class Destination {
 
   private deleteExtras(manifestComplete: boolean): void {
     const seen = new Set<string>();
+    const inManifest = this.relisted && this.manifestRels ? new Set(this.manifestRels.map(key)) : undefined;
     let candidates = this.deleteCandidates.filter((c) => {
       const k = key(c.rel);
-      if (seen.has(k) || this.manifestKeys?.has(k)) return false;
+      if (seen.has(k) || inManifest?.has(k)) return false;
       seen.add(k);
       return true;
     });

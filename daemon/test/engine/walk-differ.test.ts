@@ -6,6 +6,7 @@ import { Differ } from '../../src/engine/differ';
 import { Filter } from '../../src/engine/filter';
 import type { Entry, Failure } from '../../src/engine/types';
 import { cleanupTemps, tempDir, writeTree } from './helpers';
+import { nativeScanner } from '../../src/engine/scan-dir';
 
 describe('engine: walk', () => {
   afterEach(cleanupTemps);
@@ -166,6 +167,61 @@ describe('engine: differ', () => {
     } finally {
       await lister.close();
     }
+  });
+
+  it("applies the quick check itself in a merged march (sorted names) and falls back to the map march for unsorted ones", function () {
+    if (nativeScanner() === undefined) this.skip(); // the merged march runs on the native scan only
+    const src = tempDir();
+    const dst = tempDir();
+    const spec = {
+      'same.txt': 'a', 'B-upper': 'b', 'a.b': 'ab', 'new.txt': 'n', 'newdir/x': 'c', 'conflict': 'file-in-src',
+      'd2/y': 'y', 'd2/z': 'z', 'older.txt': 'same size', 'size.txt': 'short', 'l': { link: 'same.txt' }, 'zz': 'last',
+    };
+    writeTree(src, spec);
+    writeTree(dst, {
+      'same.txt': 'a', 'B-upper': 'b', 'a.b': 'ab', 'old.txt': 'o', 'olddir/q': 'q', 'conflict/inner': 'dir-in-dst', 'd2/z': 'z',
+      'd2/extra': 'e', 'older.txt': 'same SIZE', 'size.txt': 'longer', 'l': { link: 'elsewhere' }, 'zz': 'last', 'zzz-dst': 'only',
+    });
+    fs.writeFileSync(Buffer.concat([Buffer.from(src + '/'), Buffer.from([0x66, 0xff])]), 'latin');
+    fs.writeFileSync(Buffer.concat([Buffer.from(dst + '/'), Buffer.from([0x66, 0xff])]), 'latin');
+    for (const p of [...Object.keys(spec).filter((p) => p !== 'l' && p !== 'newdir/x'), '\x66\xff']) {
+      const rel = p === '\x66\xff' ? Buffer.from([0x66, 0xff]) : Buffer.from(p);
+      for (const root of [src, dst]) {
+        const abs = Buffer.concat([Buffer.from(root + '/'), rel]);
+        if (fs.existsSync(abs) && fs.lstatSync(abs).isFile()) fs.utimesSync(abs, 1_600_000_000.5, 1_600_000_000.5);
+      }
+    }
+    fs.utimesSync(path.join(dst, 'older.txt'), 1_500_000_000, 1_500_000_000);
+    const listings = [...walk(src)];
+    const run = (quick: 'default' | null, reorder: boolean) => {
+      const out = { srcOnly: [] as string[], dstOnly: [] as string[], both: [] as string[], same: [] as string[] };
+      const differ = new Differ(Buffer.from(dst), undefined, true, quick);
+      for (const l0 of listings) {
+        const l = reorder ? { dir: l0.dir, entries: [...l0.entries].reverse() } : l0;
+        const at = (e: Entry, i: number): void => assert.equal(l.entries[i], e, 'the position passed is the entry\'s in the listing');
+        differ.diff(l, {
+          srcOnly: (e, i) => (at(e, i), out.srcOnly.push(e.rel.toString('latin1'))),
+          dstOnly: (e) => out.dstOnly.push(e.rel.toString('latin1') + (e.kind === 'dir' ? '/' : '')),
+          both: (s, d, i) => (at(s, i), out.both.push(`${s.rel.toString('latin1')}:${s.kind}/${d.kind}${d.linkTarget ? '->' + d.linkTarget.toString() : ''}${d.kind === 'file' ? `:${d.size}` : ''}`)),
+          same: (s, i) => (at(s, i), out.same.push(s.rel.toString('latin1'))),
+        });
+      }
+      for (const k of Object.keys(out) as (keyof typeof out)[]) out[k].sort();
+      return out;
+    };
+    const merged = run('default', false);
+    assert.deepEqual(merged.same, ['B-upper', 'a.b', 'd2/z', 'f\xff', 'same.txt', 'zz']);
+    assert.deepEqual(merged.both, ['conflict:file/dir', 'd2:dir/dir', 'l:symlink/symlink->elsewhere', 'older.txt:file/file:9', 'size.txt:file/file:6']);
+    assert.deepEqual(merged.srcOnly, ['d2/y', 'new.txt', 'newdir', 'newdir/x']);
+    assert.deepEqual(merged.dstOnly, ['d2/extra', 'old.txt', 'olddir/', 'zzz-dst']);
+    // Without the quick check every matched name goes to both(); the partition is the same.
+    const plain = run(null, false);
+    assert.deepEqual(plain.same, []);
+    assert.deepEqual(plain.both, [...merged.both, ...merged.same.map((p) => `${p}:file/file:${fs.lstatSync(Buffer.concat([Buffer.from(dst + '/'), Buffer.from(p, 'latin1')])).size}`)].sort());
+    assert.deepEqual([plain.srcOnly, plain.dstOnly], [merged.srcOnly, merged.dstOnly]);
+    // A listing not in ascending name order (a manifest is not trusted to be sorted): the map march.
+    const unsorted = run('default', true);
+    assert.deepEqual(unsorted, plain);
   });
 
   it('does not report destination entries the filter excludes, nor look inside excluded dest dirs', () => {
