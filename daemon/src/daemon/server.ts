@@ -9,6 +9,7 @@ import { blitClientConstructor, PROTOCOL_VERSION, type BlitHandlers } from '@bli
 import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { CHANNEL_OPTIONS } from '../remote/grpc-client';
+import { protocolMismatchMessage } from '../remote/call-io';
 import type { ServerContext } from './context';
 import { asBlitError, toGrpcError } from './grpc-errors';
 import * as admin from './admin-rpc';
@@ -39,9 +40,7 @@ function capabilities(deps: ServiceDeps): string[] {
 export function handshake(deps: ServiceDeps, req: pb.HandshakeRequest__Output): pb.HandshakeResponse {
   const base = { protocolVersion: PROTOCOL_VERSION, serverVersion: deps.daemonVersion, capabilities: capabilities(deps) };
   if (req.protocolVersion !== PROTOCOL_VERSION) {
-    const message =
-      `protocol mismatch: client speaks protocol ${req.protocolVersion} (blit ${req.clientVersion || 'unknown'}), ` +
-      `this daemon speaks protocol ${PROTOCOL_VERSION} (blitd ${deps.daemonVersion}); install matching versions`;
+    const message = protocolMismatchMessage(req.protocolVersion, req.clientVersion, PROTOCOL_VERSION, deps.daemonVersion);
     deps.ctx.log.warn('refused handshake', { clientProtocol: req.protocolVersion, serverProtocol: PROTOCOL_VERSION, clientVersion: req.clientVersion });
     return { ...base, accepted: false, message };
   }

@@ -135,12 +135,30 @@ export function withTimeout<T>(p: Promise<T>, ms: number, err: () => BlitError):
 /** How long a daemon waits for the first message of a push or pull. */
 export const HEADER_TIMEOUT_MS = 30_000;
 
+/** The version of this blit / blitd installation (one package). */
+export function blitVersion(): string {
+  try {
+    return String(require('../../../package.json').version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The refusal of another protocol version: the Handshake RPC and push/pull headers say the same. */
+export function protocolMismatchMessage(clientProtocol: number, clientVersion: string, daemonProtocol: number, daemonVersion: string): string {
+  return (
+    `protocol mismatch: client speaks protocol ${clientProtocol} (blit ${clientVersion || 'unknown'}), ` +
+    `this daemon speaks protocol ${daemonProtocol} (blitd ${daemonVersion}); install matching versions`
+  );
+}
+
 /**
  * The first message of a served push or pull: it must arrive within HEADER_TIMEOUT_MS, be a
- * header, and speak this daemon's protocol version. Shared by both handlers so the refusal
- * messages (and their codes) cannot drift apart.
+ * header, and speak this daemon's protocol version (clients send the header without a Handshake
+ * RPC first, so this is where another version is refused, with the Handshake's message). Shared
+ * by both handlers so the refusal messages (and their codes) cannot drift apart.
  */
-export async function readCallHeader<M extends { header?: { protocolVersion: number } | null }>(
+export async function readCallHeader<M extends { header?: { protocolVersion: number; clientVersion?: string } | null }>(
   verb: 'push' | 'pull',
   next: () => Promise<M | undefined>,
   latch: FatalLatch,
@@ -152,7 +170,7 @@ export async function readCallHeader<M extends { header?: { protocolVersion: num
   if (!first?.header) throw new BlitError({ code: ErrorCodes.BadFrame, message: `${verb} must start with a header` });
   const h = first.header as NonNullable<M['header']>;
   if (h.protocolVersion !== protocolVersion) {
-    throw new BlitError({ code: ErrorCodes.ProtocolMismatch, message: `client speaks protocol ${h.protocolVersion}, this daemon ${protocolVersion}` });
+    throw new BlitError({ code: ErrorCodes.ProtocolMismatch, message: protocolMismatchMessage(h.protocolVersion, h.clientVersion ?? '', protocolVersion, blitVersion()) });
   }
   return h;
 }

@@ -8,6 +8,7 @@ import { blitClientConstructor, PROTOCOL_VERSION, type BlitClient, type Handshak
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { fromGrpcError } from '../daemon/grpc-errors';
 import { grpcTarget } from './endpoint';
+import { blitVersion } from './call-io';
 
 /** Channel options shared by client and server so both accept the same message sizes. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -50,6 +51,71 @@ function deadlineIn(ms: number | undefined): grpc.CallOptions {
   return ms && ms > 0 ? { deadline: Date.now() + ms } : {};
 }
 
+export interface TransferConnection {
+  client: BlitClient;
+  target: string;
+  /**
+   * Rejects (BlitError Unreachable) when the channel is not connected within the connect
+   * deadline: the only guard against a host that never answers, since a push or pull call waits
+   * for the connection without a deadline of its own. Never resolves.
+   */
+  connectFailed: Promise<never>;
+  /** An error event of the push/pull call as the user should read it (`heard`: the daemon answered already). */
+  callError(err: Error, heard: boolean): BlitError;
+  /**
+   * The final error of a call that failed before the daemon answered: a daemon that does not
+   * serve the call at all (UNIMPLEMENTED) is asked through the Handshake why (another protocol
+   * version, usually: then its ProtocolMismatch). Any other error is returned as it is.
+   */
+  explain(err: unknown): Promise<unknown>;
+  close(): void;
+}
+
+/**
+ * A channel for one push or pull, without the Handshake round trip: the call's header carries
+ * the protocol version (and the client's version), and the daemon refuses another version there
+ * with the Handshake's message. The call is started at once; the connection is watched here.
+ */
+export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: number } = {}): TransferConnection {
+  const target = addressTarget(addr);
+  const Ctor = blitClientConstructor();
+  const client = new Ctor(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  // An unref'd timer, not waitForReady: its deadline timer would keep a failed CLI run alive.
+  let timer: NodeJS.Timeout | undefined;
+  const connectFailed = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      if (client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) {
+        reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} did not answer in time (deadline exceeded)` }));
+      }
+    }, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    timer.unref();
+  });
+  connectFailed.catch(() => undefined);
+  return {
+    client,
+    target,
+    connectFailed,
+    // Before the daemon said anything, a transport error is a connection failure (refused,
+    // unreachable), named as the Handshake named it. Later it is a broken transfer.
+    callError: (err, heard) =>
+      heard ? new BlitError({ code: ErrorCodes.Unreachable, message: `${target}: ${err.message}`, cause: err }) : fromGrpcError(err, target),
+    explain: async (err) => {
+      const cause = (err instanceof BlitError ? err.cause : err) as Partial<grpc.ServiceError> | undefined;
+      if (cause?.code !== grpc.status.UNIMPLEMENTED) return err;
+      try {
+        await handshakeWith(client, target, {});
+        return err;
+      } catch (refusal) {
+        return refusal;
+      }
+    },
+    close: () => {
+      clearTimeout(timer);
+      client.close();
+    },
+  };
+}
+
 /** Opens a channel and performs the version handshake; refuses a mismatched daemon. */
 export async function connectDaemon(addr: DaemonAddress, opts: ConnectOptions = {}): Promise<DaemonConnection> {
   const target = addressTarget(addr);
@@ -75,31 +141,31 @@ export async function connectDaemon(addr: DaemonAddress, opts: ConnectOptions = 
     }
   }
 
-  const protocolVersion = opts.protocolVersion ?? PROTOCOL_VERSION;
   let handshake: HandshakeResponse__Output;
   try {
-    handshake = await unary<HandshakeResponse__Output>(
-      (o, cb) => client.Handshake({ protocolVersion, clientVersion: opts.clientVersion ?? clientVersion() }, o, cb),
-      opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    );
+    handshake = await handshakeWith(client, target, opts);
   } catch (err) {
     client.close();
     throw err;
   }
+  return { client, target, handshake, unary, stream, close: () => client.close() };
+}
+
+/** The Handshake RPC (deadline: the connect timeout); throws ProtocolMismatch when refused. */
+async function handshakeWith(client: BlitClient, target: string, opts: ConnectOptions): Promise<HandshakeResponse__Output> {
+  const protocolVersion = opts.protocolVersion ?? PROTOCOL_VERSION;
+  const handshake = await new Promise<HandshakeResponse__Output>((resolve, reject) => {
+    client.Handshake(
+      { protocolVersion, clientVersion: opts.clientVersion ?? blitVersion() },
+      deadlineIn(opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+      (err, res) => (err ? reject(fromGrpcError(err, target)) : resolve(res!)),
+    );
+  });
   if (!handshake.accepted) {
-    client.close();
     throw new BlitError({
       code: ErrorCodes.ProtocolMismatch,
       message: handshake.message || `daemon at ${target} speaks protocol ${handshake.protocolVersion}, this client speaks ${protocolVersion}`,
     });
   }
-  return { client, target, handshake, unary, stream, close: () => client.close() };
-}
-
-function clientVersion(): string {
-  try {
-    return String(require('../../../package.json').version);
-  } catch {
-    return 'unknown';
-  }
+  return handshake;
 }

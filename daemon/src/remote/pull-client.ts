@@ -15,13 +15,13 @@ import { defaultMetaOptions } from '../engine/metadata';
 import { filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
-import { connectDaemon } from './grpc-client';
+import { openForTransfer } from './grpc-client';
 import { formatRemote, type RemoteEndpoint } from './endpoint';
 import { errorFromWire, manifestEntries, failureFromWire, optionsToWire } from './convert';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
 import { connectStreams } from './client-data';
-import { FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
+import { blitVersion, FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
 import type { RemoteTransferOptions } from './client';
 
 const NEED_BATCH = 4096;
@@ -97,11 +97,14 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     },
   });
 
-  const conn = await connectDaemon({ host: src.host, port: src.port });
+  // No Handshake round trip: the header below carries the protocol version (grpc-client.ts).
+  const conn = openForTransfer({ host: src.host, port: src.port });
   const call = conn.client.Pull();
   const latch = new FatalLatch();
   latch.watch([options.signal], 'transfer cancelled');
-  call.on('error', (err) => latch.fail(new BlitError({ code: ErrorCodes.Unreachable, message: `${conn.target}: ${err.message}`, cause: err })));
+  let heard = false;
+  call.on('error', (err) => latch.fail(conn.callError(err, heard)));
+  conn.connectFailed.catch((err) => latch.fail(err));
   const send = (msg: PullClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
   const streams: Promise<void>[] = [];
   sendCommitted = async (final) => {
@@ -117,6 +120,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     await send({
       header: {
         protocolVersion: PROTOCOL_VERSION,
+        clientVersion: blitVersion(),
         module: src.module,
         path: Buffer.from(src.path),
         options: optionsToWire(options, options.forceGrpcData, { filesFrom, gitignoreFiles: [] }),
@@ -128,6 +132,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     for (;;) {
       const m = await latch.race(next());
       if (!m) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the pull early` });
+      heard = true;
       if (m.source) {
         if (dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'source described twice' });
         dest = openDestination(m.source.isDir);
@@ -193,7 +198,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   } catch (err) {
     call.cancel();
     await rx.abortAll(latch.error ?? (err as BlitError));
-    throw latch.error ?? err;
+    throw heard ? (latch.error ?? err) : await conn.explain(latch.error ?? err);
   } finally {
     latch.unwatch();
     conn.close();

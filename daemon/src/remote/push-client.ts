@@ -10,12 +10,12 @@ import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter, filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
-import { connectDaemon } from './grpc-client';
+import { openForTransfer } from './grpc-client';
 import type { RemoteEndpoint } from './endpoint';
 import { errorFromWire, failureFromWire, failureToWire, itemFromWire, optionsToWire, summaryFromWire } from './convert';
 import { ManifestSource } from './source';
 import { SendQueue } from './data-sender';
-import { FatalLatch, messageReader, writeMsg } from './call-io';
+import { blitVersion, FatalLatch, messageReader, writeMsg } from './call-io';
 import { startDataSenders, type DataPathResult } from './client-data';
 import type { RemoteTransferOptions } from './client';
 import { remoteTargetPath } from './paths-semantics';
@@ -36,11 +36,14 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     },
   });
   const destPath = remoteTargetPath(srcArg, dst.path, source.isDir);
-  const conn = await connectDaemon({ host: dst.host, port: dst.port });
+  // No Handshake round trip: the header below carries the protocol version (grpc-client.ts).
+  const conn = openForTransfer({ host: dst.host, port: dst.port });
   const call = conn.client.Push();
   const latch = new FatalLatch();
   latch.watch([options.signal], 'transfer cancelled');
-  call.on('error', (err) => latch.fail(new BlitError({ code: ErrorCodes.Unreachable, message: `${conn.target}: ${err.message}`, cause: err })));
+  let heard = false;
+  call.on('error', (err) => latch.fail(conn.callError(err, heard)));
+  conn.connectFailed.catch((err) => latch.fail(err));
   const send = (msg: PushClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
   const queue = new SendQueue();
   const sendFailures = new Map<string, Failure>();
@@ -52,6 +55,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     await send({
       header: {
         protocolVersion: PROTOCOL_VERSION,
+        clientVersion: blitVersion(),
         module: dst.module,
         path: Buffer.from(destPath),
         singleFile: !source.isDir,
@@ -74,6 +78,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     while (!summary) {
       const m = await latch.race(next());
       if (!m) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the push without a summary` });
+      heard = true;
       if (m.negotiation) {
         if (dataPath) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'negotiation sent twice' });
         dataPath = startDataSenders({
@@ -134,7 +139,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
   } catch (err) {
     queue.close();
     call.cancel();
-    throw latch.error ?? err;
+    throw heard ? (latch.error ?? err) : await conn.explain(latch.error ?? err);
   } finally {
     latch.unwatch();
     conn.close();

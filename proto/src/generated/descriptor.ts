@@ -521,6 +521,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "intoDirectory": {
                   "type": "bool",
                   "id": 6
+                },
+                "clientVersion": {
+                  "type": "string",
+                  "id": 7
                 }
               }
             },
@@ -640,6 +644,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "options": {
                   "type": "TransferOptions",
                   "id": 4
+                },
+                "clientVersion": {
+                  "type": "string",
+                  "id": 5
                 }
               }
             },

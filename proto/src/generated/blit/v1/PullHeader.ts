@@ -7,6 +7,7 @@ export interface PullHeader {
   'module'?: (string);
   'path'?: (Buffer | Uint8Array | string);
   'options'?: (_blit_v1_TransferOptions | null);
+  'clientVersion'?: (string);
 }
 
 export interface PullHeader__Output {
@@ -14,4 +15,5 @@ export interface PullHeader__Output {
   'module': (string);
   'path': (Buffer);
   'options': (_blit_v1_TransferOptions__Output | null);
+  'clientVersion': (string);
 }

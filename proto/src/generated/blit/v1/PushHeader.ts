@@ -9,6 +9,7 @@ export interface PushHeader {
   'options'?: (_blit_v1_TransferOptions | null);
   'singleFile'?: (boolean);
   'intoDirectory'?: (boolean);
+  'clientVersion'?: (string);
 }
 
 export interface PushHeader__Output {
@@ -18,4 +19,5 @@ export interface PushHeader__Output {
   'options': (_blit_v1_TransferOptions__Output | null);
   'singleFile': (boolean);
   'intoDirectory': (boolean);
+  'clientVersion': (string);
 }
