@@ -10,6 +10,8 @@
  *                     close, rename temp -> final.
  *   blit_write_batch: the same for contents already in memory (remote receiver): create temp,
  *                     write, fchown, fchmod, futimens, close, rename.
+ *   blit_read_batch:  the remote sender's side (ABI 4): open, read, fstat (changed since the
+ *                     listing?), close, the file's data-plane frames around its bytes.
  *
  * Semantics are the engine's AtomicFile ones (daemon/src/engine/atomic.ts): data goes to
  * `.blit.<name[:200]>.<12 hex>.tmp` in the destination directory, metadata is applied on the
@@ -33,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ABI_VERSION 3
+#define ABI_VERSION 4
 
 /* Steps, reported with the errno of a failed file (mirrored in native/src/batch.ts). */
 enum step {
@@ -576,4 +578,143 @@ int blit_scan_dir(const char *path, uint8_t *out, uint64_t out_len, uint32_t fol
     return SCAN_TOO_SMALL;
   }
   return (int)count;
+}
+
+/*
+ * blit_read_batch (ABI 4): the remote sender's small files in one call. Per file: open
+ * (O_RDONLY | O_NOFOLLOW), read `size` bytes, fstat: the size and the ns mtime must still be the
+ * listing's (else ST_CHANGED: a file changed while it was read is never sent torn), close. A file
+ * that was read whole lands in `out` as its data-plane frames (remote/dataplane.ts):
+ * FILE_START, DATA (its bytes; none for an empty file), FILE_END, each header 17 bytes
+ * (u8 type, u64 index, u64 length, big endian). A failed or changed file leaves nothing in
+ * `out` (nothing of it goes on the wire; its result says why). Read-ahead as blit_copy_batch:
+ * the batch's files are opened and posix_fadvise(WILLNEED)'d first, so a cold cache sees the
+ * whole batch at once.
+ *
+ * Input records: u32 rec_len, path_len; f64 index; i64 size; i64 mtime_ns; path bytes (no NUL),
+ * padding to 8. `out` must hold every file's frames (the caller sizes it: size + 51, or 34 for an
+ * empty file; at most INT32_MAX in all). Returns the bytes of `out` used, or -1 on a malformed
+ * input (nothing read).
+ */
+#define READ_FRAME_HEADER 17
+
+struct read_rec {
+  uint32_t rec_len;
+  uint32_t path_len;
+  double index;
+  int64_t size;
+  int64_t mtime_ns;
+  /* path bytes, padding to 8 */
+};
+
+static uint8_t *frame_header(uint8_t *p, uint8_t type, uint64_t index, uint64_t len) {
+  p[0] = type;
+  for (int k = 0; k < 8; k++) {
+    p[1 + k] = (uint8_t)(index >> (56 - 8 * k));
+    p[9 + k] = (uint8_t)(len >> (56 - 8 * k));
+  }
+  return p + READ_FRAME_HEADER;
+}
+
+int blit_read_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t *out, uint64_t out_len, uint8_t *res_out, uint32_t opts) {
+  static __thread int fds[MAX_FILES];
+  static __thread char path[PATH_MAX];
+  const struct read_rec *recs[MAX_FILES];
+  struct result *res = (struct result *)res_out;
+  if (count > MAX_FILES) return -1;
+  size_t off = 0;
+  uint64_t need_out = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (off + sizeof(struct read_rec) > in_len) return -1;
+    const struct read_rec *c = (const struct read_rec *)(in + off);
+    if (c->rec_len < sizeof(struct read_rec) + (size_t)c->path_len || off + c->rec_len > in_len || c->size < 0 ||
+        !(c->index >= 0 && c->index <= 9007199254740991.0) || (uint64_t)c->size > out_len)
+      return -1;
+    need_out += (uint64_t)c->size + (c->size > 0 ? 3 : 2) * READ_FRAME_HEADER;
+    if (need_out > out_len || need_out > INT32_MAX) return -1;
+    recs[i] = c;
+    off += c->rec_len;
+    memset(&res[i], 0, sizeof(struct result));
+    res[i].status = ST_NOT_RUN;
+    fds[i] = -1;
+  }
+  int64_t budget = PREFETCH_BATCH_BYTES;
+  for (uint32_t i = 0; i < count; i++) {
+    const struct read_rec *c = recs[i];
+    if (c->path_len >= PATH_MAX) continue;
+    memcpy(path, (const char *)(c + 1), c->path_len);
+    path[c->path_len] = 0;
+    int fd = open_src(path, opts);
+    if (fd < 0) continue; /* reported by the file's own open below */
+    if (c->size > 0 && c->size <= budget) {
+      posix_fadvise(fd, 0, c->size, POSIX_FADV_WILLNEED);
+      budget -= c->size;
+    }
+    fds[i] = fd;
+  }
+  uint8_t *p = out;
+  for (uint32_t i = 0; i < count; i++) {
+    const struct read_rec *c = recs[i];
+    struct result *r = &res[i];
+    int fd = fds[i];
+    fds[i] = -1;
+    if (c->path_len >= PATH_MAX) {
+      errno = ENAMETOOLONG;
+      fail(r, STEP_PATH);
+      continue;
+    }
+    if (fd < 0) {
+      memcpy(path, (const char *)(c + 1), c->path_len);
+      path[c->path_len] = 0;
+      fd = open_src(path, opts);
+      if (fd < 0) {
+        fail(r, STEP_OPEN_SRC);
+        continue;
+      }
+    }
+    uint64_t index = (uint64_t)c->index;
+    uint8_t *body = p + (c->size > 0 ? 2 : 1) * READ_FRAME_HEADER;
+    size_t got = 0;
+    int read_err = 0;
+    while (got < (size_t)c->size) {
+      ssize_t n = pread(fd, body + got, (size_t)c->size - got, (off_t)got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        read_err = errno;
+        break;
+      }
+      if (n == 0) break; /* shrank: the fstat below says changed */
+      got += (size_t)n;
+    }
+    if (read_err) {
+      close(fd);
+      errno = read_err;
+      fail(r, STEP_READ);
+      continue;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      fail(r, STEP_FSTAT);
+      continue;
+    }
+    close(fd);
+    if (got != (size_t)c->size || st.st_size != c->size || ns_of(&st.st_mtim) != c->mtime_ns || !S_ISREG(st.st_mode)) {
+      r->status = ST_CHANGED;
+      continue;
+    }
+    p = frame_header(p, 1, index, 0);
+    if (c->size > 0) {
+      frame_header(p, 2, index, (uint64_t)c->size);
+      p = body + c->size;
+    }
+    p = frame_header(p, 3, index, 0);
+    r->status = ST_DONE;
+    r->bytes = (int64_t)got;
+  }
+  for (uint32_t i = 0; i < count; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  return (int)(p - out);
 }

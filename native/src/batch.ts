@@ -6,6 +6,8 @@
  * - writeBatch: files whose contents are already in memory (for the remote receiver).
  * - scanDir: one directory read and every entry lstat'ed in one call (the walk and the
  *   destination listers, daemon/src/engine/scan-dir.ts); records described at `SCAN`.
+ * - readBatch: the remote sender's small files read (and checked unchanged) into their
+ *   data-plane frames in one call (daemon/src/remote/small-reader.ts).
  *
  * Both keep AtomicFile's rules (temp name `.blit.<name>.<12 hex>.tmp` in the destination
  * directory, created O_EXCL; metadata on the open temp; rename last; temp unlinked on any
@@ -18,6 +20,7 @@
  *                 u32 mode, uid, gid, mtimeExact; then src, dir, name bytes (no NULs), padding.
  *   write record: u32 recLen, dirLen, nameLen, mode; u64 dataOff, dataLen; i64 mtimeNs;
  *                 u32 uid, gid; then dir, name bytes, padding.
+ *   read record:  u32 recLen, pathLen; f64 index; i64 size; i64 mtimeNs; then path bytes, padding.
  *   result:       i32 status, errno, step, reserved; i64 bytes; f64 doneMs (32 bytes).
  */
 import * as fs from 'node:fs';
@@ -29,9 +32,10 @@ import { NativeError } from './errors';
 
 const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 const COPY_HEADER = 56;
 const WRITE_HEADER = 48;
+const READ_HEADER = 32;
 const RESULT_SIZE = 32;
 /** The C side's limit per call (fixed arrays of descriptors). */
 export const MAX_BATCH_FILES = 4096;
@@ -114,11 +118,33 @@ export interface WriteBatchOptions {
   temp: TempNames;
 }
 
+export interface ReadItem {
+  /** Manifest index (the frames' index). */
+  index: number;
+  /** Absolute path (no NUL); a Uint8Array is fine (a Buffer after postMessage is one). */
+  path: Uint8Array;
+  /** The listing's size and exact mtime: any difference after the read is status 'changed'. */
+  size: number;
+  mtimeNs: bigint;
+}
+
+export interface ReadBatchResult {
+  /**
+   * FILE_START, DATA, FILE_END frames (remote/dataplane.ts) of every file whose status is
+   * 'done', in order; a view of this thread's reused buffer, valid until the next readBatch.
+   */
+  frames: Buffer;
+  /** Per file: done, failed (errno/step: open, read, fstat, path) or changed (size/mtime). */
+  results: BatchFileResult[];
+}
+
 export interface NativeBatch {
   /** Copy small files (each at most options.scratch.length bytes), at most MAX_BATCH_FILES. */
   copyBatch(items: readonly CopyItem[], options: CopyBatchOptions): BatchFileResult[];
   /** Write in-memory files atomically (temp, fchown as root, fchmod, futimens, rename). */
   writeBatch(items: readonly WriteItem[], options: WriteBatchOptions): BatchFileResult[];
+  /** Read small files into their data-plane frames (blit_read_batch), at most MAX_BATCH_FILES. */
+  readBatch(items: readonly ReadItem[], options?: { noAtime?: boolean }): ReadBatchResult;
   /**
    * Read one directory and lstat every entry in one call (blit_scan_dir). Returns the number of
    * entries, whose records are then in `scan` until the next call on this thread, or -errno
@@ -211,6 +237,8 @@ function open(): NativeBatch {
   const copy = call('blit_copy_batch', [U8Array, I32, I32, U8Array, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const write = call('blit_write_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const scanCall = call('blit_scan_dir', [U8Array, U8Array, U64, I32]);
+  const readCall = call('blit_read_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32]);
+  let frames = Buffer.alloc(256 * 1024);
   const scan: ScanRecords = scanRecords(256 * 1024);
   const ZERO = Buffer.alloc(1);
 
@@ -303,6 +331,34 @@ function open(): NativeBatch {
       const r = write([input.subarray(0, Math.max(off, 8)), off, n, data, dataOff, output, opts, o.umask, o.temp.prefix, o.temp.counter]);
       if (r < 0) throw new Error('writeBatch: the native side rejected the batch (malformed record)');
       return results(n);
+    },
+
+    readBatch(items, o) {
+      const n = items.length;
+      if (n > MAX_BATCH_FILES) throw new RangeError(`readBatch: ${n} files, at most ${MAX_BATCH_FILES}`);
+      let bytes = 0;
+      let out = 0;
+      for (const t of items) {
+        bytes += pad8(READ_HEADER + t.path.length);
+        out += t.size + (t.size > 0 ? 51 : 34);
+      }
+      if (out > 0x7fffffff) throw new RangeError(`readBatch: ${out} bytes of frames in one call`);
+      ensure(bytes, n);
+      if (frames.length < out) frames = Buffer.alloc(Math.max(out, frames.length * 2));
+      let off = 0;
+      for (const t of items) {
+        const len = pad8(READ_HEADER + t.path.length);
+        input.writeUInt32LE(len, off);
+        input.writeUInt32LE(t.path.length, off + 4);
+        input.writeDoubleLE(t.index, off + 8);
+        input.writeBigInt64LE(BigInt(t.size), off + 16);
+        input.writeBigInt64LE(t.mtimeNs, off + 24);
+        input.set(t.path, off + READ_HEADER);
+        off += len;
+      }
+      const used = readCall([input.subarray(0, Math.max(off, 8)), off, n, frames, frames.length, output, o?.noAtime ? OPT_NOATIME : 0]);
+      if (used < 0) throw new Error('readBatch: the native side rejected the batch (malformed record)');
+      return { frames: frames.subarray(0, used), results: results(n) };
     },
 
     scan,

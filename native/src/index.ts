@@ -138,4 +138,4 @@ export {
   nativeBatchLoadError,
   SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, ReadBatchResult, ReadItem, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
+import { smallReader } from './small-reader';
 
 export interface SendfileWorkerData {
   fd: number;
@@ -78,6 +79,7 @@ function run(data: SendfileWorkerData): void {
   let usedSendfile = false;
   let sendfileWorks = native.platformSupportsZeroCopy();
   let unreported = 0;
+  const readSmall = smallReader();
 
   const sendPayload = (file: number, size: number): void => {
     let pos = 0;
@@ -203,9 +205,22 @@ function run(data: SendfileWorkerData): void {
   port.on('message', (m: ToWorker) => {
     try {
       if (m.type === 'files') {
-        for (const f of m.files) {
+        for (let i = 0; i < m.files.length; ) {
+          const f = m.files[i]!;
+          // A run of small files: read and framed in one native call (small-reader.ts).
+          let j = i;
+          while (readSmall && j < m.files.length && m.files[j]!.size <= SMALL) j++;
+          if (j > i) {
+            const got = readSmall!(j - i === m.files.length ? m.files : m.files.slice(i, j));
+            flushOutgoing();
+            writeAll(sock, got.frames);
+            results.push(...got.results);
+            i = j;
+            continue;
+          }
           if (f.size > SMALL) flushResults(); // a big file takes a while: report the ones before it
           sendFile(f);
+          i++;
         }
         flushResults();
       } else {
