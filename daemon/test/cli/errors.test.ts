@@ -4,11 +4,11 @@
  * under a real name, and an untouched source.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  BLIT_BIN, IS_ROOT, NOBODY, blit, chownTree, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, setMtime, shellQuote, tempDir,
+  BLIT_BIN, IS_ROOT, NOBODY, blit, blitStoppedAtOpen, chownTree, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, setMtime, shellQuote, tempDir,
   tempLeftovers, umount, writeTree,
 } from './harness';
 
@@ -100,24 +100,16 @@ describe('cli: bad input and exit codes', function () {
     writeTree(src, { 'steady.txt': 'steady', 'growing.log': 'start\n' });
     writeTree(dst, { 'growing.log': 'old version\n' });
     setMtime(path.join(dst, 'growing.log'), '1000000000.0');
-    // A real writer appends to the source every millisecond for the whole run.
-    const writer = spawn(process.execPath, ['-e', `
-      const fs = require('fs');
-      const fd = fs.openSync(process.argv[1], 'a');
-      setInterval(() => fs.writeSync(fd, 'more\\n'), 1);
-      process.stdout.write('ready\\n');
-    `, path.join(src, 'growing.log')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      await new Promise<void>((resolve) => writer.stdout!.once('data', () => resolve()));
-      const r = blit(['copy', `${src}/`, dst]);
-      assert.equal(r.code, 2, describeRun(r));
-      assert.match(r.stderr, /growing\.log.*changed.*\[SourceChanged\]/);
-      assert.equal(read(dst, 'growing.log'), 'old version\n', 'destination left as it was');
-      assert.equal(read(dst, 'steady.txt'), 'steady');
-      assert.deepEqual(tempLeftovers(dst), []);
-    } finally {
-      writer.kill();
-    }
+    // blit is stopped right after it opens the source (the scan has listed it, nothing is read
+    // yet); the file grows then, so the copy reads what the scan did not see, however loaded the
+    // machine. (A writer appending every millisecond lost that race under load: exit 0.)
+    const r = await blitStoppedAtOpen(['copy', `${src}/`, dst], path.join(src, 'growing.log'), () => fs.appendFileSync(path.join(src, 'growing.log'), 'more\n'));
+    assert.equal(r.code, 2, describeRun(r));
+    assert.match(r.stderr, /growing\.log.*changed.*\[SourceChanged\]/);
+    assert.equal(read(dst, 'growing.log'), 'old version\n', 'destination left as it was');
+    assert.equal(read(dst, 'steady.txt'), 'steady');
+    assert.deepEqual(tempLeftovers(dst), []);
+    assert.equal(read(src, 'growing.log'), 'start\nmore\n', 'source untouched by blit');
   });
 
   it('a path longer than PATH_MAX at the destination (but not at the source) fails as NameNotSupported, named; the rest is copied', () => {
