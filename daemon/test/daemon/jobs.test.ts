@@ -77,7 +77,8 @@ describe('blitd jobs: StartTransfer, ListJobs, WatchJobs, CancelJob', function (
     t = tempDir('blit-jobs-');
     fs.mkdirSync(path.join(t.dir, 'mod'));
     const sock = path.join(t.dir, 'run', 'blitd.sock');
-    d = await startDaemon(['--socket', sock, '--root', path.join(t.dir, 'mod')]);
+    // debug: the log names each WatchJobs request, which a test waits for.
+    d = await startDaemon(['--socket', sock, '--root', path.join(t.dir, 'mod'), '--log-level', 'debug']);
     h = `unix:${sock}`;
     c = await connectDaemon({ socket: sock });
   });
@@ -120,13 +121,20 @@ describe('blitd jobs: StartTransfer, ListJobs, WatchJobs, CancelJob', function (
     const src = path.join(t.dir, 'src2');
     makeSource(src, 50, 100);
     const seen: pb.JobEvent__Output[] = [];
+    const watchRequests = (): number => d.stderr().split('method=WatchJobs').length - 1;
+    const watchesBefore = watchRequests();
     const all = (async () => {
       for await (const ev of c.stream<pb.JobEvent__Output>((o) => c.client.WatchJobs({ jobId: '' }, o), 60000)) {
         seen.push(ev);
         if (ev.job?.state === 'JOB_SUCCEEDED') break;
       }
     })();
-    await new Promise((r) => setTimeout(r, 200)); // the watch is registered before the job starts
+    // The daemon subscribes the watch in the same turn as it logs the request: once the line is
+    // there, the job started next cannot run ahead of it (a fixed 200 ms wait could, under load).
+    for (let i = 0; watchRequests() === watchesBefore; i++) {
+      assert.ok(i < 1000, 'the watch never reached the daemon');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const id = await startTransfer(c, `${src}/`, path.join(t.dir, 'dst2'));
     await all;
     const mine = seen.filter((e) => e.job?.id === id);

@@ -143,9 +143,11 @@ describe('blitd server: handshake, unix socket, shutdown', function () {
         assert.ok(i < 1000, 'the watch never reached the daemon');
         await new Promise((r) => setTimeout(r, 20));
       }
-      const t0 = Date.now();
       assert.equal(await d.stop(), 0);
-      assert.ok(Date.now() - t0 < 5000, `shutdown took ${Date.now() - t0} ms`);
+      // Promptly = the open stream ended by itself, not by the grace-period timer (a wall-clock
+      // bound is not a check a loaded box can keep).
+      assert.doesNotMatch(d.stderr(), /grace period over/);
+      assert.match(d.stderr(), /stopped/);
       const w = await watcher;
       assert.equal(w.code, 0, w.stderr);
     });

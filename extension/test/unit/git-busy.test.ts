@@ -47,7 +47,7 @@ describe('git-busy detection (real directories)', () => {
     m.start();
     try {
       fs.writeFileSync(path.join(gitDir, 'HEAD'), 'ref: refs/heads/feature\n');
-      for (let i = 0; i < 50 && m.busyReason() === null; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 1000 && m.busyReason() === null; i++) await new Promise((r) => setTimeout(r, 20));
       assert.match(m.busyReason() ?? '', /HEAD\/index/);
     } finally {
       m.stop();
