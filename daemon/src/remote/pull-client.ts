@@ -177,6 +177,12 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
           remoteFailures.push(f);
           onEvent({ type: 'fileError', failure: f });
         }
+      } else if (m.removalFailure) {
+        // move: the daemon removes each committed batch as it arrives, so with more than one
+        // batch a removal failure can come before data_complete (it was dropped here).
+        const f = failureFromWire(m.removalFailure);
+        remoteFailures.push(f);
+        onEvent({ type: 'fileError', failure: f });
       } else if (m.dataComplete) {
         break;
       } else if (m.error) {

@@ -4,6 +4,7 @@
  * summary flags), mirror deletions on the remote side and locally, dry runs.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as native from '@blit/native';
@@ -268,6 +269,39 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.match(r.stdout + r.stderr, /blocked/);
     assert.ok(!fs.existsSync(path.join(remoteSrc, 'good')), 'the good one moved');
     assert.equal(fs.readFileSync(path.join(remoteSrc, 'blocked'), 'utf8'), 'b', 'the failed one stays');
+  });
+
+  it('move pull reports a removal failure the daemon sends while data still flows (more than one committed batch)', async function () {
+    this.timeout(120_000);
+    // 1100 small files: the first 1024 are committed as one batch while a big sparse file is still
+    // being received, so the daemon removes them, and reports the one it cannot remove, before
+    // data_complete. The client used to drop a removal failure that came that early.
+    const remoteSrc = path.join(moduleDir, 'early-failure');
+    fs.mkdirSync(remoteSrc);
+    for (let i = 0; i < 1100; i++) fs.writeFileSync(path.join(remoteSrc, `a${String(i).padStart(4, '0')}`), String(i));
+    fs.writeFileSync(path.join(remoteSrc, 'z-big'), '');
+    fs.truncateSync(path.join(remoteSrc, 'z-big'), 512 * 1024 * 1024);
+    const stuck = path.join(remoteSrc, 'a0001');
+    // Immutable: the daemon (root) cannot unlink it, a removal failure that needs no timing.
+    const chattr = (flag: string): void => {
+      const c = spawnSync('chattr', [flag, stuck], { encoding: 'utf8' });
+      if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
+    };
+    chattr('+i');
+    const back = path.join(tmp.dir, 'early-back');
+    fs.mkdirSync(back);
+    try {
+      const r = await runBlit(['move', remote('early-failure/'), back, '--json'], { env, timeoutMs: 110_000 });
+      assert.equal(r.code, 2, r.stderr);
+      const failures = (JSON.parse(r.stdout) as { failures: { path: string; code: string }[] }).failures;
+      assert.deepEqual(failures.map((f) => f.path), ['a0001'], r.stdout);
+      assert.equal(fs.readFileSync(stuck, 'utf8'), '1', 'the source that could not be removed is still there');
+      assert.ok(!fs.existsSync(path.join(remoteSrc, 'a0000')) && !fs.existsSync(path.join(remoteSrc, 'a1099')), 'the others moved');
+      assert.equal(fs.statSync(path.join(back, 'z-big')).size, 512 * 1024 * 1024);
+    } finally {
+      chattr('-i');
+      fs.rmSync(back, { recursive: true, force: true });
+    }
   });
 
   it('a directory bigger than one manifest batch is mirrored whole, and a second mirror deletes nothing', async () => {
