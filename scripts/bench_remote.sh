@@ -7,7 +7,9 @@
 #   bash scripts/bench_remote.sh
 #
 # Environment: BLIT_BENCH_DIR, BLIT_BENCH_MKTREE, BLIT_BENCH_RUNS (as bench_local_mirror.sh),
-#   BLIT_BENCH_SCENARIOS  subset of "push-large push-small push-mixed push-noop pull-large pull-small pull-mixed"
+#   BLIT_BENCH_SCENARIOS  subset of "push-large push-small push-mixed push-noop pull-large pull-small pull-mixed pull-noop"
+# push-noop / pull-noop: mirror of `small` into an up-to-date tree (nothing to send; each tool keeps
+# its own destination, made once per scenario with cp -a, so both start from the same state).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -15,7 +17,7 @@ cd "$ROOT"
 WORK=${BLIT_BENCH_DIR:-$ROOT/.bench}
 MKTREE=${BLIT_BENCH_MKTREE:-$ROOT/../shared/bench/mktree.py}
 RUNS=${BLIT_BENCH_RUNS:-3}
-SCENARIOS=${BLIT_BENCH_SCENARIOS:-push-large push-small push-mixed push-noop pull-large pull-small pull-mixed}
+SCENARIOS=${BLIT_BENCH_SCENARIOS:-push-large push-small push-mixed push-noop pull-large pull-small pull-mixed pull-noop}
 TREES=$WORK/trees
 R=$WORK/remote            # daemon-side roots and client-side destinations
 RAW=$WORK/raw-remote.tsv
@@ -100,6 +102,8 @@ run_tool() { # scenario tool run
   else
     if [ "$tool" = blit ]; then src=127.0.0.1:$BPORT:/trees/$kind; else src=rsync://127.0.0.1:$RPORT/trees/$kind; fi
     dst=$R/out/$kind; check_dst=$dst
+    # pull-noop: each tool mirrors into its own up-to-date copy (prepare made both).
+    [ "$scen" = pull-noop ] && { dst=$R/out/$tool-$kind; check_dst=$dst; }
   fi
   case $tool in
     blit) cmd=(node daemon/bin/blit.js mirror "$src/" "$dst/" --yes --json --no-progress) ;;
@@ -132,6 +136,10 @@ prepare() { # scenario: fresh destinations, or up-to-date ones for the no-op mir
       for d in "$R/rsync-in/small" "$R/blit-in/small"; do
         [ -d "$d" ] || cp -a "$TREES/small" "$d"
       done ;;
+    pull-noop)
+      for d in "$R/out/rsync-small" "$R/out/blit-small"; do
+        [ -d "$d" ] || cp -a "$TREES/small" "$d"
+      done ;;
     push-*) rm -rf "${R:?}/rsync-in/"* "${R:?}/blit-in/"* ;;
     pull-*) rm -rf "${R:?}/out/"* ;;
   esac
@@ -142,11 +150,11 @@ prepare() { # scenario: fresh destinations, or up-to-date ones for the no-op mir
 START=$EPOCHREALTIME
 for scen in $SCENARIOS; do
   say "scenario $scen"
-  [ "$scen" = push-noop ] && prepare "$scen"
+  case $scen in *-noop) prepare "$scen" ;; esac
   for ((run = 1; run <= RUNS; run++)); do
     if (( run % 2 )); then order="blit rsync"; else order="rsync blit"; fi
     for tool in $order; do
-      [ "$scen" = push-noop ] || prepare "$scen"
+      case $scen in *-noop) ;; *) prepare "$scen" ;; esac
       run_tool "$scen" "$tool" "$run"
     done
   done
