@@ -172,9 +172,8 @@ export class Destination {
       this.refusePath(e.rel);
       return;
     }
-    const dir = parentRel(e.rel);
-    if (this.pending && !this.pending.dir.equals(dir)) this.flush();
-    const p = (this.pending ??= { dir, entries: [], indices: [], checksums: undefined });
+    if (this.pending !== undefined && !inDir(e.rel, this.pending.dir)) this.flush();
+    const p = (this.pending ??= { dir: parentRel(e.rel), entries: [], indices: [], checksums: undefined });
     if (checksum !== undefined) (p.checksums ??= [])[p.entries.length] = checksum;
     p.entries.push(e);
     p.indices.push(index);
@@ -589,6 +588,15 @@ export function isNormalRelative(rel: Buffer): boolean {
     if (rel[start] === 0x2e && (len === 1 || (len === 2 && rel[start + 1] === 0x2e))) return false;
     start = i + 1;
   }
+  return true;
+}
+
+/** Is `dir` the parent of `rel` (parentRel(rel).equals(dir), without a Buffer per entry)? */
+function inDir(rel: Buffer, dir: Buffer): boolean {
+  const n = dir.length;
+  if (rel.length <= n || (n > 0 && rel[n] !== 0x2f)) return false;
+  for (let i = n > 0 ? n + 1 : 0; i < rel.length; i++) if (rel[i] === 0x2f) return false;
+  for (let i = n - 1; i >= 0; i--) if (rel[i] !== dir[i]) return false;
   return true;
 }
 

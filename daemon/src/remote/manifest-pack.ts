@@ -17,6 +17,9 @@ const KIND_CODE: Record<EntryKind, number> = { file: 1, dir: 2, symlink: 3 };
 const CODE_KIND: (EntryKind | undefined)[] = [undefined, 'file', 'dir', 'symlink'];
 const FIXED = 1 + 1 + 4 + 8 + 8 + 4 + 4 + 4;
 const HAS_CHECKSUM = 0x01;
+const TWO_32 = 2 ** 32;
+/** The high half of Number.MAX_SAFE_INTEGER (2^53 - 1): any size with a bigger one is refused. */
+const MAX_SAFE_HIGH = Math.floor(Number.MAX_SAFE_INTEGER / TWO_32);
 /** Longest path or link target accepted in a record (Linux PATH_MAX is 4096). */
 const MAX_NAME = 64 * 1024;
 
@@ -40,7 +43,9 @@ export function packEntries(items: PackedEntry[]): Buffer {
     out.writeUInt32LE(e.rel.length, o + 2);
     o += 6;
     o += e.rel.copy(out, o);
-    out.writeBigUInt64LE(BigInt(e.size), o);
+    // Size as two u32 halves: no BigInt per entry (sizes are safe integers, < 2^53).
+    out.writeUInt32LE(e.size % TWO_32, o);
+    out.writeUInt32LE(Math.floor(e.size / TWO_32), o + 4);
     out.writeBigInt64LE(e.mtimeNs, o + 8);
     out.writeUInt32LE(e.mode, o + 16);
     out.writeUInt32LE(e.uid, o + 20);
@@ -82,12 +87,13 @@ export function unpackEntries(buf: Buffer): PackedEntry[] {
     need(pathLen + 28);
     const rel = buf.subarray(o, o + pathLen);
     o += pathLen;
-    const size = buf.readBigUInt64LE(o);
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`invalid size ${size}`, rel);
+    const sizeHigh = buf.readUInt32LE(o + 4);
+    if (sizeHigh > MAX_SAFE_HIGH) throw bad(`invalid size ${buf.readBigUInt64LE(o)}`, rel);
+    const size = sizeHigh * TWO_32 + buf.readUInt32LE(o);
     const entry: Entry = {
       rel,
       kind,
-      size: kind === 'file' ? Number(size) : 0,
+      size: kind === 'file' ? size : 0,
       mtimeNs: buf.readBigInt64LE(o + 8),
       mode: buf.readUInt32LE(o + 16) & 0o7777,
       uid: buf.readUInt32LE(o + 20),

@@ -50,6 +50,12 @@ describe('packed manifest records', () => {
     const size = Buffer.from(one);
     size.writeBigUInt64LE(1n << 60n, 6 + 4);
     badFrame(size, /invalid size/);
+    // The boundary: 2^53 - 1 is the largest size taken (read as two u32 halves), 2^53 is refused.
+    const largest = Buffer.from(one);
+    largest.writeBigUInt64LE(BigInt(Number.MAX_SAFE_INTEGER), 6 + 4);
+    assert.equal(unpackEntries(largest)[0]!.entry.size, Number.MAX_SAFE_INTEGER);
+    size.writeBigUInt64LE(1n << 53n, 6 + 4);
+    badFrame(size, /invalid size 9007199254740992/);
     const longName = Buffer.from(one);
     longName.writeUInt32LE(1 << 30, 2);
     badFrame(longName, /path of 1073741824 bytes/);
