@@ -15,15 +15,27 @@ node scripts/bundle-cli.js
 # if either did.
 failed=()
 
+# A hung test fails by mocha's own per-test timeout (.mocharc: 60 s); but a handle left open after
+# the last test keeps mocha waiting for ever, and a hung workbench too: each suite is bounded here,
+# with a message, well inside CI's 90 minutes (a loaded 2-core box ran the mocha suite in 9 min).
+bounded() {
+  local limit=$1 rc=0
+  shift
+  timeout -k 30 "$limit" "$@" || rc=$?
+  [ "$rc" -ne 124 ] || echo "== did not finish within $limit (a hung test, or a handle left open after the last one): $*" >&2
+  return "$rc"
+}
+
 echo "== unit and integration tests (mocha: native, engine, CLI, daemon, extension models)"
-npx mocha || failed+=("mocha (exit $?)")
+bounded 30m npx mocha || failed+=("mocha (exit $?)")
 
 echo "== engine tests again without the native batch library (its per-file fallback path)"
-BLIT_NATIVE_BATCH=0 npx mocha --no-config --timeout 60000 'daemon/dist/test/engine/**/*.test.js'
+BLIT_NATIVE_BATCH=0 bounded 10m npx mocha --no-config --timeout 60000 'daemon/dist/test/engine/**/*.test.js' ||
+  failed+=("engine tests without the native batch library (exit $?)")
 
 echo "== VS Code extension tests in a real workbench (code-server + headless Chromium)"
 if [ -f extension/scripts/test-e2e.sh ]; then
-  bash extension/scripts/test-e2e.sh || failed+=("extension e2e (exit $?)")
+  bounded 30m bash extension/scripts/test-e2e.sh || failed+=("extension e2e (exit $?)")
 else
   failed+=("extension e2e suite missing")
 fi

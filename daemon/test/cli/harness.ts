@@ -51,7 +51,10 @@ export function blit(args: string[], opts: RunOptions = {}): RunResult {
     timeout: opts.timeoutMs ?? 60_000,
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (r.error) throw r.error;
+  if (r.error) {
+    // ETIMEDOUT: a hung blit is named with its arguments and what it printed, not a bare errno.
+    throw new Error(`blit ${args.join(' ')}: ${r.error.message} (limit ${opts.timeoutMs ?? 60_000} ms)\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
