@@ -178,12 +178,20 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
 
     // Add Remote Target: the quick-input wizard, answered from the keyboard.
     await palette('Blit: Add Remote Target');
-    for (const answer of ['wizard', 'backup.example', '9100', 'www', 'site/current', 'Yes']) {
-      await input.waitFor({ timeout: 15000 });
-      await page.waitForTimeout(150);
+    // Each step waits for its own prompt, and for the typed answer in the box, before Enter: fixed
+    // 150 ms pauses could type into the previous step on a loaded machine.
+    const widget = page.locator('.quick-input-widget');
+    const steps = [
+      ['Name for this target', 'wizard'], ['Host of the remote blitd', 'backup.example'], ['Port', '9100'],
+      ['Module on the remote blitd', 'www'], ['Path inside the module', 'site/current'], ['Upload files to this target when they are saved?', 'Yes'],
+    ];
+    for (const [prompt, answer] of steps) {
+      await widget.filter({ hasText: prompt }).waitFor({ timeout: 30000 });
       await input.press('Control+a');
       await input.type(answer);
-      await page.waitForTimeout(150);
+      for (let i = 0; i < 300 && (await input.inputValue()) !== answer; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await input.inputValue(), answer, `wizard step "${prompt}"`);
+      if (answer === 'Yes') await widget.locator('.monaco-list-row', { hasText: 'Yes' }).first().waitFor({ timeout: 30000 });
       await page.keyboard.press('Enter');
     }
     const wsSettings = path.join(ws, '.vscode', 'settings.json');
