@@ -269,6 +269,11 @@ export class Destination {
     }
   }
 
+  /** Absolute path of `rel` below the destination root. */
+  private pathOf(rel: Buffer): Buffer {
+    return join2(this.init.rootAbs, rel);
+  }
+
   private fail(rel: Buffer, code: string, reason: string): void {
     const f = { path: displayPath(rel) || '.', code, reason };
     this.failures.push(f);
@@ -483,19 +488,25 @@ export class Destination {
       this.fail(Buffer.alloc(0), ErrorCodes.ScanIncomplete, `${candidates.length} deletion(s) skipped: the ${manifestComplete ? 'destination' : 'source'} scan was incomplete`);
       return;
     }
+    const gi = this.init.options.filter.gitignore ? this.gitignoreFilter() : undefined;
     if (!this.init.options.deleteConfirmed) {
-      // Reported (the CLI lists them and may ask, then run a confirmed pass), not performed.
-      this.counts.deletionsSkipped += candidates.length;
-      for (const c of candidates) this.init.hooks.item('delete', c.rel, c.kind, 0);
+      // Reported (the CLI lists them and may ask, then run a confirmed pass), not performed;
+      // counted entry by entry with a dry-run walk, as the confirmed pass will count them
+      // (the local engine's rule: "Delete N entries?" then "N deleted").
+      const held = { n: 0 };
+      for (const c of candidates) this.deleteTree(c.rel, c.kind, gi, held);
+      this.counts.deletionsSkipped += held.n;
       return;
     }
-    const gi = this.init.options.filter.gitignore ? this.gitignoreFilter() : undefined;
     for (const c of candidates) this.deleteTree(c.rel, c.kind, gi);
   }
 
-  /** Remove `rel` (recursively), keeping anything a filter excludes below it. Returns true if gone. */
-  private deleteTree(rel: Buffer, kind: EntryKind, gi: Filter | undefined): boolean {
-    const abs = join2(this.init.rootAbs, rel);
+  /**
+   * Remove `rel` (recursively), keeping anything a filter excludes below it. Returns true if gone.
+   * With `held`, nothing is removed: each entry that would go is reported and counted in held.n.
+   */
+  private deleteTree(rel: Buffer, kind: EntryKind, gi: Filter | undefined, held?: { n: number }): boolean {
+    const abs = this.pathOf(rel);
     try {
       if (kind === 'dir') {
         let kept = false;
@@ -506,18 +517,28 @@ export class Destination {
             kept = true;
             continue;
           }
-          if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi)) kept = true;
+          if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi, held)) kept = true;
         }
         if (kept) return false;
-        if (!this.dryRun) fs.rmdirSync(abs);
-      } else if (!this.dryRun) {
+        if (!this.dryRun && !held) fs.rmdirSync(abs);
+      } else if (!this.dryRun && !held) {
         fs.unlinkSync(abs);
       }
-      this.counts.entriesDeleted++;
-      this.touch(rel);
+      if (held) {
+        held.n++;
+      } else {
+        this.counts.entriesDeleted++;
+        this.touch(rel);
+      }
       this.init.hooks.item('delete', rel, kind, 0);
       return true;
     } catch (err) {
+      if (held) {
+        // An unreadable directory still counts as the one entry we know of (the local rule).
+        held.n++;
+        this.init.hooks.item('delete', rel, kind, 0);
+        return true;
+      }
       const be = fromErrno(err, displayPath(rel), 'cannot delete');
       this.fail(rel, be.code, be.message);
       return false;

@@ -123,7 +123,10 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     // Without --yes (and no terminal): nothing deleted, the count is reported.
     r = await runBlit(['mirror', `${src}/`, remote('mirror'), '--exclude', '*.log', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(jsonSummary(r.stdout).deletionsSkipped, 2);
+    // Counted entry by entry as the confirmed pass deletes them: extra.txt, docs/old,
+    // docs/old/sub and docs/old/sub/x, not the 2 top-level entries.
+    const held = jsonSummary(r.stdout).deletionsSkipped;
+    assert.equal(held, 4);
     assert.ok(fs.existsSync(path.join(dst, 'extra.txt')));
     assert.ok(fs.existsSync(path.join(dst, 'docs/old/sub/x')));
 
@@ -135,6 +138,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
 
     r = await runBlit(['mirror', `${src}/`, remote('mirror'), '--exclude', '*.log', '--yes', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).entriesDeleted, held, 'the prompt counted what the confirmed pass deletes');
     assert.ok(!fs.existsSync(path.join(dst, 'extra.txt')));
     assert.ok(!fs.existsSync(path.join(dst, 'docs/old')));
     assert.ok(fs.existsSync(path.join(dst, 'keep.log')), 'excluded file kept');
