@@ -14,7 +14,7 @@ import { BLIT_DESCRIPTOR } from './generated/descriptor';
 export * from './generated';
 
 /** Bumped on any incompatible change to blit.proto or the data-plane framing. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Options shared by every loader of blit.proto, so server and clients agree on shapes. */
 export const LOADER_OPTIONS: protoLoader.Options = {

@@ -621,6 +621,30 @@ function inDir(rel: Buffer, dir: Buffer): boolean {
   return true;
 }
 
+/**
+ * The rsync rule for a destination path (no --mkpath): DST may be created, but only DST: the
+ * directory it is created in must exist. `abs` is the resolved destination path `rel` inside
+ * `module`; its last `dstDepth` components are DST and below it (2 when a named source directory
+ * lands as DST/NAME). Throws InvalidPath / NotADirectory naming that directory as module/path.
+ */
+export function requireDstParent(abs: Buffer, rel: Buffer, dstDepth: number, module: string): void {
+  const relParts = rel.toString('latin1').split('/').filter((p) => p !== '' && p !== '.');
+  if (relParts.length <= dstDepth) return; // DST is created in the module root
+  let parentAbs = abs;
+  for (let i = 0; i < dstDepth; i++) parentAbs = parentRel(parentAbs);
+  const shown = `${module}/${displayPath(Buffer.from(relParts.slice(0, relParts.length - dstDepth).join('/'), 'latin1'))}`;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(parentAbs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: shown });
+    }
+    throw fromErrno(err, shown, 'destination parent');
+  }
+  if (!st.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: shown });
+}
+
 function tempPathForName(dir: Buffer, name: Buffer): Buffer {
   return tempPathFor(dir, name);
 }

@@ -60,6 +60,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
         path: Buffer.from(destPath),
         singleFile: !source.isDir,
         intoDirectory: dst.trailingSlash,
+        namedSource: destPath !== dst.path,
         options: optionsToWire(options, options.forceGrpcData, { filesFrom: filesFromList(options.filter), gitignoreFiles: [] }),
       },
     });

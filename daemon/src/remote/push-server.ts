@@ -23,7 +23,7 @@ import type { Job, ServerContext } from '../daemon/context';
 import { errorToWire, manifestEntries, failureToWire, itemToWire, optionsFromWire, summaryToWire } from './convert';
 import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './dataplane';
 import { DataReceiver } from './data-receiver';
-import { Destination } from './destination';
+import { Destination, requireDstParent } from './destination';
 import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
 
 export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
@@ -119,6 +119,9 @@ class PushSession {
     this.latch.watch([this.ctx.shutdown], 'the daemon is shutting down');
     this.ctx.log.info('push started', { job: job.id, module: h.module, path: displayPath(Buffer.from(h.path)), mode: options.mode, dryRun: options.dryRun });
 
+    // rsync without --mkpath: DST (and a named source directory inside it) may be created, the
+    // directory DST is created in must exist; the local engine and pull apply the same rule.
+    requireDstParent(resolved.abs, Buffer.from(h.path), h.namedSource ? 2 : 1, h.module);
     const target = singleFileTarget(resolved.abs, h.path.length === 0, h.singleFile, h.intoDirectory);
     const dest = new Destination({
       rootAbs: target.rootAbs,

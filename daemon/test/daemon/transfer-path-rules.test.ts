@@ -89,6 +89,47 @@ describe('remote rsync path rules (real blitd and blit on loopback)', function (
     assert.ok(!fs.existsSync(missing), 'nothing created');
   });
 
+  it('as rsync without --mkpath: push creates DST but not a missing directory above it', async () => {
+    const src = path.join(tmp.dir, 'mk-src');
+    writeTree(src, { 'f.txt': 'f' });
+    const file = path.join(src, 'f.txt');
+    for (const [srcSpec, dst] of [
+      [src, 'no-parent/x'], // lands as no-parent/x/mk-src: DST is no-parent/x
+      [`${src}/`, 'no-parent/x'],
+      [file, 'no-parent/x.txt'],
+      [file, 'no-parent/x/'],
+    ] as const) {
+      const r = await runBlit(['copy', srcSpec, remote(dst)], { env });
+      assert.notEqual(r.code, 0, `${srcSpec} -> ${dst}`);
+      assert.match(r.stderr, /destination parent directory does not exist/);
+      assert.match(r.stderr, /default\/no-parent\b/, 'names the missing directory');
+    }
+    assert.ok(!fs.existsSync(path.join(moduleDir, 'no-parent')), 'nothing created');
+    // DST itself is created (and the named source inside it), once its parent exists.
+    await ok(['copy', src, remote('mk-dst')]);
+    assert.deepEqual(listTree(path.join(moduleDir, 'mk-dst')), ['mk-src', 'mk-src/f.txt']);
+    await ok(['copy', `${src}/`, remote('mk-dst/contents')]);
+    assert.deepEqual(listTree(path.join(moduleDir, 'mk-dst/contents')), ['f.txt']);
+  });
+
+  it('the local engine follows the same rule: DST created, a missing parent refused', async () => {
+    const src = path.join(tmp.dir, 'lk-src');
+    writeTree(src, { 'f.txt': 'f' });
+    const missing = path.join(tmp.dir, 'lk-no-parent');
+    for (const [srcSpec, dst] of [
+      [src, path.join(missing, 'x')],
+      [`${src}/`, path.join(missing, 'x')],
+      [path.join(src, 'f.txt'), path.join(missing, 'x.txt')],
+    ] as const) {
+      const r = await runBlit(['copy', srcSpec, dst], { env });
+      assert.notEqual(r.code, 0, `${srcSpec} -> ${dst}`);
+      assert.match(r.stderr, /destination parent directory does not exist/);
+    }
+    assert.ok(!fs.existsSync(missing), 'nothing created');
+    await ok(['copy', src, path.join(tmp.dir, 'lk-dst')]);
+    assert.deepEqual(listTree(path.join(tmp.dir, 'lk-dst')), ['lk-src', 'lk-src/f.txt']);
+  });
+
   it('pull of a file written with a trailing slash is refused, nothing created', async () => {
     const dst = path.join(tmp.dir, 'pull-file-slash');
     const r = await runBlit(['copy', remote('one.txt/'), dst], { env });

@@ -525,6 +525,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "clientVersion": {
                   "type": "string",
                   "id": 7
+                },
+                "namedSource": {
+                  "type": "bool",
+                  "id": 8
                 }
               }
             },

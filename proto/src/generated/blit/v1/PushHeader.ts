@@ -10,6 +10,7 @@ export interface PushHeader {
   'singleFile'?: (boolean);
   'intoDirectory'?: (boolean);
   'clientVersion'?: (string);
+  'namedSource'?: (boolean);
 }
 
 export interface PushHeader__Output {
@@ -20,4 +21,5 @@ export interface PushHeader__Output {
   'singleFile': (boolean);
   'intoDirectory': (boolean);
   'clientVersion': (string);
+  'namedSource': (boolean);
 }
