@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -717,4 +718,33 @@ int blit_read_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
   for (uint32_t i = 0; i < count; i++)
     if (fds[i] >= 0) close(fds[i]);
   return (int)(p - out);
+}
+
+/*
+ * blit_open_beneath: openat2(dirfd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, resolve) through
+ * syscall(2) (glibc has no wrapper; 437 on x86_64 and arm64). The daemon opens each directory a
+ * network path goes through beneath the module root's fd (RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS)
+ * and then addresses the last component relative to it, so a directory swapped for a symlink
+ * between the containment check and the use cannot lead outside the module (EXDEV instead).
+ * Additive: bound on its own (native/src/batch.ts loadOpenBeneath), the batch ABI is unchanged.
+ * Returns the fd, or -errno (ENOSYS on kernels before 5.6, EPERM under some seccomp filters).
+ */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+struct blit_open_how {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+
+int blit_open_beneath(int dirfd, const char *path, uint32_t resolve) {
+  struct blit_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve };
+  long fd;
+  int tries = 0;
+  /* EAGAIN: a rename raced the lookup (RESOLVE_BENEATH asks for a retry); bounded, an attacker
+     renaming in a loop gets a failure, not a spinning daemon. */
+  do fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN && ++tries < 64);
+  return fd < 0 ? -errno : (int)fd;
 }

@@ -134,8 +134,13 @@ export {
   MAX_BATCH_FILES,
   batchError,
   loadNativeBatch,
+  loadOpenBeneath,
+  AT_FDCWD,
+  RESOLVE_BENEATH,
+  RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS,
   nativeBatchLibraryCandidates,
   nativeBatchLoadError,
   SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, ReadBatchResult, ReadItem, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';

@@ -11,7 +11,6 @@
  * without a symlink (a manifest cannot plant a symlink "a -> /etc" and then write "a/passwd").
  */
 import * as fs from 'node:fs';
-import { deleteEntry } from '../engine/delete';
 import { AtomicFile, tempPathFor } from '../engine/atomic';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { Differ } from '../engine/differ';
@@ -22,6 +21,7 @@ import { applyDirMeta, ensureDir, writeSymlinkAtomic, type MetaOptions } from '.
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
+import type { DirAnchor } from '../daemon/beneath';
 import type { ExpectedFile, FileSink } from './data-receiver';
 import { SmallFileWriter } from './small-writer';
 
@@ -52,6 +52,11 @@ export interface DestinationInit {
   singleFile?: { as?: Buffer };
   /** Threads writing received small files (default: defaultSmallWorkers(); 0 = main thread). */
   smallWorkers?: number;
+  /**
+   * The daemon's use-time containment (daemon/beneath.ts): every path below rootAbs is addressed
+   * through directories opened beneath the module root. Closed by close(). Absent: plain paths.
+   */
+  anchor?: DirAnchor;
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
@@ -140,7 +145,10 @@ export class Destination {
     if (!st) {
       this.fresh.add('');
       try {
-        if (!this.dryRun) fs.mkdirSync(this.init.rootAbs, { recursive: true, mode: 0o755 });
+        if (!this.dryRun) {
+          if (this.init.anchor) this.init.anchor.ensureRoot();
+          else fs.mkdirSync(this.init.rootAbs, { recursive: true, mode: 0o755 });
+        }
       } catch (err) {
         throw fromErrno(err, shown, 'cannot create destination');
       }
@@ -257,7 +265,7 @@ export class Destination {
       return undefined;
     }
     try {
-      const st = fs.lstatSync(join2(this.init.rootAbs, dir));
+      const st = fs.lstatSync(this.pathOf(dir));
       if (st.isDirectory()) {
         this.verified.add(key(dir));
         return undefined;
@@ -269,9 +277,21 @@ export class Destination {
     }
   }
 
-  /** Absolute path of `rel` below the destination root. */
+  /** Path of entry `rel` below the destination root (its parent pinned, with an anchor). */
   private pathOf(rel: Buffer): Buffer {
-    return join2(this.init.rootAbs, rel);
+    const a = this.init.anchor;
+    return a && !this.plannedOnly(parentRel(rel)) ? a.path(rel) : join2(this.init.rootAbs, rel);
+  }
+
+  /** Path of directory `rel` below the destination root (pinned itself, with an anchor). */
+  private dirOf(rel: Buffer): Buffer {
+    const a = this.init.anchor;
+    return a && !this.plannedOnly(rel) ? a.dir(rel) : join2(this.init.rootAbs, rel);
+  }
+
+  /** A dry run's directory that does not exist (only planned): nothing to pin, nothing is written. */
+  private plannedOnly(dir: Buffer): boolean {
+    return this.dryRun && this.fresh.has(key(dir));
   }
 
   private fail(rel: Buffer, code: string, reason: string): void {
@@ -282,15 +302,16 @@ export class Destination {
 
   /** `i`: the entry's position in the current listing. */
   private create(e: Entry, d: Entry | undefined, i: number): void {
-    const abs = join2(this.init.rootAbs, e.rel);
     try {
+      const abs = this.pathOf(e.rel);
       if (e.kind === 'dir') return this.createDir(e, d, abs, key(e.rel));
       if (d?.kind === 'dir') {
         if (!(this.init.options.mode === 'mirror' && this.init.options.deleteConfirmed)) {
           return this.fail(e.rel, ErrorCodes.IoError, `a directory is in the way of this ${e.kind} (mirror with --yes replaces it)`);
         }
-        // Each entry in it is a deletion, counted as the local engine counts (engine/delete.ts).
-        this.counts.entriesDeleted += deleteEntry(this.init.rootAbs, d, undefined, (rel, kind) => this.init.hooks.item('delete', rel, kind, 0), this.dryRun).deleted;
+        // Each entry in it is a deletion, counted as the local engine counts (engine/delete.ts);
+        // everything goes (no filter), each directory addressed beneath the module root.
+        if (!this.deleteTree(d.rel, 'dir', undefined, undefined, true)) return;
         d = undefined;
       }
       if (e.kind === 'symlink') return this.createSymlink(e, d);
@@ -324,7 +345,7 @@ export class Destination {
   private createSymlink(e: Entry, d: Entry | undefined): void {
     if (!symlinkNeedsUpdate(e, d, this.init.options.compare)) return;
     if (!this.dryRun) {
-      const dirAbs = join2(this.init.rootAbs, parentRel(e.rel));
+      const dirAbs = this.dirOf(parentRel(e.rel));
       writeSymlinkAtomic(dirAbs, baseName(e.rel), e.linkTarget ?? Buffer.alloc(0), e, this.init.meta, tempPathForName);
     }
     this.counts.symlinksCreated++;
@@ -368,7 +389,7 @@ export class Destination {
     const dir = parentRel(f.entry.rel);
     const why = this.checkDir(dir);
     if (why) throw why;
-    const atomic = new AtomicFile(join2(this.init.rootAbs, dir), baseName(f.entry.rel));
+    const atomic = new AtomicFile(this.dirOf(dir), baseName(f.entry.rel));
     const meta = this.init.meta;
     const small = f.entry.size <= SYNC_WRITE_MAX;
     return {
@@ -413,7 +434,7 @@ export class Destination {
       const k = key(dir);
       d = this.smallDirs.get(k);
       if (!d) {
-        d = { rel: dir, abs: join2(this.init.rootAbs, dir), lane: this.smallDirs.size };
+        d = { rel: dir, abs: this.dirOf(dir), lane: this.smallDirs.size };
         this.smallDirs.set(k, d);
       }
       this.lastDir = d;
@@ -430,7 +451,11 @@ export class Destination {
 
   /** Wait for small files still being written and stop the writer threads (call once, at the end). */
   async close(): Promise<void> {
-    await this.smallWriter?.close();
+    try {
+      await this.smallWriter?.close();
+    } finally {
+      this.init.anchor?.close();
+    }
   }
 
   fileCommitted(f: ExpectedFile): void {
@@ -505,22 +530,26 @@ export class Destination {
    * Remove `rel` (recursively), keeping anything a filter excludes below it. Returns true if gone.
    * With `held`, nothing is removed: each entry that would go is reported and counted in held.n.
    */
-  private deleteTree(rel: Buffer, kind: EntryKind, gi: Filter | undefined, held?: { n: number }): boolean {
-    const abs = this.pathOf(rel);
+  private deleteTree(rel: Buffer, kind: EntryKind, gi: Filter | undefined, held?: { n: number }, all = false): boolean {
     try {
+      const abs = this.pathOf(rel);
       if (kind === 'dir') {
         let kept = false;
-        for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
+        // Read through the directory pinned beneath the module root: a swapped-in symlink fails.
+        for (const d of fs.readdirSync(this.dirOf(rel), { withFileTypes: true, encoding: 'buffer' })) {
           const childRel = join2(rel, d.name);
           const isDir = d.isDirectory();
-          if (this.filter.excludes(childRel, isDir) || gi?.excludes(childRel, isDir)) {
+          if (!all && (this.filter.excludes(childRel, isDir) || gi?.excludes(childRel, isDir))) {
             kept = true;
             continue;
           }
-          if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi, held)) kept = true;
+          if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi, held, all)) kept = true;
         }
         if (kept) return false;
-        if (!this.dryRun && !held) fs.rmdirSync(abs);
+        if (!this.dryRun && !held) {
+          fs.rmdirSync(abs);
+          this.init.anchor?.forget(rel);
+        }
       } else if (!this.dryRun && !held) {
         fs.unlinkSync(abs);
       }
@@ -550,7 +579,7 @@ export class Destination {
     const gi = new Filter({ excludes: [], includes: [], gitignore: true });
     for (const d of [Buffer.alloc(0), ...this.manifestDirs.map((e) => e.rel)]) {
       try {
-        gi.addGitignore(d, fs.readFileSync(join2(join2(this.init.rootAbs, d), GITIGNORE), 'utf8'));
+        gi.addGitignore(d, fs.readFileSync(join2(this.dirOf(d), GITIGNORE), 'utf8'));
       } catch {
         // no .gitignore there
       }
@@ -569,7 +598,8 @@ export class Destination {
     if (this.rootEntry) dirs.push(this.rootEntry);
     for (const d of dirs) {
       try {
-        applyDirMeta(join2(this.init.rootAbs, d.rel), d, this.init.meta);
+        // The directory itself as pinned (chmod/utimens follow /proc/self/fd/N to it, never a swap).
+        applyDirMeta(this.dirOf(d.rel), d, this.init.meta);
       } catch (err) {
         const be = fromErrno(err, displayPath(d.rel) || '.', 'cannot set directory metadata');
         this.fail(d.rel, be.code, be.message);

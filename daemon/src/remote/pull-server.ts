@@ -28,6 +28,7 @@ import { errorToWire, failureToWire, optionsFromWire } from './convert';
 import { DataListener } from './dataplane';
 import { SendQueue, sendOverGrpc, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
+import { DirAnchor } from '../daemon/beneath';
 import { ManifestSource } from './source';
 import { SourceRemover } from './source-remover';
 import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
@@ -58,6 +59,8 @@ class PullSession {
 
   constructor(private readonly call: PullCall, private readonly ctx: ServerContext, private readonly settings: DataPlaneSettings) {}
 
+  private source: ManifestSource | undefined;
+
   async run(): Promise<void> {
     this.call.on('cancelled', () => this.latch.fail(new BlitError({ code: ErrorCodes.Cancelled, message: 'the client went away' })));
     this.call.on('error', () => this.latch.fail(new BlitError({ code: ErrorCodes.Cancelled, message: 'the client connection broke' })));
@@ -70,6 +73,7 @@ class PullSession {
       this.queue.close();
       this.listener?.close();
       for (const s of this.accepted) s.destroy();
+      this.source?.close();
     }
   }
 
@@ -102,7 +106,9 @@ class PullSession {
       signal: job.signal,
       shown: `${h.module}/${displayPath(rel)}`,
       onError: (fl) => job.fileFailed(fl),
+      anchorAt: (rootAbs) => new DirAnchor(resolved.module.path, rootAbs, this.ctx.log),
     });
+    this.source = source;
 
     if (!options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData) {
       this.listener = await DataListener.open({

@@ -24,6 +24,7 @@ import { errorToWire, manifestEntries, failureToWire, itemToWire, optionsFromWir
 import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './dataplane';
 import { DataReceiver } from './data-receiver';
 import { Destination, requireDstParent } from './destination';
+import { DirAnchor } from '../daemon/beneath';
 import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
 
 export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
@@ -131,6 +132,7 @@ class PushSession {
       meta: defaultMetaOptions(),
       reportSkips: options.mode === 'move',
       shownRoot: where,
+      anchor: new DirAnchor(resolved.module.path, target.rootAbs, this.ctx.log),
       hooks: {
         item: (action, rel, kind, size) => {
           job.item(action, rel, kind, size);

@@ -13,6 +13,7 @@ import { statEntry, walk } from '../engine/walk';
 import type { Entry, Failure } from '../engine/types';
 import { packEntries, type PackedEntry } from './manifest-pack';
 import type { OutgoingFile } from './data-sender';
+import type { DirAnchor } from '../daemon/beneath';
 
 export interface SourceInit {
   /** Absolute path of the source (a directory, or a single file or symlink). */
@@ -23,6 +24,12 @@ export interface SourceInit {
   /** How the source is named in errors (a daemon never shows its own absolute paths). */
   shown?: string;
   onError(f: Failure): void;
+  /**
+   * The daemon's use-time containment (daemon/beneath.ts), built for the directory the entries are
+   * relative to: the files handed out are addressed through directories opened beneath the module
+   * root. Closed by close().
+   */
+  anchorAt?: (rootAbs: Buffer) => DirAnchor;
 }
 
 /** Entries per ManifestBatch: small enough to start the destination early, big enough to be cheap. */
@@ -37,6 +44,7 @@ export class ManifestSource {
   readonly failures: Failure[] = [];
   private readonly single: Entry | undefined;
   private readonly requested = new Set<number>();
+  private readonly anchor: DirAnchor | undefined;
 
   constructor(private readonly init: SourceInit) {
     let st: fs.Stats;
@@ -55,6 +63,17 @@ export class ManifestSource {
       if (!e) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: init.shown ?? displayPath(init.abs) });
       this.single = e;
     }
+    this.anchor = init.anchorAt?.(this.rootAbs);
+  }
+
+  /** Path of entry `rel`: below the pinned parent directory with an anchor. */
+  private pathOf(rel: Buffer): Buffer {
+    return this.anchor ? this.anchor.path(rel) : join2(this.rootAbs, rel);
+  }
+
+  /** Release the anchor's directory fds (once no sender uses the paths any more). */
+  close(): void {
+    this.anchor?.close();
   }
 
   /** The source is a directory (its contents are the transfer), not a single file. */
@@ -81,7 +100,7 @@ export class ManifestSource {
       let sum: Buffer | undefined;
       if (this.init.checksum && e.kind === 'file') {
         try {
-          sum = Buffer.from(hashFile(join2(this.rootAbs, e.rel)), 'hex');
+          sum = Buffer.from(hashFile(this.pathOf(e.rel)), 'hex');
         } catch (err) {
           this.failed(fromErrno(err, displayPath(e.rel), 'cannot hash'));
         }
@@ -142,6 +161,7 @@ export class ManifestSource {
     }
     if (this.requested.has(index)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `need for index ${index} sent twice`, path: displayPath(e.rel) });
     this.requested.add(index);
-    return { index, abs: join2(this.rootAbs, e.rel), entry: e };
+    // Throws PathEscape when a directory on the way was swapped for a symlink since the walk.
+    return { index, abs: this.pathOf(e.rel), entry: e };
   }
 }

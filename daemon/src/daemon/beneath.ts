@@ -1,0 +1,215 @@
+/**
+ * Use-time containment (closes the check-then-use window of containment.ts). resolvePath checks a
+ * network path lexically and after resolving symlinks, but the daemon uses the path later: a
+ * local user who can write inside a module could swap a checked directory for a symlink leading
+ * out in between. A DirAnchor opens every directory a network path goes through with
+ * openat2(module root fd, path, O_PATH|O_DIRECTORY, RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS|
+ * RESOLVE_NO_SYMLINKS) and hands out `/proc/self/fd/N` for it: the kernel then refuses any path
+ * that leaves the module or goes through a symlink (EXDEV/ELOOP, reported as PathEscape naming the
+ * path), and the last component is addressed relative to that pinned directory, so node:fs,
+ * worker threads and the data plane keep taking paths.
+ *
+ * No symlink on the way: the transfer root is symlink-free (resolvePath returns real paths) and
+ * every directory below it is a real directory (the destination refuses to write through a
+ * symlink, the walk never descends into one), so RESOLVE_NO_SYMLINKS only refuses swaps.
+ *
+ * Directory fds are cached for one transfer and closed at its end (close()). That is as safe as
+ * opening per use: the fd names the directory that was beneath the root when it was opened; a
+ * later swap of any path component cannot redirect it. (Moving the directory itself out of the
+ * module needs write access outside it, on the same filesystem, and races per-use opens alike.)
+ * A directory removed by the transfer is forgotten at once (its fd closed).
+ *
+ * Without openat2 (kernel before 5.6, a seccomp filter answering EPERM, no native library) the
+ * anchor hands out the plain joined paths: today's checks stay, and the daemon logs once that the
+ * race window exists.
+ */
+import * as fs from 'node:fs';
+import * as native from '@blit/native';
+import { BlitError, ErrorCodes } from '../engine/errors';
+import { displayPath, EMPTY, join2, parentRel, baseName } from '../engine/paths';
+import type { Logger } from './context';
+
+const RESOLVE = native.RESOLVE_BENEATH | native.RESOLVE_NO_MAGICLINKS | native.RESOLVE_NO_SYMLINKS;
+const ENOENT = 2;
+const ELOOP = 40;
+const EXDEV = 18;
+
+let warned = false;
+
+/**
+ * Test hook (BLIT_TEST_SWAP_BEFORE_OPEN='{"dir":"<module-relative dir>","to":"<symlink target>"}'):
+ * the first time a transfer addresses that directory, after the containment checks and right
+ * before it is opened, it is renamed away and a symlink to `to` takes its name: a real swap on
+ * disk at the worst moment, for the tests of this file's guarantee. Runs once per process.
+ */
+let swap: { dir: string; to: string } | undefined = (() => {
+  const v = process.env['BLIT_TEST_SWAP_BEFORE_OPEN'];
+  if (!v) return undefined;
+  const j = JSON.parse(v) as { dir: string; to: string };
+  return { dir: j.dir, to: j.to };
+})();
+
+function swapForTest(moduleRoot: string, modRel: Buffer): void {
+  if (!swap || modRel.toString() !== swap.dir) return;
+  const at = `${moduleRoot}/${swap.dir}`;
+  fs.renameSync(at, `${at}.swapped-away`);
+  fs.symlinkSync(swap.to, at);
+  swap = undefined;
+}
+
+function warnOnce(log: Logger | undefined, why: string): void {
+  if (warned) return;
+  warned = true;
+  log?.warn('openat2 is not available: paths are checked before use only, so a local user who can write inside a module could swap a directory for a symlink between check and use', { why });
+}
+
+/** Is use-time containment (openat2) active in this process? */
+export function anchoredAvailable(): boolean {
+  return native.loadOpenBeneath().open !== undefined;
+}
+
+export class DirAnchor {
+  private moduleFd = -1;
+  private readonly fds = new Map<string, { fd: number; path: Buffer }>();
+  private readonly open: native.OpenBeneath | undefined;
+  private closed = false;
+  /** The transfer root relative to the module root ('' when they are the same). */
+  private readonly rootRel: Buffer;
+
+  /**
+   * `moduleRoot`: the module's (real) root; `rootAbs`: the transfer root, the module root or a
+   * path below it (as resolvePath returned it). Relative paths given to dir()/path() are below
+   * rootAbs. Never throws: without openat2 it falls back to joined paths (and logs once).
+   */
+  constructor(private readonly moduleRoot: string, private readonly rootAbs: Buffer, log?: Logger) {
+    const root = Buffer.from(moduleRoot);
+    const inside = rootAbs.equals(root) || (rootAbs.length > root.length && rootAbs[root.length] === 0x2f && rootAbs.subarray(0, root.length).equals(root));
+    if (!inside) throw new BlitError({ code: ErrorCodes.PathEscape, message: 'transfer root is not inside its module', path: displayPath(rootAbs) });
+    this.rootRel = rootAbs.length > root.length ? rootAbs.subarray(root.length + 1) : EMPTY;
+    const o = native.loadOpenBeneath();
+    if (!o.open) {
+      warnOnce(log, o.error?.message ?? 'unknown');
+      this.open = undefined;
+      return;
+    }
+    const fd = o.open(native.AT_FDCWD, root, 0);
+    if (fd < 0) {
+      // The module root itself cannot be opened: let the plain paths report it, as before.
+      this.open = undefined;
+      return;
+    }
+    this.moduleFd = fd;
+    this.open = o.open;
+  }
+
+  /** True when paths are pinned with openat2; false on the fallback (plain joined paths). */
+  get anchored(): boolean {
+    return this.open !== undefined;
+  }
+
+  private modRel(rel: Buffer): Buffer {
+    if (rel.length === 0) return this.rootRel;
+    return this.rootRel.length === 0 ? rel : join2(this.rootRel, rel);
+  }
+
+  /** Opens module-relative directory `m` beneath the module root; throws errno-style or PathEscape. */
+  private openDir(m: Buffer, shownRel: Buffer): number {
+    if (this.closed) throw new BlitError({ code: ErrorCodes.Internal, message: 'directory anchor used after the transfer ended', path: displayPath(shownRel) || '.' });
+    const fd = this.open!(this.moduleFd, m.length === 0 ? Buffer.from('.') : m, RESOLVE);
+    if (fd >= 0) return fd;
+    const errno = -fd;
+    if (errno === EXDEV || errno === ELOOP) {
+      throw new BlitError({
+        code: ErrorCodes.PathEscape,
+        message: errno === EXDEV
+          ? 'resolves outside the module (a directory on the way was replaced by a symlink); refusing to use it'
+          : 'a directory on the way is now a symlink (replaced during the transfer?); refusing to follow it',
+        path: displayPath(shownRel) || '.',
+      });
+    }
+    throw new native.NativeError(errno, 'openat2', displayPath(shownRel) || '.');
+  }
+
+  /**
+   * A path naming directory `rel` (below the transfer root) as opened beneath the module root:
+   * `/proc/self/fd/N`, cached until forget()/close(). Fallback: the joined path.
+   */
+  dir(rel: Buffer): Buffer {
+    const k = rel.toString('latin1');
+    const hit = this.fds.get(k);
+    if (hit) return hit.path;
+    if (swap) swapForTest(this.moduleRoot, this.modRel(rel));
+    if (!this.open) return rel.length === 0 ? this.rootAbs : join2(this.rootAbs, rel);
+    const fd = this.openDir(this.modRel(rel), rel);
+    const p = Buffer.from(`/proc/self/fd/${fd}`);
+    this.fds.set(k, { fd, path: p });
+    return p;
+  }
+
+  /** A path for entry `rel`: its pinned parent directory plus its own name (never followed by lstat, unlink, rename, O_NOFOLLOW opens). */
+  path(rel: Buffer): Buffer {
+    if (!this.open) return rel.length === 0 ? this.rootAbs : join2(this.rootAbs, rel);
+    if (rel.length === 0) return this.dir(EMPTY);
+    return join2(this.dir(parentRel(rel)), baseName(rel));
+  }
+
+  /**
+   * Create the transfer root's missing components (the caller checked how many may be created),
+   * each mkdir addressed relative to its pinned parent. Fallback: mkdir -p on the joined path.
+   */
+  ensureRoot(): void {
+    if (!this.open) {
+      fs.mkdirSync(this.rootAbs, { recursive: true, mode: 0o755 });
+      return;
+    }
+    const parts = this.rootRel.length === 0 ? [] : splitParts(this.rootRel);
+    let parentFd = this.moduleFd;
+    const opened: number[] = [];
+    try {
+      for (let i = 0; i < parts.length; i++) {
+        const m = Buffer.from(parts.slice(0, i + 1).join('/'), 'latin1');
+        let fd: number;
+        try {
+          fd = this.openDir(m, EMPTY);
+        } catch (err) {
+          if ((err as { errno?: number }).errno !== ENOENT) throw err;
+          try {
+            fs.mkdirSync(Buffer.from(`/proc/self/fd/${parentFd}/${parts[i]!}`, 'latin1'), 0o755);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          }
+          fd = this.openDir(m, EMPTY);
+        }
+        opened.push(fd);
+        parentFd = fd;
+      }
+    } finally {
+      for (const fd of opened) fs.closeSync(fd);
+    }
+  }
+
+  /** Drop directory `rel` and everything cached below it (it was removed or replaced). */
+  forget(rel: Buffer): void {
+    if (!this.open || this.fds.size === 0) return;
+    const k = rel.toString('latin1');
+    const hit = this.fds.get(k);
+    if (hit) {
+      this.fds.delete(k);
+      fs.closeSync(hit.fd);
+    }
+  }
+
+  /** Close every fd (call once nothing uses the paths any more: writers settled, senders done). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const { fd } of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
+    if (this.moduleFd >= 0) fs.closeSync(this.moduleFd);
+    this.moduleFd = -1;
+  }
+}
+
+function splitParts(rel: Buffer): string[] {
+  return rel.toString('latin1').split('/').filter((p) => p.length > 0);
+}

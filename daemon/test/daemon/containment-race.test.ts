@@ -1,0 +1,129 @@
+/**
+ * Use-time containment (daemon/beneath.ts): a directory that passed the containment checks is
+ * swapped for a symlink leading out of the module at the worst moment, after the checks and right
+ * before the daemon uses it (BLIT_TEST_SWAP_BEFORE_OPEN: a real rename + symlink on disk, inside a
+ * real blitd). Push writes, pull reads, mirror deletions and rm must not touch anything outside,
+ * and the request must fail naming the path. Without openat2 (the fallback) each of these wrote,
+ * read or deleted outside the module. A symlink inside the module pointing inside still works.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as native from '@blit/native';
+import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+
+const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
+
+/** Names, contents and modes below `dir`: everything the tests promise stays untouched. */
+function fingerprint(dir: string): string {
+  return listTree(dir)
+    .map((p) => {
+      const abs = path.join(dir, p);
+      const st = fs.lstatSync(abs);
+      return `${p} ${st.mode.toString(8)} ${st.mtimeMs} ${st.isFile() ? fs.readFileSync(abs, 'utf8') : ''}`;
+    })
+    .join('\n');
+}
+
+describe('containment at use time: a directory swapped for a symlink after the check (real blitd)', function () {
+  this.timeout(60_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let moduleDir: string;
+  let outside: string;
+  let daemon: Daemon | undefined;
+
+  before(function () {
+    if (!native.loadOpenBeneath().open) {
+      // Not a skip: without openat2 the guarantee is not given, and the daemon says so.
+      assert.fail(`openat2 is not available here (${native.loadOpenBeneath().error?.message}): the race window is open`);
+    }
+  });
+
+  beforeEach(() => {
+    tmp = tempDir('blit-race-');
+    moduleDir = path.join(tmp.dir, 'module');
+    outside = path.join(tmp.dir, 'outside');
+    writeTree(outside, { 'f.txt': 'SECRET', 'victim.txt': 'must survive' });
+  });
+
+  afterEach(async () => {
+    const log = daemon?.stderr() ?? '';
+    await daemon?.stop();
+    daemon = undefined;
+    tmp.cleanup();
+    assert.doesNotMatch(log, /unhandled error|uncaught/i);
+  });
+
+  const start = async (swapDir: string): Promise<(p: string) => string> => {
+    daemon = await startDaemon(['--port', '0', '--root', moduleDir], {
+      env: { BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir: swapDir, to: outside }) },
+    });
+    const port = daemon.port;
+    return (p) => `127.0.0.1:${port}:/default/${p}`;
+  };
+
+  it('push: nothing is written outside; the file fails with PathEscape naming it', async () => {
+    writeTree(path.join(moduleDir, 'dst'), { 'sub/old.txt': 'old' });
+    const src = path.join(tmp.dir, 'src');
+    writeTree(src, { 'sub/old.txt': 'old', 'sub/f.txt': 'pushed', 'top.txt': 'top' });
+    const before = fingerprint(outside);
+    const remote = await start('dst/sub');
+    const r = await runBlit(['copy', `${src}/`, remote('dst')], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /sub\/f\.txt.*PathEscape|PathEscape.*sub\/f\.txt/);
+    assert.match(r.stderr, /symlink/);
+    assert.equal(fingerprint(outside), before, 'nothing outside the module was written');
+    assert.ok(fs.lstatSync(path.join(moduleDir, 'dst/sub')).isSymbolicLink(), 'the swap happened');
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'dst/top.txt'), 'utf8'), 'top', 'the rest was copied');
+  });
+
+  it('pull: nothing outside is read; the pull fails with PathEscape naming the file', async () => {
+    writeTree(path.join(moduleDir, 'src'), { 'sub/f.txt': 'inside' });
+    const dst = path.join(tmp.dir, 'pulled');
+    const remote = await start('src/sub');
+    const r = await runBlit(['copy', remote('src/'), dst], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.match(r.stderr, /sub\/f\.txt/);
+    const got = fs.existsSync(dst) ? listTree(dst).filter((p) => fs.statSync(path.join(dst, p)).isFile()) : [];
+    for (const p of got) assert.doesNotMatch(fs.readFileSync(path.join(dst, p), 'utf8'), /SECRET/);
+  });
+
+  it('mirror --yes: nothing outside is deleted; the deletion fails naming the directory', async () => {
+    writeTree(path.join(moduleDir, 'm'), { 'keep.txt': 'k', 'gone/x.txt': 'x' });
+    const src = path.join(tmp.dir, 'msrc');
+    writeTree(src, { 'keep.txt': 'k' });
+    const before = fingerprint(outside);
+    const remote = await start('m/gone');
+    const r = await runBlit(['mirror', `${src}/`, remote('m'), '--yes'], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /gone.*PathEscape|PathEscape.*gone/);
+    assert.equal(fingerprint(outside), before, 'nothing outside the module was deleted');
+  });
+
+  it('rm -r: nothing outside is deleted; rm fails naming the directory', async () => {
+    writeTree(path.join(moduleDir, 'r'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    const before = fingerprint(outside);
+    const remote = await start('r/sub');
+    const r = await runBlit(['rm', '-r', remote('r')], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.match(r.stderr, /r\/sub/);
+    assert.equal(fingerprint(outside), before, 'nothing outside the module was deleted');
+  });
+
+  it('a symlink inside the module pointing inside keeps working (push and pull through it)', async () => {
+    writeTree(path.join(moduleDir, 'real'), { 'a.txt': 'a' });
+    fs.symlinkSync('real', path.join(moduleDir, 'alias'));
+    const src = path.join(tmp.dir, 'lsrc');
+    writeTree(src, { 'sub/b.txt': 'b' });
+    const remote = await start('no/such/dir');
+    let r = await runBlit(['copy', `${src}/`, remote('alias')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listTree(path.join(moduleDir, 'real')), ['a.txt', 'sub', 'sub/b.txt']);
+    const back = path.join(tmp.dir, 'back');
+    r = await runBlit(['copy', remote('alias/'), back], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listTree(back), ['a.txt', 'sub', 'sub/b.txt']);
+  });
+});
