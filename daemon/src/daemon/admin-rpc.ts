@@ -1,7 +1,9 @@
 /**
  * Admin verbs served by blitd: ListModules, List, Find, DiskUsage, FilesystemStats, Purge. Each
  * resolves its path through ctx.resolvePath first (containment), so nothing outside a module is
- * read or written; Purge resolves forWrite, so read-only modules refuse it.
+ * read or written; Purge resolves forWrite, so read-only modules refuse it. Then every directory
+ * is used through an fd opened beneath the module root (beneath.ts): a directory swapped for a
+ * symlink after the check fails with PathEscape instead of leading out.
  */
 import * as fs from 'node:fs';
 import picomatch from 'picomatch';
@@ -11,10 +13,18 @@ import { baseName, displayPath, EMPTY } from '../engine/paths';
 import { statEntry } from '../engine/walk';
 import { statfsType } from '@blit/native';
 import { entryToWire } from '../remote/convert';
-import type { ServerContext } from './context';
+import type { ModuleConfig, ServerContext } from './context';
 import { walkTree, type TreeItem } from './tree';
+import { DirAnchor } from './beneath';
 
 const FIND_BATCH = 256;
+
+/** An anchor at the module root and `abs` relative to it (for walkTree's `beneath`). */
+function beneathModule(ctx: ServerContext, module: ModuleConfig, abs: Buffer): { anchor: DirAnchor; rel: Buffer } {
+  const root = Buffer.from(module.path);
+  const anchor = new DirAnchor(module.path, root, ctx.log);
+  return { anchor, rel: abs.length > root.length ? abs.subarray(root.length + 1) : EMPTY };
+}
 
 function shownPath(module: string, rel: Buffer): string {
   return rel.length ? `${module}/${displayPath(rel)}` : module;
@@ -36,19 +46,31 @@ export function listModules(ctx: ServerContext): pb.ListModulesResponse {
 /** One directory (or one file) with lstat metadata; names relative to the listed directory. */
 export async function list(ctx: ServerContext, req: pb.ListRequest__Output): Promise<pb.ListResponse> {
   const shown = shownPath(req.module, req.path);
-  const { abs } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
-  let st: fs.Stats;
+  const resolved = await ctx.resolvePath(req.module, req.path, { forWrite: false });
+  const b = beneathModule(ctx, resolved.module, resolved.abs);
   try {
-    st = await fs.promises.lstat(abs);
+    return await listIn(b, baseName(resolved.abs), shown);
+  } finally {
+    b.anchor.close();
+  }
+}
+
+async function listIn(b: { anchor: DirAnchor; rel: Buffer }, name: Buffer, shown: string): Promise<pb.ListResponse> {
+  let st: fs.Stats;
+  let abs: Buffer;
+  try {
+    abs = b.anchor.path(b.rel);
+    st = b.rel.length === 0 ? await fs.promises.stat(abs) : await fs.promises.lstat(abs);
   } catch (err) {
     throw fromErrno(err, shown, 'cannot list');
   }
   if (!st.isDirectory()) {
-    const e = entryOf({ abs }, baseName(abs), shown);
+    const e = entryOf({ abs }, name, shown);
     return { entries: e ? [e] : [] };
   }
   let names: Buffer[];
   try {
+    abs = b.anchor.dir(b.rel);
     names = await fs.promises.readdir(abs, { encoding: 'buffer' });
   } catch (err) {
     throw fromErrno(err, shown, 'cannot list');
@@ -86,21 +108,26 @@ export async function find(
     throw new BlitError({ code: ErrorCodes.Usage, message: `invalid pattern '${req.pattern}': ${(err as Error).message}` });
   }
   const shown = shownPath(req.module, req.path);
-  const { abs } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
+  const { abs, module } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
+  const beneath = beneathModule(ctx, module, abs);
   let batch: pb.FileEntry[] = [];
   let found = 0;
   const limit = req.limit > 0 ? req.limit : Infinity;
-  for await (const item of walkTree(abs, shown, { signal, onError: (e) => ctx.log.warn('find: skipped', { error: e.message }) })) {
-    if (item.rel.length === 0 || !isMatch(displayPath(item.rel))) continue;
-    const e = entryOfItem(item);
-    if (!e) continue;
-    batch.push(e);
-    found++;
-    if (batch.length >= FIND_BATCH) {
-      await send({ entries: batch });
-      batch = [];
+  try {
+    for await (const item of walkTree(abs, shown, { signal, beneath, onError: (e) => ctx.log.warn('find: skipped', { error: e.message }) })) {
+      if (item.rel.length === 0 || !isMatch(displayPath(item.rel))) continue;
+      const e = entryOfItem(item);
+      if (!e) continue;
+      batch.push(e);
+      found++;
+      if (batch.length >= FIND_BATCH) {
+        await send({ entries: batch });
+        batch = [];
+      }
+      if (found >= limit) break;
     }
-    if (found >= limit) break;
+  } finally {
+    beneath.anchor.close();
   }
   if (batch.length > 0) await send({ entries: batch });
   return found;
@@ -134,15 +161,20 @@ function entryOfItem(item: TreeItem): pb.FileEntry | null {
 /** Apparent and allocated size plus counts of everything at and below the path. */
 export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Output, signal: AbortSignal): Promise<pb.DiskUsageResponse> {
   const shown = shownPath(req.module, req.path);
-  const { abs } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
+  const { abs, module } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
   const out = { bytes: 0, allocatedBytes: 0, files: 0, dirs: 0, symlinks: 0 };
-  for await (const { stat } of walkTree(abs, shown, { signal, onError: (e) => ctx.log.warn('du: skipped', { error: e.message }) })) {
-    out.allocatedBytes += Number(stat.blocks) * 512;
-    if (stat.isFile()) {
-      out.files++;
-      out.bytes += Number(stat.size);
-    } else if (stat.isDirectory()) out.dirs++;
-    else if (stat.isSymbolicLink()) out.symlinks++;
+  const beneath = beneathModule(ctx, module, abs);
+  try {
+    for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: (e) => ctx.log.warn('du: skipped', { error: e.message }) })) {
+      out.allocatedBytes += Number(stat.blocks) * 512;
+      if (stat.isFile()) {
+        out.files++;
+        out.bytes += Number(stat.size);
+      } else if (stat.isDirectory()) out.dirs++;
+      else if (stat.isSymbolicLink()) out.symlinks++;
+    }
+  } finally {
+    beneath.anchor.close();
   }
   return out;
 }
@@ -188,25 +220,30 @@ export async function purge(ctx: ServerContext, req: pb.PurgeRequest__Output, si
       message: `refusing to purge the root of module '${module.name}' (name a path inside it, or pass --module-root to empty it)`,
     });
   }
-  let st: fs.Stats;
-  try {
-    st = await fs.promises.lstat(abs);
-  } catch (err) {
-    throw fromErrno(err, shown, 'cannot purge');
-  }
-  if (st.isDirectory() && !req.recursive && (await fs.promises.readdir(abs)).length > 0) {
-    throw new BlitError({ code: ErrorCodes.Usage, message: 'is a non-empty directory (purge it recursively)', path: shown });
-  }
+  const beneath = beneathModule(ctx, module, abs);
   let deleted = 0;
-  for await (const item of walkTree(abs, shown, { signal, postOrder: true, onError: (e) => { throw e; } })) {
-    if (isRoot && item.rel.length === 0) continue;
+  try {
+    let st: fs.Stats;
     try {
-      if (item.stat.isDirectory()) await fs.promises.rmdir(item.abs);
-      else await fs.promises.unlink(item.abs);
-      deleted++;
+      st = await fs.promises.lstat(isRoot ? abs : beneath.anchor.path(beneath.rel));
     } catch (err) {
-      throw fromErrno(err, item.rel.length ? `${shown}/${displayPath(item.rel)}` : shown, 'cannot delete');
+      throw fromErrno(err, shown, 'cannot purge');
     }
+    if (st.isDirectory() && !req.recursive && (await fs.promises.readdir(beneath.anchor.dir(beneath.rel))).length > 0) {
+      throw new BlitError({ code: ErrorCodes.Usage, message: 'is a non-empty directory (purge it recursively)', path: shown });
+    }
+    for await (const item of walkTree(abs, shown, { signal, beneath, postOrder: true, onError: (e) => { throw e; } })) {
+      if (isRoot && item.rel.length === 0) continue;
+      try {
+        if (item.stat.isDirectory()) await fs.promises.rmdir(item.abs);
+        else await fs.promises.unlink(item.abs);
+        deleted++;
+      } catch (err) {
+        throw fromErrno(err, item.rel.length ? `${shown}/${displayPath(item.rel)}` : shown, 'cannot delete');
+      }
+    }
+  } finally {
+    beneath.anchor.close();
   }
   ctx.log.info('purged', { module: module.name, path: displayPath(req.path), entries: deleted });
   return { entriesDeleted: deleted };

@@ -105,11 +105,20 @@ describe('containment at use time: a directory swapped for a symlink after the c
     writeTree(path.join(moduleDir, 'r'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
     const before = fingerprint(outside);
     const remote = await start('r/sub');
-    const r = await runBlit(['rm', '-r', remote('r')], { env });
+    const r = await runBlit(['rm', '--yes', remote('r')], { env });
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.match(r.stderr, /r\/sub/);
     assert.equal(fingerprint(outside), before, 'nothing outside the module was deleted');
+  });
+
+  it('ls: the listing of a swapped directory fails with PathEscape, nothing outside is listed', async () => {
+    writeTree(path.join(moduleDir, 'l'), { 'a.txt': 'a' });
+    const remote = await start('l');
+    const r = await runBlit(['ls', remote('l')], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.doesNotMatch(r.stdout, /victim|f\.txt/);
   });
 
   it('a symlink inside the module pointing inside keeps working (push and pull through it)', async () => {
