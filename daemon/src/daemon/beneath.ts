@@ -17,7 +17,12 @@
  * opening per use: the fd names the directory that was beneath the root when it was opened; a
  * later swap of any path component cannot redirect it. (Moving the directory itself out of the
  * module needs write access outside it, on the same filesystem, and races per-use opens alike.)
- * A directory removed by the transfer is forgotten at once (its fd closed).
+ * A directory removed by the transfer is forgotten (its fd closed). The cache holds at most
+ * MAX_CACHED directories, least recently used evicted first, but never one whose path is still
+ * held by an asynchronous user (acquire()/release(): a temp file awaiting its rename, a small
+ * file queued for a writer thread, a file queued for a sender), and an evicted fd is closed only
+ * after the current synchronous turn (setImmediate), so a path handed out in this turn stays
+ * valid while the caller uses it: an fd number is never reused under a path still in use.
  *
  * Without openat2 (kernel before 5.6, a seccomp filter answering EPERM, no native library) the
  * anchor hands out the plain joined paths: today's checks stay, and the daemon logs once that the
@@ -29,6 +34,8 @@ import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath, EMPTY, join2, parentRel, baseName } from '../engine/paths';
 import type { Logger } from './context';
 
+/** Directory fds kept per transfer (RLIMIT_NOFILE is 20000 here; several transfers run at once). */
+export const MAX_CACHED = 1024;
 const RESOLVE = native.RESOLVE_BENEATH | native.RESOLVE_NO_MAGICLINKS | native.RESOLVE_NO_SYMLINKS;
 const ENOENT = 2;
 const ELOOP = 40;
@@ -70,7 +77,8 @@ export function anchoredAvailable(): boolean {
 
 export class DirAnchor {
   private moduleFd = -1;
-  private readonly fds = new Map<string, { fd: number; path: Buffer }>();
+  private readonly fds = new Map<string, { fd: number; path: Buffer; refs: number }>();
+  private toClose: number[] = [];
   private readonly open: native.OpenBeneath | undefined;
   private closed = false;
   /** The transfer root relative to the module root ('' when they are the same). */
@@ -135,15 +143,62 @@ export class DirAnchor {
    * `/proc/self/fd/N`, cached until forget()/close(). Fallback: the joined path.
    */
   dir(rel: Buffer): Buffer {
+    return this.entry(rel, 0)?.path ?? (rel.length === 0 ? this.rootAbs : join2(this.rootAbs, rel));
+  }
+
+  /**
+   * dir(rel) for a user that keeps the path beyond this synchronous turn: the directory stays
+   * cached (its fd open) until release(rel).
+   */
+  acquire(rel: Buffer): Buffer {
+    return this.entry(rel, 1)?.path ?? (rel.length === 0 ? this.rootAbs : join2(this.rootAbs, rel));
+  }
+
+  /** Ends an acquire(rel). */
+  release(rel: Buffer): void {
+    const e = this.fds.get(rel.toString('latin1'));
+    if (e && e.refs > 0) e.refs--;
+  }
+
+  private entry(rel: Buffer, ref: number): { fd: number; path: Buffer; refs: number } | undefined {
     const k = rel.toString('latin1');
     const hit = this.fds.get(k);
-    if (hit) return hit.path;
+    if (hit) {
+      hit.refs += ref;
+      // Most recently used last (Map order), for the eviction below.
+      this.fds.delete(k);
+      this.fds.set(k, hit);
+      return hit;
+    }
     if (swap) swapForTest(this.moduleRoot, this.modRel(rel));
-    if (!this.open) return rel.length === 0 ? this.rootAbs : join2(this.rootAbs, rel);
+    if (!this.open) return undefined;
     const fd = this.openDir(this.modRel(rel), rel);
-    const p = Buffer.from(`/proc/self/fd/${fd}`);
-    this.fds.set(k, { fd, path: p });
-    return p;
+    const e = { fd, path: Buffer.from(`/proc/self/fd/${fd}`), refs: ref };
+    this.fds.set(k, e);
+    if (this.fds.size > MAX_CACHED) this.evict(k);
+    return e;
+  }
+
+  /** Close the least recently used directories nobody holds, down to 3/4 of MAX_CACHED. */
+  private evict(keep: string): void {
+    for (const [k, e] of this.fds) {
+      if (this.fds.size <= (MAX_CACHED * 3) / 4) break;
+      if (e.refs > 0 || k === keep) continue;
+      this.fds.delete(k);
+      this.closeLater(e.fd);
+    }
+  }
+
+  /** Close after this synchronous turn: a path handed out in it stays valid while it is used. */
+  private closeLater(fd: number): void {
+    if (this.toClose.length === 0) setImmediate(() => this.flushClose());
+    this.toClose.push(fd);
+  }
+
+  private flushClose(): void {
+    const fds = this.toClose;
+    this.toClose = [];
+    for (const fd of fds) fs.closeSync(fd);
   }
 
   /** A path for entry `rel`: its pinned parent directory plus its own name (never followed by lstat, unlink, rename, O_NOFOLLOW opens). */
@@ -193,9 +248,9 @@ export class DirAnchor {
     if (!this.open || this.fds.size === 0) return;
     const k = rel.toString('latin1');
     const hit = this.fds.get(k);
-    if (hit) {
+    if (hit && hit.refs === 0) {
       this.fds.delete(k);
-      fs.closeSync(hit.fd);
+      this.closeLater(hit.fd);
     }
   }
 
@@ -205,6 +260,7 @@ export class DirAnchor {
     this.closed = true;
     for (const { fd } of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
+    this.flushClose();
     if (this.moduleFd >= 0) fs.closeSync(this.moduleFd);
     this.moduleFd = -1;
   }

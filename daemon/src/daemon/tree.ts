@@ -39,7 +39,6 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
   const full = (rel: Buffer): Buffer => (!b ? rel : b.rel.length === 0 ? rel : rel.length === 0 ? b.rel : join2(b.rel, rel));
   // The module root itself is configuration, not a network path: taken as it is.
   const absOf = (rel: Buffer): Buffer => (b && full(rel).length > 0 ? b.anchor.path(full(rel)) : join2(start, rel));
-  const dirOf = (rel: Buffer): Buffer => (b ? b.anchor.dir(full(rel)) : join2(start, rel));
   let rootStat: fs.BigIntStats;
   let startAbs: Buffer;
   try {
@@ -55,6 +54,8 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
     return;
   }
   const stack: Frame[] = [];
+  // With an anchor, each directory on the stack is held (its children's paths go through it).
+  const dirOf = (rel: Buffer): Buffer => (b ? b.anchor.acquire(full(rel)) : join2(start, rel));
   const enter = async (item: TreeItem): Promise<void> => {
     if (!opts.postOrder) pending.push(item);
     let names: Buffer[] = [];
@@ -77,7 +78,10 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
     if (top.next >= top.children!.length) {
       stack.pop();
       // Its children are done (each was used before the walk went on): release its fd.
-      if (b) b.anchor.forget(full(top.item.rel));
+      if (b) {
+        b.anchor.release(full(top.item.rel));
+        b.anchor.forget(full(top.item.rel));
+      }
       if (opts.postOrder) yield top.item;
       continue;
     }

@@ -289,6 +289,16 @@ export class Destination {
     return a && !this.plannedOnly(rel) ? a.dir(rel) : join2(this.init.rootAbs, rel);
   }
 
+  /** dirOf for a path used beyond this synchronous turn; releaseDir(rel) when done. */
+  private acquireDir(rel: Buffer): Buffer {
+    const a = this.init.anchor;
+    return a ? a.acquire(rel) : join2(this.init.rootAbs, rel);
+  }
+
+  private releaseDir(rel: Buffer): void {
+    this.init.anchor?.release(rel);
+  }
+
   /** A dry run's directory that does not exist (only planned): nothing to pin, nothing is written. */
   private plannedOnly(dir: Buffer): boolean {
     return this.dryRun && this.fresh.has(key(dir));
@@ -389,7 +399,8 @@ export class Destination {
     const dir = parentRel(f.entry.rel);
     const why = this.checkDir(dir);
     if (why) throw why;
-    const atomic = new AtomicFile(this.dirOf(dir), baseName(f.entry.rel));
+    // The temp file is renamed later, through this path: its directory stays pinned until then.
+    const atomic = new AtomicFile(this.acquireDir(dir), baseName(f.entry.rel));
     const meta = this.init.meta;
     const small = f.entry.size <= SYNC_WRITE_MAX;
     return {
@@ -414,8 +425,20 @@ export class Destination {
           rest = skipBytes(rest, n);
         }
       },
-      commit: async () => atomic.commit(f.entry, meta),
-      abort: async () => atomic.abort(),
+      commit: async () => {
+        try {
+          atomic.commit(f.entry, meta);
+        } finally {
+          this.releaseDir(dir);
+        }
+      },
+      abort: async () => {
+        try {
+          atomic.abort();
+        } finally {
+          this.releaseDir(dir);
+        }
+      },
     };
   }
 
@@ -428,26 +451,29 @@ export class Destination {
     const dir = parentRel(rel);
     const why = this.checkDir(dir);
     if (why) throw why;
-    // Consecutive files mostly share a directory: its absolute path and writer lane, once.
+    // Consecutive files mostly share a directory: its writer lane, once.
     let d = this.lastDir;
     if (!d || !d.rel.equals(dir)) {
       const k = key(dir);
       d = this.smallDirs.get(k);
       if (!d) {
-        d = { rel: dir, abs: this.dirOf(dir), lane: this.smallDirs.size };
+        d = { rel: dir, lane: this.smallDirs.size };
         this.smallDirs.set(k, d);
       }
       this.lastDir = d;
     }
+    // A writer thread uses the directory's path later: pinned until the file is done.
+    const dirAbs = this.acquireDir(dir);
     this.smallWriter ??= new SmallFileWriter(this.init.meta, this.init.smallWorkers);
-    this.smallWriter.write(d.lane, d.abs, baseName(rel), chunks, f.entry.size, f.entry, (err) =>
-      done(err ? fromErrno(err, displayPath(rel), 'cannot write') : undefined),
-    );
+    this.smallWriter.write(d.lane, dirAbs, baseName(rel), chunks, f.entry.size, f.entry, (err) => {
+      this.releaseDir(dir);
+      done(err ? fromErrno(err, displayPath(rel), 'cannot write') : undefined);
+    });
   }
 
   private smallWriter: SmallFileWriter | undefined;
-  private readonly smallDirs = new Map<string, { rel: Buffer; abs: Buffer; lane: number }>();
-  private lastDir: { rel: Buffer; abs: Buffer; lane: number } | undefined;
+  private readonly smallDirs = new Map<string, { rel: Buffer; lane: number }>();
+  private lastDir: { rel: Buffer; lane: number } | undefined;
 
   /** Wait for small files still being written and stop the writer threads (call once, at the end). */
   async close(): Promise<void> {

@@ -154,11 +154,13 @@ class PullSession {
     manifest.catch((err) => this.latch.fail(err));
 
     const hooks: SenderHooks = {
-      sent: () => {
+      sent: (f) => {
+        source.release(f);
         this.done.files++;
         this.progress.tick();
       },
       failed: (f, failure) => {
+        source.release(f);
         this.sendFailed.add(f.index);
         this.failures.push(failure);
         job.fileFailed(failure);

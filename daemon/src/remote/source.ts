@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import type { Filter } from '../engine/filter';
 import { hashFile, initChecksum } from '../engine/checksum';
-import { baseName, displayPath, EMPTY, join2 } from '../engine/paths';
+import { baseName, displayPath, EMPTY, join2, parentRel } from '../engine/paths';
 import { statEntry, walk } from '../engine/walk';
 import type { Entry, Failure } from '../engine/types';
 import { packEntries, type PackedEntry } from './manifest-pack';
@@ -162,6 +162,13 @@ export class ManifestSource {
     if (this.requested.has(index)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `need for index ${index} sent twice`, path: displayPath(e.rel) });
     this.requested.add(index);
     // Throws PathEscape when a directory on the way was swapped for a symlink since the walk.
-    return { index, abs: this.pathOf(e.rel), entry: e };
+    // A sender opens it later: its directory stays pinned until release(f).
+    const abs = this.anchor ? join2(this.anchor.acquire(parentRel(e.rel)), baseName(e.rel)) : join2(this.rootAbs, e.rel);
+    return { index, abs, entry: e };
+  }
+
+  /** The sender is done with a file of fileFor (sent or failed). */
+  release(f: OutgoingFile): void {
+    this.anchor?.release(parentRel(f.entry.rel));
   }
 }

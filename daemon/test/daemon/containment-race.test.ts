@@ -10,6 +10,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as native from '@blit/native';
+import { MAX_CACHED } from '../../src/daemon/beneath';
 import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
 
 const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
@@ -119,6 +120,25 @@ describe('containment at use time: a directory swapped for a symlink after the c
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.doesNotMatch(r.stdout, /victim|f\.txt/);
+  });
+
+  it('more directories than the anchor caches (eviction while files are in flight): every file lands where it belongs', async () => {
+    const src = path.join(tmp.dir, 'many');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < MAX_CACHED + 300; i++) files[`d${i}/f${i % 3}.txt`] = `file ${i}`;
+    writeTree(src, files);
+    fs.mkdirSync(moduleDir);
+    const remote = await start('no/such/dir');
+    let r = await runBlit(['copy', `${src}/`, remote('many')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    for (const [rel, body] of Object.entries(files)) assert.equal(fs.readFileSync(path.join(moduleDir, 'many', rel), 'utf8'), body, rel);
+    const back = path.join(tmp.dir, 'many-back');
+    r = await runBlit(['copy', remote('many/'), back], { env });
+    assert.equal(r.code, 0, r.stderr);
+    for (const [rel, body] of Object.entries(files)) assert.equal(fs.readFileSync(path.join(back, rel), 'utf8'), body, rel);
+    r = await runBlit(['rm', '--yes', remote('many')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!fs.existsSync(path.join(moduleDir, 'many')));
   });
 
   it('a symlink inside the module pointing inside keeps working (push and pull through it)', async () => {
