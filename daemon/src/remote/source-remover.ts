@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
-import { baseName, displayPath, parentRel } from '../engine/paths';
+import { displayPath, parentRel } from '../engine/paths';
 import type { Failure } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
 import type { ServerContext } from '../daemon/context';
@@ -62,21 +62,27 @@ export class SourceRemover {
         throw new BlitError({ code: ErrorCodes.IoError, message: 'its copy failed; source kept', path: shown });
       }
       const modRel = this.base.length > 0 ? Buffer.concat([this.base, Buffer.from('/'), e.rel]) : e.rel;
-      const dirAbs = await this.dir(parentRel(modRel));
-      const abs = Buffer.concat([dirAbs, Buffer.from('/'), baseName(modRel)]);
-      let st: fs.BigIntStats;
+      // Checked (inside the module, writable), then used through the source's directory pinned
+      // beneath the module root (daemon/beneath.ts): a swap since the check cannot lead out.
+      await this.dir(parentRel(modRel));
+      const pinned = this.source.pin(e.rel);
       try {
-        st = await fs.promises.lstat(abs, { bigint: true });
-      } catch (err) {
-        throw fromErrno(err, shown, 'cannot remove source');
-      }
-      if (!st.isFile() || Number(st.size) !== e.size || st.mtimeNs !== e.mtimeNs) {
-        throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; source kept', path: shown });
-      }
-      try {
-        await fs.promises.unlink(abs);
-      } catch (err) {
-        throw fromErrno(err, shown, 'cannot remove source');
+        let st: fs.BigIntStats;
+        try {
+          st = await fs.promises.lstat(pinned.abs, { bigint: true });
+        } catch (err) {
+          throw fromErrno(err, shown, 'cannot remove source');
+        }
+        if (!st.isFile() || Number(st.size) !== e.size || st.mtimeNs !== e.mtimeNs) {
+          throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; source kept', path: shown });
+        }
+        try {
+          await fs.promises.unlink(pinned.abs);
+        } catch (err) {
+          throw fromErrno(err, shown, 'cannot remove source');
+        }
+      } finally {
+        pinned.done();
       }
     } catch (err) {
       const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: String(err), path: shown });

@@ -167,6 +167,17 @@ export class ManifestSource {
     return { index, abs, entry: e };
   }
 
+  /**
+   * Entry `rel` for an asynchronous user (move: the daemon removes a sent source): its path with
+   * the directory pinned until done() (without an anchor: the joined path).
+   */
+  pin(rel: Buffer): { abs: Buffer; done(): void } {
+    if (!this.anchor) return { abs: join2(this.rootAbs, rel), done: () => undefined };
+    const a = this.anchor;
+    const abs = join2(a.acquire(parentRel(rel)), baseName(rel));
+    return { abs, done: () => a.release(parentRel(rel)) };
+  }
+
   /** The sender is done with a file of fileFor (sent or failed). */
   release(f: OutgoingFile): void {
     this.anchor?.release(parentRel(f.entry.rel));
