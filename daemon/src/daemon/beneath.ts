@@ -79,6 +79,7 @@ export class DirAnchor {
   private moduleFd = -1;
   private readonly fds = new Map<string, { fd: number; path: Buffer; refs: number }>();
   private toClose: number[] = [];
+  private last: { rel: Buffer; e: { fd: number; path: Buffer; refs: number } } | undefined;
   private readonly open: native.OpenBeneath | undefined;
   private closed = false;
   /** The transfer root relative to the module root ('' when they are the same). */
@@ -161,6 +162,13 @@ export class DirAnchor {
   }
 
   private entry(rel: Buffer, ref: number): { fd: number; path: Buffer; refs: number } | undefined {
+    // Consecutive calls mostly name one directory: no key string, no reordering (it is already
+    // the most recently used, and an insert never evicts the entry it inserts).
+    const last = this.last;
+    if (last && last.rel.equals(rel)) {
+      last.e.refs += ref;
+      return last.e;
+    }
     const k = rel.toString('latin1');
     const hit = this.fds.get(k);
     if (hit) {
@@ -168,6 +176,7 @@ export class DirAnchor {
       // Most recently used last (Map order), for the eviction below.
       this.fds.delete(k);
       this.fds.set(k, hit);
+      this.last = { rel: Buffer.from(rel), e: hit };
       return hit;
     }
     if (swap) swapForTest(this.moduleRoot, this.modRel(rel));
@@ -176,6 +185,7 @@ export class DirAnchor {
     const e = { fd, path: Buffer.from(`/proc/self/fd/${fd}`), refs: ref };
     this.fds.set(k, e);
     if (this.fds.size > MAX_CACHED) this.evict(k);
+    this.last = { rel: Buffer.from(rel), e };
     return e;
   }
 
@@ -250,6 +260,7 @@ export class DirAnchor {
     const hit = this.fds.get(k);
     if (hit && hit.refs === 0) {
       this.fds.delete(k);
+      if (this.last?.e === hit) this.last = undefined;
       this.closeLater(hit.fd);
     }
   }
@@ -260,6 +271,7 @@ export class DirAnchor {
     this.closed = true;
     for (const { fd } of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
+    this.last = undefined;
     this.flushClose();
     if (this.moduleFd >= 0) fs.closeSync(this.moduleFd);
     this.moduleFd = -1;

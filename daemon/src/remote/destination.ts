@@ -313,8 +313,7 @@ export class Destination {
   /** `i`: the entry's position in the current listing. */
   private create(e: Entry, d: Entry | undefined, i: number): void {
     try {
-      const abs = this.pathOf(e.rel);
-      if (e.kind === 'dir') return this.createDir(e, d, abs, key(e.rel));
+      if (e.kind === 'dir') return this.createDir(e, d, this.pathOf(e.rel), key(e.rel));
       if (d?.kind === 'dir') {
         if (!(this.init.options.mode === 'mirror' && this.init.options.deleteConfirmed)) {
           return this.fail(e.rel, ErrorCodes.IoError, `a directory is in the way of this ${e.kind} (mirror with --yes replaces it)`);
@@ -325,7 +324,7 @@ export class Destination {
         d = undefined;
       }
       if (e.kind === 'symlink') return this.createSymlink(e, d);
-      this.createFile(e, d, abs, i);
+      this.createFile(e, d, i);
     } catch (err) {
       const be = fromErrno(err, displayPath(e.rel), `cannot create ${e.kind}`);
       this.fail(e.rel, be.code, be.message);
@@ -363,11 +362,11 @@ export class Destination {
     this.init.hooks.item('symlink', e.rel, 'symlink', 0);
   }
 
-  private createFile(e: Entry, d: Entry | undefined, abs: Buffer, i: number): void {
+  private createFile(e: Entry, d: Entry | undefined, i: number): void {
     let decision = decideFile(e, d, this.init.options.compare);
     if (decision === 'hash') {
       const sum = this.current!.checksums?.[i];
-      decision = sum && sum.length > 0 && hashFile(abs) === sum.toString('hex') ? 'skip' : 'transfer';
+      decision = sum && sum.length > 0 && hashFile(this.pathOf(e.rel)) === sum.toString('hex') ? 'skip' : 'transfer';
     }
     if (decision === 'skip') return this.unchangedFile(e, i);
     const action: ItemAction = d ? 'update' : 'create';

@@ -67,7 +67,9 @@ class PullSession {
     try {
       await this.serve();
     } catch (err) {
-      this.failed(err);
+      // The error goes out before the data streams close: the client then reports it (a
+      // PathEscape naming the file), not "data stream closed before its end".
+      await this.failed(err);
     } finally {
       this.latch.unwatch();
       this.queue.close();
@@ -251,7 +253,7 @@ class PullSession {
     this.job?.progress({ filesDone: this.done.files, bytesDone: this.done.bytes, filesPlanned: this.queue.totalFiles, bytesPlanned: this.queue.totalBytes, scanComplete: true });
   }
 
-  private failed(err: unknown): void {
+  private async failed(err: unknown): Promise<void> {
     const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: String((err as Error)?.message ?? err), cause: err });
     this.latch.fail(be);
     this.ctx.log.warn('pull failed', { job: this.job?.id, code: be.code, error: be.message });
@@ -260,7 +262,14 @@ class PullSession {
     this.ended = true;
     try {
       this.call.write({ error: errorToWire(be) });
-      this.call.end();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000); // a client that stopped reading cannot hold us
+        this.call.once('finish', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        this.call.end();
+      });
     } catch {
       // call already closed
     }
