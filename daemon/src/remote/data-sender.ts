@@ -51,10 +51,16 @@ export class SendQueue {
   private notify(): void {
     const waiting: typeof this.watchers = [];
     for (const w of this.watchers) {
-      if (this.closed || this.totalBytes > w.limit) w.resolve();
+      if (this.closed || this.totalBytes > w.limit || w.limit === Infinity) w.resolve();
       else waiting.push(w);
     }
     this.watchers = waiting;
+  }
+
+  /** Resolves at the next push or close (takes nothing: see tryNext). */
+  changed(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.push({ limit: Infinity, resolve }));
   }
 
   /** True once every file this transfer will send has been pushed. */
@@ -125,6 +131,10 @@ function aborted(signal: AbortSignal | undefined): void {
 
 /** Read a file in order, checked against its manifest entry; yields chunks. */
 async function* readChecked(f: OutgoingFile, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  if (f.entry.size <= SYNC_READ_MAX) {
+    yield readSmallChecked(f);
+    return;
+  }
   const fh = await fs.promises.open(f.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const check = async (): Promise<void> => {
@@ -145,6 +155,36 @@ async function* readChecked(f: OutgoingFile, signal: AbortSignal | undefined): A
     await check();
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Files up to this size are read synchronously (from the page cache, microseconds): five
+ * thread-pool round trips per file (open, stat, read, stat, close) each waited for a turn of a
+ * main thread that is busy walking or diffing, which put ~300 ms under load before the first
+ * byte of a push.
+ */
+const SYNC_READ_MAX = 64 * 1024;
+
+function readSmallChecked(f: OutgoingFile): Buffer {
+  const fd = fs.openSync(f.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const check = (): void => {
+      const st = fs.fstatSync(fd, { bigint: true });
+      if (Number(st.size) !== f.entry.size || st.mtimeNs !== f.entry.mtimeNs) throw new SourceChanged();
+    };
+    check();
+    const buf = Buffer.allocUnsafe(f.entry.size);
+    let pos = 0;
+    while (pos < buf.length) {
+      const n = fs.readSync(fd, buf, pos, buf.length - pos, pos);
+      if (n === 0) throw new SourceChanged();
+      pos += n;
+    }
+    check();
+    return buf;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -172,6 +212,59 @@ function write(socket: net.Socket, bufs: Buffer[]): Promise<void> {
 }
 
 /**
+ * Send one file on a TCP stream with buffered reads: FILE_START, DATA frames, FILE_END (or
+ * FILE_ERROR when it cannot be read or changed). `yieldTo()` is asked between chunks: when it says
+ * so, the send stops after whole frames and the result says how many payload bytes went out (the
+ * file stays open on the stream; a sendfile worker continues it from there, see stream-worker.ts).
+ * Throws only when the stream broke or the transfer was cancelled.
+ */
+export async function sendFileOnStream(
+  socket: net.Socket,
+  f: OutgoingFile,
+  hooks: SenderHooks,
+  signal?: AbortSignal,
+  yieldTo?: (pos: number) => boolean,
+): Promise<{ handedOver: number } | undefined> {
+  await write(socket, [frameHeader(FrameType.FileStart, f.index, 0)]);
+  let pos = 0;
+  const chunks = readChecked(f, signal);
+  try {
+    for (;;) {
+      // Asked before each chunk is read: a file handed over is not read here any further.
+      if (pos < f.entry.size && yieldTo?.(pos)) return { handedOver: pos };
+      const next = await chunks.next();
+      if (next.done) break;
+      const chunk = next.value;
+      for (let off = 0; off < chunk.length; off += MAX_DATA_PAYLOAD) {
+        const piece = chunk.subarray(off, Math.min(chunk.length, off + MAX_DATA_PAYLOAD));
+        await write(socket, [frameHeader(FrameType.Data, f.index, piece.length), piece]);
+        pos += piece.length;
+        hooks.bytes?.(piece.length);
+      }
+    }
+  } catch (err) {
+    if (err instanceof StreamBroken || (err instanceof BlitError && err.code === ErrorCodes.Cancelled)) throw err;
+    const failure = failureFor(f, err);
+    await write(socket, [fileErrorFrame(f.index, failure.code, failure.reason)]);
+    hooks.failed(f, failure);
+    return undefined;
+  } finally {
+    await chunks.return(undefined); // closes the file when the loop left early
+  }
+  await write(socket, [frameHeader(FrameType.FileEnd, f.index, 0)]);
+  hooks.sent(f);
+  return undefined;
+}
+
+/** Resolves once Node has handed every byte written so far to the kernel. */
+export function writesFlushed(socket: net.Socket): Promise<void> {
+  if (socket.destroyed) return Promise.reject(new StreamBroken());
+  if (socket.writableLength === 0) return Promise.resolve();
+  // Write callbacks run in order: this one runs after every earlier write reached the kernel.
+  return new Promise((resolve, reject) => socket.write(Buffer.alloc(0), (err) => (err ? reject(new StreamBroken()) : resolve())));
+}
+
+/**
  * Send files from the queue on one TCP stream until the queue is closed and empty, then
  * STREAM_END. Rejects when the stream breaks; the files already handed over stay reported.
  */
@@ -181,24 +274,7 @@ export async function sendOnStream(socket: net.Socket, queue: SendQueue, hooks: 
     aborted(signal);
     const f = await queue.next();
     if (!f) break;
-    await write(socket, [frameHeader(FrameType.FileStart, f.index, 0)]);
-    try {
-      for await (const chunk of readChecked(f, signal)) {
-        for (let off = 0; off < chunk.length; off += MAX_DATA_PAYLOAD) {
-          const piece = chunk.subarray(off, Math.min(chunk.length, off + MAX_DATA_PAYLOAD));
-          await write(socket, [frameHeader(FrameType.Data, f.index, piece.length), piece]);
-          hooks.bytes?.(piece.length);
-        }
-      }
-    } catch (err) {
-      if (err instanceof StreamBroken || (err instanceof BlitError && err.code === ErrorCodes.Cancelled)) throw err;
-      const failure = failureFor(f, err);
-      await write(socket, [fileErrorFrame(f.index, failure.code, failure.reason)]);
-      hooks.failed(f, failure);
-      continue;
-    }
-    await write(socket, [frameHeader(FrameType.FileEnd, f.index, 0)]);
-    hooks.sent(f);
+    await sendFileOnStream(socket, f, hooks, signal);
   }
   await write(socket, [streamEndFrame(false)]);
   await new Promise<void>((resolve) => {

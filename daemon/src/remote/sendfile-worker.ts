@@ -5,8 +5,11 @@
  * thread does nothing else. The socket is non-blocking (libuv made it so): on EAGAIN the thread
  * sleeps briefly and retries, which only happens while the receiver is slower than the sender.
  *
- * Messages in:  {type:'files', files: [{index, abs, size, mtimeNs}, ...]} ... {type:'end'}
- * Messages out: {type:'results', results: [{index, ok, bytes | code, reason}, ...]} (one per
+ * Messages in:  {type:'files', files: [{index, abs, size, mtimeNs, sent?}, ...]} ... {type:'end'}
+ *               (`sent`: the main thread already wrote FILE_START and that many payload bytes of
+ *               this file while this thread was starting; the worker continues from there)
+ * Messages out: {type:'ready'} first (the main thread sends on the socket until then),
+ *               {type:'results', results: [{index, ok, bytes | code, reason}, ...]} (one per
  *               batch in, and before each big file), {type:'progress', bytes},
  *               {type:'finished', zeroCopy} | {type:'broken', message}
  * Batches keep the cross-thread messages per small file low (one each way per batch, not per file).
@@ -26,10 +29,13 @@ export interface FileJob {
   abs: Buffer;
   size: number;
   mtimeNs: bigint;
+  /** Payload bytes of this file the main thread already sent (after its FILE_START). */
+  sent?: number;
 }
 export type ToWorker = { type: 'files'; files: FileJob[] } | { type: 'end' };
 export type FileResult = { index: number; ok: true; bytes: number } | { index: number; ok: false; code: string; reason: string };
 export type FromWorker =
+  | { type: 'ready' }
   | { type: 'results'; results: FileResult[] }
   | { type: 'progress'; bytes: number }
   | { type: 'finished'; zeroCopy: boolean }
@@ -81,8 +87,8 @@ function run(data: SendfileWorkerData): void {
   let unreported = 0;
   const readSmall = smallReader();
 
-  const sendPayload = (file: number, size: number): void => {
-    let pos = 0;
+  const sendPayload = (file: number, size: number, from: number): void => {
+    let pos = from;
     while (pos < size) {
       const n = Math.min(MAX_DATA_PAYLOAD, size - pos);
       writeAll(sock, frameHeader(FrameType.Data, currentIndex, n));
@@ -159,7 +165,7 @@ function run(data: SendfileWorkerData): void {
         if (Number(st.size) !== m.size || st.mtimeNs !== m.mtimeNs) throw new SourceChanged();
       };
       check();
-      if (m.size <= SMALL) {
+      if (m.size <= SMALL && m.sent === undefined) {
         const body = Buffer.allocUnsafe(m.size);
         let got = 0;
         while (got < m.size) {
@@ -180,8 +186,8 @@ function run(data: SendfileWorkerData): void {
       } else {
         flushOutgoing();
         started = true;
-        writeAll(sock, frameHeader(FrameType.FileStart, m.index, 0));
-        sendPayload(file, m.size);
+        if (m.sent === undefined) writeAll(sock, frameHeader(FrameType.FileStart, m.index, 0));
+        sendPayload(file, m.size, m.sent ?? 0);
         check();
         writeAll(sock, frameHeader(FrameType.FileEnd, m.index, 0));
       }
@@ -234,6 +240,7 @@ function run(data: SendfileWorkerData): void {
       port.close();
     }
   });
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
 
 function reasonOf(err: unknown): string {

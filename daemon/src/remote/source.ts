@@ -34,6 +34,12 @@ export interface SourceInit {
 
 /** Entries per ManifestBatch: small enough to start the destination early, big enough to be cheap. */
 export const MANIFEST_BATCH = 1000;
+/**
+ * A batch goes out early once the walk spent this long on it: every batch is a turn of the event
+ * loop (see batches()), and on a slow disk or a busy machine 1000 entries took 40-230 ms, a wait
+ * for every need, data-stream accept and negotiation that arrived meanwhile.
+ */
+const BATCH_MS = 15;
 
 export class ManifestSource {
   /** Every entry sent, by manifest index. */
@@ -122,14 +128,16 @@ export class ManifestSource {
         this.init.onError(f);
       },
     });
+    let batchStarted = performance.now();
     for (const listing of walker) {
       for (const e of listing.entries) {
         take(e);
         // A huge directory is split over several batches (gRPC message size); the destination
         // joins consecutive entries of one directory back into one listing.
-        if (batch.length >= MANIFEST_BATCH) {
+        if (batch.length >= MANIFEST_BATCH || ((batch.length & 63) === 0 && performance.now() - batchStarted > BATCH_MS)) {
           yield batch;
           batch = [];
+          batchStarted = performance.now();
         }
       }
     }

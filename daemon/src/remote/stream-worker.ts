@@ -10,7 +10,8 @@ import type * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
-import { sendOnStream, type OutgoingFile, type SendQueue, type SenderHooks } from './data-sender';
+import { streamEndFrame } from './dataplane';
+import { sendFileOnStream, sendOnStream, writesFlushed, type OutgoingFile, type SendQueue, type SenderHooks } from './data-sender';
 import type { FileJob, FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
 
 /** Files handed to one stream's worker ahead of time, in messages of at most BATCH files (so the
@@ -19,6 +20,8 @@ const AHEAD = 96;
 /** sendfile-worker.ts's SMALL: files up to this size are written, not sendfile'd, by the worker. */
 const SMALL_TOTAL = 256 * 1024;
 const BATCH = 32;
+/** The part of a big file the main thread leaves to the worker while it starts (see bridge). */
+const BRIDGE_TAIL = 1024 * 1024;
 
 function socketFd(socket: net.Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
@@ -62,7 +65,10 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
     let pumping = false;
     let ended = false;
     let settled = false;
-    let carried: OutgoingFile | undefined = firstFile;
+    let carried: OutgoingFile | undefined;
+    /** Payload bytes of `carried` the main thread already sent (it wrote its FILE_START too). */
+    let carriedSent: number | undefined;
+    let ready = false;
     const finish = (err: BlitError | undefined, zeroCopy = false): void => {
       if (settled) return;
       settled = true;
@@ -96,7 +102,8 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
           for (let f: OutgoingFile | undefined = first; f; f = inflight < AHEAD && files.length < BATCH ? queue.tryNext() : undefined) {
             pending.set(f.index, f);
             inflight++;
-            files.push({ index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs });
+            files.push({ index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs, ...(carriedSent !== undefined ? { sent: carriedSent } : {}) });
+            carriedSent = undefined;
           }
           worker.postMessage({ type: 'files', files } satisfies ToWorker);
         }
@@ -104,8 +111,54 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
         pumping = false;
       }
     };
+    /**
+     * The thread takes 50-300 ms to start (more on a busy machine): until it says 'ready', this
+     * thread sends the queue's files itself (buffered), so the first byte does not wait for it.
+     * A file in progress when it is ready is continued by the worker from the byte reached, once
+     * Node has handed every byte written so far to the kernel (the worker writes to the same
+     * descriptor).
+     */
+    const bridge = async (): Promise<boolean> => {
+      const stop = (): boolean => ready || settled;
+      // A file above SMALL_TOTAL (which the worker would sendfile) keeps at least its last
+      // BRIDGE_TAIL bytes for the worker: zeroCopy stays true whenever sendfile had work to do.
+      const stopIn = (f: OutgoingFile) => (pos: number): boolean => stop() || (f.entry.size > SMALL_TOTAL && f.entry.size - pos <= BRIDGE_TAIL);
+      /** The next queued file while the thread starts (undefined once it is ready or the queue ended). */
+      const nextWhileStarting = async (): Promise<OutgoingFile | undefined> => {
+        for (;;) {
+          if (stop()) return undefined;
+          const f = queue.tryNext();
+          if (f || queue.isClosed) return f;
+          await Promise.race([queue.changed(), readyNow]);
+        }
+      };
+      for (let f: OutgoingFile | undefined = firstFile; f; f = await nextWhileStarting()) {
+        if (stop()) {
+          carried = f;
+          break;
+        }
+        const partial = await sendFileOnStream(socket, f, hooks, signal, stopIn(f));
+        if (partial) {
+          carried = f;
+          carriedSent = partial.handedOver;
+          break;
+        }
+      }
+      if (settled) return false;
+      // Every file of this stream went out before the thread was ready: end here, never use it.
+      if (!ready && !carried && queue.isClosed) return true;
+      await readyNow;
+      await writesFlushed(socket);
+      return false;
+    };
+    let onReady!: () => void;
+    const readyNow = new Promise<undefined>((r) => (onReady = () => r(undefined)));
     worker.on('message', (m: FromWorker) => {
       switch (m.type) {
+        case 'ready':
+          ready = true;
+          onReady();
+          return;
         case 'progress':
           hooks.bytes?.(m.bytes);
           return;
@@ -133,6 +186,13 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
     });
     worker.on('error', (err) => finish(new BlitError({ code: ErrorCodes.Internal, message: `data stream worker: ${err.message}`, cause: err })));
     worker.on('exit', () => finish(new BlitError({ code: ErrorCodes.Internal, message: 'data stream worker exited early' })));
-    void pump();
+    bridge()
+      .then(async (endHere) => {
+        if (!endHere) return void pump();
+        await writesFlushed(socket);
+        socket.write(streamEndFrame(false));
+        finish(undefined, false);
+      })
+      .catch((err: unknown) => finish(err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.IoError, message: String((err as Error)?.message ?? err) })));
   });
 }

@@ -1,0 +1,171 @@
+/**
+ * A sendfile worker takes 50-300 ms to start: until it is ready the main thread sends the stream's
+ * files itself, and a big file it has begun is continued by the worker from the byte reached. Real
+ * files, real frames on a loopback socket, the real worker thread. Whatever the interleaving, the
+ * receiver must see each file once and exact; a big file keeps its tail for sendfile (zeroCopy);
+ * a stream of files the worker would only write(2) may end on the main thread (zeroCopy false, as
+ * the worker would say); a cancel while the main thread sends ends the stream and the thread.
+ */
+import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { BlitError, ErrorCodes } from '../../src/engine/errors';
+import type { Entry } from '../../src/engine/types';
+import { FrameDecoder, STREAM_FLAG_ZERO_COPY } from '../../src/remote/dataplane';
+import { SendQueue, type OutgoingFile } from '../../src/remote/data-sender';
+import { sendOnStreamZeroCopy } from '../../src/remote/stream-worker';
+import { tempDir } from './harness';
+
+const MIB = 1024 * 1024;
+
+function threads(): number {
+  return fs.readdirSync('/proc/self/task').length;
+}
+
+async function threadsBackTo(n: number): Promise<number> {
+  for (let i = 0; i < 100 && threads() > n; i++) await new Promise((r) => setTimeout(r, 50));
+  return threads();
+}
+
+interface Received {
+  files: Map<number, Buffer[]>;
+  starts: number[];
+  ends: number[];
+  flags: number | undefined;
+}
+
+/** A receiver that reads nothing for `holdMs` (the sender's socket fills up), then decodes all. */
+function receiver(holdMs: number): Promise<{ port: number; got: Promise<Received>; server: net.Server }> {
+  const r: Received = { files: new Map(), starts: [], ends: [], flags: undefined };
+  let resolveGot!: (v: Received) => void;
+  const got = new Promise<Received>((res) => (resolveGot = res));
+  const server = net.createServer((sock) => {
+    sock.pause();
+    const dec = new FrameDecoder({
+      fileStart: (i) => {
+        r.starts.push(i);
+        r.files.set(i, []);
+      },
+      data: (i, chunk) => r.files.get(i)!.push(Buffer.from(chunk)),
+      fileEnd: (i) => r.ends.push(i),
+      fileError: (i, code) => r.ends.push(-i - 1000 * code.length),
+      streamEnd: (flags) => (r.flags = flags),
+    });
+    sock.on('data', (c) => dec.push(c));
+    sock.on('end', () => resolveGot(r));
+    sock.on('close', () => resolveGot(r));
+    setTimeout(() => sock.resume(), holdMs);
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ port: (server.address() as net.AddressInfo).port, got, server })));
+}
+
+function outgoing(dir: string, index: number, name: string, data: Buffer): OutgoingFile {
+  const abs = path.join(dir, name);
+  fs.writeFileSync(abs, data);
+  const st = fs.statSync(abs, { bigint: true });
+  const entry: Entry = { rel: Buffer.from(name), kind: 'file', size: data.length, mtimeNs: st.mtimeNs, mode: 0o644, uid: 0, gid: 0 };
+  return { index, abs: Buffer.from(abs), entry };
+}
+
+function pattern(size: number, seed: number): Buffer {
+  const block = crypto.createHash('sha256').update(String(seed)).digest();
+  const b = Buffer.alloc(size);
+  for (let off = 0; off < size; off += block.length) block.copy(b, off);
+  for (let off = 0; off + 4 <= size; off += 4096) b.writeUInt32LE(off / 4096, off); // no two pages alike
+  return b;
+}
+
+describe('sendfile worker start: the main thread sends until it is ready', function () {
+  this.timeout(60_000);
+  let t: { dir: string; cleanup: () => void };
+  beforeEach(() => (t = tempDir('blit-bridge-')));
+  // libuv's thread pool starts with the first fs.promises call: start it before counting threads.
+  before(async () => {
+    await fs.promises.stat(__filename);
+  });
+  afterEach(() => t.cleanup());
+
+  async function run(files: Buffer[], holdMs: number): Promise<{ r: Received; zeroCopy: boolean; sent: number[]; bytes: number }> {
+    const rx = await receiver(holdMs);
+    try {
+      const queue = new SendQueue();
+      const outs = files.map((d, i) => outgoing(t.dir, i, `f${i}`, d));
+      for (const o of outs) queue.push(o);
+      queue.close();
+      const sock = net.connect(rx.port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      const sent: number[] = [];
+      let bytes = 0;
+      const zeroCopy = await sendOnStreamZeroCopy(sock, queue, {
+        sent: (f) => sent.push(f.index),
+        failed: (f, failure) => assert.fail(`${f.index}: ${failure.reason}`),
+        bytes: (n) => (bytes += n),
+      });
+      return { r: await rx.got, zeroCopy, sent, bytes };
+    } finally {
+      rx.server.close();
+    }
+  }
+
+  function exact(r: Received, files: Buffer[]): void {
+    assert.deepEqual([...r.starts].sort((a, b) => a - b), files.map((_, i) => i), 'one FILE_START per file');
+    assert.deepEqual([...r.ends].sort((a, b) => a - b), files.map((_, i) => i), 'one FILE_END per file');
+    files.forEach((d, i) => assert.ok(Buffer.concat(r.files.get(i)!).equals(d), `file ${i} exact`));
+  }
+
+  it('a big file begun by the main thread is finished by the worker, exact and zero-copy', async () => {
+    const before = threads();
+    // The receiver holds: the main thread fills the socket and waits, the worker gets ready,
+    // the big file is handed over mid-way (or, on a very slow start, at its last MiB).
+    const files = [pattern(10_000, 1), pattern(48 * MIB + 123, 2), pattern(5000, 3)];
+    const { r, zeroCopy, sent, bytes } = await run(files, 1500);
+    exact(r, files);
+    assert.deepEqual(sent, [0, 1, 2]);
+    assert.equal(bytes, files.reduce((a, d) => a + d.length, 0));
+    assert.equal(zeroCopy, true);
+    assert.equal((r.flags ?? 0) & STREAM_FLAG_ZERO_COPY, STREAM_FLAG_ZERO_COPY);
+    assert.ok((await threadsBackTo(before)) <= before, 'the worker thread ended');
+  });
+
+  it('a file just above 256 KiB keeps its tail for the worker (zeroCopy true, as before)', async () => {
+    const files = [pattern(300 * 1024, 4)];
+    const { r, zeroCopy } = await run(files, 0);
+    exact(r, files);
+    assert.equal(zeroCopy, true);
+  });
+
+  it('small files only: the stream may end before the worker is ready; exact, zeroCopy false', async () => {
+    const before = threads();
+    const files = Array.from({ length: 12 }, (_, i) => pattern(40 * 1024 + i, 10 + i));
+    const { r, zeroCopy, sent } = await run(files, 0);
+    exact(r, files);
+    assert.deepEqual(sent.sort((a, b) => a - b), files.map((_, i) => i));
+    assert.equal(zeroCopy, false);
+    assert.equal((r.flags ?? 0) & STREAM_FLAG_ZERO_COPY, 0);
+    assert.ok((await threadsBackTo(before)) <= before, 'the worker thread ended');
+  });
+
+  it('a cancel while the main thread sends ends the stream and the thread', async () => {
+    const before = threads();
+    const rx = await receiver(60_000); // never reads: the main thread blocks on a full socket
+    try {
+      const queue = new SendQueue();
+      queue.push(outgoing(t.dir, 0, 'big', pattern(64 * MIB, 5)));
+      queue.close();
+      const sock = net.connect(rx.port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 300);
+      await assert.rejects(
+        sendOnStreamZeroCopy(sock, queue, { sent: () => undefined, failed: () => undefined }, ac.signal),
+        (e: unknown) => e instanceof BlitError && e.code === ErrorCodes.Cancelled,
+      );
+      assert.equal(sock.destroyed, true);
+    } finally {
+      rx.server.close();
+    }
+    assert.ok((await threadsBackTo(before)) <= before, 'the worker thread ended');
+  });
+});
