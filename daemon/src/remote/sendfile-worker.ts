@@ -213,9 +213,10 @@ function run(data: SendfileWorkerData): void {
       if (m.type === 'files') {
         for (let i = 0; i < m.files.length; ) {
           const f = m.files[i]!;
-          // A run of small files: read and framed in one native call (small-reader.ts).
+          // A run of small files: read and framed in one native call (small-reader.ts). Not a
+          // file the main thread began (its FILE_START is out): sendFile continues that one.
           let j = i;
-          while (readSmall && j < m.files.length && m.files[j]!.size <= SMALL) j++;
+          while (readSmall && j < m.files.length && m.files[j]!.size <= SMALL && m.files[j]!.sent === undefined) j++;
           if (j > i) {
             const got = readSmall!(j - i === m.files.length ? m.files : m.files.slice(i, j));
             flushOutgoing();

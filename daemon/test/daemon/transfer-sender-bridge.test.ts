@@ -13,7 +13,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { BlitError, ErrorCodes } from '../../src/engine/errors';
 import type { Entry } from '../../src/engine/types';
-import { FrameDecoder, STREAM_FLAG_ZERO_COPY } from '../../src/remote/dataplane';
+import { Worker } from 'node:worker_threads';
+import { FrameDecoder, FrameType, STREAM_FLAG_ZERO_COPY, frameHeader } from '../../src/remote/dataplane';
+import type { FromWorker, ToWorker } from '../../src/remote/sendfile-worker';
 import { SendQueue, type OutgoingFile } from '../../src/remote/data-sender';
 import { sendOnStreamZeroCopy } from '../../src/remote/stream-worker';
 import { tempDir } from './harness';
@@ -145,6 +147,42 @@ describe('sendfile worker start: the main thread sends until it is ready', funct
     assert.equal(zeroCopy, false);
     assert.equal((r.flags ?? 0) & STREAM_FLAG_ZERO_COPY, 0);
     assert.ok((await threadsBackTo(before)) <= before, 'the worker thread ended');
+  });
+
+  it('the worker continues a small file the main thread began (no second FILE_START)', async () => {
+    // The main thread may hand a file over right after its FILE_START (the worker got ready
+    // while that write waited): the worker's batch path for small files must not frame it anew.
+    const rx = await receiver(0);
+    try {
+      const data = pattern(1000, 7);
+      const f = outgoing(t.dir, 3, 'small', data);
+      const sock = net.connect(rx.port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      await new Promise<void>((r) => sock.write(frameHeader(FrameType.FileStart, 3, 0), () => r()));
+      const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
+      const w = new Worker(path.join(__dirname, '../../src/remote/sendfile-worker.js'), { workerData: { fd } });
+      const finished = new Promise<void>((resolve) =>
+        w.on('message', (m: FromWorker) => {
+          if (m.type === 'finished') resolve();
+        }),
+      );
+      const files = [
+        { index: 3, abs: f.abs, size: data.length, mtimeNs: f.entry.mtimeNs, sent: 0 },
+        { index: 4, abs: outgoing(t.dir, 4, 'next', pattern(2000, 8)).abs, size: 2000, mtimeNs: fs.statSync(path.join(t.dir, 'next'), { bigint: true }).mtimeNs },
+      ];
+      w.postMessage({ type: 'files', files } satisfies ToWorker);
+      w.postMessage({ type: 'end' } satisfies ToWorker);
+      await finished;
+      await w.terminate();
+      sock.end();
+      const r = await rx.got;
+      assert.deepEqual(r.starts, [3, 4]);
+      assert.deepEqual(r.ends, [3, 4]);
+      assert.ok(Buffer.concat(r.files.get(3)!).equals(data));
+      assert.ok(Buffer.concat(r.files.get(4)!).equals(pattern(2000, 8)));
+    } finally {
+      rx.server.close();
+    }
   });
 
   it('a cancel while the main thread sends ends the stream and the thread', async () => {
