@@ -28,7 +28,8 @@ export interface PackedEntry {
   checksum: Buffer | undefined;
 }
 
-export function packEntries(items: PackedEntry[]): Buffer {
+/** `starts`, when given, gets the byte offset of every record written (in order). */
+export function packEntries(items: PackedEntry[], starts?: number[]): Buffer {
   let total = 0;
   for (const { entry: e, checksum } of items) {
     total += FIXED + e.rel.length;
@@ -38,6 +39,7 @@ export function packEntries(items: PackedEntry[]): Buffer {
   const out = Buffer.allocUnsafe(total);
   let o = 0;
   for (const { entry: e, checksum } of items) {
+    starts?.push(o);
     out[o] = KIND_CODE[e.kind];
     out[o + 1] = checksum ? HAS_CHECKSUM : 0;
     out.writeUInt32LE(e.rel.length, o + 2);
@@ -68,57 +70,66 @@ function bad(what: string, path?: Buffer): BlitError {
   return new BlitError({ code: ErrorCodes.BadFrame, message: `packed manifest: ${what}`, ...(path ? { path: path.toString('utf8') } : {}) });
 }
 
+function need(buf: Buffer, o: number, n: number): void {
+  if (o + n > buf.length) throw bad(`record truncated at byte ${o}`);
+}
+
 /** Decodes every record; entries share memory with `buf` (no copy per name). */
 export function unpackEntries(buf: Buffer): PackedEntry[] {
   const out: PackedEntry[] = [];
-  let o = 0;
-  const need = (n: number): void => {
-    if (o + n > buf.length) throw bad(`record truncated at byte ${o}`);
-  };
-  while (o < buf.length) {
-    need(6);
-    const kind = CODE_KIND[buf[o]!];
-    const flags = buf[o + 1]!;
-    const pathLen = buf.readUInt32LE(o + 2);
-    if (!kind) throw bad(`unknown entry kind ${buf[o]} at byte ${o}`);
-    if (flags & ~HAS_CHECKSUM) throw bad(`unknown flags ${flags} at byte ${o}`);
-    if (pathLen > MAX_NAME) throw bad(`path of ${pathLen} bytes`);
-    o += 6;
-    need(pathLen + 28);
-    const rel = buf.subarray(o, o + pathLen);
-    o += pathLen;
-    const sizeHigh = buf.readUInt32LE(o + 4);
-    if (sizeHigh > MAX_SAFE_HIGH) throw bad(`invalid size ${buf.readBigUInt64LE(o)}`, rel);
-    const size = sizeHigh * TWO_32 + buf.readUInt32LE(o);
-    const entry: Entry = {
-      rel,
-      kind,
-      size: kind === 'file' ? size : 0,
-      mtimeNs: buf.readBigInt64LE(o + 8),
-      mode: buf.readUInt32LE(o + 16) & 0o7777,
-      uid: buf.readUInt32LE(o + 20),
-      gid: buf.readUInt32LE(o + 24),
-    };
-    o += 28;
-    if (kind === 'symlink') {
-      need(4);
-      const n = buf.readUInt32LE(o);
-      if (n > MAX_NAME) throw bad(`link target of ${n} bytes`, rel);
-      o += 4;
-      need(n);
-      entry.linkTarget = buf.subarray(o, o + n);
-      o += n;
-    }
-    let checksum: Buffer | undefined;
-    if (flags & HAS_CHECKSUM) {
-      need(1);
-      const n = buf[o]!;
-      o += 1;
-      need(n);
-      checksum = n > 0 ? buf.subarray(o, o + n) : undefined;
-      o += n;
-    }
-    out.push({ entry, checksum });
-  }
+  const at = { o: 0 };
+  while (at.o < buf.length) out.push(decodeRecord(buf, at));
   return out;
+}
+
+/**
+ * Decodes the record at `at.o` and moves `at.o` past it (the source decodes one record again when
+ * the destination needs that file: it keeps its packed batches, not an Entry per record).
+ */
+export function decodeRecord(buf: Buffer, at: { o: number }): PackedEntry {
+  let o = at.o;
+  need(buf, o, 6);
+  const kind = CODE_KIND[buf[o]!];
+  const flags = buf[o + 1]!;
+  const pathLen = buf.readUInt32LE(o + 2);
+  if (!kind) throw bad(`unknown entry kind ${buf[o]} at byte ${o}`);
+  if (flags & ~HAS_CHECKSUM) throw bad(`unknown flags ${flags} at byte ${o}`);
+  if (pathLen > MAX_NAME) throw bad(`path of ${pathLen} bytes`);
+  o += 6;
+  need(buf, o, pathLen + 28);
+  const rel = buf.subarray(o, o + pathLen);
+  o += pathLen;
+  const sizeHigh = buf.readUInt32LE(o + 4);
+  if (sizeHigh > MAX_SAFE_HIGH) throw bad(`invalid size ${buf.readBigUInt64LE(o)}`, rel);
+  const size = sizeHigh * TWO_32 + buf.readUInt32LE(o);
+  const entry: Entry = {
+    rel,
+    kind,
+    size: kind === 'file' ? size : 0,
+    mtimeNs: buf.readBigInt64LE(o + 8),
+    mode: buf.readUInt32LE(o + 16) & 0o7777,
+    uid: buf.readUInt32LE(o + 20),
+    gid: buf.readUInt32LE(o + 24),
+  };
+  o += 28;
+  if (kind === 'symlink') {
+    need(buf, o, 4);
+    const n = buf.readUInt32LE(o);
+    if (n > MAX_NAME) throw bad(`link target of ${n} bytes`, rel);
+    o += 4;
+    need(buf, o, n);
+    entry.linkTarget = buf.subarray(o, o + n);
+    o += n;
+  }
+  let checksum: Buffer | undefined;
+  if (flags & HAS_CHECKSUM) {
+    need(buf, o, 1);
+    const n = buf[o]!;
+    o += 1;
+    need(buf, o, n);
+    checksum = n > 0 ? buf.subarray(o, o + n) : undefined;
+    o += n;
+  }
+  at.o = o;
+  return { entry, checksum };
 }

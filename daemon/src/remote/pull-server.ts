@@ -150,7 +150,7 @@ class PullSession {
     const manifest = (async () => {
       for await (const batch of source.batches()) await this.send({ manifest: { packed: batch } });
       await this.send({
-        manifestComplete: { complete: source.complete, totalEntries: source.entries.length, scanFailures: source.failures.map(failureToWire) },
+        manifestComplete: { complete: source.complete, totalEntries: source.count, scanFailures: source.failures.map(failureToWire) },
       });
     })();
     manifest.catch((err) => this.latch.fail(err));

@@ -69,7 +69,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     const manifest = (async () => {
       for await (const batch of source.batches()) await send({ manifest: { packed: batch } });
       await send({
-        manifestComplete: { complete: source.complete, totalEntries: source.entries.length, scanFailures: source.failures.map(failureToWire) },
+        manifestComplete: { complete: source.complete, totalEntries: source.count, scanFailures: source.failures.map(failureToWire) },
       });
     })();
     manifest.catch((err) => latch.fail(err));
@@ -164,7 +164,7 @@ function stripSlash(p: Buffer): Buffer {
 /** move: the daemon committed (or already had) this file; remove the source if it is unchanged. */
 async function removeSource(source: ManifestSource, rel: Buffer, onEvent: EventSink, failures: Failure[]): Promise<void> {
   // A single file may land under another name (rsync `FILE DST`): it is the only entry.
-  const e = source.isDir ? source.entryByRel(rel) : source.entries[0];
+  const e = source.isDir ? source.entryByRel(rel) : source.entryAt(0);
   if (!e || e.kind !== 'file') return;
   const abs = Buffer.concat([source.rootAbs, Buffer.from('/'), e.rel]);
   try {

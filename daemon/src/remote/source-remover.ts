@@ -36,7 +36,7 @@ export class SourceRemover {
   /** Queue a batch of committed indices; a malformed batch is a protocol error. */
   add(indices: number[]): void {
     for (const i of indices) {
-      const e = this.source.entries[i];
+      const e = this.source.entryAt(i);
       if (!Number.isSafeInteger(i) || !e || e.kind !== 'file') {
         throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed index ${i} is not a file of the manifest` });
       }
@@ -55,7 +55,7 @@ export class SourceRemover {
   }
 
   private async removeOne(index: number): Promise<void> {
-    const e = this.source.entries[index]!;
+    const e = this.source.entryAt(index)!;
     const shown = displayPath(e.rel);
     try {
       if (this.sendFailed.has(index)) {
