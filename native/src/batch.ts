@@ -307,7 +307,11 @@ function open(): NativeBatch {
         dataBytes += t.data.length;
       }
       ensure(bytes, n);
-      const data = Buffer.allocUnsafe(Math.max(dataBytes, 1));
+      // Contents that are all views of one ArrayBuffer (the remote receiver's packed batch) are
+      // passed as that buffer with their offsets; others are gathered into one buffer first.
+      const first = items[0]?.data.buffer;
+      const shared = first && first.byteLength > 0 && items.every((t) => t.data.buffer === first) ? first : undefined;
+      const data = shared ? Buffer.from(shared) : Buffer.allocUnsafe(Math.max(dataBytes, 1));
       let off = 0;
       let dataOff = 0;
       for (const t of items) {
@@ -316,19 +320,19 @@ function open(): NativeBatch {
         input.writeUInt32LE(t.dir.length, off + 4);
         input.writeUInt32LE(t.name.length, off + 8);
         input.writeUInt32LE(t.mode >>> 0, off + 12);
-        input.writeBigUInt64LE(BigInt(dataOff), off + 16);
+        input.writeBigUInt64LE(BigInt(shared ? t.data.byteOffset : dataOff), off + 16);
         input.writeBigUInt64LE(BigInt(t.data.length), off + 24);
         input.writeBigInt64LE(t.mtimeNs, off + 32);
         input.writeUInt32LE(t.uid >>> 0, off + 40);
         input.writeUInt32LE(t.gid >>> 0, off + 44);
         t.dir.copy(input, off + WRITE_HEADER);
         t.name.copy(input, off + WRITE_HEADER + t.dir.length);
-        data.set(t.data, dataOff);
+        if (!shared) data.set(t.data, dataOff);
         dataOff += t.data.length;
         off += len;
       }
       const opts = o.preserveOwner ? OPT_PRESERVE_OWNER : 0;
-      const r = write([input.subarray(0, Math.max(off, 8)), off, n, data, dataOff, output, opts, o.umask, o.temp.prefix, o.temp.counter]);
+      const r = write([input.subarray(0, Math.max(off, 8)), off, n, data, shared ? data.length : dataOff, output, opts, o.umask, o.temp.prefix, o.temp.counter]);
       if (r < 0) throw new Error('writeBatch: the native side rejected the batch (malformed record)');
       return results(n);
     },

@@ -60,8 +60,11 @@ export const STREAM_FLAG_ZERO_COPY = 0x01;
 export function frameHeader(type: number, index: number, length: number): Buffer {
   const h = Buffer.allocUnsafe(HEADER_BYTES);
   h[0] = type;
-  h.writeBigUInt64BE(BigInt(index), 1);
-  h.writeBigUInt64BE(BigInt(length), 9);
+  // u64 big endian as two u32 halves (indices and lengths stay below 2^53: no BigInt per frame).
+  h.writeUInt32BE(Math.floor(index / 0x100000000), 1);
+  h.writeUInt32BE(index >>> 0, 5);
+  h.writeUInt32BE(Math.floor(length / 0x100000000), 9);
+  h.writeUInt32BE(length >>> 0, 13);
   return h;
 }
 
@@ -361,6 +364,8 @@ export interface FrameHandler {
   streamEnd(flags: number): void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Incremental frame parser. push() throws BadFrame on anything the format does not allow. */
 export class FrameDecoder {
   private header = Buffer.alloc(HEADER_BYTES);
@@ -440,26 +445,31 @@ export class FrameDecoder {
   }
 
   private startFrame(): void {
-    const type = this.header[0]!;
-    const index = this.header.readBigUInt64BE(1);
-    const length = this.header.readBigUInt64BE(9);
-    if (index > BigInt(Number.MAX_SAFE_INTEGER)) throw badFrame(`index ${index} out of range`);
+    // Three frames per small file: the u64 fields are read as two u32 halves (no BigInt; the
+    // BigInt reads were a visible part of a 100k-file receive), BigInt only for an error's text.
+    const h = this.header;
+    const type = h[0]!;
+    const indexHi = h.readUInt32BE(1);
+    const lengthHi = h.readUInt32BE(9);
+    const lengthLo = h.readUInt32BE(13);
+    if (indexHi > 0x1fffff) throw badFrame(`index ${h.readBigUInt64BE(1)} out of range`);
     this.type = type;
-    this.index = Number(index);
+    this.index = indexHi * 0x100000000 + h.readUInt32BE(5);
     const limit = type === FrameType.Data ? MAX_DATA_PAYLOAD : type === FrameType.FileError ? MAX_ERROR_PAYLOAD : type === FrameType.StreamEnd ? 1 : 0;
     if (type < FrameType.FileStart || type > FrameType.StreamEnd) throw badFrame(`unknown frame type ${type}`);
-    if (length > BigInt(limit)) throw badFrame(`frame of type ${type} with length ${length} (limit ${limit})`);
-    if (type === FrameType.Data && length === 0n) throw badFrame('empty DATA frame');
-    if (type === FrameType.StreamEnd && length !== 1n) throw badFrame('STREAM_END without its flags byte');
-    this.remaining = Number(length);
-    this.small = [];
+    if (lengthHi !== 0 || lengthLo > limit) throw badFrame(`frame of type ${type} with length ${h.readBigUInt64BE(9)} (limit ${limit})`);
+    if (type === FrameType.Data && lengthLo === 0) throw badFrame('empty DATA frame');
+    if (type === FrameType.StreamEnd && lengthLo !== 1) throw badFrame('STREAM_END without its flags byte');
+    this.remaining = lengthLo;
+    if (this.small.length > 0) this.small = [];
     if (this.remaining === 0) this.finishFrame();
   }
 
   private finishFrame(): void {
     this.headerFill = 0;
-    const payload = Buffer.concat(this.small);
-    this.small = [];
+    // Only FILE_ERROR and STREAM_END have a payload here (DATA goes to the handler as it comes).
+    const payload = this.small.length === 0 ? EMPTY : this.small.length === 1 ? this.small[0]! : Buffer.concat(this.small);
+    if (this.small.length > 0) this.small = [];
     switch (this.type) {
       case FrameType.FileStart:
         this.handler.fileStart(this.index);

@@ -78,6 +78,17 @@ describe('data plane framing and tokens', () => {
     assert.equal(d.streamEnded, true);
   });
 
+  it('frame headers carry u64 indices up to 2^53 - 1 exactly, both ways', () => {
+    for (const index of [0, 1, 0xffffffff, 2 ** 32, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER]) {
+      const h = frameHeader(FrameType.Data, index, 3);
+      assert.equal(h.readBigUInt64BE(1), BigInt(index));
+      assert.equal(h.readBigUInt64BE(9), 3n);
+      const r = recorder();
+      new FrameDecoder(r.handler).push(Buffer.concat([frameHeader(FrameType.FileStart, index, 0), h, Buffer.from('abc')]));
+      assert.deepEqual(joinData(r.events), [`start ${index}`, `data ${index} abc`]);
+    }
+  });
+
   const bad: [string, Buffer][] = [
     ['unknown type', frameHeader(42, 0, 0)],
     ['DATA above the maximum frame length', frameHeader(FrameType.Data, 0, MAX_DATA_PAYLOAD + 1)],
@@ -86,6 +97,8 @@ describe('data plane framing and tokens', () => {
     ['huge FILE_ERROR', frameHeader(FrameType.FileError, 0, 1 << 20)],
     ['FILE_ERROR that is not JSON', Buffer.concat([frameHeader(FrameType.FileError, 0, 3), Buffer.from('abc')])],
     ['index beyond 2^53', Buffer.concat([Buffer.from([1]), Buffer.alloc(8, 0xff), Buffer.alloc(8, 0)])],
+    ['index exactly 2^53', Buffer.concat([Buffer.from([1, 0, 0x20, 0, 0, 0, 0, 0, 0]), Buffer.alloc(8, 0)])],
+    ['DATA length 2^32 + 5 (high half set)', Buffer.concat([Buffer.from([2]), Buffer.alloc(8, 0), Buffer.from([0, 0, 0, 1, 0, 0, 0, 5]), Buffer.alloc(5)])],
     ['bytes after STREAM_END', Buffer.concat([streamEndFrame(false), frameHeader(FrameType.FileStart, 0, 0)])],
   ];
   for (const [what, bytes] of bad) {
