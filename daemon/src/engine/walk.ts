@@ -48,6 +48,8 @@ export interface WalkOptions {
    * Default 500; negative = always read ahead (tests).
    */
   readAheadSlowUs?: number;
+  /** The caller never reads DirListing.names (the remote source): no latin1 string per entry. */
+  noNames?: boolean;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
   beforeReadDir?: (abs: Buffer, rel: Buffer) => void;
 }
@@ -222,7 +224,7 @@ export class Walker implements Iterable<DirListing> {
       warmed.delete(rel);
       const abs = join2(this.rootAbs, rel);
       let entries: Entry[];
-      const names: string[] = [];
+      const names: string[] | undefined = this.opts.noNames ? undefined : [];
       const started = readAhead > 0 ? process.hrtime.bigint() : 0n;
       try {
         this.opts.beforeReadDir?.(abs, rel);
@@ -241,7 +243,7 @@ export class Walker implements Iterable<DirListing> {
         slowStreak = Number(process.hrtime.bigint() - started) / 1000 > slowUs + 5 * entries.length ? slowStreak + 1 : 0;
         if (slowStreak >= 2 || slowUs < 0) this.readAhead(stack, readAhead, warmed);
       }
-      yield { dir: rel, entries, names };
+      yield names ? { dir: rel, entries, names } : { dir: rel, entries };
     }
   }
 

@@ -133,6 +133,7 @@ export class ManifestSource {
     if (root) take(root);
     const walker = walk(this.rootAbs, {
       filter: this.init.filter,
+      noNames: true,
       ...(this.init.signal ? { signal: this.init.signal } : {}),
       onError: (f) => {
         this.failures.push(f);

@@ -62,6 +62,20 @@ describe('engine: walk', () => {
     assert.ok(listing!.entries[0]!.rel.equals(name));
   });
 
+  it('noNames: the same listings without the latin1 names', () => {
+    const root = tempDir();
+    writeTree(root, { 'a/x': '1', 'a/y': '22', 'b/z': '333', 'top': '4', 'l': { link: 'a/x' } });
+    fs.writeFileSync(Buffer.concat([Buffer.from(root + '/a/'), Buffer.from([0x66, 0xff])]), 'x');
+    const norm = (ls: ReturnType<typeof listings>): unknown => ls.map((l) => ({ dir: l.dir.toString('latin1'), entries: l.entries }));
+    const listings = (noNames: boolean) => [...walk(root, noNames ? { noNames } : {})];
+    const withNames = listings(false);
+    const without = listings(true);
+    assert.equal(withNames.length, 3);
+    for (const l of withNames) assert.deepEqual(l.names, l.entries.map((e) => path.posix.basename(e.rel.toString('latin1'))));
+    for (const l of without) assert.equal(l.names, undefined);
+    assert.deepEqual(norm(without), norm(withNames));
+  });
+
   it('an unreadable directory is reported and marks the scan incomplete', () => {
     // Tests run as root, where chmod 000 does not stop reads: the beforeReadDir hook throws EACCES instead.
     const root = tempDir();
