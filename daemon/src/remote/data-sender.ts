@@ -14,6 +14,7 @@ import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import type { Entry, Failure } from '../engine/types';
 import { displayPath } from '../engine/paths';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
+import { SourceChanged, checkUnchanged, readAllChecked } from './source-check';
 
 export interface OutgoingFile {
   index: number;
@@ -116,8 +117,6 @@ export interface SenderHooks {
 /** Read chunk for buffered sends: big enough to keep syscalls few, small enough to stay in cache. */
 const CHUNK = 1024 * 1024;
 
-class SourceChanged extends Error {}
-
 /** The transport broke (not the file): stops the stream instead of becoming a FILE_ERROR. */
 class StreamBroken extends BlitError {
   constructor() {
@@ -169,20 +168,8 @@ const SYNC_READ_MAX = 64 * 1024;
 function readSmallChecked(f: OutgoingFile): Buffer {
   const fd = fs.openSync(f.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
-    const check = (): void => {
-      const st = fs.fstatSync(fd, { bigint: true });
-      if (Number(st.size) !== f.entry.size || st.mtimeNs !== f.entry.mtimeNs) throw new SourceChanged();
-    };
-    check();
-    const buf = Buffer.allocUnsafe(f.entry.size);
-    let pos = 0;
-    while (pos < buf.length) {
-      const n = fs.readSync(fd, buf, pos, buf.length - pos, pos);
-      if (n === 0) throw new SourceChanged();
-      pos += n;
-    }
-    check();
-    return buf;
+    checkUnchanged(fd, f.entry.size, f.entry.mtimeNs);
+    return readAllChecked(fd, f.entry.size, f.entry.mtimeNs);
   } finally {
     fs.closeSync(fd);
   }

@@ -19,6 +19,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
 import { smallReader } from './small-reader';
+import { SourceChanged, checkUnchanged, readAllChecked } from './source-check';
 
 export interface SendfileWorkerData {
   fd: number;
@@ -76,8 +77,6 @@ function writeAll(fd: number, buf: Buffer): void {
     }
   }
 }
-
-class SourceChanged extends Error {}
 
 function run(data: SendfileWorkerData): void {
   const port = parentPort!;
@@ -160,20 +159,10 @@ function run(data: SendfileWorkerData): void {
     }
     let started = false;
     try {
-      const check = (): void => {
-        const st = fs.fstatSync(file, { bigint: true });
-        if (Number(st.size) !== m.size || st.mtimeNs !== m.mtimeNs) throw new SourceChanged();
-      };
+      const check = (): void => checkUnchanged(file, m.size, m.mtimeNs);
       check();
       if (m.size <= SMALL && m.sent === undefined) {
-        const body = Buffer.allocUnsafe(m.size);
-        let got = 0;
-        while (got < m.size) {
-          const k = fs.readSync(file, body, got, m.size - got, got);
-          if (k === 0) throw new SourceChanged();
-          got += k;
-        }
-        check();
+        const body = readAllChecked(file, m.size, m.mtimeNs);
         // Small files are gathered and written together (one write(2) per ~COALESCE bytes, not
         // one per file); nothing of this file is on the wire yet, so a failure above needs no
         // FILE_ERROR.
