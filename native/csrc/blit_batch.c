@@ -247,6 +247,13 @@ static int open_src(const char *path, uint32_t opts) {
   return open(path, base);
 }
 
+/* open_src on a record's path bytes (len < PATH_MAX, checked by the caller), NUL-terminated in buf. */
+static int open_src_rec(char *buf, const char *bytes, uint32_t len, uint32_t opts) {
+  memcpy(buf, bytes, len);
+  buf[len] = 0;
+  return open_src(buf, opts);
+}
+
 /*
  * Copy `count` small files (each <= scratch_len bytes). `cancel` points at the engine's shared
  * Int32Array: [0] != 0 = stop before the next file, [1] = heartbeat, bumped per file.
@@ -282,9 +289,7 @@ int blit_copy_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
   for (uint32_t i = 0; i < count; i++) {
     const struct copy_rec *c = recs[i];
     if (c->size == 0 || c->size > budget || c->src_len >= PATH_MAX) continue;
-    memcpy(src, (const char *)(c + 1), c->src_len);
-    src[c->src_len] = 0;
-    int fd = open_src(src, opts);
+    int fd = open_src_rec(src, (const char *)(c + 1), c->src_len, opts);
     if (fd < 0) continue;
     posix_fadvise(fd, 0, c->size, POSIX_FADV_WILLNEED);
     fds[i] = fd;
@@ -311,9 +316,7 @@ int blit_copy_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
       continue;
     }
     if (sfd < 0) {
-      memcpy(src, s, c->src_len);
-      src[c->src_len] = 0;
-      sfd = open_src(src, opts);
+      sfd = open_src_rec(src, s, c->src_len, opts);
       if (sfd < 0) {
         fail(r, STEP_OPEN_SRC);
         continue;
@@ -645,9 +648,7 @@ int blit_read_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
   for (uint32_t i = 0; i < count; i++) {
     const struct read_rec *c = recs[i];
     if (c->path_len >= PATH_MAX) continue;
-    memcpy(path, (const char *)(c + 1), c->path_len);
-    path[c->path_len] = 0;
-    int fd = open_src(path, opts);
+    int fd = open_src_rec(path, (const char *)(c + 1), c->path_len, opts);
     if (fd < 0) continue; /* reported by the file's own open below */
     if (c->size > 0 && c->size <= budget) {
       posix_fadvise(fd, 0, c->size, POSIX_FADV_WILLNEED);
@@ -667,9 +668,7 @@ int blit_read_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
       continue;
     }
     if (fd < 0) {
-      memcpy(path, (const char *)(c + 1), c->path_len);
-      path[c->path_len] = 0;
-      fd = open_src(path, opts);
+      fd = open_src_rec(path, (const char *)(c + 1), c->path_len, opts);
       if (fd < 0) {
         fail(r, STEP_OPEN_SRC);
         continue;
