@@ -253,7 +253,10 @@ export class DirAnchor {
     }
   }
 
-  /** Drop directory `rel` and everything cached below it (it was removed or replaced). */
+  /**
+   * Drop directory `rel` (it was removed). Only `rel` itself: both callers (the mirror's
+   * deleteTree, the admin tree walk) remove bottom-up, so everything below was forgotten first.
+   */
   forget(rel: Buffer): void {
     if (!this.open || this.fds.size === 0) return;
     const k = rel.toString('latin1');

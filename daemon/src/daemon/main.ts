@@ -8,6 +8,7 @@ import type { ModuleConfig, ServerContext } from './context';
 import { DATA_LIMITS, defaultModule, loadConfigFile, type DaemonFileConfig } from './config';
 import { transferHandlers } from './transfer-handlers';
 import { DEFAULT_TOKEN_TTL_MS, PinnedDataPort } from '../remote/dataplane';
+import { blitVersion } from '../remote/call-io';
 import { defaultDataPlaneSettings } from '../remote/push-server';
 import { createResolver } from './containment';
 import { createLogger, type ClosableLogger, type LogFormat, type LogLevel } from './logger';
@@ -61,7 +62,7 @@ function choice<T extends string>(allowed: readonly T[]) {
 function buildProgram(): Command {
   return new Command('blitd')
     .description('Blit daemon: serves modules to blit clients over gRPC (+ a raw TCP data plane)')
-    .version(daemonVersion())
+    .version(blitVersion())
     .option('--config <file>', 'TOML config with [[module]] tables (name, path, read_only, comment)')
     .option('--bind <addr>', `address to listen on (default ${DEFAULT_BIND})`)
     .option('--port <n>', `TCP port (default ${DEFAULT_PORT}; 0 picks a free port and prints it)`, parsePortFlag)
@@ -105,13 +106,6 @@ extension) is available only there. SIGTERM/SIGINT: running transfers finish the
 or cancel cleanly (at most 10 s), then exit 0.
 `;
 
-export function daemonVersion(): string {
-  try {
-    return String(require('../../../package.json').version);
-  } catch {
-    return 'unknown';
-  }
-}
 
 function resolveModules(file: DaemonFileConfig, flags: Flags, log: ClosableLogger): Map<string, ModuleConfig> {
   const modules = new Map<string, ModuleConfig>();
@@ -175,7 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       ctx,
       jobs,
       transfers: transferHandlers(dataSettings, servedPerf),
-      daemonVersion: daemonVersion(),
+      daemonVersion: blitVersion(),
       // Only the private socket may start transfers between arbitrary local paths.
       startTransfer: flags.socket ? async (req) => startTransfer(transferDeps, req) : undefined,
     });
@@ -187,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
     const dataPlane = ctx.forceGrpcData ? 'grpc' : 'tcp';
     // Signal handlers first: a SIGTERM right after the readiness line must already be graceful.
     const stopped = serveUntilSignal(running, shutdown, () => jobs.whenIdle().then(() => servedPerf.settled()), log);
-    log.info('listening', { address: where, dataPlane, dataPort: pinned?.port ?? 'ephemeral', modules: [...modules.keys()].join(','), version: daemonVersion() });
+    log.info('listening', { address: where, dataPlane, dataPort: pinned?.port ?? 'ephemeral', modules: [...modules.keys()].join(','), version: blitVersion() });
     // Machine-readable readiness line (tests and the VS Code extension wait for it).
     process.stdout.write(`blitd listening on ${where} data-plane ${dataPlane} modules ${[...modules.keys()].join(',')}\n`);
     const code = await stopped;
