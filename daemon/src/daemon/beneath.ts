@@ -52,7 +52,8 @@ let warned = false;
 let swap: { dir: string; to: string } | undefined = (() => {
   const v = process.env['BLIT_TEST_SWAP_BEFORE_OPEN'];
   if (!v) return undefined;
-  const j = JSON.parse(v) as { dir: string; to: string };
+  const j = JSON.parse(v) as { dir?: unknown; to?: unknown };
+  if (typeof j.dir !== 'string' || typeof j.to !== 'string') throw new Error(`BLIT_TEST_SWAP_BEFORE_OPEN: expected {"dir": string, "to": string}, got ${v}`);
   return { dir: j.dir, to: j.to };
 })();
 
