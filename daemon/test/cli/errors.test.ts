@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  BLIT_BIN, IS_ROOT, NOBODY, blit, blitStoppedAtOpen, chownTree, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, setMtime, shellQuote, tempDir,
+  BLIT_BIN, blit, blitStoppedAtOpen, cleanupTemp, describeRun, exists, listTree, mountTmpfs, parseJsonStdout, read, setMtime, shellQuote, tempDir,
   tempLeftovers, umount, writeTree,
 } from './harness';
 
@@ -49,14 +49,10 @@ describe('cli: bad input and exit codes', function () {
   });
 
   it('an unreadable source file fails alone (exit 2, named with the cause); the rest is copied; source untouched', () => {
-    // As root, chmod 000 does not stop reads, so blit runs as an unprivileged user (setpriv).
+    // As root, chmod 000 does not stop reads, so blit runs without the DAC capabilities (setpriv).
     const src = tempDir('unread-src');
     const dst = tempDir('unread-dst');
     writeTree(src, { 'ok.txt': 'fine', 'secret.txt': 'hidden', 'more/ok2.txt': 'fine too' });
-    if (IS_ROOT) {
-      chownTree(src, NOBODY.uid, NOBODY.gid);
-      chownTree(dst, NOBODY.uid, NOBODY.gid);
-    }
     fs.chmodSync(path.join(src, 'secret.txt'), 0o000);
     const r = blit(['copy', '--json', `${src}/`, dst], { unprivileged: true });
     assert.equal(r.code, 2, describeRun(r));

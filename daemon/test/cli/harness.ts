@@ -10,8 +10,13 @@ import * as path from 'node:path';
 /** dist/test/cli/harness.js → daemon/bin/blit.js */
 export const BLIT_BIN = path.resolve(__dirname, '../../../bin/blit.js');
 export const IS_ROOT = process.getuid?.() === 0;
-/** The unprivileged user blit runs as when a test needs permissions to bite (root reads anything). */
-export const NOBODY = { uid: 65534, gid: 65534 };
+/**
+ * How a test makes permissions bite when it runs as root (root reads anything): blit stays root
+ * but runs without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so mode bits apply to it as to their
+ * owner. (Switching to uid 65534 instead failed whenever the checkout sits below a directory
+ * only root may enter, e.g. a `mktemp -d` clone: that user could not load blit at all.)
+ */
+const NO_DAC_CAPS = ['--inh-caps=-dac_override,-dac_read_search', '--bounding-set=-dac_override,-dac_read_search'];
 
 export interface RunResult {
   code: number;
@@ -23,7 +28,7 @@ export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
   input?: string;
-  /** Run as uid/gid 65534 (only as root; otherwise blit already runs unprivileged). */
+  /** Run without the capabilities that bypass file permissions (only as root; otherwise blit has none). */
   unprivileged?: boolean;
   timeoutMs?: number;
 }
@@ -41,7 +46,7 @@ export function blit(args: string[], opts: RunOptions = {}): RunResult {
   let argv = [BLIT_BIN, ...args];
   if (opts.unprivileged && IS_ROOT) {
     cmd = 'setpriv';
-    argv = [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--clear-groups', process.execPath, ...argv];
+    argv = [...NO_DAC_CAPS, process.execPath, ...argv];
   }
   const r = spawnSync(cmd, argv, {
     cwd: opts.cwd ?? os.tmpdir(),
@@ -269,12 +274,3 @@ export function umount(dir: string): void {
   spawnSync('umount', [dir]);
 }
 
-/** chown -R (symlinks themselves, not their targets). */
-export function chownTree(root: string, uid: number, gid: number): void {
-  fs.chownSync(root, uid, gid);
-  for (const d of fs.readdirSync(root, { withFileTypes: true })) {
-    const p = path.join(root, d.name);
-    fs.lchownSync(p, uid, gid);
-    if (d.isDirectory()) chownTree(p, uid, gid);
-  }
-}
