@@ -71,6 +71,10 @@ export class ScanCursor {
   get dType(): number {
     return this.nb.scan.u32[(this.off + S.D_TYPE) >>> 2]!;
   }
+  /** The records of the last scan (typed views over one buffer; record `off` is the current one). */
+  get records(): native.ScanRecords {
+    return this.nb.scan;
+  }
   /** The scan buffer (records of the last scan); the name of this record is at nameStart. */
   get data(): Buffer {
     return this.nb.scan.data;

@@ -50,6 +50,15 @@ export interface WalkOptions {
   readAheadSlowUs?: number;
   /** The caller never reads DirListing.names (the remote source): no latin1 string per entry. */
   noNames?: boolean;
+  /**
+   * Native scans only (the caller checks nativeScanner(); the node:fs path refuses it): every
+   * accepted entry is handed over as the scan cursor on its record (err 0, name relative to
+   * `dir`) instead of becoming an Entry, so a caller that only serialises entries (the remote
+   * source's manifest) builds no Entry, path Buffer or BigInt per entry. The callback returns the
+   * record's kind (1 file, 2 dir, 3 symlink, 0: not transferred: reported to onSkipped);
+   * DirListing.entries then holds only the directories, which the walk descends.
+   */
+  onRecord?: (c: ScanCursor, dir: Buffer) => number;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
   beforeReadDir?: (abs: Buffer, rel: Buffer) => void;
 }
@@ -107,6 +116,7 @@ export function fastFileEntry(abs: Buffer, rel: Buffer): Entry | null {
 export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
   const nb = nativeScanner();
   if (nb !== undefined) return readDirEntriesNative(nb, abs, rel, opts, names);
+  if (opts.onRecord) throw new Error('WalkOptions.onRecord needs the native scanner');
   const dirents = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
   const filter = opts.filter;
   if (filter?.gitignore) {
@@ -167,16 +177,26 @@ function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, 
   }
   const out: Entry[] = [];
   const fast = opts.fastStat === true;
+  const onRecord = opts.onRecord;
   c.reset();
   for (let i = 0; i < n; i++, c.next()) {
-    const childRel = c.joinName(rel);
-    if (filter?.active && filter.excludes(childRel, c.isDir)) continue;
+    // With onRecord the path is joined only when something needs it (a filter, an error, a directory).
+    const joined = onRecord === undefined || filter?.active === true ? c.joinName(rel) : undefined;
+    if (joined !== undefined && filter?.active && filter.excludes(joined, c.isDir)) continue;
     const err = c.err;
     if (err !== 0) {
       if (err === ENOENT) continue; // vanished between readdir and lstat: not there
+      const childRel = joined ?? c.joinName(rel);
       opts.onError?.(failureOf(new native.NativeError(err, 'lstat', join2(abs, childRel.subarray(childRel.length - c.nameLen))), childRel, 'cannot stat'));
       continue;
     }
+    if (onRecord !== undefined) {
+      const kind = onRecord(c, rel);
+      if (kind === 0) opts.onSkipped?.(joined ?? c.joinName(rel), 'not a regular file, directory or symlink');
+      else if (kind === 2) out.push(c.entry(joined ?? c.joinName(rel), false)!);
+      continue;
+    }
+    const childRel = joined!;
     const e = c.entry(childRel, fast);
     if (e === null) {
       opts.onSkipped?.(childRel, 'not a regular file, directory or symlink');

@@ -8,9 +8,22 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ManifestSource, MANIFEST_BATCH } from '../../src/remote/source';
-import { unpackEntries, type PackedEntry } from '../../src/remote/manifest-pack';
-import { noFilter } from '../../src/engine/filter';
+import { packEntries, unpackEntries, type PackedEntry } from '../../src/remote/manifest-pack';
+import { Filter, noFilter } from '../../src/engine/filter';
+import { statEntry, walk } from '../../src/engine/walk';
+import { nativeScanner } from '../../src/engine/scan-dir';
+import { EMPTY } from '../../src/engine/paths';
+import type { Entry } from '../../src/engine/types';
+import { execFileSync } from 'node:child_process';
 import { tempDir } from './harness';
+
+/** Every batch of a ManifestSource over `dir`, concatenated, and the source's count. */
+async function manifestOf(dir: string, checksum: boolean, filter = noFilter()): Promise<{ bytes: Buffer; count: number }> {
+  const source = new ManifestSource({ abs: Buffer.from(dir), filter, checksum, onError: () => undefined });
+  const parts: Buffer[] = [];
+  for await (const b of source.batches()) parts.push(b);
+  return { bytes: Buffer.concat(parts), count: source.count };
+}
 
 describe('manifest source', () => {
   it('lets other events run between manifest batches', async () => {
@@ -66,6 +79,83 @@ describe('manifest source', () => {
       const odd = sent.find((p) => p.entry.rel.includes(0xff))!.entry;
       assert.deepEqual(source.entryByRel(Buffer.from(odd.rel)), odd);
       assert.equal(source.entryByRel(Buffer.from('nope')), undefined);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('packs straight from the native scan the bytes the node:fs fallback packs from Entries', async function () {
+    if (nativeScanner() === undefined) this.skip();
+    const t = tempDir('blit-manifest-scan-');
+    try {
+      const root = t.dir;
+      fs.mkdirSync(path.join(root, 'a', 'deep', 'er'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'b'));
+      for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(root, i % 2 ? 'a' : 'b', `f${i}`), 'y'.repeat(i * 13));
+      fs.writeFileSync(path.join(root, 'a', 'deep', 'er', 'x'.repeat(200)), 'long name');
+      fs.symlinkSync('../b/f0', path.join(root, 'a', 'link'));
+      fs.symlinkSync('t'.repeat(300), path.join(root, 'dangling'));
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/b/`), Buffer.from([0x6e, 0xff, 0x2e, 0x62])]), 'not UTF-8');
+      execFileSync('mkfifo', [path.join(root, 'b', 'fifo')]); // not transferred: no record either way
+      // mtimes: before 1970 with ns, ns precision, second 0, far future; a directory's and a symlink's too.
+      execFileSync('touch', ['-h', '-d', '1960-02-03 04:05:06.123456789', path.join(root, 'b', 'f0')]);
+      execFileSync('touch', ['-h', '-d', '1969-12-31 23:59:59.999999999', path.join(root, 'b', 'f2')]);
+      execFileSync('touch', ['-h', '-d', '1970-01-01 00:00:00', path.join(root, 'a', 'f1')]);
+      execFileSync('touch', ['-h', '-d', '2200-01-01 00:00:00.000000001', path.join(root, 'a', 'f3')]);
+      execFileSync('touch', ['-h', '-d', '2001-09-09 01:46:40.5', path.join(root, 'a', 'link')]);
+      execFileSync('touch', ['-h', '-d', '1950-06-01 12:00:00.000000007', path.join(root, 'a', 'deep')]);
+      fs.chmodSync(path.join(root, 'a', 'f5'), 0o4751);
+      const script = `const { ManifestSource } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'remote', 'source.js'))});
+        const { noFilter } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'engine', 'filter.js'))});
+        (async () => { const checksum = process.argv[2] === 'true'; {
+          const s = new ManifestSource({ abs: Buffer.from(process.argv[1]), filter: noFilter(), checksum, onError: () => undefined });
+          const parts = []; for await (const b of s.batches()) parts.push(b);
+          process.stdout.write(Buffer.concat(parts).toString('hex') + ' ' + s.count + '\\n');
+        } })();`;
+      for (const checksum of [true, false]) {
+        // Not hashed: a size with a high 32-bit half (an 8 GiB sparse file).
+        if (!checksum) {
+          const big = path.join(root, 'a', 'sparse');
+          fs.closeSync(fs.openSync(big, 'w'));
+          fs.truncateSync(big, 2 ** 33 + 5);
+        }
+        const fallback = execFileSync(process.execPath, ['-e', script, root, String(checksum)], { env: { ...process.env, BLIT_NATIVE_BATCH: '0' }, encoding: 'utf8' });
+        const native = await manifestOf(root, checksum);
+        const [hex, count] = fallback.trim().split(' ');
+        assert.equal(native.count, Number(count), `records, checksum ${checksum}`);
+        assert.equal(native.bytes.toString('hex'), hex, `bytes, checksum ${checksum}`);
+        // And the same as packing the walk's own Entries in this process.
+        const entries: Entry[] = [statEntry(Buffer.from(root), EMPTY)!];
+        for (const l of walk(Buffer.from(root), { noNames: true })) entries.push(...l.entries);
+        if (!checksum) assert.ok(packEntries(entries.map((entry) => ({ entry, checksum: undefined }))).equals(native.bytes));
+        const back = unpackEntries(native.bytes);
+        assert.equal(back.length, 1 + 4 + 40 + 1 + 2 + 1 + (checksum ? 0 : 1)); // root, dirs, files, long name, links, non-UTF-8, sparse
+        const byName = (n: string): PackedEntry => back.find((p) => p.entry.rel.toString() === n)!;
+        assert.equal(byName('b/f0').entry.mtimeNs, -312753293876543211n);
+        assert.equal(byName('b/f2').entry.mtimeNs, -1n);
+        assert.equal(byName('a/f3').entry.mtimeNs, 7258118400000000001n);
+        if (!checksum) assert.equal(byName('a/sparse').entry.size, 2 ** 33 + 5);
+        assert.equal(byName('a/f5').entry.mode, 0o4751);
+        assert.equal(byName('dangling').entry.linkTarget!.toString(), 't'.repeat(300));
+        assert.equal(byName('a/deep').entry.mtimeNs, -618062400n * 1_000_000_000n + 7n);
+        assert.equal((byName('a/f1').checksum?.length ?? 0) > 0, checksum);
+        assert.equal(byName('a/link').checksum, undefined);
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('packs from the scan with a filter: excluded files and directories are left out, as by the walk', async function () {
+    if (nativeScanner() === undefined) this.skip();
+    const t = tempDir('blit-manifest-scan-');
+    try {
+      fs.mkdirSync(path.join(t.dir, 'keep'));
+      fs.mkdirSync(path.join(t.dir, 'skip'));
+      for (const n of ['keep/a.txt', 'keep/b.log', 'skip/c.txt', 'd.log', 'e.txt']) fs.writeFileSync(path.join(t.dir, n), n);
+      const filter = new Filter({ excludes: ['*.log', 'skip/'], includes: [], gitignore: false });
+      const got = unpackEntries((await manifestOf(t.dir, false, filter)).bytes).map((p) => p.entry.rel.toString());
+      assert.deepEqual(got, ['', 'e.txt', 'keep', 'keep/a.txt']);
     } finally {
       t.cleanup();
     }
