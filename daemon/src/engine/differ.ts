@@ -56,6 +56,22 @@ function direntKind(d: fs.Dirent<Buffer>): Entry['kind'] | null {
   return null;
 }
 
+/**
+ * a[aStart, aEnd) against b[bStart, bEnd) as Buffer.compare orders them (bytes unsigned, a prefix
+ * first), by its sign. A loop: names are short, and Buffer.compare with offsets cost ~0.1 µs a
+ * call in its argument checks and the call into C++ (two calls per entry in diffMerged).
+ */
+export function compareBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): number {
+  const la = aEnd - aStart;
+  const lb = bEnd - bStart;
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    const d = a[aStart + i]! - b[bStart + i]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
+}
+
 export class Differ {
   /** Destination directories known not to exist (their source dir was srcOnly or replaced). */
   private readonly missing = new Set<string>();
@@ -214,14 +230,14 @@ export class Differ {
       const e = entries[i]!;
       const rel = e.rel;
       const start = rel.lastIndexOf(0x2f) + 1;
-      if (prev !== undefined && rel.compare(prev, prevStart, prev.length, start, rel.length) <= 0) return false;
+      if (prev !== undefined && compareBytes(rel, start, rel.length, prev, prevStart, prev.length) <= 0) return false;
       prev = rel;
       prevStart = start;
       let cmp = 1;
       // Destination names below this one exist only there.
       while (k < n) {
         const ns = c.nameStart;
-        cmp = data.compare(rel, start, rel.length, ns, ns + c.nameLen);
+        cmp = compareBytes(data, ns, ns + c.nameLen, rel, start, rel.length);
         if (cmp >= 0) break;
         dstOnly.push([c.joinName(NO_REL), c.isDir ? 'dir' : c.isFile ? 'file' : c.isSymlink ? 'symlink' : 'file']);
         k++;

@@ -100,11 +100,13 @@ export class Destination {
   private readonly deleteCandidates: Entry[] = [];
   /**
    * Mirror only: every manifest path, so a directory listed twice never deletes its own files.
-   * Kept as the entries' own buffers; made into a set only when a directory was listed twice
-   * (an honest source sends each directory's entries together: then no deletion candidate can be
-   * a manifest path, since its listing held every manifest name of its directory).
+   * Made into a set only when a directory was listed twice (an honest source sends each
+   * directory's entries together: then no deletion candidate can be a manifest path, since its
+   * listing held every manifest name of its directory). Kept as positions in the memory the
+   * entries' paths are views of (the received batches): three small integers per path in one
+   * array instead of 100k Buffer views that survived every young-generation GC of a push.
    */
-  private readonly manifestRels: Buffer[] | undefined;
+  private readonly manifestRels: RelPositions | undefined;
   private relisted = false;
   /** A destination directory could not be read: deletions are unsafe. */
   private deletionsUnsafe = false;
@@ -123,7 +125,7 @@ export class Destination {
     const c = init.options.compare;
     const quick = c.ignoreExisting ? null : c.mode === 'default' ? 'default' : c.mode === 'size-only' ? 'size-only' : null;
     this.differ = new Differ(init.rootAbs, this.filter, true, quick);
-    this.manifestRels = init.options.mode === 'mirror' ? [] : undefined;
+    this.manifestRels = init.options.mode === 'mirror' ? new RelPositions() : undefined;
   }
 
   get dryRun(): boolean {
@@ -185,7 +187,7 @@ export class Destination {
     if (checksum !== undefined) (p.checksums ??= [])[p.entries.length] = checksum;
     p.entries.push(e);
     p.indices.push(index);
-    this.manifestRels?.push(e.rel);
+    this.manifestRels?.add(e.rel);
     if (e.kind === 'dir') {
       this.manifestDirs.push(e);
       this.dirByKey.set(key(e.rel), e);
@@ -521,7 +523,7 @@ export class Destination {
 
   private deleteExtras(manifestComplete: boolean): void {
     const seen = new Set<string>();
-    const inManifest = this.relisted && this.manifestRels ? new Set(this.manifestRels.map(key)) : undefined;
+    const inManifest = this.relisted && this.manifestRels ? this.manifestRels.keys() : undefined;
     let candidates = this.deleteCandidates.filter((c) => {
       const k = key(c.rel);
       if (seen.has(k) || inManifest?.has(k)) return false;
@@ -665,6 +667,38 @@ export function isNormalRelative(rel: Buffer): boolean {
     start = i + 1;
   }
   return true;
+}
+
+/** Byte strings kept as (memory, offset, length) positions: no object per string. */
+export class RelPositions {
+  private readonly mems: Uint8Array[] = [];
+  private last: ArrayBufferLike | undefined;
+  /** Per string: index into mems, byte offset, length. */
+  private readonly at: number[] = [];
+
+  /** `rel`'s bytes must not change afterwards (they are read again by keys()). */
+  add(rel: Buffer): void {
+    if (rel.buffer !== this.last) {
+      this.last = rel.buffer;
+      this.mems.push(new Uint8Array(rel.buffer));
+    }
+    this.at.push(this.mems.length - 1, rel.byteOffset, rel.length);
+  }
+
+  get size(): number {
+    return this.at.length / 3;
+  }
+
+  /** Every string as a latin1 key (the destination's key()). */
+  keys(): Set<string> {
+    const out = new Set<string>();
+    const at = this.at;
+    for (let i = 0; i < at.length; i += 3) {
+      const m = this.mems[at[i]!]!;
+      out.add(Buffer.from(m.buffer, m.byteOffset + at[i + 1]!, at[i + 2]!).toString('latin1'));
+    }
+    return out;
+  }
 }
 
 /** Is `dir` the parent of `rel` (parentRel(rel).equals(dir), without a Buffer per entry)? */

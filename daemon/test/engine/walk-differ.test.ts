@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Walker, walk } from '../../src/engine/walk';
-import { Differ } from '../../src/engine/differ';
+import { compareBytes, Differ } from '../../src/engine/differ';
 import { Filter } from '../../src/engine/filter';
 import type { Entry, Failure } from '../../src/engine/types';
 import { cleanupTemps, tempDir, writeTree } from './helpers';
@@ -120,6 +120,18 @@ describe('engine: walk', () => {
 });
 
 describe('engine: differ', () => {
+  it('compareBytes orders byte ranges as Buffer.compare does (unsigned bytes, a prefix first)', () => {
+    const pick = (): Buffer => Buffer.from(Array.from({ length: Math.floor(Math.random() * 6) }, () => [0x00, 0x2e, 0x41, 0x61, 0x7f, 0x80, 0xff][Math.floor(Math.random() * 7)]!));
+    for (let i = 0; i < 5000; i++) {
+      const pa = Buffer.concat([pick(), pick()]);
+      const pb = Buffer.concat([pick(), pick()]);
+      const as = Math.floor(Math.random() * (pa.length + 1));
+      const bs = Math.floor(Math.random() * (pb.length + 1));
+      const want = pa.compare(pb, bs, pb.length, as, pa.length);
+      assert.equal(Math.sign(compareBytes(pa, as, pa.length, pb, bs, pb.length)), want, `${pa.toString('hex')}@${as} vs ${pb.toString('hex')}@${bs}`);
+    }
+  });
+
   afterEach(cleanupTemps);
 
   function march(src: string, dst: string, filter?: Filter) {
