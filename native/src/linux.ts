@@ -134,12 +134,44 @@ function writeOffset(buf: Buffer, n: number): void {
   buf.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 4);
 }
 
+/**
+ * require('ffi-rs') without the process.report.getReport() its index.js makes only to tell glibc
+ * from musl (header.glibcVersionRuntime): a full report (CPUs, network interfaces, memory, libuv
+ * handles) cost 4-8 ms in every thread that loads ffi-rs, the main thread and each worker (DEVLOG
+ * 2026-11-21, h17). The answer is taken from the libc this process has mapped instead; when
+ * /proc/self/maps does not say clearly, ffi-rs makes its own check.
+ */
+export function requireFfiRs(): typeof FfiRs {
+  const report = process.report;
+  const libc = mappedLibc();
+  if (libc === undefined || typeof report?.getReport !== 'function') return require('ffi-rs') as typeof FfiRs;
+  const getReport = report.getReport;
+  report.getReport = (() => ({ header: { glibcVersionRuntime: libc === 'glibc' ? 'mapped' : undefined } })) as unknown as typeof getReport;
+  try {
+    return require('ffi-rs') as typeof FfiRs;
+  } finally {
+    report.getReport = getReport;
+  }
+}
+
+/** 'glibc' or 'musl' by the C library mapped into this process, undefined when unclear. */
+export function mappedLibc(maps?: string): 'glibc' | 'musl' | undefined {
+  try {
+    maps ??= fs.readFileSync('/proc/self/maps', 'latin1');
+  } catch {
+    return undefined;
+  }
+  const glibc = /\/libc\.so\.6$/m.test(maps);
+  const musl = /\/(ld-musl-[^/\n]*|libc\.musl-[^/\n]*)\.so\.1$/m.test(maps);
+  return glibc === musl ? undefined : glibc ? 'glibc' : 'musl';
+}
+
 /** Load the Linux bindings; throws when this platform cannot have them. */
 export function loadLinux(): NativeBindings {
   if (process.platform !== 'linux') throw new Error(`native bindings need Linux, this is ${process.platform}`);
   if (process.arch !== 'x64' && process.arch !== 'arm64') throw new Error(`native bindings need x64 or arm64, this is ${process.arch}`);
   // Required lazily so a platform without an ffi-rs build still gets the fallback.
-  const ffi = require('ffi-rs') as typeof FfiRs;
+  const ffi = requireFfiRs();
   openLibc(ffi);
   try {
     pinAddon(ffi);

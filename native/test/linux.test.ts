@@ -2,6 +2,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as native from '../src/index';
 import {
   FADV_DONTNEED,
@@ -21,6 +22,7 @@ import {
   UnsupportedError,
   type NativeBindings,
 } from '../src/index';
+import { mappedLibc } from '../src/linux';
 import { commonSuite } from './common-suite';
 import { makeTempDir, randomBytes, socketFd, tcpPair, tick } from './helpers';
 
@@ -392,4 +394,38 @@ describe('native: Linux bindings (ffi-rs)', function () {
   });
 
   describe('shared behaviour', () => commonSuite(() => loadBindings(), true));
+
+  describe('loading ffi-rs', () => {
+    it('tells glibc from musl by the mapped C library, as process.report does', () => {
+      const glibc = Boolean((process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime);
+      assert.equal(mappedLibc(), glibc ? 'glibc' : 'musl');
+      const line = (p: string): string => `7f5c0a000000-7f5c0a028000 r--p 00000000 fe:00 1234   ${p}\n`;
+      assert.equal(mappedLibc(line('/usr/lib/x86_64-linux-gnu/libc.so.6')), 'glibc');
+      assert.equal(mappedLibc(line('/lib/ld-musl-x86_64.so.1')), 'musl');
+      assert.equal(mappedLibc(line('/usr/lib/libc.musl-aarch64.so.1')), 'musl');
+      assert.equal(mappedLibc(line('/usr/lib/libc.so.6.old')), undefined, 'not a mapped libc name');
+      assert.equal(mappedLibc(line('/usr/lib/x86_64-linux-gnu/libc.so.6') + line('/lib/ld-musl-x86_64.so.1')), undefined, 'both: unclear');
+      assert.equal(mappedLibc(''), undefined);
+    });
+
+    it('skips the process report ffi-rs asks for (in the main thread and a worker) and restores getReport', function () {
+      this.timeout(30_000);
+      const indexPath = path.join(__dirname, '..', 'src', 'index.js');
+      const load = `
+        const report = process.report, original = report.getReport;
+        let calls = 0;
+        report.getReport = function (...a) { calls++; return original.apply(this, a); };
+        const wrapped = report.getReport;
+        const n = require(${JSON.stringify(indexPath)});
+        const kind = n.loadBindings().kind;
+        console.log(require('node:worker_threads').isMainThread ? 'main' : 'worker', kind, calls, report.getReport === wrapped);`;
+      const script = `${load}
+        const { Worker } = require('node:worker_threads');
+        new Worker(${JSON.stringify(load)}, { eval: true });`;
+      const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^main linux 0 true$/m);
+      assert.match(run.stdout, /^worker linux 0 true$/m);
+    });
+  });
 });
