@@ -22,23 +22,39 @@ function freshBundle(bundle) {
 
 /**
  * Requires the bundle through V8's code cache (Node 20 has no module.enableCompileCache): compiling
- * the 1.9 MB bundle took ~50 ms, with the cache ~8 ms. The cache file starts with one JSON line
- * naming the bundle it belongs to (size, mtime, Node version: V8 itself only checks the source
- * length) and the kinds of run it holds code for. A run of a kind not seen yet (verb, local or
- * remote) rewrites it at exit with the union of what it loaded and what it compiled (~8 ms, once
- * per kind and build), so --version, local and remote runs all end up cached. Any cache problem
- * just means compiling as before.
+ * the 1.9 MB bundle took ~50 ms, with the cache ~8 ms. One cache file per group of runs (remote,
+ * local transfers, the rest: --version, help, diagnostics), each holding only the code its runs
+ * compiled: with one cache for all, --version deserialized the 1.3 MB that remote runs need
+ * (~4 ms more, DEVLOG 2026-11-21 h17). A cache file starts with one JSON line naming the bundle it
+ * belongs to (size, mtime, Node version: V8 itself only checks the source length) and the kinds of
+ * run it holds code for. A run of a kind not seen yet (verb, local or remote) rewrites its group's
+ * cache at exit with the union of what it loaded and what it compiled (~8 ms, once per kind and
+ * build). Any cache problem just means compiling as before.
  */
 const MAX_KINDS = 16;
+/** The cache kind (verb, @remote) and group of a command line. */
 function runKind(argv) {
-  const remote = argv.slice(3).some((a) => /^[^/]*:/.test(a)); // HOST[:PORT]:/MOD/PATH, roughly (only picks the cache kind)
-  return `${argv[2] ?? ''}${remote ? '@remote' : ''}`;
+  const remote = argv.slice(3).some((a) => /^[^/]*:/.test(a)); // HOST[:PORT]:/MOD/PATH, roughly (only picks the cache)
+  const verb = argv[2] ?? '';
+  const group = remote ? 'remote' : ['copy', 'mirror', 'move'].includes(verb) ? 'local' : 'other';
+  return { kind: `${verb}${remote ? '@remote' : ''}`, group };
+}
+
+/**
+ * The bundle's source. scripts/bundle-cli.js writes it in ASCII, read as latin1 (one byte per
+ * character, no UTF-8 decoding): ~3 ms less than utf8 of a bundle with a few non-ASCII characters,
+ * which V8 keeps as a two-byte string. Any other bytes are decoded as UTF-8.
+ */
+function bundleSource(bundle) {
+  const raw = fs.readFileSync(bundle);
+  return require('node:buffer').isAscii(raw) ? raw.toString('latin1') : raw.toString('utf8');
 }
 
 function requireBundle(bundle, st) {
   const vm = require('node:vm');
   const Module = require('node:module');
-  const cacheFile = `${bundle}.v8cache`;
+  const { kind, group } = runKind(process.argv);
+  const cacheFile = `${bundle}.${group}.v8cache`;
   const key = JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, node: process.version, arch: process.arch });
   let cached;
   let kinds = [];
@@ -53,13 +69,12 @@ function requireBundle(bundle, st) {
   } catch {
     // no cache yet, or unreadable: compile
   }
-  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData: cached });
+  const script = new vm.Script(Module.wrap(bundleSource(bundle)), { filename: bundle, cachedData: cached });
   const mod = new Module(bundle, module);
   mod.filename = bundle;
   require.cache[bundle] = mod;
   script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
   mod.loaded = true;
-  const kind = runKind(process.argv);
   const rejected = cached === undefined || script.cachedDataRejected === true || !Array.isArray(kinds);
   if (rejected || (!kinds.includes(kind) && kinds.length < MAX_KINDS)) {
     process.once('exit', () => {

@@ -92,32 +92,52 @@ describe('blit CLI bundle (scripts/bundle-cli.js)', function () {
     assertSameTree(src, back);
   });
 
-  it('V8 code cache: written per kind of run, tied to the bundle, a broken cache only means compiling', async () => {
-    const cacheFile = `${BUNDLE}.v8cache`;
-    const head = (): { key: string; kinds: string[] } => {
-      const raw = fs.readFileSync(cacheFile);
+  it('V8 code cache: one per group of runs, written per kind of run, tied to the bundle, a broken cache only means compiling', async () => {
+    const cacheFile = (group: string): string => `${BUNDLE}.${group}.v8cache`;
+    const head = (group: string): { key: string; kinds: string[] } => {
+      const raw = fs.readFileSync(cacheFile(group));
       return JSON.parse(raw.subarray(0, raw.indexOf(10)).toString()) as { key: string; kinds: string[] };
     };
-    fs.rmSync(cacheFile, { force: true });
+    for (const g of ['other', 'local', 'remote']) fs.rmSync(cacheFile(g), { force: true });
     assert.equal((await runBlit(['--version'])).code, 0);
-    assert.deepEqual(head().kinds, ['--version']);
+    assert.deepEqual(head('other').kinds, ['--version']);
+    assert.ok(!fs.existsSync(cacheFile('remote')) && !fs.existsSync(cacheFile('local')));
     const st = fs.statSync(BUNDLE);
-    assert.deepEqual(JSON.parse(head().key), { size: st.size, mtimeMs: st.mtimeMs, node: process.version, arch: process.arch });
+    assert.deepEqual(JSON.parse(head('other').key), { size: st.size, mtimeMs: st.mtimeMs, node: process.version, arch: process.arch });
     const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/cached`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(head().kinds, ['--version', 'copy@remote']);
+    assert.deepEqual(head('remote').kinds, ['copy@remote']);
+    assert.deepEqual(head('other').kinds, ['--version']);
     assertSameTree(src, path.join(moduleDir, 'cached'));
+    const r2 = await runBlit(['mirror', `${src}/`, `127.0.0.1:${daemon.port}:/default/cached`, '--yes']);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.deepEqual(head('remote').kinds, ['copy@remote', 'mirror@remote']);
+    // The --version cache holds only what --version compiled: smaller than the remote one.
+    assert.ok(fs.statSync(cacheFile('other')).size < fs.statSync(cacheFile('remote')).size / 2);
     // A cache of another build (same kinds, other key) or garbage is ignored and replaced.
-    fs.writeFileSync(cacheFile, `${JSON.stringify({ key: 'another build', kinds: ['--version', 'copy@remote'] })}\nnot V8 data`);
+    fs.writeFileSync(cacheFile('other'), `${JSON.stringify({ key: 'another build', kinds: ['--version'] })}\nnot V8 data`);
     const v = await runBlit(['--version']);
     assert.equal(v.code, 0, v.stderr);
-    assert.deepEqual(head().kinds, ['--version']);
-    fs.writeFileSync(cacheFile, 'garbage');
+    assert.equal(v.stdout.trim(), JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
+    assert.deepEqual(head('other').kinds, ['--version']);
+    assert.equal(JSON.parse(head('other').key).size, st.size);
+    fs.writeFileSync(cacheFile('local'), 'garbage');
     const dst = path.join(tmp.dir, 'after-garbage');
     const g = await runBlit(['copy', `${src}/`, dst]);
     assert.equal(g.code, 0, g.stderr);
     assertSameTree(src, dst);
-    assert.deepEqual(head().kinds, ['copy']);
+    assert.deepEqual(head('local').kinds, ['copy']);
+  });
+
+  it('the bundle is ASCII (read as latin1), and a rebuild removes the old caches', () => {
+    const bytes = fs.readFileSync(BUNDLE);
+    assert.equal(bytes.findIndex((b) => b > 0x7f), -1);
+    const stale = `${BUNDLE}.other.v8cache`;
+    fs.writeFileSync(stale, 'old');
+    const b = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'bundle-cli.js')], { encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+    assert.ok(!fs.existsSync(stale));
+    assert.equal(loadedCli(tmp.dir), 'bundle');
   });
 
   it('a local copy through the bundle is exact', async () => {
