@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 // Bundles the `blit` CLI (daemon/dist/src/cli/main.js and everything it requires, @grpc/grpc-js,
-// @grpc/proto-loader, commander, ...) into one file, daemon/dist/blit-cli.js, which
-// daemon/bin/blit.js loads when it is newer than the last `tsc -b` (else it loads dist as before).
+// commander, ...) into one file, daemon/dist/blit-cli.js, and blitd (daemon/dist/src/daemon/main.js)
+// into daemon/dist/blitd-bundle.js, which daemon/bin/blit.js and blitd.js load (bin/launch.js) when
+// they are newer than the last `tsc -b` (else they load dist as before).
 // Why: a CLI run spent ~100-190 ms (2 cores, loaded) resolving, reading and compiling ~300 small
 // module files; one file removes the resolving and most of the reading (DEVLOG 2026-11-21, h5).
 //
@@ -23,8 +24,12 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const repo = path.resolve(__dirname, '..');
-const entry = path.join(repo, 'daemon', 'dist', 'src', 'cli', 'main.js');
-const outfile = path.join(repo, 'daemon', 'dist', 'blit-cli.js');
+const distDir = path.join(repo, 'daemon', 'dist');
+/** Entry (in daemon/dist) → bundle (beside it): the CLI for bin/blit.js, the daemon for bin/blitd.js. */
+const BUNDLES = [
+  { entry: path.join(distDir, 'src', 'cli', 'main.js'), outfile: path.join(distDir, 'blit-cli.js') },
+  { entry: path.join(distDir, 'src', 'daemon', 'main.js'), outfile: path.join(distDir, 'blitd-bundle.js') },
+];
 
 let esbuild;
 try {
@@ -33,9 +38,11 @@ try {
   process.stderr.write('bundle-cli: esbuild is not installed; blit runs from daemon/dist (slower start)\n');
   process.exit(0);
 }
-if (!fs.existsSync(entry)) {
-  process.stderr.write(`bundle-cli: ${entry} not found: run \`npx tsc -b\` first\n`);
-  process.exit(1);
+for (const { entry } of BUNDLES) {
+  if (!fs.existsSync(entry)) {
+    process.stderr.write(`bundle-cli: ${entry} not found: run \`npx tsc -b\` first\n`);
+    process.exit(1);
+  }
 }
 
 const ownFiles = new RegExp(`^${escapeRegExp(repo)}/(daemon|proto|native)/dist/`);
@@ -48,7 +55,7 @@ const dirnamePlugin = {
       if (!ownFiles.test(args.path)) return undefined;
       const source = await fs.promises.readFile(args.path, 'utf8');
       if (!source.includes('__dirname')) return { contents: source, loader: 'js' };
-      const rel = path.relative(path.dirname(outfile), path.dirname(args.path)).split(path.sep).join('/');
+      const rel = path.relative(distDir, path.dirname(args.path)).split(path.sep).join('/');
       const expr = `require("node:path").join(__blitBundleDir, ${JSON.stringify(rel)})`;
       return { contents: source.replace(/\b__dirname\b/g, expr), loader: 'js' };
     });
@@ -70,30 +77,36 @@ function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const tmp = `${outfile}.${process.pid}.tmp`;
-esbuild
-  .build({
-    entryPoints: [entry],
-    outfile: tmp,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    charset: 'ascii',
-    external: ['ffi-rs', 'cli-progress'],
-    banner: { js: 'const __blitBundleDir = __dirname;' },
-    plugins: [dirnamePlugin],
-    logLevel: 'warning',
-  })
-  .then(() => {
+/** Builds one bundle into a temporary file, then renames it (bin/*.js never load half a bundle). */
+async function bundle({ entry, outfile }) {
+  const tmp = `${outfile}.${process.pid}.tmp`;
+  try {
+    await esbuild.build({
+      entryPoints: [entry],
+      outfile: tmp,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      charset: 'ascii',
+      external: ['ffi-rs', 'cli-progress'],
+      banner: { js: 'const __blitBundleDir = __dirname;' },
+      plugins: [dirnamePlugin],
+      logLevel: 'warning',
+    });
     asciiOnly(tmp);
-    fs.renameSync(tmp, outfile); // atomic: bin/blit.js never loads half a bundle
-    for (const f of fs.readdirSync(path.dirname(outfile))) {
-      if (f.startsWith(`${path.basename(outfile)}.`) && f.endsWith('v8cache')) fs.rmSync(path.join(path.dirname(outfile), f), { force: true });
-    }
-  })
-  .catch((err) => {
+    fs.renameSync(tmp, outfile);
+  } finally {
     fs.rmSync(tmp, { force: true });
-    process.stderr.write(`bundle-cli: ${err.message}\n`);
-    process.exit(1);
-  });
+  }
+  for (const f of fs.readdirSync(distDir)) {
+    if (f.startsWith(`${path.basename(outfile)}.`) && f.endsWith('v8cache')) fs.rmSync(path.join(distDir, f), { force: true });
+  }
+}
+
+(async () => {
+  for (const b of BUNDLES) await bundle(b);
+})().catch((err) => {
+  process.stderr.write(`bundle-cli: ${err.message}\n`);
+  process.exit(1);
+});

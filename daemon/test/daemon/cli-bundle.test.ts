@@ -9,21 +9,26 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BLIT, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { BLIT, BLITD, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
 import { assertSameTree, jsonSummary } from './transfer-helpers';
 
 const REPO = path.resolve(__dirname, '../../../..');
 const BUNDLE = path.join(REPO, 'daemon', 'dist', 'blit-cli.js');
+const BLITD_BUNDLE = path.join(REPO, 'daemon', 'dist', 'blitd-bundle.js');
 const TSBUILDINFO = path.join(REPO, 'daemon', 'dist', 'tsconfig.tsbuildinfo');
 
-/** Which CLI file a run of bin/blit.js loaded: a preload reports it from require.cache at exit. */
-function loadedCli(tmp: string, env: NodeJS.ProcessEnv = {}): 'bundle' | 'dist' | 'none' {
+/**
+ * Which file a run of bin/blit.js (or bin/blitd.js with `daemon`) loaded: a preload reports it from
+ * require.cache at exit.
+ */
+function loadedCli(tmp: string, env: NodeJS.ProcessEnv = {}, daemon = false): 'bundle' | 'dist' | 'none' {
   const preload = path.join(tmp, 'which-cli.js');
+  const [bundleName, distEntry] = daemon ? ['blitd-bundle.js', 'daemon/main.js'] : ['blit-cli.js', 'cli/main.js'];
   fs.writeFileSync(preload, `process.on('exit', () => {
     const ks = Object.keys(require.cache);
-    process.stderr.write('LOADED=' + (ks.some((k) => k.endsWith('blit-cli.js')) ? 'bundle' : ks.some((k) => k.endsWith('cli/main.js')) ? 'dist' : 'none') + '\\n');
+    process.stderr.write('LOADED=' + (ks.some((k) => k.endsWith(${JSON.stringify(bundleName)})) ? 'bundle' : ks.some((k) => k.endsWith(${JSON.stringify(distEntry)})) ? 'dist' : 'none') + '\\n');
   });\n`);
-  const r = spawnSync(process.execPath, ['-r', preload, BLIT, '--version'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-r', preload, daemon ? BLITD : BLIT, '--version'], { env: { ...process.env, ...env }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const m = /LOADED=(\w+)/.exec(r.stderr);
   return (m?.[1] as 'bundle' | 'dist' | 'none') ?? 'none';
@@ -65,15 +70,36 @@ describe('blit CLI bundle (scripts/bundle-cli.js)', function () {
   });
 
   it('a bundle older than the last tsc -b is not loaded (dist is)', () => {
-    const st = fs.statSync(BUNDLE);
-    const info = fs.statSync(TSBUILDINFO);
-    try {
-      fs.utimesSync(BUNDLE, st.atime, new Date(info.mtimeMs - 60_000));
-      assert.equal(loadedCli(tmp.dir), 'dist');
-    } finally {
-      fs.utimesSync(BUNDLE, st.atime, st.mtime);
+    for (const [file, daemon] of [[BUNDLE, false], [BLITD_BUNDLE, true]] as const) {
+      const st = fs.statSync(file);
+      const info = fs.statSync(TSBUILDINFO);
+      try {
+        fs.utimesSync(file, st.atime, new Date(info.mtimeMs - 60_000));
+        assert.equal(loadedCli(tmp.dir, {}, daemon), 'dist');
+      } finally {
+        fs.utimesSync(file, st.atime, st.mtime);
+      }
+      assert.equal(loadedCli(tmp.dir, {}, daemon), 'bundle');
     }
-    assert.equal(loadedCli(tmp.dir), 'bundle');
+  });
+
+  it('bin/blitd.js loads its fresh bundle, and dist with BLIT_NO_BUNDLE=1; a bundled blitd serves and writes its cache', async () => {
+    assert.equal(loadedCli(tmp.dir, {}, true), 'bundle');
+    assert.equal(loadedCli(tmp.dir, { BLIT_NO_BUNDLE: '1' }, true), 'dist');
+    // The suite's daemon (startDaemon spawns bin/blitd.js) ran from the bundle; stopping one writes
+    // the daemon's code cache once, tied to the bundle like the CLI's.
+    const cache = `${BLITD_BUNDLE}.daemon.v8cache`;
+    fs.rmSync(cache, { force: true });
+    const d = await startDaemon(['--port', '0', '--root', moduleDir]);
+    const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${d.port}:/default/by-bundled-blitd`, '--json']);
+    await d.stop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonSummary(r.stdout).tcpDataPlane, true);
+    assertSameTree(src, path.join(moduleDir, 'by-bundled-blitd'));
+    const raw = fs.readFileSync(cache);
+    const head = JSON.parse(raw.subarray(0, raw.indexOf(10)).toString()) as { key: string; kinds: string[] };
+    assert.deepEqual(head.kinds, ['blitd']);
+    assert.equal(JSON.parse(head.key).size, fs.statSync(BLITD_BUNDLE).size);
   });
 
   it('push and pull through the bundle: trees exact, sendfile worker found (zeroCopy)', async () => {
@@ -129,9 +155,8 @@ describe('blit CLI bundle (scripts/bundle-cli.js)', function () {
     assert.deepEqual(head('local').kinds, ['copy']);
   });
 
-  it('the bundle is ASCII (read as latin1), and a rebuild removes the old caches', () => {
-    const bytes = fs.readFileSync(BUNDLE);
-    assert.equal(bytes.findIndex((b) => b > 0x7f), -1);
+  it('the bundles are ASCII (read as latin1), and a rebuild removes the old caches', () => {
+    for (const file of [BUNDLE, BLITD_BUNDLE]) assert.equal(fs.readFileSync(file).findIndex((b) => b > 0x7f), -1, file);
     const stale = `${BUNDLE}.other.v8cache`;
     fs.writeFileSync(stale, 'old');
     const b = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'bundle-cli.js')], { encoding: 'utf8' });
