@@ -57,6 +57,8 @@ export class ManifestPacker {
   private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private o = 0;
   private offsets: number[] = [];
+  /** The last addScan wrote nothing: the entry's mtime does not fit the record (see addEntry). */
+  outOfRange = false;
 
   /** Records in the current batch. */
   get count(): number {
@@ -81,7 +83,12 @@ export class ManifestPacker {
     this.dv = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
-  addEntry(e: Entry, checksum?: Buffer): void {
+  /**
+   * Returns false, writing nothing, for an mtime the record cannot carry (past 2262 or before
+   * 1677: i64 ns); the caller reports it (ManifestSource: a failure, the scan incomplete).
+   */
+  addEntry(e: Entry, checksum?: Buffer): boolean {
+    if (!nsFits(e.mtimeNs)) return false;
     const target = e.kind === 'symlink' ? e.linkTarget ?? EMPTY : undefined;
     this.room(RECORD_SLACK + e.rel.length + (target?.length ?? 0));
     const out = this.buf;
@@ -106,12 +113,14 @@ export class ManifestPacker {
       o += 4 + copyInto(target, 0, target.length, out, o + 4);
     }
     this.o = checksum ? this.putChecksum(o, checksum) : o;
+    return true;
   }
 
   /**
    * The record of the scan cursor's current entry (err 0), named `dir`/name: the bytes addEntry
    * writes for the Entry the walk would build from it (ScanCursor.entry, exact ns). Returns the
-   * kind code (1 file, 2 dir, 3 symlink), or 0 with nothing written for a socket, FIFO or device.
+   * kind code (1 file, 2 dir, 3 symlink), or 0 with nothing written for a socket, FIFO or device;
+   * with an mtime the record cannot carry (see addEntry) it writes nothing and sets `outOfRange`.
    * `checksumOf`: called for a regular file with its path (a view valid only during the call).
    */
   addScan(c: ScanCursor, dir: Buffer, checksumOf?: (rel: Buffer) => Buffer | undefined): number {
@@ -120,6 +129,7 @@ export class ManifestPacker {
     const mode = u32[(r + S.MODE) >>> 2]!;
     const kind = KIND_OF_TYPE.get(mode & S_IFMT);
     if (kind === undefined) return 0;
+    this.outOfRange = false;
     const nameLen = u32[(r + S.NAME_LEN) >>> 2]!;
     const linkLen = kind === 3 ? u32[(r + S.LINK_LEN) >>> 2]! : 0;
     const pathLen = dir.length === 0 ? nameLen : dir.length + 1 + nameLen;
@@ -144,7 +154,11 @@ export class ManifestPacker {
     const size = kind === 1 ? f64[(r + S.SIZE) >>> 3]! : 0;
     dv.setUint32(o, size % TWO_32, true);
     dv.setUint32(o + 4, Math.floor(size / TWO_32), true);
-    putNs(dv, o + 8, f64[(r + S.MTIME_SEC) >>> 3]!, u32[(r + S.MTIME_NSEC) >>> 2]!);
+    if (!putNs(dv, o + 8, f64[(r + S.MTIME_SEC) >>> 3]!, u32[(r + S.MTIME_NSEC) >>> 2]!)) {
+      this.offsets.pop();
+      this.outOfRange = true;
+      return kind;
+    }
     dv.setUint32(o + 16, mode & 0o7777, true);
     dv.setUint32(o + 20, u32[(r + S.UID) >>> 2]!, true);
     dv.setUint32(o + 24, u32[(r + S.GID) >>> 2]!, true);
@@ -182,26 +196,37 @@ function copyInto(src: Uint8Array, from: number, to: number, dst: Uint8Array, at
 }
 
 const TWO_16 = 2 ** 16;
-/** |sec| below this: sec's high part times 1e9 stays an exact double (see putNs). */
-const NS_SAFE_SEC = 2 ** 37;
+/** |sec| below this: sec * 1e9 + nsec fits an i64 whatever nsec (and the split below is exact). */
+const NS_SAFE_SEC = 9_223_372_036;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+/** A modification time the record's i64 ns can carry (about the years 1677-2262). */
+export function nsFits(ns: bigint): boolean {
+  return ns >= I64_MIN && ns <= I64_MAX;
+}
 
 /**
  * Writes sec * 1e9 + nsec as an i64 (little-endian) without a BigInt: sec = hi * 2^16 + lo, so
  * ns = (hi * 1e9 + floor((lo * 1e9 + nsec) / 2^16)) * 2^16 + (lo * 1e9 + nsec) mod 2^16, every
- * term an exact double; the top part then splits into the i64's two 32-bit halves.
+ * term an exact double; the top part then splits into the i64's two 32-bit halves. Returns false,
+ * writing nothing, when the value does not fit an i64.
  */
-export function putNs(dv: DataView, o: number, sec: number, nsec: number): void {
+export function putNs(dv: DataView, o: number, sec: number, nsec: number): boolean {
   if (!(Math.abs(sec) < NS_SAFE_SEC)) {
-    dv.setBigInt64(o, BigInt(sec) * 1_000_000_000n + BigInt(nsec), true);
-    return;
+    const ns = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+    if (!nsFits(ns)) return false;
+    dv.setBigInt64(o, ns, true);
+    return true;
   }
   const hi = Math.floor(sec / TWO_16);
   const low = (sec - hi * TWO_16) * 1e9 + nsec; // < 2^16 * 1e9 + 1e9 < 2^47
   const lowHigh = Math.floor(low / TWO_16);
-  const top = hi * 1e9 + lowHigh; // ns >> 16, |top| < 2^37 * 1e9 / 2^16 < 2^52
+  const top = hi * 1e9 + lowHigh; // ns >> 16: |top| < 2^48
   const topHigh = Math.floor(top / TWO_16); // ns >> 32 (signed)
   dv.setUint32(o, (top - topHigh * TWO_16) * TWO_16 + (low - lowHigh * TWO_16), true);
   dv.setInt32(o + 4, topHigh, true);
+  return true;
 }
 
 function bad(what: string, path?: Buffer): BlitError {

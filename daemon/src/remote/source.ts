@@ -113,8 +113,15 @@ export class ManifestSource {
       if (n >= MANIFEST_BATCH || ((n & 63) === 0 && performance.now() - batchStarted > BATCH_MS)) cut();
     };
     const sumOf = this.init.checksum ? (rel: Buffer): Buffer | undefined => this.checksumOf(rel) : undefined;
+    // An mtime the record cannot carry: named, the entry left out, the scan incomplete (a mirror
+    // then deletes nothing, as it must not delete the destination's copy of an entry not sent).
+    let outOfRange = false;
+    const refuse = (rel: Buffer): void => {
+      outOfRange = true;
+      this.failed(new BlitError({ code: ErrorCodes.IoError, message: 'modification time outside what a manifest carries (the years 1677-2262)', path: displayPath(rel) || '.' }));
+    };
     const take = (e: Entry): void => {
-      packer.addEntry(e, sumOf && e.kind === 'file' ? sumOf(e.rel) : undefined);
+      if (!packer.addEntry(e, sumOf && e.kind === 'file' ? sumOf(e.rel) : undefined)) return refuse(e.rel);
       added();
     };
     const self = this;
@@ -135,8 +142,9 @@ export class ManifestSource {
     }
     if (this.single) {
       take(this.single);
-      cut();
+      if (packer.count > 0) cut();
       yield* drain();
+      this.complete = !outOfRange;
       return;
     }
     const root = statEntry(this.rootAbs, EMPTY);
@@ -145,7 +153,8 @@ export class ManifestSource {
     // (a no-op push of 100k files spent ~0.15 s of client CPU building and packing Entries).
     const onRecord = nativeScanner() === undefined ? undefined : (c: ScanCursor, dir: Buffer): number => {
       const kind = packer.addScan(c, dir, sumOf);
-      if (kind !== 0) added();
+      if (packer.outOfRange) refuse(c.joinName(dir));
+      else if (kind !== 0) added();
       return kind;
     };
     const walker = walk(this.rootAbs, {
@@ -164,7 +173,7 @@ export class ManifestSource {
     }
     if (packer.count > 0) cut();
     yield* drain();
-    this.complete = walker.complete;
+    this.complete = walker.complete && !outOfRange;
   }
 
   /** The checksum of file `rel` for the manifest (undefined, and a failure, when it cannot be read). */

@@ -20,14 +20,17 @@ function badFrame(buf: Buffer, mention: RegExp): void {
 }
 
 describe('packed manifest records', () => {
-  it('writes sec * 1e9 + nsec as the i64 BigInt arithmetic gives, without a BigInt', () => {
+  it('writes sec * 1e9 + nsec as the i64 BigInt arithmetic gives, without a BigInt, and refuses what an i64 cannot hold', () => {
     const dv = new DataView(new ArrayBuffer(8));
-    const secs = [0, 1, -1, 2 ** 16 - 1, 2 ** 16, -(2 ** 16), 2 ** 31, -(2 ** 31), 2 ** 32 + 7, 1_700_000_000, -2_208_988_800, 2 ** 37 - 1, -(2 ** 37 - 1), 2 ** 37, -(2 ** 37), 9_223_372_035];
+    const secs = [0, 1, -1, 2 ** 16 - 1, 2 ** 16, -(2 ** 16), 2 ** 31, -(2 ** 31), 2 ** 32 + 7, 1_700_000_000, -2_208_988_800, 9_223_372_035, -9_223_372_035, 9_223_372_036, -9_223_372_036, 9_223_372_037, -9_223_372_037, 2 ** 37, -(2 ** 37), 10_413_792_000];
     for (let i = 0; i < 2000; i++) secs.push(Math.floor((Math.random() - 0.5) * 2 ** (1 + (i % 38))));
     for (const sec of secs) {
       for (const nsec of [0, 1, 65535, 65536, 123_456_789, 999_999_999, Math.floor(Math.random() * 1e9)]) {
-        putNs(dv, 0, sec, nsec);
-        assert.equal(dv.getBigInt64(0, true), BigInt.asIntN(64, BigInt(sec) * 1_000_000_000n + BigInt(nsec)), `${sec} s ${nsec} ns`);
+        const ns = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+        dv.setBigInt64(0, 42n, true);
+        const fits = ns === BigInt.asIntN(64, ns);
+        assert.equal(putNs(dv, 0, sec, nsec), fits, `${sec} s ${nsec} ns fits: ${fits}`);
+        assert.equal(dv.getBigInt64(0, true), fits ? ns : 42n, `${sec} s ${nsec} ns`);
       }
     }
   });

@@ -160,4 +160,32 @@ describe('manifest source', () => {
       t.cleanup();
     }
   });
+
+  it('names an mtime the manifest cannot carry (past 2262), leaves that entry out and marks the scan incomplete, native and node:fs alike', async () => {
+    const t = tempDir('blit-manifest-mtime-');
+    try {
+      for (const n of ['a', 'b', 'c']) fs.writeFileSync(path.join(t.dir, n), n);
+      execFileSync('touch', ['-d', '2300-01-01 00:00:00', path.join(t.dir, 'b')]);
+      const script = `const { ManifestSource } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'remote', 'source.js'))});
+        const { noFilter } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'engine', 'filter.js'))});
+        (async () => {
+          const failures = [];
+          const s = new ManifestSource({ abs: Buffer.from(process.argv[1]), filter: noFilter(), checksum: false, onError: (f) => failures.push(f) });
+          const parts = []; for await (const b of s.batches()) parts.push(b);
+          process.stdout.write(JSON.stringify({ hex: Buffer.concat(parts).toString('hex'), complete: s.complete, failures }));
+        })();`;
+      for (const env of [{}, { BLIT_NATIVE_BATCH: '0' }]) {
+        const got = JSON.parse(execFileSync(process.execPath, ['-e', script, t.dir], { env: { ...process.env, ...env }, encoding: 'utf8' })) as { hex: string; complete: boolean; failures: Array<{ path: string; code: string; reason: string }> };
+        const what = JSON.stringify(env);
+        assert.deepEqual(unpackEntries(Buffer.from(got.hex, 'hex')).map((p) => p.entry.rel.toString()), ['', 'a', 'c'], what);
+        assert.equal(got.complete, false, what);
+        assert.equal(got.failures.length, 1, what);
+        assert.equal(got.failures[0]!.path, 'b');
+        assert.equal(got.failures[0]!.code, 'IoError');
+        assert.match(got.failures[0]!.reason, /modification time outside what a manifest carries/);
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
 });
