@@ -103,6 +103,9 @@ function runNode(script: string, args: string[], opts: { input?: string; timeout
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // blit may exit before it reads stdin (most runs never read it): the write then fails with
+    // EPIPE on the pipe, which says nothing about the run; the exit code and output do.
+    proc.stdin.on('error', () => {});
     proc.stdin.end(opts.input ?? '');
   });
 }
