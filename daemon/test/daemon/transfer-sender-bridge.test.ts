@@ -38,12 +38,26 @@ interface Received {
   flags: number | undefined;
 }
 
-/** A receiver that reads nothing for `holdMs` (the sender's socket fills up), then decodes all. */
-function receiver(holdMs: number): Promise<{ port: number; got: Promise<Received>; server: net.Server }> {
+interface Receiver {
+  port: number;
+  got: Promise<Received>;
+  /** Stop listening, drop the hold timer and destroy every accepted socket. */
+  close(): void;
+}
+
+/**
+ * A receiver that reads nothing for `holdMs` (the sender's socket fills up), then decodes all.
+ * close() must end every test that starts one: a socket it accepted and still holds (paused, the
+ * sender gone) and its hold timer would keep the test process alive until the hold is over.
+ */
+function receiver(holdMs: number): Promise<Receiver> {
   const r: Received = { files: new Map(), starts: [], ends: [], flags: undefined };
   let resolveGot!: (v: Received) => void;
   const got = new Promise<Received>((res) => (resolveGot = res));
+  const accepted: net.Socket[] = [];
+  const timers: NodeJS.Timeout[] = [];
   const server = net.createServer((sock) => {
+    accepted.push(sock);
     sock.pause();
     const dec = new FrameDecoder({
       fileStart: (i) => {
@@ -58,9 +72,14 @@ function receiver(holdMs: number): Promise<{ port: number; got: Promise<Received
     sock.on('data', (c) => dec.push(c));
     sock.on('end', () => resolveGot(r));
     sock.on('close', () => resolveGot(r));
-    setTimeout(() => sock.resume(), holdMs);
+    timers.push(setTimeout(() => sock.resume(), holdMs));
   });
-  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ port: (server.address() as net.AddressInfo).port, got, server })));
+  const close = (): void => {
+    server.close();
+    for (const tm of timers) clearTimeout(tm);
+    for (const sock of accepted) sock.destroy();
+  };
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ port: (server.address() as net.AddressInfo).port, got, close })));
 }
 
 function outgoing(dir: string, index: number, name: string, data: Buffer): OutgoingFile {
@@ -107,7 +126,7 @@ describe('sendfile worker start: the main thread sends until it is ready', funct
       });
       return { r: await rx.got, zeroCopy, sent, bytes };
     } finally {
-      rx.server.close();
+      rx.close();
     }
   }
 
@@ -181,7 +200,7 @@ describe('sendfile worker start: the main thread sends until it is ready', funct
       assert.ok(Buffer.concat(r.files.get(3)!).equals(data));
       assert.ok(Buffer.concat(r.files.get(4)!).equals(pattern(2000, 8)));
     } finally {
-      rx.server.close();
+      rx.close();
     }
   });
 
@@ -202,7 +221,7 @@ describe('sendfile worker start: the main thread sends until it is ready', funct
       );
       assert.equal(sock.destroyed, true);
     } finally {
-      rx.server.close();
+      rx.close();
     }
     assert.ok((await threadsBackTo(before)) <= before, 'the worker thread ended');
   });
