@@ -15,9 +15,10 @@ node scripts/bundle-cli.js
 # if either did.
 failed=()
 
-# A hung test fails by mocha's own per-test timeout (.mocharc: 60 s); but a handle left open after
-# the last test keeps mocha waiting for ever, and a hung workbench too: each suite is bounded here,
-# with a message, well inside CI's 90 minutes (a loaded 2-core box ran the mocha suite in 9 min).
+# A hung test fails by mocha's own per-test timeout (.mocharc: 60 s); a handle left open after the
+# last test fails the run by name 30 s later (daemon/test/open-handles.ts, a root hook); a hung
+# workbench, or anything else, is bounded here, with a message, well inside CI's 90 minutes (a
+# loaded 2-core box ran the mocha suite in 9 min).
 bounded() {
   local limit=$1 rc=0
   shift
@@ -30,7 +31,7 @@ echo "== unit and integration tests (mocha: native, engine, CLI, daemon, extensi
 bounded 30m npx mocha || failed+=("mocha (exit $?)")
 
 echo "== engine tests again without the native batch library (its per-file fallback path)"
-BLIT_NATIVE_BATCH=0 bounded 10m npx mocha --no-config --timeout 60000 'daemon/dist/test/engine/**/*.test.js' ||
+BLIT_NATIVE_BATCH=0 bounded 10m npx mocha --no-config --timeout 60000 --require daemon/dist/test/open-handles.js 'daemon/dist/test/engine/**/*.test.js' ||
   failed+=("engine tests without the native batch library (exit $?)")
 
 echo "== VS Code extension tests in a real workbench (code-server + headless Chromium)"
