@@ -22,7 +22,7 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
   }
 }
 
-/** blitd's open descriptors that still point at a (deleted) blit temp file. */
+/** A process's open descriptors that still point at a (deleted) blit temp file. */
 function tempDescriptors(pid: number): string[] {
   const dir = `/proc/${pid}/fd`;
   return fs.readdirSync(dir).flatMap((fd) => {
@@ -33,6 +33,24 @@ function tempDescriptors(pid: number): string[] {
       return [];
     }
   });
+}
+
+/**
+ * Wait until `pid` received the open big file's stream in a worker thread. The signal: a second
+ * descriptor on the temp file, the dup that DataReceiver's handOver gives the worker (the main
+ * thread's sink holds the first); on the main-thread path (no worker) there is only one. Under
+ * any load this is after the hand-over, which a fixed sleep after the temp file appears is not.
+ */
+async function streamInWorker(pid: number, what: string): Promise<void> {
+  const handed = `${what} to hand the big file's stream to a worker thread (a second descriptor on its temp file)`;
+  await waitFor(
+    () => {
+      if (!fs.existsSync(`/proc/${pid}/fd`)) throw new Error(`${what} exited while the test was waiting for ${handed}`);
+      return tempDescriptors(pid).length >= 2;
+    },
+    20_000,
+    handed,
+  );
 }
 
 const BIG = HANDOVER_MIN + 5 * 1024 * 1024 + 3;
@@ -117,7 +135,7 @@ describe('remote big files received by a worker thread (real blitd)', function (
     try {
       stalled = await stalledBigPush(d, 'x');
       await waitFor(() => tempFilesIn(m).length > 0, 10_000, 'the temp file');
-      await new Promise((r) => setTimeout(r, 200)); // the stream is in its worker by now
+      await streamInWorker(d.proc.pid!, 'blitd');
       const code = await d.stop('SIGTERM');
       assert.equal(code, 0, d.stderr());
       assert.doesNotMatch(d.stderr(), /unhandled error|uncaught|Warning/i);
@@ -162,7 +180,7 @@ describe('remote big files received by a worker thread (real blitd)', function (
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     try {
       await waitFor(() => tempFilesIn(dst).length > 0, 20_000, 'the pull to start writing');
-      await new Promise((r) => setTimeout(r, 100)); // the stream is in its worker by now
+      await streamInWorker(child.pid!, 'blit');
       child.kill('SIGINT');
       const code = await exited;
       assert.equal(code, 1, stderr);
