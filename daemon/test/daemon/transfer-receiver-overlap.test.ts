@@ -79,10 +79,13 @@ describe('data receiver: reading continues while writes are in flight', function
       client.end(streamEndFrame(false));
 
       await waitFor('the receiver to read 32 MiB ahead of the held first write', () => rx.bytesReceived >= HIGH_WATER);
-      // Paused at the mark: give the sender time to push more; the receiver must not take it.
-      await new Promise((r) => setTimeout(r, 200));
+      // Paused at the mark: the sender's next bytes arrive in this process and stay in the socket's
+      // own buffer until Node stops reading it (full at its high-water mark); the receiver must not
+      // take them. (Not a sleep: this is the moment more was on offer, under any load.)
+      const bounded = (): void => assert.ok(rx.bytesReceived <= HIGH_WATER + 1 * MIB, `bounded: ${rx.bytesReceived} bytes taken while nothing was written`);
+      await waitFor('more bytes to arrive and wait, unread, in the paused socket', () => (bounded(), socket.isPaused() && socket.readableLength >= socket.readableHighWaterMark));
       assert.equal(written, 0, 'the first write is still held');
-      assert.ok(rx.bytesReceived <= HIGH_WATER + 1 * MIB, `bounded: ${rx.bytesReceived} bytes taken while nothing was written`);
+      bounded();
 
       releaseFirst();
       await received;
