@@ -1,19 +1,24 @@
 /**
- * Root hooks for the whole mocha run (.mocharc.json "require"): after the last test, no socket,
- * server or child process that a test left behind may still keep the process alive. If one does, the run fails naming each handle (kind, addresses, pid) and the test in which it was first
- * seen, then unrefs those handles so mocha ends now. Without this a leak shows only as mocha
- * staying alive after "N passing" (a paused test receiver held an accepted socket for a minute
- * once), which CI's `timeout` in scripts/test.sh turns into a failure without a name.
+ * Root hooks for the whole mocha run (.mocharc.json "require"): a socket, server or child process
+ * that a spec file leaves open fails the run, named (kind, addresses, bytes queued, pid and argv)
+ * with the test it was first seen in. Without this a leak shows only as mocha staying alive after
+ * "N passing" when that spec runs last (a paused test receiver once held an accepted socket for a
+ * minute), which CI's `timeout` in scripts/test.sh turns into a failure without a name. Two checks:
+ * - at every test's start and end: a handle first seen in an earlier spec file and still open
+ *   OUTLIVE_MS after the run moved on from that file (its after hooks done) is noted, and reported
+ *   after the last test even if it closed meanwhile;
+ * - after the last test: handles still open GRACE_MS later; they are unref()ed so mocha ends now.
  *
- * Not a flake: what closes by itself (a killed child's exit, a destroyed socket's close) gets
- * GRACE_MS to go, polled; only what is still open after that fails, and that would have held mocha
- * at least as long. Handles that are unref()ed never count (they hold nothing), nor do
- * stdin/stdout/stderr. Timers are not checked: a forgotten one ends by itself, and mocha's own
- * timer for this hook could not be told apart from a test's (Node counts them, unnamed).
+ * Not a flake: only handles that outlive their spec by 30 s fail, which a closed, stopped or
+ * killed one does not (its close or exit takes milliseconds, seconds under heavy load); unref()ed
+ * handles never count (they hold nothing), nor do stdin/stdout/stderr. Timers are not checked: a
+ * forgotten one ends by itself, and mocha's own timer for this hook could not be told apart from
+ * a test's (Node counts ref'd timers, unnamed).
  */
 import type { Context } from 'mocha';
 
 const GRACE_MS = 30_000;
+const OUTLIVE_MS = 30_000;
 const POLL_MS = 100;
 // Kept before any test runs: a test that fakes timers must not stop this hook's own waits.
 const realSetTimeout = setTimeout;
@@ -23,12 +28,32 @@ type Handle = { constructor?: { name?: string }; unref?: () => void } & Record<s
 const proc = process as unknown as { _getActiveHandles(): Handle[] };
 
 /** Where each handle was first seen: "after <test>" (made by it) or "before <test>" (by a hook). */
-const origin = new WeakMap<object, string>();
+const origin = new WeakMap<object, { where: string; file: string }>();
+/** When the run moved on from each spec file (its after hooks done). */
+const fileDone = new Map<string, number>();
+let currentFile: string | undefined;
+/** Handles seen still open OUTLIVE_MS after their spec file was done, described when seen. */
+const outlived = new Map<object, string>();
 
 function note(when: string, ctx: Context): void {
   const t = ctx.currentTest;
-  const where = `${when} "${t?.fullTitle() ?? '?'}" (${t?.file ?? '?'})`;
-  for (const h of proc._getActiveHandles()) if (!origin.has(h)) origin.set(h, where);
+  const file = t?.file ?? '?';
+  if (file !== currentFile) {
+    if (currentFile !== undefined) fileDone.set(currentFile, now());
+    currentFile = file;
+  }
+  const where = `${when} "${t?.fullTitle() ?? '?'}" (${file})`;
+  for (const h of openHandles()) {
+    const o = origin.get(h);
+    if (!o) {
+      origin.set(h, { where, file });
+      continue;
+    }
+    const done = fileDone.get(o.file);
+    if (o.file !== file && done !== undefined && now() - done > OUTLIVE_MS && !outlived.has(h)) {
+      outlived.set(h, `  ${describeHandle(h)}, first seen ${o.where}, still open ${Math.round((now() - done) / 1000)} s after that spec file was done`);
+    }
+  }
 }
 
 function openHandles(): Handle[] {
@@ -73,13 +98,21 @@ export const mochaHooks = {
     const until = now() + GRACE_MS;
     for (;;) {
       const handles = openHandles();
-      if (handles.length === 0) return;
-      if (now() >= until) {
-        const lines = handles.map((h) => `  ${describeHandle(h)}, first seen ${origin.get(h) ?? 'before the first test'}`);
-        for (const h of handles) h.unref?.(); // fail now, not after whatever holds them is over
-        throw new Error(`still open ${GRACE_MS / 1000} s after the last test (they keep mocha from exiting; close them in the test's after/afterEach):\n${lines.join('\n')}`);
+      if (handles.length > 0 && now() < until) {
+        await new Promise((r) => realSetTimeout(r, POLL_MS));
+        continue;
       }
-      await new Promise((r) => realSetTimeout(r, POLL_MS));
+      const problems: string[] = [];
+      if (handles.length > 0) {
+        const lines = handles.map((h) => `  ${describeHandle(h)}, first seen ${origin.get(h)?.where ?? 'before the first test'}`);
+        for (const h of handles) h.unref?.(); // fail now, not after whatever holds them is over
+        problems.push(`still open ${GRACE_MS / 1000} s after the last test (they keep mocha from exiting):\n${lines.join('\n')}`);
+      }
+      // Closed by now, but they held on long after their spec (a hang when that spec runs last).
+      const late = [...outlived].filter(([h]) => !handles.includes(h as Handle)).map(([, line]) => line);
+      if (late.length > 0) problems.push(`left open by a spec file, closed only later:\n${late.join('\n')}`);
+      if (problems.length > 0) throw new Error(`${problems.join('\n')}\nClose them in the test's after/afterEach.`);
+      return;
     }
   },
 };
