@@ -89,27 +89,38 @@ export interface ReceiverOptions {
 
 type Owner = number | 'grpc';
 
-interface FileState {
-  f: ExpectedFile;
-  owner: Owner | undefined;
-  received: number;
-  sink: Promise<FileSink> | undefined;
-  pending: Buffer[];
-  pendingBytes: number;
-  written: number;
-  writing: boolean;
+/**
+ * A file from its first frame (or its failure) until it is committed. Not made for a file that is
+ * only expected: the need-list holds the ExpectedFile itself, and a committed file leaves a
+ * COMMITTED mark instead of its state. (A state per expected file, all alive from the need-list
+ * to the end, was most of what the receiver's main thread kept on its heap for 100k small files:
+ * old-generation objects that every major GC marked again.)
+ */
+class FileState {
+  owner: Owner | undefined = undefined;
+  received = 0;
+  sink: Promise<FileSink> | undefined = undefined;
+  pending: Buffer[] = [];
+  pendingBytes = 0;
+  written = 0;
+  writing = false;
   /** Set when the write path failed; later data is counted but dropped. */
-  failed: boolean;
-  ended: boolean;
-  done: boolean;
+  failed = false;
+  ended = false;
+  done = false;
   /** Collected in memory and written at the end by hooks.writeSmall. */
-  small: boolean;
+  small = false;
   /** Committed, aborted or failed, and reported (see settled()). */
-  settled: boolean;
+  settled = false;
   /** The TCP stream that carried it (its end waits for every file it carried). */
-  stream: StreamFiles | undefined;
-  onDrained: (() => void) | undefined;
+  stream: StreamFiles | undefined = undefined;
+  onDrained: (() => void) | undefined = undefined;
+  constructor(readonly f: ExpectedFile) {}
 }
+
+/** The need-list's entry of a file that was committed (its state is gone). */
+const COMMITTED = Symbol('committed');
+type Slot = ExpectedFile | FileState | typeof COMMITTED;
 
 /**
  * Files a TCP stream carried that are not settled yet. A counter, not a promise per file: a push
@@ -126,7 +137,8 @@ export function badFrame(message: string, rel?: Buffer): BlitError {
 }
 
 export class DataReceiver {
-  private readonly files = new Map<number, FileState>();
+  /** The need-list: expected (not started), in flight or failed (FileState), or COMMITTED. */
+  private readonly files = new Map<number, Slot>();
   private queued = 0;
   private waiters: (() => void)[] = [];
   private readonly workers = new Set<StreamWorker>();
@@ -146,10 +158,24 @@ export class DataReceiver {
 
   expect(f: ExpectedFile): void {
     if (this.files.has(f.index)) return;
-    this.files.set(f.index, {
-      f, owner: undefined, received: 0, sink: undefined, pending: [], pendingBytes: 0, written: 0,
-      writing: false, failed: false, ended: false, done: false, small: false, settled: false, stream: undefined, onDrained: undefined,
-    });
+    this.files.set(f.index, f);
+  }
+
+  /** The state of an expected file, made on first use (a start, or a failure before any data). */
+  private stateOf(index: number): FileState | typeof COMMITTED | undefined {
+    const x = this.files.get(index);
+    if (x === undefined || x === COMMITTED || x instanceof FileState) return x;
+    const s = new FileState(x);
+    this.files.set(index, s);
+    return s;
+  }
+
+  /** A committed file: its state goes, the need-list remembers it was done. */
+  private committed(s: FileState): void {
+    s.done = true;
+    this.files.set(s.f.index, COMMITTED);
+    this.hooks.committed(s.f);
+    this.settled(s);
   }
 
   /** Started files (an owner was set) not settled yet, over all paths; finish() waits for 0. */
@@ -169,7 +195,7 @@ export class DataReceiver {
   /** Files expected but not finished yet. */
   get outstanding(): number {
     let n = 0;
-    for (const s of this.files.values()) if (!s.done) n++;
+    for (const s of this.files.values()) if (s !== COMMITTED && !(s instanceof FileState && s.done)) n++;
     return n;
   }
 
@@ -177,8 +203,9 @@ export class DataReceiver {
   // Frame-level operations shared by both paths
 
   private start(index: number, owner: Owner): FileState {
-    const s = this.files.get(index);
+    const s = this.stateOf(index);
     if (!s) throw badFrame(`data for index ${index}, which is not in the need-list`);
+    if (s === COMMITTED) throw badFrame(`file index ${index} sent twice`);
     if (s.owner !== undefined || s.done) throw badFrame(`file index ${index} sent twice`, s.f.entry.rel);
     s.owner = owner;
     this.startedLeft++;
@@ -225,9 +252,7 @@ export class DataReceiver {
       if (err !== undefined) return this.writeFailed(s, err);
       if (s.done) return; // aborted meanwhile (its complete file is in place all the same)
       this.hooks.bytes?.(n);
-      s.done = true;
-      this.hooks.committed(s.f);
-      this.settled(s);
+      this.committed(s);
     };
     try {
       this.hooks.writeSmall!(s.f, chunks, done);
@@ -257,9 +282,7 @@ export class DataReceiver {
       }
       if (s.ended && !s.failed && !s.done) {
         await sink.commit();
-        s.done = true;
-        this.hooks.committed(s.f);
-        this.settled(s);
+        this.committed(s);
       }
     } catch (err) {
       this.writeFailed(s, err);
@@ -525,7 +548,8 @@ export class DataReceiver {
    * reading the next message (backpressure). Throws BadFrame like the TCP path.
    */
   async grpcData(m: { index: number; offset: number; data: Buffer; last: boolean }): Promise<void> {
-    let s = this.files.get(m.index);
+    let s = this.stateOf(m.index);
+    if (s === COMMITTED) throw badFrame(`FileData for index ${m.index}, which is not open on the gRPC path`);
     if (s && s.owner === undefined) s = this.start(m.index, 'grpc');
     else if (!s) throw badFrame(`data for index ${m.index}, which is not in the need-list`);
     if (s.owner !== 'grpc' || s.ended) throw badFrame(`FileData for index ${m.index}, which is not open on the gRPC path`, s.f.entry.rel);
@@ -537,8 +561,8 @@ export class DataReceiver {
 
   /** A gRPC-path file the sender could not read (Failure message with the manifest index). */
   grpcFileError(index: number, code: string, reason: string): void {
-    const s = this.files.get(index);
-    if (!s || s.done) return;
+    const s = this.stateOf(index);
+    if (!s || s === COMMITTED || s.done) return;
     this.senderError(s, code, reason);
   }
 
@@ -551,13 +575,14 @@ export class DataReceiver {
    */
   async finish(): Promise<void> {
     await Promise.all(
-      [...this.files.values()]
+      this.states()
         .filter((s) => s.owner === 'grpc' && !s.ended && !s.done)
         .map((s) => this.abortFile(s, new BlitError({ code: ErrorCodes.IoError, message: 'the sender stopped sending this file (unreadable or changed at the source)' }))),
     );
     if (this.startedLeft > 0) await new Promise<void>((r) => this.startedWake.push(r));
-    for (const s of this.files.values()) {
-      if (!s.done) {
+    for (const index of [...this.files.keys()]) {
+      const s = this.stateOf(index)!;
+      if (s !== COMMITTED && !s.done) {
         s.done = true;
         this.hooks.failed(s.f, { path: displayPath(s.f.entry.rel), code: ErrorCodes.IoError, reason: 'the sender never sent this file' });
         this.settled(s);
@@ -569,7 +594,18 @@ export class DataReceiver {
   async abortAll(reason: BlitError): Promise<void> {
     // Workers first: they may hold duplicates of the temp files' descriptors.
     await Promise.all([...this.workers].map((w) => w.stop()));
-    const open = [...this.files.values()].filter((s) => !s.done);
+    const open: FileState[] = [];
+    for (const index of [...this.files.keys()]) {
+      const s = this.stateOf(index)!;
+      if (s !== COMMITTED && !s.done) open.push(s);
+    }
     await Promise.all(open.map((s) => this.abortFile(s, reason)));
+  }
+
+  /** Files started or failed, not committed (a snapshot). */
+  private states(): FileState[] {
+    const out: FileState[] = [];
+    for (const s of this.files.values()) if (s instanceof FileState) out.push(s);
+    return out;
   }
 }
