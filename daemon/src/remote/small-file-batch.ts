@@ -12,9 +12,9 @@ import type { Entry } from '../engine/types';
 import { AtomicFile, reserveTempNames } from '../engine/atomic';
 import type { MetaOptions } from '../engine/metadata';
 
-/** Float64 fields per file record. */
+/** 8-byte fields per file record (Float64, but field MTIME is an int64 of ns). */
 const REC = 10;
-const NS = 1_000_000_000n;
+const MTIME = 7;
 
 export interface SmallBatchRequest {
   batch: number;
@@ -44,11 +44,14 @@ export class SmallBatchBuilder {
   count = 0;
   private used = 0;
   private meta: Float64Array;
+  /** The same records as int64 (the mtime field: ns, exact, without BigInt arithmetic). */
+  private meta64: BigInt64Array;
   private bytes: Uint8Array;
 
   /** `reuse`: the buffers of a finished batch of the same limits. */
   constructor(readonly maxFiles: number, readonly maxBytes: number, reuse?: { meta: Float64Array; bytes: ArrayBuffer }) {
     this.meta = reuse?.meta ?? new Float64Array(maxFiles * REC);
+    this.meta64 = new BigInt64Array(this.meta.buffer, this.meta.byteOffset, this.meta.length);
     this.bytes = new Uint8Array(reuse?.bytes ?? new ArrayBuffer(maxBytes));
   }
 
@@ -88,9 +91,8 @@ export class SmallBatchBuilder {
     m[r + 4] = e.mode;
     m[r + 5] = e.uid;
     m[r + 6] = e.gid;
-    // mtime in ns does not fit a double: seconds and the remainder (both exact; same sign).
-    m[r + 7] = Number(e.mtimeNs / NS);
-    m[r + 8] = Number(e.mtimeNs % NS);
+    // mtime in ns does not fit a double: stored as int64 in the same slot.
+    this.meta64[r + MTIME] = e.mtimeNs;
     this.used = o;
     this.count++;
   }
@@ -111,6 +113,7 @@ export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions): SmallB
   const nb = native.loadNativeBatch();
   if (!nb || req.count > native.MAX_BATCH_FILES) return runPerFile(req, opts, undefined);
   const m = req.meta;
+  const m64 = new BigInt64Array(m.buffer, m.byteOffset, m.length);
   const items: native.WriteItem[] = new Array(req.count);
   for (let i = 0; i < req.count; i++) {
     const r = i * REC;
@@ -124,7 +127,7 @@ export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions): SmallB
       mode: m[r + 4]!,
       uid: m[r + 5]!,
       gid: m[r + 6]!,
-      mtimeNs: BigInt(m[r + 7]!) * NS + BigInt(m[r + 8]!),
+      mtimeNs: m64[r + MTIME]!,
     };
   }
   const out = nb.writeBatch(items, { preserveOwner: opts.preserveOwner, umask: opts.umask, temp: reserveTempNames(items.length) });
@@ -137,6 +140,7 @@ export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions): SmallB
 function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | undefined): SmallBatchReply {
   const failed: SmallBatchReply['failed'] = [];
   const m = req.meta;
+  const m64 = new BigInt64Array(m.buffer, m.byteOffset, m.length);
   const n = only ? only.length : req.count;
   for (let k = 0; k < n; k++) {
     const i = only ? only[k]! : k;
@@ -155,7 +159,7 @@ function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | 
       // Created with its final permission bits: commit() skips fchmod when the umask kept them.
       atomic = new AtomicFile(dir, name, mode & 0o777);
       if (size > 0) atomic.write(new Uint8Array(req.bytes, o, size));
-      atomic.commit({ mode, uid: m[r + 5]!, gid: m[r + 6]!, mtimeNs: BigInt(m[r + 7]!) * NS + BigInt(m[r + 8]!) }, opts);
+      atomic.commit({ mode, uid: m[r + 5]!, gid: m[r + 6]!, mtimeNs: m64[r + MTIME]! }, opts);
     } catch (err) {
       atomic?.abort();
       const e = err as NodeJS.ErrnoException;
