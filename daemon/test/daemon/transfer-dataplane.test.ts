@@ -154,6 +154,46 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
     });
   });
 
+  /** Resolves once `rel` exists under the module (a small file is committed by the writer). */
+  async function committedFile(rel: string): Promise<void> {
+    for (let i = 0; i < 250 && !fs.existsSync(path.join(moduleDir, rel)); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(fs.existsSync(path.join(moduleDir, rel)), `${rel} committed`);
+  }
+
+  it('a file sent again after it was committed (TCP): BadFrame "sent twice", the committed file stays', async () => {
+    const { push, port, tokens } = await pushNeedingOneFile('again-tcp');
+    try {
+      const s = await openDataStream(port, tokens.subarray(0, 32));
+      s.on('error', () => undefined);
+      s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 10, Buffer.from('first.....')), frame(3, 0, 0)]));
+      await committedFile('again-tcp/f');
+      s.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 10, Buffer.from('second....')), frame(3, 0, 0)]));
+      const err = await push.error();
+      assert.equal(err?.code, 'BadFrame', `daemon error: ${JSON.stringify(err)}`);
+      assert.match(String(err?.message), /index 0 sent twice/);
+    } finally {
+      push.close();
+    }
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'again-tcp/f'), 'utf8'), 'first.....');
+    assert.deepEqual(tempFilesIn(moduleDir), [], 'no temp file left');
+  });
+
+  it('a file sent again after it was committed (gRPC): BadFrame, the committed file stays', async () => {
+    const { push } = await pushNeedingOneFile('again-grpc', true);
+    try {
+      push.call.write({ fileData: { index: 0, offset: 0, data: Buffer.from('first.....'), last: true } });
+      await committedFile('again-grpc/f');
+      push.call.write({ fileData: { index: 0, offset: 0, data: Buffer.from('second....'), last: true } });
+      const err = await push.error();
+      assert.equal(err?.code, 'BadFrame', `daemon error: ${JSON.stringify(err)}`);
+      assert.match(String(err?.message), /index 0, which is not open on the gRPC path/);
+    } finally {
+      push.close();
+    }
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'again-grpc/f'), 'utf8'), 'first.....');
+    assert.deepEqual(tempFilesIn(moduleDir), [], 'no temp file left');
+  });
+
   it('gRPC FileData with an out-of-range index: BadFrame, no file', async () => {
     const { push } = await pushNeedingOneFile('grpc-index', true);
     try {
