@@ -18,6 +18,7 @@ import type { ListedDir, ListedEntry, QuickCheck } from './dest-lister';
 import { msFromNs } from './compare';
 import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
 import * as native from '@blit/native';
+import { putNs } from '../remote/manifest-pack';
 
 /** One destination entry read by the native scan: its Entry (null: socket/FIFO/device or vanished), or the lstat errno. */
 interface DstRec {
@@ -28,6 +29,23 @@ interface DstRec {
   err: number;
 }
 const NO_REL = Buffer.alloc(0);
+const S = native.SCAN;
+const TWO_32 = 2 ** 32;
+
+/** The u64 size of a packed record whose path ends at `end` (checked safe by the caller). */
+function recordSize(b: Uint8Array, end: number): number {
+  return u32le(b, end) + u32le(b, end + 4) * TWO_32;
+}
+
+function u32le(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+}
+
+/** Is the record's i64 ns at b[o] exactly sec * 1e9 + nsec (putNs's arithmetic, no BigInt)? */
+function nsEqual(b: Uint8Array, o: number, sec: number, nsec: number): boolean {
+  if (!putNs(nsScratch, 0, sec, nsec)) return false;
+  return nsScratch.getUint32(0, true) === u32le(b, o) && nsScratch.getUint32(4, true) === u32le(b, o + 4);
+}
 /** diffMerged: this source entry passed the quick check. */
 const SAME = 1;
 
@@ -47,7 +65,39 @@ export interface DiffCallbacks {
   same?(src: Entry, i: number): void;
   /** Optional: a blit temp file (`.blit.*.tmp`) in the destination, never a deletion candidate. */
   tempFile?(rel: Buffer): void;
+  /**
+   * Optional, with a packed listing (MarchListing.packed): `same` for a packed record whose Entry
+   * was not built (the callee may build it with packed.entryAt(i)). Without it, same(entry, i).
+   */
+  sameIndex?(i: number): void;
 }
+
+/**
+ * Regular-file records a listing keeps packed (a remote manifest's wire bytes) instead of as
+ * Entries: for each position i with offs[i] >= 0, entries[i] is unset until entryAt(i) decodes
+ * it, and the record in bufs[i] at offs[i] was checked by the caller (kind file, no flags, path
+ * length and size within the bounds decodeRecord checks; see manifest-pack.ts for the layout).
+ */
+export interface PackedRecords {
+  bufs: Buffer[];
+  offs: number[];
+  /** entries[i], decoded from its record and kept there when not built yet. */
+  entryAt(i: number): Entry;
+}
+
+export interface MarchListing extends DirListing {
+  packed?: PackedRecords;
+}
+
+/** Every entry of a packed listing decoded (the march paths other than diffMerged read entries[]). */
+function materialize(listing: MarchListing): void {
+  const p = listing.packed;
+  if (p === undefined) return;
+  for (let i = 0; i < listing.entries.length; i++) if (listing.entries[i] === undefined) p.entryAt(i);
+}
+
+/** Scratch for a destination mtime as the manifest's i64 ns (two u32 halves). */
+const nsScratch = new DataView(new ArrayBuffer(8));
 
 function direntKind(d: fs.Dirent<Buffer>): Entry['kind'] | null {
   if (d.isDirectory()) return 'dir';
@@ -98,18 +148,21 @@ export class Differ {
    * Match one source listing against the destination. Throws if the destination directory exists
    * but cannot be read (the caller reports it and must not delete anything under it).
    */
-  diff(listing: DirListing, cb: DiffCallbacks, prefetched?: ListedDir): void {
+  diff(listing: MarchListing, cb: DiffCallbacks, prefetched?: ListedDir): void {
     const key = listing.dir.toString('latin1');
     let dirents: fs.Dirent<Buffer>[] | null = null;
     if (this.missing.has(key)) {
       this.missing.delete(key);
+      materialize(listing);
     } else if (prefetched !== undefined) {
+      materialize(listing);
       this.diffPrefetched(listing, cb, prefetched);
       return;
     } else if (nativeScanner() !== undefined) {
       this.diffNative(listing, cb);
       return;
     } else {
+      materialize(listing);
       try {
         dirents = fs.readdirSync(join2(this.dstRootAbs, listing.dir), { withFileTypes: true, encoding: 'buffer' });
       } catch (err) {
@@ -158,7 +211,7 @@ export class Differ {
    * before any callback runs (the walk on this thread reuses the scan buffer). Below the root a
    * directory is opened O_NOFOLLOW: a symlink there (ELOOP) is "no such directory", like ENOTDIR.
    */
-  private diffNative(listing: DirListing, cb: DiffCallbacks): void {
+  private diffNative(listing: MarchListing, cb: DiffCallbacks): void {
     const nb = nativeScanner()!;
     const dirAbs = join2(this.dstRootAbs, listing.dir);
     let n = -1;
@@ -169,11 +222,13 @@ export class Differ {
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw err;
     }
     if (n < 0) {
+      materialize(listing);
       this.allSrcOnly(listing, cb);
       return;
     }
     const c = (this.cursor ??= new ScanCursor(nb));
     if (this.quick !== null && cb.same !== undefined && this.diffMerged(listing, cb, c, n, dirAbs)) return;
+    materialize(listing);
     const dst = new Map<string, DstRec>();
     c.reset();
     for (let k = 0; k < n; k++, c.next()) {
@@ -215,29 +270,48 @@ export class Differ {
    * trusted to be sorted): the caller then marches with a map. Every record is decoded before the
    * first callback runs (a callback may scan another directory into the same buffer).
    */
-  private diffMerged(listing: DirListing, cb: DiffCallbacks, c: ScanCursor, n: number, dirAbs: Buffer): boolean {
+  private diffMerged(listing: MarchListing, cb: DiffCallbacks, c: ScanCursor, n: number, dirAbs: Buffer): boolean {
     const entries = listing.entries;
+    const packed = listing.packed;
     const data = c.data;
+    const { u32, f64 } = c.records;
     const sizeOnly = this.quick === 'size-only';
     // Per source entry: SAME, the matched destination Entry, or null (nothing usable there).
     const res: Array<Entry | null | typeof SAME> = new Array(entries.length);
     const dstOnly: Array<readonly [Buffer, Entry['kind']]> = [];
-    let prev: Buffer | undefined;
+    let prev: Uint8Array | undefined;
     let prevStart = 0;
+    let prevEnd = 0;
     c.reset();
     let k = 0;
     for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const rel = e.rel;
-      const start = rel.lastIndexOf(0x2f) + 1;
-      if (prev !== undefined && compareBytes(rel, start, rel.length, prev, prevStart, prev.length) <= 0) return false;
+      const e = entries[i];
+      // The source name: rel[start, end) of the Entry, or of the packed record (not decoded).
+      let rel: Uint8Array;
+      let end: number;
+      let start: number;
+      let rec = -1;
+      if (e !== undefined) {
+        rel = e.rel;
+        end = rel.length;
+        start = e.rel.lastIndexOf(0x2f) + 1;
+      } else {
+        rel = packed!.bufs[i]!;
+        rec = packed!.offs[i]!;
+        const relStart = rec + 6;
+        end = relStart + (rel[rec + 2]! | (rel[rec + 3]! << 8) | (rel[rec + 4]! << 16)) + rel[rec + 5]! * 0x1000000;
+        start = end;
+        while (start > relStart && rel[start - 1] !== 0x2f) start--;
+      }
+      if (prev !== undefined && compareBytes(rel, start, end, prev, prevStart, prevEnd) <= 0) return false;
       prev = rel;
       prevStart = start;
+      prevEnd = end;
       let cmp = 1;
       // Destination names below this one exist only there.
       while (k < n) {
         const ns = c.nameStart;
-        cmp = compareBytes(data, ns, ns + c.nameLen, rel, start, rel.length);
+        cmp = compareBytes(data, ns, ns + c.nameLen, rel, start, end);
         if (cmp >= 0) break;
         dstOnly.push([c.joinName(NO_REL), c.isDir ? 'dir' : c.isFile ? 'file' : c.isSymlink ? 'symlink' : 'file']);
         k++;
@@ -250,17 +324,31 @@ export class Differ {
       const err = c.err;
       if (err !== 0 && err !== ENOENT) throw new native.NativeError(err, 'lstat', join2(dirAbs, c.joinName(NO_REL)));
       if (err !== 0) res[i] = null; // vanished between readdir and lstat
-      else if (e.kind === 'file' && c.isFile && c.size === e.size && (sizeOnly || c.mtimeMs === (e.mtimeMs ?? msFromNs(e.mtimeNs)))) res[i] = SAME;
-      else res[i] = c.entry(e.rel, this.fastStat);
+      else if (e !== undefined) {
+        if (e.kind === 'file' && c.isFile && c.size === e.size && (sizeOnly || c.mtimeMs === (e.mtimeMs ?? msFromNs(e.mtimeNs)))) res[i] = SAME;
+        else res[i] = c.entry(e.rel, this.fastStat);
+      } else if (c.isFile && c.size === recordSize(rel, end) && (sizeOnly || nsEqual(rel, end + 8, f64[(c.off + S.MTIME_SEC) >>> 3]!, u32[(c.off + S.MTIME_NSEC) >>> 2]!))) {
+        // A packed file record with the destination's size and exactly its mtime in ns (then the
+        // double-ms rule above holds too); anything else is decoded and compared by that rule.
+        res[i] = SAME;
+      } else {
+        const pe = packed!.entryAt(i);
+        if (c.isFile && c.size === pe.size && (sizeOnly || c.mtimeMs === msFromNs(pe.mtimeNs))) res[i] = SAME;
+        else res[i] = c.entry(pe.rel, this.fastStat);
+      }
       k++;
       c.next();
     }
     for (; k < n; k++, c.next()) dstOnly.push([c.joinName(NO_REL), c.isDir ? 'dir' : c.isFile ? 'file' : c.isSymlink ? 'symlink' : 'file']);
     for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
       const d = res[i]!;
-      if (d === SAME) cb.same!(e, i);
-      else if (d === null) this.srcOnly(e, i, cb); // missing, vanished, or a socket/FIFO/device
+      if (d === SAME) {
+        if (entries[i] === undefined && cb.sameIndex !== undefined) cb.sameIndex(i);
+        else cb.same!(entries[i] ?? packed!.entryAt(i), i);
+        continue;
+      }
+      const e = entries[i] ?? packed!.entryAt(i);
+      if (d === null) this.srcOnly(e, i, cb); // missing, vanished, or a socket/FIFO/device
       else {
         if (e.kind === 'dir' && d.kind !== 'dir') this.markMissing(e.rel);
         cb.both(e, d, i);

@@ -79,9 +79,19 @@ export function entryFromWire(m: pb.FileEntry__Output): Entry {
 
 /** Every entry of a ManifestBatch: the FileEntry list first, then the packed records. */
 export function manifestEntries(m: pb.ManifestBatch__Output): PackedEntry[] {
-  const out: PackedEntry[] = m.entries.map((we) => ({ entry: entryFromWire(we), checksum: we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined }));
-  if (m.packed.length > 0) for (const p of unpackEntries(Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.length))) out.push(p);
+  const out = wireEntries(m);
+  if (m.packed.length > 0) for (const p of unpackEntries(packedBytes(m))) out.push(p);
   return out;
+}
+
+/** A ManifestBatch's FileEntry list, checked and converted (the packed records not touched). */
+export function wireEntries(m: pb.ManifestBatch__Output): PackedEntry[] {
+  return m.entries.map((we) => ({ entry: entryFromWire(we), checksum: we.checksum.length > 0 ? Buffer.from(we.checksum) : undefined }));
+}
+
+/** A ManifestBatch's packed records (manifest-pack.ts), as a Buffer over the same memory. */
+export function packedBytes(m: pb.ManifestBatch__Output): Buffer {
+  return Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.length);
 }
 
 function badField(path: string, what: string): BlitError {

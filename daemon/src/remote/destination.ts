@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import { AtomicFile, tempPathFor } from '../engine/atomic';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
-import { Differ } from '../engine/differ';
+import { Differ, type PackedRecords } from '../engine/differ';
 import { Filter } from '../engine/filter';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
 import { hashFile, initChecksum } from '../engine/checksum';
@@ -24,6 +24,9 @@ import { checkRelative } from '../daemon/containment';
 import type { DirAnchor } from '../daemon/beneath';
 import type { ExpectedFile, FileSink } from './data-receiver';
 import { SmallFileWriter } from './small-writer';
+import { decodeRecord, plainFileRecordEnd, type PackedEntry } from './manifest-pack';
+import { packedBytes, wireEntries } from './convert';
+import type * as pb from '@blit/proto';
 
 export interface DestinationHooks {
   item(action: ItemAction, rel: Buffer, kind: EntryKind, size: number): void;
@@ -31,7 +34,7 @@ export interface DestinationHooks {
   need(index: number, entry: Entry): void;
   failure(f: Failure): void;
   /** The destination already has an identical copy of this file (not called in a dry run). */
-  unchanged?(index: number, entry: Entry): void;
+  unchanged?(index: number): void;
 }
 
 export interface DestinationInit {
@@ -61,13 +64,42 @@ export interface DestinationInit {
 
 const GITIGNORE = Buffer.from('.gitignore');
 
-/** One directory's manifest entries, with their manifest indices (and checksums) by position. */
+/**
+ * One directory's manifest entries, with their manifest indices (and checksums) by position.
+ * Regular files of packed batches stay packed (entries[i] unset) until something needs their
+ * Entry: a no-op mirror's files are matched and quick-checked on the wire bytes (differ.ts).
+ */
 interface Listing {
   dir: Buffer;
   entries: Entry[];
   indices: number[];
   checksums: Array<Buffer | undefined> | undefined;
+  packed: ListingRecords | undefined;
 }
+
+/** A listing's packed file records (differ.ts PackedRecords); offs[i] -1: entries[i] is set. */
+class ListingRecords implements PackedRecords {
+  readonly bufs: Buffer[] = [];
+  readonly offs: number[] = [];
+  private readonly at = { o: 0 };
+
+  constructor(private readonly entries: Entry[]) {
+    for (let i = 0; i < entries.length; i++) {
+      this.bufs.push(EMPTY_BUF);
+      this.offs.push(-1);
+    }
+  }
+
+  entryAt(i: number): Entry {
+    const known = this.entries[i];
+    if (known !== undefined) return known;
+    this.at.o = this.offs[i]!;
+    const e = decodeRecord(this.bufs[i]!, this.at).entry;
+    this.entries[i] = e;
+    return e;
+  }
+}
+const EMPTY_BUF = Buffer.alloc(0);
 const SYNC_WRITE_MAX = 256 * 1024;
 
 function key(rel: Buffer): string {
@@ -183,16 +215,78 @@ export class Destination {
       return;
     }
     if (this.pending !== undefined && !inDir(e.rel, this.pending.dir)) this.flush();
-    const p = (this.pending ??= { dir: parentRel(e.rel), entries: [], indices: [], checksums: undefined });
+    const p = (this.pending ??= { dir: parentRel(e.rel), entries: [], indices: [], checksums: undefined, packed: undefined });
     if (checksum !== undefined) (p.checksums ??= [])[p.entries.length] = checksum;
     p.entries.push(e);
     p.indices.push(index);
+    if (p.packed) {
+      p.packed.bufs.push(EMPTY_BUF);
+      p.packed.offs.push(-1);
+    }
     this.manifestRels?.add(e.rel);
     if (e.kind === 'dir') {
       this.manifestDirs.push(e);
       this.dirByKey.set(key(e.rel), e);
     }
   }
+
+  /**
+   * One packed manifest batch (manifest-pack.ts), in manifest order from `index`; returns the
+   * index after it. Every record is checked before any is added (a malformed one throws BadFrame
+   * as unpackEntries does, nothing of the batch applied). Regular files without a checksum stay
+   * packed: their path is checked in place (isNormalRelative), their Entry built only if the
+   * march needs it. Everything else (and every record of a one-file source) goes through add().
+   */
+  addPacked(buf: Buffer, index: number, before: PackedEntry[] = []): number {
+    const items: Array<number | PackedEntry> = before;
+    const at = { o: 0 };
+    while (at.o < buf.length) {
+      const end = this.init.singleFile ? -1 : plainFileRecordEnd(buf, at.o);
+      if (end < 0) {
+        items.push(decodeRecord(buf, at));
+      } else {
+        items.push(at.o);
+        at.o = end;
+      }
+    }
+    for (const it of items) {
+      if (typeof it === 'number') this.addFileRecord(buf, it, index++);
+      else this.add(index++, it.entry, it.checksum);
+    }
+    return index;
+  }
+
+  /** One ManifestBatch from the wire: its FileEntry list, then its packed records (addPacked). */
+  addBatch(m: pb.ManifestBatch__Output, index: number): number {
+    return this.addPacked(m.packed.length > 0 ? packedBytes(m) : EMPTY_BUF, index, wireEntries(m));
+  }
+
+  /** A checked plain-file record at buf[o] (see addPacked): add() without building its Entry. */
+  private addFileRecord(buf: Buffer, o: number, index: number): void {
+    const relStart = o + 6;
+    const relEnd = relStart + buf.readUInt32LE(o + 2);
+    if (!isNormalRelativeAt(buf, relStart, relEnd)) {
+      this.at.o = o;
+      const p = decodeRecord(buf, this.at);
+      this.add(index, p.entry, p.checksum);
+      return;
+    }
+    if (this.pending !== undefined && !inDirAt(buf, relStart, relEnd, this.pending.dir)) this.flush();
+    let p = this.pending;
+    if (p === undefined) {
+      let slash = relEnd;
+      while (slash > relStart && buf[slash - 1] !== 0x2f) slash--;
+      p = this.pending = { dir: buf.subarray(relStart, slash > relStart ? slash - 1 : relStart), entries: [], indices: [], checksums: undefined, packed: undefined };
+    }
+    const recs = (p.packed ??= new ListingRecords(p.entries));
+    recs.bufs.push(buf);
+    recs.offs.push(o);
+    p.entries.push(undefined as unknown as Entry);
+    p.indices.push(index);
+    this.manifestRels?.addAt(buf, relStart, relEnd - relStart);
+  }
+
+  private readonly at = { o: 0 };
 
   /** A manifest path that is not a normal relative path: the precise reason, as a failure. */
   private refusePath(rel: Buffer): void {
@@ -228,29 +322,31 @@ export class Destination {
     this.listed.add(k);
     this.current = p;
     try {
-      this.diffListing(p.dir, p.entries);
+      this.diffListing(p);
     } finally {
       this.current = undefined;
     }
   }
 
-  private diffListing(dir: Buffer, entries: Entry[]): void {
+  private diffListing(listing: Listing): void {
+    const { dir, entries } = listing;
     const why = this.checkDir(dir);
     if (why) {
-      for (const e of entries) this.fail(e.rel, why.code, why.message);
+      for (let i = 0; i < entries.length; i++) this.fail(entryOf(listing, i).rel, why.code, why.message);
       return;
     }
     try {
-      this.differ.diff({ dir, entries }, {
+      this.differ.diff(listing, {
         srcOnly: (e, i) => this.create(e, undefined, i),
         both: (e, d, i) => this.create(e, d, i),
         same: (e, i) => this.unchangedFile(e, i),
+        sameIndex: (i) => this.unchangedIndex(i),
         dstOnly: (d) => this.deleteCandidates.push(d),
       });
     } catch (err) {
       this.deletionsUnsafe = true;
       const be = fromErrno(err, displayPath(dir) || '.', 'cannot read destination directory');
-      for (const e of entries) this.fail(e.rel, be.code, be.message);
+      for (let i = 0; i < entries.length; i++) this.fail(entryOf(listing, i).rel, be.code, be.message);
     }
   }
 
@@ -386,7 +482,14 @@ export class Destination {
   private unchangedFile(e: Entry, i: number): void {
     this.counts.filesUnchanged++;
     if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
-    if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!, e);
+    if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!);
+  }
+
+  /** unchangedFile for a packed record whose Entry was not built (built here only to report it). */
+  private unchangedIndex(i: number): void {
+    if (this.init.reportSkips) return this.unchangedFile(entryOf(this.current!, i), i);
+    this.counts.filesUnchanged++;
+    if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!);
   }
 
   /** Files that replace an existing one (for the item action once committed). */
@@ -512,10 +615,10 @@ export class Destination {
       for (const d of this.manifestDirs) {
         if (!this.listed.has(key(d.rel)) && !this.fresh.has(key(d.rel))) {
           this.listed.add(key(d.rel));
-          this.diffListing(d.rel, []);
+          this.diffListing(emptyListing(d.rel));
         }
       }
-      if (!this.listed.has('') && !this.fresh.has('')) this.diffListing(Buffer.alloc(0), []);
+      if (!this.listed.has('') && !this.fresh.has('')) this.diffListing(emptyListing(Buffer.alloc(0)));
       this.deleteExtras(manifestComplete);
     }
     if (!this.dryRun) this.applyDirMeta();
@@ -654,19 +757,31 @@ export class Destination {
  * and neither '.' nor '..'. False sends the entry to refusePath for the exact error.
  */
 export function isNormalRelative(rel: Buffer): boolean {
-  const n = rel.length;
-  if (n === 0) return false;
-  let start = 0;
-  for (let i = 0; i <= n; i++) {
-    const b = i < n ? rel[i]! : 0x2f;
-    if (b === 0) return false;
-    if (b !== 0x2f) continue;
+  return isNormalRelativeAt(rel, 0, rel.length);
+}
+
+/** isNormalRelative of b[from, to). */
+export function isNormalRelativeAt(b: Uint8Array, from: number, to: number): boolean {
+  if (to <= from) return false;
+  let start = from;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? b[i]! : 0x2f;
+    if (c === 0) return false;
+    if (c !== 0x2f) continue;
     const len = i - start;
     if (len === 0) return false;
-    if (rel[start] === 0x2e && (len === 1 || (len === 2 && rel[start + 1] === 0x2e))) return false;
+    if (b[start] === 0x2e && (len === 1 || (len === 2 && b[start + 1] === 0x2e))) return false;
     start = i + 1;
   }
   return true;
+}
+
+function entryOf(l: Listing, i: number): Entry {
+  return l.entries[i] ?? l.packed!.entryAt(i);
+}
+
+function emptyListing(dir: Buffer): Listing {
+  return { dir, entries: [], indices: [], checksums: undefined, packed: undefined };
 }
 
 /** Byte strings kept as (memory, offset, length) positions: no object per string. */
@@ -678,11 +793,16 @@ export class RelPositions {
 
   /** `rel`'s bytes must not change afterwards (they are read again by keys()). */
   add(rel: Buffer): void {
-    if (rel.buffer !== this.last) {
-      this.last = rel.buffer;
-      this.mems.push(new Uint8Array(rel.buffer));
+    this.addAt(rel, 0, rel.length);
+  }
+
+  /** add(b.subarray(start, start + len)) without the view. */
+  addAt(b: Buffer, start: number, len: number): void {
+    if (b.buffer !== this.last) {
+      this.last = b.buffer;
+      this.mems.push(new Uint8Array(b.buffer));
     }
-    this.at.push(this.mems.length - 1, rel.byteOffset, rel.length);
+    this.at.push(this.mems.length - 1, b.byteOffset + start, len);
   }
 
   get size(): number {
@@ -703,10 +823,15 @@ export class RelPositions {
 
 /** Is `dir` the parent of `rel` (parentRel(rel).equals(dir), without a Buffer per entry)? */
 function inDir(rel: Buffer, dir: Buffer): boolean {
+  return inDirAt(rel, 0, rel.length, dir);
+}
+
+/** inDir of b[from, to). */
+function inDirAt(b: Uint8Array, from: number, to: number, dir: Buffer): boolean {
   const n = dir.length;
-  if (rel.length <= n || (n > 0 && rel[n] !== 0x2f)) return false;
-  for (let i = n > 0 ? n + 1 : 0; i < rel.length; i++) if (rel[i] === 0x2f) return false;
-  for (let i = n - 1; i >= 0; i--) if (rel[i] !== dir[i]) return false;
+  if (to - from <= n || (n > 0 && b[from + n] !== 0x2f)) return false;
+  for (let i = from + (n > 0 ? n + 1 : 0); i < to; i++) if (b[i] === 0x2f) return false;
+  for (let i = n - 1; i >= 0; i--) if (b[from + i] !== dir[i]) return false;
   return true;
 }
 

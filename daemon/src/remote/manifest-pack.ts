@@ -237,6 +237,24 @@ function need(buf: Buffer, o: number, n: number): void {
   if (o + n > buf.length) throw bad(`record truncated at byte ${o}`);
 }
 
+/**
+ * Checks the record at `o` as decodeRecord does (same BadFrame errors) without decoding it.
+ * A regular file with no flags: returns the byte after it (the caller may keep it packed: see
+ * differ.ts PackedRecords). Anything else: returns -1 (decode it with decodeRecord).
+ */
+export function plainFileRecordEnd(buf: Buffer, o: number): number {
+  need(buf, o, 6);
+  const code = buf[o]!;
+  const flags = buf[o + 1]!;
+  if (code !== 1 || flags !== 0) return -1;
+  const pathLen = buf.readUInt32LE(o + 2);
+  if (pathLen > MAX_NAME) throw bad(`path of ${pathLen} bytes`);
+  need(buf, o + 6, pathLen + 28);
+  const end = o + 6 + pathLen;
+  if (buf.readUInt32LE(end + 4) > MAX_SAFE_HIGH) return -1; // decodeRecord names the error
+  return end + 28;
+}
+
 /** Decodes every record; entries share memory with `buf` (no copy per name). */
 export function unpackEntries(buf: Buffer): PackedEntry[] {
   const out: PackedEntry[] = [];

@@ -17,7 +17,7 @@ import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
 import { formatRemote, type RemoteEndpoint } from './endpoint';
-import { errorFromWire, manifestEntries, failureFromWire, optionsToWire } from './convert';
+import { errorFromWire, failureFromWire, optionsToWire } from './convert';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
 import { connectStreams } from './client-data';
@@ -169,7 +169,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         // No flush here: a directory's listing may continue in the next batch; add() diffs a
         // listing as soon as an entry of another directory arrives.
         if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest before the source description' });
-        for (const p of manifestEntries(m.manifest)) dest.add(index++, p.entry, p.checksum);
+        index = dest.addBatch(m.manifest, index);
         await flushNeeds();
         progress.tick();
       } else if (m.manifestComplete) {

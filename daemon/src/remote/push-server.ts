@@ -20,7 +20,7 @@ import { defaultMetaOptions } from '../engine/metadata';
 import { displayPath } from '../engine/paths';
 import type { Entry } from '../engine/types';
 import type { Job, ServerContext } from '../daemon/context';
-import { errorToWire, manifestEntries, failureToWire, itemToWire, optionsFromWire, summaryToWire } from './convert';
+import { errorToWire, failureToWire, itemToWire, optionsFromWire, summaryToWire } from './convert';
 import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './dataplane';
 import { DataReceiver } from './data-receiver';
 import { Destination, requireDstParent } from './destination';
@@ -196,7 +196,7 @@ class PushSession {
         if (manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'manifest batch after manifest_complete' });
         // No flush here: a directory's listing may continue in the next batch; add() diffs a
         // listing as soon as an entry of another directory arrives.
-        for (const p of manifestEntries(m.manifest)) dest.add(index++, p.entry, p.checksum);
+        index = dest.addBatch(m.manifest, index);
         await this.flushNeeds();
       } else if (m.manifestComplete) {
         if (manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'manifest_complete sent twice' });
