@@ -23,6 +23,15 @@ R=$WORK/remote            # daemon-side roots and client-side destinations
 RAW=$WORK/raw-remote.tsv
 export XDG_CONFIG_HOME=$WORK/xdg
 
+# Destinations are moved aside between runs and deleted only after the last run: on a journal-less
+# ext4 (this machine's root filesystem) every file created within minutes of deleting a big tree
+# pays a kernel scan of the recently deleted inodes (DEVLOG 2026-11-21 h14-recv: the same pull of
+# 100k files took 2.7 s of kernel CPU into a fresh directory, 8.2 s right after an rm -rf), a cost
+# of the benchmark's own clean-up that a user copying into a new directory does not pay. A trash
+# left by an interrupted run is removed before the runs start.
+TRASH=$WORK/trash
+discard() { local d; for d in "$@"; do [ -e "$d" ] && mv "$d" "$TRASH/${EPOCHREALTIME/./}-${d##*/}"; done; return 0; }
+
 say() { printf '== %s\n' "$*" >&2; }
 
 need_apt=()
@@ -144,13 +153,14 @@ prepare() { # scenario: fresh destinations, or up-to-date ones for the no-op mir
       for d in "$R/out/rsync-small" "$R/out/blit-small"; do
         [ -d "$d" ] || cp -a "$TREES/small" "$d"
       done ;;
-    push-*) rm -rf "${R:?}/rsync-in/"* "${R:?}/blit-in/"* ;;
-    pull-*) rm -rf "${R:?}/out/"* ;;
+    push-*) discard "$R/rsync-in/"* "$R/blit-in/"* ;;
+    pull-*) discard "$R/out/"* ;;
   esac
   sync
 }
 
 : >"$RAW"
+rm -rf "${TRASH:?}"; mkdir -p "$TRASH"
 START=$EPOCHREALTIME
 for scen in $SCENARIOS; do
   say "scenario $scen"
@@ -162,8 +172,10 @@ for scen in $SCENARIOS; do
       run_tool "$scen" "$tool" "$run"
     done
   done
-  rm -rf "${R:?}/rsync-in/"* "${R:?}/blit-in/"* "${R:?}/out/"*
+  discard "$R/rsync-in/"* "$R/blit-in/"* "$R/out/"*
 done
+say "removing the runs' destinations"
+rm -rf "${TRASH:?}"
 
 say "iperf3 loopback ceiling"
 IPORT=$(free_port)
