@@ -48,8 +48,8 @@ apt_install_missing ${need_apt[@]+"${need_apt[@]}"}
 if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund >&2; fi
 # This sandbox sets NODE_EXTRA_CA_CERTS, which makes every Node process load the whole CA bundle at
 # start (~30 ms CPU per blit/blitd run, DEVLOG h17-startup). Blit never uses TLS and a user's machine
-# does not normally set it, so the runs go without it; the report's header says so.
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then export BLIT_BENCH_UNSET_CA="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi
+# does not normally set it, so the runs go without it (BLIT_BENCH_KEEP_CA=1 keeps it); the header says so.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${BLIT_BENCH_KEEP_CA:-}" ]; then export BLIT_BENCH_UNSET_CA="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi
 say "build"
 npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
 BLIT=(node "$ROOT/daemon/bin/blit.js")
