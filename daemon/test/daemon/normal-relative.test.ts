@@ -3,7 +3,7 @@
  * paths that checkRelative accepts and that are in normal form, byte for byte.
  */
 import { strict as assert } from 'node:assert';
-import { isNormalRelative } from '../../src/remote/destination';
+import { isNormalRelative } from '../../src/remote/rel-bytes';
 import { checkRelative } from '../../src/daemon/containment';
 
 function slowCheck(rel: Buffer): boolean {
