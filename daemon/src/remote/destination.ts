@@ -238,8 +238,8 @@ export class Destination {
    * packed: their path is checked in place (isNormalRelative), their Entry built only if the
    * march needs it. Everything else (and every record of a one-file source) goes through add().
    */
-  addPacked(buf: Buffer, index: number, before: PackedEntry[] = []): number {
-    const items: Array<number | PackedEntry> = before;
+  addPacked(buf: Buffer, index: number, before: readonly PackedEntry[] = []): number {
+    const items: Array<number | PackedEntry> = [...before]; // the caller's array stays as it was
     const at = { o: 0 };
     while (at.o < buf.length) {
       const end = this.init.singleFile ? -1 : plainFileRecordEnd(buf, at.o);
