@@ -3,6 +3,15 @@
 # daemon (rsync://127.0.0.1), both on loopback, same trees as the local benchmark; tools run
 # alternately, destination removed between runs (except the no-op mirror). Also measures the
 # loopback TCP ceiling with iperf3 and reports blit's large-file throughput against it.
+# Kernel floor: scripts/floor/floor.c (compiled here with cc; the column says "no cc" without one)
+# copies the same tree over loopback TCP doing only the unavoidable work: sender walks (getdents64 +
+# fstat), reads each file into a batch buffer (sendfile for files over 128 KiB), 2 sockets; receiver
+# (a forked process) reads each socket into one reused buffer (splice for big files), creates every
+# file as temp + write + futimens + rename (blit's atomicity, no fsync), dir modes/mtimes last. No
+# checksums, no protocol beyond framing. It runs as a third tool in every copy scenario (same fresh
+# destinations, same runs, rotating order, output checked with rsync -ani); it is direction-free, so
+# its push and pull rows measure the same thing twice. floor / rsync is the best ratio any tool could
+# reach on this machine: a target below it cannot be met.
 #
 #   bash scripts/bench_remote.sh
 #
@@ -48,10 +57,17 @@ if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund >&2; fi
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${BLIT_BENCH_KEEP_CA:-}" ]; then export BLIT_BENCH_UNSET_CA="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi
 say "build"
 npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
+FLOOR=
+if command -v cc >/dev/null; then
+  mkdir -p "$WORK"
+  cc -O2 -pthread -o "$WORK/floor" scripts/floor/floor.c && FLOOR=$WORK/floor
+fi
+[ -n "$FLOOR" ] || say "no C compiler (cc): the kernel floor column is skipped"
+export BLIT_BENCH_FLOOR=${FLOOR:+yes}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-mkdir -p "$TREES" "$R/rsync-in" "$R/blit-in" "$R/out" "$XDG_CONFIG_HOME"
+mkdir -p "$TREES" "$R/rsync-in" "$R/blit-in" "$R/floor-in" "$R/out" "$XDG_CONFIG_HOME"
 for k in large small mixed; do
   if [ ! -f "$TREES/$k.done" ]; then
     rm -rf "${TREES:?}/$k"; say "generating $k"; python3 "$MKTREE" "$k" "$TREES/$k"; touch "$TREES/$k.done"
@@ -110,10 +126,17 @@ run_tool() { # scenario tool run
   [ "$kind" = noop ] && kind=small
   if [ "$dir" = push ]; then
     src=$TREES/$kind
-    if [ "$tool" = blit ]; then dst=127.0.0.1:$BPORT:/in/$kind; check_dst=$R/blit-in/$kind
-    else dst=rsync://127.0.0.1:$RPORT/in/$kind; check_dst=$R/rsync-in/$kind; fi
+    case $tool in
+      blit) dst=127.0.0.1:$BPORT:/in/$kind; check_dst=$R/blit-in/$kind ;;
+      rsync) dst=rsync://127.0.0.1:$RPORT/in/$kind; check_dst=$R/rsync-in/$kind ;;
+      floor) dst=$R/floor-in/$kind; check_dst=$dst ;;
+    esac
   else
-    if [ "$tool" = blit ]; then src=127.0.0.1:$BPORT:/trees/$kind; else src=rsync://127.0.0.1:$RPORT/trees/$kind; fi
+    case $tool in
+      blit) src=127.0.0.1:$BPORT:/trees/$kind ;;
+      rsync) src=rsync://127.0.0.1:$RPORT/trees/$kind ;;
+      floor) src=$TREES/$kind ;;
+    esac
     dst=$R/out/$kind; check_dst=$dst
     # pull-noop: each tool mirrors into its own up-to-date copy (prepare made both).
     [ "$scen" = pull-noop ] && { dst=$R/out/$tool-$kind; check_dst=$dst; }
@@ -121,6 +144,7 @@ run_tool() { # scenario tool run
   case $tool in
     blit) cmd=(node daemon/bin/blit.js mirror "$src/" "$dst/" --yes --json --no-progress) ;;
     rsync) cmd=(rsync -a --delete "$src/" "$dst/") ;;
+    floor) cmd=("$FLOOR" net "$src" "$dst") ;;
   esac
   local t0 t1 rc=0 secs rss fb=- check=ok bps=-
   t0=$EPOCHREALTIME
@@ -129,10 +153,12 @@ run_tool() { # scenario tool run
   sync
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   rss=$(tail -n 1 "$R/rss")
-  if [ "$tool" = blit ]; then
-    read -r fb bps < <(python3 -c 'import json,sys
+  if [ "$tool" != rsync ]; then
+    if [ "$tool" = blit ]; then
+      read -r fb bps < <(python3 -c 'import json,sys
 j=json.load(open(sys.argv[1])); f=j.get("firstByteMs"); b=j.get("bytesPerSecond")
 print("-" if f is None else f, "-" if b is None else b)' "$R/stdout" 2>/dev/null || echo "- -")
+    fi
     local left
     left=$(rsync -a -n -i --delete "$TREES/$kind/" "$check_dst/" | wc -l)
     [ "$left" = 0 ] || check="MISMATCH($left)"
@@ -153,7 +179,7 @@ prepare() { # scenario: fresh destinations, or up-to-date ones for the no-op mir
       for d in "$R/out/rsync-small" "$R/out/blit-small"; do
         [ -d "$d" ] || cp -a "$TREES/small" "$d"
       done ;;
-    push-*) discard "$R/rsync-in/"* "$R/blit-in/"* ;;
+    push-*) discard "$R/rsync-in/"* "$R/blit-in/"* "$R/floor-in/"* ;;
     pull-*) discard "$R/out/"* ;;
   esac
   sync
@@ -166,13 +192,16 @@ for scen in $SCENARIOS; do
   say "scenario $scen"
   case $scen in *-noop) prepare "$scen" ;; esac
   for ((run = 1; run <= RUNS; run++)); do
-    if (( run % 2 )); then order="blit rsync"; else order="rsync blit"; fi
+    tools=(blit rsync)
+    case $scen in *-noop) ;; *) [ -n "$FLOOR" ] && tools+=(floor) ;; esac
+    order=
+    for ((i = 0; i < ${#tools[@]}; i++)); do order+="${tools[$(((i + run - 1) % ${#tools[@]}))]} "; done
     for tool in $order; do
       case $scen in *-noop) ;; *) prepare "$scen" ;; esac
       run_tool "$scen" "$tool" "$run"
     done
   done
-  discard "$R/rsync-in/"* "$R/blit-in/"* "$R/out/"*
+  discard "$R/rsync-in/"* "$R/blit-in/"* "$R/floor-in/"* "$R/out/"*
 done
 say "removing the runs' destinations"
 rm -rf "${TRASH:?}"
@@ -198,8 +227,14 @@ print(f"\nBlit remote benchmark (loopback): {sh('date -u +%Y-%m-%dT%H:%MZ')}, co
       f"{os.cpu_count()} cores, node {sh('node --version')}; medians of {runs} runs, total {elapsed} s; "
       f"iperf3 loopback ceiling {ceiling / 1e9:.1f} Gbit/s"
       + ("; NODE_EXTRA_CA_CERTS unset for the runs" if os.environ.get('BLIT_BENCH_UNSET_CA') else '') + "\n")
-print('| scenario | blit (s) | rsync daemon (s) | blit / rsync | target | met | blit peak RSS | blit first byte |')
-print('|---|---|---|---|---|---|---|---|')
+floor = bool(os.environ.get('BLIT_BENCH_FLOOR'))
+print("Kernel floor: scripts/floor/floor.c, the same tree over loopback TCP with only the unavoidable work "
+      "(walk, read, 2 sockets, temp + write + mtime + rename, no checksums, no protocol); direction-free. "
+      "floor / rsync = the best ratio any tool could reach here."
+      if floor else "Kernel floor: skipped (no C compiler).")
+print()
+print('| scenario | blit (s) | rsync daemon (s) | kernel floor (s) | blit / rsync | floor / rsync | blit / floor | target | met | blit peak RSS | blit first byte |')
+print('|---|---|---|---|---|---|---|---|---|---|---|')
 for scen, d in by.items():
     # Medians over runs that finished (a failed run has no time; a MISMATCH run is timed but flagged).
     med = {t: statistics.median(ok) for t in d if (ok := [x[0] for x in d[t] if not x[3].startswith('EXIT')])}
@@ -217,6 +252,10 @@ for scen, d in by.items():
         extra = f' ({gbit:.1f} Gbit/s = {100 * gbit * 1e9 / ceiling:.0f}% of loopback)'
     fbcell = f'{max(fbs):.0f} ms' if fbs else '-'
     rs = f"{med['rsync']:.2f}" if 'rsync' in med else '-'
-    print(f"| {scen}{extra} | {b} | {rs} | {'-' if ratio is None else f'{ratio:.2f}x'} | "
+    fbad = [c for *_, c, _ in d.get('floor', []) if c != 'ok']
+    fl = ('-' if 'floor' not in d else (f"{med['floor']:.2f}" if 'floor' in med else 'failed')) + (f" ({','.join(fbad)})" if fbad else '')
+    fr = f"{med['floor'] / med['rsync']:.2f}x" if 'floor' in med and 'rsync' in med else '-'
+    bf = f"{med['blit'] / med['floor']:.2f}x" if 'floor' in med and 'blit' in med else '-'
+    print(f"| {scen}{extra} | {b} | {rs} | {fl} | {'-' if ratio is None else f'{ratio:.2f}x'} | {fr} | {bf} | "
           f"{'-' if factor is None else f'<= {factor} x rsync'} | {met} | {rss / 1024:.0f} MiB | {fbcell} |")
 PY
