@@ -3,6 +3,10 @@
 # identical deterministic trees, tools run alternately (rotating order), destination removed
 # between runs. Prints a markdown table: median seconds per tool, blit's ratio to the best other
 # tool and to its target, blit's peak RSS and time to first byte written.
+# Kernel floor (small and mixed): `floor local` of scripts/floor/floor.c (compiled here with cc,
+# skipped without one): one thread, getdents64 + fstat, read, temp + write + futimens + rename per
+# file, dir modes/mtimes last; no checks beyond that. Not a competitor (not in "best other"): what a
+# plain single-thread C copy with blit's atomicity costs on this machine, checked with rsync -ani.
 #
 #   bash scripts/bench_local_mirror.sh            # from a fresh clone: installs what it needs
 #
@@ -53,6 +57,13 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${BLIT_BENCH_KEEP_CA:-}" ]; then e
 say "build"
 npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
 BLIT=(node "$ROOT/daemon/bin/blit.js")
+FLOOR=
+if command -v cc >/dev/null; then
+  mkdir -p "$WORK"
+  cc -O2 -pthread -o "$WORK/floor" scripts/floor/floor.c && FLOOR=$WORK/floor
+fi
+[ -n "$FLOOR" ] || say "no C compiler (cc): the kernel floor column is skipped"
+export BLIT_BENCH_FLOOR=${FLOOR:+yes}
 HAVE_RCLONE=0; command -v rclone >/dev/null && HAVE_RCLONE=1
 
 mkdir -p "$TREES" "$DST" "$XDG_CONFIG_HOME"
@@ -88,6 +99,7 @@ run_tool() { # scenario tool src dst mirror(0|1) run
     rsync) if [ "$mirror" = 1 ]; then cmd=(rsync -a --delete "$src/" "$dst/"); else cmd=(rsync -a "$src/" "$dst/"); fi ;;
     cp) cmd=(cp -a "$src" "$dst") ;;
     rclone) cmd=(rclone sync --transfers 8 --links "$src" "$dst") ;;
+    floor) cmd=("$FLOOR" local "$src" "$dst") ;;
   esac
   local t0 t1 rc=0
   t0=$EPOCHREALTIME
@@ -97,8 +109,10 @@ run_tool() { # scenario tool src dst mirror(0|1) run
   local secs rss fb=- check=ok
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   rss=$(tail -n 1 "$WORK/rss")
-  if [ "$tool" = blit ]; then
-    fb=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); v=j.get("firstByteMs"); print("-" if v is None else v)' "$WORK/out" 2>/dev/null || echo -)
+  if [ "$tool" = blit ] || [ "$tool" = floor ]; then
+    if [ "$tool" = blit ]; then
+      fb=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); v=j.get("firstByteMs"); print("-" if v is None else v)' "$WORK/out" 2>/dev/null || echo -)
+    fi
     # Trust but verify: rsync must find nothing left to do.
     local left
     left=$(rsync -a -n -i --delete "$src/" "$dst/" | wc -l)
@@ -116,6 +130,7 @@ tools_for() { # scenario → tools in rotation order for run N
     *) list=(blit rsync cp) ;;
   esac
   [ "$HAVE_RCLONE" = 1 ] && list+=(rclone)
+  case $scen in small|mixed) [ -n "$FLOOR" ] && list+=(floor) ;; esac
   local n=${#list[@]} i
   for ((i = 0; i < n; i++)); do printf '%s ' "${list[$(((i + run) % n))]}"; done
 }
@@ -174,8 +189,11 @@ env = [sh('date -u +%Y-%m-%dT%H:%MZ'), 'commit ' + sh('git rev-parse --short HEA
        sh("rsync --version | head -1 | awk '{print $1, $3}'")]
 if os.environ.get('BLIT_BENCH_UNSET_CA'): env.append('NODE_EXTRA_CA_CERTS unset for the runs')
 print('\nBlit local benchmark: ' + ', '.join(env) + f'; medians of {runs} runs, warm page cache, total {elapsed} s\n')
-tools = ['blit', 'rsync', 'cp', 'rclone']
+tools = ['blit', 'rsync', 'cp', 'rclone', 'floor']
 present = [t for t in tools if any(t in d for d in by.values())]
+if os.environ.get('BLIT_BENCH_FLOOR'):
+    print('floor = scripts/floor/floor.c `local`: a plain single-thread C copy with temp + rename and mtimes, '
+          'only the unavoidable syscalls (a reference, not in "best other").\n')
 print('| scenario | ' + ' | '.join(f'{t} (s)' for t in present) + ' | blit / best other | target | met | blit peak RSS | blit first byte |')
 print('|---|' + '---|' * len(present) + '---|---|---|---|---|')
 for scen in ['large', 'small', 'mixed', 'noop', 'incremental']:
@@ -188,7 +206,7 @@ for scen in ['large', 'small', 'mixed', 'noop', 'incremental']:
     for t in present:
         if t not in d: cells.append('-'); continue
         cells.append((f'{med[t]:.2f}' if t in med else 'failed') + (f' ({",".join(bad[t])})' if bad[t] else ''))
-    others = [med[t] for t in med if t != 'blit']
+    others = [med[t] for t in med if t not in ('blit', 'floor')]
     ratio = f"{med['blit'] / min(others):.2f}x" if 'blit' in med and others else '-'
     refs, factor = targets[scen]
     refmed = [med[t] for t in refs if t in med]
