@@ -14,7 +14,7 @@ import * as native from '@blit/native';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import type { Entry, Failure } from '../engine/types';
 import { displayPath } from '../engine/paths';
-import { FrameDecoder, STREAM_FLAG_ZERO_COPY } from './dataplane';
+import { FrameDecoder, readIntoReusedBuffer, STREAM_FLAG_ZERO_COPY } from './dataplane';
 import { handoverAvailable, startStreamWorker, takeOverReading, type HandoverTarget, type StreamWorker } from './recv-handover';
 import type { DirectFile } from './recv-worker';
 
@@ -74,6 +74,21 @@ export const WRITE_BATCH = 4 * 1024 * 1024;
  */
 export const HANDOVER_MIN = 32 * 1024 * 1024;
 
+/** Bytes of one socket read on the main thread (one reused buffer per stream). */
+const READ_BUFFER = 256 * 1024;
+
+/**
+ * Files over SMALL_FILE are collected in pooled buffers of these sizes (the smallest that holds
+ * the rest of the file, at most the last) and written one buffer per writev: a file up to 4 MiB
+ * is one write once all of it arrived. (Before: the socket's own buffers were queued and written
+ * as they came, ~2 async writev per file of `mixed`, each waking a libuv pool thread that
+ * preempted the main thread on a busy machine, DEVLOG h21-flush; and every socket read was a
+ * fresh buffer.) The copy is what lets the socket read into one reused buffer.
+ */
+const COLLECT_SIZES = [512 * 1024, 1024 * 1024, 2 * 1024 * 1024, WRITE_BATCH];
+/** Free buffers kept per size: about 16 MiB each. */
+const COLLECT_KEEP = COLLECT_SIZES.map((n) => Math.max(2, Math.floor((16 * 1024 * 1024) / n)));
+
 export interface ReceiverOptions {
   /**
    * Hand streams carrying big files to worker threads (default: where available, unless
@@ -100,8 +115,16 @@ class FileState {
   owner: Owner | undefined = undefined;
   received = 0;
   sink: Promise<FileSink> | undefined = undefined;
+  /**
+   * Bytes received, not written yet: for a small file the received chunks (owned, or copied into
+   * the stream's carry buffer at the end of a read), else full collect buffers (pooled).
+   */
   pending: Buffer[] = [];
+  /** Bytes in pending and in collect. */
   pendingBytes = 0;
+  /** A file over SMALL_FILE: the pooled buffer being filled, and how much of it is. */
+  collect: Buffer | undefined = undefined;
+  collectLen = 0;
   written = 0;
   writing = false;
   /** Set when the write path failed; later data is counted but dropped. */
@@ -150,6 +173,8 @@ export class DataReceiver {
   bytesReceived = 0;
   /** Streams handed to a worker thread so far (tests, diagnostics). */
   streamsHandedOver = 0;
+  /** Streams read into one reused buffer (readIntoReusedBuffer) so far (tests, diagnostics). */
+  streamsReadReused = 0;
 
   constructor(private readonly hooks: ReceiverHooks, options: ReceiverOptions = {}) {
     this.useWorkers = (options.streamWorkers ?? process.env['BLIT_RECV_WORKER'] !== '0') && handoverAvailable();
@@ -218,6 +243,7 @@ export class DataReceiver {
     return s;
   }
 
+  /** `chunk` is only valid during this call for files over SMALL_FILE (it is copied). */
   private data(s: FileState, chunk: Buffer): void {
     if (s.received + chunk.length > s.f.entry.size) {
       throw badFrame(`more bytes than the manifest size ${s.f.entry.size}`, s.f.entry.rel);
@@ -225,10 +251,51 @@ export class DataReceiver {
     s.received += chunk.length;
     this.bytesReceived += chunk.length;
     if (s.failed) return;
-    s.pending.push(chunk);
     s.pendingBytes += chunk.length;
     this.queued += chunk.length;
-    if (!s.writing && !s.small) void this.pump(s);
+    if (s.small) {
+      s.pending.push(chunk);
+      return;
+    }
+    let off = 0;
+    while (off < chunk.length) {
+      if (!s.collect) {
+        s.collect = this.takeCollect(s.f.entry.size - (s.received - chunk.length + off));
+        s.collectLen = 0;
+      }
+      const n = Math.min(chunk.length - off, s.collect.length - s.collectLen);
+      chunk.copy(s.collect, s.collectLen, off, off + n);
+      s.collectLen += n;
+      off += n;
+      if (s.collectLen === s.collect.length) this.seal(s);
+    }
+    if (!s.writing && s.pending.length > 0) void this.pump(s);
+  }
+
+  /** The collect buffer (full, or the file's last bytes) joins the writes. */
+  private seal(s: FileState): void {
+    if (!s.collect) return;
+    if (s.collectLen > 0) s.pending.push(s.collect.subarray(0, s.collectLen));
+    else this.giveCollect(s.collect);
+    s.collect = undefined;
+    s.collectLen = 0;
+  }
+
+  private readonly collectFree: ArrayBuffer[][] = COLLECT_SIZES.map(() => []);
+
+  /** A pooled buffer for the next `want` bytes of a file (the smallest size that holds them). */
+  private takeCollect(want: number): Buffer {
+    let k = 0;
+    while (k < COLLECT_SIZES.length - 1 && COLLECT_SIZES[k]! < want) k++;
+    const ab = this.collectFree[k]!.pop() ?? new ArrayBuffer(COLLECT_SIZES[k]!);
+    return Buffer.from(ab);
+  }
+
+  /** A collect buffer (or a view of one) whose bytes were written or dropped. */
+  private giveCollect(b: Buffer): void {
+    const ab = b.buffer as ArrayBuffer;
+    const k = COLLECT_SIZES.indexOf(ab.byteLength);
+    if (k >= 0 && b.byteOffset === 0 && this.collectFree[k]!.length < COLLECT_KEEP[k]!) this.collectFree[k]!.push(ab);
   }
 
   private end(s: FileState): void {
@@ -237,7 +304,10 @@ export class DataReceiver {
     }
     s.ended = true;
     if (s.small) this.finishSmall(s);
-    else if (!s.writing) void this.pump(s);
+    else {
+      this.seal(s);
+      if (!s.writing) void this.pump(s);
+    }
   }
 
   private finishSmall(s: FileState): void {
@@ -275,7 +345,11 @@ export class DataReceiver {
       while (s.pending.length > 0 && !s.failed) {
         const chunks = this.takeBatch(s);
         const n = chunks.reduce((t, c) => t + c.length, 0);
-        await sink.writev(chunks, s.written);
+        try {
+          await sink.writev(chunks, s.written);
+        } finally {
+          if (!s.small) for (const c of chunks) this.giveCollect(c);
+        }
         s.written += n;
         this.release(n);
         this.hooks.bytes?.(n);
@@ -296,6 +370,11 @@ export class DataReceiver {
 
   /** Resolves once nothing of this file is queued or being written by the main thread. */
   private idle(s: FileState): Promise<void> {
+    if (s.collectLen > 0) {
+      // Bytes still being collected are written now (the caller waits for them).
+      this.seal(s);
+      if (!s.writing) void this.pump(s);
+    }
     if (!s.writing && s.pending.length === 0) return Promise.resolve();
     return new Promise((r) => {
       const prev = s.onDrained;
@@ -328,6 +407,12 @@ export class DataReceiver {
 
   private dropPending(s: FileState): void {
     this.release(s.pendingBytes);
+    if (!s.small) {
+      for (const c of s.pending) this.giveCollect(c);
+      if (s.collect) this.giveCollect(s.collect);
+    }
+    s.collect = undefined;
+    s.collectLen = 0;
     s.pending = [];
     s.pendingBytes = 0;
   }
@@ -462,17 +547,18 @@ export class DataReceiver {
       };
 
       /** The open file is big: read the rest of the stream in a worker (or stay here if it cannot). */
-      const handOver = async (left: Buffer): Promise<void> => {
+      const handOver = async (view: Buffer): Promise<void> => {
         reading = false;
-        socket.off('data', onChunk);
+        listen(false);
         socket.pause();
+        const left = reused ? Buffer.from(view) : view;
         const o = open!;
         const sink = await o.sink!.catch(() => undefined);
         if (finished) return;
         const taken = sink?.fd !== undefined && !o.failed ? takeOverReading(socket) : undefined;
         if (!taken) {
           reading = true;
-          socket.on('data', onChunk);
+          listen(true);
           socket.resume(); // flows from the next tick: `left` goes first
           if (left.length > 0) onChunk(left);
           return;
@@ -521,7 +607,7 @@ export class DataReceiver {
           return;
         }
         if (decoder.streamEnded) {
-          socket.off('data', onChunk);
+          listen(false);
           ended();
           return;
         }
@@ -532,10 +618,43 @@ export class DataReceiver {
           });
         }
       };
-      socket.on('data', onChunk);
+      // Reads go into one buffer per stream when Node allows it (readIntoReusedBuffer): what must
+      // outlive a read is copied (files over SMALL_FILE by data(), the open small file's bytes
+      // into `carry` at the end of each read, a hand-over's rest, the decoder's small payloads).
+      let listening = true;
+      let carry: Buffer | undefined;
+      const keepOpenSmall = (): void => {
+        const o = open;
+        if (!o || !o.small || o.pending.length === 0 || o.failed) return;
+        carry ??= Buffer.allocUnsafeSlow(SMALL_FILE);
+        let at = 0;
+        let from = 0;
+        const first = o.pending[0]!;
+        if (first.buffer === carry.buffer && first.byteOffset === 0) {
+          at = first.length; // already here, from the reads before
+          from = 1;
+        }
+        for (let i = from; i < o.pending.length; i++) at += o.pending[i]!.copy(carry, at);
+        o.pending = [carry.subarray(0, at)];
+      };
+      const buffered = readIntoReusedBuffer(socket, Buffer.allocUnsafeSlow(READ_BUFFER), (view) => {
+        if (!listening) return;
+        onChunk(view);
+        keepOpenSmall();
+      });
+      const reused = buffered !== undefined;
+      if (reused) this.streamsReadReused++;
+      const listen = (on: boolean): void => {
+        if (reused) listening = on;
+        else if (on) socket.on('data', onChunk);
+        else socket.off('data', onChunk);
+      };
+      if (!reused) socket.on('data', onChunk);
       socket.on('error', (err) => fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId}: ${err.message}` })));
       socket.on('close', () => fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId} closed before its end` })));
-      if (rest.length > 0) onChunk(rest);
+      // What Node read before the switch goes first, in one piece (a hand-over takes all of it).
+      const first = buffered && buffered.length > 0 ? Buffer.concat([rest, ...buffered]) : rest;
+      if (first.length > 0) onChunk(first);
       if (reading && !finished) socket.resume();
     });
   }

@@ -353,6 +353,42 @@ export function connectDataStream(host: string, port: number, token: Buffer, tim
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reading into one reused buffer (receiver side)
+
+/**
+ * From now on, deliver what this socket reads to `onRead` as a view of one reused buffer
+ * (`buffer`), valid only until `onRead` returns: the caller copies what it keeps. Node's own
+ * reads allocate a fresh buffer per read (64 KiB, or a copy of its used part), so a 100k-file
+ * pull faulted in ~0.5 GB of fresh pages on the receiving main thread and fed the GC's external
+ * memory pressure. This is Node's `onread` option of net.connect, which an accepted socket (push:
+ * blitd receives) cannot be given; both sides set it here the way Node sets it for that option
+ * (the socket's kBuffer/kBufferCb slots and the handle's useUserBuffer), so pause()/resume()
+ * stop and start reading as before, and EOF/errors still end the socket ('end', 'close').
+ * Returns the chunks Node had already read but not delivered (owned buffers, deliver them
+ * first), or undefined when this Node does not have those slots: then nothing changed and the
+ * caller reads with 'data' events.
+ */
+export function readIntoReusedBuffer(socket: net.Socket, buffer: Buffer, onRead: (chunk: Buffer) => void): Buffer[] | undefined {
+  const sock = socket as unknown as Record<symbol, unknown>;
+  const slot = (name: string): symbol | undefined => Object.getOwnPropertySymbols(socket).find((s) => s.description === name);
+  const kBuffer = slot('kBuffer');
+  const kBufferCb = slot('kBufferCb');
+  const kBufferGen = slot('kBufferGen');
+  const h = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } | null })._handle;
+  if (!kBuffer || !kBufferCb || !kBufferGen || sock[kBuffer] !== null || sock[kBufferGen] !== null || typeof h?.useUserBuffer !== 'function') return undefined;
+  if (socket.listenerCount('data') > 0) return undefined;
+  const buffered: Buffer[] = [];
+  for (let b = socket.read() as Buffer | null; b !== null; b = socket.read() as Buffer | null) buffered.push(b);
+  sock[kBuffer] = buffer;
+  sock[kBufferCb] = (nread: number): boolean => {
+    onRead(buffer.subarray(0, nread));
+    return true;
+  };
+  h.useUserBuffer(buffer);
+  return buffered;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Decoding (receiver side)
 
 export interface FrameHandler {
@@ -436,7 +472,9 @@ export class FrameDecoder {
       off += n;
       this.remaining -= n;
       if (this.type === FrameType.Data) this.handler.data(this.index, piece);
-      else this.small.push(piece);
+      // A copy: the chunk may be a reused read buffer (readIntoReusedBuffer) overwritten by the
+      // next read, and a FILE_ERROR payload can span reads (rare, at most MAX_ERROR_PAYLOAD).
+      else this.small.push(Buffer.from(piece));
       if (this.remaining === 0) this.finishFrame();
     }
     if (!this.detached) return undefined;

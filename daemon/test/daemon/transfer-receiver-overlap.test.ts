@@ -25,6 +25,18 @@ async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<
   }
 }
 
+/** Bytes the kernel holds for this TCP socket that nobody read yet (rx_queue in /proc/net/tcp). */
+function kernelReceiveQueue(socket: net.Socket): number {
+  const hexPort = (p: number | undefined): string => (p ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  const local = `:${hexPort(socket.localPort)}`;
+  const remote = `:${hexPort(socket.remotePort)}`;
+  for (const line of fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 4 && f[1]!.endsWith(local) && f[2]!.endsWith(remote)) return parseInt(f[4]!.split(':')[1]!, 16);
+  }
+  return 0;
+}
+
 describe('data receiver: reading continues while writes are in flight', function () {
   this.timeout(30_000);
 
@@ -79,11 +91,15 @@ describe('data receiver: reading continues while writes are in flight', function
       client.end(streamEndFrame(false));
 
       await waitFor('the receiver to read 32 MiB ahead of the held first write', () => rx.bytesReceived >= HIGH_WATER);
-      // Paused at the mark: the sender's next bytes arrive in this process and stay in the socket's
-      // own buffer until Node stops reading it (full at its high-water mark); the receiver must not
-      // take them. (Not a sleep: this is the moment more was on offer, under any load.)
+      // Paused at the mark: the sender's next bytes wait, unread, in the kernel's receive queue of
+      // the socket (or, when Node reads with its own buffers, in the socket's stream buffer until
+      // it is full); the receiver must not take them. (Not a sleep: this is the moment more was
+      // on offer, under any load.)
       const bounded = (): void => assert.ok(rx.bytesReceived <= HIGH_WATER + 1 * MIB, `bounded: ${rx.bytesReceived} bytes taken while nothing was written`);
-      await waitFor('more bytes to arrive and wait, unread, in the paused socket', () => (bounded(), socket.isPaused() && socket.readableLength >= socket.readableHighWaterMark));
+      await waitFor(
+        'more bytes to arrive and wait, unread, in the paused socket',
+        () => (bounded(), socket.isPaused() && (socket.readableLength >= socket.readableHighWaterMark || kernelReceiveQueue(socket) > 0)),
+      );
       assert.equal(written, 0, 'the first write is still held');
       bounded();
 
