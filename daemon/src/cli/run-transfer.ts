@@ -96,13 +96,14 @@ function eventSink(out: Console, state: PassState, options: TransferOptions, ver
   return (event: TransferEvent) => {
     switch (event.type) {
       case 'item': {
-        const path = displayPath(event.rel);
+        // The display string only when it is shown or kept (one per file of a 100k-file pull
+        // was ~0.3 s of the receiving main thread).
         if (event.action === 'delete' && !options.deleteConfirmed) {
-          state.heldDeletes.push(path);
+          state.heldDeletes.push(displayPath(event.rel));
           return;
         }
         addToTally(state.tally, event.action, event.kind, event.size);
-        const line = showItems ? itemLine(event.action, path, event.kind) : null;
+        const line = showItems ? itemLine(event.action, displayPath(event.rel), event.kind) : null;
         if (line !== null) out.item(line);
         return;
       }
