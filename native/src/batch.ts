@@ -138,6 +138,69 @@ export interface ReadBatchResult {
   results: BatchFileResult[];
 }
 
+/**
+ * What readRecords returns: the frames of the files read whole (as ReadBatchResult.frames), the
+ * payload bytes among them, and only the files that were not sent (their position in the call's
+ * records and their result): a batch of files that all went out costs no object per file.
+ */
+export interface ReadRecordsResult {
+  frames: Buffer;
+  bytes: number;
+  failed: { at: number; result: BatchFileResult }[];
+}
+
+/**
+ * blit_read_batch's input records (u32 rec_len, path_len; f64 index; i64 size; i64 mtime_ns; path
+ * bytes, padding to 8) in one exactly sized buffer of its own, which can be transferred to another
+ * thread (postMessage) and handed to readRecords as it is. Pure JS: also the fallback's format.
+ */
+export function packReadRecords(items: readonly ReadItem[]): Uint8Array {
+  let bytes = 0;
+  for (const t of items) bytes += pad8(READ_HEADER + t.path.length);
+  const ab = new ArrayBuffer(bytes);
+  const u8 = new Uint8Array(ab);
+  const u32 = new Uint32Array(ab);
+  const f64 = new Float64Array(ab);
+  const i64 = new BigInt64Array(ab);
+  let off = 0;
+  for (const t of items) {
+    const len = pad8(READ_HEADER + t.path.length);
+    const w = off >>> 2;
+    u32[w] = len;
+    u32[w + 1] = t.path.length;
+    f64[(off >>> 3) + 1] = t.index;
+    // The size as two u32 halves (no BigInt per file; sizes are below 2^53).
+    u32[w + 4] = t.size >>> 0;
+    u32[w + 5] = Math.floor(t.size / 0x100000000);
+    i64[(off >>> 3) + 3] = t.mtimeNs;
+    u8.set(t.path, off + READ_HEADER);
+    off += len;
+  }
+  return u8;
+}
+
+/** Length of the record at byte `off` of packReadRecords' buffer. */
+export function readRecordLength(recs: Uint8Array, off: number): number {
+  return recs[off]! | (recs[off + 1]! << 8) | (recs[off + 2]! << 16) | (recs[off + 3]! * 0x1000000);
+}
+
+/** The size field of the record at `off` (below 2^53). */
+export function readRecordSize(recs: Uint8Array, off: number): number {
+  return readRecordLength(recs, off + 16) + readRecordLength(recs, off + 20) * 0x100000000;
+}
+
+/** The record at `off` as a ReadItem (its path a view of `recs`). */
+export function readRecordItem(recs: Uint8Array, off: number): ReadItem {
+  const view = new DataView(recs.buffer, recs.byteOffset + off, READ_HEADER);
+  const pathLen = view.getUint32(4, true);
+  return {
+    index: view.getFloat64(8, true),
+    size: Number(view.getBigInt64(16, true)),
+    mtimeNs: view.getBigInt64(24, true),
+    path: recs.subarray(off + READ_HEADER, off + READ_HEADER + pathLen),
+  };
+}
+
 export interface NativeBatch {
   /** Copy small files (each at most options.scratch.length bytes), at most MAX_BATCH_FILES. */
   copyBatch(items: readonly CopyItem[], options: CopyBatchOptions): BatchFileResult[];
@@ -145,6 +208,11 @@ export interface NativeBatch {
   writeBatch(items: readonly WriteItem[], options: WriteBatchOptions): BatchFileResult[];
   /** Read small files into their data-plane frames (blit_read_batch), at most MAX_BATCH_FILES. */
   readBatch(items: readonly ReadItem[], options?: { noAtime?: boolean }): ReadBatchResult;
+  /**
+   * readBatch on `count` records already packed by packReadRecords (e.g. on another thread): the
+   * same reads, checks and frames (valid until the next call on this thread).
+   */
+  readRecords(recs: Uint8Array, count: number, options?: { noAtime?: boolean }): ReadRecordsResult;
   /**
    * Read one directory and lstat every entry in one call (blit_scan_dir). Returns the number of
    * entries, whose records are then in `scan` until the next call on this thread, or -errno
@@ -249,18 +317,37 @@ function open(): NativeBatch {
     if (input.length < bytes) input = Buffer.alloc(Math.max(bytes, input.length * 2));
     if (output.length < results * RESULT_SIZE) output = Buffer.alloc(results * RESULT_SIZE);
   };
+  const resultAt = (i: number): BatchFileResult => {
+    const o = i * RESULT_SIZE;
+    return {
+      status: STATUSES[output.readInt32LE(o)] ?? 'failed',
+      errno: output.readInt32LE(o + 4),
+      step: BATCH_STEPS[output.readInt32LE(o + 8)] ?? '',
+      bytes: Number(output.readBigInt64LE(o + 16)),
+      doneMs: output.readDoubleLE(o + 24),
+    };
+  };
   const results = (n: number): BatchFileResult[] => {
     const out: BatchFileResult[] = new Array(n);
-    for (let i = 0, o = 0; i < n; i++, o += RESULT_SIZE) {
-      out[i] = {
-        status: STATUSES[output.readInt32LE(o)] ?? 'failed',
-        errno: output.readInt32LE(o + 4),
-        step: BATCH_STEPS[output.readInt32LE(o + 8)] ?? '',
-        bytes: Number(output.readBigInt64LE(o + 16)),
-        doneMs: output.readDoubleLE(o + 24),
-      };
-    }
+    for (let i = 0; i < n; i++) out[i] = resultAt(i);
     return out;
+  };
+  /** blit_read_batch on packed records; the bytes of `frames` used. */
+  const readPacked = (recs: Uint8Array, n: number, noAtime: boolean | undefined): number => {
+    let out = 0;
+    for (let i = 0, off = 0; i < n; i++) {
+      if (off + READ_HEADER > recs.length) throw new RangeError(`readRecords: ${n} records do not fit in ${recs.length} bytes`);
+      const size = readRecordSize(recs, off);
+      out += size + (size > 0 ? 51 : 34);
+      off += readRecordLength(recs, off);
+    }
+    if (out > 0x7fffffff) throw new RangeError(`readBatch: ${out} bytes of frames in one call`);
+    ensure(0, n);
+    if (frames.length < out) frames = Buffer.alloc(Math.max(out, frames.length * 2));
+    const input = recs.length >= 8 ? Buffer.from(recs.buffer, recs.byteOffset, recs.length) : Buffer.alloc(8);
+    const used = readCall([input, recs.length, n, frames, frames.length, output, noAtime ? OPT_NOATIME : 0]);
+    if (used < 0) throw new Error('readBatch: the native side rejected the batch (malformed record)');
+    return used;
   };
 
   return {
@@ -340,29 +427,21 @@ function open(): NativeBatch {
     readBatch(items, o) {
       const n = items.length;
       if (n > MAX_BATCH_FILES) throw new RangeError(`readBatch: ${n} files, at most ${MAX_BATCH_FILES}`);
-      let bytes = 0;
-      let out = 0;
-      for (const t of items) {
-        bytes += pad8(READ_HEADER + t.path.length);
-        out += t.size + (t.size > 0 ? 51 : 34);
-      }
-      if (out > 0x7fffffff) throw new RangeError(`readBatch: ${out} bytes of frames in one call`);
-      ensure(bytes, n);
-      if (frames.length < out) frames = Buffer.alloc(Math.max(out, frames.length * 2));
-      let off = 0;
-      for (const t of items) {
-        const len = pad8(READ_HEADER + t.path.length);
-        input.writeUInt32LE(len, off);
-        input.writeUInt32LE(t.path.length, off + 4);
-        input.writeDoubleLE(t.index, off + 8);
-        input.writeBigInt64LE(BigInt(t.size), off + 16);
-        input.writeBigInt64LE(t.mtimeNs, off + 24);
-        input.set(t.path, off + READ_HEADER);
-        off += len;
-      }
-      const used = readCall([input.subarray(0, Math.max(off, 8)), off, n, frames, frames.length, output, o?.noAtime ? OPT_NOATIME : 0]);
-      if (used < 0) throw new Error('readBatch: the native side rejected the batch (malformed record)');
+      const used = readPacked(packReadRecords(items), n, o?.noAtime);
       return { frames: frames.subarray(0, used), results: results(n) };
+    },
+
+    readRecords(recs, n, o) {
+      if (n > MAX_BATCH_FILES) throw new RangeError(`readRecords: ${n} files, at most ${MAX_BATCH_FILES}`);
+      const used = readPacked(recs, n, o?.noAtime);
+      let bytes = 0;
+      const failed: ReadRecordsResult['failed'] = [];
+      const i32 = new Int32Array(output.buffer, output.byteOffset, n * (RESULT_SIZE / 4));
+      for (let i = 0, w = 0; i < n; i++, w += RESULT_SIZE / 4) {
+        if (i32[w] === 0) bytes += (i32[w + 4]! >>> 0) + i32[w + 5]! * 0x100000000;
+        else failed.push({ at: i, result: resultAt(i) });
+      }
+      return { frames: frames.subarray(0, used), bytes, failed };
     },
 
     scan,

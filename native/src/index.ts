@@ -141,6 +141,10 @@ export {
   RESOLVE_NO_SYMLINKS,
   nativeBatchLibraryCandidates,
   nativeBatchLoadError,
+  packReadRecords,
+  readRecordItem,
+  readRecordLength,
+  readRecordSize,
   SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';

@@ -5,12 +5,16 @@
  * thread does nothing else. The socket is non-blocking (libuv made it so): on EAGAIN the thread
  * sleeps briefly and retries, which only happens while the receiver is slower than the sender.
  *
- * Messages in:  {type:'files', files: [{index, abs, size, mtimeNs, sent?}, ...]} ... {type:'end'}
- *               (`sent`: the main thread already wrote FILE_START and that many payload bytes of
- *               this file while this thread was starting; the worker continues from there)
+ * Messages in:  {type:'files', recs, count, sent?} ... {type:'end'}: a batch of files as
+ *               blit_read_batch's records (small-reader.ts packJobs: index, size, ns mtime, path;
+ *               one transferred buffer, no object per file to clone); `sent`: the main thread
+ *               already wrote FILE_START and that many payload bytes of the batch's first file
+ *               while this thread was starting; the worker continues from there
  * Messages out: {type:'ready'} first (the main thread sends on the socket until then),
- *               {type:'results', results: [{index, ok, bytes | code, reason}, ...]} (one per
- *               batch in, and before each big file), {type:'progress', bytes},
+ *               {type:'results', n, bytes, failed} (one per batch in, and before each big file:
+ *               the next `n` files of the batches, in order, are done; `failed` lists those of
+ *               them that were not sent, [{index, ok: false, code, reason}]; `bytes`: payload
+ *               bytes not reported by a progress message yet), {type:'progress', bytes},
  *               {type:'finished', zeroCopy} | {type:'broken', message}
  * Batches keep the cross-thread messages per small file low (one each way per batch, not per file).
  */
@@ -18,7 +22,7 @@ import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
-import { smallReader } from './small-reader';
+import { jobAt, smallReader } from './small-reader';
 import { SourceChanged, checkUnchanged, readAllChecked } from './source-check';
 
 export interface SendfileWorkerData {
@@ -33,11 +37,11 @@ export interface FileJob {
   /** Payload bytes of this file the main thread already sent (after its FILE_START). */
   sent?: number;
 }
-export type ToWorker = { type: 'files'; files: FileJob[] } | { type: 'end' };
-export type FileResult = { index: number; ok: true; bytes: number } | { index: number; ok: false; code: string; reason: string };
+export type ToWorker = { type: 'files'; recs: Uint8Array; count: number; sent?: number } | { type: 'end' };
+export type FileResult = { index: number; ok: false; code: string; reason: string };
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'results'; results: FileResult[] }
+  | { type: 'results'; n: number; bytes: number; failed: FileResult[] }
   | { type: 'progress'; bytes: number }
   | { type: 'finished'; zeroCopy: boolean }
   | { type: 'broken'; message: string };
@@ -71,6 +75,9 @@ function writeAll(fd: number, buf: Buffer): void {
   while (off < buf.length) {
     try {
       off += fs.writeSync(fd, buf, off, buf.length - off);
+      // A short write: the socket is full, the next write would fail with EAGAIN (an exception
+      // built with its message and stack each time): wait until it drains first.
+      if (off < buf.length) waitWritable(fd);
     } catch (err) {
       if (isAgain(err)) waitWritable(fd);
       else throw new Broken(`data stream write failed: ${(err as Error).message}`);
@@ -140,13 +147,17 @@ function run(data: SendfileWorkerData): void {
     outgoingBytes = 0;
     writeAll(sock, buf);
   };
-  let results: FileResult[] = [];
+  let doneFiles = 0;
+  let doneBytes = 0;
+  let failed: FileResult[] = [];
   const flushResults = (): void => {
     // A file is reported sent only once its bytes were written.
     flushOutgoing();
-    if (results.length === 0) return;
-    port.postMessage({ type: 'results', results } satisfies FromWorker);
-    results = [];
+    if (doneFiles === 0) return;
+    port.postMessage({ type: 'results', n: doneFiles, bytes: doneBytes, failed } satisfies FromWorker);
+    doneFiles = 0;
+    doneBytes = 0;
+    failed = [];
   };
 
   const sendFile = (m: FileJob): void => {
@@ -180,7 +191,8 @@ function run(data: SendfileWorkerData): void {
         check();
         writeAll(sock, frameHeader(FrameType.FileEnd, m.index, 0));
       }
-      results.push({ index: m.index, ok: true, bytes: unreported });
+      doneFiles++;
+      doneBytes += unreported;
       unreported = 0;
     } catch (err) {
       if (err instanceof Broken) throw err;
@@ -194,28 +206,46 @@ function run(data: SendfileWorkerData): void {
 
   const fail = (index: number, err: unknown): void => {
     const code = err instanceof SourceChanged ? 'SourceChanged' : ((err as NodeJS.ErrnoException).code === 'EACCES' ? 'PermissionDenied' : 'IoError');
-    results.push({ index, ok: false, code, reason: reasonOf(err) });
+    doneFiles++;
+    failed.push({ index, ok: false, code, reason: reasonOf(err) });
   };
 
   port.on('message', (m: ToWorker) => {
     try {
       if (m.type === 'files') {
-        for (let i = 0; i < m.files.length; ) {
-          const f = m.files[i]!;
+        const recs = m.recs;
+        for (let i = 0, off = 0; i < m.count; ) {
           // A run of small files: read and framed in one native call (small-reader.ts). Not a
           // file the main thread began (its FILE_START is out): sendFile continues that one.
           let j = i;
-          while (readSmall && j < m.files.length && m.files[j]!.size <= SMALL && m.files[j]!.sent === undefined) j++;
+          let end = off;
+          if (readSmall) {
+            while (j < m.count && !(j === 0 && m.sent !== undefined) && native.readRecordSize(recs, end) <= SMALL) {
+              end += native.readRecordLength(recs, end);
+              j++;
+            }
+          }
           if (j > i) {
-            const got = readSmall!(j - i === m.files.length ? m.files : m.files.slice(i, j));
+            const run = recs.subarray(off, end);
+            const got = readSmall!(run, j - i, (k) => {
+              let o = 0;
+              for (let n = 0; n < k; n++) o += native.readRecordLength(run, o);
+              return jobAt(run, o);
+            });
             flushOutgoing();
             writeAll(sock, got.frames);
-            results.push(...got.results);
+            doneFiles += j - i;
+            doneBytes += got.bytes;
+            if (got.failed.length > 0) failed.push(...got.failed);
             i = j;
+            off = end;
             continue;
           }
+          const f = jobAt(recs, off);
+          if (i === 0 && m.sent !== undefined) f.sent = m.sent;
           if (f.size > SMALL) flushResults(); // a big file takes a while: report the ones before it
           sendFile(f);
+          off += native.readRecordLength(recs, off);
           i++;
         }
         flushResults();

@@ -3,12 +3,17 @@
  * worker (sendfile-worker.ts) used 5 node:fs calls per file (open, fstat, read, fstat, close),
  * each with its JS wrapper, and read one file at a time, so a cold page cache was read at queue
  * depth one (a cpu-prof of a 100k-file push: 55% of each worker's time in read(2)). Here a batch
- * is opened and posix_fadvise(WILLNEED)'d first, then read, checked against the listing (size and
- * ns mtime after the read: a file changed meanwhile is reported, never sent torn) and framed
- * (FILE_START, DATA, FILE_END) in C; the worker writes the frames as they are.
+ * is opened first, then read (read-ahead for the rest of the batch once a read would block),
+ * checked against the listing (size and ns mtime after the read: a file changed meanwhile is
+ * reported, never sent torn) and framed (FILE_START, DATA, FILE_END) in C; the worker writes the
+ * frames as they are.
+ *
+ * The files travel from the main thread to the worker as the C side's own input records
+ * (packJobs: one transferred buffer per batch, no object per file to clone on either side), and
+ * the worker reports a batch as a count, its bytes and only the files that failed.
  *
  * Without the native library (not built, BLIT_NATIVE_BATCH=0) smallReader() is undefined and the
- * worker keeps its per-file node:fs path.
+ * worker keeps its per-file node:fs path (on the same records, decoded by jobAt).
  */
 import * as native from '@blit/native';
 import type { FileJob, FileResult } from './sendfile-worker';
@@ -16,35 +21,54 @@ import type { FileJob, FileResult } from './sendfile-worker';
 export interface SmallRead {
   /** Frames of the files read whole, in order (valid until the next call on this thread). */
   frames: Buffer;
-  /** One per file, in order: ok with its bytes, or the failure (nothing of it is in `frames`). */
-  results: FileResult[];
+  /** Payload bytes in `frames`. */
+  bytes: number;
+  /** The files not sent (nothing of them is in `frames`), in order. */
+  failed: FileResult[];
 }
 
 const CHANGED = 'the file changed while it was being sent';
 
-/** The batch reader for this thread, or undefined without the native batch library. */
-export function smallReader(): ((files: readonly FileJob[]) => SmallRead) | undefined {
+/** A batch of files as blit_read_batch's records (transferable: `recs.buffer` is its own). */
+export interface PackedJobs {
+  recs: Uint8Array;
+  count: number;
+}
+
+/** Pack files for the worker (main thread). */
+export function packJobs(files: readonly { index: number; abs: Uint8Array; size: number; mtimeNs: bigint }[]): PackedJobs {
+  const items: native.ReadItem[] = new Array(files.length);
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    items[i] = { index: f.index, path: f.abs, size: f.size, mtimeNs: f.mtimeNs };
+  }
+  return { recs: native.packReadRecords(items), count: files.length };
+}
+
+/** The record at byte `off` as a FileJob (its path a Buffer view of the records). */
+export function jobAt(recs: Uint8Array, off: number): FileJob {
+  const it = native.readRecordItem(recs, off);
+  return { index: it.index, abs: Buffer.from(it.path.buffer, it.path.byteOffset, it.path.length), size: it.size, mtimeNs: it.mtimeNs };
+}
+
+/**
+ * The batch reader for this thread, or undefined without the native batch library: reads the
+ * `count` records of `recs` (`job(k)` decodes the k-th, for the failures' messages).
+ */
+export function smallReader(): ((recs: Uint8Array, count: number, job: (k: number) => FileJob) => SmallRead) | undefined {
   const nb = native.loadNativeBatch();
   if (!nb) return undefined;
-  return (files) => {
-    const items: native.ReadItem[] = new Array(files.length);
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      items[i] = { index: f.index, path: f.abs, size: f.size, mtimeNs: f.mtimeNs };
-    }
-    const { frames, results } = nb.readBatch(items);
-    const out: FileResult[] = new Array(files.length);
-    for (let i = 0; i < files.length; i++) {
-      const r = results[i]!;
-      const f = files[i]!;
-      if (r.status === 'done') out[i] = { index: f.index, ok: true, bytes: r.bytes };
-      else if (r.status === 'changed') out[i] = { index: f.index, ok: false, code: 'SourceChanged', reason: CHANGED };
+  return (recs, count, job) => {
+    const { frames, bytes, failed } = nb.readRecords(recs, count);
+    const out: FileResult[] = [];
+    for (const { at, result: r } of failed) {
+      const f = job(at);
+      if (r.status === 'changed') out.push({ index: f.index, ok: false, code: 'SourceChanged', reason: CHANGED });
       else {
-        const shown = Buffer.from(f.abs.buffer, f.abs.byteOffset, f.abs.length);
-        const err = native.batchError(r.status === 'not-run' ? { ...r, errno: 5, step: 'read' } : r, shown);
-        out[i] = { index: f.index, ok: false, code: err.code === 'EACCES' ? 'PermissionDenied' : 'IoError', reason: err.message };
+        const err = native.batchError(r.status === 'not-run' ? { ...r, errno: 5, step: 'read' } : r, f.abs);
+        out.push({ index: f.index, ok: false, code: err.code === 'EACCES' ? 'PermissionDenied' : 'IoError', reason: err.message });
       }
     }
-    return { frames, results: out };
+    return { frames, bytes, failed: out };
   };
 }

@@ -15,13 +15,19 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { loadNativeBatch } from '@blit/native';
 import { FrameDecoder } from '../../src/remote/dataplane';
-import type { FileJob, FileResult, FromWorker } from '../../src/remote/sendfile-worker';
+import type { FileJob, FileResult, FromWorker, ToWorker } from '../../src/remote/sendfile-worker';
+import { packJobs } from '../../src/remote/small-reader';
 
 const WORKER = path.join(__dirname, '..', '..', 'src', 'remote', 'sendfile-worker.js');
 
+/** Per file, in order: sent, or the worker's failure. */
+type PerFile = { index: number; ok: true } | FileResult;
+
 interface Wire {
   frames: string[];
-  results: FileResult[];
+  results: PerFile[];
+  /** Payload bytes the worker reported in all. */
+  bytes: number;
 }
 
 async function sendThroughWorker(files: FileJob[], env: NodeJS.ProcessEnv): Promise<Wire> {
@@ -57,18 +63,31 @@ async function sendThroughWorker(files: FileJob[], env: NodeJS.ProcessEnv): Prom
   client.pause();
   const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
   const worker = new Worker(WORKER, { workerData: { fd }, env });
-  const results: FileResult[] = [];
+  const results: PerFile[] = [];
+  let bytes = 0;
+  let next = 0;
   const finished = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'results') results.push(...m.results);
+      if (m.type === 'progress') bytes += m.bytes;
+      if (m.type === 'results') {
+        // The next m.n files, in order; the failed ones are listed.
+        bytes += m.bytes;
+        let k = 0;
+        for (let n = 0; n < m.n; n++) {
+          const f = files[next++]!;
+          if (m.failed[k]?.index === f.index) results.push(m.failed[k++]!);
+          else results.push({ index: f.index, ok: true });
+        }
+        assert.equal(k, m.failed.length, 'every failure is one of the files reported');
+      }
       else if (m.type === 'finished') resolve();
       else if (m.type === 'broken') reject(new Error(m.message));
     });
     worker.on('error', reject);
   });
   // Two messages, as stream-worker.ts sends them (batches of files, then 'end').
-  worker.postMessage({ type: 'files', files: files.slice(0, 5) });
-  worker.postMessage({ type: 'files', files: files.slice(5) });
+  worker.postMessage({ type: 'files', ...packJobs(files.slice(0, 5)) } satisfies ToWorker);
+  worker.postMessage({ type: 'files', ...packJobs(files.slice(5)) } satisfies ToWorker);
   worker.postMessage({ type: 'end' });
   await finished;
   await ended;
@@ -76,7 +95,7 @@ async function sendThroughWorker(files: FileJob[], env: NodeJS.ProcessEnv): Prom
   client.destroy();
   server.destroy();
   listener.close();
-  return { frames, results };
+  return { frames, results, bytes };
 }
 
 describe('remote sender: small files through the native batch reader', () => {
@@ -135,10 +154,13 @@ describe('remote sender: small files through the native batch reader', () => {
     const batched = await sendThroughWorker(files, { ...process.env });
     assert.deepEqual(batched.frames, fallback.frames);
     assert.deepEqual(batched.results, fallback.results);
+    // Payload bytes reported: the files sent whole (a, empty, latin, edge, big, c, a again).
+    assert.equal(batched.bytes, fallback.bytes);
+    assert.equal(batched.bytes, 3000 + 0 + 77 + 256 * 1024 + 300 * 1024 + 8191 + 3000);
     // What the node:fs path says, spelled out (so both cannot be wrong the same way unnoticed).
     const ok = batched.results.filter((r) => r.ok).map((r) => r.index);
     assert.deepEqual(ok, [0, 1, 2, 3, 7, 8, 2 ** 40 + 11]);
-    const failed = Object.fromEntries(batched.results.filter((r): r is Extract<FileResult, { ok: false }> => !r.ok).map((r) => [r.index, r.code]));
+    const failed = Object.fromEntries(batched.results.filter((r): r is FileResult => !r.ok).map((r) => [r.index, r.code]));
     assert.deepEqual(failed, { 4: 'SourceChanged', 5: 'SourceChanged', 6: 'IoError', 9: 'IoError', 10: 'SourceChanged' });
     for (const r of batched.results) if (!r.ok && r.code === 'IoError') assert.match(r.reason, /^E[A-Z]+: .*, (open|read) '/);
     assert.ok(!batched.frames.some((f) => /^(start|error) (4|5|6|9|10)$/.test(f)), 'nothing of a failed small file is sent');

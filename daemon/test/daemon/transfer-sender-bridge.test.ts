@@ -16,6 +16,7 @@ import type { Entry } from '../../src/engine/types';
 import { Worker } from 'node:worker_threads';
 import { FrameDecoder, FrameType, STREAM_FLAG_ZERO_COPY, frameHeader } from '../../src/remote/dataplane';
 import type { FromWorker, ToWorker } from '../../src/remote/sendfile-worker';
+import { packJobs } from '../../src/remote/small-reader';
 import { SendQueue, type OutgoingFile } from '../../src/remote/data-sender';
 import { sendOnStreamZeroCopy } from '../../src/remote/stream-worker';
 import { tempDir } from './harness';
@@ -186,10 +187,10 @@ describe('sendfile worker start: the main thread sends until it is ready', funct
         }),
       );
       const files = [
-        { index: 3, abs: f.abs, size: data.length, mtimeNs: f.entry.mtimeNs, sent: 0 },
+        { index: 3, abs: f.abs, size: data.length, mtimeNs: f.entry.mtimeNs },
         { index: 4, abs: outgoing(t.dir, 4, 'next', pattern(2000, 8)).abs, size: 2000, mtimeNs: fs.statSync(path.join(t.dir, 'next'), { bigint: true }).mtimeNs },
       ];
-      w.postMessage({ type: 'files', files } satisfies ToWorker);
+      w.postMessage({ type: 'files', ...packJobs(files), sent: 0 } satisfies ToWorker);
       w.postMessage({ type: 'end' } satisfies ToWorker);
       await finished;
       await w.terminate();
