@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadNativeBatch, type NativeBatch, type ReadItem } from '../src/index';
+import { loadNativeBatch, packReadRecords, posixFadvise, readRecordItem, readRecordLength, type NativeBatch, type ReadItem } from '../src/index';
 import { makeTempDir, randomBytes } from './helpers';
 
 function decode(frames: Buffer): [number, number, Buffer][] {
@@ -90,5 +90,50 @@ describe('native: readBatch (the remote sender\'s small files)', () => {
       assert.deepEqual(data.map(([, i, b]) => [i, b]), part.map((it) => [it.index, fs.readFileSync(Buffer.from(it.path))]));
     }
     assert.ok(path.isAbsolute(t.dir));
+  });
+
+  it('files of interleaved directories, named through /proc/self/fd/N/ or not, out of the page cache: exact frames; readRecords lists only the failures', () => {
+    // blit_read_batch opens a file's directory once for a run of files in it (openat) and reads
+    // ahead only after a read would block (RWF_NOWAIT): every way through must give the same bytes.
+    fs.mkdirSync(t.file('d1'));
+    fs.mkdirSync(t.file('d2'));
+    const dirFd = fs.openSync(t.file('d2'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      const items: ReadItem[] = [];
+      const add = (p: string, shown: string, index: number, bytes: number): void => {
+        fs.writeFileSync(p, randomBytes(bytes));
+        const fd = fs.openSync(p, 'r');
+        fs.fsyncSync(fd); // clean pages can be dropped: the read then misses the cache
+        posixFadvise(fd, 0, 0, 4 /* POSIX_FADV_DONTNEED */);
+        fs.closeSync(fd);
+        items.push(item(shown, index));
+      };
+      for (let i = 0; i < 12; i++) {
+        const size = 1 + ((i * 7919) % 60000);
+        if (i % 3 === 0) add(t.file(`d1/f${i}`), t.file(`d1/f${i}`), i, size);
+        else if (i % 3 === 1) add(t.file(`d2/f${i}`), `/proc/self/fd/${dirFd}/f${i}`, i, size);
+        else add(t.file(`f${i}`), t.file(`f${i}`), i, size);
+      }
+      // Failures in the middle of a directory's run: a missing file, a missing directory.
+      items.splice(4, 0, { index: 100, path: Buffer.from(t.file('d1/missing')), size: 1, mtimeNs: 0n });
+      items.splice(8, 0, { index: 101, path: Buffer.from(t.file('gone/f')), size: 1, mtimeNs: 0n });
+      const ok = items.filter((it) => it.index < 100);
+      const { frames, results } = batch.readBatch(items);
+      assert.deepEqual(results.map((r) => (r.status === 'done' ? 'done' : `${r.status} ${r.step} ${r.errno}`)), items.map((it) => (it.index < 100 ? 'done' : 'failed open 2')));
+      const bodies = (f: Buffer): [number, Buffer][] => decode(f).filter(([ty]) => ty === 2).map(([, i, b]) => [i, Buffer.from(b)]);
+      const expect = ok.map((it): [number, Buffer] => [it.index, fs.readFileSync(Buffer.from(it.path))]);
+      assert.deepEqual(bodies(frames), expect);
+      const packed = packReadRecords(items);
+      const r = batch.readRecords(packed, items.length);
+      assert.deepEqual(bodies(r.frames), expect);
+      assert.equal(r.bytes, ok.reduce((n, it) => n + it.size, 0));
+      assert.deepEqual(r.failed.map((f) => [f.at, f.result.status, f.result.errno]), [[4, 'failed', 2], [8, 'failed', 2]]);
+      // The records decode back to the items.
+      const back: ReadItem[] = [];
+      for (let off = 0; off < packed.length; off += readRecordLength(packed, off)) back.push(readRecordItem(packed, off));
+      assert.deepEqual(back.map((b) => [b.index, Buffer.from(b.path).toString(), b.size, b.mtimeNs]), items.map((it) => [it.index, Buffer.from(it.path).toString(), it.size, it.mtimeNs]));
+    } finally {
+      fs.closeSync(dirFd);
+    }
   });
 });
