@@ -57,9 +57,11 @@ let swap: { dir: string; to: string } | undefined = (() => {
   return { dir: j.dir, to: j.to };
 })();
 
-function swapForTest(moduleRoot: string, modRel: Buffer): void {
+export function swapForTest(moduleRoot: string, modRel: Buffer): void {
   if (!swap || modRel.toString() !== swap.dir) return;
   const at = `${moduleRoot}/${swap.dir}`;
+  // Each thread has its own copy of this state: swap only a real directory (once per process).
+  if (!fs.lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) return;
   fs.renameSync(at, `${at}.swapped-away`);
   fs.symlinkSync(swap.to, at);
   swap = undefined;
@@ -119,7 +121,8 @@ export class DirAnchor {
     return this.open !== undefined;
   }
 
-  private modRel(rel: Buffer): Buffer {
+  /** `rel` (below the transfer root) as a path below the module root. */
+  modRel(rel: Buffer): Buffer {
     if (rel.length === 0) return this.rootRel;
     return this.rootRel.length === 0 ? rel : join2(this.rootRel, rel);
   }
@@ -127,19 +130,15 @@ export class DirAnchor {
   /** Opens module-relative directory `m` beneath the module root; throws errno-style or PathEscape. */
   private openDir(m: Buffer, shownRel: Buffer): number {
     if (this.closed) throw new BlitError({ code: ErrorCodes.Internal, message: 'directory anchor used after the transfer ended', path: displayPath(shownRel) || '.' });
-    const fd = this.open!(this.moduleFd, m.length === 0 ? Buffer.from('.') : m, RESOLVE);
-    if (fd >= 0) return fd;
-    const errno = -fd;
-    if (errno === EXDEV || errno === ELOOP) {
-      throw new BlitError({
-        code: ErrorCodes.PathEscape,
-        message: errno === EXDEV
-          ? 'resolves outside the module (a directory on the way was replaced by a symlink); refusing to use it'
-          : 'a directory on the way is now a symlink (replaced during the transfer?); refusing to follow it',
-        path: displayPath(shownRel) || '.',
-      });
-    }
-    throw new native.NativeError(errno, 'openat2', displayPath(shownRel) || '.');
+    return openBeneathChecked(this.open!, this.moduleFd, m, shownRel);
+  }
+
+  /**
+   * The module root fd (open until close()) and the transfer root below it, for a writer thread
+   * that opens directories itself (openBeneathChecked); undefined on the fallback.
+   */
+  get beneath(): { fd: number; root: string; rootRel: Buffer } | undefined {
+    return this.open && this.moduleFd >= 0 ? { fd: this.moduleFd, root: this.moduleRoot, rootRel: this.rootRel } : undefined;
   }
 
   /**
@@ -289,6 +288,26 @@ export class DirAnchor {
     if (this.moduleFd >= 0) fs.closeSync(this.moduleFd);
     this.moduleFd = -1;
   }
+}
+
+/**
+ * openat2(moduleFd, m, O_PATH|O_DIRECTORY, RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_SYMLINKS):
+ * the fd, or PathEscape (a symlink on the way) / a NativeError naming `shownRel`. Any thread.
+ */
+export function openBeneathChecked(open: native.OpenBeneath, moduleFd: number, m: Buffer, shownRel: Buffer): number {
+  const fd = open(moduleFd, m.length === 0 ? Buffer.from('.') : m, RESOLVE);
+  if (fd >= 0) return fd;
+  const errno = -fd;
+  if (errno === EXDEV || errno === ELOOP) {
+    throw new BlitError({
+      code: ErrorCodes.PathEscape,
+      message: errno === EXDEV
+        ? 'resolves outside the module (a directory on the way was replaced by a symlink); refusing to use it'
+        : 'a directory on the way is now a symlink (replaced during the transfer?); refusing to follow it',
+      path: displayPath(shownRel) || '.',
+    });
+  }
+  throw new native.NativeError(errno, 'openat2', displayPath(shownRel) || '.');
 }
 
 function splitParts(rel: Buffer): string[] {

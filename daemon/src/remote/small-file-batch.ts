@@ -7,14 +7,33 @@
  * worker normally, the main thread while the workers are still starting. With the native batch
  * library the whole batch is one foreign call (see runSmallBatch).
  */
+import * as fs from 'node:fs';
 import * as native from '@blit/native';
 import type { Entry } from '../engine/types';
 import { AtomicFile, reserveTempNames } from '../engine/atomic';
-import type { MetaOptions } from '../engine/metadata';
+import { ensureDir, type MetaOptions } from '../engine/metadata';
+import { baseName, join2, parentRel } from '../engine/paths';
+import { openBeneathChecked, swapForTest } from '../daemon/beneath';
 
 /** 8-byte fields per file record (Float64, but field MTIME is an int64 of ns). */
 const REC = 10;
 const MTIME = 7;
+/** Field: what the record is (RecordKind). */
+const KIND = 8;
+
+/**
+ * A record is a file (written into its directory) or a directory to create (mkdir, mode 0700
+ * until the destination's final metadata pass). ANCHORED: its directory bytes are a path below
+ * the module root, opened with openat2 beneath the module root fd (SmallWorkerInit.beneath) on
+ * the writing thread (the daemon's use-time containment, daemon/beneath.ts); otherwise a plain
+ * path. A directory record's bytes are the base (the transfer root: absolute, or module-relative
+ * when anchored) and the directory's path relative to it; missing parents are created the same way
+ * (another lane may not have reached its own mkdir yet).
+ */
+export const RecordKind = { File: 0, AnchoredFile: 1, Mkdir: 2, AnchoredMkdir: 3 } as const;
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
+const ANCHORED = 1;
+const MKDIR = 2;
 
 export interface SmallBatchRequest {
   batch: number;
@@ -37,6 +56,14 @@ export interface SmallBatchReply {
 
 export interface SmallWorkerInit {
   meta: MetaOptions;
+  /** The daemon's module root, opened (DirAnchor.beneath): anchored records are resolved beneath it. */
+  beneath?: Beneath;
+}
+
+export interface Beneath {
+  fd: number;
+  /** The module root's path (for the containment tests' swap hook only). */
+  root: string;
 }
 
 /** Builds one batch; the caller flushes it when `full` or at the end of an event-loop turn. */
@@ -65,7 +92,7 @@ export class SmallBatchBuilder {
   }
 
   /** Copy one file in (the chunks may be reused by the caller as soon as this returns). */
-  add(dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>): void {
+  add(dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, kind: RecordKind = RecordKind.File): void {
     const need = dirAbs.length + name.length + size;
     if (this.used + need > this.bytes.length) {
       // Only an empty batch gets here (fits() said so): grow it for this one file.
@@ -93,6 +120,7 @@ export class SmallBatchBuilder {
     m[r + 6] = e.gid;
     // mtime in ns does not fit a double: stored as int64 in the same slot.
     this.meta64[r + MTIME] = e.mtimeNs;
+    m[r + KIND] = kind;
     this.used = o;
     this.count++;
   }
@@ -104,24 +132,138 @@ export class SmallBatchBuilder {
 }
 
 /**
- * Write every file of a batch; never throws (failures are returned per file). With the native
- * batch library (@blit/native writeBatch: temp, write, meta, rename of every file in one foreign
- * call) the whole batch is one call; a file it could not write is done again through AtomicFile,
- * which reports it with the usual errno error (or succeeds). Without it, AtomicFile per file.
+ * Write every file of a batch; never throws (failures are returned per record). Directory records
+ * run first, in order (a lane queues a directory before its files; see RecordKind), anchored
+ * files' directories are then opened beneath the module root (one openat2 per run of records of
+ * one directory, closed at the end). With the native batch library (@blit/native writeBatch:
+ * temp, write, meta, rename of every file in one foreign call) the files are one call; a file it
+ * could not write is done again through AtomicFile, which reports it with the usual errno error (or
+ * succeeds). Without it, AtomicFile per file.
  */
-export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions): SmallBatchReply {
+export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions, beneath?: Beneath): SmallBatchReply {
+  const m = req.meta;
+  let files: number[] | undefined; // the file records, when the batch holds other kinds
+  let dirs: Buffer[] | undefined; // per record: an anchored file's opened directory
+  let failed: SmallBatchReply['failed'] | undefined;
+  let opened: number[] | undefined;
+  for (let i = 0; i < req.count; i++) {
+    if (m[i * REC + KIND] !== RecordKind.File) {
+      files = [];
+      break;
+    }
+  }
+  if (files) {
+    failed = [];
+    dirs = [];
+    opened = [];
+    let lastDir: Buffer | undefined;
+    let lastPath: Buffer | undefined;
+    let lastErr: unknown;
+    for (let i = 0; i < req.count; i++) {
+      const r = i * REC;
+      const kind = m[r + KIND]!;
+      const o = m[r]!;
+      const dirBytes = Buffer.from(req.bytes, o, m[r + 1]!);
+      try {
+        if (kind & MKDIR) {
+          makeDir(dirBytes, Buffer.from(req.bytes, o + dirBytes.length, m[r + 2]!), kind & ANCHORED ? need(beneath) : undefined);
+          continue;
+        }
+        if (kind & ANCHORED) {
+          if (!lastDir || !lastDir.equals(dirBytes)) {
+            lastDir = dirBytes;
+            lastPath = undefined;
+            lastErr = undefined;
+            try {
+              const fd = openDirBeneath(need(beneath), dirBytes);
+              opened.push(fd);
+              lastPath = Buffer.from(`/proc/self/fd/${fd}`);
+            } catch (err) {
+              lastErr = err;
+            }
+          }
+          if (!lastPath) throw lastErr;
+          dirs[i] = lastPath;
+        }
+        files.push(i);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        failed.push({ i, code: e.code ?? 'EIO', message: e.message });
+      }
+    }
+  }
+  try {
+    const out = writeFiles(req, opts, files, dirs);
+    if (!failed || failed.length === 0) return out;
+    failed.push(...out.failed);
+    failed.sort((a, b) => a.i - b.i);
+    return { ...out, failed };
+  } finally {
+    if (opened) for (const fd of opened) fs.closeSync(fd);
+  }
+}
+
+function need(b: Beneath | undefined): Beneath {
+  if (!b) throw Object.assign(new Error('anchored record without the module root'), { code: 'EIO' });
+  return b;
+}
+
+/** Directory `m` (module-relative) opened beneath the module root: PathEscape if a symlink is on the way. */
+function openDirBeneath(b: Beneath, m: Buffer): number {
+  const open = native.loadOpenBeneath().open;
+  if (!open) throw Object.assign(new Error('openat2 is not available'), { code: 'EIO' });
+  swapForTest(b.root, m);
+  return openBeneathChecked(open, b.fd, m, m);
+}
+
+/**
+ * Create directory `rel` below `base` (mode 0700; an existing directory is fine), its missing
+ * parents first. Anchored: `base` is module-relative, every mkdir addressed through its parent
+ * opened beneath the module root (no symlink followed), as DirAnchor.path does on the main thread.
+ */
+function makeDir(base: Buffer, rel: Buffer, b: Beneath | undefined): void {
+  if (rel.length === 0) return; // the transfer root: created by prepareRoot
+  const parent = parentRel(rel);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (!b) {
+        ensureDir(join2(base, rel));
+        return;
+      }
+      const pm = base.length === 0 ? parent : parent.length === 0 ? base : join2(base, parent);
+      const pfd = openDirBeneath(b, pm);
+      try {
+        ensureDir(Buffer.concat([Buffer.from(`/proc/self/fd/${pfd}/`), baseName(rel)]));
+      } finally {
+        fs.closeSync(pfd);
+      }
+      return;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { errno?: number };
+      const enoent = e.code === 'ENOENT' || e.errno === 2 || e.errno === -2;
+      if (!enoent || attempt > 0 || parent.length === 0) throw err;
+      makeDir(base, parent, b);
+    }
+  }
+}
+
+/** The file records `files` (all when undefined), `dirs[i]` replacing an anchored record's directory. */
+function writeFiles(req: SmallBatchRequest, opts: MetaOptions, files: number[] | undefined, dirs: Buffer[] | undefined): SmallBatchReply {
+  const n = files ? files.length : req.count;
   const nb = native.loadNativeBatch();
-  if (!nb || req.count > native.MAX_BATCH_FILES) return runPerFile(req, opts, undefined);
+  if (!nb || n > native.MAX_BATCH_FILES) return runPerFile(req, opts, files, dirs);
+  if (n === 0) return { batch: req.batch, failed: [], meta: req.meta, bytes: req.bytes };
   const m = req.meta;
   const m64 = new BigInt64Array(m.buffer, m.byteOffset, m.length);
-  const items: native.WriteItem[] = new Array(req.count);
-  for (let i = 0; i < req.count; i++) {
+  const items: native.WriteItem[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = files ? files[k]! : k;
     const r = i * REC;
     const o = m[r]!;
     const dirLen = m[r + 1]!;
     const nameLen = m[r + 2]!;
-    items[i] = {
-      dir: Buffer.from(req.bytes, o, dirLen),
+    items[k] = {
+      dir: dirs?.[i] ?? Buffer.from(req.bytes, o, dirLen),
       name: Buffer.from(req.bytes, o + dirLen, nameLen),
       data: new Uint8Array(req.bytes, o + dirLen + nameLen, m[r + 3]!),
       mode: m[r + 4]!,
@@ -132,12 +274,12 @@ export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions): SmallB
   }
   const out = nb.writeBatch(items, { preserveOwner: opts.preserveOwner, umask: opts.umask, temp: reserveTempNames(items.length) });
   let redo: number[] | undefined;
-  for (let i = 0; i < out.length; i++) if (out[i]!.status !== 'done') (redo ??= []).push(i);
-  return redo ? runPerFile(req, opts, redo) : { batch: req.batch, failed: [], meta: req.meta, bytes: req.bytes };
+  for (let k = 0; k < out.length; k++) if (out[k]!.status !== 'done') (redo ??= []).push(files ? files[k]! : k);
+  return redo ? runPerFile(req, opts, redo, dirs) : { batch: req.batch, failed: [], meta: req.meta, bytes: req.bytes };
 }
 
 /** The files `only` (all when undefined) through AtomicFile, one at a time. */
-function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | undefined): SmallBatchReply {
+function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | undefined, dirs: Buffer[] | undefined): SmallBatchReply {
   const failed: SmallBatchReply['failed'] = [];
   const m = req.meta;
   const m64 = new BigInt64Array(m.buffer, m.byteOffset, m.length);
@@ -147,7 +289,7 @@ function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | 
     const r = i * REC;
     let o = m[r]!;
     const dirLen = m[r + 1]!;
-    const dir = Buffer.from(req.bytes, o, dirLen);
+    const dir = dirs?.[i] ?? Buffer.from(req.bytes, o, dirLen);
     o += dirLen;
     const nameLen = m[r + 2]!;
     const name = Buffer.from(req.bytes, o, nameLen);

@@ -8,7 +8,7 @@ import { runSmallBatch, type SmallBatchRequest, type SmallWorkerInit } from './s
 
 const init = workerData as SmallWorkerInit;
 parentPort!.on('message', (req: SmallBatchRequest) => {
-  const reply = runSmallBatch(req, init.meta);
+  const reply = runSmallBatch(req, init.meta, init.beneath);
   parentPort!.postMessage(reply, [req.bytes, req.meta.buffer as ArrayBuffer]);
 });
 parentPort!.postMessage({ ready: true });

@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Entry } from '../engine/types';
 import type { MetaOptions } from '../engine/metadata';
-import { runSmallBatch, SmallBatchBuilder, type SmallBatchReply, type SmallWorkerInit } from './small-file-batch';
+import { RecordKind, runSmallBatch, SmallBatchBuilder, type Beneath, type SmallBatchReply, type SmallWorkerInit } from './small-file-batch';
 
 /** Files / bytes per batch: big enough to share the message cost, small enough to spread. */
 const BATCH_FILES = 128;
@@ -32,6 +32,8 @@ const BATCH_BYTES = 1024 * 1024;
 const SPAWN_AFTER_FILES = 64;
 /** Batches a worker may have queued before the lane waits for a full batch. */
 const PIPELINE = 2;
+
+const NO_META = { mode: 0, uid: 0, gid: 0, mtimeNs: 0n };
 
 export type SmallDone = (err: NodeJS.ErrnoException | undefined) => void;
 
@@ -62,7 +64,8 @@ export class SmallFileWriter {
   private readonly free: { meta: Float64Array; bytes: ArrayBuffer }[] = [];
 
   /** `workers` 0 = write on the calling thread (at the end of each event-loop turn). */
-  constructor(private readonly meta: MetaOptions, workers = defaultSmallWorkers()) {
+  /** `beneath`: the daemon's module root, for anchored records (daemon/beneath.ts). */
+  constructor(private readonly meta: MetaOptions, workers = defaultSmallWorkers(), private readonly beneath?: Beneath) {
     for (let i = 0; i < Math.max(1, workers); i++) this.lanes.push({ worker: undefined, ready: false, inFlight: new Map(), builder: undefined, waiting: [] });
     this.inlineOnly = workers === 0;
   }
@@ -74,7 +77,22 @@ export class SmallFileWriter {
    * that is the same for every file of one directory. The chunks are copied before this returns.
    * `done` is called once, with the errno-style error if it failed.
    */
-  write(dirLane: number, dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, done: SmallDone): void {
+  write(dirLane: number, dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, done: SmallDone, kind: RecordKind = RecordKind.File): void {
+    this.queue(dirLane, dirAbs, name, chunks, size, e, done, kind);
+  }
+
+  /**
+   * Queue the creation of directory `rel` below `base` (mode 0700, missing parents too, an
+   * existing directory is fine) on lane `dirLane`: before any file later queued on that lane.
+   * `anchored`: `base` is module-relative, the mkdir goes through the parent opened beneath the
+   * module root. Directories of one lane are created in order; across lanes a parent may come
+   * later than its child (the child's mkdir then creates it: see small-file-batch makeDir).
+   */
+  mkdir(dirLane: number, base: Buffer, rel: Buffer, anchored: boolean, done: SmallDone): void {
+    this.queue(dirLane, base, rel, [], 0, NO_META, done, anchored ? RecordKind.AnchoredMkdir : RecordKind.Mkdir);
+  }
+
+  private queue(dirLane: number, dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, done: SmallDone, kind: RecordKind): void {
     if (this.closed) throw new Error('small-file writer closed');
     if (!this.spawned && !this.inlineOnly && ++this.filesSeen > SPAWN_AFTER_FILES) this.spawn();
     const lane = this.lanes[dirLane % this.lanes.length]!;
@@ -84,7 +102,7 @@ export class SmallFileWriter {
       const reuse = this.free.pop();
       lane.builder = new SmallBatchBuilder(BATCH_FILES, BATCH_BYTES, reuse);
     }
-    lane.builder.add(dirAbs, name, chunks, size, e);
+    lane.builder.add(dirAbs, name, chunks, size, e, kind);
     lane.waiting.push(done);
     if (lane.builder.full) this.flushLane(lane);
     else if (!this.flushScheduled) {
@@ -104,10 +122,11 @@ export class SmallFileWriter {
     lane.waiting = [];
     const req = b.take(this.nextBatch++);
     this.inFlight++;
-    // Workers still starting (or none wanted): write on this thread now.
-    const target = lane.ready ? lane : this.lanes.find((l) => l.ready);
+    // Its worker still starting (or none wanted): write on this thread now. Never on another
+    // lane's worker: a lane's batches run in order (a directory before its files).
+    const target = lane.ready ? lane : undefined;
     if (!target) {
-      this.settle(dones, runSmallBatch(req, this.meta));
+      this.settle(dones, runSmallBatch(req, this.meta, this.beneath));
       return;
     }
     target.inFlight.set(req.batch, dones);
@@ -133,7 +152,7 @@ export class SmallFileWriter {
 
   private spawn(): void {
     this.spawned = true;
-    const init: SmallWorkerInit = { meta: this.meta };
+    const init: SmallWorkerInit = { meta: this.meta, beneath: this.beneath };
     for (const lane of this.lanes) {
       const worker = new Worker(path.join(__dirname, 'small-file-worker.js'), { workerData: init });
       lane.worker = worker;
