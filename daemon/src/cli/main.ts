@@ -8,6 +8,7 @@ import { registerAdminCommands } from './commands/admin';
 import { registerDiagnosticsCommands } from './commands/diagnostics';
 import { BlitError } from '../engine/errors';
 import { EXIT_FATAL, EXIT_USAGE } from './exit-codes';
+import { processStdio } from './stdio';
 
 /** commander's "error: missing required argument 'dst'" → "blit: error: ... [Usage]". */
 export function usageLine(commanderMessage: string): string {
@@ -31,6 +32,12 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and resolves to the process exit code (never calls process.exit itself). */
 export async function main(argv: string[]): Promise<number> {
+  // First: every write below (commander's help and usage errors included) is covered.
+  const stdio = processStdio();
+  return stdio.finish(await run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

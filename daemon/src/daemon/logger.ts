@@ -68,5 +68,20 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
   };
 }
 
+let stdioGuarded = false;
+
+/**
+ * blitd's own stdout (the readiness line) and stderr (start-up errors, the log without --log) on a
+ * full disk, a closed pipe or a bad descriptor: the write is lost, the daemon is not. Without a
+ * listener such a stream's 'error' event is thrown (a crash with a stack trace, or, once serving,
+ * an 'unhandled error' record per line). Once per process.
+ */
+export function ignoreStdioErrors(): void {
+  if (stdioGuarded) return;
+  stdioGuarded = true;
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+}
+
 /** A logger that drops everything (unit tests of pieces that need one). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

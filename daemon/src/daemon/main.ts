@@ -11,7 +11,7 @@ import { DEFAULT_TOKEN_TTL_MS, PinnedDataPort } from '../remote/dataplane';
 import { blitVersion } from '../remote/call-io';
 import { defaultDataPlaneSettings } from '../remote/push-server';
 import { createResolver } from './containment';
-import { createLogger, type ClosableLogger, type LogFormat, type LogLevel } from './logger';
+import { createLogger, ignoreStdioErrors, type ClosableLogger, type LogFormat, type LogLevel } from './logger';
 import { Jobs } from './jobs';
 import { buildService, startServer, type RunningServer } from './server';
 import { startTransfer } from './transfer-job';
@@ -122,6 +122,7 @@ function resolveModules(file: DaemonFileConfig, flags: Flags, log: ClosableLogge
 
 /** Runs the daemon; resolves with the exit code after a graceful shutdown. */
 export async function main(argv: string[]): Promise<number> {
+  ignoreStdioErrors();
   const program = buildProgram();
   let flags: Flags;
   try {

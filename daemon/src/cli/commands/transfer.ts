@@ -44,7 +44,8 @@ Output:
 
 Exit codes:
   0 everything done; 2 some files failed (each named on stderr; the rest were copied);
-  1 fatal error; 64 usage error.
+  1 fatal error; 64 usage error; 74 blit's own output could not be written (full disk, I/O
+  error; not a reader that stops early like | head).
 
 Advanced (debugging only; blit picks these itself):
   --debug-workers N       number of copy worker threads
