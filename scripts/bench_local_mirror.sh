@@ -57,13 +57,8 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${BLIT_BENCH_KEEP_CA:-}" ]; then e
 say "build"
 npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
 BLIT=(node "$ROOT/daemon/bin/blit.js")
-FLOOR=
-if command -v cc >/dev/null; then
-  mkdir -p "$WORK"
-  cc -O2 -pthread -o "$WORK/floor" scripts/floor/floor.c && FLOOR=$WORK/floor
-fi
-[ -n "$FLOOR" ] || say "no C compiler (cc): the kernel floor column is skipped"
-export BLIT_BENCH_FLOOR=${FLOOR:+yes}
+. "$ROOT/scripts/lib/bench-floor.sh"
+build_floor "$WORK"
 HAVE_RCLONE=0; command -v rclone >/dev/null && HAVE_RCLONE=1
 
 mkdir -p "$TREES" "$DST" "$XDG_CONFIG_HOME"

@@ -59,13 +59,8 @@ if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund >&2; fi
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${BLIT_BENCH_KEEP_CA:-}" ]; then export BLIT_BENCH_UNSET_CA="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi
 say "build"
 npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
-FLOOR=
-if command -v cc >/dev/null; then
-  mkdir -p "$WORK"
-  cc -O2 -pthread -o "$WORK/floor" scripts/floor/floor.c && FLOOR=$WORK/floor
-fi
-[ -n "$FLOOR" ] || say "no C compiler (cc): the kernel floor column is skipped"
-export BLIT_BENCH_FLOOR=${FLOOR:+yes}
+. "$ROOT/scripts/lib/bench-floor.sh"
+build_floor "$WORK"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
