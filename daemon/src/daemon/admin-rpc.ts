@@ -26,6 +26,18 @@ function beneathModule(ctx: ServerContext, module: ModuleConfig, abs: Buffer): {
   return { anchor, rel: abs.length > root.length ? abs.subarray(root.length + 1) : EMPTY };
 }
 
+/**
+ * find/du: an unreadable directory or entry is skipped (logged), but a directory swapped for a
+ * symlink (PathEscape from the anchor) fails the call naming it: the answer would otherwise be
+ * silently short while claiming to cover the tree.
+ */
+function skipUnlessEscape(ctx: ServerContext, verb: string): (e: BlitError) => void {
+  return (e) => {
+    if (e.code === ErrorCodes.PathEscape) throw e;
+    ctx.log.warn(`${verb}: skipped`, { error: e.message });
+  };
+}
+
 function shownPath(module: string, rel: Buffer): string {
   return rel.length ? `${module}/${displayPath(rel)}` : module;
 }
@@ -70,7 +82,7 @@ async function listIn(b: { anchor: DirAnchor; rel: Buffer }, name: Buffer, shown
   }
   let names: Buffer[];
   try {
-    abs = b.anchor.dir(b.rel);
+    abs = b.anchor.listDir(b.rel);
     names = await fs.promises.readdir(abs, { encoding: 'buffer' });
   } catch (err) {
     throw fromErrno(err, shown, 'cannot list');
@@ -114,7 +126,7 @@ export async function find(
   let found = 0;
   const limit = req.limit > 0 ? req.limit : Infinity;
   try {
-    for await (const item of walkTree(abs, shown, { signal, beneath, onError: (e) => ctx.log.warn('find: skipped', { error: e.message }) })) {
+    for await (const item of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'find') })) {
       if (item.rel.length === 0 || !isMatch(displayPath(item.rel))) continue;
       const e = entryOfItem(item);
       if (!e) continue;
@@ -165,7 +177,7 @@ export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Ou
   const out = { bytes: 0, allocatedBytes: 0, files: 0, dirs: 0, symlinks: 0 };
   const beneath = beneathModule(ctx, module, abs);
   try {
-    for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: (e) => ctx.log.warn('du: skipped', { error: e.message }) })) {
+    for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'du') })) {
       out.allocatedBytes += Number(stat.blocks) * 512;
       if (stat.isFile()) {
         out.files++;

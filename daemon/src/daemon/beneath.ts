@@ -67,6 +67,29 @@ export function swapForTest(moduleRoot: string, modRel: Buffer): void {
   swap = undefined;
 }
 
+/**
+ * Test hook (BLIT_TEST_SWAP_BEFORE_LIST='{"list":"<module-relative dir>","dir":"<module-relative
+ * dir>","to":"<symlink target>"}'): right before a listing (listDir) reads directory `list`,
+ * directory `dir` (`list` itself or a directory above it) is renamed away and a symlink to `to`
+ * takes its name: the swap between the containment check and the listing. Once per process.
+ */
+let listSwap: { list: string; dir: string; to: string } | undefined = (() => {
+  const v = process.env['BLIT_TEST_SWAP_BEFORE_LIST'];
+  if (!v) return undefined;
+  const j = JSON.parse(v) as { list?: unknown; dir?: unknown; to?: unknown };
+  if (typeof j.list !== 'string' || typeof j.dir !== 'string' || typeof j.to !== 'string') throw new Error(`BLIT_TEST_SWAP_BEFORE_LIST: expected {"list": string, "dir": string, "to": string}, got ${v}`);
+  return { list: j.list, dir: j.dir, to: j.to };
+})();
+
+export function swapBeforeListForTest(moduleRoot: string, modRel: Buffer): void {
+  if (!listSwap || modRel.toString() !== listSwap.list) return;
+  const at = `${moduleRoot}/${listSwap.dir}`;
+  if (!fs.lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) return;
+  fs.renameSync(at, `${at}.swapped-away`);
+  fs.symlinkSync(listSwap.to, at);
+  listSwap = undefined;
+}
+
 function warnOnce(log: Logger | undefined, why: string): void {
   if (warned) return;
   warned = true;
@@ -147,6 +170,39 @@ export class DirAnchor {
    */
   dir(rel: Buffer): Buffer {
     return this.entry(rel, 0)?.path ?? (rel.length === 0 ? this.rootAbs : join2(this.rootAbs, rel));
+  }
+
+  /**
+   * dir(rel) for a listing (the pull's walk, the push's destination listing, ls): the directory to
+   * read, pinned like dir(); read it following this path (`/proc/self/fd/N` is a magic link to the
+   * directory opened beneath the module root) and address its entries relative to the directory
+   * fd the read opens (fstatat), never through the path again. Throws PathEscape for a swap.
+   */
+  listDir(rel: Buffer): Buffer {
+    if (listSwap) swapBeforeListForTest(this.moduleRoot, this.modRel(rel));
+    return this.dir(rel);
+  }
+
+  /**
+   * A path for the transfer root itself as an entry (to lstat it): its parent opened beneath the
+   * module root plus its name, valid for this synchronous turn (the parent's fd is closed after
+   * it). The module root itself (configuration, not a network path) and the fallback: the root's
+   * own path. Throws PathEscape (naming `shown`) when a directory above it is now a symlink, or
+   * an errno error (ENOENT: a parent is missing).
+   */
+  rootEntry(shown: string): Buffer {
+    if (!this.open || this.rootRel.length === 0) return this.rootAbs;
+    const parent = parentRel(this.rootRel);
+    if (swap) swapForTest(this.moduleRoot, parent);
+    let fd: number;
+    try {
+      fd = this.openDir(parent, EMPTY);
+    } catch (err) {
+      if (err instanceof BlitError) throw new BlitError({ code: err.code, message: err.message, path: shown });
+      throw err;
+    }
+    this.closeLater(fd);
+    return Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), baseName(this.rootRel)]);
   }
 
   /**

@@ -13,7 +13,7 @@ import type { Filter } from './filter';
 import type { DirListing } from './walk';
 import { fastFileEntry, statEntry } from './walk';
 import { isTempName } from './atomic';
-import { join2 } from './paths';
+import { EMPTY, join2 } from './paths';
 import type { ListedDir, ListedEntry, QuickCheck } from './dest-lister';
 import { msFromNs } from './compare';
 import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
@@ -137,7 +137,19 @@ export class Differ {
     private readonly filter?: Filter,
     private readonly fastStat = false,
     private readonly quick: QuickCheck = null,
+    private readonly dirPath?: (rel: Buffer) => Buffer,
   ) {}
+
+  /**
+   * The path to read destination directory `rel` through: the joined path (local engine), or the
+   * daemon's `dirPath` (DirAnchor.listDir: `/proc/self/fd/N` of the directory opened beneath the
+   * module root with no symlink on the way; it throws PathEscape for a swapped directory, which
+   * diff() passes on). That path is followed when read (a magic link to the pinned directory);
+   * entries are lstat'ed relative to the fd the read opens.
+   */
+  private dstDir(rel: Buffer): Buffer {
+    return this.dirPath === undefined ? join2(this.dstRootAbs, rel) : this.dirPath(rel);
+  }
 
   /** The destination directory `rel` does not exist: do not read it when its listing arrives. */
   markMissing(rel: Buffer): void {
@@ -164,7 +176,7 @@ export class Differ {
     } else {
       materialize(listing);
       try {
-        dirents = fs.readdirSync(join2(this.dstRootAbs, listing.dir), { withFileTypes: true, encoding: 'buffer' });
+        dirents = fs.readdirSync(this.dstDir(listing.dir), { withFileTypes: true, encoding: 'buffer' });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
@@ -176,7 +188,7 @@ export class Differ {
     }
     const dst = new Map<string, fs.Dirent<Buffer>>();
     for (const d of dirents) dst.set(d.name.toString('latin1'), d);
-    const dirAbs = join2(this.dstRootAbs, listing.dir);
+    const dirAbs = this.dirPath === undefined ? join2(this.dstRootAbs, listing.dir) : this.dirPath(listing.dir);
     for (let i = 0; i < listing.entries.length; i++) {
       const e = listing.entries[i]!;
       const slash = e.rel.lastIndexOf(0x2f);
@@ -213,10 +225,11 @@ export class Differ {
    */
   private diffNative(listing: MarchListing, cb: DiffCallbacks): void {
     const nb = nativeScanner()!;
-    const dirAbs = join2(this.dstRootAbs, listing.dir);
     let n = -1;
+    let dirAbs: Buffer = EMPTY;
     try {
-      n = scanDir(nb, dirAbs, listing.dir.length === 0);
+      dirAbs = this.dstDir(listing.dir);
+      n = scanDir(nb, dirAbs, listing.dir.length === 0 || this.dirPath !== undefined);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw err;

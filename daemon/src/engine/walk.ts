@@ -59,6 +59,14 @@ export interface WalkOptions {
    * DirListing.entries then holds only the directories, which the walk descends.
    */
   onRecord?: (c: ScanCursor, dir: Buffer) => number;
+  /**
+   * The daemon's use-time containment (daemon/beneath.ts DirAnchor.listDir): the path to read
+   * directory `rel` through, `/proc/self/fd/N` of the directory opened beneath the module root,
+   * which the read follows (the entries are then lstat'ed relative to the fd it opens, never
+   * through a path), or throws (PathEscape: swapped for a symlink). No read-ahead then. Without
+   * it (the local engine: the user's own file system) directories are read by their joined path.
+   */
+  dirPath?: (rel: Buffer) => Buffer;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
   beforeReadDir?: (abs: Buffer, rel: Buffer) => void;
 }
@@ -160,7 +168,7 @@ let cursor: ScanCursor | undefined;
  * directory is opened O_NOFOLLOW (the walk only descends entries that lstat said were directories).
  */
 function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
-  const n = scanDir(nb, abs, rel.length === 0);
+  const n = scanDir(nb, abs, rel.length === 0 || opts.dirPath !== undefined);
   const c = (cursor ??= new ScanCursor(nb));
   const filter = opts.filter;
   if (filter?.gitignore) {
@@ -231,7 +239,8 @@ export class Walker implements Iterable<DirListing> {
         onError?.(f);
       },
     };
-    const readAhead = this.opts.readAheadDirs ?? 0;
+    const dirPath = this.opts.dirPath;
+    const readAhead = dirPath === undefined ? (this.opts.readAheadDirs ?? 0) : 0;
     const slowUs = this.opts.readAheadSlowUs ?? 500;
     const warmed = new Set<Buffer>();
     let slowStreak = 0;
@@ -242,11 +251,11 @@ export class Walker implements Iterable<DirListing> {
       }
       const rel = stack.pop()!;
       warmed.delete(rel);
-      const abs = join2(this.rootAbs, rel);
       let entries: Entry[];
       const names: string[] | undefined = this.opts.noNames ? undefined : [];
       const started = readAhead > 0 ? process.hrtime.bigint() : 0n;
       try {
+        const abs = dirPath === undefined ? join2(this.rootAbs, rel) : dirPath(rel);
         this.opts.beforeReadDir?.(abs, rel);
         entries = readDirEntries(abs, rel, opts, names);
       } catch (err) {

@@ -158,7 +158,11 @@ export class Destination {
     // size-only: decideFile's rule for a fast destination entry) and calls `same` for those files.
     const c = init.options.compare;
     const quick = c.ignoreExisting ? null : c.mode === 'default' ? 'default' : c.mode === 'size-only' ? 'size-only' : null;
-    this.differ = new Differ(init.rootAbs, this.filter, true, quick);
+    // With an anchor the destination listing reads each directory through an fd opened beneath
+    // the module root (a directory swapped for a symlink fails with PathEscape, never lists outside).
+    const a = init.anchor;
+    const listDir = a ? (rel: Buffer): Buffer => (this.plannedOnly(rel) ? join2(init.rootAbs, rel) : a.listDir(rel)) : undefined;
+    this.differ = new Differ(init.rootAbs, this.filter, true, quick, listDir);
     this.manifestRels = init.options.mode === 'mirror' ? new RelPositions() : undefined;
   }
 
@@ -171,7 +175,8 @@ export class Destination {
     const shown = this.init.shownRoot ?? displayPath(this.init.rootAbs);
     let st: fs.Stats | undefined;
     try {
-      st = fs.lstatSync(this.init.rootAbs);
+      // The root's parents pinned too (a parent swapped for a symlink: PathEscape, not its lstat).
+      st = fs.lstatSync(this.init.anchor ? this.init.anchor.rootEntry(shown) : this.init.rootAbs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, shown, 'destination');
     }

@@ -42,6 +42,8 @@ export const MANIFEST_BATCH = 1000;
  */
 const BATCH_MS = 15;
 
+const DOT = Buffer.from('.');
+
 export class ManifestSource {
   /**
    * Every entry sent, by manifest index, kept as the packed batches that went out: record i is
@@ -63,22 +65,38 @@ export class ManifestSource {
 
   constructor(private readonly init: SourceInit) {
     let st: fs.Stats;
+    const shown = init.shown ?? displayPath(init.abs);
+    // With an anchor the source itself is looked at through its parent opened beneath the module
+    // root (a parent swapped for a symlink: PathEscape, not the lstat of something outside).
+    let anchor = init.anchorAt?.(init.abs);
     try {
-      st = fs.lstatSync(init.abs);
+      st = fs.lstatSync(anchor ? anchor.rootEntry(shown) : init.abs);
     } catch (err) {
-      throw fromErrno(err, init.shown ?? displayPath(init.abs), 'source');
+      anchor?.close();
+      throw fromErrno(err, shown, 'source');
     }
     if (st.isDirectory()) {
       this.rootAbs = init.abs;
     } else {
       // A single file (or symlink) lands inside the destination directory under its own name.
+      anchor?.close();
       const slash = init.abs.lastIndexOf(0x2f);
       this.rootAbs = slash <= 0 ? Buffer.from('/') : init.abs.subarray(0, slash);
-      const e = statEntry(init.abs, baseName(init.abs));
-      if (!e) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: init.shown ?? displayPath(init.abs) });
+      anchor = init.anchorAt?.(this.rootAbs);
+      let e: Entry | null;
+      try {
+        e = statEntry(anchor ? anchor.path(baseName(init.abs)) : init.abs, baseName(init.abs));
+      } catch (err) {
+        anchor?.close();
+        throw fromErrno(err, shown, 'source');
+      }
+      if (!e) {
+        anchor?.close();
+        throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: shown });
+      }
       this.single = e;
     }
-    this.anchor = init.anchorAt?.(this.rootAbs);
+    this.anchor = anchor;
   }
 
   /** Path of entry `rel`: below the pinned parent directory with an anchor. */
@@ -148,7 +166,10 @@ export class ManifestSource {
       this.complete = !outOfRange;
       return;
     }
-    const root = statEntry(this.rootAbs, EMPTY);
+    // With an anchor: the root through its pinned fd (`/proc/self/fd/N/.`), each directory read
+    // through an fd opened beneath the module root (listDir), never by its joined path.
+    const a = this.anchor;
+    const root = statEntry(a ? join2(a.listDir(EMPTY), DOT) : this.rootAbs, EMPTY);
     if (root) take(root);
     // With the native scanner the walk hands over scan records, packed without an Entry each
     // (a no-op push of 100k files spent ~0.15 s of client CPU building and packing Entries).
@@ -161,6 +182,7 @@ export class ManifestSource {
     const walker = walk(this.rootAbs, {
       filter: this.init.filter,
       noNames: true,
+      ...(a ? { dirPath: (rel: Buffer) => a.listDir(rel) } : {}),
       ...(onRecord ? { onRecord } : {}),
       ...(this.init.signal ? { signal: this.init.signal } : {}),
       onError: (f) => {

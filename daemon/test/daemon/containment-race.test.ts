@@ -78,14 +78,15 @@ describe('containment at use time: a directory swapped for a symlink after the c
     assert.equal(fs.readFileSync(path.join(moduleDir, 'dst/top.txt'), 'utf8'), 'top', 'the rest was copied');
   });
 
-  it('pull: nothing outside is read; the pull fails with PathEscape naming the file', async () => {
+  it('pull: nothing outside is read; the pull fails with PathEscape naming the directory', async () => {
     writeTree(path.join(moduleDir, 'src'), { 'sub/f.txt': 'inside' });
     const dst = path.join(tmp.dir, 'pulled');
     const remote = await start('src/sub');
     const r = await runBlit(['copy', remote('src/'), dst], { env });
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
-    assert.match(r.stderr, /sub\/f\.txt/);
+    // The walk that builds the manifest is the first to open it (containment-listing.test.ts).
+    assert.match(r.stderr, /\bsub\b/);
     const got = fs.existsSync(dst) ? listTree(dst).filter((p) => fs.statSync(path.join(dst, p)).isFile()) : [];
     for (const p of got) assert.doesNotMatch(fs.readFileSync(path.join(dst, p), 'utf8'), /SECRET/);
   });

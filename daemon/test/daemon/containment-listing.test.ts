@@ -1,0 +1,182 @@
+/**
+ * Use-time containment of the daemon's listings (daemon/beneath.ts listDir/rootEntry): the push's
+ * destination listing (the differ), the pull's source walk, ls, find, du and the push root's
+ * first lstat read directories through fds opened beneath the module root. A checked directory
+ * (or one above it) is swapped for a symlink leading out of the module right before the listing
+ * reads it (BLIT_TEST_SWAP_BEFORE_LIST / BLIT_TEST_SWAP_BEFORE_OPEN: a real rename + symlink on
+ * disk inside a real blitd); the call must fail with PathEscape naming the path, and no name of
+ * the outside directory may show up anywhere (manifest, diff, output, destination). With plain
+ * paths the listings read the outside directory (push, pull, ls), and find/du skipped it silently.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as native from '@blit/native';
+import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+
+const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
+/** Names only the outside directory has: none may appear in any output or destination. */
+const OUTSIDE_NAMES = /outsider|SECRETNAME/;
+
+describe('containment of the daemon listings: a directory swapped for a symlink right before it is listed (real blitd)', function () {
+  this.timeout(60_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let moduleDir: string;
+  let outside: string;
+  let daemon: Daemon | undefined;
+
+  before(function () {
+    if (!native.loadOpenBeneath().open) {
+      // Not a skip: without openat2 the guarantee is not given, and the daemon says so.
+      assert.fail(`openat2 is not available here (${native.loadOpenBeneath().error?.message}): the race window is open`);
+    }
+  });
+
+  beforeEach(() => {
+    tmp = tempDir('blit-listrace-');
+    moduleDir = path.join(tmp.dir, 'module');
+    outside = path.join(tmp.dir, 'outside');
+    // Shaped like the directories the tests swap away, so a listing that follows the swap finds
+    // the same subdirectories there, full of names that exist only outside.
+    writeTree(outside, {
+      'outsider-top.txt': 'x',
+      'deep/outsider.txt': 'SECRET',
+      'deep/SECRETNAME.txt': 'SECRET',
+      'b/SECRETNAME.txt': 'SECRET',
+      'sub/outsider.txt': 'SECRET',
+      'dst': 'a file outside',
+    });
+  });
+
+  afterEach(async () => {
+    const log = daemon?.stderr() ?? '';
+    await daemon?.stop();
+    daemon = undefined;
+    tmp.cleanup();
+    assert.doesNotMatch(log, /unhandled error|uncaught/i);
+  });
+
+  const start = async (swapEnv: Record<string, string>): Promise<(p: string) => string> => {
+    daemon = await startDaemon(['--port', '0', '--root', moduleDir], { env: swapEnv });
+    const port = daemon.port;
+    return (p) => `127.0.0.1:${port}:/default/${p}`;
+  };
+  const beforeList = (list: string, dir: string): Record<string, string> => ({ BLIT_TEST_SWAP_BEFORE_LIST: JSON.stringify({ list, dir, to: outside }) });
+  const beforeOpen = (dir: string): Record<string, string> => ({ BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir, to: outside }) });
+  const outsideUnchanged = (before: string): void => assert.equal(JSON.stringify(listTree(outside)), before, 'nothing outside the module changed');
+
+  it('push mirror: the destination listing of a directory below a swapped one fails with PathEscape; nothing outside is listed or deleted', async () => {
+    writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'top.txt': 'old' });
+    const src = path.join(tmp.dir, 'src');
+    writeTree(src, { 'sub/deep/keep.txt': 'k', 'top.txt': 'new top' });
+    const before = JSON.stringify(listTree(outside));
+    const remote = await start(beforeList('dst/sub/deep', 'dst/sub'));
+    const r = await runBlit(['mirror', `${src}/`, remote('dst'), '--yes', '-v'], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.match(r.stderr, /sub\/deep/);
+    assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
+    outsideUnchanged(before);
+    assert.ok(fs.lstatSync(path.join(moduleDir, 'dst/sub')).isSymbolicLink(), 'the swap happened');
+  });
+
+  it('push dry-run mirror: no outside name is itemized as a deletion', async () => {
+    writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k' });
+    const src = path.join(tmp.dir, 'src');
+    writeTree(src, { 'sub/deep/keep.txt': 'k' });
+    const remote = await start(beforeList('dst/sub/deep', 'dst/sub'));
+    const r = await runBlit(['mirror', `${src}/`, remote('dst'), '--dry-run', '-v'], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
+  });
+
+  it('push: the root lstat goes through its pinned parent (a swapped parent is PathEscape, not the outside entry)', async () => {
+    fs.mkdirSync(path.join(moduleDir, 'p'), { recursive: true });
+    const src = path.join(tmp.dir, 'src');
+    writeTree(src, { 'a.txt': 'a' });
+    const before = JSON.stringify(listTree(outside));
+    const remote = await start(beforeOpen('p'));
+    const r = await runBlit(['copy', `${src}/`, remote('p/dst')], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    // With a plain lstat: "destination exists and is not a directory" (outside/dst is a file).
+    assert.match(r.stderr, /PathEscape/);
+    assert.doesNotMatch(r.stderr, /not a directory/);
+    outsideUnchanged(before);
+  });
+
+  it('pull: the source walk of a directory below a swapped one fails with PathEscape; no outside name reaches the manifest', async () => {
+    writeTree(path.join(moduleDir, 'src'), { 'a/b/inside.txt': 'inside', 'top.txt': 't' });
+    const dst = path.join(tmp.dir, 'pulled');
+    const remote = await start(beforeList('src/a/b', 'src/a'));
+    const r = await runBlit(['copy', remote('src/'), dst, '-v'], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.match(r.stderr, /a\/b/);
+    assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
+    const got = fs.existsSync(dst) ? listTree(dst) : [];
+    assert.ok(!got.some((p) => OUTSIDE_NAMES.test(p)), got.join(','));
+    assert.equal(fs.readFileSync(path.join(dst, 'top.txt'), 'utf8'), 't', 'the rest was copied');
+  });
+
+  it('pull dry run: no outside name is itemized', async () => {
+    writeTree(path.join(moduleDir, 'src'), { 'a/b/inside.txt': 'inside' });
+    const dst = path.join(tmp.dir, 'pulled');
+    const remote = await start(beforeList('src/a/b', 'src/a'));
+    const r = await runBlit(['copy', remote('src/'), dst, '--dry-run', '-v'], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
+  });
+
+  it('ls: a directory whose parent is swapped right before the listing fails with PathEscape', async () => {
+    writeTree(path.join(moduleDir, 'l'), { 'sub/a.txt': 'a' });
+    const remote = await start(beforeList('l/sub', 'l'));
+    const r = await runBlit(['ls', remote('l/sub')], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
+  });
+
+  it('find: a swapped directory fails the call naming it (it was skipped with a log line)', async () => {
+    writeTree(path.join(moduleDir, 'f'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    const remote = await start(beforeOpen('f/sub'));
+    const r = await runBlit(['find', remote('f'), '--pattern', '*.txt'], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.match(r.stderr, /f\/sub/);
+    assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
+  });
+
+  it('du: a swapped directory fails the call naming it (its sizes were left out silently)', async () => {
+    writeTree(path.join(moduleDir, 'd'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    const remote = await start(beforeOpen('d/sub'));
+    const r = await runBlit(['du', remote('d')], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /PathEscape/);
+    assert.match(r.stderr, /d\/sub/);
+  });
+
+  it('without a swap the listings work as before (push mirror, pull, ls, find, du)', async () => {
+    writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'sub/deep/extra.txt': 'e' });
+    const src = path.join(tmp.dir, 'src');
+    writeTree(src, { 'sub/deep/keep.txt': 'k', 'sub/new.txt': 'n' });
+    const remote = await start({});
+    let r = await runBlit(['mirror', `${src}/`, remote('dst'), '--yes'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listTree(path.join(moduleDir, 'dst')), ['sub', 'sub/deep', 'sub/deep/keep.txt', 'sub/new.txt']);
+    const back = path.join(tmp.dir, 'back');
+    r = await runBlit(['copy', remote('dst/'), back], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listTree(back), ['sub', 'sub/deep', 'sub/deep/keep.txt', 'sub/new.txt']);
+    r = await runBlit(['ls', remote('dst/sub')], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deep/);
+    assert.match(r.stdout, /new\.txt/);
+    r = await runBlit(['find', remote('dst'), '--pattern', '*.txt'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /keep\.txt/);
+    r = await runBlit(['du', remote('dst')], { env });
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
