@@ -59,12 +59,17 @@ let swap: { dir: string; to: string } | undefined = (() => {
 
 export function swapForTest(moduleRoot: string, modRel: Buffer): void {
   if (!swap || modRel.toString() !== swap.dir) return;
-  const at = `${moduleRoot}/${swap.dir}`;
-  // Each thread has its own copy of this state: swap only a real directory (once per process).
-  if (!fs.lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) return;
+  if (swapNow(moduleRoot, swap.dir, swap.to)) swap = undefined;
+}
+
+/** The swap of both test hooks: `dir` renamed away, a symlink to `to` in its place. */
+function swapNow(moduleRoot: string, dir: string, to: string): boolean {
+  const at = `${moduleRoot}/${dir}`;
+  // Each thread has its own copy of the hooks' state: swap only a real directory (once per process).
+  if (!fs.lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) return false;
   fs.renameSync(at, `${at}.swapped-away`);
-  fs.symlinkSync(swap.to, at);
-  swap = undefined;
+  fs.symlinkSync(to, at);
+  return true;
 }
 
 /**
@@ -83,11 +88,7 @@ let listSwap: { list: string; dir: string; to: string } | undefined = (() => {
 
 export function swapBeforeListForTest(moduleRoot: string, modRel: Buffer): void {
   if (!listSwap || modRel.toString() !== listSwap.list) return;
-  const at = `${moduleRoot}/${listSwap.dir}`;
-  if (!fs.lstatSync(at, { throwIfNoEntry: false })?.isDirectory()) return;
-  fs.renameSync(at, `${at}.swapped-away`);
-  fs.symlinkSync(listSwap.to, at);
-  listSwap = undefined;
+  if (swapNow(moduleRoot, listSwap.dir, listSwap.to)) listSwap = undefined;
 }
 
 function warnOnce(log: Logger | undefined, why: string): void {
