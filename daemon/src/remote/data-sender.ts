@@ -11,7 +11,8 @@
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
-import type { Entry, Failure } from '../engine/types';
+import type { Failure } from '../engine/types';
+import type { SentFile } from './manifest-pack';
 import { displayPath } from '../engine/paths';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
 import { SourceChanged, checkUnchanged, readAllChecked } from './source-check';
@@ -20,7 +21,9 @@ export interface OutgoingFile {
   index: number;
   /** Absolute source path. */
   abs: Buffer;
-  entry: Entry;
+  entry: SentFile;
+  /** The directory of entry.rel the source pinned for this file (released with it). */
+  dir?: Buffer;
 }
 
 /** An async FIFO: producers push() and close(); each stream awaits next(). */
@@ -182,7 +185,8 @@ function failureFor(f: OutgoingFile, err: unknown): Failure {
   return { path: shown, code: be.code, reason: be.message.slice(shown.length + 2) };
 }
 
-function write(socket: net.Socket, bufs: Buffer[]): Promise<void> {
+/** Write whole frames; resolves once Node takes more (drain), rejects when the stream broke. */
+export function write(socket: net.Socket, bufs: Buffer[]): Promise<void> {
   if (socket.destroyed) return Promise.reject(new StreamBroken());
   socket.cork();
   let ok = true;

@@ -267,6 +267,25 @@ export function unpackEntries(buf: Buffer): PackedEntry[] {
  * Decodes the record at `at.o` and moves `at.o` past it (the source decodes one record again when
  * the destination needs that file: it keeps its packed batches, not an Entry per record).
  */
+/**
+ * The regular file's record at byte `o` of a batch this process packed (ManifestSource keeps its
+ * own): path (a view), size and ns mtime, or undefined for any other kind. What a sender needs
+ * per needed file, without decodeRecord's Entry (mode, uid, gid) and wrapper objects.
+ */
+export function fileRecordAt(buf: Buffer, o: number): SentFile | undefined {
+  if (buf[o] !== KIND_CODE.file) return undefined;
+  const p = o + 6;
+  const s = p + buf.readUInt32LE(o + 2);
+  return { rel: buf.subarray(p, s), size: buf.readUInt32LE(s + 4) * TWO_32 + buf.readUInt32LE(s), mtimeNs: buf.readBigInt64LE(s + 8) };
+}
+
+/** What a sender knows of a file it sends (an Entry is one). */
+export interface SentFile {
+  rel: Buffer;
+  size: number;
+  mtimeNs: bigint;
+}
+
 export function decodeRecord(buf: Buffer, at: { o: number }): PackedEntry {
   let o = at.o;
   need(buf, o, 6);

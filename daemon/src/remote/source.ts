@@ -11,7 +11,7 @@ import { hashFile, initChecksum } from '../engine/checksum';
 import { baseName, displayPath, EMPTY, join2, parentRel } from '../engine/paths';
 import { statEntry, walk } from '../engine/walk';
 import type { Entry, Failure } from '../engine/types';
-import { decodeRecord, ManifestPacker } from './manifest-pack';
+import { decodeRecord, fileRecordAt, ManifestPacker } from './manifest-pack';
 import { nativeScanner, type ScanCursor } from '../engine/scan-dir';
 import type { OutgoingFile } from './data-sender';
 import type { DirAnchor } from '../daemon/beneath';
@@ -238,10 +238,13 @@ export class ManifestSource {
     return i === undefined ? undefined : this.entryAt(i);
   }
 
-  /** The file behind a need index, checked: a real file of the manifest, asked for once. */
+  /**
+   * The file behind a need index, checked: a real file of the manifest, asked for once. Read
+   * straight from the packed record (fileRecordAt: no Entry per needed file).
+   */
   fileFor(index: number): OutgoingFile {
-    const e = this.entryAt(index);
-    if (!Number.isSafeInteger(index) || !e || e.kind !== 'file') {
+    const e = Number.isSafeInteger(index) && index >= 0 && index < this.recOff.length ? fileRecordAt(this.packed[this.recBatch[index]!]!, this.recOff[index]!) : undefined;
+    if (!e) {
       throw new BlitError({ code: ErrorCodes.BadFrame, message: `need for index ${index}, which is not a file of the manifest` });
     }
     if (index >= this.requested.length) {
@@ -251,10 +254,12 @@ export class ManifestSource {
     }
     if (this.requested[index] === 1) throw new BlitError({ code: ErrorCodes.BadFrame, message: `need for index ${index} sent twice`, path: displayPath(e.rel) });
     this.requested[index] = 1;
+    if (!this.anchor) return { index, abs: join2(this.rootAbs, e.rel), entry: e };
     // Throws PathEscape when a directory on the way was swapped for a symlink since the walk.
     // A sender opens it later: its directory stays pinned until release(f).
-    const abs = this.anchor ? join2(this.anchor.acquire(parentRel(e.rel)), baseName(e.rel)) : join2(this.rootAbs, e.rel);
-    return { index, abs, entry: e };
+    const slash = e.rel.lastIndexOf(0x2f);
+    const dir = slash < 0 ? EMPTY : e.rel.subarray(0, slash);
+    return { index, abs: join2(this.anchor.acquire(dir), slash < 0 ? e.rel : e.rel.subarray(slash + 1)), entry: e, dir };
   }
 
   /**
@@ -270,6 +275,6 @@ export class ManifestSource {
 
   /** The sender is done with a file of fileFor (sent or failed). */
   release(f: OutgoingFile): void {
-    this.anchor?.release(parentRel(f.entry.rel));
+    this.anchor?.release(f.dir ?? parentRel(f.entry.rel));
   }
 }

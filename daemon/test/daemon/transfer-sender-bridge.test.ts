@@ -169,6 +169,46 @@ describe('sendfile worker start: the main thread sends until it is ready', funct
     assert.ok((await threadsBackTo(before)) <= before, 'the worker thread ended');
   });
 
+  it('small files sent while the worker starts: read in native runs, a changed or missing file named and not begun', async () => {
+    // The main thread sends the first run of the queue before the worker can be ready (its start
+    // takes 30 ms and more): it reads, checks and frames small files in one native call, as the
+    // worker does. A file that no longer matches its listing or is gone is reported failed
+    // (SourceChanged / the errno) and nothing of it goes out: no FILE_START, no FILE_ERROR.
+    const rx = await receiver(0);
+    try {
+      const datas = Array.from({ length: 10 }, (_, i) => pattern(30 * 1024 + i, 20 + i));
+      const outs = datas.map((d, i) => outgoing(t.dir, i, `s${i}`, d));
+      fs.appendFileSync(outs[1]!.abs, 'grown since the listing');
+      fs.unlinkSync(outs[2]!.abs);
+      const queue = new SendQueue();
+      for (const o of outs) queue.push(o);
+      queue.close();
+      const sock = net.connect(rx.port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      const sent: number[] = [];
+      const failed = new Map<number, { code: string; reason: string }>();
+      let bytes = 0;
+      await sendOnStreamZeroCopy(sock, queue, {
+        sent: (f) => sent.push(f.index),
+        failed: (f, failure) => failed.set(f.index, { code: failure.code, reason: failure.reason }),
+        bytes: (n) => (bytes += n),
+      });
+      const r = await rx.got;
+      const ok = [0, 3, 4, 5, 6, 7, 8, 9];
+      assert.deepEqual([...r.starts].sort((a, b) => a - b), ok, 'no FILE_START for the failed files');
+      assert.deepEqual([...r.ends].sort((a, b) => a - b), ok, 'no FILE_ERROR either');
+      for (const i of ok) assert.ok(Buffer.concat(r.files.get(i)!).equals(datas[i]!), `file ${i} exact`);
+      assert.deepEqual(sent.sort((a, b) => a - b), ok);
+      assert.equal(bytes, ok.reduce((a, i) => a + datas[i]!.length, 0));
+      assert.equal(failed.get(1)?.code, ErrorCodes.SourceChanged);
+      assert.match(failed.get(1)!.reason, /changed while it was being sent/);
+      assert.equal(failed.get(2)?.code, ErrorCodes.IoError);
+      assert.match(failed.get(2)!.reason, /ENOENT|no such file/i);
+    } finally {
+      rx.close();
+    }
+  });
+
   it('the worker continues a small file the main thread began (no second FILE_START)', async () => {
     // The main thread may hand a file over right after its FILE_START (the worker got ready
     // while that write waited): the worker's batch path for small files must not frame it anew.
