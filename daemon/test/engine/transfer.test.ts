@@ -270,6 +270,37 @@ describe('engine: runLocalTransfer copies contents and metadata', function () {
     assert.ok(recs[1]!.settings.workers >= 1);
   });
 
+  it('a history of small-file runs (labelled readwrite) does not move read/write ahead for big files', async () => {
+    const { PerfHistory, makePerfRecord } = await import('../../src/engine/perf/history');
+    const { primitiveOrderForRun } = await import('../../src/engine/perf/tuning');
+    const { runLocalTransfer } = await import('../../src/engine/orchestrator');
+    const history = PerfHistory.open({ dir: tempDir('hist') });
+    const small = tempDir();
+    const spec: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) spec[`f${i}`] = 'x'.repeat(4000);
+    writeTree(small, spec);
+    await runLocalTransfer(small + '/', tempDir(), opts(), () => undefined, { history });
+    const first = history.recent()[0]!;
+    // Small files always go through read/write, so such a run is labelled with it.
+    assert.equal(first.primitive, 'readwrite');
+    // The same run as the predictor learns it (a run this small may have finished within 1 ms,
+    // which teaches nothing): fast, so its arm is the best one of its size class.
+    const { v: _v, time: _t, ...fields } = first;
+    await history.append(makePerfRecord({ ...fields, copyMs: 5 }));
+    const big = tempDir();
+    const bytes = Buffer.alloc(3 << 20, 7);
+    writeTree(big, { 'big.bin': bytes });
+    const dst = tempDir();
+    await runLocalTransfer(big + '/', dst, opts(), () => undefined, { history });
+    const recs = history.recent();
+    const last = recs[recs.length - 1]!;
+    assert.equal(last.files, 1);
+    // The order the run copied its big file with: the kernel primitive first, not read/write.
+    assert.deepEqual(last.settings.primitiveOrder, primitiveOrderForRun(last.signature));
+    assert.notEqual(last.settings.primitiveOrder[0], 'readwrite');
+    assert.ok(fs.readFileSync(path.join(dst, 'big.bin')).equals(bytes));
+  });
+
   it('bad input: missing source, destination inside source, missing destination parent', async () => {
     const base = tempDir();
     writeTree(base, { 'src/a': 'a' });

@@ -177,7 +177,12 @@ export class PerfPredictor {
     }
     if (!best) return null;
     const order = base.primitiveOrder.slice();
-    const i = best.primitive ? order.indexOf(best.primitive) : -1;
+    // 'readwrite' is never moved ahead of a kernel primitive: it is the fallback every order ends
+    // with, and a run is labelled 'readwrite' whenever small files (always read/write, whatever the
+    // order) carried most of its bytes, so that label says nothing about how big files copy best.
+    // Promoting it made every later run copy its big files through user space (the bench's mixed
+    // and first large runs: 1 GiB took ~2x the CPU of copy_file_range; DEVLOG h30-local).
+    const i = best.primitive && best.primitive !== 'readwrite' ? order.indexOf(best.primitive) : -1;
     if (i > 0) order.unshift(...order.splice(i, 1));
     return {
       workers: Math.max(1, Math.round(best.settings.workers)),
