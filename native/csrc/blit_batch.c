@@ -828,3 +828,78 @@ int blit_open_beneath(int dirfd, const char *path, uint32_t resolve) {
   while (fd < 0 && errno == EAGAIN && ++tries < 64);
   return fd < 0 ? -errno : (int)fd;
 }
+
+/*
+ * blit_dir_meta_batch: directory metadata after the children are in place (the local engine's
+ * applyDirFixes; daemon/src/engine/metadata.ts applyDirMeta is the per-directory node:fs
+ * equivalent). Per record, in order: chown(path, uid, gid) when OPT_PRESERVE_OWNER (root),
+ * chmod(path, mode), utimensat(AT_FDCWD, path, {now, mtime}, 0): the same calls, following a
+ * symlink like chownSync/chmodSync/utimensat without AT_SYMLINK_NOFOLLOW do. A failed step ends
+ * that record (the rest still run) and is reported as {errno, step} (1 chown, 2 chmod,
+ * 3 utimensat, 4 path without a NUL-free fit in PATH_MAX). Additive: bound on its own
+ * (native/src/batch.ts loadDirMetaBatch), the batch ABI is unchanged.
+ * Record: u32 rec_len, path_len, mode, uid, gid, reserved; i64 mtime_ns; path bytes, padding
+ * to 8. Output: i32 errno, i32 step per record (0, 0 when done). Returns count, or -1 on a
+ * malformed input (nothing done).
+ */
+struct dir_meta_rec {
+  uint32_t rec_len;
+  uint32_t path_len;
+  uint32_t mode;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t reserved;
+  int64_t mtime_ns;
+  /* path bytes (no NUL), padding to 8 */
+};
+
+int blit_dir_meta_batch(const uint8_t *in, uint32_t in_len, uint32_t count, int32_t *out, uint32_t opts) {
+  static __thread char p[PATH_MAX];
+  size_t off = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (off + sizeof(struct dir_meta_rec) > in_len) return -1;
+    const struct dir_meta_rec *d = (const struct dir_meta_rec *)(in + off);
+    if (d->rec_len < sizeof(struct dir_meta_rec) + (size_t)d->path_len || off + d->rec_len > in_len || (d->rec_len & 7) != 0) return -1;
+    off += d->rec_len;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  off = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    const struct dir_meta_rec *d = (const struct dir_meta_rec *)(in + off);
+    off += d->rec_len;
+    int32_t *r = out + 2 * (size_t)i;
+    r[0] = 0;
+    r[1] = 0;
+    if (d->path_len >= PATH_MAX || memchr(d + 1, 0, d->path_len) != NULL) {
+      r[0] = d->path_len >= PATH_MAX ? ENAMETOOLONG : EINVAL;
+      r[1] = 4;
+      continue;
+    }
+    memcpy(p, d + 1, d->path_len);
+    p[d->path_len] = 0;
+    if ((opts & OPT_PRESERVE_OWNER) && chown(p, (uid_t)d->uid, (gid_t)d->gid) < 0) {
+      r[0] = errno;
+      r[1] = 1;
+      continue;
+    }
+    if (chmod(p, (mode_t)d->mode) < 0) {
+      r[0] = errno;
+      r[1] = 2;
+      continue;
+    }
+    struct timespec ts[2];
+    ts[0] = now;
+    ts[1].tv_sec = d->mtime_ns / 1000000000LL;
+    ts[1].tv_nsec = d->mtime_ns % 1000000000LL;
+    if (ts[1].tv_nsec < 0) {
+      ts[1].tv_nsec += 1000000000LL;
+      ts[1].tv_sec -= 1;
+    }
+    if (utimensat(AT_FDCWD, p, ts, 0) < 0) {
+      r[0] = errno;
+      r[1] = 3;
+    }
+  }
+  return (int)count;
+}

@@ -508,3 +508,71 @@ export function loadOpenBeneath(): { open?: OpenBeneath; error?: Error } {
     return { error: err instanceof Error ? err : new Error(String(err)) };
   }
 }
+
+/** One directory for blit_dir_meta_batch: its path and the metadata it gets. */
+export interface DirMetaItem {
+  path: Buffer;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+}
+
+/**
+ * blit_dir_meta_batch (blit_batch.c): per directory chown (when preserveOwner), chmod, utimensat
+ * (atime now, mtime to the ns), the calls of the engine's applyDirMeta, in one foreign call.
+ * Returns the directories that failed, each with a NativeError naming the syscall and the path
+ * (a failed step ends that directory; the others still run).
+ */
+export type DirMetaBatch = (items: readonly DirMetaItem[], preserveOwner: boolean) => Array<{ at: number; error: NativeError }>;
+
+const DIR_META_HEADER = 32;
+const DIR_META_STEPS = ['', 'chown', 'chmod', 'utimensat', 'path'] as const;
+let dirMetaCached: DirMetaBatch | null | undefined;
+
+/** The directory-metadata batch, or undefined (no library, BLIT_NATIVE_BATCH=0, symbol missing). */
+export function loadDirMetaBatch(): DirMetaBatch | undefined {
+  if (dirMetaCached !== undefined) return dirMetaCached ?? undefined;
+  dirMetaCached = null;
+  if (!loadNativeBatch()) return undefined;
+  try {
+    const ffi = require('ffi-rs') as typeof FfiRs;
+    const { I32, U8Array } = ffi.DataType;
+    const call = bindRaw(ffi, 'blit_dir_meta_batch', I32, [U8Array, I32, I32, U8Array, I32], false, LIBRARY) as (args: unknown[]) => number;
+    let input = Buffer.alloc(64 * 1024);
+    let output = Buffer.alloc(8 * 1024);
+    dirMetaCached = (items, preserveOwner) => {
+      const n = items.length;
+      const failures: Array<{ at: number; error: NativeError }> = [];
+      if (n === 0) return failures;
+      let bytes = 0;
+      for (const d of items) bytes += pad8(DIR_META_HEADER + d.path.length);
+      if (input.length < bytes) input = Buffer.alloc(Math.max(bytes, input.length * 2));
+      if (output.length < n * 8) output = Buffer.alloc(n * 8);
+      let off = 0;
+      for (const d of items) {
+        const len = pad8(DIR_META_HEADER + d.path.length);
+        input.writeUInt32LE(len, off);
+        input.writeUInt32LE(d.path.length, off + 4);
+        input.writeUInt32LE(d.mode >>> 0, off + 8);
+        input.writeUInt32LE(d.uid >>> 0, off + 12);
+        input.writeUInt32LE(d.gid >>> 0, off + 16);
+        input.writeUInt32LE(0, off + 20);
+        input.writeBigInt64LE(d.mtimeNs, off + 24);
+        d.path.copy(input, off + DIR_META_HEADER);
+        off += len;
+      }
+      const r = call([input.subarray(0, off), off, n, output, preserveOwner ? OPT_PRESERVE_OWNER : 0]);
+      if (r < 0) throw new Error('dirMetaBatch: the native side rejected the batch (malformed record)');
+      const i32 = new Int32Array(output.buffer, output.byteOffset, n * 2);
+      for (let i = 0; i < n; i++) {
+        const errno = i32[2 * i]!;
+        if (errno !== 0) failures.push({ at: i, error: new NativeError(errno, DIR_META_STEPS[i32[2 * i + 1]!] ?? '', items[i]!.path) });
+      }
+      return failures;
+    };
+  } catch {
+    dirMetaCached = null;
+  }
+  return dirMetaCached ?? undefined;
+}

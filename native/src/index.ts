@@ -135,6 +135,7 @@ export {
   batchError,
   loadNativeBatch,
   loadOpenBeneath,
+  loadDirMetaBatch,
   AT_FDCWD,
   RESOLVE_BENEATH,
   RESOLVE_NO_MAGICLINKS,
@@ -147,4 +148,4 @@ export {
   readRecordSize,
   SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, DirMetaBatch, DirMetaItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
