@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ABI_VERSION 4
+#define ABI_VERSION 5
 
 /* Steps, reported with the errno of a failed file (mirrored in native/src/batch.ts). */
 enum step {
@@ -493,14 +493,21 @@ static int by_name(const void *a, const void *b, void *base) {
   return strcmp((const char *)base + *(const uint32_t *)a, (const char *)base + *(const uint32_t *)b);
 }
 
+static int scan_fd(int fd, uint8_t *out, uint64_t out_len);
+
 int blit_scan_dir(const char *path, uint8_t *out, uint64_t out_len, uint32_t follow) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+  if (fd < 0) return -errno;
+  return scan_fd(fd, out, out_len);
+}
+
+/* The scan of an open directory fd (closed here): blit_scan_dir and blit_scan_dir_at. */
+static int scan_fd(int fd, uint8_t *out, uint64_t out_len) {
   static __thread char link[PATH_MAX];
   static __thread char *names;      /* NUL-terminated names, then their d_type byte */
   static __thread size_t names_cap;
   static __thread uint32_t *offs;
   static __thread size_t offs_cap;
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-  if (fd < 0) return -errno;
   DIR *d = fdopendir(fd);
   if (!d) {
     int e = errno;
@@ -902,4 +909,23 @@ int blit_dir_meta_batch(const uint8_t *in, uint32_t in_len, uint32_t count, int3
     }
   }
   return (int)count;
+}
+
+/*
+ * blit_scan_dir_at (ABI 5): blit_scan_dir of directory `path` opened relative to `dirfd` with
+ * openat2(O_RDONLY|O_DIRECTORY|O_CLOEXEC, resolve): the daemon's contained listings pass the module
+ * root's fd and RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_SYMLINKS, so a directory swapped
+ * for a symlink fails the open (EXDEV/ELOOP) and the entries are lstat'ed relative to the fd this
+ * open returned: one syscall per directory where the daemon used to open an O_PATH fd beneath
+ * the root and then its /proc/self/fd/N magic link. Returns what blit_scan_dir returns (-errno of
+ * the openat2 included).
+ */
+int blit_scan_dir_at(int dirfd, const char *path, uint8_t *out, uint64_t out_len, uint32_t resolve) {
+  struct blit_open_how how = { O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, resolve };
+  long fd;
+  int tries = 0;
+  do fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN && ++tries < 64);
+  if (fd < 0) return -errno;
+  return scan_fd((int)fd, out, out_len);
 }

@@ -32,7 +32,7 @@ import { NativeError } from './errors';
 
 const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 const COPY_HEADER = 56;
 const WRITE_HEADER = 48;
 const READ_HEADER = 32;
@@ -219,6 +219,12 @@ export interface NativeBatch {
    * when the directory cannot be opened or read. `follow` = false opens it with O_NOFOLLOW.
    */
   scanDir(dirPath: Buffer, follow: boolean): number;
+  /**
+   * scanDir of directory `dirPath` opened relative to fd `dirfd` with openat2(O_RDONLY|O_DIRECTORY,
+   * `resolve`: RESOLVE_* bits) inside the native call (blit_scan_dir_at): one syscall per
+   * directory for a listing contained beneath a root fd. -errno of the openat2 as of the read.
+   */
+  scanDirAt(dirfd: number, dirPath: Buffer, resolve: number): number;
   /** The records of the last scanDir (views are replaced when the buffer grows). */
   readonly scan: ScanRecords;
 }
@@ -305,6 +311,7 @@ function open(): NativeBatch {
   const copy = call('blit_copy_batch', [U8Array, I32, I32, U8Array, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const write = call('blit_write_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const scanCall = call('blit_scan_dir', [U8Array, U8Array, U64, I32]);
+  const scanAtCall = call('blit_scan_dir_at', [I32, U8Array, U8Array, U64, I32]);
   const readCall = call('blit_read_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32]);
   let frames = Buffer.alloc(256 * 1024);
   const scan: ScanRecords = scanRecords(256 * 1024);
@@ -447,19 +454,28 @@ function open(): NativeBatch {
     scan,
     scanDir(dirPath, follow) {
       const p = Buffer.concat([dirPath, ZERO]);
-      for (;;) {
-        const r = scanCall([p, scan.data, scan.data.length, follow ? 1 : 0]);
-        if (r !== SCAN_TOO_SMALL) return r;
-        // Too small: the bytes needed are in the first 8 (the directory may grow again: loop).
-        const need = scan.f64[0]!;
-        const next = scanRecords(Math.max(need + 64 * 1024, scan.data.length * 2));
-        scan.data = next.data;
-        scan.u32 = next.u32;
-        scan.i32 = next.i32;
-        scan.f64 = next.f64;
-      }
+      return scanInto(() => scanCall([p, scan.data, scan.data.length, follow ? 1 : 0]));
+    },
+    scanDirAt(dirfd, dirPath, resolve) {
+      const p = Buffer.concat([dirPath, ZERO]);
+      return scanInto(() => scanAtCall([dirfd, p, scan.data, scan.data.length, resolve]));
     },
   };
+
+  /** Run a scan into `scan`, growing it (and scanning again) while it is too small. */
+  function scanInto(run: () => number): number {
+    for (;;) {
+      const r = run();
+      if (r !== SCAN_TOO_SMALL) return r;
+      // Too small: the bytes needed are in the first 8 (the directory may grow again: loop).
+      const need = scan.f64[0]!;
+      const next = scanRecords(Math.max(need + 64 * 1024, scan.data.length * 2));
+      scan.data = next.data;
+      scan.u32 = next.u32;
+      scan.i32 = next.i32;
+      scan.f64 = next.f64;
+    }
+  }
 }
 
 function scanRecords(bytes: number): ScanRecords {

@@ -40,6 +40,7 @@ const RESOLVE = native.RESOLVE_BENEATH | native.RESOLVE_NO_MAGICLINKS | native.R
 const ENOENT = 2;
 const ELOOP = 40;
 const EXDEV = 18;
+const DOT = Buffer.from('.');
 
 let warned = false;
 
@@ -182,6 +183,45 @@ export class DirAnchor {
   listDir(rel: Buffer): Buffer {
     if (listSwap) swapBeforeListForTest(this.moduleRoot, this.modRel(rel));
     return this.dir(rel);
+  }
+
+  /**
+   * The listing of directory `rel` (below the transfer root) into `nb.scan` (scan-dir.ts), in one
+   * native call that opens it beneath the module root (openat2 O_RDONLY|O_DIRECTORY with the
+   * anchor's RESOLVE bits: no symlink, no magic link, nothing outside) and lstats its entries
+   * relative to the fd that open returned: one syscall per directory, no procfs path, nothing
+   * cached (a listing reads each directory once). Returns the entry count; throws PathEscape
+   * naming `rel` for a swap (EXDEV/ELOOP), a NativeError ('scandir', `rel`) otherwise (ENOENT,
+   * ENOTDIR: no such directory). Fallback (no openat2): the joined path, as dir() hands out.
+   */
+  scanDir(nb: native.NativeBatch, rel: Buffer): number {
+    const m = this.modRel(rel);
+    if (listSwap) swapBeforeListForTest(this.moduleRoot, m);
+    if (swap) swapForTest(this.moduleRoot, m);
+    if (!this.open) {
+      const abs = rel.length === 0 ? this.rootAbs : join2(this.rootAbs, rel);
+      const n = nb.scanDir(abs, true);
+      if (n < 0) throw new native.NativeError(-n, 'scandir', abs);
+      return n;
+    }
+    if (this.closed) throw new BlitError({ code: ErrorCodes.Internal, message: 'directory anchor used after the transfer ended', path: displayPath(rel) || '.' });
+    const n = nb.scanDirAt(this.moduleFd, m.length === 0 ? DOT : m, RESOLVE);
+    if (n < 0) throw beneathError(-n, 'scandir', rel);
+    return n;
+  }
+
+  /**
+   * The content of file `rel` (below the transfer root), opened through its pinned parent with
+   * O_NOFOLLOW|O_NONBLOCK: a symlink there fails (ELOOP), never followed; a FIFO cannot block.
+   * For the filter files the daemon reads from a tree it lists (.gitignore on a pull).
+   */
+  readFileNoFollow(rel: Buffer): Buffer {
+    const fd = fs.openSync(this.path(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try {
+      return fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /**
@@ -352,11 +392,15 @@ export class DirAnchor {
  * the fd, or PathEscape (a symlink on the way) / a NativeError naming `shownRel`. Any thread.
  */
 export function openBeneathChecked(open: native.OpenBeneath, moduleFd: number, m: Buffer, shownRel: Buffer): number {
-  const fd = open(moduleFd, m.length === 0 ? Buffer.from('.') : m, RESOLVE);
+  const fd = open(moduleFd, m.length === 0 ? DOT : m, RESOLVE);
   if (fd >= 0) return fd;
-  const errno = -fd;
+  throw beneathError(-fd, 'openat2', shownRel);
+}
+
+/** The error of an open beneath the module root: PathEscape for a swap (EXDEV/ELOOP), else a NativeError naming `shownRel`. */
+function beneathError(errno: number, syscall: string, shownRel: Buffer): Error {
   if (errno === EXDEV || errno === ELOOP) {
-    throw new BlitError({
+    return new BlitError({
       code: ErrorCodes.PathEscape,
       message: errno === EXDEV
         ? 'resolves outside the module (a directory on the way was replaced by a symlink); refusing to use it'
@@ -364,7 +408,7 @@ export function openBeneathChecked(open: native.OpenBeneath, moduleFd: number, m
       path: displayPath(shownRel) || '.',
     });
   }
-  throw new native.NativeError(errno, 'openat2', displayPath(shownRel) || '.');
+  return new native.NativeError(errno, syscall, displayPath(shownRel) || '.');
 }
 
 function splitParts(rel: Buffer): string[] {

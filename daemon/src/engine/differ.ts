@@ -131,6 +131,9 @@ export class Differ {
    * quick: the quick check the differ may apply itself on the native scan when the caller has a
    * `same` callback ('default': size and Node's double-ms mtime, as decideFile compares a fast
    * destination entry; 'size-only'; null: never, every matched name goes to `both`).
+   * scanAt: the daemon's contained native scan of destination directory `rel` (DirAnchor.scanDir:
+   * one openat2 beneath the module root inside the scan; PathEscape for a swap); dirPath is then
+   * used only by the node:fs path (no native scanner).
    */
   constructor(
     private readonly dstRootAbs: Buffer,
@@ -138,6 +141,7 @@ export class Differ {
     private readonly fastStat = false,
     private readonly quick: QuickCheck = null,
     private readonly dirPath?: (rel: Buffer) => Buffer,
+    private readonly scanAt?: (nb: native.NativeBatch, rel: Buffer) => number,
   ) {}
 
   /**
@@ -228,8 +232,15 @@ export class Differ {
     let n = -1;
     let dirAbs: Buffer = EMPTY;
     try {
-      dirAbs = this.dstDir(listing.dir);
-      n = scanDir(nb, dirAbs, listing.dir.length === 0 || this.dirPath !== undefined);
+      if (this.scanAt !== undefined) {
+        // The daemon's contained scan (DirAnchor.scanDir: opened beneath the module root inside
+        // the native call); the joined path only names an entry in an error.
+        dirAbs = join2(this.dstRootAbs, listing.dir);
+        n = this.scanAt(nb, listing.dir);
+      } else {
+        dirAbs = this.dstDir(listing.dir);
+        n = scanDir(nb, dirAbs, listing.dir.length === 0 || this.dirPath !== undefined);
+      }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw err;

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { MTIME_NS_UNKNOWN, type Entry, type Failure } from './types';
 import type { Filter } from './filter';
-import { fromErrno } from './errors';
+import { ErrorCodes, fromErrno } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
 import { lstatValues, mtimeMsOf, ST_BLOCKS, ST_GID, ST_MODE, ST_SIZE, ST_UID } from './fast-lstat';
 import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
@@ -67,11 +67,36 @@ export interface WalkOptions {
    * it (the local engine: the user's own file system) directories are read by their joined path.
    */
   dirPath?: (rel: Buffer) => Buffer;
+  /**
+   * The daemon's use-time containment, cheaper than dirPath (daemon/beneath.ts DirAnchor): with
+   * the native scanner each directory is read by `scanDir` (one openat2 beneath the module root
+   * inside the native scan; throws PathEscape for a swap) and a `.gitignore` by
+   * `readFileNoFollow` (through its pinned parent, a symlink is refused: ELOOP). No read-ahead.
+   */
+  beneath?: ListingBeneath;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
   beforeReadDir?: (abs: Buffer, rel: Buffer) => void;
 }
 
+/** What the walk needs of a DirAnchor (WalkOptions.beneath). */
+export interface ListingBeneath {
+  scanDir(nb: native.NativeBatch, rel: Buffer): number;
+  readFileNoFollow(rel: Buffer): Buffer;
+}
+
 const GITIGNORE = Buffer.from('.gitignore');
+
+/** Register `rel/.gitignore` with the filter; an unreadable one (or, contained, a symlink) is named and its rules skipped. */
+function addGitignore(abs: Buffer, rel: Buffer, opts: WalkOptions): void {
+  const at = join2(rel, GITIGNORE);
+  try {
+    const b = opts.beneath;
+    opts.filter!.addGitignore(rel, b ? b.readFileNoFollow(at).toString('utf8') : fs.readFileSync(join2(abs, GITIGNORE), 'utf8'));
+  } catch (err) {
+    const loop = (err as NodeJS.ErrnoException).code === 'ELOOP';
+    opts.onError?.(loop ? { path: displayPath(at), code: ErrorCodes.IoError, reason: 'cannot read .gitignore: it is a symlink (not followed; its rules are not applied)' } : failureOf(err, at, 'cannot read .gitignore'));
+  }
+}
 
 /** lstat one path into an Entry (null for kinds we do not transfer). Throws errno errors. */
 export function statEntry(abs: Buffer, rel: Buffer): Entry | null {
@@ -130,11 +155,7 @@ export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, name
   if (filter?.gitignore) {
     for (const d of dirents) {
       if (d.name.equals(GITIGNORE) && !d.isDirectory()) {
-        try {
-          filter.addGitignore(rel, fs.readFileSync(join2(abs, GITIGNORE), 'utf8'));
-        } catch (err) {
-          opts.onError?.(failureOf(err, join2(rel, GITIGNORE), 'cannot read .gitignore'));
-        }
+        addGitignore(abs, rel, opts);
       }
     }
   }
@@ -168,18 +189,14 @@ let cursor: ScanCursor | undefined;
  * directory is opened O_NOFOLLOW (the walk only descends entries that lstat said were directories).
  */
 function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
-  const n = scanDir(nb, abs, rel.length === 0 || opts.dirPath !== undefined);
+  const n = opts.beneath !== undefined ? opts.beneath.scanDir(nb, rel) : scanDir(nb, abs, rel.length === 0 || opts.dirPath !== undefined);
   const c = (cursor ??= new ScanCursor(nb));
   const filter = opts.filter;
   if (filter?.gitignore) {
     c.reset();
     for (let i = 0; i < n; i++, c.next()) {
       if (c.nameEquals(GITIGNORE) && !c.isDir) {
-        try {
-          filter.addGitignore(rel, fs.readFileSync(join2(abs, GITIGNORE), 'utf8'));
-        } catch (err) {
-          opts.onError?.(failureOf(err, join2(rel, GITIGNORE), 'cannot read .gitignore'));
-        }
+        addGitignore(abs, rel, opts);
       }
     }
   }
@@ -240,7 +257,7 @@ export class Walker implements Iterable<DirListing> {
       },
     };
     const dirPath = this.opts.dirPath;
-    const readAhead = dirPath === undefined ? (this.opts.readAheadDirs ?? 0) : 0;
+    const readAhead = dirPath === undefined && this.opts.beneath === undefined ? (this.opts.readAheadDirs ?? 0) : 0;
     const slowUs = this.opts.readAheadSlowUs ?? 500;
     const warmed = new Set<Buffer>();
     let slowStreak = 0;

@@ -14,6 +14,8 @@ import * as fs from 'node:fs';
 import { AtomicFile, tempPathFor } from '../engine/atomic';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { Differ, type PackedRecords } from '../engine/differ';
+import { scanDir } from '../engine/scan-dir';
+import type { NativeBatch } from '@blit/native';
 import { Filter } from '../engine/filter';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
 import { hashFile, initChecksum } from '../engine/checksum';
@@ -161,8 +163,10 @@ export class Destination {
     // With an anchor the destination listing reads each directory through an fd opened beneath
     // the module root (a directory swapped for a symlink fails with PathEscape, never lists outside).
     const a = init.anchor;
+    // With the native scanner that read is one openat2 inside the scan (DirAnchor.scanDir).
     const listDir = a ? (rel: Buffer): Buffer => (this.plannedOnly(rel) ? join2(init.rootAbs, rel) : a.listDir(rel)) : undefined;
-    this.differ = new Differ(init.rootAbs, this.filter, true, quick, listDir);
+    const scanAt = a ? (nb: NativeBatch, rel: Buffer): number => (this.plannedOnly(rel) ? scanDir(nb, join2(init.rootAbs, rel), true) : a.scanDir(nb, rel)) : undefined;
+    this.differ = new Differ(init.rootAbs, this.filter, true, quick, listDir, scanAt);
     this.manifestRels = init.options.mode === 'mirror' ? new RelPositions() : undefined;
   }
 

@@ -49,15 +49,23 @@ const ITEM_BATCH = 512;
 /**
  * rsync rules for a single-file source: it lands AS the destination path, unless that path is the
  * module root, an existing directory, or was written with a trailing '/': then inside it.
+ * "An existing directory" is an lstat through the path's parent opened beneath the module root
+ * (DirAnchor.rootEntry): a parent swapped for a symlink since resolvePath is PathEscape, never a
+ * look at what is outside; the name itself is not followed (resolvePath returned its real path,
+ * so a symlink there now is a swap too, and the file then replaces it inside the module).
  */
-function singleFileTarget(abs: Buffer, moduleRoot: boolean, singleFile: boolean, intoDirectory: boolean): { rootAbs: Buffer; singleFile?: { as?: Buffer } } {
+function singleFileTarget(abs: Buffer, moduleRoot: boolean, singleFile: boolean, intoDirectory: boolean, anchorAt: () => DirAnchor, shown: string): { rootAbs: Buffer; singleFile?: { as?: Buffer } } {
   if (!singleFile) return { rootAbs: abs };
   let isDir = moduleRoot || intoDirectory;
   if (!isDir) {
+    const a = anchorAt();
     try {
-      isDir = fs.statSync(abs).isDirectory();
-    } catch {
-      isDir = false; // missing (or a dangling link): the file is created under this name
+      isDir = fs.lstatSync(a.rootEntry(shown), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    } catch (err) {
+      if (err instanceof BlitError) throw err;
+      isDir = false; // a missing parent: requireDstParent named it already
+    } finally {
+      a.close();
     }
   }
   if (isDir) return { rootAbs: abs, singleFile: {} };
@@ -123,7 +131,7 @@ class PushSession {
     // rsync without --mkpath: DST (and a named source directory inside it) may be created, the
     // directory DST is created in must exist; the local engine and pull apply the same rule.
     requireDstParent(resolved.abs, Buffer.from(h.path), h.namedSource ? 2 : 1, h.module);
-    const target = singleFileTarget(resolved.abs, h.path.length === 0, h.singleFile, h.intoDirectory);
+    const target = singleFileTarget(resolved.abs, h.path.length === 0, h.singleFile, h.intoDirectory, () => new DirAnchor(resolved.module.path, resolved.abs, this.ctx.log), where);
     const dest = new Destination({
       rootAbs: target.rootAbs,
       ...(target.singleFile ? { singleFile: target.singleFile } : {}),

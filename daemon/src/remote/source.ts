@@ -167,7 +167,8 @@ export class ManifestSource {
       return;
     }
     // With an anchor: the root through its pinned fd (`/proc/self/fd/N/.`), each directory read
-    // through an fd opened beneath the module root (listDir), never by its joined path.
+    // through an fd opened beneath the module root in the native scan (beneath.scanDir), never by
+    // its joined path; a .gitignore is read through its pinned parent, never following a symlink.
     const a = this.anchor;
     const root = statEntry(a ? join2(a.listDir(EMPTY), DOT) : this.rootAbs, EMPTY);
     if (root) take(root);
@@ -182,7 +183,7 @@ export class ManifestSource {
     const walker = walk(this.rootAbs, {
       filter: this.init.filter,
       noNames: true,
-      ...(a ? { dirPath: (rel: Buffer) => a.listDir(rel) } : {}),
+      ...(a ? { beneath: a } : {}),
       ...(onRecord ? { onRecord } : {}),
       ...(this.init.signal ? { signal: this.init.signal } : {}),
       onError: (f) => {

@@ -157,6 +157,25 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
     assert.match(r.stderr, /d\/sub/);
   });
 
+  it('pull --gitignore: a .gitignore that is a symlink is not followed (named, its rules not applied); a regular one still is', async () => {
+    // Outside: a file of rules (and a name) the pull must never read through the link.
+    fs.writeFileSync(path.join(outside, 'rules'), 'hidden.txt\n');
+    writeTree(path.join(moduleDir, 'g'), { 'sub/hidden.txt': 'h', 'sub/kept.txt': 'k', 'other/x.log': 'l', 'other/y.txt': 'y' });
+    fs.symlinkSync(path.join(outside, 'rules'), path.join(moduleDir, 'g/sub/.gitignore'));
+    fs.writeFileSync(path.join(moduleDir, 'g/other/.gitignore'), '*.log\n');
+    const remote = await start({});
+    const dst = path.join(tmp.dir, 'pulled');
+    const r = await runBlit(['copy', remote('g/'), dst, '--gitignore'], { env });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /sub\/\.gitignore/);
+    assert.match(r.stderr, /symlink/);
+    const got = listTree(dst);
+    assert.ok(got.includes('sub/hidden.txt'), `the symlink's rules were applied: ${got.join(',')}`);
+    assert.ok(got.includes('sub/kept.txt'));
+    assert.ok(!got.includes('other/x.log'), `the regular .gitignore still applies: ${got.join(',')}`);
+    assert.ok(got.includes('other/y.txt'));
+  });
+
   it('without a swap the listings work as before (push mirror, pull, ls, find, du)', async () => {
     writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'sub/deep/extra.txt': 'e' });
     const src = path.join(tmp.dir, 'src');
