@@ -31,6 +31,7 @@ import { decodeRecord, plainFileRecordEnd, type PackedEntry } from './manifest-p
 import { packedBytes, wireEntries } from './convert';
 import { inDir, inDirAt, isNormalRelative, isNormalRelativeAt, RelPositions } from './rel-bytes';
 import type * as pb from '@blit/proto';
+import { loadDirMetaBatch, type DirMetaItem } from '@blit/native';
 
 export interface DestinationHooks {
   item(action: ItemAction, rel: Buffer, kind: EntryKind, size: number): void;
@@ -810,13 +811,45 @@ export class Destination {
     }
     const dirs = [...fix.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
-    for (const d of dirs) {
+    const failed = (d: Entry, err: unknown): void => {
+      const be = fromErrno(err, displayPath(d.rel) || '.', 'cannot set directory metadata');
+      this.fail(d.rel, be.code, be.message);
+    };
+    const batch = loadDirMetaBatch();
+    if (!batch) {
+      for (const d of dirs) {
+        try {
+          // The directory itself as pinned (chmod/utimens follow /proc/self/fd/N to it, never a swap).
+          applyDirMeta(this.dirOf(d.rel), d, this.init.meta);
+        } catch (err) {
+          failed(d, err);
+        }
+      }
+      return;
+    }
+    // One foreign call per chunk (blit_dir_meta_batch: chown, chmod, utimensat per directory).
+    // Each directory is addressed as pinned (/proc/self/fd/N, opened beneath the module root) and
+    // held (acquire) until the call returns, so the anchor cannot evict and close it meanwhile;
+    // 256 per chunk keeps the held fds well below the anchor's cache size.
+    const CHUNK = 256;
+    for (let i = 0; i < dirs.length; i += CHUNK) {
+      const held: Entry[] = [];
+      const items: DirMetaItem[] = [];
       try {
-        // The directory itself as pinned (chmod/utimens follow /proc/self/fd/N to it, never a swap).
-        applyDirMeta(this.dirOf(d.rel), d, this.init.meta);
-      } catch (err) {
-        const be = fromErrno(err, displayPath(d.rel) || '.', 'cannot set directory metadata');
-        this.fail(d.rel, be.code, be.message);
+        for (const d of dirs.slice(i, i + CHUNK)) {
+          let path: Buffer;
+          try {
+            path = this.acquireDir(d.rel);
+          } catch (err) {
+            failed(d, err); // ENOENT, or PathEscape when a directory was swapped for a symlink
+            continue;
+          }
+          held.push(d);
+          items.push({ path, mode: d.mode, uid: d.uid, gid: d.gid, mtimeNs: d.mtimeNs });
+        }
+        for (const { at, error } of batch(items, this.init.meta.preserveOwner)) failed(held[at]!, error);
+      } finally {
+        for (const d of held) this.releaseDir(d.rel);
       }
     }
   }
