@@ -20,9 +20,16 @@
  * A directory removed by the transfer is forgotten (its fd closed). The cache holds at most
  * MAX_CACHED directories, least recently used evicted first, but never one whose path is still
  * held by an asynchronous user (acquire()/release(): a temp file awaiting its rename, a small
- * file queued for a writer thread, a file queued for a sender), and an evicted fd is closed only
- * after the current synchronous turn (setImmediate), so a path handed out in this turn stays
- * valid while the caller uses it: an fd number is never reused under a path still in use.
+ * file queued for a writer thread, a file queued for a sender). An fd number is never reused under
+ * a path still in use: a dropped directory (evicted or forgotten) whose path dir()/path() handed
+ * out in the current synchronous turn is closed after that turn (setImmediate), so the caller can
+ * still use it; one only acquired (and released) since is closed at once, nobody holds it. The
+ * deferred closes are bounded (MAX_CACHED): a synchronous loop over tens of thousands of
+ * directories (the receiver's final metadata pass, a mirror's deletions, the fallback loops)
+ * cannot pile up an fd per directory until EMFILE (it did, 2026-11-21). So a path from
+ * dir()/path() stays valid for the rest of its turn unless more than MAX_CACHED other directories
+ * are addressed after it; a user that keeps one across a loop over many directories (a recursion)
+ * asks again or holds it with acquire().
  *
  * Without openat2 (kernel before 5.6, a seccomp filter answering EPERM, no native library) the
  * anchor hands out the plain joined paths: today's checks stay, and the daemon logs once that the
@@ -103,13 +110,20 @@ export function anchoredAvailable(): boolean {
   return native.loadOpenBeneath().open !== undefined;
 }
 
+/** A cached directory: its fd, `/proc/self/fd/N`, acquire() count, the turn its path was last handed out in. */
+type Cached = { fd: number; path: Buffer; refs: number; turn: number };
+
 export class DirAnchor {
   private moduleFd = -1;
-  private readonly fds = new Map<string, { fd: number; path: Buffer; refs: number }>();
+  private readonly fds = new Map<string, Cached>();
   /** The cache size at which evict() runs next (MAX_CACHED, or more while many fds are held). */
   private evictAt = MAX_CACHED;
+  /** Dropped fds whose path was handed out in this turn: closed when it ends (or when too many wait). */
   private toClose: number[] = [];
-  private last: { rel: Buffer; e: { fd: number; path: Buffer; refs: number } } | undefined;
+  /** The current synchronous turn (Cached.turn); ends at the next setImmediate once something asks for it. */
+  private turn = 1;
+  private turnEnds = false;
+  private last: { rel: Buffer; e: Cached } | undefined;
   private readonly open: native.OpenBeneath | undefined;
   private closed = false;
   /** The transfer root relative to the module root ('' when they are the same). */
@@ -260,18 +274,20 @@ export class DirAnchor {
     if (e && e.refs > 0) e.refs--;
   }
 
-  private entry(rel: Buffer, ref: number): { fd: number; path: Buffer; refs: number } | undefined {
+  private entry(rel: Buffer, ref: number): Cached | undefined {
     // Consecutive calls mostly name one directory: no key string, no reordering (it is already
     // the most recently used, and an insert never evicts the entry it inserts).
     const last = this.last;
     if (last && last.rel.equals(rel)) {
       last.e.refs += ref;
+      if (ref === 0) this.handedOut(last.e);
       return last.e;
     }
     const k = rel.toString('latin1');
     const hit = this.fds.get(k);
     if (hit) {
       hit.refs += ref;
+      if (ref === 0) this.handedOut(hit);
       // Most recently used last (Map order), for the eviction below.
       this.fds.delete(k);
       this.fds.set(k, hit);
@@ -281,7 +297,8 @@ export class DirAnchor {
     if (swap) swapForTest(this.moduleRoot, this.modRel(rel));
     if (!this.open) return undefined;
     const fd = this.openDir(this.modRel(rel), rel);
-    const e = { fd, path: Buffer.from(`/proc/self/fd/${fd}`), refs: ref };
+    const e: Cached = { fd, path: Buffer.from(`/proc/self/fd/${fd}`), refs: ref, turn: 0 };
+    if (ref === 0) this.handedOut(e);
     this.fds.set(k, e);
     if (this.fds.size > this.evictAt) this.evict(k);
     this.last = { rel: Buffer.from(rel), e };
@@ -300,15 +317,43 @@ export class DirAnchor {
       if (this.fds.size <= (MAX_CACHED * 3) / 4) break;
       if (e.refs > 0 || k === keep) continue;
       this.fds.delete(k);
-      this.closeLater(e.fd);
+      this.drop(e);
     }
     this.evictAt = Math.max(MAX_CACHED, this.fds.size + MAX_CACHED / 4);
   }
 
-  /** Close after this synchronous turn: a path handed out in it stays valid while it is used. */
+  /** Its path was handed out (dir()/path()) in this turn: a drop closes it only after the turn. */
+  private handedOut(e: Cached): void {
+    e.turn = this.turn;
+    this.endTurnLater();
+  }
+
+  private endTurnLater(): void {
+    if (this.turnEnds) return;
+    this.turnEnds = true;
+    setImmediate(() => {
+      this.turnEnds = false;
+      this.turn++;
+      this.flushClose();
+    });
+  }
+
+  /** A directory left the cache (unheld): close it now, or after this turn if its path was handed out in it. */
+  private drop(e: Cached): void {
+    if (e.turn === this.turn) this.closeLater(e.fd);
+    else fs.closeSync(e.fd);
+  }
+
+  /**
+   * Close after this synchronous turn: a path handed out in it stays valid while it is used. At
+   * most MAX_CACHED wait: beyond that the oldest half is closed now (an evicted one was dropped
+   * after more than 3/4 of MAX_CACHED other directories were addressed since its path was handed
+   * out, and MAX_CACHED/2 more drops came after it; a forgotten one was removed).
+   */
   private closeLater(fd: number): void {
-    if (this.toClose.length === 0) setImmediate(() => this.flushClose());
+    this.endTurnLater();
     this.toClose.push(fd);
+    if (this.toClose.length >= MAX_CACHED) for (const old of this.toClose.splice(0, MAX_CACHED / 2)) fs.closeSync(old);
   }
 
   private flushClose(): void {
@@ -370,7 +415,7 @@ export class DirAnchor {
     if (hit && hit.refs === 0) {
       this.fds.delete(k);
       if (this.last?.e === hit) this.last = undefined;
-      this.closeLater(hit.fd);
+      this.drop(hit);
     }
   }
 

@@ -762,7 +762,9 @@ export class Destination {
         }
         if (kept) return false;
         if (!this.dryRun && !held) {
-          fs.rmdirSync(abs);
+          // Asked again: the recursion may have addressed more directories than the anchor keeps
+          // a dropped fd for (daemon/beneath.ts), so `abs` from before it may be stale.
+          fs.rmdirSync(this.pathOf(rel));
           this.init.anchor?.forget(rel);
         }
       } else if (!this.dryRun && !held) {

@@ -1,0 +1,119 @@
+/**
+ * A real blitd under a low open-file limit (prlimit on its pid: 2,400) serving trees of more
+ * directories than that: the anchor (daemon/beneath.ts) must not keep an fd per directory a
+ * synchronous loop addressed. Before the fix, the receiver's final directory-metadata pass (one
+ * turn over every directory) and a mirror's deletions (one recursion) kept every dropped fd open
+ * until the turn ended: EMFILE past the limit (a push of 20k+ directories at the 20,000 default).
+ * Covered: a push where every directory needs its metadata, a mirror deleting all of them, ls/find/du of the wide tree, and a pull back of it (files in few
+ * directories: the pull's need queue holds one fd per queued file's directory, see TODO).
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import { assertSameTree } from './transfer-helpers';
+
+const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
+const LIMIT = 2400;
+const TOPS = 30;
+const SUBS = 100; // 3,000 directories below the root, more than LIMIT
+
+/** TOPS x SUBS directories, mode 0750, a file in one directory of 100. */
+function makeWide(root: string): void {
+  for (let t = 0; t < TOPS; t++) {
+    for (let s = 0; s < SUBS; s++) {
+      const d = path.join(root, `t${t}`, `s${s}`);
+      fs.mkdirSync(d, { recursive: true });
+      if ((t * SUBS + s) % 100 === 0) fs.writeFileSync(path.join(d, 'f.txt'), `${t}/${s}\n`);
+      fs.chmodSync(d, 0o750);
+    }
+  }
+}
+
+function openFds(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+describe('blitd under a low open-file limit, trees of more directories than the limit', function () {
+  this.timeout(180_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let moduleDir: string;
+  let src: string;
+  let daemon: Daemon | undefined;
+
+  beforeEach(() => {
+    tmp = tempDir('blit-fdlimit-');
+    moduleDir = path.join(tmp.dir, 'module');
+    src = path.join(tmp.dir, 'src');
+    fs.mkdirSync(moduleDir);
+    makeWide(src);
+  });
+
+  afterEach(async () => {
+    const log = daemon?.stderr() ?? '';
+    await daemon?.stop();
+    daemon = undefined;
+    tmp.cleanup();
+    assert.doesNotMatch(log, /unhandled error|uncaught|EMFILE/i);
+  });
+
+  async function limitedDaemon(e: NodeJS.ProcessEnv): Promise<Daemon> {
+    const d = await startDaemon(['--port', '0', '--root', moduleDir], { env: e });
+    execFileSync('prlimit', [`--pid=${d.proc.pid}`, `--nofile=${LIMIT}:${LIMIT}`]);
+    const limits = fs.readFileSync(`/proc/${d.proc.pid}/limits`, 'utf8');
+    assert.match(limits, new RegExp(`Max open files\\s+${LIMIT}\\s+${LIMIT}`), 'the limit is in place');
+    return d;
+  }
+
+  async function sampled(pid: number, run: () => Promise<void>): Promise<void> {
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, openFds(pid))), 5);
+    try {
+      await run();
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(peak < LIMIT, `blitd peaked at ${peak} open fds`);
+  }
+
+  it(`push (all 3,001 directories need metadata, twice), pull, ls/find/du; limit ${LIMIT}`, async () => {
+    daemon = await limitedDaemon(env);
+    const remote = (p: string): string => `127.0.0.1:${daemon!.port}:/default/${p}`;
+    await sampled(daemon.proc.pid!, async () => {
+      // Every directory is new: all get their metadata in the final pass.
+      let r = await runBlit(['copy', `${src}/`, remote('pushed')], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assertSameTree(src, path.join(moduleDir, 'pushed'));
+      // Again with every directory's mode changed on the source: all need metadata again.
+      for (let t = 0; t < TOPS; t++) for (let s = 0; s < SUBS; s++) fs.chmodSync(path.join(src, `t${t}`, `s${s}`), 0o700);
+      r = await runBlit(['copy', `${src}/`, remote('pushed')], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assertSameTree(src, path.join(moduleDir, 'pushed'));
+      const back = path.join(tmp.dir, 'back');
+      r = await runBlit(['copy', remote('pushed/'), back], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assertSameTree(src, back);
+      r = await runBlit(['find', '--pattern', 'f.txt', remote('pushed')], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().split('\n').length, (TOPS * SUBS) / 100, r.stdout);
+      r = await runBlit(['du', remote('pushed')], { env });
+      assert.equal(r.code, 0, r.stderr);
+      r = await runBlit(['ls', remote('pushed/t7')], { env });
+      assert.equal(r.code, 0, r.stderr);
+    });
+  });
+
+  it(`a mirror deleting 3,000 directories (one recursion per top directory); limit ${LIMIT}`, async () => {
+    fs.cpSync(src, path.join(moduleDir, 'dst'), { recursive: true });
+    const empty = path.join(tmp.dir, 'empty');
+    fs.mkdirSync(empty);
+    daemon = await limitedDaemon(env);
+    const r0 = daemon;
+    await sampled(r0.proc.pid!, async () => {
+      const r = await runBlit(['mirror', '--yes', `${empty}/`, `127.0.0.1:${r0.port}:/default/dst`], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(fs.readdirSync(path.join(moduleDir, 'dst')), []);
+    });
+  });
+});
