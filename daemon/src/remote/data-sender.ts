@@ -26,8 +26,16 @@ export interface OutgoingFile {
   dir?: Buffer;
 }
 
-/** An async FIFO: producers push() and close(); each stream awaits next(). */
+/**
+ * An async FIFO: producers push() and close(); each stream awaits next(). `take` runs as a sender
+ * takes a file (next(), tryNext(), a push() to a waiting sender; again for a file put back): what
+ * a file needs to be read is acquired there, not while it waits (the daemon's pull pins the file's
+ * directory: a pinned fd per queued file ran into EMFILE). It returns false for a file that cannot
+ * be sent (it reported the failure itself): the sender gets the next one instead.
+ */
 export class SendQueue {
+  constructor(private readonly take: (f: OutgoingFile) => boolean = () => true) {}
+
   private items: OutgoingFile[] = [];
   private head = 0;
   private closed = false;
@@ -40,9 +48,11 @@ export class SendQueue {
     if (this.closed) throw new BlitError({ code: ErrorCodes.Internal, message: 'send queue already closed' });
     this.totalBytes += f.entry.size;
     this.totalFiles++;
-    const w = this.waiters.shift();
-    if (w) w(f);
-    else this.items.push(f);
+    if (this.waiters.length > 0) {
+      if (this.take(f)) this.waiters.shift()!(f);
+    } else {
+      this.items.push(f);
+    }
     if (this.watchers.length > 0) this.notify();
   }
 
@@ -86,24 +96,20 @@ export class SendQueue {
 
   /** The next file if one is queued right now (never waits). */
   tryNext(): OutgoingFile | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const f = this.items[this.head++]!;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return f;
-  }
-
-  next(): Promise<OutgoingFile | undefined> {
-    if (this.head < this.items.length) {
+    while (this.head < this.items.length) {
       const f = this.items[this.head++]!;
       if (this.head > 1024 && this.head * 2 > this.items.length) {
         this.items = this.items.slice(this.head);
         this.head = 0;
       }
-      return Promise.resolve(f);
+      if (this.take(f)) return f;
     }
+    return undefined;
+  }
+
+  next(): Promise<OutgoingFile | undefined> {
+    const f = this.tryNext();
+    if (f) return Promise.resolve(f);
     if (this.closed) return Promise.resolve(undefined);
     return new Promise((r) => this.waiters.push(r));
   }
@@ -178,11 +184,11 @@ function readSmallChecked(f: OutgoingFile): Buffer {
   }
 }
 
-function failureFor(f: OutgoingFile, err: unknown): Failure {
+export function failureFor(f: OutgoingFile, err: unknown): Failure {
   const shown = displayPath(f.entry.rel);
   if (err instanceof SourceChanged) return { path: shown, code: ErrorCodes.SourceChanged, reason: 'the file changed while it was being sent' };
   const be = fromErrno(err, shown, 'cannot read');
-  return { path: shown, code: be.code, reason: be.message.slice(shown.length + 2) };
+  return { path: shown, code: be.code, reason: be.path === shown ? be.message.slice(shown.length + 2) : be.message };
 }
 
 /** Write whole frames; resolves once Node takes more (drain), rejects when the stream broke. */

@@ -26,7 +26,7 @@ import type { Failure, TransferSummary } from '../engine/types';
 import type { Job, ServerContext } from '../daemon/context';
 import { errorToWire, failureToWire, optionsFromWire } from './convert';
 import { DataListener } from './dataplane';
-import { SendQueue, sendOverGrpc, type SenderHooks } from './data-sender';
+import { failureFor, SendQueue, sendOverGrpc, type OutgoingFile, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
 import { DirAnchor } from '../daemon/beneath';
 import { ManifestSource } from './source';
@@ -46,7 +46,9 @@ class PullSession {
   private job: Job | undefined;
   private listener: DataListener | undefined;
   private readonly accepted: net.Socket[] = [];
-  private readonly queue = new SendQueue();
+  /** Pins a file's directory as a sender takes it (set in run(): ManifestSource.take). */
+  private take: (f: OutgoingFile) => boolean = () => true;
+  private readonly queue = new SendQueue((f) => this.take(f));
   private senders: Promise<void> | undefined;
   private tcp = false;
   private zeroCopy = false;
@@ -172,6 +174,20 @@ class PullSession {
         this.done.bytes += n;
         this.progress.tick();
       },
+    };
+
+    // A directory swapped for a symlink (PathEscape) or gone since the walk fails that file, as
+    // an unreadable file does; on TCP the client hears it on the control stream (no frame was sent).
+    this.take = (f) => {
+      try {
+        source.take(f);
+        return true;
+      } catch (err) {
+        const failure = failureFor(f, err);
+        hooks.failed(f, failure);
+        if (this.tcp) void this.send({ fileFailure: failureToWire(failure) }).catch(() => undefined);
+        return false;
+      }
     };
 
     const remover = move ? new SourceRemover(this.ctx, h.module, source.isDir ? rel : parentRel(rel), source, this.sendFailed, (f) => {

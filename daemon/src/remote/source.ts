@@ -256,11 +256,25 @@ export class ManifestSource {
     if (this.requested[index] === 1) throw new BlitError({ code: ErrorCodes.BadFrame, message: `need for index ${index} sent twice`, path: displayPath(e.rel) });
     this.requested[index] = 1;
     if (!this.anchor) return { index, abs: join2(this.rootAbs, e.rel), entry: e };
-    // Throws PathEscape when a directory on the way was swapped for a symlink since the walk.
-    // A sender opens it later: its directory stays pinned until release(f).
-    const slash = e.rel.lastIndexOf(0x2f);
-    const dir = slash < 0 ? EMPTY : e.rel.subarray(0, slash);
-    return { index, abs: join2(this.anchor.acquire(dir), slash < 0 ? e.rel : e.rel.subarray(slash + 1)), entry: e, dir };
+    // Its directory is pinned when a sender takes it (take()), not while it waits in the queue:
+    // an fd per queued file's directory ran a pull of 2,500 directories into EMFILE under a 2,000
+    // limit (2026-11-21). Until then it has no path (an empty one fails to open, never a plain path).
+    return { index, abs: EMPTY, entry: e };
+  }
+
+  /**
+   * A sender takes file `f` of fileFor (SendQueue's take hook): with an anchor, its directory is
+   * opened beneath the module root and stays pinned until release(f); f.abs is the file below it.
+   * Throws PathEscape when a directory on the way was swapped for a symlink since the walk (an
+   * errno-style error when it is gone). Again for a file already taken (put back): nothing.
+   */
+  take(f: OutgoingFile): void {
+    if (!this.anchor || f.dir !== undefined) return;
+    const rel = f.entry.rel;
+    const slash = rel.lastIndexOf(0x2f);
+    const dir = slash < 0 ? EMPTY : rel.subarray(0, slash);
+    f.abs = join2(this.anchor.acquire(dir), slash < 0 ? rel : rel.subarray(slash + 1));
+    f.dir = dir;
   }
 
   /**
@@ -274,8 +288,8 @@ export class ManifestSource {
     return { abs, done: () => a.release(parentRel(rel)) };
   }
 
-  /** The sender is done with a file of fileFor (sent or failed). */
+  /** The sender is done with a file of fileFor (sent or failed): its directory, if take() pinned it, is released. */
   release(f: OutgoingFile): void {
-    this.anchor?.release(f.dir ?? parentRel(f.entry.rel));
+    if (f.dir !== undefined) this.anchor?.release(f.dir);
   }
 }

@@ -19,13 +19,13 @@ const LIMIT = 2400;
 const TOPS = 30;
 const SUBS = 100; // 3,000 directories below the root, more than LIMIT
 
-/** TOPS x SUBS directories, mode 0750, a file in one directory of 100. */
-function makeWide(root: string): void {
+/** TOPS x SUBS directories, mode 0750, a file in one directory of `every`. */
+function makeWide(root: string, every = 100): void {
   for (let t = 0; t < TOPS; t++) {
     for (let s = 0; s < SUBS; s++) {
       const d = path.join(root, `t${t}`, `s${s}`);
       fs.mkdirSync(d, { recursive: true });
-      if ((t * SUBS + s) % 100 === 0) fs.writeFileSync(path.join(d, 'f.txt'), `${t}/${s}\n`);
+      if ((t * SUBS + s) % every === 0) fs.writeFileSync(path.join(d, 'f.txt'), `${t}/${s}\n`);
       fs.chmodSync(d, 0o750);
     }
   }
@@ -102,6 +102,19 @@ describe('blitd under a low open-file limit, trees of more directories than the 
       r = await runBlit(['ls', remote('pushed/t7')], { env });
       assert.equal(r.code, 0, r.stderr);
     });
+  });
+
+  it(`pull of 3,000 directories with a file each (the need queue pins no directory per queued file); limit ${LIMIT}`, async () => {
+    const served = path.join(moduleDir, 'each');
+    makeWide(served, 1);
+    daemon = await limitedDaemon(env);
+    const d = daemon;
+    const back = path.join(tmp.dir, 'back');
+    await sampled(d.proc.pid!, async () => {
+      const r = await runBlit(['copy', `127.0.0.1:${d.port}:/default/each/`, back], { env });
+      assert.equal(r.code, 0, r.stderr);
+    });
+    assertSameTree(served, back);
   });
 
   it(`a mirror deleting 3,000 directories (one recursion per top directory); limit ${LIMIT}`, async () => {
