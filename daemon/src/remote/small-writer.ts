@@ -154,7 +154,12 @@ export class SmallFileWriter {
     this.spawned = true;
     const init: SmallWorkerInit = { meta: this.meta, beneath: this.beneath };
     for (const lane of this.lanes) {
-      const worker = new Worker(path.join(__dirname, 'small-file-worker.js'), { workerData: init });
+      // trackUnmanagedFds off: the thread closes the directory fds the native library opened for
+      // it (openat2) with fs.closeSync, which Node's tracking warned about once per directory
+      // ("closed but not opened in unmanaged mode", thousands per push, a stack trace each). The
+      // tracking only closes fds still open when a thread exits; this one closes every fd it
+      // opens itself (finally blocks) and is terminated only once idle (close()).
+      const worker = new Worker(path.join(__dirname, 'small-file-worker.js'), { workerData: init, trackUnmanagedFds: false });
       lane.worker = worker;
       worker.on('message', (msg: SmallBatchReply | { ready: true }) => {
         if (!('batch' in msg)) {
