@@ -55,6 +55,10 @@ if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund >&2; fi
 # does not normally set it, so the runs go without it (BLIT_BENCH_KEEP_CA=1 keeps it); the header says so.
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${BLIT_BENCH_KEEP_CA:-}" ]; then export BLIT_BENCH_UNSET_CA="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi
 say "build"
+# The native library too: a checkout updated without `npm ci` keeps an old libblit_native.so,
+# whose ABI check then fails and sends blit down its slower node:fs path (2026-11-21: a remote run
+# measured that fallback, no-op 1.4x rsync).
+node native/scripts/build-native.js >&2
 npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
 BLIT=(node "$ROOT/daemon/bin/blit.js")
 . "$ROOT/scripts/lib/bench-floor.sh"
