@@ -54,22 +54,34 @@ function bridgeReader(): ReadSmall | undefined {
  * failed and nothing of it is sent (the receiver never saw its FILE_START).
  */
 async function sendSmallRun(socket: net.Socket, run: OutgoingFile[], hooks: SenderHooks, read: ReadSmall): Promise<void> {
-  const { recs, count } = packJobs(run.map((f) => ({ index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs })));
-  const got = read(recs, count, (k) => ({ index: run[k]!.index, abs: run[k]!.abs, size: run[k]!.entry.size, mtimeNs: run[k]!.entry.mtimeNs }));
+  const jobs = run.map(jobOf);
+  const { recs, count } = packJobs(jobs);
+  const got = read(recs, count, (k) => jobs[k]!);
   // A copy: the reader's frames buffer is reused by its next call, and Node may hold this one
   // until the socket drains.
   if (got.frames.length > 0) await write(socket, [Buffer.from(got.frames)]);
   if (got.bytes > 0) hooks.bytes?.(got.bytes);
   let k = 0;
-  for (const f of run) {
-    const r = got.failed[k];
-    if (r && r.index === f.index) {
-      k++;
-      hooks.failed(f, { path: displayPath(f.entry.rel), code: r.code, reason: r.reason });
-    } else {
-      hooks.sent(f);
-    }
+  for (const f of run) k = reportFile(f, got.failed, k, hooks);
+}
+
+/** What the native reader needs of a file (small-reader.ts packJobs). */
+function jobOf(f: OutgoingFile): { index: number; abs: Buffer; size: number; mtimeNs: bigint } {
+  return { index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs };
+}
+
+/**
+ * A read file's outcome, for the bridge and the worker's results alike: `failed` lists the run's
+ * failures in run order, `k` is the next unmatched one; returns the next `k`.
+ */
+function reportFile(f: OutgoingFile, failed: readonly { index: number; code: string; reason: string }[], k: number, hooks: SenderHooks): number {
+  const r = failed[k];
+  if (r && r.index === f.index) {
+    hooks.failed(f, { path: displayPath(f.entry.rel), code: r.code, reason: r.reason });
+    return k + 1;
   }
+  hooks.sent(f);
+  return k;
 }
 
 function socketFd(socket: net.Socket): number | undefined {
@@ -159,7 +171,7 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
             inflight++;
             inflightBytes += f.entry.size;
             batchBytes += f.entry.size;
-            files.push({ index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs });
+            files.push(jobOf(f));
           }
           const { recs, count } = packJobs(files);
           const sent = carriedSent;
@@ -247,13 +259,7 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
             pending[pendingHead++] = undefined as unknown as OutgoingFile;
             inflight--;
             inflightBytes -= f.entry.size;
-            const r = m.failed[k];
-            if (r && r.index === f.index) {
-              k++;
-              hooks.failed(f, { path: displayPath(f.entry.rel), code: r.code, reason: r.reason });
-            } else {
-              hooks.sent(f);
-            }
+            k = reportFile(f, m.failed, k, hooks);
           }
           if (pendingHead > 1024 && pendingHead * 2 > pending.length) {
             pending = pending.slice(pendingHead);
