@@ -267,6 +267,8 @@ export function batchError(r: BatchFileResult, pathShown: Buffer | string): Nati
 
 let cached: NativeBatch | null | undefined;
 let loadError: Error | undefined;
+/** The library file open() found (set before it is opened, so a refusal can name it). */
+let foundFile: string | undefined;
 
 /** Why loadNativeBatch() returned undefined (undefined when it did not, or was not asked). */
 export function nativeBatchLoadError(): Error | undefined {
@@ -295,19 +297,41 @@ export function loadNativeBatch(): NativeBatch | undefined {
   return cached ?? undefined;
 }
 
+/**
+ * A library file that is present but refused (another ABI version, a missing symbol, a load
+ * error such as a truncated file): its path and why. Undefined when it loaded, when there is no
+ * library file (not built: no compiler at install) and when BLIT_NATIVE_BATCH=0 /
+ * BLIT_NATIVE_FALLBACK=1 turned it off. Loads it on this thread when not yet asked.
+ */
+export function nativeBatchRefused(): { file: string; reason: string } | undefined {
+  if (loadNativeBatch() || foundFile === undefined || loadError === undefined) return undefined;
+  return { file: foundFile, reason: loadError.message.startsWith(`${foundFile}: `) ? loadError.message.slice(foundFile.length + 2) : loadError.message };
+}
+
+/**
+ * The one warning blit and blitd print for nativeBatchRefused() (without their prefix), naming
+ * the file, the reason and the fix; undefined when nothing was refused.
+ */
+export function nativeBatchRefusedWarning(): string | undefined {
+  const r = nativeBatchRefused();
+  if (!r) return undefined;
+  return `native library ${r.file} refused (${r.reason}): small-file batches and directory scans take the slower node:fs path; rebuild it: npm ci (or npm run build)`;
+}
+
 function open(): NativeBatch {
   if (process.env['BLIT_NATIVE_FALLBACK'] === '1') throw new Error('disabled by BLIT_NATIVE_FALLBACK=1');
   // The Linux bindings first: they open libc and pin the ffi-rs addon (worker-exit crash).
   if (loadBindings().kind !== 'linux') throw new Error('the ffi-rs bindings are not available');
   const lib = nativeBatchLibraryCandidates().find((p) => fs.existsSync(p));
   if (!lib) throw new Error(`${FILE} not built (looked in ${nativeBatchLibraryCandidates().join(', ')})`);
+  foundFile = lib;
   const ffi = require('ffi-rs') as typeof FfiRs;
   ffi.open({ library: LIBRARY, path: lib });
   const { I32, U64, U8Array } = ffi.DataType;
   const call = (name: string, params: Parameters<typeof bindRaw>[3]): ((args: unknown[]) => number) =>
     bindRaw(ffi, name, I32, params, false, LIBRARY) as (args: unknown[]) => number;
   const version = call('blit_batch_abi_version', [])([]);
-  if (version !== ABI_VERSION) throw new Error(`${lib}: ABI version ${version}, expected ${ABI_VERSION} (rebuild: npm ci)`);
+  if (version !== ABI_VERSION) throw new Error(`${lib}: ABI version ${version}, expected ${ABI_VERSION}`);
   const copy = call('blit_copy_batch', [U8Array, I32, I32, U8Array, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const write = call('blit_write_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const scanCall = call('blit_scan_dir', [U8Array, U8Array, U64, I32]);

@@ -142,6 +142,8 @@ export {
   RESOLVE_NO_SYMLINKS,
   nativeBatchLibraryCandidates,
   nativeBatchLoadError,
+  nativeBatchRefused,
+  nativeBatchRefusedWarning,
   packReadRecords,
   readRecordItem,
   readRecordLength,

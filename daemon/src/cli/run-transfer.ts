@@ -21,6 +21,7 @@ import {
   summaryJson,
   type ItemTally,
 } from './output';
+import { warnIfNativeRefused } from './native-warning';
 import { ProgressDisplay } from './progress';
 import type { TransferRunners } from './runners';
 
@@ -140,6 +141,7 @@ export async function runTransferCommand(
   const dst = parseEndpoint(dstArg);
   const showProgress = io.stderrIsTTY && !json && flags.progress !== false;
   const out = new Console(io, json);
+  warnIfNativeRefused(io.stderr);
   const state: PassState = { tally: emptyTally(), scanIncomplete: false, heldDeletes: [], printedFailures: new Set() };
 
   // Ctrl-C cancels the transfer cleanly (workers stop, temp files removed); a second one exits.

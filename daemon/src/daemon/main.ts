@@ -18,6 +18,7 @@ import { startTransfer } from './transfer-job';
 import { runLocalTransfer } from '../engine/orchestrator';
 import { PerfHistory, perfHistoryOptionsFromEnv } from '../engine/perf/history';
 import { ServedPerf } from './perf-served';
+import { nativeBatchRefusedWarning } from '@blit/native';
 
 export const DEFAULT_BIND = '127.0.0.1';
 export const DEFAULT_PORT = 9031;
@@ -138,6 +139,10 @@ export async function main(argv: string[]): Promise<number> {
     const file: DaemonFileConfig = flags.config ? loadConfigFile(flags.config) : { modules: [] };
     log = createLogger({ level: flags.logLevel, format: flags.logFormat, ...(flags.log ?? file.log ? { file: flags.log ?? file.log } : {}) });
     const modules = resolveModules(file, flags, log);
+    // A present but refused native library (another ABI after a checkout without `npm ci`): said
+    // once, here, instead of every batch silently taking the node:fs path.
+    const nativeRefused = nativeBatchRefusedWarning();
+    if (nativeRefused) log.warn(nativeRefused);
     const shutdown = new AbortController();
     const jobs = new Jobs({ shutdown: shutdown.signal });
     const bindHost = flags.bind ?? file.bind ?? DEFAULT_BIND;
