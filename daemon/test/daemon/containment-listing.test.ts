@@ -11,31 +11,23 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as native from '@blit/native';
-import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { listTree, writeTree } from './harness';
+import { assertOpenBeneath, moduleFixture } from './module-fixture';
 
-const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
 /** Names only the outside directory has: none may appear in any output or destination. */
 const OUTSIDE_NAMES = /outsider|SECRETNAME/;
 
 describe('containment of the daemon listings: a directory swapped for a symlink right before it is listed (real blitd)', function () {
   this.timeout(60_000);
-  let tmp: { dir: string; cleanup: () => void };
+  const fx = moduleFixture('blit-listrace-');
   let moduleDir: string;
   let outside: string;
-  let daemon: Daemon | undefined;
 
-  before(function () {
-    if (!native.loadOpenBeneath().open) {
-      // Not a skip: without openat2 the guarantee is not given, and the daemon says so.
-      assert.fail(`openat2 is not available here (${native.loadOpenBeneath().error?.message}): the race window is open`);
-    }
-  });
+  before(assertOpenBeneath);
 
   beforeEach(() => {
-    tmp = tempDir('blit-listrace-');
-    moduleDir = path.join(tmp.dir, 'module');
-    outside = path.join(tmp.dir, 'outside');
+    moduleDir = fx.moduleDir;
+    outside = path.join(fx.dir, 'outside');
     // Shaped like the directories the tests swap away, so a listing that follows the swap finds
     // the same subdirectories there, full of names that exist only outside.
     writeTree(outside, {
@@ -48,18 +40,9 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
     });
   });
 
-  afterEach(async () => {
-    const log = daemon?.stderr() ?? '';
-    await daemon?.stop();
-    daemon = undefined;
-    tmp.cleanup();
-    assert.doesNotMatch(log, /unhandled error|uncaught/i);
-  });
-
   const start = async (swapEnv: Record<string, string>): Promise<(p: string) => string> => {
-    daemon = await startDaemon(['--port', '0', '--root', moduleDir], { env: swapEnv });
-    const port = daemon.port;
-    return (p) => `127.0.0.1:${port}:/default/${p}`;
+    await fx.start(swapEnv);
+    return fx.remote;
   };
   const beforeList = (list: string, dir: string): Record<string, string> => ({ BLIT_TEST_SWAP_BEFORE_LIST: JSON.stringify({ list, dir, to: outside }) });
   const beforeOpen = (dir: string): Record<string, string> => ({ BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir, to: outside }) });
@@ -67,11 +50,11 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
 
   it('push mirror: the destination listing of a directory below a swapped one fails with PathEscape; nothing outside is listed or deleted', async () => {
     writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'top.txt': 'old' });
-    const src = path.join(tmp.dir, 'src');
+    const src = path.join(fx.dir, 'src');
     writeTree(src, { 'sub/deep/keep.txt': 'k', 'top.txt': 'new top' });
     const before = JSON.stringify(listTree(outside));
     const remote = await start(beforeList('dst/sub/deep', 'dst/sub'));
-    const r = await runBlit(['mirror', `${src}/`, remote('dst'), '--yes', '-v'], { env });
+    const r = await fx.blit(['mirror', `${src}/`, remote('dst'), '--yes', '-v']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.match(r.stderr, /sub\/deep/);
@@ -82,10 +65,10 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
 
   it('push dry-run mirror: no outside name is itemized as a deletion', async () => {
     writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k' });
-    const src = path.join(tmp.dir, 'src');
+    const src = path.join(fx.dir, 'src');
     writeTree(src, { 'sub/deep/keep.txt': 'k' });
     const remote = await start(beforeList('dst/sub/deep', 'dst/sub'));
-    const r = await runBlit(['mirror', `${src}/`, remote('dst'), '--dry-run', '-v'], { env });
+    const r = await fx.blit(['mirror', `${src}/`, remote('dst'), '--dry-run', '-v']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
@@ -93,11 +76,11 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
 
   it('push: the root lstat goes through its pinned parent (a swapped parent is PathEscape, not the outside entry)', async () => {
     fs.mkdirSync(path.join(moduleDir, 'p'), { recursive: true });
-    const src = path.join(tmp.dir, 'src');
+    const src = path.join(fx.dir, 'src');
     writeTree(src, { 'a.txt': 'a' });
     const before = JSON.stringify(listTree(outside));
     const remote = await start(beforeOpen('p'));
-    const r = await runBlit(['copy', `${src}/`, remote('p/dst')], { env });
+    const r = await fx.blit(['copy', `${src}/`, remote('p/dst')]);
     assert.notEqual(r.code, 0, r.stdout);
     // With a plain lstat: "destination exists and is not a directory" (outside/dst is a file).
     assert.match(r.stderr, /PathEscape/);
@@ -107,9 +90,9 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
 
   it('pull: the source walk of a directory below a swapped one fails with PathEscape; no outside name reaches the manifest', async () => {
     writeTree(path.join(moduleDir, 'src'), { 'a/b/inside.txt': 'inside', 'top.txt': 't' });
-    const dst = path.join(tmp.dir, 'pulled');
+    const dst = path.join(fx.dir, 'pulled');
     const remote = await start(beforeList('src/a/b', 'src/a'));
-    const r = await runBlit(['copy', remote('src/'), dst, '-v'], { env });
+    const r = await fx.blit(['copy', remote('src/'), dst, '-v']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.match(r.stderr, /a\/b/);
@@ -121,9 +104,9 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
 
   it('pull dry run: no outside name is itemized', async () => {
     writeTree(path.join(moduleDir, 'src'), { 'a/b/inside.txt': 'inside' });
-    const dst = path.join(tmp.dir, 'pulled');
+    const dst = path.join(fx.dir, 'pulled');
     const remote = await start(beforeList('src/a/b', 'src/a'));
-    const r = await runBlit(['copy', remote('src/'), dst, '--dry-run', '-v'], { env });
+    const r = await fx.blit(['copy', remote('src/'), dst, '--dry-run', '-v']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
@@ -132,7 +115,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   it('ls: a directory whose parent is swapped right before the listing fails with PathEscape', async () => {
     writeTree(path.join(moduleDir, 'l'), { 'sub/a.txt': 'a' });
     const remote = await start(beforeList('l/sub', 'l'));
-    const r = await runBlit(['ls', remote('l/sub')], { env });
+    const r = await fx.blit(['ls', remote('l/sub')]);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
@@ -141,7 +124,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   it('find: a swapped directory fails the call naming it (it was skipped with a log line)', async () => {
     writeTree(path.join(moduleDir, 'f'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
     const remote = await start(beforeOpen('f/sub'));
-    const r = await runBlit(['find', remote('f'), '--pattern', '*.txt'], { env });
+    const r = await fx.blit(['find', remote('f'), '--pattern', '*.txt']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.match(r.stderr, /f\/sub/);
@@ -151,7 +134,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   it('du: a swapped directory fails the call naming it (its sizes were left out silently)', async () => {
     writeTree(path.join(moduleDir, 'd'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
     const remote = await start(beforeOpen('d/sub'));
-    const r = await runBlit(['du', remote('d')], { env });
+    const r = await fx.blit(['du', remote('d')]);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.match(r.stderr, /d\/sub/);
@@ -164,8 +147,8 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
     fs.symlinkSync(path.join(outside, 'rules'), path.join(moduleDir, 'g/sub/.gitignore'));
     fs.writeFileSync(path.join(moduleDir, 'g/other/.gitignore'), '*.log\n');
     const remote = await start({});
-    const dst = path.join(tmp.dir, 'pulled');
-    const r = await runBlit(['copy', remote('g/'), dst, '--gitignore'], { env });
+    const dst = path.join(fx.dir, 'pulled');
+    const r = await fx.blit(['copy', remote('g/'), dst, '--gitignore']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /sub\/\.gitignore/);
     assert.match(r.stderr, /symlink/);
@@ -178,24 +161,24 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
 
   it('without a swap the listings work as before (push mirror, pull, ls, find, du)', async () => {
     writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'sub/deep/extra.txt': 'e' });
-    const src = path.join(tmp.dir, 'src');
+    const src = path.join(fx.dir, 'src');
     writeTree(src, { 'sub/deep/keep.txt': 'k', 'sub/new.txt': 'n' });
     const remote = await start({});
-    let r = await runBlit(['mirror', `${src}/`, remote('dst'), '--yes'], { env });
+    let r = await fx.blit(['mirror', `${src}/`, remote('dst'), '--yes']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(listTree(path.join(moduleDir, 'dst')), ['sub', 'sub/deep', 'sub/deep/keep.txt', 'sub/new.txt']);
-    const back = path.join(tmp.dir, 'back');
-    r = await runBlit(['copy', remote('dst/'), back], { env });
+    const back = path.join(fx.dir, 'back');
+    r = await fx.blit(['copy', remote('dst/'), back]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(listTree(back), ['sub', 'sub/deep', 'sub/deep/keep.txt', 'sub/new.txt']);
-    r = await runBlit(['ls', remote('dst/sub')], { env });
+    r = await fx.blit(['ls', remote('dst/sub')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /deep/);
     assert.match(r.stdout, /new\.txt/);
-    r = await runBlit(['find', remote('dst'), '--pattern', '*.txt'], { env });
+    r = await fx.blit(['find', remote('dst'), '--pattern', '*.txt']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /keep\.txt/);
-    r = await runBlit(['du', remote('dst')], { env });
+    r = await fx.blit(['du', remote('dst')]);
     assert.equal(r.code, 0, r.stderr);
   });
 });

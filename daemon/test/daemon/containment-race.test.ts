@@ -9,11 +9,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as native from '@blit/native';
 import { MAX_CACHED } from '../../src/daemon/beneath';
-import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
-
-const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
+import { listTree, writeTree } from './harness';
+import { assertOpenBeneath, moduleFixture } from './module-fixture';
 
 /** Names, contents and modes below `dir`: everything the tests promise stays untouched. */
 function fingerprint(dir: string): string {
@@ -28,48 +26,30 @@ function fingerprint(dir: string): string {
 
 describe('containment at use time: a directory swapped for a symlink after the check (real blitd)', function () {
   this.timeout(60_000);
-  let tmp: { dir: string; cleanup: () => void };
+  const fx = moduleFixture('blit-race-');
   let moduleDir: string;
   let outside: string;
-  let daemon: Daemon | undefined;
 
-  before(function () {
-    if (!native.loadOpenBeneath().open) {
-      // Not a skip: without openat2 the guarantee is not given, and the daemon says so.
-      assert.fail(`openat2 is not available here (${native.loadOpenBeneath().error?.message}): the race window is open`);
-    }
-  });
+  before(assertOpenBeneath);
 
   beforeEach(() => {
-    tmp = tempDir('blit-race-');
-    moduleDir = path.join(tmp.dir, 'module');
-    outside = path.join(tmp.dir, 'outside');
+    moduleDir = fx.moduleDir;
+    outside = path.join(fx.dir, 'outside');
     writeTree(outside, { 'f.txt': 'SECRET', 'victim.txt': 'must survive' });
   });
 
-  afterEach(async () => {
-    const log = daemon?.stderr() ?? '';
-    await daemon?.stop();
-    daemon = undefined;
-    tmp.cleanup();
-    assert.doesNotMatch(log, /unhandled error|uncaught/i);
-  });
-
   const start = async (swapDir: string): Promise<(p: string) => string> => {
-    daemon = await startDaemon(['--port', '0', '--root', moduleDir], {
-      env: { BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir: swapDir, to: outside }) },
-    });
-    const port = daemon.port;
-    return (p) => `127.0.0.1:${port}:/default/${p}`;
+    await fx.start({ BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir: swapDir, to: outside }) });
+    return fx.remote;
   };
 
   it('push: nothing is written outside; the file fails with PathEscape naming it', async () => {
     writeTree(path.join(moduleDir, 'dst'), { 'sub/old.txt': 'old' });
-    const src = path.join(tmp.dir, 'src');
+    const src = path.join(fx.dir, 'src');
     writeTree(src, { 'sub/old.txt': 'old', 'sub/f.txt': 'pushed', 'top.txt': 'top' });
     const before = fingerprint(outside);
     const remote = await start('dst/sub');
-    const r = await runBlit(['copy', `${src}/`, remote('dst')], { env });
+    const r = await fx.blit(['copy', `${src}/`, remote('dst')]);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /sub\/f\.txt.*PathEscape|PathEscape.*sub\/f\.txt/);
     assert.match(r.stderr, /symlink/);
@@ -80,9 +60,9 @@ describe('containment at use time: a directory swapped for a symlink after the c
 
   it('pull: nothing outside is read; the pull fails with PathEscape naming the directory', async () => {
     writeTree(path.join(moduleDir, 'src'), { 'sub/f.txt': 'inside' });
-    const dst = path.join(tmp.dir, 'pulled');
+    const dst = path.join(fx.dir, 'pulled');
     const remote = await start('src/sub');
-    const r = await runBlit(['copy', remote('src/'), dst], { env });
+    const r = await fx.blit(['copy', remote('src/'), dst]);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     // The walk that builds the manifest is the first to open it (containment-listing.test.ts).
@@ -93,11 +73,11 @@ describe('containment at use time: a directory swapped for a symlink after the c
 
   it('mirror --yes: nothing outside is deleted; the deletion fails naming the directory', async () => {
     writeTree(path.join(moduleDir, 'm'), { 'keep.txt': 'k', 'gone/x.txt': 'x' });
-    const src = path.join(tmp.dir, 'msrc');
+    const src = path.join(fx.dir, 'msrc');
     writeTree(src, { 'keep.txt': 'k' });
     const before = fingerprint(outside);
     const remote = await start('m/gone');
-    const r = await runBlit(['mirror', `${src}/`, remote('m'), '--yes'], { env });
+    const r = await fx.blit(['mirror', `${src}/`, remote('m'), '--yes']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /gone.*PathEscape|PathEscape.*gone/);
     assert.equal(fingerprint(outside), before, 'nothing outside the module was deleted');
@@ -107,7 +87,7 @@ describe('containment at use time: a directory swapped for a symlink after the c
     writeTree(path.join(moduleDir, 'r'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
     const before = fingerprint(outside);
     const remote = await start('r/sub');
-    const r = await runBlit(['rm', '--yes', remote('r')], { env });
+    const r = await fx.blit(['rm', '--yes', remote('r')]);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.match(r.stderr, /r\/sub/);
@@ -117,27 +97,26 @@ describe('containment at use time: a directory swapped for a symlink after the c
   it('ls: the listing of a swapped directory fails with PathEscape, nothing outside is listed', async () => {
     writeTree(path.join(moduleDir, 'l'), { 'a.txt': 'a' });
     const remote = await start('l');
-    const r = await runBlit(['ls', remote('l')], { env });
+    const r = await fx.blit(['ls', remote('l')]);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /PathEscape/);
     assert.doesNotMatch(r.stdout, /victim|f\.txt/);
   });
 
   it('more directories than the anchor caches (eviction while files are in flight): every file lands where it belongs', async () => {
-    const src = path.join(tmp.dir, 'many');
+    const src = path.join(fx.dir, 'many');
     const files: Record<string, string> = {};
     for (let i = 0; i < MAX_CACHED + 300; i++) files[`d${i}/f${i % 3}.txt`] = `file ${i}`;
     writeTree(src, files);
-    fs.mkdirSync(moduleDir);
     const remote = await start('no/such/dir');
-    let r = await runBlit(['copy', `${src}/`, remote('many')], { env });
+    let r = await fx.blit(['copy', `${src}/`, remote('many')]);
     assert.equal(r.code, 0, r.stderr);
     for (const [rel, body] of Object.entries(files)) assert.equal(fs.readFileSync(path.join(moduleDir, 'many', rel), 'utf8'), body, rel);
-    const back = path.join(tmp.dir, 'many-back');
-    r = await runBlit(['copy', remote('many/'), back], { env });
+    const back = path.join(fx.dir, 'many-back');
+    r = await fx.blit(['copy', remote('many/'), back]);
     assert.equal(r.code, 0, r.stderr);
     for (const [rel, body] of Object.entries(files)) assert.equal(fs.readFileSync(path.join(back, rel), 'utf8'), body, rel);
-    r = await runBlit(['rm', '--yes', remote('many')], { env });
+    r = await fx.blit(['rm', '--yes', remote('many')]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!fs.existsSync(path.join(moduleDir, 'many')));
   });
@@ -145,14 +124,14 @@ describe('containment at use time: a directory swapped for a symlink after the c
   it('a symlink inside the module pointing inside keeps working (push and pull through it)', async () => {
     writeTree(path.join(moduleDir, 'real'), { 'a.txt': 'a' });
     fs.symlinkSync('real', path.join(moduleDir, 'alias'));
-    const src = path.join(tmp.dir, 'lsrc');
+    const src = path.join(fx.dir, 'lsrc');
     writeTree(src, { 'sub/b.txt': 'b' });
     const remote = await start('no/such/dir');
-    let r = await runBlit(['copy', `${src}/`, remote('alias')], { env });
+    let r = await fx.blit(['copy', `${src}/`, remote('alias')]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(listTree(path.join(moduleDir, 'real')), ['a.txt', 'sub', 'sub/b.txt']);
-    const back = path.join(tmp.dir, 'back');
-    r = await runBlit(['copy', remote('alias/'), back], { env });
+    const back = path.join(fx.dir, 'back');
+    r = await fx.blit(['copy', remote('alias/'), back]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(listTree(back), ['a.txt', 'sub', 'sub/b.txt']);
   });

@@ -11,16 +11,11 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as native from '@blit/native';
-import { listTree, runBlit, startDaemon, tempDir, type Daemon } from './harness';
-import { assertSameTree } from './transfer-helpers';
+import { listTree } from './harness';
+import { CLI_ENV, moduleFixture } from './module-fixture';
+import { assertSameTree, setMtime } from './transfer-helpers';
 
-const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
 const MODES = [0o755, 0o700, 0o2775, 0o750, 0o1777, 0o711, 0o500];
-
-function setMtime(p: string, ns: bigint): void {
-  native.utimensat(Buffer.from(p), ns, ns, { noFollow: true });
-}
 
 /** `tops` x `subs` directories (a file in every fourth), modes cycling, distinct ns mtimes. */
 function makeDirs(root: string, tops: number, subs: number): void {
@@ -43,54 +38,37 @@ function makeDirs(root: string, tops: number, subs: number): void {
 
 describe('directory metadata at the end of a remote transfer (real blitd)', function () {
   this.timeout(120_000);
-  let tmp: { dir: string; cleanup: () => void };
-  let moduleDir: string;
-  let src: string;
-  let daemon: Daemon | undefined;
   const immutable: string[] = [];
+  const fx = moduleFixture('blit-dirmeta-', {
+    beforeCleanup: (dir) => {
+      for (const d of immutable.splice(0)) execFileSync('chattr', ['-i', d]);
+      // Modes such as 0500 keep the tree from being removed: open it up first.
+      for (const p of listTree(dir)) {
+        const abs = path.join(dir, p);
+        if (fs.lstatSync(abs).isDirectory()) fs.chmodSync(abs, 0o755);
+      }
+    },
+  });
+  let src: string;
 
   beforeEach(() => {
-    tmp = tempDir('blit-dirmeta-');
-    moduleDir = path.join(tmp.dir, 'module');
-    src = path.join(tmp.dir, 'src');
-    fs.mkdirSync(moduleDir);
+    src = path.join(fx.dir, 'src');
     fs.mkdirSync(src);
   });
 
-  afterEach(async () => {
-    for (const d of immutable.splice(0)) execFileSync('chattr', ['-i', d]);
-    const log = daemon?.stderr() ?? '';
-    await daemon?.stop();
-    daemon = undefined;
-    // Modes such as 0500 keep the tree from being removed: open it up first.
-    for (const p of listTree(tmp.dir)) {
-      const abs = path.join(tmp.dir, p);
-      if (fs.lstatSync(abs).isDirectory()) fs.chmodSync(abs, 0o755);
-    }
-    tmp.cleanup();
-    assert.doesNotMatch(log, /unhandled error|uncaught/i);
-  });
-
   for (const nativeBatch of [true, false]) {
-    const e = nativeBatch ? env : { ...env, BLIT_NATIVE_BATCH: '0' };
+    const e = nativeBatch ? CLI_ENV : { ...CLI_ENV, BLIT_NATIVE_BATCH: '0' };
     const label = nativeBatch ? 'native batch' : 'BLIT_NATIVE_BATCH=0';
 
     it(`${label}: 1,300 directories, push and pull, every mode and ns mtime exact`, async () => {
       makeDirs(src, 26, 49);
-      daemon = await startDaemon(['--port', '0', '--root', moduleDir], { env: e });
-      const remote = (p: string): string => `127.0.0.1:${daemon!.port}:/default/${p}`;
-      let r = await runBlit(['copy', `${src}/`, remote('pushed')], { env: e });
-      assert.equal(r.code, 0, r.stderr);
-      assertSameTree(src, path.join(moduleDir, 'pushed'));
-      const back = path.join(tmp.dir, 'back');
-      r = await runBlit(['copy', remote('pushed/'), back], { env: e });
-      assert.equal(r.code, 0, r.stderr);
-      assertSameTree(src, back);
+      await fx.start(e);
+      await fx.pushPull(src, 'pushed', e);
     });
 
     it(`${label}: a directory whose metadata cannot be set fails naming it; the others still get theirs`, async () => {
       makeDirs(src, 6, 60);
-      const dst = path.join(moduleDir, 'dst');
+      const dst = path.join(fx.moduleDir, 'dst');
       fs.cpSync(src, dst, { recursive: true });
       // Every directory differs from the source in mode and mtime (all need their metadata); one,
       // in the middle of the deepest-first order, is immutable (chmod: EPERM, even as root).
@@ -105,8 +83,8 @@ describe('directory metadata at the end of a remote transfer (real blitd)', func
       fs.rmSync(path.join(src, 't3', 's30', 'f.txt'), { force: true });
       execFileSync('chattr', ['+i', stuck]);
       immutable.push(stuck);
-      daemon = await startDaemon(['--port', '0', '--root', moduleDir], { env: e });
-      const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/dst`], { env: e });
+      await fx.start(e);
+      const r = await fx.blit(['copy', `${src}/`, fx.remote('dst')], e);
       assert.notEqual(r.code, 0, 'the failure is reported');
       assert.match(r.stderr, /t3\/s30.*cannot set directory metadata|cannot set directory metadata.*t3\/s30/);
       assert.equal((fs.lstatSync(stuck).mode & 0o7777).toString(8), '777', 'the immutable directory is untouched');

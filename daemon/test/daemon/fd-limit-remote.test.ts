@@ -11,10 +11,10 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import type { Daemon } from './harness';
+import { moduleFixture } from './module-fixture';
 import { assertSameTree } from './transfer-helpers';
 
-const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
 const LIMIT = 2400;
 const TOPS = 30;
 const SUBS = 100; // 3,000 directories below the root, more than LIMIT
@@ -37,32 +37,17 @@ function openFds(pid: number): number {
 
 describe('blitd under a low open-file limit, trees of more directories than the limit', function () {
   this.timeout(180_000);
-  let tmp: { dir: string; cleanup: () => void };
-  let moduleDir: string;
-  let src: string;
-  let daemon: Daemon | undefined;
-
-  beforeEach(() => {
-    tmp = tempDir('blit-fdlimit-');
-    moduleDir = path.join(tmp.dir, 'module');
-    src = path.join(tmp.dir, 'src');
-    fs.mkdirSync(moduleDir);
-    makeWide(src);
+  const fx = moduleFixture('blit-fdlimit-', {
+    logMustNotMatch: [
+      /EMFILE/i,
+      // The writer threads close directory fds the native library opened: Node warned once per
+      // directory ("File descriptor N closed but not opened in unmanaged mode", 3,700 for one push).
+      /closed but not opened|unmanaged mode/i,
+    ],
   });
 
-  afterEach(async () => {
-    const log = daemon?.stderr() ?? '';
-    await daemon?.stop();
-    daemon = undefined;
-    tmp.cleanup();
-    assert.doesNotMatch(log, /unhandled error|uncaught|EMFILE/i);
-    // The writer threads close directory fds the native library opened: Node warned once per
-    // directory ("File descriptor N closed but not opened in unmanaged mode", 3,700 for one push).
-    assert.doesNotMatch(log, /closed but not opened|unmanaged mode/i);
-  });
-
-  async function limitedDaemon(e: NodeJS.ProcessEnv): Promise<Daemon> {
-    const d = await startDaemon(['--port', '0', '--root', moduleDir], { env: e });
+  async function limitedDaemon(): Promise<Daemon> {
+    const d = await fx.start();
     execFileSync('prlimit', [`--pid=${d.proc.pid}`, `--nofile=${LIMIT}:${LIMIT}`]);
     const limits = fs.readFileSync(`/proc/${d.proc.pid}/limits`, 'utf8');
     assert.match(limits, new RegExp(`Max open files\\s+${LIMIT}\\s+${LIMIT}`), 'the limit is in place');
@@ -81,55 +66,49 @@ describe('blitd under a low open-file limit, trees of more directories than the 
   }
 
   it(`push (all 3,001 directories need metadata, twice), pull, ls/find/du; limit ${LIMIT}`, async () => {
-    daemon = await limitedDaemon(env);
-    const remote = (p: string): string => `127.0.0.1:${daemon!.port}:/default/${p}`;
-    await sampled(daemon.proc.pid!, async () => {
+    const src = path.join(fx.dir, 'src');
+    makeWide(src);
+    const d = await limitedDaemon();
+    await sampled(d.proc.pid!, async () => {
       // Every directory is new: all get their metadata in the final pass.
-      let r = await runBlit(['copy', `${src}/`, remote('pushed')], { env });
+      let r = await fx.blit(['copy', `${src}/`, fx.remote('pushed')]);
       assert.equal(r.code, 0, r.stderr);
-      assertSameTree(src, path.join(moduleDir, 'pushed'));
-      // Again with every directory's mode changed on the source: all need metadata again.
+      assertSameTree(src, path.join(fx.moduleDir, 'pushed'));
+      // Again with every directory's mode changed on the source: all need metadata again; then
+      // pulled back.
       for (let t = 0; t < TOPS; t++) for (let s = 0; s < SUBS; s++) fs.chmodSync(path.join(src, `t${t}`, `s${s}`), 0o700);
-      r = await runBlit(['copy', `${src}/`, remote('pushed')], { env });
-      assert.equal(r.code, 0, r.stderr);
-      assertSameTree(src, path.join(moduleDir, 'pushed'));
-      const back = path.join(tmp.dir, 'back');
-      r = await runBlit(['copy', remote('pushed/'), back], { env });
-      assert.equal(r.code, 0, r.stderr);
-      assertSameTree(src, back);
-      r = await runBlit(['find', '--pattern', 'f.txt', remote('pushed')], { env });
+      await fx.pushPull(src, 'pushed');
+      r = await fx.blit(['find', '--pattern', 'f.txt', fx.remote('pushed')]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim().split('\n').length, (TOPS * SUBS) / 100, r.stdout);
-      r = await runBlit(['du', remote('pushed')], { env });
+      r = await fx.blit(['du', fx.remote('pushed')]);
       assert.equal(r.code, 0, r.stderr);
-      r = await runBlit(['ls', remote('pushed/t7')], { env });
+      r = await fx.blit(['ls', fx.remote('pushed/t7')]);
       assert.equal(r.code, 0, r.stderr);
     });
   });
 
   it(`pull of 3,000 directories with a file each (the need queue pins no directory per queued file); limit ${LIMIT}`, async () => {
-    const served = path.join(moduleDir, 'each');
+    const served = path.join(fx.moduleDir, 'each');
     makeWide(served, 1);
-    daemon = await limitedDaemon(env);
-    const d = daemon;
-    const back = path.join(tmp.dir, 'back');
+    const d = await limitedDaemon();
+    const back = path.join(fx.dir, 'back');
     await sampled(d.proc.pid!, async () => {
-      const r = await runBlit(['copy', `127.0.0.1:${d.port}:/default/each/`, back], { env });
+      const r = await fx.blit(['copy', fx.remote('each/'), back]);
       assert.equal(r.code, 0, r.stderr);
     });
     assertSameTree(served, back);
   });
 
   it(`a mirror deleting 3,000 directories (one recursion per top directory); limit ${LIMIT}`, async () => {
-    fs.cpSync(src, path.join(moduleDir, 'dst'), { recursive: true });
-    const empty = path.join(tmp.dir, 'empty');
+    makeWide(path.join(fx.moduleDir, 'dst'));
+    const empty = path.join(fx.dir, 'empty');
     fs.mkdirSync(empty);
-    daemon = await limitedDaemon(env);
-    const r0 = daemon;
-    await sampled(r0.proc.pid!, async () => {
-      const r = await runBlit(['mirror', '--yes', `${empty}/`, `127.0.0.1:${r0.port}:/default/dst`], { env });
+    const d = await limitedDaemon();
+    await sampled(d.proc.pid!, async () => {
+      const r = await fx.blit(['mirror', '--yes', `${empty}/`, fx.remote('dst')]);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(fs.readdirSync(path.join(moduleDir, 'dst')), []);
+      assert.deepEqual(fs.readdirSync(path.join(fx.moduleDir, 'dst')), []);
     });
   });
 });

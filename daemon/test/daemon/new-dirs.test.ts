@@ -10,15 +10,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as native from '@blit/native';
-import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
-import { assertSameTree, tempFilesIn } from './transfer-helpers';
-
-const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
-
-function setMtime(p: string, ns: bigint): void {
-  native.utimensat(Buffer.from(p), ns, ns, { noFollow: true });
-}
+import { listTree, writeTree } from './harness';
+import { assertOpenBeneath, CLI_ENV, moduleFixture } from './module-fixture';
+import { setMtime, tempFilesIn } from './transfer-helpers';
 
 /** 40 top directories, each a chain of 4 with files only at the bottom, plus odd shapes. */
 function makeDirTree(root: string): void {
@@ -44,73 +38,50 @@ function makeDirTree(root: string): void {
 
 describe('new directories created by the writer lanes (real blitd)', function () {
   this.timeout(60_000);
-  let tmp: { dir: string; cleanup: () => void };
-  let moduleDir: string;
+  const fx = moduleFixture('blit-newdirs-');
   let src: string;
-  let daemon: Daemon | undefined;
 
   beforeEach(() => {
-    tmp = tempDir('blit-newdirs-');
-    moduleDir = path.join(tmp.dir, 'module');
-    src = path.join(tmp.dir, 'src');
-    fs.mkdirSync(moduleDir);
+    src = path.join(fx.dir, 'src');
     fs.mkdirSync(src);
     makeDirTree(src);
   });
 
-  afterEach(async () => {
-    const log = daemon?.stderr() ?? '';
-    await daemon?.stop();
-    daemon = undefined;
-    tmp.cleanup();
-    assert.doesNotMatch(log, /unhandled error|uncaught/i);
-  });
-
   for (const nativeBatch of [true, false]) {
     it(`push and pull of ${nativeBatch ? 'native batches' : 'BLIT_NATIVE_BATCH=0'}: every directory, file, mode and mtime`, async () => {
-      const e = nativeBatch ? env : { ...env, BLIT_NATIVE_BATCH: '0' };
-      daemon = await startDaemon(['--port', '0', '--root', moduleDir], { env: e });
-      const remote = (p: string): string => `127.0.0.1:${daemon!.port}:/default/${p}`;
-      let r = await runBlit(['copy', `${src}/`, remote('pushed')], { env: e });
-      assert.equal(r.code, 0, r.stderr);
-      assertSameTree(src, path.join(moduleDir, 'pushed'));
-      const back = path.join(tmp.dir, 'back');
-      r = await runBlit(['copy', remote('pushed/'), back], { env: e });
-      assert.equal(r.code, 0, r.stderr);
-      assertSameTree(src, back);
-      assert.deepEqual(tempFilesIn(tmp.dir), []);
+      const e = nativeBatch ? CLI_ENV : { ...CLI_ENV, BLIT_NATIVE_BATCH: '0' };
+      await fx.start(e);
+      await fx.pushPull(src, 'pushed', e);
+      assert.deepEqual(tempFilesIn(fx.dir), []);
     });
   }
 
   it('a dry run creates nothing, push or pull', async () => {
-    daemon = await startDaemon(['--port', '0', '--root', moduleDir], { env });
-    const remote = (p: string): string => `127.0.0.1:${daemon!.port}:/default/${p}`;
-    let r = await runBlit(['copy', `${src}/`, remote('dry'), '--dry-run'], { env });
+    await fx.start();
+    let r = await fx.blit(['copy', `${src}/`, fx.remote('dry'), '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(fs.readdirSync(moduleDir), []);
-    writeTree(path.join(moduleDir, 'real'), { 'keep.txt': 'k' });
-    fs.cpSync(src, path.join(moduleDir, 'real/tree'), { recursive: true, verbatimSymlinks: true });
-    const local = path.join(tmp.dir, 'local');
-    r = await runBlit(['copy', remote('real/'), local, '--dry-run'], { env });
+    assert.deepEqual(fs.readdirSync(fx.moduleDir), []);
+    writeTree(path.join(fx.moduleDir, 'real'), { 'keep.txt': 'k' });
+    fs.cpSync(src, path.join(fx.moduleDir, 'real/tree'), { recursive: true, verbatimSymlinks: true });
+    const local = path.join(fx.dir, 'local');
+    r = await fx.blit(['copy', fx.remote('real/'), local, '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.existsSync(local), false);
   });
 
   it('blitd: a new directory swapped for a symlink before its files are written: PathEscape, nothing outside', async () => {
-    if (!native.loadOpenBeneath().open) assert.fail('openat2 is not available here: the guarantee is not given');
-    const outside = path.join(tmp.dir, 'outside');
+    assertOpenBeneath();
+    const outside = path.join(fx.dir, 'outside');
     writeTree(outside, { 'victim.txt': 'must survive' });
     const before = listTree(outside).join('\n');
     // t5/a/b/c is new: made by a writer lane, then swapped right before the lane opens it.
-    daemon = await startDaemon(['--port', '0', '--root', moduleDir], {
-      env: { ...env, BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir: 'dst/t5/a/b/c', to: outside }) },
-    });
-    const r = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/dst`], { env });
+    await fx.start({ BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir: 'dst/t5/a/b/c', to: outside }) });
+    const r = await fx.blit(['copy', `${src}/`, fx.remote('dst')]);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /t5\/a\/b\/c\/f0\.txt.*PathEscape|PathEscape.*t5\/a\/b\/c\/f0\.txt/);
     assert.equal(listTree(outside).join('\n'), before, 'nothing written outside the module');
     assert.equal(fs.readFileSync(path.join(outside, 'victim.txt'), 'utf8'), 'must survive');
-    assert.ok(fs.lstatSync(path.join(moduleDir, 'dst/t5/a/b/c')).isSymbolicLink(), 'the swap happened');
-    assert.equal(fs.readFileSync(path.join(moduleDir, 'dst/t6/a/b/c/f0.txt'), 'utf8'), '6/0\n'.repeat(7), 'the rest was copied');
+    assert.ok(fs.lstatSync(path.join(fx.moduleDir, 'dst/t5/a/b/c')).isSymbolicLink(), 'the swap happened');
+    assert.equal(fs.readFileSync(path.join(fx.moduleDir, 'dst/t6/a/b/c/f0.txt'), 'utf8'), '6/0\n'.repeat(7), 'the rest was copied');
   });
 });

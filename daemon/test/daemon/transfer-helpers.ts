@@ -16,7 +16,8 @@ import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-clie
 export const NON_UTF8 = Buffer.from([0x6e, 0x6f, 0x6e, 0xff, 0xfe, 0x2e, 0x62, 0x69, 0x6e]); // "non\xff\xfe.bin"
 const MTIME_NS = 981173106123456789n; // 2001-02-03T04:05:06.123456789Z
 
-function setMtime(p: Buffer | string, ns: bigint, noFollow = false): void {
+/** Sets atime and mtime to `ns` (nanoseconds); `noFollow` for a symlink itself. */
+export function setMtime(p: Buffer | string, ns: bigint, noFollow = false): void {
   native.utimensat(Buffer.from(p), ns, ns, { noFollow });
 }
 
