@@ -64,6 +64,27 @@ function processesWith(needle) {
   return hits;
 }
 
+/** The blit temp files (`.blit.<name>.<unique>.tmp`) a live process holds open, read from /proc/PID/fd. */
+function tempDescriptors(pid) {
+  const dir = `/proc/${pid}/fd`;
+  if (!fs.existsSync(dir)) throw new Error(`process ${pid} exited`);
+  return fs.readdirSync(dir).flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(path.join(dir, fd));
+      return target.includes('/.blit.') ? [target] : [];
+    } catch { return []; /* closed meanwhile */ }
+  });
+}
+
+/** Polls `cond` every `everyMs` until it holds; fails naming `what` after `ms`. */
+async function until(cond, ms, what, everyMs = 100) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
 
 (async () => {
@@ -158,22 +179,34 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
     assert.equal(fs.existsSync(path.join(tmp, 'remote', 'site', 'remote-only.txt')), false);
 
     // A big push, cancelled from its progress notification; the status bar shows it while it runs.
+    // The remote blitd is stopped (SIGSTOP) the moment it holds huge.bin's temp file and continued
+    // once the job shows cancelled: the push cannot finish before the click, however fast the
+    // machine (it was a race against the click: 0-3% done by then).
     const fh = await fs.promises.open(path.join(ws, 'huge.bin'), 'w');
     const chunk = crypto.randomBytes(8 * 1024 * 1024);
     for (let i = 0; i < 96; i++) await fh.write(chunk); // 768 MiB, not sparse
     await fh.close();
+    const rpid = remote.proc.pid;
+    const stopped = until(() => tempDescriptors(rpid).some((t) => t.includes('/.blit.huge.bin.')), 60000, 'the remote blitd to open the temp file of huge.bin', 2)
+      .then(() => process.kill(rpid, 'SIGSTOP'));
+    stopped.catch(() => {}); // awaited below unless the steps before fail
     await palette('Blit: Push Workspace to Remote');
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Blit: Push to ui' });
     await toast.waitFor({ timeout: 30000 });
+    await stopped;
     const status = await page.locator('.statusbar-item', { hasText: /Blit \d+%|Blit …/ }).first().innerText({ timeout: 10000 }).catch(() => '(status bar item not seen)');
     console.log(`status bar while running: ${status.replace(/\s+/g, ' ')}`);
     await toast.hover();
     await toast.locator('.monaco-button', { hasText: 'Cancel' }).click({ timeout: 10000 });
     await pane.locator('.monaco-list-row', { hasText: 'cancelled' }).first().waitFor({ timeout: 30000 });
+    process.kill(rpid, 'SIGCONT');
     const cancelledRow = (await pane.locator('.monaco-list-row', { hasText: 'cancelled' }).first().innerText()).replace(/\s+/g, ' ');
     console.log(`tree row after Cancel in the notification: ${cancelledRow}`);
     assert.match(cancelledRow, /Push to ui/);
     await pane.screenshot({ path: path.join(shotDir, 'blit-transfers-tree-cancelled.png') });
+    // The remote's receiver aborts the file: every descriptor on the temp closed, the temp removed.
+    await until(() => tempDescriptors(rpid).length === 0, 30000, 'the remote blitd to close the temp file of huge.bin');
+    await until(() => !fs.readdirSync(path.join(tmp, 'remote', 'site')).some((n) => n.startsWith('.blit.')), 30000, 'the remote blitd to remove the temp file of huge.bin');
     assert.equal(fs.existsSync(path.join(tmp, 'remote', 'site', 'huge.bin')), false, 'cancelled file left under its real name');
 
     // Add Remote Target: the quick-input wizard, answered from the keyboard.
@@ -229,7 +262,7 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
   } finally {
     if (browser) await browser.close().catch(() => {});
     if (cs) await stopProcess(cs.proc);
-    if (remote) remote.proc.kill('SIGKILL');
+    if (remote) remote.proc.kill('SIGKILL'); // stopped (SIGSTOP) or not
     if (!failed && !keep) fs.rmSync(tmp, { recursive: true, force: true });
     process.exit(failed ? 1 : 0);
   }

@@ -71,3 +71,26 @@ export async function setTargets(targets: unknown[]): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every `everyMs` until it holds; fails naming `what` after `ms`. */
+export async function until(cond: () => boolean, ms: number, what: string, everyMs = 100): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** The blit temp files (`.blit.<name>.<unique>.tmp`) a live process holds open, read from /proc/PID/fd. */
+export function tempDescriptors(pid: number): string[] {
+  const dir = `/proc/${pid}/fd`;
+  if (!fs.existsSync(dir)) throw new Error(`process ${pid} exited`);
+  return fs.readdirSync(dir).flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(path.join(dir, fd));
+      return target.includes('/.blit.') ? [target] : [];
+    } catch {
+      return []; // closed meanwhile
+    }
+  });
+}

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BlitApi, CommandResult } from '../../src/extension';
-import { listFiles, setTargets, sleep, startRemoteBlitd, workspaceDir, type RemoteDaemon } from './helpers';
+import { listFiles, setTargets, sleep, startRemoteBlitd, tempDescriptors, until, workspaceDir, type RemoteDaemon } from './helpers';
 
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
 
@@ -94,15 +94,30 @@ describe('Blit commands against a real blitd on loopback', function () {
     await fh.close();
     await setTargets([...(vscode.workspace.getConfiguration('blit').get<unknown[]>('targets') ?? []).filter((t) => (t as { name: string }).name !== 'e2e-cancel'),
       { name: 'e2e-cancel', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'cancel', excludes: [] }]);
+    // The remote blitd is stopped (SIGSTOP) the moment it holds huge.bin's temp file: the push
+    // then cannot finish before the cancel, however fast the machine (it was a 150 ms sleep).
+    const pid = remote.proc.pid!;
+    const writing = () => tempDescriptors(pid).some((t) => t.includes('/.blit.huge.bin.'));
+    const stopped = until(writing, 60000, 'the remote blitd to open the temp file of huge.bin', 2).then(() => process.kill(pid, 'SIGSTOP'));
+    stopped.catch(() => undefined); // awaited below unless the push did not start
     const started = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-cancel', wait: false });
-    assert.ok(started.jobId, started.error);
-    await sleep(150);
-    const r = await vscode.commands.executeCommand<CommandResult>('blit.cancel', { jobId: started.jobId });
+    let r: CommandResult;
+    try {
+      assert.ok(started.jobId, started.error);
+      await stopped;
+      r = await vscode.commands.executeCommand<CommandResult>('blit.cancel', { jobId: started.jobId });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
     assert.equal(r.state, 'cancelled', JSON.stringify(r));
-    await sleep(500);
-    const remoteHuge = path.join(remoteRoot, 'cancel', 'big', 'huge.bin');
+    // The remote's receiver aborts the file: every descriptor on the temp closed, the temp removed
+    // (was a 500 ms sleep).
+    const remoteDir = path.join(remoteRoot, 'cancel', 'big');
+    await until(() => tempDescriptors(pid).length === 0, 30000, 'the remote blitd to close the temp file of huge.bin');
+    await until(() => !fs.readdirSync(remoteDir).some((n) => n.startsWith('.blit.')), 30000, 'the remote blitd to remove the temp file of huge.bin');
+    const remoteHuge = path.join(remoteDir, 'huge.bin');
     assert.ok(!fs.existsSync(remoteHuge) || fs.statSync(remoteHuge).size !== 512 * 1024 * 1024 || sha(remoteHuge) !== sha(path.join(big, 'huge.bin')),
-      'the transfer finished before the cancel: make the file bigger');
+      'the transfer finished before the cancel');
     assert.equal(fs.existsSync(remoteHuge), false, 'a partial file was left under the real name');
     fs.rmSync(big, { recursive: true, force: true });
   });

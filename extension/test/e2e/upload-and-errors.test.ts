@@ -8,15 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CommandResult } from '../../src/extension';
-import { listFiles, setTargets, sleep, startRemoteBlitd, workspaceDir, type RemoteDaemon } from './helpers';
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { listFiles, setTargets, sleep, startRemoteBlitd, until, workspaceDir, type RemoteDaemon } from './helpers';
 
 async function editAndSave(file: string, text: string): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
