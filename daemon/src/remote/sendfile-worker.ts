@@ -7,7 +7,7 @@
  *
  * Messages in:  {type:'files', recs, count, sent?} ... {type:'end'}: a batch of files as
  *               blit_read_batch's records (small-reader.ts packJobs: index, size, ns mtime, path;
- *               one transferred buffer, no object per file to clone); `sent`: the main thread
+ *               one buffer, copied (not transferred: stream-worker.ts pump), no object per file); `sent`: the main thread
  *               already wrote FILE_START and that many payload bytes of the batch's first file
  *               while this thread was starting; the worker continues from there
  * Messages out: {type:'ready'} first (the main thread sends on the socket until then),

@@ -29,7 +29,7 @@ export interface SmallRead {
 
 const CHANGED = 'the file changed while it was being sent';
 
-/** A batch of files as blit_read_batch's records (transferable: `recs.buffer` is its own). */
+/** A batch of files as blit_read_batch's records (`recs.buffer` is its own: a structured clone copies just the records). */
 export interface PackedJobs {
   recs: Uint8Array;
   count: number;

@@ -162,7 +162,12 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
             return;
           }
           // Everything already queued (up to AHEAD in flight) goes over in one message, as the
-          // native reader's records in one transferred buffer (small-reader.ts packJobs).
+          // native reader's records in one buffer (small-reader.ts packJobs), copied by the
+          // structured clone, not transferred: the first ArrayBuffer an isolate ever detaches
+          // invalidates V8's "no ArrayBuffer is detached" protector, which deoptimizes every
+          // optimized function of this thread that touches a typed array (the scan, fileFor,
+          // the gRPC decoders, Buffer.read*: ~25 functions per burst, DEVLOG h39), and all of
+          // them are compiled again with detach checks. The copy is ~10 KB per 128 files.
           const files: { index: number; abs: Buffer; size: number; mtimeNs: bigint }[] = [];
           let batchBytes = 0;
           const more = (): boolean => inflight < AHEAD && files.length < BATCH && batchBytes < BATCH_BYTES && inflightBytes < AHEAD_BYTES;
@@ -176,7 +181,7 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
           const { recs, count } = packJobs(files);
           const sent = carriedSent;
           carriedSent = undefined;
-          worker.postMessage({ type: 'files', recs, count, ...(sent !== undefined ? { sent } : {}) } satisfies ToWorker, [recs.buffer as ArrayBuffer]);
+          worker.postMessage({ type: 'files', recs, count, ...(sent !== undefined ? { sent } : {}) } satisfies ToWorker);
         }
       } finally {
         pumping = false;
