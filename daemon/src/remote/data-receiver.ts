@@ -16,7 +16,9 @@ import type { Entry, Failure } from '../engine/types';
 import { displayPath } from '../engine/paths';
 import { FrameDecoder, readIntoReusedBuffer, STREAM_FLAG_ZERO_COPY } from './dataplane';
 import { handoverAvailable, startStreamWorker, takeOverReading, type HandoverTarget, type StreamWorker } from './recv-handover';
-import type { DirectFile } from './recv-worker';
+import { ExpectPacker, type DirectFile, type SmallExpects, type SmallResults } from './recv-worker';
+import type { RecordKind, SmallWorkerInit } from './small-file-batch';
+import { baseName } from '../engine/paths';
 
 /** One temp file in the destination directory. */
 export interface FileSink {
@@ -35,6 +37,28 @@ export interface FileSink {
 export interface ExpectedFile {
   index: number;
   entry: Entry;
+  /** Its claim cell, when stream workers may write it (see DataReceiver.expect). */
+  slot?: number;
+}
+
+/** Where a small file goes when a stream's worker writes it: a small-file batch record's directory. */
+export interface SmallTarget {
+  /** The directory, relative to the transfer root. */
+  rel: Buffer;
+  /** The record's directory bytes (absolute, or module-relative for an anchored kind). */
+  dir: Buffer;
+  kind: RecordKind;
+  /** A directory this transfer creates: its mkdir record's base and kind (the path is `rel`). */
+  mkdir?: { base: Buffer; kind: RecordKind };
+}
+
+/** The destination's side of small files written by stream workers (Destination.streamSmall). */
+export interface StreamSmall {
+  init: SmallWorkerInit;
+  /** Where `f` goes, or undefined: it takes writeSmall on the main thread. */
+  target(f: ExpectedFile): SmallTarget | undefined;
+  /** A worker's errno-style failure of `f`, as reported. */
+  error(f: ExpectedFile, err: NodeJS.ErrnoException): unknown;
 }
 
 export interface ReceiverHooks {
@@ -50,6 +74,11 @@ export interface ReceiverHooks {
   failed(f: ExpectedFile, failure: Failure): void;
   /** Called for every chunk written (progress). */
   bytes?(n: number): void;
+  /**
+   * Small files received and written by the stream's worker thread (see receiveStream): asked once,
+   * at the first expected file; undefined = every small file takes writeSmall.
+   */
+  streamSmall?(): StreamSmall | undefined;
 }
 
 /** Files up to this size take the synchronous writeSmall path. */
@@ -73,6 +102,15 @@ export const WRITE_BATCH = 4 * 1024 * 1024;
  * of CPU) costs more than it saves.
  */
 export const HANDOVER_MIN = 32 * 1024 * 1024;
+
+/**
+ * A stream is handed to a worker thread that receives and writes small files itself (recv-worker)
+ * at a file boundary once this many small files were expected in all: a thread's start-up costs
+ * more than writing a few dozen files here. Why a worker: the bytes are written on the core that
+ * received them (pwrite of bytes received on the other core costs ~2x, DEVLOG fifth session), and
+ * the main thread no longer decodes, copies and posts every small file.
+ */
+export const SMALL_HANDOVER_FILES = 128;
 
 /** Bytes of one socket read on the main thread (one reused buffer per stream). */
 const READ_BUFFER = 256 * 1024;
@@ -175,6 +213,16 @@ export class DataReceiver {
   streamsHandedOver = 0;
   /** Streams read into one reused buffer (readIntoReusedBuffer) so far (tests, diagnostics). */
   streamsReadReused = 0;
+  /** Small files committed by stream workers so far (tests, diagnostics). */
+  smallOnStreamWorkers = 0;
+  /** Stream workers' small-file side: null = not asked yet. */
+  private streamSmall: StreamSmall | undefined | null = null;
+  private packer: ExpectPacker | undefined;
+  /** Every pack of expected small files posted so far (a worker started later gets them all). */
+  private readonly packs: SmallExpects[] = [];
+  private nextSlot = 0;
+  private packScheduled = false;
+  private readonly smallWorkers = new Set<StreamWorker>();
 
   constructor(private readonly hooks: ReceiverHooks, options: ReceiverOptions = {}) {
     this.useWorkers = (options.streamWorkers ?? process.env['BLIT_RECV_WORKER'] !== '0') && handoverAvailable();
@@ -184,6 +232,85 @@ export class DataReceiver {
   expect(f: ExpectedFile): void {
     if (this.files.has(f.index)) return;
     this.files.set(f.index, f);
+    if (f.entry.size <= SMALL_FILE && this.smallMode()) this.expectSmall(f, this.streamSmall!);
+  }
+
+  private smallMode(): boolean {
+    if (this.streamSmall === null) {
+      const ok = this.useWorkers && this.hooks.writeSmall !== undefined && native.loadNativeBatch() !== null;
+      this.streamSmall = ok ? this.hooks.streamSmall?.() : undefined;
+      if (this.streamSmall) this.packer = new ExpectPacker();
+    }
+    return this.streamSmall !== undefined;
+  }
+
+  /**
+   * A small file a stream's worker may write: packed for the workers. The pack is posted before
+   * this turn of the event loop ends, so before the need-list that names the file reaches the
+   * sender (postMessage enqueues at once); a worker that still meets an index it does not know
+   * forwards that file here, where the need-list decides.
+   */
+  private expectSmall(f: ExpectedFile, ss: StreamSmall): void {
+    const t = ss.target(f);
+    if (!t) return;
+    const slot = this.nextSlot++;
+    f.slot = slot;
+    this.packer!.add(f.index, slot, f.entry, t.dir, baseName(f.entry.rel), t.kind, t.mkdir ? { base: t.mkdir.base, rel: t.rel, kind: t.mkdir.kind } : undefined);
+    if (this.packer!.full) this.postExpects();
+    else if (!this.packScheduled) {
+      this.packScheduled = true;
+      queueMicrotask(() => this.postExpects());
+    }
+  }
+
+  private postExpects(): void {
+    this.packScheduled = false;
+    if (!this.packer || this.packer.count === 0) return;
+    const p = this.packer.take();
+    this.packs.push(p);
+    for (const w of this.smallWorkers) w.expect(p);
+  }
+
+  /** This thread starts expected small file `slot`: false when a stream worker took it first. */
+  private claim(slot: number): boolean {
+    const c = this.packer!.cell(slot);
+    return Atomics.compareExchange(c.cells, c.at, 0, 1) === 0;
+  }
+
+  /** A stream worker's batch: committed and failed files, reported as the main thread's are. */
+  private smallResults(r: SmallResults): void {
+    if (r.bytes > 0) {
+      this.bytesReceived += r.bytes;
+      this.hooks.bytes?.(r.bytes);
+    }
+    for (const i of r.done) {
+      const x = this.files.get(i);
+      if (x === undefined || x === COMMITTED) continue; // not possible: the worker claimed it
+      this.smallOnStreamWorkers++;
+      if (x instanceof FileState) {
+        if (!x.done) this.committed(x); // (a state made by abortAll: the file is in place all the same)
+        continue;
+      }
+      this.files.set(i, COMMITTED);
+      this.hooks.committed(x);
+    }
+    for (const f of r.failed) {
+      this.workerFailed(f.i, (s) => {
+        const err = this.streamSmall!.error(s.f, Object.assign(new Error(f.message), { code: f.code }));
+        const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.IoError, message: String((err as Error)?.message ?? err) });
+        return { path: displayPath(s.f.entry.rel), code: be.code, reason: be.message };
+      });
+    }
+    for (const f of r.sender) this.workerFailed(f.i, (s) => ({ path: displayPath(s.f.entry.rel), code: f.code, reason: `sender: ${f.reason}` }));
+  }
+
+  private workerFailed(index: number, failure: (s: FileState) => Failure): void {
+    const s = this.stateOf(index);
+    if (!s || s === COMMITTED || s.done) return;
+    s.failed = true;
+    s.done = true;
+    this.hooks.failed(s.f, failure(s));
+    this.settled(s);
   }
 
   /** The state of an expected file, made on first use (a start, or a failure before any data). */
@@ -232,6 +359,7 @@ export class DataReceiver {
     if (!s) throw badFrame(`data for index ${index}, which is not in the need-list`);
     if (s === COMMITTED) throw badFrame(`file index ${index} sent twice`);
     if (s.owner !== undefined || s.done) throw badFrame(`file index ${index} sent twice`, s.f.entry.rel);
+    if (s.f.slot !== undefined && !this.claim(s.f.slot)) throw badFrame(`file index ${index} sent twice`, s.f.entry.rel);
     s.owner = owner;
     this.startedLeft++;
     if (this.hooks.writeSmall && s.f.entry.size <= SMALL_FILE) {
@@ -510,12 +638,19 @@ export class DataReceiver {
           if (flags & STREAM_FLAG_ZERO_COPY) this.senderZeroCopy = true;
         },
       };
+      /** The stream goes to a worker at the next file boundary that allows it (handOver). */
+      let smallHandover = true;
       const decoder: FrameDecoder = new FrameDecoder({
         ...frames,
         fileStart: (index) => {
           frames.fileStart(index);
           // A big file: the rest of this stream goes to a worker thread (handOver).
           if (this.useWorkers && !open!.small && open!.f.entry.size >= HANDOVER_MIN) decoder.detach();
+        },
+        fileEnd: (index) => {
+          frames.fileEnd(index);
+          // Many small files expected: a worker receives and writes them (handOver, between files).
+          if (smallHandover && this.streamSmall && this.nextSlot >= SMALL_HANDOVER_FILES) decoder.detach();
         },
       });
       const target: HandoverTarget = {
@@ -544,36 +679,45 @@ export class DataReceiver {
         },
         overHighWater: () => this.queued > HIGH_WATER,
         drained: () => this.drained(),
+        smallResults: (r) => this.smallResults(r),
       };
 
-      /** The open file is big: read the rest of the stream in a worker (or stay here if it cannot). */
+      /**
+       * The rest of the stream is read in a worker (or stays here if it cannot): from a big file
+       * that just started (open), or between files when many small files are expected (none open:
+       * the worker writes them itself, see SMALL_HANDOVER_FILES).
+       */
       const handOver = async (view: Buffer): Promise<void> => {
         reading = false;
         listen(false);
         socket.pause();
         const left = reused ? Buffer.from(view) : view;
-        const o = open!;
-        const sink = await o.sink!.catch(() => undefined);
+        const o = open;
+        const sink = o ? await o.sink!.catch(() => undefined) : undefined;
         if (finished) return;
-        const taken = sink?.fd !== undefined && !o.failed ? takeOverReading(socket) : undefined;
+        const taken = o ? (sink?.fd !== undefined && !o.failed ? takeOverReading(socket) : undefined) : takeOverReading(socket);
         if (!taken) {
+          smallHandover = false;
           reading = true;
           listen(true);
           socket.resume(); // flows from the next tick: `left` goes first
           if (left.length > 0) onChunk(left);
           return;
         }
-        let fileFd: number;
-        try {
-          fileFd = native.dup(sink!.fd!);
-        } catch (err) {
-          fs.closeSync(taken.fd);
-          fail(new BlitError({ code: ErrorCodes.Internal, message: `data stream ${streamId}: dup: ${(err as Error).message}` }));
-          return;
+        let first: DirectFile | undefined;
+        if (o) {
+          try {
+            first = { index: o.f.index, fd: native.dup(sink!.fd!), pos: o.written, size: o.f.entry.size };
+          } catch (err) {
+            fs.closeSync(taken.fd);
+            fail(new BlitError({ code: ErrorCodes.Internal, message: `data stream ${streamId}: dup: ${(err as Error).message}` }));
+            return;
+          }
         }
         const restAll = taken.buffered.length > 0 ? Buffer.concat([left, ...taken.buffered]) : left;
+        const small = this.streamSmall ? { init: this.streamSmall.init, packs: (this.postExpects(), this.packs) } : undefined;
         try {
-          worker = startStreamWorker(taken.fd, restAll, { index: o.f.index, fd: fileFd, pos: o.written, size: o.f.entry.size }, target, this.splice);
+          worker = startStreamWorker(taken.fd, restAll, first, target, this.splice, small);
         } catch (err) {
           fail(err as BlitError);
           return;
@@ -581,13 +725,18 @@ export class DataReceiver {
         this.streamsHandedOver++;
         const w = worker;
         this.workers.add(w);
+        if (small) this.smallWorkers.add(w);
+        const gone = (): void => {
+          this.workers.delete(w);
+          this.smallWorkers.delete(w);
+        };
         w.done.then(
           () => {
-            this.workers.delete(w);
+            gone();
             if (!finished) ended();
           },
           (err: BlitError) => {
-            this.workers.delete(w);
+            gone();
             fail(err);
           },
         );

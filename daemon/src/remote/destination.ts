@@ -24,7 +24,7 @@ import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths'
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
 import type { DirAnchor } from '../daemon/beneath';
-import type { ExpectedFile, FileSink } from './data-receiver';
+import type { ExpectedFile, FileSink, SmallTarget, StreamSmall } from './data-receiver';
 import { SmallFileWriter } from './small-writer';
 import { RecordKind } from './small-file-batch';
 import { decodeRecord, plainFileRecordEnd, type PackedEntry } from './manifest-pack';
@@ -600,6 +600,43 @@ export class Destination {
       this.releaseDir(dir);
       done(err ? writeError(err, rel) : undefined);
     });
+  }
+
+  /**
+   * Small files that a receiving stream's worker thread writes itself (DataReceiver, recv-worker):
+   * the batch record's directory for each needed file, or undefined (it takes writeSmall). The
+   * directory check is writeSmall's, made when the file is needed. Anchored (blitd): the writing
+   * thread opens every directory beneath the module root itself (no pinned path crosses threads).
+   */
+  streamSmall(): StreamSmall | undefined {
+    if (this.dryRun || this.init.smallWorkers === 0) return undefined;
+    const beneath = this.init.anchor?.beneath;
+    return {
+      init: { meta: this.init.meta, ...(beneath ? { beneath } : {}) },
+      target: (f) => this.smallTarget(f),
+      error: (f, err) => writeError(err, f.entry.rel),
+    };
+  }
+
+  private lastTarget: SmallTarget | undefined;
+
+  private smallTarget(f: ExpectedFile): SmallTarget | undefined {
+    const dir = parentRel(f.entry.rel);
+    let t = this.lastTarget;
+    if (t && t.rel.equals(dir)) return t;
+    if (this.checkDir(dir)) return undefined;
+    const d = this.smallDirs.get(key(dir));
+    const beneath = this.init.anchor?.beneath;
+    const made = d !== undefined && (d.made === DirMade.Queued || d.made === DirMade.Made);
+    t = {
+      rel: dir,
+      dir: beneath ? this.init.anchor!.modRel(dir) : join2(this.init.rootAbs, dir),
+      kind: beneath ? RecordKind.AnchoredFile : RecordKind.File,
+      // Its mkdir may still be queued on a writer lane: the stream's worker makes it first.
+      ...(made ? { mkdir: { base: beneath ? beneath.rootRel : this.init.rootAbs, kind: beneath ? RecordKind.AnchoredMkdir : RecordKind.Mkdir } } : {}),
+    };
+    this.lastTarget = t;
+    return t;
   }
 
   private smallWriter: SmallFileWriter | undefined;

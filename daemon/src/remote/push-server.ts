@@ -161,6 +161,7 @@ class PushSession {
     const receiver = new DataReceiver({
       openSink: (f) => dest.openSink(f),
       writeSmall: (f, chunks, done) => dest.writeSmall(f, chunks, done),
+      streamSmall: () => dest.streamSmall(),
       committed: (f) => {
         dest.fileCommitted(f);
         this.done.files++;

@@ -11,7 +11,8 @@ import type * as net from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { BlitError, ErrorCodes } from '../engine/errors';
-import { CTL_CELLS, Ctl, type DirectFile, type FdReply, type FromRecvWorker, type RecvWorkerData } from './recv-worker';
+import { CTL_CELLS, Ctl, type DirectFile, type FdReply, type FromRecvWorker, type RecvWorkerData, type SmallExpects, type SmallResults } from './recv-worker';
+import type { SmallWorkerInit } from './small-file-batch';
 
 /** What the receiver does with the worker's events; a throw (BadFrame) ends the stream. */
 export interface HandoverTarget {
@@ -29,6 +30,8 @@ export interface HandoverTarget {
   overHighWater(): boolean;
   /** Resolves when the receiver's queue is back under its low-water mark. */
   drained(): Promise<void>;
+  /** A batch of expected small files the worker wrote (or that failed); a throw ends the stream. */
+  smallResults?(r: SmallResults): void;
 }
 
 export interface StreamWorker {
@@ -36,6 +39,8 @@ export interface StreamWorker {
   readonly done: Promise<void>;
   /** Stop reading and wait for the thread to exit (it closes its descriptors first). */
   stop(): Promise<void>;
+  /** More expected small files (a worker started with `small`); posted before the sender can send them. */
+  expect(p: SmallExpects): void;
 }
 
 /** True when this process can hand streams to recv-worker threads. */
@@ -75,21 +80,42 @@ export function takeOverReading(socket: net.Socket): { fd: number; buffered: Buf
 }
 
 /** Start the worker on a taken-over socket; `first` is the file open on the stream right now. */
-export function startStreamWorker(socketFd: number, rest: Buffer, first: DirectFile, target: HandoverTarget, splice: boolean): StreamWorker {
+/**
+ * Start the worker on a taken-over socket; `first` is the file open on the stream right now (none:
+ * handed over between files). `small`: the worker writes expected small files itself (every pack
+ * so far; later ones through expect()).
+ */
+export function startStreamWorker(
+  socketFd: number,
+  rest: Buffer,
+  first: DirectFile | undefined,
+  target: HandoverTarget,
+  splice: boolean,
+  small?: { init: SmallWorkerInit; packs: SmallExpects[] },
+): StreamWorker {
   const ctlBuf = new SharedArrayBuffer(CTL_CELLS * 4);
   const ctl = new Int32Array(ctlBuf);
   const { port1: replies, port2: workerReplies } = new MessageChannel();
-  const data: RecvWorkerData = { socketFd, rest, first, ctl: ctlBuf, replies: workerReplies, splice };
+  const expects = small ? new MessageChannel() : undefined;
+  const data: RecvWorkerData = {
+    socketFd, rest, first, ctl: ctlBuf, replies: workerReplies, splice,
+    ...(small ? { small: { init: small.init, packs: small.packs, port: expects!.port2 } } : {}),
+  };
   let worker: Worker;
   try {
     // Spelled out: the extension's bundler finds worker scripts by this pattern.
     // trackUnmanagedFds off: the worker closes descriptors this thread duplicated for it (Node
     // would warn), and it closes them itself, also when stopped.
-    worker = new Worker(path.join(__dirname, 'recv-worker.js'), { workerData: data, transferList: [workerReplies], trackUnmanagedFds: false });
+    worker = new Worker(path.join(__dirname, 'recv-worker.js'), {
+      workerData: data,
+      transferList: expects ? [workerReplies, expects.port2] : [workerReplies],
+      trackUnmanagedFds: false,
+    });
   } catch (err) {
     fs.closeSync(socketFd);
-    if (first.fd >= 0) fs.closeSync(first.fd);
+    if (first && first.fd >= 0) fs.closeSync(first.fd);
     replies.close();
+    expects?.port1.close();
     throw new BlitError({ code: ErrorCodes.Internal, message: `data stream worker: ${(err as Error).message}`, cause: err });
   }
   const exited = new Promise<void>((r) => worker.once('exit', () => r()));
@@ -116,6 +142,7 @@ export function startStreamWorker(socketFd: number, rest: Buffer, first: DirectF
     await exited;
     clearTimeout(timer);
     replies.close();
+    expects?.port1.close();
   };
   const fail = (err: BlitError): void => {
     if (settled) return;
@@ -155,6 +182,9 @@ export function startStreamWorker(socketFd: number, rest: Buffer, first: DirectF
           hold();
           return;
         }
+        case 'small':
+          target.smallResults!(m);
+          return;
         case 'fd':
           void target.directFile(m.i).then(
             (file) => file,
@@ -173,6 +203,7 @@ export function startStreamWorker(socketFd: number, rest: Buffer, first: DirectF
           settled = true;
           void exited.then(() => {
             replies.close();
+            expects?.port1.close();
             resolveDone();
           });
           return;
@@ -188,5 +219,8 @@ export function startStreamWorker(socketFd: number, rest: Buffer, first: DirectF
   worker.on('exit', () =>
     fail(stopping ? new BlitError({ code: ErrorCodes.Cancelled, message: 'data stream stopped' }) : new BlitError({ code: ErrorCodes.Internal, message: 'data stream worker exited early' })),
   );
-  return { done, stop };
+  const expect = (p: SmallExpects): void => {
+    if (!settled && !stopping) expects?.port1.postMessage(p);
+  };
+  return { done, stop, expect };
 }

@@ -24,8 +24,178 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import * as native from '@blit/native';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { FrameDecoder } from './dataplane';
+import { runSmallBatch, SmallBatchBuilder, type RecordKind, type SmallWorkerInit } from './small-file-batch';
 
 export const Ctl = { REPLY: 0, STOP: 1, PAUSED: 2, UNPROCESSED_KIB: 3 } as const;
+
+/**
+ * Expected small files a stream's worker writes itself (DataReceiver.expect packs them, posted to
+ * every such worker before the need-list goes to the sender): EXP Float64 fields per file, its
+ * directory, name and (when its directory is new) mkdir base and path in `bytes`. `claims`: the
+ * claim cells (Int32, one per slot, 0 = free, 1 = started by a thread) added since the last pack;
+ * a file is written by whichever thread claims its slot first, every other start is "sent twice".
+ */
+export interface SmallExpects {
+  count: number;
+  meta: Float64Array;
+  bytes: Uint8Array;
+  claims: { k: number; sab: SharedArrayBuffer }[];
+}
+/** Fields of one expected file in SmallExpects.meta (MTIME is an int64 of ns). */
+export const EXP = 14;
+const X = { INDEX: 0, SLOT: 1, SIZE: 2, MODE: 3, UID: 4, GID: 5, MTIME: 6, KIND: 7, MKKIND: 8, OFF: 9, DIRLEN: 10, NAMELEN: 11, MKBASELEN: 12, RELLEN: 13 } as const;
+/** Files per pack; claim cells per SharedArrayBuffer. */
+export const EXPECT_PACK = 512;
+export const CLAIM_CHUNK = 65536;
+
+/** Builds the packs (main thread). */
+export class ExpectPacker {
+  count = 0;
+  private used = 0;
+  private meta = new Float64Array(EXPECT_PACK * EXP);
+  private m64 = new BigInt64Array(this.meta.buffer);
+  private bytes = Buffer.allocUnsafe(64 * 1024);
+  private claims: SmallExpects['claims'] = [];
+  private readonly chunks: Int32Array[] = [];
+
+  /** The claim cell of `slot` (made on first use; its buffer goes out with the next pack). */
+  cell(slot: number): { cells: Int32Array; at: number } {
+    const k = Math.floor(slot / CLAIM_CHUNK);
+    let c = this.chunks[k];
+    if (!c) {
+      const sab = new SharedArrayBuffer(CLAIM_CHUNK * 4);
+      c = this.chunks[k] = new Int32Array(sab);
+      this.claims.push({ k, sab });
+    }
+    return { cells: c, at: slot % CLAIM_CHUNK };
+  }
+
+  add(index: number, slot: number, e: { size: number; mode: number; uid: number; gid: number; mtimeNs: bigint }, dir: Buffer, name: Buffer, kind: RecordKind, mk: { base: Buffer; rel: Buffer; kind: RecordKind } | undefined): void {
+    this.cell(slot);
+    const need = dir.length + name.length + (mk ? mk.base.length + mk.rel.length : 0);
+    if (this.used + need > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + need));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    const m = this.meta;
+    const r = this.count * EXP;
+    m[r + X.INDEX] = index;
+    m[r + X.SLOT] = slot;
+    m[r + X.SIZE] = e.size;
+    m[r + X.MODE] = e.mode;
+    m[r + X.UID] = e.uid;
+    m[r + X.GID] = e.gid;
+    this.m64[r + X.MTIME] = e.mtimeNs;
+    m[r + X.KIND] = kind;
+    m[r + X.MKKIND] = mk ? mk.kind : -1;
+    m[r + X.OFF] = this.used;
+    m[r + X.DIRLEN] = dir.length;
+    m[r + X.NAMELEN] = name.length;
+    m[r + X.MKBASELEN] = mk ? mk.base.length : 0;
+    m[r + X.RELLEN] = mk ? mk.rel.length : 0;
+    let o = this.used;
+    o += dir.copy(this.bytes, o);
+    o += name.copy(this.bytes, o);
+    if (mk) {
+      o += mk.base.copy(this.bytes, o);
+      o += mk.rel.copy(this.bytes, o);
+    }
+    this.used = o;
+    this.count++;
+  }
+
+  get full(): boolean {
+    return this.count >= EXPECT_PACK;
+  }
+
+  /** The pack so far (empty afterwards). */
+  take(): SmallExpects {
+    const p: SmallExpects = { count: this.count, meta: this.meta.slice(0, this.count * EXP), bytes: new Uint8Array(this.bytes.subarray(0, this.used)), claims: this.claims };
+    this.count = 0;
+    this.used = 0;
+    this.claims = [];
+    return p;
+  }
+}
+
+/** The worker's table of expected small files (every pack so far, looked up by manifest index). */
+class Expectations {
+  private readonly packs: { meta: Float64Array; m64: BigInt64Array; bytes: Buffer }[] = [];
+  private readonly where = new Map<number, number>();
+  private readonly cells: Int32Array[] = [];
+
+  add(p: SmallExpects): void {
+    for (const c of p.claims) this.cells[c.k] = new Int32Array(c.sab);
+    const n = this.packs.length;
+    const meta = p.meta;
+    this.packs.push({ meta, m64: new BigInt64Array(meta.buffer, meta.byteOffset, meta.length), bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) });
+    for (let r = 0; r < p.count; r++) this.where.set(meta[r * EXP + X.INDEX]!, n * EXPECT_PACK + r);
+  }
+
+  has(index: number): boolean {
+    return this.where.has(index);
+  }
+
+  /** Claim file `index` for this thread: its record, or null when another start took it first. */
+  claim(index: number): ExpectedSmall | null | undefined {
+    const w = this.where.get(index);
+    if (w === undefined) return undefined;
+    const p = this.packs[Math.floor(w / EXPECT_PACK)]!;
+    const r = (w % EXPECT_PACK) * EXP;
+    const m = p.meta;
+    const slot = m[r + X.SLOT]!;
+    const cells = this.cells[Math.floor(slot / CLAIM_CHUNK)]!;
+    if (Atomics.compareExchange(cells, slot % CLAIM_CHUNK, 0, 1) !== 0) return null;
+    let o = m[r + X.OFF]!;
+    const view = (n: number): Buffer => {
+      const b = p.bytes.subarray(o, o + n);
+      o += n;
+      return b;
+    };
+    const dir = view(m[r + X.DIRLEN]!);
+    const name = view(m[r + X.NAMELEN]!);
+    const mkKind = m[r + X.MKKIND]!;
+    const mkBase = view(m[r + X.MKBASELEN]!);
+    const mkRel = view(m[r + X.RELLEN]!);
+    return {
+      index,
+      size: m[r + X.SIZE]!,
+      meta: { mode: m[r + X.MODE]!, uid: m[r + X.UID]!, gid: m[r + X.GID]!, mtimeNs: p.m64[r + X.MTIME]! },
+      dir,
+      name,
+      kind: m[r + X.KIND]! as RecordKind,
+      mkdir: mkKind >= 0 ? { base: mkBase, rel: mkRel, kind: mkKind as RecordKind } : undefined,
+    };
+  }
+}
+
+interface ExpectedSmall {
+  index: number;
+  size: number;
+  meta: { mode: number; uid: number; gid: number; mtimeNs: bigint };
+  dir: Buffer;
+  name: Buffer;
+  kind: RecordKind;
+  mkdir: { base: Buffer; rel: Buffer; kind: RecordKind } | undefined;
+}
+
+/** A stream worker that writes expected small files itself. */
+export interface SmallOnWorker {
+  init: SmallWorkerInit;
+  /** Every pack so far; later ones come on `port`. */
+  packs: SmallExpects[];
+  port: MessagePort;
+}
+
+/** One batch of small files written by the worker: indices committed, failed, or failed at the sender. */
+export interface SmallResults {
+  type: 'small';
+  done: number[];
+  bytes: number;
+  failed: { i: number; code: string; message: string }[];
+  sender: { i: number; code: string; reason: string }[];
+}
 export const CTL_CELLS = 4;
 
 /** The file the stream has open when the worker takes over: written directly from byte 0. */
@@ -44,12 +214,15 @@ export interface RecvWorkerData {
   socketFd: number;
   /** Bytes already read from the socket after the frame that opened `first`. */
   rest: Buffer;
-  first: DirectFile;
+  /** The big file open on the stream when it was handed over (none: handed over between files). */
+  first: DirectFile | undefined;
   ctl: SharedArrayBuffer;
   /** The main thread answers fd requests here (read synchronously). */
   replies: MessagePort;
   /** Move direct files' payloads with splice(2) instead of read + pwrite. */
   splice: boolean;
+  /** Write expected small files here (see SmallExpects). */
+  small?: SmallOnWorker;
 }
 
 /** Main thread's answer to {type:'fd'}: a direct file, or null = keep forwarding this file. */
@@ -68,6 +241,7 @@ export type RecvEvent =
 
 export type FromRecvWorker =
   | { type: 'events'; events: RecvEvent[]; arena: ArrayBuffer | null; kib: number }
+  | SmallResults
   | { type: 'fd'; i: number }
   | { type: 'done' }
   | { type: 'broken'; code: string; message: string; index?: number };
@@ -80,6 +254,10 @@ export const DIRECT_AFTER = 1024 * 1024;
 const FLUSH_BYTES = 4 * 1024 * 1024;
 const MAX_UNPROCESSED_KIB = 16 * 1024;
 const POLL_MS = 50;
+/** A batch of small files written here: as the main thread's writer lanes (small-writer.ts). */
+const SMALL_FILES = 128;
+const SMALL_BYTES = 1024 * 1024;
+const NO_META = { mode: 0, uid: 0, gid: 0, mtimeNs: 0n };
 
 class Stopped extends Error {}
 
@@ -94,9 +272,9 @@ function run(d: RecvWorkerData): void {
   let eventBytes = 0;
 
   /** The open file: direct (fd >= 0) or forwarded (fd -1, `forwarded` bytes so far). */
-  let open: { index: number; fd: number; pos: number; size: number; forwarded: number; unreported: number; mayDirect: boolean; failed: boolean } | undefined = {
-    ...d.first, forwarded: 0, unreported: 0, mayDirect: false, failed: false,
-  };
+  let open: { index: number; fd: number; pos: number; size: number; forwarded: number; unreported: number; mayDirect: boolean; failed: boolean } | undefined = d.first
+    ? { ...d.first, forwarded: 0, unreported: 0, mayDirect: false, failed: false }
+    : undefined;
 
   const stopped = (): boolean => Atomics.load(ctl, Ctl.STOP) === 1;
 
@@ -204,12 +382,95 @@ function run(d: RecvWorkerData): void {
     eventBytes += piece.length;
   };
 
+  // Expected small files: received and written here, one native batch per SMALL_FILES files.
+  const small = d.small;
+  const expects = small ? new Expectations() : undefined;
+  if (small) for (const p of small.packs) expects!.add(p);
+  let builder: SmallBatchBuilder | undefined;
+  /** Per record of the builder: the file's index, -1 for a mkdir record. */
+  let recs: number[] = [];
+  let recBytes = 0;
+  let batchNo = 0;
+  let freeBufs: { meta: Float64Array; bytes: ArrayBuffer } | undefined;
+  let senderFailed: SmallResults['sender'] = [];
+  /** The expected small file open on the stream: its data goes to `at` in the builder's buffer. */
+  let openSmall: { x: ExpectedSmall; at: number; received: number } | undefined;
+  /** New directories this thread made (or queued a mkdir for): the last one, and all. */
+  let lastMade: Buffer | undefined;
+  const made = new Set<string>();
+
+  const bad = (message: string): BlitError => new BlitError({ code: ErrorCodes.BadFrame, message });
+
+  /** Write the batch (one native call) and report it: one message per batch. */
+  const writeSmall = (): void => {
+    const b = builder;
+    if ((!b || b.count === 0) && senderFailed.length === 0) return;
+    const res: SmallResults = { type: 'small', done: [], bytes: 0, failed: [], sender: senderFailed };
+    senderFailed = [];
+    if (b && b.count > 0) {
+      builder = undefined;
+      const req = b.take(++batchNo);
+      const reply = runSmallBatch(req, small!.init.meta, small!.init.beneath);
+      let k = 0;
+      for (let r = 0; r < req.count; r++) {
+        const f = reply.failed[k];
+        const index = recs[r]!;
+        if (f && f.i === r) {
+          k++;
+          if (index >= 0) res.failed.push({ i: index, code: f.code, message: f.message });
+        } else if (index >= 0) res.done.push(index);
+      }
+      res.bytes = recBytes;
+      if (reply.bytes && reply.meta && reply.bytes.byteLength === SMALL_BYTES) freeBufs = { meta: reply.meta, bytes: reply.bytes };
+    }
+    recs = [];
+    recBytes = 0;
+    port.postMessage(res satisfies FromRecvWorker);
+  };
+
+  const startSmall = (x: ExpectedSmall): void => {
+    const need = x.dir.length + x.name.length + x.size + (x.mkdir ? x.mkdir.base.length + x.mkdir.rel.length : 0);
+    if (builder && (!builder.fits(need) || builder.count + 2 > SMALL_FILES)) writeSmall();
+    if (!builder) {
+      builder = new SmallBatchBuilder(SMALL_FILES, SMALL_BYTES, freeBufs);
+      freeBufs = undefined;
+    }
+    if (x.mkdir && !(lastMade && lastMade.equals(x.mkdir.rel))) {
+      const k = x.mkdir.rel.toString('latin1');
+      lastMade = x.mkdir.rel;
+      if (!made.has(k)) {
+        // Its mkdir may still wait on a writer lane of the main thread: made here first (an
+        // existing directory is fine; a failure fails its files, each named).
+        made.add(k);
+        builder.add(x.mkdir.base, x.mkdir.rel, [], 0, NO_META, x.mkdir.kind);
+        recs.push(-1);
+      }
+    }
+    openSmall = { x, at: builder.open(x.dir, x.name, x.size, x.meta, x.kind), received: 0 };
+  };
+
   const decoder = new FrameDecoder({
     fileStart: (index) => {
+      if (openSmall || open) throw bad(`FILE_START for index ${index} while index ${(openSmall?.x.index ?? open!.index)} is open`);
+      if (expects) {
+        if (!expects.has(index)) for (let m = receiveMessageOnPort(small!.port); m; m = receiveMessageOnPort(small!.port)) expects.add(m.message as SmallExpects);
+        const x = expects.claim(index);
+        if (x === null) throw bad(`file index ${index} sent twice`);
+        if (x) return startSmall(x);
+        // Not expected here: the main thread decides (a medium or big file, or a broken rule).
+      }
       events.push({ t: 's', i: index });
       open = { index, fd: -1, pos: 0, size: 0, forwarded: 0, unreported: 0, mayDirect: true, failed: false };
     },
     data: (index, piece) => {
+      const so = openSmall;
+      if (so) {
+        if (so.x.index !== index) throw bad(`DATA for index ${index}, which is not the open file`);
+        if (so.received + piece.length > so.x.size) throw bad(`more bytes than the manifest size ${so.x.size}`);
+        builder!.buffer.set(piece, so.at + so.received);
+        so.received += piece.length;
+        return;
+      }
       const o = open;
       if (!o || o.index !== index) {
         // The main thread names the rule that was broken; nothing more is read.
@@ -223,18 +484,38 @@ function run(d: RecvWorkerData): void {
       }
     },
     fileEnd: (index) => {
+      const so = openSmall;
+      if (so) {
+        if (so.x.index !== index) throw bad(`FILE_END for index ${index}, which is not the open file`);
+        if (so.received !== so.x.size) throw bad(`file ended after ${so.received} of ${so.x.size} bytes`);
+        builder!.confirm();
+        recs.push(index);
+        recBytes += so.x.size;
+        openSmall = undefined;
+        if (builder!.full) writeSmall();
+        return;
+      }
       closeOpenFd();
       if (open && open.unreported > 0) events.push({ t: 'w', i: open.index, n: open.unreported });
       events.push({ t: 'e', i: index });
       open = undefined;
     },
     fileError: (index, code, reason) => {
+      const so = openSmall;
+      if (so) {
+        if (so.x.index !== index) throw bad(`FILE_ERROR for index ${index}, which is not the open file`);
+        // Its record was never confirmed: nothing of it is written.
+        senderFailed.push({ i: index, code, reason });
+        openSmall = undefined;
+        return;
+      }
       closeOpenFd();
       if (open && open.unreported > 0) events.push({ t: 'w', i: open.index, n: open.unreported });
       events.push({ t: 'x', i: index, code, reason });
       open = undefined;
     },
     streamEnd: (flags) => {
+      if (openSmall) throw bad(`STREAM_END while index ${openSmall.x.index} is open`);
       events.push({ t: 'z', flags });
     },
   });
@@ -326,7 +607,8 @@ function run(d: RecvWorkerData): void {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-          flush(); // nothing to read now: let the main thread see what came so far
+          if (!openSmall) writeSmall(); // nothing to read now: write what is complete
+          flush(); // and let the main thread see what came so far
           native.poll(sock, native.POLLIN, POLL_MS);
           continue;
         }
@@ -335,6 +617,7 @@ function run(d: RecvWorkerData): void {
       if (n === 0) throw new BlitError({ code: ErrorCodes.IoError, message: 'data stream closed before its end' });
       decoder.push(buf.subarray(0, n));
     }
+    writeSmall();
     flush();
     port.postMessage({ type: 'done' } satisfies FromRecvWorker);
   } catch (err) {
@@ -349,6 +632,7 @@ function run(d: RecvWorkerData): void {
     if (pipe) for (const fd of pipe) fs.closeSync(fd);
     fs.closeSync(sock);
     d.replies.close();
+    small?.port.close();
   }
 }
 

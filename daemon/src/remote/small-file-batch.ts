@@ -93,6 +93,20 @@ export class SmallBatchBuilder {
 
   /** Copy one file in (the chunks may be reused by the caller as soon as this returns). */
   add(dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, kind: RecordKind = RecordKind.File): void {
+    let o = this.open(dirAbs, name, size, e, kind);
+    for (const c of chunks) {
+      this.bytes.set(c, o);
+      o += c.length;
+    }
+    this.confirm();
+  }
+
+  /**
+   * Start a record whose `size` data bytes the caller copies into `buffer` at the returned offset
+   * (as they arrive: a receiving worker copies them straight from its read buffer); it joins the
+   * batch at confirm(). Until then the next open() replaces it (a file that failed half-way).
+   */
+  open(dirAbs: Buffer, name: Buffer, size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, kind: RecordKind): number {
     const need = dirAbs.length + name.length + size;
     if (this.used + need > this.bytes.length) {
       // Only an empty batch gets here (fits() said so): grow it for this one file.
@@ -111,17 +125,26 @@ export class SmallBatchBuilder {
     this.bytes.set(name, o);
     o += name.length;
     m[r + 3] = size;
-    for (const c of chunks) {
-      this.bytes.set(c, o);
-      o += c.length;
-    }
     m[r + 4] = e.mode;
     m[r + 5] = e.uid;
     m[r + 6] = e.gid;
     // mtime in ns does not fit a double: stored as int64 in the same slot.
     this.meta64[r + MTIME] = e.mtimeNs;
     m[r + KIND] = kind;
-    this.used = o;
+    this.opened = o + size;
+    return o;
+  }
+
+  /** The batch's bytes (open() records' data goes here). */
+  get buffer(): Uint8Array {
+    return this.bytes;
+  }
+
+  private opened = 0;
+
+  /** The record of the last open() joins the batch. */
+  confirm(): void {
+    this.used = this.opened;
     this.count++;
   }
 

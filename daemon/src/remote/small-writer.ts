@@ -94,7 +94,7 @@ export class SmallFileWriter {
 
   private queue(dirLane: number, dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, done: SmallDone, kind: RecordKind): void {
     if (this.closed) throw new Error('small-file writer closed');
-    if (!this.spawned && !this.inlineOnly && ++this.filesSeen > SPAWN_AFTER_FILES) this.spawn();
+    if (!this.spawned && !this.inlineOnly && (kind === RecordKind.File || kind === RecordKind.AnchoredFile) && ++this.filesSeen > SPAWN_AFTER_FILES) this.spawn();
     const lane = this.lanes[dirLane % this.lanes.length]!;
     const need = dirAbs.length + name.length + size;
     if (lane.builder && !lane.builder.fits(need)) this.flushLane(lane);
