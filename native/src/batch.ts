@@ -616,3 +616,51 @@ export function loadDirMetaBatch(): DirMetaBatch | undefined {
   }
   return dirMetaCached ?? undefined;
 }
+
+/**
+ * blit_recv_small (blit_batch.c): a receiving worker's read buffer scanned and its complete,
+ * expected small files written in one call. Arguments are views passed by pointer (no copy):
+ * `rowOf` (Int32 per manifest index: its row or -1), `rows` (RECV_ROW bytes each: i64 size,
+ * i64 mtimeNs, u32 mode, uid, gid, claim slot, dir id, name offset, name length, pad), `names`,
+ * `dirFds` (Int32 per dir id: fd, -1 not open, -1000 - errno failed), `claims` (the claim cells
+ * of slots claimBase.., shared with other threads). The answer is in `out` (RECV_OUT).
+ */
+export const RECV_ROW = 48;
+export const RECV_OUT = { HEADER: 32, FILE: 16, CONSUMED: 0, REASON: 1, FILES: 2, AUX: 3 } as const;
+export const RecvStop = { Partial: 1, Other: 2, Dir: 3, Chunk: 4, Full: 5 } as const;
+export type RecvSmall = (
+  buf: Uint8Array,
+  len: number,
+  rowOf: Int32Array,
+  rows: Uint8Array,
+  nrows: number,
+  names: Uint8Array,
+  namesLen: number,
+  dirFds: Int32Array,
+  claims: Int32Array,
+  claimBase: number,
+  out: Uint8Array,
+  outCap: number,
+  opts: { preserveOwner: boolean; umask: number; temp: { prefix: number; counter: number } },
+) => void;
+
+let recvSmallCached: RecvSmall | null | undefined;
+
+/** The blit_recv_small entry point, or undefined (no library, BLIT_NATIVE_BATCH=0, an older build). */
+export function loadRecvSmall(): RecvSmall | undefined {
+  if (recvSmallCached !== undefined) return recvSmallCached ?? undefined;
+  recvSmallCached = null;
+  if (!loadNativeBatch()) return undefined;
+  try {
+    const ffi = require('ffi-rs') as typeof FfiRs;
+    const { I32, U8Array } = ffi.DataType;
+    const call = bindRaw(ffi, 'blit_recv_small', I32, [U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, I32, U8Array, I32, I32, I32, I32, I32], false, LIBRARY) as (args: unknown[]) => number;
+    const u8 = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    recvSmallCached = (buf, len, rowOf, rows, nrows, names, namesLen, dirFds, claims, claimBase, out, outCap, o) => {
+      call([u8(buf), len, u8(rowOf), rowOf.length, u8(rows), nrows, u8(names), namesLen, u8(dirFds), dirFds.length, u8(claims), claimBase, claims.length, u8(out), outCap, o.preserveOwner ? OPT_PRESERVE_OWNER : 0, o.umask, o.temp.prefix, o.temp.counter]);
+    };
+  } catch {
+    recvSmallCached = null;
+  }
+  return recvSmallCached ?? undefined;
+}

@@ -136,6 +136,10 @@ export {
   loadNativeBatch,
   loadOpenBeneath,
   loadDirMetaBatch,
+  loadRecvSmall,
+  RECV_OUT,
+  RECV_ROW,
+  RecvStop,
   AT_FDCWD,
   RESOLVE_BENEATH,
   RESOLVE_NO_MAGICLINKS,
@@ -150,4 +154,4 @@ export {
   readRecordSize,
   SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, DirMetaBatch, DirMetaItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, DirMetaBatch, DirMetaItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, RecvSmall, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';

@@ -23,8 +23,9 @@ import * as fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { BlitError, ErrorCodes } from '../engine/errors';
-import { FrameDecoder } from './dataplane';
-import { runSmallBatch, SmallBatchBuilder, type RecordKind, type SmallWorkerInit } from './small-file-batch';
+import { FrameDecoder, HEADER_BYTES } from './dataplane';
+import { reserveTempNames } from '../engine/atomic';
+import { makeDir, openDirBeneath, RecordKind, runSmallBatch, SmallBatchBuilder, type SmallWorkerInit } from './small-file-batch';
 
 export const Ctl = { REPLY: 0, STOP: 1, PAUSED: 2, UNPROCESSED_KIB: 3 } as const;
 
@@ -123,14 +124,19 @@ export class ExpectPacker {
 class Expectations {
   private readonly packs: { meta: Float64Array; m64: BigInt64Array; bytes: Buffer }[] = [];
   private readonly where = new Map<number, number>();
-  private readonly cells: Int32Array[] = [];
+  readonly cells: Int32Array[] = [];
+  /** The same files as blit_recv_small rows (see NativeRows), when the worker scans natively. */
+  constructor(readonly rows?: NativeRows) {}
 
   add(p: SmallExpects): void {
     for (const c of p.claims) this.cells[c.k] = new Int32Array(c.sab);
     const n = this.packs.length;
     const meta = p.meta;
-    this.packs.push({ meta, m64: new BigInt64Array(meta.buffer, meta.byteOffset, meta.length), bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length) });
+    const m64 = new BigInt64Array(meta.buffer, meta.byteOffset, meta.length);
+    const bytes = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length);
+    this.packs.push({ meta, m64, bytes });
     for (let r = 0; r < p.count; r++) this.where.set(meta[r * EXP + X.INDEX]!, n * EXPECT_PACK + r);
+    if (this.rows) this.rows.add(p.count, meta, m64, bytes);
   }
 
   has(index: number): boolean {
@@ -167,6 +173,109 @@ class Expectations {
       kind: m[r + X.KIND]! as RecordKind,
       mkdir: mkKind >= 0 ? { base: mkBase, rel: mkRel, kind: mkKind as RecordKind } : undefined,
     };
+  }
+}
+
+/**
+ * The expected files as blit_recv_small reads them: rowOf[index] = row, one RECV_ROW-byte row per
+ * file (size, ns mtime, mode, uid, gid, claim slot, dir id, name at nameOff), the names, and one
+ * directory per distinct (directory, kind), opened on first use (dirFds: -1 = not yet).
+ */
+class NativeRows {
+  rowOf = new Int32Array(4096).fill(-1);
+  count = 0;
+  private ab = new ArrayBuffer(4096 * native.RECV_ROW);
+  rows = new Uint8Array(this.ab);
+  private i32 = new Int32Array(this.ab);
+  private i64 = new BigInt64Array(this.ab);
+  names = Buffer.allocUnsafe(256 * 1024);
+  namesLen = 0;
+  dirFds = new Int32Array(256).fill(-1);
+  readonly dirs: { dir: Buffer; kind: RecordKind; mk?: { base: Buffer; rel: Buffer; kind: RecordKind }; err?: { code: string; message: string } }[] = [];
+  private readonly dirIds = new Map<string, number>();
+  private lastDir: Buffer | undefined;
+  private lastKind = -1;
+  private lastId = -1;
+
+  add(n: number, meta: Float64Array, m64: BigInt64Array, bytes: Buffer): void {
+    const W = native.RECV_ROW / 4;
+    for (let r = 0; r < n; r++) {
+      const b = r * EXP;
+      const index = meta[b + X.INDEX]!;
+      if (index >= this.rowOf.length) {
+        const grown = new Int32Array(Math.max(index + 1, this.rowOf.length * 2)).fill(-1);
+        grown.set(this.rowOf);
+        this.rowOf = grown;
+      }
+      if (this.count * native.RECV_ROW >= this.ab.byteLength) {
+        const ab = new ArrayBuffer(this.ab.byteLength * 2);
+        new Uint8Array(ab).set(this.rows);
+        this.ab = ab;
+        this.rows = new Uint8Array(ab);
+        this.i32 = new Int32Array(ab);
+        this.i64 = new BigInt64Array(ab);
+      }
+      let o = meta[b + X.OFF]!;
+      const dirLen = meta[b + X.DIRLEN]!;
+      const nameLen = meta[b + X.NAMELEN]!;
+      const dir = bytes.subarray(o, o + dirLen);
+      o += dirLen;
+      const kind = meta[b + X.KIND]! as RecordKind;
+      let id = this.lastId;
+      if (kind !== this.lastKind || !this.lastDir || !this.lastDir.equals(dir)) {
+        const key = `${kind}:${dir.toString('latin1')}`;
+        let found = this.dirIds.get(key);
+        if (found === undefined) {
+          found = this.dirs.length;
+          this.dirIds.set(key, found);
+          this.dirs.push({ dir: Buffer.from(dir), kind });
+          if (found >= this.dirFds.length) {
+            const grown = new Int32Array(this.dirFds.length * 2).fill(-1);
+            grown.set(this.dirFds);
+            this.dirFds = grown;
+          }
+        }
+        id = this.lastId = found;
+        this.lastDir = this.dirs[found]!.dir;
+        this.lastKind = kind;
+      }
+      const mkKind = meta[b + X.MKKIND]!;
+      if (mkKind >= 0 && !this.dirs[id]!.mk) {
+        const mo = o + nameLen;
+        const baseLen = meta[b + X.MKBASELEN]!;
+        this.dirs[id]!.mk = { base: Buffer.from(bytes.subarray(mo, mo + baseLen)), rel: Buffer.from(bytes.subarray(mo + baseLen, mo + baseLen + meta[b + X.RELLEN]!)), kind: mkKind as RecordKind };
+      }
+      if (this.namesLen + nameLen > this.names.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.names.length * 2, this.namesLen + nameLen));
+        this.names.copy(grown, 0, 0, this.namesLen);
+        this.names = grown;
+      }
+      const row = this.count++;
+      const w = row * W;
+      const size = meta[b + X.SIZE]!;
+      this.i32[w] = size % 0x100000000;
+      this.i32[w + 1] = Math.floor(size / 0x100000000);
+      this.i64[w / 2 + 1] = m64[b + X.MTIME]!;
+      this.i32[w + 4] = meta[b + X.MODE]!;
+      this.i32[w + 5] = meta[b + X.UID]!;
+      this.i32[w + 6] = meta[b + X.GID]!;
+      this.i32[w + 7] = meta[b + X.SLOT]!;
+      this.i32[w + 8] = id;
+      this.i32[w + 9] = this.namesLen;
+      this.i32[w + 10] = nameLen;
+      this.namesLen += bytes.copy(this.names, this.namesLen, o, o + nameLen);
+      this.rowOf[index] = row;
+    }
+  }
+
+  /** The directory of file `index` (its row must exist). */
+  dirOf(index: number): NativeRows['dirs'][number] {
+    return this.dirs[this.i32[this.rowOf[index]! * (native.RECV_ROW / 4) + 8]!]!;
+  }
+
+  nameOf(index: number): Buffer {
+    const w = this.rowOf[index]! * (native.RECV_ROW / 4);
+    return this.names.subarray(this.i32[w + 9]!, this.i32[w + 9]! + this.i32[w + 10]!);
   }
 }
 
@@ -261,6 +370,15 @@ const NO_META = { mode: 0, uid: 0, gid: 0, mtimeNs: 0n };
 
 class Stopped extends Error {}
 
+const SLASH = Buffer.from('/');
+const STEP_OPEN = 3;
+
+/** The index of the frame at buf[pos] (-1 when its header is not all there). */
+function decoderIndexAt(buf: Buffer, pos: number, have: number): number {
+  if (have - pos < HEADER_BYTES) return -1;
+  return buf.readUInt32BE(pos + 1) * 0x100000000 + buf.readUInt32BE(pos + 5);
+}
+
 function run(d: RecvWorkerData): void {
   const port = parentPort!;
   const ctl = new Int32Array(d.ctl);
@@ -270,6 +388,7 @@ function run(d: RecvWorkerData): void {
   let arena: Buffer | null = null;
   let arenaUsed = 0;
   let eventBytes = 0;
+  let postNativeRef = (): void => {};
 
   /** The open file: direct (fd >= 0) or forwarded (fd -1, `forwarded` bytes so far). */
   let open: { index: number; fd: number; pos: number; size: number; forwarded: number; unreported: number; mayDirect: boolean; failed: boolean } | undefined = d.first
@@ -279,6 +398,7 @@ function run(d: RecvWorkerData): void {
   const stopped = (): boolean => Atomics.load(ctl, Ctl.STOP) === 1;
 
   const flush = (): void => {
+    postNativeRef();
     if (open && open.unreported > 0) {
       events.push({ t: 'w', i: open.index, n: open.unreported });
       open.unreported = 0;
@@ -384,7 +504,11 @@ function run(d: RecvWorkerData): void {
 
   // Expected small files: received and written here, one native batch per SMALL_FILES files.
   const small = d.small;
-  const expects = small ? new Expectations() : undefined;
+  // One foreign call per read buffer scans it and writes its complete expected small files
+  // (blit_recv_small); the decoder below takes only what that call stops at.
+  const recv = small ? native.loadRecvSmall() : undefined;
+  const nrows = recv ? new NativeRows() : undefined;
+  const expects = small ? new Expectations(nrows) : undefined;
   if (small) for (const p of small.packs) expects!.add(p);
   let builder: SmallBatchBuilder | undefined;
   /** Per record of the builder: the file's index, -1 for a mkdir record. */
@@ -401,8 +525,22 @@ function run(d: RecvWorkerData): void {
 
   const bad = (message: string): BlitError => new BlitError({ code: ErrorCodes.BadFrame, message });
 
+  /** Files written by blit_recv_small not reported yet. */
+  let nDone: number[] = [];
+  let nFailed: SmallResults['failed'] = [];
+  let nBytes = 0;
+  const postNative = (): void => {
+    if (nDone.length === 0 && nFailed.length === 0) return;
+    port.postMessage({ type: 'small', done: nDone, bytes: nBytes, failed: nFailed, sender: [] } satisfies FromRecvWorker);
+    nDone = [];
+    nFailed = [];
+    nBytes = 0;
+  };
+  postNativeRef = postNative;
+
   /** Write the batch (one native call) and report it: one message per batch. */
   const writeSmall = (): void => {
+    postNative();
     const b = builder;
     if ((!b || b.count === 0) && senderFailed.length === 0) return;
     const res: SmallResults = { type: 'small', done: [], bytes: 0, failed: [], sender: senderFailed };
@@ -493,12 +631,14 @@ function run(d: RecvWorkerData): void {
         recBytes += so.x.size;
         openSmall = undefined;
         if (builder!.full) writeSmall();
+        if (recv) decoder.detach();
         return;
       }
       closeOpenFd();
       if (open && open.unreported > 0) events.push({ t: 'w', i: open.index, n: open.unreported });
       events.push({ t: 'e', i: index });
       open = undefined;
+      if (recv) decoder.detach();
     },
     fileError: (index, code, reason) => {
       const so = openSmall;
@@ -507,12 +647,14 @@ function run(d: RecvWorkerData): void {
         // Its record was never confirmed: nothing of it is written.
         senderFailed.push({ i: index, code, reason });
         openSmall = undefined;
+        if (recv) decoder.detach();
         return;
       }
       closeOpenFd();
       if (open && open.unreported > 0) events.push({ t: 'w', i: open.index, n: open.unreported });
       events.push({ t: 'x', i: index, code, reason });
       open = undefined;
+      if (recv) decoder.detach();
     },
     streamEnd: (flags) => {
       if (openSmall) throw bad(`STREAM_END while index ${openSmall.x.index} is open`);
@@ -585,14 +727,130 @@ function run(d: RecvWorkerData): void {
     return true;
   };
 
+  /** Bytes of `buf` not decoded yet: [pos, have), at a frame boundary while nothing is open. */
+  let pos = 0;
+  let have = 0;
+  /** The native scan needs more bytes before it can go on (a file's frames end past `have`). */
+  let needMore = false;
+  /** The decoder takes the next file (the native scan stopped at it). */
+  let byDecoder = false;
+  let chunk = 0;
+  let opened = 0;
+  const OUT_FILES = 256;
+  const out = recv ? new Uint8Array(native.RECV_OUT.HEADER + OUT_FILES * native.RECV_OUT.FILE) : undefined;
+  const out32 = out ? new Int32Array(out.buffer) : undefined;
+  const outF64 = out ? new Float64Array(out.buffer) : undefined;
+  const NO_CLAIMS = new Int32Array(1);
+
+  const openDir = (id: number): void => {
+    const rows = nrows!;
+    const x = rows.dirs[id]!;
+    if (opened >= 256) {
+      // Bounded: close every open directory (reopened on use).
+      for (let k = 0; k < rows.dirs.length; k++) if (rows.dirFds[k]! >= 0) { fs.closeSync(rows.dirFds[k]!); rows.dirFds[k] = -1; }
+      opened = 0;
+    }
+    try {
+      const beneath = x.kind & RecordKind.AnchoredFile ? small!.init.beneath : undefined;
+      if (x.mk) makeDir(x.mk.base, x.mk.rel, x.mk.kind & RecordKind.AnchoredFile ? small!.init.beneath : undefined);
+      x.mk = undefined; // made (or there already): once
+      if (x.kind & RecordKind.AnchoredFile) {
+        if (!beneath) throw Object.assign(new Error('anchored record without the module root'), { code: 'EIO' });
+        rows.dirFds[id] = openDirBeneath(beneath, x.dir);
+      } else rows.dirFds[id] = fs.openSync(x.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      opened++;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      x.err = { code: e.code ?? 'EIO', message: e.message };
+      rows.dirFds[id] = -1000 - Math.abs(typeof e.errno === 'number' ? e.errno : 5);
+    }
+  };
+
+  /** blit_recv_small over buf[pos, have) until it stops where JS must act. */
+  const scanNative = (): void => {
+    const rows = nrows!;
+    for (;;) {
+      const claims = expects!.cells[chunk] ?? NO_CLAIMS;
+      recv!(buf.subarray(pos, have), have - pos, rows.rowOf, rows.rows, rows.count, rows.names, rows.namesLen, rows.dirFds, claims, chunk * CLAIM_CHUNK, out!, OUT_FILES, {
+        preserveOwner: small!.init.meta.preserveOwner,
+        umask: small!.init.meta.umask,
+        temp: reserveTempNames(OUT_FILES),
+      });
+      const files = out32![native.RECV_OUT.FILES]!;
+      pos += out32![native.RECV_OUT.CONSUMED]!;
+      nBytes += outF64![2]!;
+      for (let k = 0; k < files; k++) {
+        const at = (native.RECV_OUT.HEADER + k * native.RECV_OUT.FILE) / 4;
+        const index = outF64![at / 2]!;
+        const errno = out32![at + 2]!;
+        if (errno === 0) nDone.push(index);
+        else {
+          const dir = rows.dirOf(index);
+          const e = dir.err && out32![at + 3] === STEP_OPEN ? dir.err : new native.NativeError(errno, native.BATCH_STEPS[out32![at + 3]!] || 'write', Buffer.concat([dir.dir, SLASH, rows.nameOf(index)]));
+          nFailed.push({ i: index, code: e.code ?? 'EIO', message: e.message });
+        }
+      }
+      if (nDone.length >= 1024) postNative();
+      const reason = out32![native.RECV_OUT.REASON]!;
+      const aux = out32![native.RECV_OUT.AUX]! >>> 0;
+      if (reason === native.RecvStop.Dir) openDir(aux);
+      else if (reason === native.RecvStop.Chunk && expects!.cells[Math.floor(aux / CLAIM_CHUNK)] && Math.floor(aux / CLAIM_CHUNK) !== chunk) chunk = Math.floor(aux / CLAIM_CHUNK);
+      else if (reason === native.RecvStop.Full) continue;
+      else if (reason === native.RecvStop.Partial) {
+        if (pos === 0 && have === buf.length) byDecoder = true; // one file larger than the buffer
+        else needMore = true;
+        return;
+      } else {
+        // Not for this scan (a medium file, an unknown index, a broken rule, STREAM_END, a
+        // packet of expectations not here yet): the decoder takes it and names what is wrong.
+        if (!expects!.has(decoderIndexAt(buf, pos, have))) for (let m = receiveMessageOnPort(small!.port); m; m = receiveMessageOnPort(small!.port)) expects!.add(m.message as SmallExpects);
+        byDecoder = true;
+        return;
+      }
+    }
+  };
+
   try {
     // workerData arrives as a plain Uint8Array (structured clone): view it as a Buffer again.
-    if (d.rest.length > 0) decoder.push(Buffer.from(d.rest.buffer, d.rest.byteOffset, d.rest.length));
+    if (d.rest.length > 0) {
+      if (recv && !d.first && d.rest.length <= buf.length) {
+        buf.set(d.rest);
+        have = d.rest.length;
+      } else decoder.push(Buffer.from(d.rest.buffer, d.rest.byteOffset, d.rest.length));
+    }
     while (!decoder.streamEnded) {
       if (eventBytes >= FLUSH_BYTES) flush();
       holdWhileBusy();
+      if (pos < have) {
+        const boundary = !open && !openSmall && decoder.headerLeft === HEADER_BYTES;
+        if (recv && boundary && !byDecoder && !needMore) {
+          scanNative();
+          // A scan that stopped for want of bytes keeps its tail at the buffer's start.
+          if (needMore && pos > 0) {
+            buf.copyWithin(0, pos, have);
+            have -= pos;
+            pos = 0;
+          }
+          if (!byDecoder) {
+            if (pos === have) pos = have = 0;
+            if (!needMore) continue;
+          }
+          if (byDecoder) {
+            byDecoder = false;
+            const rest = decoder.push(buf.subarray(pos, have));
+            pos = rest ? have - rest.length : have;
+            if (pos === have) pos = have = 0;
+            continue;
+          }
+        } else if (!needMore || !recv) {
+          const rest = decoder.push(buf.subarray(pos, have));
+          pos = rest ? have - rest.length : have;
+          if (pos === have) pos = have = 0;
+          continue;
+        }
+      }
       const direct = pipe !== undefined && open !== undefined && open.fd >= 0 && !open.failed ? open : undefined;
-      if (direct && decoder.dataLeft > 0) {
+      if (direct && decoder.dataLeft > 0 && have === 0) {
         if (!spliceData(direct)) {
           flush();
           native.poll(sock, native.POLLIN, POLL_MS);
@@ -600,10 +858,10 @@ function run(d: RecvWorkerData): void {
         continue;
       }
       // With a direct file open in splice mode, read only the next header: its payload is spliced.
-      const want = direct ? decoder.headerLeft || buf.length : buf.length;
+      const want = direct && have === 0 ? decoder.headerLeft || buf.length : buf.length - have;
       let n: number;
       try {
-        n = fs.readSync(sock, buf, 0, want, null);
+        n = fs.readSync(sock, buf, have, want, null);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
@@ -615,7 +873,8 @@ function run(d: RecvWorkerData): void {
         throw new BlitError({ code: ErrorCodes.IoError, message: `data stream read failed: ${(err as Error).message}` });
       }
       if (n === 0) throw new BlitError({ code: ErrorCodes.IoError, message: 'data stream closed before its end' });
-      decoder.push(buf.subarray(0, n));
+      have += n;
+      needMore = false;
     }
     writeSmall();
     flush();
@@ -629,6 +888,7 @@ function run(d: RecvWorkerData): void {
     }
   } finally {
     closeOpenFd();
+    if (nrows) for (const fd of nrows.dirFds) if (fd >= 0) fs.closeSync(fd);
     if (pipe) for (const fd of pipe) fs.closeSync(fd);
     fs.closeSync(sock);
     d.replies.close();

@@ -232,7 +232,7 @@ function need(b: Beneath | undefined): Beneath {
 }
 
 /** Directory `m` (module-relative) opened beneath the module root: PathEscape if a symlink is on the way. */
-function openDirBeneath(b: Beneath, m: Buffer): number {
+export function openDirBeneath(b: Beneath, m: Buffer): number {
   const open = native.loadOpenBeneath().open;
   if (!open) throw Object.assign(new Error('openat2 is not available'), { code: 'EIO' });
   swapForTest(b.root, m);
@@ -244,7 +244,7 @@ function openDirBeneath(b: Beneath, m: Buffer): number {
  * parents first. Anchored: `base` is module-relative, every mkdir addressed through its parent
  * opened beneath the module root (no symlink followed), as DirAnchor.path does on the main thread.
  */
-function makeDir(base: Buffer, rel: Buffer, b: Beneath | undefined): void {
+export function makeDir(base: Buffer, rel: Buffer, b: Beneath | undefined): void {
   if (rel.length === 0) return; // the transfer root: created by prepareRoot
   const parent = parentRel(rel);
   for (let attempt = 0; ; attempt++) {
