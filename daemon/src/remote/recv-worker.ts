@@ -112,7 +112,13 @@ export class ExpectPacker {
 
   /** The pack so far (empty afterwards). */
   take(): SmallExpects {
-    const p: SmallExpects = { count: this.count, meta: this.meta.slice(0, this.count * EXP), bytes: new Uint8Array(this.bytes.subarray(0, this.used)), claims: this.claims };
+    // In shared memory: posted to every stream worker, a pack is then shared, not cloned per worker
+    // (nobody writes to it after this).
+    const meta = new Float64Array(new SharedArrayBuffer(this.count * EXP * 8));
+    meta.set(this.meta.subarray(0, this.count * EXP));
+    const bytes = new Uint8Array(new SharedArrayBuffer(this.used));
+    bytes.set(this.bytes.subarray(0, this.used));
+    const p: SmallExpects = { count: this.count, meta, bytes, claims: this.claims };
     this.count = 0;
     this.used = 0;
     this.claims = [];
@@ -123,7 +129,8 @@ export class ExpectPacker {
 /** The worker's table of expected small files (every pack so far, looked up by manifest index). */
 class Expectations {
   private readonly packs: { meta: Float64Array; m64: BigInt64Array; bytes: Buffer }[] = [];
-  private readonly where = new Map<number, number>();
+  /** Manifest index -> pack * EXPECT_PACK + row, -1 when not expected here (a typed table, not a Map: every worker adds every file). */
+  private where = new Int32Array(4096).fill(-1);
   readonly cells: Int32Array[] = [];
   /** The same files as blit_recv_small rows (see NativeRows), when the worker scans natively. */
   constructor(readonly rows?: NativeRows) {}
@@ -135,18 +142,26 @@ class Expectations {
     const m64 = new BigInt64Array(meta.buffer, meta.byteOffset, meta.length);
     const bytes = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length);
     this.packs.push({ meta, m64, bytes });
-    for (let r = 0; r < p.count; r++) this.where.set(meta[r * EXP + X.INDEX]!, n * EXPECT_PACK + r);
+    for (let r = 0; r < p.count; r++) {
+      const index = meta[r * EXP + X.INDEX]!;
+      if (index >= this.where.length) {
+        const grown = new Int32Array(Math.max(index + 1, this.where.length * 2)).fill(-1);
+        grown.set(this.where);
+        this.where = grown;
+      }
+      this.where[index] = n * EXPECT_PACK + r;
+    }
     if (this.rows) this.rows.add(p.count, meta, m64, bytes);
   }
 
   has(index: number): boolean {
-    return this.where.has(index);
+    return index >= 0 && index < this.where.length && this.where[index]! >= 0;
   }
 
   /** Claim file `index` for this thread: its record, or null when another start took it first. */
   claim(index: number): ExpectedSmall | null | undefined {
-    const w = this.where.get(index);
-    if (w === undefined) return undefined;
+    const w = index >= 0 && index < this.where.length ? this.where[index]! : -1;
+    if (w < 0) return undefined;
     const p = this.packs[Math.floor(w / EXPECT_PACK)]!;
     const r = (w % EXPECT_PACK) * EXP;
     const m = p.meta;
@@ -752,12 +767,26 @@ function run(d: RecvWorkerData): void {
     }
     try {
       const beneath = x.kind & RecordKind.AnchoredFile ? small!.init.beneath : undefined;
-      if (x.mk) makeDir(x.mk.base, x.mk.rel, x.mk.kind & RecordKind.AnchoredFile ? small!.init.beneath : undefined);
-      x.mk = undefined; // made (or there already): once
-      if (x.kind & RecordKind.AnchoredFile) {
+      const open = (): number => {
+        if (!(x.kind & RecordKind.AnchoredFile)) return fs.openSync(x.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | (x.mk ? fs.constants.O_NOFOLLOW : 0));
         if (!beneath) throw Object.assign(new Error('anchored record without the module root'), { code: 'EIO' });
-        rows.dirFds[id] = openDirBeneath(beneath, x.dir);
-      } else rows.dirFds[id] = fs.openSync(x.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+        return openDirBeneath(beneath, x.dir);
+      };
+      let fd = -1;
+      if (x.mk) {
+        // A new directory: every stream's worker meets it, one makes it. Open it first (the other
+        // worker, or a second pass, finds it made: no failed mkdir + lstat per worker); make it
+        // when it is not there yet. A non-directory or (on the client) a symlink in its place
+        // fails the open with ENOTDIR/ELOOP, then makeDir names it (EEXIST), as before.
+        try {
+          fd = open();
+        } catch {
+          makeDir(x.mk.base, x.mk.rel, x.mk.kind & RecordKind.AnchoredFile ? small!.init.beneath : undefined);
+        }
+      }
+      if (fd < 0) fd = open();
+      x.mk = undefined; // made (or there already): once
+      rows.dirFds[id] = fd;
       opened++;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
