@@ -98,7 +98,6 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   const rx = new DataReceiver({
     openSink: (f) => dest!.openSink(f),
     writeSmall: (f, chunks, done) => dest!.writeSmall(f, chunks, done),
-    streamSmall: () => dest!.streamSmall(),
     committed: (f) => {
       dest!.fileCommitted(f);
       noteCommitted(f.index);

@@ -757,14 +757,17 @@ function run(d: RecvWorkerData): void {
   const outF64 = out ? new Float64Array(out.buffer) : undefined;
   const NO_CLAIMS = new Int32Array(1);
 
-  const openDir = (id: number): void => {
+  /** Close every directory this thread keeps open (reopened on use). */
+  const closeDirs = (): void => {
+    const rows = nrows!;
+    for (let k = 0; k < rows.dirs.length; k++) if (rows.dirFds[k]! >= 0) { fs.closeSync(rows.dirFds[k]!); rows.dirFds[k] = -1; }
+    opened = 0;
+  };
+
+  const openDir = (id: number, retry = true): void => {
     const rows = nrows!;
     const x = rows.dirs[id]!;
-    if (opened >= 256) {
-      // Bounded: close every open directory (reopened on use).
-      for (let k = 0; k < rows.dirs.length; k++) if (rows.dirFds[k]! >= 0) { fs.closeSync(rows.dirFds[k]!); rows.dirFds[k] = -1; }
-      opened = 0;
-    }
+    if (opened >= 256) closeDirs(); // bounded
     try {
       const beneath = x.kind & RecordKind.AnchoredFile ? small!.init.beneath : undefined;
       const open = (): number => {
@@ -776,11 +779,14 @@ function run(d: RecvWorkerData): void {
       if (x.mk) {
         // A new directory: every stream's worker meets it, one makes it. Open it first (the other
         // worker, or a second pass, finds it made: no failed mkdir + lstat per worker); make it
-        // when it is not there yet. A non-directory or (on the client) a symlink in its place
-        // fails the open with ENOTDIR/ELOOP, then makeDir names it (EEXIST), as before.
+        // when it is not there yet (ENOENT). Any other failure of the open is the answer: a
+        // non-directory in its place (ENOTDIR), or a symlink (PathEscape beneath the module
+        // root, ELOOP on the client), e.g. a directory swapped after another thread made it.
         try {
           fd = open();
-        } catch {
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          if (e.code !== 'ENOENT' && e.errno !== 2 && e.errno !== -2) throw err;
           makeDir(x.mk.base, x.mk.rel, x.mk.kind & RecordKind.AnchoredFile ? small!.init.beneath : undefined);
         }
       }
@@ -790,6 +796,11 @@ function run(d: RecvWorkerData): void {
       opened++;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
+      if (retry && opened > 0 && (e.code === 'EMFILE' || e.code === 'ENFILE')) {
+        // Out of descriptors (blitd's limit is shared by every transfer): give back ours, once.
+        closeDirs();
+        return openDir(id, false);
+      }
       x.err = { code: e.code ?? 'EIO', message: e.message };
       rows.dirFds[id] = -1000 - Math.abs(typeof e.errno === 'number' ? e.errno : 5);
     }
