@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as net from 'node:net';
 import * as native from '@blit/native';
-import { SMALL_HANDOVER_FILES } from '../../src/remote/data-receiver';
+import { SMALL_HANDOVER_FILES, SMALL_HANDOVER_PER_DIR } from '../../src/remote/data-receiver';
 import { listTree, runBlit, startDaemon, tempDir, type Daemon } from './harness';
 import { assertSameTree, fileEntry, frame, openDataStream, rawPush, tempFilesIn } from './transfer-helpers';
 
@@ -153,13 +153,14 @@ describe('push of many small files into blitd: the stream worker path (real blit
     assert.deepEqual(tempFilesIn(moduleDir), []);
   });
 
-  it('6,000 new directories with a small file each, blitd limited to 2,400 open files: no EMFILE, exact', async () => {
+  it('3,000 new directories with 8 small files each, blitd limited to 2,400 open files: no EMFILE, exact', async () => {
     const LIMIT = 2400;
     const src = path.join(tmp.dir, 'src');
-    for (let t = 0; t < 60; t++) for (let s = 0; s < 100; s++) {
+    // Dense enough for the stream workers (SMALL_HANDOVER_PER_DIR), more directories than the limit.
+    for (let t = 0; t < 30; t++) for (let s = 0; s < 100; s++) {
       const d = path.join(src, `t${t}`, `s${s}`);
       fs.mkdirSync(d, { recursive: true });
-      fs.writeFileSync(path.join(d, 'f.txt'), `${t}/${s}\n`);
+      for (let f = 0; f < SMALL_HANDOVER_PER_DIR; f++) fs.writeFileSync(path.join(d, `f${f}`), `${t}/${s}/${f}\n`);
     }
     daemon = await startDaemon(['--port', '0', '--root', moduleDir], { env });
     const pid = daemon.proc.pid!;

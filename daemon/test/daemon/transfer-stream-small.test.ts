@@ -49,6 +49,8 @@ async function receiver(n: number): Promise<Rx> {
   fs.mkdirSync(dir);
   const committed: number[] = [];
   const failures: string[] = [];
+  // One target object for the one directory (as Destination.smallTarget gives per directory).
+  const target = { rel: Buffer.from('d'), dir: Buffer.from(dir), kind: RecordKind.File };
   const contents = Array.from({ length: n }, (_, i) => crypto.randomBytes(1000 + ((i * 977) % 5000)));
   const rx = new DataReceiver(
     {
@@ -61,7 +63,7 @@ async function receiver(n: number): Promise<Rx> {
       failed: (f, failure) => failures.push(`${f.entry.rel.toString()}: ${failure.code} ${failure.reason}`),
       streamSmall: () => ({
         init: { meta: defaultMetaOptions() },
-        target: () => ({ rel: Buffer.from('d'), dir: Buffer.from(dir), kind: RecordKind.File }),
+        target: () => target,
         error: (_f, err) => err,
       }),
     },
