@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ABI_VERSION 5
+#define ABI_VERSION 6
 
 /* Steps, reported with the errno of a failed file (mirrored in native/src/batch.ts). */
 enum step {

@@ -32,7 +32,7 @@ import { NativeError } from './errors';
 
 const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 const COPY_HEADER = 56;
 const WRITE_HEADER = 48;
 const READ_HEADER = 32;

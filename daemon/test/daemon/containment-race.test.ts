@@ -10,19 +10,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_CACHED } from '../../src/daemon/beneath';
-import { listTree, writeTree } from './harness';
+import { fingerprint, listTree, writeTree } from './harness';
 import { assertOpenBeneath, moduleFixture } from './module-fixture';
-
-/** Names, contents and modes below `dir`: everything the tests promise stays untouched. */
-function fingerprint(dir: string): string {
-  return listTree(dir)
-    .map((p) => {
-      const abs = path.join(dir, p);
-      const st = fs.lstatSync(abs);
-      return `${p} ${st.mode.toString(8)} ${st.mtimeMs} ${st.isFile() ? fs.readFileSync(abs, 'utf8') : ''}`;
-    })
-    .join('\n');
-}
 
 describe('containment at use time: a directory swapped for a symlink after the check (real blitd)', function () {
   this.timeout(60_000);

@@ -140,6 +140,17 @@ export function listTree(root: string): string[] {
   return out.sort();
 }
 
+/** Names, contents and modes below `dir`: what a test promises stays untouched. */
+export function fingerprint(dir: string): string {
+  return listTree(dir)
+    .map((p) => {
+      const abs = path.join(dir, p);
+      const st = fs.lstatSync(abs);
+      return `${p} ${st.mode.toString(8)} ${st.mtimeMs} ${st.isFile() ? fs.readFileSync(abs, 'utf8') : ''}`;
+    })
+    .join('\n');
+}
+
 /** A config file in `dir` with the given TOML text; returns its path. */
 export function writeConfig(dir: string, toml: string, name = 'blitd.toml'): string {
   const p = path.join(dir, name);

@@ -11,6 +11,7 @@ import * as native from '@blit/native';
 import { PROTOCOL_VERSION, type FileEntry, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { messageReader } from '../../src/remote/call-io';
+import { FrameType, frameHeader } from '../../src/remote/dataplane';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
 
 export const NON_UTF8 = Buffer.from([0x6e, 0x6f, 0x6e, 0xff, 0xfe, 0x2e, 0x62, 0x69, 0x6e]); // "non\xff\xfe.bin"
@@ -207,6 +208,17 @@ export function frame(type: number, index: number, length: number | bigint, payl
   h.writeBigUInt64BE(BigInt(index), 1);
   h.writeBigUInt64BE(BigInt(length), 9);
   return Buffer.concat([h, payload]);
+}
+
+/** One file as data-plane frames: FILE_START, DATA frames of at most `frameBytes`, FILE_END. */
+export function fileFrames(index: number, content: Buffer, frameBytes: number): Buffer[] {
+  const out = [frameHeader(FrameType.FileStart, index, 0)];
+  for (let off = 0; off < content.length; off += frameBytes) {
+    const piece = content.subarray(off, off + frameBytes);
+    out.push(frameHeader(FrameType.Data, index, piece.length), piece);
+  }
+  out.push(frameHeader(FrameType.FileEnd, index, 0));
+  return out;
 }
 
 /** A TCP forwarder from 127.0.0.1:<port> to target; only the gRPC port is forwarded. */

@@ -16,6 +16,7 @@ import { BlitError, ErrorCodes } from '../../src/engine/errors';
 import { FrameType, frameHeader, streamEndFrame } from '../../src/remote/dataplane';
 import { DataReceiver, HANDOVER_MIN, type FileSink } from '../../src/remote/data-receiver';
 import { tempDir } from './harness';
+import { fileFrames } from './transfer-helpers';
 
 const MIB = 1024 * 1024;
 
@@ -91,17 +92,6 @@ async function setup(files: { name: string; size: number }[], splice: boolean, o
   };
 }
 
-/** FILE_START, DATA frames of `frame` bytes, FILE_END. */
-function fileFrames(index: number, content: Buffer, frame = 4 * MIB): Buffer[] {
-  const out = [frameHeader(FrameType.FileStart, index, 0)];
-  for (let off = 0; off < content.length; off += frame) {
-    const piece = content.subarray(off, off + frame);
-    out.push(frameHeader(FrameType.Data, index, piece.length), piece);
-  }
-  out.push(frameHeader(FrameType.FileEnd, index, 0));
-  return out;
-}
-
 function tempsIn(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'));
 }
@@ -135,7 +125,7 @@ describe('data receiver: big files handed to a worker thread', function () {
       const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
       const socket = await accepted;
       const received = rx.receiveStream(socket, 0, Buffer.alloc(0));
-      for (const b of fileFrames(0, big)) client.write(b);
+      for (const b of fileFrames(0, big, 4 * MIB)) client.write(b);
       client.end(streamEndFrame(false));
       await received;
       socket.destroy();
@@ -179,7 +169,7 @@ describe('data receiver: big files handed to a worker thread', function () {
       try {
         // Odd frame sizes: frames and reads never line up.
         for (const b of fileFrames(0, big1, 3 * MIB + 5)) t.client.write(b);
-        smalls.forEach((b, i) => fileFrames(1 + i, b).forEach((x) => t.client.write(x)));
+        smalls.forEach((b, i) => fileFrames(1 + i, b, 4 * MIB).forEach((x) => t.client.write(x)));
         for (const b of fileFrames(4, mid, 777_777)) t.client.write(b);
         t.client.end(streamEndFrame(true));
         await t.received;

@@ -17,24 +17,13 @@ import * as path from 'node:path';
 import type * as net from 'node:net';
 import * as native from '@blit/native';
 import { SMALL_HANDOVER_FILES, SMALL_HANDOVER_PER_DIR } from '../../src/remote/data-receiver';
-import { listTree, runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import { fingerprint, runBlit, startDaemon, tempDir, type Daemon } from './harness';
 import { assertSameTree, fileEntry, frame, openDataStream, rawPush, tempFilesIn } from './transfer-helpers';
 
 const env = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
 
 /** Well over the hand-over threshold: most files are received by the stream's worker. */
 const N = SMALL_HANDOVER_FILES + 300;
-
-/** Names, contents and modes below `dir`. */
-function fingerprint(dir: string): string {
-  return listTree(dir)
-    .map((p) => {
-      const abs = path.join(dir, p);
-      const st = fs.lstatSync(abs);
-      return `${p} ${st.mode.toString(8)} ${st.mtimeMs} ${st.isFile() ? fs.readFileSync(abs, 'utf8') : ''}`;
-    })
-    .join('\n');
-}
 
 /** `n` files of 1-6 KiB below `root/dir`, named f<i>. */
 function smallFiles(root: string, dir: string, n: number): void {

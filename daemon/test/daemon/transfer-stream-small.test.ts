@@ -21,16 +21,10 @@ import { FrameType, frameHeader, streamEndFrame } from '../../src/remote/datapla
 import { DataReceiver, SMALL_HANDOVER_FILES } from '../../src/remote/data-receiver';
 import { RecordKind } from '../../src/remote/small-file-batch';
 import { runBlit, startDaemon, tempDir } from './harness';
+import { fileFrames } from './transfer-helpers';
 
-function fileFrames(index: number, content: Buffer, frame = 3000): Buffer[] {
-  const out = [frameHeader(FrameType.FileStart, index, 0)];
-  for (let off = 0; off < content.length; off += frame) {
-    const piece = content.subarray(off, off + frame);
-    out.push(frameHeader(FrameType.Data, index, piece.length), piece);
-  }
-  out.push(frameHeader(FrameType.FileEnd, index, 0));
-  return out;
-}
+/** DATA frame size of these tests: several frames per small file. */
+const FRAME = 3000;
 
 interface Rx {
   rx: DataReceiver;
@@ -99,7 +93,7 @@ async function receiver(n: number): Promise<Rx> {
 
 /** Send files `from..to-1` (whole) on the client. */
 function sendFiles(client: net.Socket, t: Rx, from: number, to: number): void {
-  for (let i = from; i < to; i++) for (const b of fileFrames(i, t.contents[i]!)) client.write(b);
+  for (let i = from; i < to; i++) for (const b of fileFrames(i, t.contents[i]!, FRAME)) client.write(b);
 }
 
 const isBad = (re: RegExp) => (err: unknown) => err instanceof BlitError && err.code === ErrorCodes.BadFrame && re.test(err.message);
@@ -169,7 +163,7 @@ describe('data receiver: small files received and written by the stream worker',
     },
     {
       what: 'a second start of a file already written',
-      frames: (t) => fileFrames(3, t.contents[3]!.map((x) => x ^ 0xff) as Buffer),
+      frames: (t) => fileFrames(3, t.contents[3]!.map((x) => x ^ 0xff) as Buffer, FRAME),
       err: /sent twice/,
       bad: -1,
     },
@@ -221,10 +215,10 @@ describe('data receiver: small files received and written by the stream worker',
       assert.equal(t.rx.streamsHandedOver, 2);
       const last = N - 1;
       const other = t.contents[last]!.map((x) => x ^ 0x55) as Buffer;
-      for (const x of fileFrames(last, t.contents[last]!)) a.client.write(x);
+      for (const x of fileFrames(last, t.contents[last]!, FRAME)) a.client.write(x);
       a.client.end(streamEndFrame(false));
       await a.received;
-      for (const x of fileFrames(last, other)) b.client.write(x);
+      for (const x of fileFrames(last, other, FRAME)) b.client.write(x);
       await assert.rejects(b.received, isBad(/sent twice/));
       assert.ok(fs.readFileSync(path.join(t.dir, `f${last}`)).equals(t.contents[last]!), 'the first copy stays');
       assert.deepEqual(names(t.dir).temps, []);
