@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/syscall.h>
@@ -71,6 +72,19 @@ enum status {
 #define TEMP_NAME_PART_MAX 200
 #define PREFETCH_BATCH_BYTES (16 * 1024 * 1024)
 #define MAX_FILES 4096
+
+/*
+ * How many sources one call may hold open ahead of its copy/read loop: a sixteenth of
+ * RLIMIT_NOFILE (1,250 at 20,000: no cap for a batch of at most 512 files). Several workers read
+ * ahead at once, and the walk, the destination temps and the sockets need descriptors too: with
+ * one fd per batch file a low limit (ulimit -n 128) made a local copy of a wide tree fail with
+ * EMFILE in the walk's scandir or a temp's open. Files past the cap are opened in turn.
+ */
+static uint32_t ahead_fd_cap(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 16 >= MAX_FILES) return MAX_FILES;
+  return (uint32_t)(rl.rlim_cur / 16);
+}
 
 /* Input record of blit_copy_batch (8-byte aligned, rec_len includes the trailing bytes). */
 struct copy_rec {
@@ -296,14 +310,19 @@ int blit_copy_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
    * time. Failures are ignored here; the file's own open reports them.
    */
   int64_t budget = PREFETCH_BATCH_BYTES;
-  for (uint32_t i = 0; i < count; i++) {
+  uint32_t ahead = ahead_fd_cap();
+  for (uint32_t i = 0; i < count && ahead > 0; i++) {
     const struct copy_rec *c = recs[i];
     if (c->size == 0 || c->size > budget || c->src_len >= PATH_MAX) continue;
     int fd = open_src_rec(src, (const char *)(c + 1), c->src_len, opts);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) break; /* leave the rest to the copy loop */
+      continue;
+    }
     posix_fadvise(fd, 0, c->size, POSIX_FADV_WILLNEED);
     fds[i] = fd;
     budget -= c->size;
+    ahead--;
   }
 
   uint32_t done = 0;
@@ -723,12 +742,17 @@ int blit_read_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
    */
   static __thread struct dir_cache dc;
   dc.fd = -1;
-  for (uint32_t i = 0; i < count; i++) {
+  uint32_t ahead = ahead_fd_cap();
+  for (uint32_t i = 0; i < count && ahead > 0; i++) {
     const struct read_rec *c = recs[i];
     if (c->path_len >= PATH_MAX) continue;
     int fd = open_src_cached(&dc, path, (const char *)(c + 1), c->path_len, opts);
-    if (fd < 0) continue; /* reported by the file's own open below */
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) break; /* the rest: opened in turn below */
+      continue; /* reported by the file's own open below */
+    }
     fds[i] = fd;
+    ahead--;
   }
   if (dc.fd >= 0) close(dc.fd);
   dc.fd = -1;

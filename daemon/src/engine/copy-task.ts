@@ -27,6 +27,26 @@ const PREFETCH_FILE_MAX = SMALL_FILE_MAX;
 /** At most this many bytes read ahead per batch (the page cache may be small: a memory cgroup). */
 const PREFETCH_BATCH_BYTES = 16 * 1024 * 1024;
 
+let aheadCap: number | undefined;
+/**
+ * At most this many sources held open ahead per batch: a sixteenth of RLIMIT_NOFILE's soft limit
+ * (1,250 at 20,000: no cap for a batch), as blit_batch.c's ahead_fd_cap. One fd per batch file in
+ * every worker at once took the descriptors the walk and the destination temps needed: a copy of a
+ * wide tree under `ulimit -n 100` failed files with EMFILE. Read once per thread.
+ */
+function prefetchFdCap(): number {
+  if (aheadCap === undefined) {
+    aheadCap = Infinity;
+    try {
+      const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'latin1'));
+      if (m) aheadCap = Math.floor(Number(m[1]) / 16);
+    } catch {
+      // No procfs: no cap beyond the batch (the opens stop at the first EMFILE anyway).
+    }
+  }
+  return aheadCap;
+}
+
 /**
  * Opens sources read-only without following symlinks, and without touching their atime where
  * permitted; holds the descriptors a batch prefetch opened until their task takes them.
@@ -57,7 +77,9 @@ export class SourceOpener {
    */
   prefetch(tasks: FileTask[]): void {
     let budget = PREFETCH_BATCH_BYTES;
+    let ahead = prefetchFdCap();
     for (const t of tasks) {
+      if (ahead <= 0) break;
       if (t.range || t.hashOnly || t.hashFirst || t.size === 0 || t.size > PREFETCH_FILE_MAX || t.size > budget) continue;
       let fd = -1;
       try {
@@ -65,8 +87,11 @@ export class SourceOpener {
         native.posixFadvise(fd, 0, t.size, native.FADV_WILLNEED);
         this.prefetched.set(t.id, fd);
         budget -= t.size;
-      } catch {
+        ahead--;
+      } catch (err) {
         if (fd >= 0) fs.closeSync(fd);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EMFILE' || code === 'ENFILE') break; // the rest: opened by their own task
       }
     }
   }
