@@ -86,12 +86,26 @@ export interface ListingBeneath {
 
 const GITIGNORE = Buffer.from('.gitignore');
 
-/** Register `rel/.gitignore` with the filter; an unreadable one (or, contained, a symlink) is named and its rules skipped. */
+/**
+ * The content of `path` opened with O_NOFOLLOW|O_NONBLOCK: a symlink fails with ELOOP (git does
+ * not follow a symlinked .gitignore since 2.32), a FIFO cannot block. The local engine's and a
+ * push client's walk read `.gitignore` this way, as blitd's pull does through its pinned parent.
+ */
+export function readFileNoFollow(path: Buffer): Buffer {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Register `rel/.gitignore` with the filter; an unreadable one or a symlink (not followed) is named and its rules skipped. */
 function addGitignore(abs: Buffer, rel: Buffer, opts: WalkOptions): void {
   const at = join2(rel, GITIGNORE);
   try {
     const b = opts.beneath;
-    opts.filter!.addGitignore(rel, b ? b.readFileNoFollow(at).toString('utf8') : fs.readFileSync(join2(abs, GITIGNORE), 'utf8'));
+    opts.filter!.addGitignore(rel, (b ? b.readFileNoFollow(at) : readFileNoFollow(join2(abs, GITIGNORE))).toString('utf8'));
   } catch (err) {
     const loop = (err as NodeJS.ErrnoException).code === 'ELOOP';
     opts.onError?.(loop ? { path: displayPath(at), code: ErrorCodes.IoError, reason: 'cannot read .gitignore: it is a symlink (not followed; its rules are not applied)' } : failureOf(err, at, 'cannot read .gitignore'));

@@ -15,6 +15,7 @@ import { AtomicFile, tempPathFor } from '../engine/atomic';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { Differ, type PackedRecords } from '../engine/differ';
 import { scanDir } from '../engine/scan-dir';
+import { readFileNoFollow } from '../engine/walk';
 import type { NativeBatch } from '@blit/native';
 import { Filter } from '../engine/filter';
 import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
@@ -833,9 +834,9 @@ export class Destination {
     const gi = new Filter({ excludes: [], includes: [], gitignore: true });
     for (const d of [Buffer.alloc(0), ...this.manifestDirs.map((e) => e.rel)]) {
       try {
-        gi.addGitignore(d, fs.readFileSync(join2(this.dirOf(d), GITIGNORE), 'utf8'));
+        gi.addGitignore(d, readFileNoFollow(join2(this.dirOf(d), GITIGNORE)).toString('utf8'));
       } catch {
-        // no .gitignore there
+        // no .gitignore there (or a symlink: not followed, as git and the walk)
       }
     }
     return gi;
