@@ -56,3 +56,11 @@ export function symlinkNeedsUpdate(src: Entry, dst: Entry | undefined, opts: Com
 export function dirMetaDiffers(src: Entry, dst: Entry | undefined): boolean {
   return dst === undefined || dst.mode !== src.mode || dst.mtimeNs !== src.mtimeNs;
 }
+
+/**
+ * A file the quick check (or --checksum) skips still needs its mode, or its owner when owners are
+ * kept, re-applied when they differ: rsync -a chmods/chowns such a file without copying data.
+ */
+export function fileMetaDiffers(src: Pick<Entry, 'mode' | 'uid' | 'gid'>, dst: Pick<Entry, 'mode' | 'uid' | 'gid'>, owners: boolean): boolean {
+  return dst.mode !== src.mode || (owners && (dst.uid !== src.uid || dst.gid !== src.gid));
+}

@@ -7,7 +7,7 @@ import * as native from '@blit/native';
 import type { ListedDir, ListedEntry, ListRequest, QuickCheck, Reply } from './dest-lister';
 import type { Entry } from './types';
 
-const init = workerData as { root: string; quick: QuickCheck };
+const init = workerData as { root: string; quick: QuickCheck; owners: boolean };
 const root = Buffer.from(init.root, 'latin1');
 const SLASH = Buffer.from('/');
 
@@ -44,7 +44,9 @@ class DirAnswer {
       return;
     }
     const srcSize = this.req.sizes[i]!;
-    if (init.quick !== null && e.kind === 'file' && srcSize >= 0 && e.size === srcSize && (init.quick === 'size-only' || e.mtimeMs === this.req.mtimes[i])) {
+    const req = this.req;
+    // Mode (and owner) too: a file whose content passes but whose metadata differs goes back in full.
+    if (init.quick !== null && e.kind === 'file' && srcSize >= 0 && e.size === srcSize && (init.quick === 'size-only' || e.mtimeMs === req.mtimes[i]) && e.mode === req.modes[i] && (!init.owners || (e.uid === req.uids[i] && e.gid === req.gids[i]))) {
       this.same[i] = 1;
       return;
     }

@@ -47,6 +47,11 @@ export interface ListRequest {
   sizes: Float64Array;
   /** Node double-ms mtime of each source file. */
   mtimes: Float64Array;
+  /** Mode (permission bits), uid and gid of each source file: a file passes only with them equal
+   * (uid/gid when owners are preserved), else it goes back in full for a chmod/chown. */
+  modes: Uint32Array;
+  uids: Uint32Array;
+  gids: Uint32Array;
 }
 
 /** Quick check the lister may apply: 'default' (size and mtime) or 'size-only'; null = none. */
@@ -72,8 +77,9 @@ export class DestLister {
   private outbox: ListRequest[] = [];
   private sendScheduled = false;
 
-  constructor(dstRootAbs: Buffer, quick: QuickCheck) {
-    this.worker = new Worker(path.join(__dirname, 'dest-lister-worker.js'), { workerData: { root: dstRootAbs.toString('latin1'), quick } });
+  /** owners: the quick check also compares uid/gid (owners preserved). */
+  constructor(dstRootAbs: Buffer, quick: QuickCheck, owners = false) {
+    this.worker = new Worker(path.join(__dirname, 'dest-lister-worker.js'), { workerData: { root: dstRootAbs.toString('latin1'), quick, owners } });
     this.worker.on('message', (m: Reply[] | { ready: true }) => {
       if (!Array.isArray(m)) {
         this.ready = true;
@@ -105,12 +111,18 @@ export class DestLister {
     const names = listing.names ?? listing.entries.map((e) => baseName(e.rel).toString('latin1'));
     const sizes = new Float64Array(n);
     const mtimes = new Float64Array(n);
+    const modes = new Uint32Array(n);
+    const uids = new Uint32Array(n);
+    const gids = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       const e = listing.entries[i]!;
       sizes[i] = e.kind === 'file' ? e.size : -1;
       mtimes[i] = e.kind === 'file' ? (e.mtimeMs ?? msFromNs(e.mtimeNs)) : 0;
+      modes[i] = e.mode;
+      uids[i] = e.uid;
+      gids[i] = e.gid;
     }
-    const req: ListRequest = { seq, dir: listing.dir.toString('latin1'), names: names.join('\0'), sizes, mtimes };
+    const req: ListRequest = { seq, dir: listing.dir.toString('latin1'), names: names.join('\0'), sizes, mtimes, modes, uids, gids };
     return new Promise((resolve) => {
       this.waiting.set(seq, resolve);
       this.outbox.push(req);
@@ -132,7 +144,7 @@ export class DestLister {
     if (this.outbox.length === 0) return;
     const reqs = this.outbox;
     this.outbox = [];
-    this.worker.postMessage(reqs, reqs.flatMap((r) => [r.sizes.buffer as ArrayBuffer, r.mtimes.buffer as ArrayBuffer]));
+    this.worker.postMessage(reqs, reqs.flatMap((r) => [r.sizes.buffer, r.mtimes.buffer, r.modes.buffer, r.uids.buffer, r.gids.buffer] as ArrayBuffer[]));
   }
 
   async close(): Promise<void> {

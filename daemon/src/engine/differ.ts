@@ -134,6 +134,9 @@ export class Differ {
    * scanAt: the daemon's contained native scan of destination directory `rel` (DirAnchor.scanDir:
    * one openat2 beneath the module root inside the scan; PathEscape for a swap); dirPath is then
    * used only by the node:fs path (no native scanner).
+   * owners: the quick check also wants equal uid/gid (owners preserved); the mode always. A file
+   * whose content passes but whose mode/owner differs goes to `both` (decideFile: skip, then a
+   * chmod/chown only), read in the same pass from the scan record: no extra call.
    */
   constructor(
     private readonly dstRootAbs: Buffer,
@@ -142,7 +145,16 @@ export class Differ {
     private readonly quick: QuickCheck = null,
     private readonly dirPath?: (rel: Buffer) => Buffer,
     private readonly scanAt?: (nb: native.NativeBatch, rel: Buffer) => number,
+    private readonly owners = false,
   ) {}
+
+  /** The scan record under the cursor has this mode (and owner, when owners count). */
+  private sameMeta(c: ScanCursor, mode: number, uid: number, gid: number): boolean {
+    if ((c.mode & 0o7777) !== mode) return false;
+    if (!this.owners) return true;
+    const { u32 } = c.records;
+    return u32[(c.off + S.UID) >>> 2] === uid && u32[(c.off + S.GID) >>> 2] === gid;
+  }
 
   /**
    * The path to read destination directory `rel` through: the joined path (local engine), or the
@@ -349,15 +361,15 @@ export class Differ {
       if (err !== 0 && err !== ENOENT) throw new native.NativeError(err, 'lstat', join2(dirAbs, c.joinName(NO_REL)));
       if (err !== 0) res[i] = null; // vanished between readdir and lstat
       else if (e !== undefined) {
-        if (e.kind === 'file' && c.isFile && c.size === e.size && (sizeOnly || c.mtimeMs === (e.mtimeMs ?? msFromNs(e.mtimeNs)))) res[i] = SAME;
+        if (e.kind === 'file' && c.isFile && c.size === e.size && (sizeOnly || c.mtimeMs === (e.mtimeMs ?? msFromNs(e.mtimeNs))) && this.sameMeta(c, e.mode, e.uid, e.gid)) res[i] = SAME;
         else res[i] = c.entry(e.rel, this.fastStat);
-      } else if (c.isFile && c.size === recordSize(rel, end) && (sizeOnly || nsEqual(rel, end + 8, f64[(c.off + S.MTIME_SEC) >>> 3]!, u32[(c.off + S.MTIME_NSEC) >>> 2]!))) {
+      } else if (c.isFile && c.size === recordSize(rel, end) && (sizeOnly || nsEqual(rel, end + 8, f64[(c.off + S.MTIME_SEC) >>> 3]!, u32[(c.off + S.MTIME_NSEC) >>> 2]!)) && this.sameMeta(c, u32le(rel, end + 16), u32le(rel, end + 20), u32le(rel, end + 24))) {
         // A packed file record with the destination's size and exactly its mtime in ns (then the
         // double-ms rule above holds too); anything else is decoded and compared by that rule.
         res[i] = SAME;
       } else {
         const pe = packed!.entryAt(i);
-        if (c.isFile && c.size === pe.size && (sizeOnly || c.mtimeMs === msFromNs(pe.mtimeNs))) res[i] = SAME;
+        if (c.isFile && c.size === pe.size && (sizeOnly || c.mtimeMs === msFromNs(pe.mtimeNs)) && this.sameMeta(c, pe.mode, pe.uid, pe.gid)) res[i] = SAME;
         else res[i] = c.entry(pe.rel, this.fastStat);
       }
       k++;

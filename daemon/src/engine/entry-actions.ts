@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import type { Entry } from './types';
 import { ErrorCodes } from './errors';
-import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from './compare';
+import { decideFile, dirMetaDiffers, fileMetaDiffers, symlinkNeedsUpdate } from './compare';
+import { applyFileMetaOnly } from './file-meta';
 import { writeSymlinkAtomic } from './metadata';
 import { tempPathFor } from './atomic';
 import { deleteEntry } from './delete';
@@ -65,6 +66,9 @@ export class EntryActions {
       return;
     }
     const decision = decideFile(s, d, compare);
+    // Content kept (skip) or perhaps kept (hash: a changed file is replaced with the source's
+    // mode anyway): a differing mode/owner is re-applied alone, as rsync -a does.
+    if (decision !== 'transfer' && !compare.ignoreExisting && fileMetaDiffers(s, d, run.meta.preserveOwner) && !this.fixFileMeta(s)) return;
     if (decision === 'skip') {
       run.summary.filesUnchanged++;
       // --ignore-existing skips content we never compared: the source is not removed then.
@@ -74,7 +78,20 @@ export class EntryActions {
     this.copies.queueFile(s, decision === 'hash' ? 'hash' : 'update');
   }
 
-  /** A file the destination lister found identical by the quick check. */
+  /** chmod/chown of a destination file whose content stays. False: failed (recorded). */
+  private fixFileMeta(s: Entry): boolean {
+    const run = this.run;
+    if (run.options.dryRun) return true;
+    try {
+      applyFileMetaOnly(join2(run.dstRoot, s.rel), s, run.meta);
+      return true;
+    } catch (err) {
+      run.fail(failureOf(err, s.rel, 'cannot set mode or owner'));
+      return false;
+    }
+  }
+
+  /** A file the destination lister found identical by the quick check (mode and owner included). */
   onSame(s: Entry): void {
     if (this.run.fatal) return;
     this.run.summary.filesUnchanged++;

@@ -71,7 +71,7 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
   // until then, and for a destination that does not exist yet, the main thread reads it.
   const c = options.compare;
   const quick: QuickCheck = c.ignoreExisting ? null : c.mode === 'default' ? 'default' : c.mode === 'size-only' ? 'size-only' : null;
-  const lister = run.ends.dstExists ? new DestLister(run.dstRoot, quick) : null;
+  const lister = run.ends.dstExists ? new DestLister(run.dstRoot, quick, run.meta.preserveOwner) : null;
   const queue: Pending[] = [];
   const deletions: Entry[] = [];
   const srcDirs: Buffer[] = [];

@@ -18,7 +18,8 @@ import { scanDir } from '../engine/scan-dir';
 import { readFileNoFollow } from '../engine/walk';
 import type { NativeBatch } from '@blit/native';
 import { Filter } from '../engine/filter';
-import { decideFile, dirMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
+import { decideFile, dirMetaDiffers, fileMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
+import { applyFileMetaOnly } from '../engine/file-meta';
 import { hashFile, initChecksum } from '../engine/checksum';
 import { applyDirMeta, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
@@ -168,7 +169,7 @@ export class Destination {
     // With the native scanner that read is one openat2 inside the scan (DirAnchor.scanDir).
     const listDir = a ? (rel: Buffer): Buffer => (this.plannedOnly(rel) ? join2(init.rootAbs, rel) : a.listDir(rel)) : undefined;
     const scanAt = a ? (nb: NativeBatch, rel: Buffer): number => (this.plannedOnly(rel) ? scanDir(nb, join2(init.rootAbs, rel), true) : a.scanDir(nb, rel)) : undefined;
-    this.differ = new Differ(init.rootAbs, this.filter, true, quick, listDir, scanAt);
+    this.differ = new Differ(init.rootAbs, this.filter, true, quick, listDir, scanAt, init.meta.preserveOwner);
     this.manifestRels = init.options.mode === 'mirror' ? new RelPositions() : undefined;
   }
 
@@ -490,7 +491,19 @@ export class Destination {
       const sum = this.current!.checksums?.[i];
       decision = sum && sum.length > 0 && hashFile(this.pathOf(e.rel)) === sum.toString('hex') ? 'skip' : 'transfer';
     }
-    if (decision === 'skip') return this.unchangedFile(e, i);
+    if (decision === 'skip') {
+      // Content kept; a differing mode/owner alone is re-applied (rsync -a), no data, no temp.
+      // The differ's quick check sent such a file here (not to `same`). A failure throws, as a
+      // failed mkdir or symlink here does.
+      if (d && !this.init.options.compare.ignoreExisting && !this.dryRun && fileMetaDiffers(e, d, this.init.meta.preserveOwner)) {
+        try {
+          applyFileMetaOnly(this.pathOf(e.rel), e, this.init.meta);
+        } catch (err) {
+          throw fromErrno(err, displayPath(e.rel), 'cannot set mode or owner');
+        }
+      }
+      return this.unchangedFile(e, i);
+    }
     const action: ItemAction = d ? 'update' : 'create';
     if (this.dryRun) {
       this.counts.filesTransferred++;

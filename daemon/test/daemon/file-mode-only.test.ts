@@ -1,0 +1,106 @@
+/**
+ * A file whose content passes the quick check (or --size-only, or --checksum) but whose mode or
+ * owner changed on the source gets chmod/chown only, as rsync -a does: no data copied (bytes
+ * transferred 0, the destination inode unchanged, so no temp file was renamed over it), the
+ * new mode and owner on the destination. Local copy and mirror, push and pull through a real blitd,
+ * with the native library and with node:fs (BLIT_NATIVE_BATCH=0). Runs as root (owners preserved).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listTree } from './harness';
+import { CLI_ENV, moduleFixture } from './module-fixture';
+import { setMtime } from './transfer-helpers';
+
+const ROUNDS: Array<{ cmd: 'copy' | 'mirror'; flags: string[] }> = [
+  { cmd: 'copy', flags: [] },
+  { cmd: 'mirror', flags: ['--yes'] },
+  { cmd: 'copy', flags: ['--size-only'] },
+  { cmd: 'mirror', flags: ['--yes', '--size-only'] },
+  { cmd: 'copy', flags: ['--checksum'] },
+  { cmd: 'mirror', flags: ['--yes', '--checksum'] },
+];
+const MODES = [0o600, 0o755, 0o640, 0o4755, 0o444, 0o2750];
+
+/** 30 directories x 8 files, distinct ns mtimes. */
+function makeTree(root: string): void {
+  let ns = 1_600_000_000_123_456_789n;
+  for (let d = 0; d < 30; d++) {
+    for (let f = 0; f < 8; f++) {
+      const p = path.join(root, `d${d}`, `f${f}.txt`);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.writeFileSync(p, `content ${d}/${f}\n`);
+      fs.chmodSync(p, 0o644);
+      setMtime(p, (ns += 1_000_003n));
+    }
+  }
+}
+
+const files = (root: string): string[] => listTree(root).filter((p) => fs.lstatSync(path.join(root, p)).isFile());
+
+/** Round r: every fifth file (shifted per round) gets a new mode, every 23rd a new owner; mtimes kept. */
+function changeMeta(root: string, r: number): string[] {
+  const changed: string[] = [];
+  files(root).forEach((p, i) => {
+    if ((i + r) % 5 !== 0) return;
+    const abs = path.join(root, p);
+    const st = fs.lstatSync(abs, { bigint: true });
+    if (i % 23 === 0) fs.chownSync(abs, 4000 + r, 5000 + r);
+    fs.chmodSync(abs, MODES[(i + r) % MODES.length]!);
+    setMtime(abs, st.mtimeNs);
+    changed.push(p);
+  });
+  return changed;
+}
+
+function inodes(root: string): Map<string, bigint> {
+  return new Map(files(root).map((p) => [p, fs.lstatSync(path.join(root, p), { bigint: true }).ino]));
+}
+
+function assertMetaAndContent(src: string, dst: string): void {
+  for (const p of files(src)) {
+    const s = fs.lstatSync(path.join(src, p), { bigint: true });
+    const d = fs.lstatSync(path.join(dst, p), { bigint: true });
+    assert.equal((d.mode & 0o7777n).toString(8), (s.mode & 0o7777n).toString(8), `${p}: mode`);
+    assert.equal(`${d.uid}:${d.gid}`, `${s.uid}:${s.gid}`, `${p}: owner`);
+    assert.equal(d.mtimeNs, s.mtimeNs, `${p}: mtime`);
+    assert.ok(fs.readFileSync(path.join(dst, p)).equals(fs.readFileSync(path.join(src, p))), `${p}: content`);
+  }
+}
+
+describe('a mode or owner change alone is applied without copying data (rsync -a)', function () {
+  this.timeout(240_000);
+  const fx = moduleFixture('blit-filemode-');
+
+  for (const nativeBatch of [true, false]) {
+    const env = nativeBatch ? CLI_ENV : { ...CLI_ENV, BLIT_NATIVE_BATCH: '0' };
+    const label = nativeBatch ? 'native batch' : 'BLIT_NATIVE_BATCH=0';
+    for (const where of ['local', 'push', 'pull'] as const) {
+      it(`${label}, ${where}: copy and mirror (quick check, --size-only, --checksum) chmod/chown only`, async () => {
+        const src = where === 'pull' ? path.join(fx.moduleDir, 'src') : path.join(fx.dir, 'src');
+        const dst = where === 'push' ? path.join(fx.moduleDir, 'dst') : path.join(fx.dir, 'dst');
+        makeTree(src);
+        if (where !== 'local') await fx.start(env);
+        const from = where === 'pull' ? fx.remote('src') : src;
+        const to = where === 'push' ? fx.remote('dst') : dst;
+        const first = await fx.blit(['copy', `${from}/`, to, '--json'], env);
+        assert.equal(first.code, 0, first.stderr);
+        assertMetaAndContent(src, dst);
+        const ino = inodes(dst);
+        for (const [r, round] of ROUNDS.entries()) {
+          const what = `round ${r}: ${round.cmd} ${round.flags.join(' ')}`;
+          const changed = changeMeta(src, r + 1);
+          assert.ok(changed.length > 40, what);
+          const res = await fx.blit([round.cmd, `${from}/`, to, '--json', ...round.flags], env);
+          assert.equal(res.code, 0, `${what}: ${res.stderr}`);
+          const sum = JSON.parse(res.stdout.trim().split('\n').pop()!) as { filesTransferred: number; bytesTransferred: number; filesUnchanged: number };
+          assert.equal(sum.bytesTransferred, 0, `${what}: no data copied`);
+          assert.equal(sum.filesTransferred, 0, `${what}: nothing counted as transferred`);
+          assert.equal(sum.filesUnchanged, 240, `${what}: every file unchanged in content`);
+          assertMetaAndContent(src, dst);
+          assert.deepEqual(inodes(dst), ino, `${what}: no file replaced`);
+        }
+      });
+    }
+  }
+});
