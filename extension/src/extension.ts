@@ -43,6 +43,9 @@ export interface CommandResult {
   lines?: string[];
 }
 
+/** How many of the output channel's lines the API keeps readable. */
+const RECENT_LOG_LINES = 500;
+
 class Blit {
   readonly output = vscode.window.createOutputChannel('Blit');
   readonly previewOutput = vscode.window.createOutputChannel('Blit Preview');
@@ -51,9 +54,11 @@ class Blit {
   readonly manager: DaemonManager;
   readonly status = vscode.window.createStatusBarItem('blit.status', vscode.StatusBarAlignment.Left, 10);
   readonly uploads: UploadOnSave;
+  /** The output channel's last lines, as written (the channel itself cannot be read back). */
+  readonly recentLog: string[] = [];
 
   constructor(readonly context: vscode.ExtensionContext) {
-    const log = (line: string) => this.output.appendLine(`[${new Date().toISOString()}] ${line}`);
+    const log = (line: string) => this.log(line);
     this.tracker = new JobTracker(log);
     const socket = vscode.workspace.getConfiguration('blit').get<string>('daemonSocket') || defaultSocketPath();
     this.manager = new DaemonManager({
@@ -86,7 +91,10 @@ class Blit {
   }
 
   log(line: string): void {
-    this.output.appendLine(`[${new Date().toISOString()}] ${line}`);
+    const stamped = `[${new Date().toISOString()}] ${line}`;
+    this.output.appendLine(stamped);
+    this.recentLog.push(stamped);
+    if (this.recentLog.length > RECENT_LOG_LINES) this.recentLog.splice(0, this.recentLog.length - RECENT_LOG_LINES);
   }
 
   gitignoreSetting(): boolean {
@@ -349,6 +357,8 @@ export interface BlitApi {
   daemonPid: () => number | undefined;
   /** The Blit Transfers view's data provider, exactly as the workbench renders it. */
   tree: () => TransfersTreeProvider;
+  /** The "Blit" output channel's last lines (up to 500), each as written there, timestamp first. */
+  log: () => readonly string[];
 }
 
 export function activate(context: vscode.ExtensionContext): BlitApi {
@@ -370,7 +380,7 @@ export function activate(context: vscode.ExtensionContext): BlitApi {
   // Show jobs a daemon already runs (e.g. started from another window) without starting one.
   void b.manager.attachIfRunning().then((c) => (c ? b.tracker.attach(c) : undefined)).catch(() => {});
   // API for tests and other extensions: read-only views of the state.
-  return { jobs: () => b.tracker.snapshot, daemonPid: () => b.manager.pid, tree: () => b.tree };
+  return { jobs: () => b.tracker.snapshot, daemonPid: () => b.manager.pid, tree: () => b.tree, log: () => [...b.recentLog] };
 }
 
 export async function deactivate(): Promise<void> {

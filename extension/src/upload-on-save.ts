@@ -68,13 +68,19 @@ export class UploadOnSave {
       const key = `${where.folder}\0${t.name}`;
       let b = this.batchers.get(key);
       if (!b) {
-        b = new SaveBatcher({
+        // Said once when a batch is held back and once when it goes on (not on every poll): the
+        // user sees why a save did not arrive yet, and the workbench test waits for these lines.
+        let heldBack = false;
+        const batcher: SaveBatcher = new SaveBatcher({
           debounceMs: this.opts.delayMs(),
           pausePollMs: 500,
           isPaused: () => {
             const why = this.monitor(where.folder)?.busyReason() ?? null;
-            if (why) this.opts.log(`upload on save to ${t.name} waits: ${why}`);
-            return why !== null;
+            const files = `${batcher.pendingCount} saved file${batcher.pendingCount === 1 ? '' : 's'}`;
+            if (why && !heldBack) this.opts.log(`upload on save to ${t.name}: holding back ${files}: ${why}`);
+            else if (!why && heldBack) this.opts.log(`upload on save to ${t.name}: git is done, uploading ${files}`);
+            heldBack = why !== null;
+            return heldBack;
           },
           flush: async (files) => {
             // re-read the target: settings may have changed since the save
@@ -85,6 +91,7 @@ export class UploadOnSave {
           onError: (e) => this.opts.onError(e, t),
           ...(this.opts.clock ? { clock: this.opts.clock } : {}),
         });
+        b = batcher;
         this.batchers.set(key, b);
       }
       b.add(where.rel);

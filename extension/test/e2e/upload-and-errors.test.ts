@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { CommandResult } from '../../src/extension';
-import { listFiles, setTargets, sleep, startRemoteBlitd, until, workspaceDir, type RemoteDaemon } from './helpers';
+import type { BlitApi, CommandResult } from '../../src/extension';
+import { listFiles, setTargets, startRemoteBlitd, until, workspaceDir, type RemoteDaemon } from './helpers';
 
 async function editAndSave(file: string, text: string): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
@@ -65,10 +65,17 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     fs.mkdirSync(gitDir, { recursive: true });
     fs.writeFileSync(path.join(gitDir, 'HEAD'), 'ref: refs/heads/main\n');
     fs.writeFileSync(path.join(gitDir, 'index.lock'), '');
+    const api = vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi;
+    const before = api.log().length;
+    const said = (re: RegExp) => api.log().slice(before).some((l) => re.test(l));
     await editAndSave(path.join(ws, 'docs', 'notes.txt'), 'saved during a checkout\n');
-    await sleep(2500);
+    // The batch is due (quiet period over) and the extension says it holds it back: from here on,
+    // only the lock stands between the save and the upload.
+    await until(() => said(/upload on save to onsave: holding back 1 saved file: git operation in progress \(index\.lock\)/), 15000, 'the "holding back" line in the output channel');
     assert.equal(fs.existsSync(path.join(saved, 'docs', 'notes.txt')), false, 'uploaded while git was rewriting the tree');
+    assert.equal(said(/git is done/), false, 'went on while index.lock was still there');
     fs.rmSync(path.join(gitDir, 'index.lock'));
+    await until(() => said(/upload on save to onsave: git is done, uploading 1 saved file/), 15000, 'the "git is done" line in the output channel');
     await until(() => fs.existsSync(path.join(saved, 'docs', 'notes.txt')), 15000, 'the upload after git finished');
     assert.equal(fs.readFileSync(path.join(saved, 'docs', 'notes.txt'), 'utf8'), 'saved during a checkout\n');
     assert.ok(fs.existsSync(path.join(saved, 'remote-only.txt')));

@@ -134,4 +134,34 @@ describe('upload on save: from saved paths to one files_from request', () => {
       fs.rmSync(ws, { recursive: true, force: true });
     }
   });
+
+  it('says once that it holds a batch back while git holds index.lock, and once when it goes on', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    fs.mkdirSync(path.join(ws, '.git'));
+    fs.writeFileSync(path.join(ws, '.git', 'index.lock'), '');
+    const clock = new ManualClock();
+    const sent: TransferRequest[] = [];
+    const lines: string[] = [];
+    const target: Target = { name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true };
+    // gitSettleMs 0: only the lock itself holds the batch (the settle period has its own test)
+    const u = new UploadOnSave({ targets: () => [target], gitignore: () => true, delayMs: () => 300, run: async (req) => void sent.push(req), onError: () => {}, log: (l) => lines.push(l), gitSettleMs: 0, clock });
+    try {
+      u.onSaved(path.join(ws, 'a.txt'), [ws]);
+      u.onSaved(path.join(ws, 'b.txt'), [ws]);
+      await clock.advance(300 + 10 * 500); // due, then ten polls while the lock stays
+      assert.deepEqual(lines, ['upload on save to t: holding back 2 saved files: git operation in progress (index.lock)']);
+      assert.equal(sent.length, 0);
+      fs.rmSync(path.join(ws, '.git', 'index.lock'));
+      await clock.advance(500);
+      assert.deepEqual(lines.slice(1), ['upload on save to t: git is done, uploading 2 saved files']);
+      assert.deepEqual(sent.map((r) => [...(r.filesFrom ?? [])].sort()), [['a.txt', 'b.txt']]);
+      u.onSaved(path.join(ws, 'c.txt'), [ws]);
+      await clock.advance(300);
+      assert.equal(lines.length, 2, 'a batch that was never held back says nothing');
+      assert.equal(sent.length, 2);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
 });
