@@ -15,6 +15,8 @@
  *   would otherwise have exited 0. 1 (fatal) and 2 (some files failed) are kept: they already say
  *   something worse about the data than "the report was lost".
  */
+import * as fs from 'node:fs';
+import * as tty from 'node:tty';
 import { EXIT_OK, EXIT_OUTPUT_LOST } from './exit-codes';
 
 type StreamName = 'stdout' | 'stderr';
@@ -89,10 +91,41 @@ export class StdioGuard {
   }
 }
 
+/**
+ * A terminal that went away (pty closed: window, ssh session) must not turn the end of the run into
+ * a crash. At exit Node restores the terminal mode it saw at start on fds 0-2 (ResetStdio, an
+ * atexit hook) and aborts (SIGABRT, "Assertion failed ... ResetStdio") when tcsetattr fails with
+ * EIO, after the copy went to its end: the exit code would be 134 instead of 74. Node skips an fd
+ * that no longer is the file it saw at start, so each of 0-2 that was a terminal at start and is a
+ * hung-up one now (isatty fails: EIO) is pointed at /dev/null just before exit. Nothing is lost:
+ * nothing can be written to a hung-up terminal.
+ */
+function detachHungUpTerminals(wasTerminal: boolean[]): void {
+  for (let fd = 0; fd <= 2; fd++) {
+    if (!wasTerminal[fd] || tty.isatty(fd)) continue;
+    try {
+      fs.fstatSync(fd);
+    } catch {
+      continue; // closed: Node skips it too
+    }
+    try {
+      fs.closeSync(fd);
+      const nul = fs.openSync('/dev/null', 'r+'); // the lowest free fd: the one just closed
+      if (nul !== fd) fs.closeSync(nul); // then fd stays closed, which Node skips as well
+    } catch {
+      /* best effort: the run's result is already decided */
+    }
+  }
+}
+
 let installed: StdioGuard | null = null;
 
 /** The guard on process.stdout/stderr, installed once per process (main() may run more than once in tests). */
 export function processStdio(): StdioGuard {
-  installed ??= new StdioGuard({ stdout: process.stdout, stderr: process.stderr });
+  if (!installed) {
+    installed = new StdioGuard({ stdout: process.stdout, stderr: process.stderr });
+    const wasTerminal = [0, 1, 2].map((fd) => tty.isatty(fd));
+    if (wasTerminal.some(Boolean)) process.once('exit', () => detachHungUpTerminals(wasTerminal));
+  }
   return installed;
 }
