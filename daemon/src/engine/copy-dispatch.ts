@@ -140,7 +140,7 @@ export class CopyDispatcher {
     this.run.recorder.stallEvents++;
     const lost = this.pool?.inFlightTasks() ?? [];
     this.run.setFatal(err);
-    void this.pool?.close().then(() => {
+    void this.pool?.close({ force: true }).then(() => {
       for (const t of lost) removeStaleTemps(Buffer.from(t.dstDir, 'latin1'), Buffer.from(t.name, 'latin1'));
     });
     this.pool?.abandonAll();

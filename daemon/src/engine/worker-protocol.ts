@@ -68,6 +68,11 @@ export interface BatchRequest {
   tasks: FileTask[];
 }
 
+/** The pool asks a worker to exit between batches (see WorkerPool.close). */
+export interface ExitRequest {
+  exit: true;
+}
+
 export interface BatchReply {
   batch: number;
   results: TaskResult[];
