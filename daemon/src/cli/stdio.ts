@@ -104,12 +104,7 @@ function detachHungUpTerminals(wasTerminal: boolean[]): void {
   for (let fd = 0; fd <= 2; fd++) {
     if (!wasTerminal[fd] || tty.isatty(fd)) continue;
     try {
-      fs.fstatSync(fd);
-    } catch {
-      continue; // closed: Node skips it too
-    }
-    try {
-      fs.closeSync(fd);
+      fs.closeSync(fd); // throws EBADF for an fd already closed, which Node skips too
       const nul = fs.openSync('/dev/null', 'r+'); // the lowest free fd: the one just closed
       if (nul !== fd) fs.closeSync(nul); // then fd stays closed, which Node skips as well
     } catch {
