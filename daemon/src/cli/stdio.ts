@@ -21,15 +21,11 @@ import { EXIT_OK, EXIT_OUTPUT_LOST } from './exit-codes';
 
 type StreamName = 'stdout' | 'stderr';
 
-interface Loss {
-  stream: StreamName;
-  code: string;
-  message: string;
-}
-
 export class StdioGuard {
-  private readonly lost = new Map<StreamName, Loss>();
-  private readonly pipeClosed = new Set<StreamName>();
+  /** Per stream, the first error that was not EPIPE: output the user asked for was lost. */
+  private readonly lost = new Map<StreamName, string>();
+  /** Streams whose writes failed in any way (EPIPE included): the loss is not named there. */
+  private readonly failed = new Set<StreamName>();
   /** The code main() returned; errors reported after that set process.exitCode themselves. */
   private finished: number | null = null;
   private reported = false;
@@ -41,24 +37,11 @@ export class StdioGuard {
     }
   }
 
-  /** True once writing to this stream failed in any way (EPIPE included): further writes are dropped by callers that ask. */
-  broken(name: StreamName): boolean {
-    return this.lost.has(name) || this.pipeClosed.has(name);
-  }
-
-  /** Output the user asked for was lost (EPIPE excluded). */
-  outputLost(): boolean {
-    return this.lost.size > 0;
-  }
-
   private onError(name: StreamName, err: NodeJS.ErrnoException): void {
-    const code = err?.code ?? 'EIO';
-    if (code === 'EPIPE') {
-      this.pipeClosed.add(name);
-      return;
-    }
+    this.failed.add(name);
+    if (err?.code === 'EPIPE') return;
     // ERR_STREAM_DESTROYED and the like follow the first real error: keep the first cause.
-    if (!this.lost.has(name)) this.lost.set(name, { stream: name, code, message: err?.message ?? String(err) });
+    if (!this.lost.has(name)) this.lost.set(name, err?.message ?? String(err));
     if (this.finished !== null) {
       // Late: main() already returned (an error delivered after its last write).
       process.exitCode = this.exitCode(this.finished);
@@ -67,8 +50,8 @@ export class StdioGuard {
   }
 
   /** The exit code for a run that would exit `code`, given what output was lost. */
-  exitCode(code: number): number {
-    return code === EXIT_OK && this.outputLost() ? EXIT_OUTPUT_LOST : code;
+  private exitCode(code: number): number {
+    return code === EXIT_OK && this.lost.size > 0 ? EXIT_OUTPUT_LOST : code;
   }
 
   /**
@@ -83,11 +66,10 @@ export class StdioGuard {
   }
 
   private report(): void {
-    if (this.reported) return;
     const stdoutLoss = this.lost.get('stdout');
-    if (!stdoutLoss || this.broken('stderr')) return;
+    if (this.reported || stdoutLoss === undefined || this.failed.has('stderr')) return;
     this.reported = true;
-    this.streams.stderr.write(`blit: error: cannot write to stdout: ${stdoutLoss.message} [OutputLost]\n`);
+    this.streams.stderr.write(`blit: error: cannot write to stdout: ${stdoutLoss} [OutputLost]\n`);
   }
 }
 
