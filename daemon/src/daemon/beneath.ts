@@ -225,20 +225,6 @@ export class DirAnchor {
   }
 
   /**
-   * The content of file `rel` (below the transfer root), opened through its pinned parent with
-   * O_NOFOLLOW|O_NONBLOCK: a symlink there fails (ELOOP), never followed; a FIFO cannot block.
-   * For the filter files the daemon reads from a tree it lists (.gitignore on a pull).
-   */
-  readFileNoFollow(rel: Buffer): Buffer {
-    const fd = fs.openSync(this.path(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    try {
-      return fs.readFileSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
-  /**
    * A path for the transfer root itself as an entry (to lstat it): its parent opened beneath the
    * module root plus its name, valid for this synchronous turn (the parent's fd is closed after
    * it). The module root itself (configuration, not a network path) and the fallback: the root's

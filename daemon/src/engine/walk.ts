@@ -70,8 +70,8 @@ export interface WalkOptions {
   /**
    * The daemon's use-time containment, cheaper than dirPath (daemon/beneath.ts DirAnchor): with
    * the native scanner each directory is read by `scanDir` (one openat2 beneath the module root
-   * inside the native scan; throws PathEscape for a swap) and a `.gitignore` by
-   * `readFileNoFollow` (through its pinned parent, a symlink is refused: ELOOP). No read-ahead.
+   * inside the native scan; throws PathEscape for a swap) and a `.gitignore` is read through
+   * `path` (its pinned parent) by readFileNoFollow (a symlink is refused: ELOOP). No read-ahead.
    */
   beneath?: ListingBeneath;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
@@ -81,7 +81,8 @@ export interface WalkOptions {
 /** What the walk needs of a DirAnchor (WalkOptions.beneath). */
 export interface ListingBeneath {
   scanDir(nb: native.NativeBatch, rel: Buffer): number;
-  readFileNoFollow(rel: Buffer): Buffer;
+  /** File `rel` below its parent opened beneath the module root (DirAnchor.path). */
+  path(rel: Buffer): Buffer;
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
@@ -104,8 +105,7 @@ export function readFileNoFollow(path: Buffer): Buffer {
 function addGitignore(abs: Buffer, rel: Buffer, opts: WalkOptions): void {
   const at = join2(rel, GITIGNORE);
   try {
-    const b = opts.beneath;
-    opts.filter!.addGitignore(rel, (b ? b.readFileNoFollow(at) : readFileNoFollow(join2(abs, GITIGNORE))).toString('utf8'));
+    opts.filter!.addGitignore(rel, readFileNoFollow(opts.beneath ? opts.beneath.path(at) : join2(abs, GITIGNORE)).toString('utf8'));
   } catch (err) {
     const loop = (err as NodeJS.ErrnoException).code === 'ELOOP';
     opts.onError?.(loop ? { path: displayPath(at), code: ErrorCodes.IoError, reason: 'cannot read .gitignore: it is a symlink (not followed; its rules are not applied)' } : failureOf(err, at, 'cannot read .gitignore'));
