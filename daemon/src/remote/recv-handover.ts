@@ -79,7 +79,6 @@ export function takeOverReading(socket: net.Socket): { fd: number; buffered: Buf
   return { fd, buffered };
 }
 
-/** Start the worker on a taken-over socket; `first` is the file open on the stream right now. */
 /**
  * Start the worker on a taken-over socket; `first` is the file open on the stream right now (none:
  * handed over between files). `small`: the worker writes expected small files itself (every pack
