@@ -568,20 +568,35 @@ export type DirMetaBatch = (items: readonly DirMetaItem[], preserveOwner: boolea
 
 const DIR_META_HEADER = 32;
 const DIR_META_STEPS = ['', 'chown', 'chmod', 'utimensat', 'path'] as const;
-let dirMetaCached: DirMetaBatch | null | undefined;
+
+/**
+ * An entry point of the library bound on its own (a library built before it existed still serves
+ * the batch calls): `make` binds it once per thread through `bind` (name, parameters; returns i32).
+ * The loader returns it, or undefined: no library, BLIT_NATIVE_BATCH=0, or the symbol missing.
+ */
+function optionalEntry<T>(make: (bind: (name: string, params: Parameters<typeof bindRaw>[3]) => (args: unknown[]) => number, types: typeof FfiRs.DataType) => T): () => T | undefined {
+  let cached: T | null | undefined;
+  return () => {
+    if (cached !== undefined) return cached ?? undefined;
+    cached = null;
+    if (!loadNativeBatch()) return undefined;
+    try {
+      const ffi = require('ffi-rs') as typeof FfiRs;
+      cached = make((name, params) => bindRaw(ffi, name, ffi.DataType.I32, params, false, LIBRARY) as (args: unknown[]) => number, ffi.DataType);
+    } catch {
+      cached = null;
+    }
+    return cached ?? undefined;
+  };
+}
 
 /** The directory-metadata batch, or undefined (no library, BLIT_NATIVE_BATCH=0, symbol missing). */
-export function loadDirMetaBatch(): DirMetaBatch | undefined {
-  if (dirMetaCached !== undefined) return dirMetaCached ?? undefined;
-  dirMetaCached = null;
-  if (!loadNativeBatch()) return undefined;
-  try {
-    const ffi = require('ffi-rs') as typeof FfiRs;
-    const { I32, U8Array } = ffi.DataType;
-    const call = bindRaw(ffi, 'blit_dir_meta_batch', I32, [U8Array, I32, I32, U8Array, I32], false, LIBRARY) as (args: unknown[]) => number;
+export const loadDirMetaBatch: () => DirMetaBatch | undefined = optionalEntry(
+  (bind, { I32, U8Array }): DirMetaBatch => {
+    const call = bind('blit_dir_meta_batch', [U8Array, I32, I32, U8Array, I32]);
     let input = Buffer.alloc(64 * 1024);
     let output = Buffer.alloc(8 * 1024);
-    dirMetaCached = (items, preserveOwner) => {
+    return (items, preserveOwner) => {
       const n = items.length;
       const failures: Array<{ at: number; error: NativeError }> = [];
       if (n === 0) return failures;
@@ -611,11 +626,8 @@ export function loadDirMetaBatch(): DirMetaBatch | undefined {
       }
       return failures;
     };
-  } catch {
-    dirMetaCached = null;
-  }
-  return dirMetaCached ?? undefined;
-}
+  },
+);
 
 /**
  * blit_recv_small (blit_batch.c): a receiving worker's read buffer scanned and its complete,
@@ -644,23 +656,11 @@ export type RecvSmall = (
   opts: { preserveOwner: boolean; umask: number; temp: { prefix: number; counter: number } },
 ) => void;
 
-let recvSmallCached: RecvSmall | null | undefined;
-
 /** The blit_recv_small entry point, or undefined (no library, BLIT_NATIVE_BATCH=0, an older build). */
-export function loadRecvSmall(): RecvSmall | undefined {
-  if (recvSmallCached !== undefined) return recvSmallCached ?? undefined;
-  recvSmallCached = null;
-  if (!loadNativeBatch()) return undefined;
-  try {
-    const ffi = require('ffi-rs') as typeof FfiRs;
-    const { I32, U8Array } = ffi.DataType;
-    const call = bindRaw(ffi, 'blit_recv_small', I32, [U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, I32, U8Array, I32, I32, I32, I32, I32], false, LIBRARY) as (args: unknown[]) => number;
-    const u8 = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    recvSmallCached = (buf, len, rowOf, rows, nrows, names, namesLen, dirFds, claims, claimBase, out, outCap, o) => {
-      call([u8(buf), len, u8(rowOf), rowOf.length, u8(rows), nrows, u8(names), namesLen, u8(dirFds), dirFds.length, u8(claims), claimBase, claims.length, u8(out), outCap, o.preserveOwner ? OPT_PRESERVE_OWNER : 0, o.umask, o.temp.prefix, o.temp.counter]);
-    };
-  } catch {
-    recvSmallCached = null;
-  }
-  return recvSmallCached ?? undefined;
-}
+export const loadRecvSmall: () => RecvSmall | undefined = optionalEntry((bind, { I32, U8Array }): RecvSmall => {
+  const call = bind('blit_recv_small', [U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, I32, U8Array, I32, I32, I32, I32, I32]);
+  const u8 = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  return (buf, len, rowOf, rows, nrows, names, namesLen, dirFds, claims, claimBase, out, outCap, o) => {
+    call([u8(buf), len, u8(rowOf), rowOf.length, u8(rows), nrows, u8(names), namesLen, u8(dirFds), dirFds.length, u8(claims), claimBase, claims.length, u8(out), outCap, o.preserveOwner ? OPT_PRESERVE_OWNER : 0, o.umask, o.temp.prefix, o.temp.counter]);
+  };
+});
