@@ -811,7 +811,7 @@ function run(d: RecvWorkerData): void {
     const rows = nrows!;
     for (;;) {
       const claims = expects!.cells[chunk] ?? NO_CLAIMS;
-      recv!(buf.subarray(pos, have), have - pos, rows.rowOf, rows.rows, rows.count, rows.names, rows.namesLen, rows.dirFds, claims, chunk * CLAIM_CHUNK, out!, OUT_FILES, {
+      recv!(buf.subarray(pos, have), rows.rowOf, rows.rows, rows.count, rows.names, rows.namesLen, rows.dirFds, claims, chunk * CLAIM_CHUNK, out!, {
         preserveOwner: small!.init.meta.preserveOwner,
         umask: small!.init.meta.umask,
         temp: reserveTempNames(OUT_FILES),
