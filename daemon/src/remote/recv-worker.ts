@@ -747,8 +747,6 @@ function run(d: RecvWorkerData): void {
   let have = 0;
   /** The native scan needs more bytes before it can go on (a file's frames end past `have`). */
   let needMore = false;
-  /** The decoder takes the next file (the native scan stopped at it). */
-  let byDecoder = false;
   let chunk = 0;
   let opened = 0;
   const OUT_FILES = 256;
@@ -806,8 +804,11 @@ function run(d: RecvWorkerData): void {
     }
   };
 
-  /** blit_recv_small over buf[pos, have) until it stops where JS must act. */
-  const scanNative = (): void => {
+  /**
+   * blit_recv_small over buf[pos, have) until it stops where JS must act: 'more' (the next file's
+   * frames end past `have`: read more), or 'decoder' (the decoder takes the next file).
+   */
+  const scanNative = (): 'more' | 'decoder' => {
     const rows = nrows!;
     for (;;) {
       const claims = expects!.cells[chunk] ?? NO_CLAIMS;
@@ -836,16 +837,12 @@ function run(d: RecvWorkerData): void {
       if (reason === native.RecvStop.Dir) openDir(aux);
       else if (reason === native.RecvStop.Chunk && expects!.cells[Math.floor(aux / CLAIM_CHUNK)] && Math.floor(aux / CLAIM_CHUNK) !== chunk) chunk = Math.floor(aux / CLAIM_CHUNK);
       else if (reason === native.RecvStop.Full) continue;
-      else if (reason === native.RecvStop.Partial) {
-        if (pos === 0 && have === buf.length) byDecoder = true; // one file larger than the buffer
-        else needMore = true;
-        return;
-      } else {
+      else if (reason === native.RecvStop.Partial) return pos === 0 && have === buf.length ? 'decoder' : 'more'; // decoder: one file larger than the buffer
+      else {
         // Not for this scan (a medium file, an unknown index, a broken rule, STREAM_END, a
         // packet of expectations not here yet): the decoder takes it and names what is wrong.
         if (!expects!.has(decoderIndexAt(buf, pos, have))) for (let m = receiveMessageOnPort(small!.port); m; m = receiveMessageOnPort(small!.port)) expects!.add(m.message as SmallExpects);
-        byDecoder = true;
-        return;
+        return 'decoder';
       }
     }
   };
@@ -861,33 +858,19 @@ function run(d: RecvWorkerData): void {
     while (!decoder.streamEnded) {
       if (eventBytes >= FLUSH_BYTES) flush();
       holdWhileBusy();
-      if (pos < have) {
+      if (pos < have && !needMore) {
         const boundary = !open && !openSmall && decoder.headerLeft === HEADER_BYTES;
-        if (recv && boundary && !byDecoder && !needMore) {
-          scanNative();
-          // A scan that stopped for want of bytes keeps its tail at the buffer's start.
-          if (needMore && pos > 0) {
-            buf.copyWithin(0, pos, have);
-            have -= pos;
-            pos = 0;
-          }
-          if (!byDecoder) {
-            if (pos === have) pos = have = 0;
-            if (!needMore) continue;
-          }
-          if (byDecoder) {
-            byDecoder = false;
-            const rest = decoder.push(buf.subarray(pos, have));
-            pos = rest ? have - rest.length : have;
-            if (pos === have) pos = have = 0;
-            continue;
-          }
-        } else if (!needMore || !recv) {
+        if (!(recv && boundary && scanNative() === 'more')) {
           const rest = decoder.push(buf.subarray(pos, have));
           pos = rest ? have - rest.length : have;
           if (pos === have) pos = have = 0;
           continue;
         }
+        // The scan stopped for want of bytes: its tail goes to the buffer's start, then a read.
+        buf.copyWithin(0, pos, have);
+        have -= pos;
+        pos = 0;
+        needMore = true;
       }
       const direct = pipe !== undefined && open !== undefined && open.fd >= 0 && !open.failed ? open : undefined;
       if (direct && decoder.dataLeft > 0 && have === 0) {
