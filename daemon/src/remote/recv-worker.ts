@@ -403,7 +403,6 @@ function run(d: RecvWorkerData): void {
   let arena: Buffer | null = null;
   let arenaUsed = 0;
   let eventBytes = 0;
-  let postNativeRef = (): void => {};
 
   /** The open file: direct (fd >= 0) or forwarded (fd -1, `forwarded` bytes so far). */
   let open: { index: number; fd: number; pos: number; size: number; forwarded: number; unreported: number; mayDirect: boolean; failed: boolean } | undefined = d.first
@@ -413,7 +412,7 @@ function run(d: RecvWorkerData): void {
   const stopped = (): boolean => Atomics.load(ctl, Ctl.STOP) === 1;
 
   const flush = (): void => {
-    postNativeRef();
+    postNative(); // the native scan's results first (defined below, called only once running)
     if (open && open.unreported > 0) {
       events.push({ t: 'w', i: open.index, n: open.unreported });
       open.unreported = 0;
@@ -551,7 +550,6 @@ function run(d: RecvWorkerData): void {
     nFailed = [];
     nBytes = 0;
   };
-  postNativeRef = postNative;
 
   /** Write the batch (one native call) and report it: one message per batch. */
   const writeSmall = (): void => {
