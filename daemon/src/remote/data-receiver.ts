@@ -335,9 +335,7 @@ export class DataReceiver {
     const s = this.stateOf(index);
     if (!s || s === COMMITTED || s.done) return;
     s.failed = true;
-    s.done = true;
-    this.hooks.failed(s.f, failure(s));
-    this.settled(s);
+    void this.finishFailed(s, failure(s)); // no sink (the worker wrote it): reported at once
   }
 
   /** The state of an expected file, made on first use (a start, or a failure before any data). */
