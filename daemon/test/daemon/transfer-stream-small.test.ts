@@ -96,6 +96,15 @@ function sendFiles(client: net.Socket, t: Rx, from: number, to: number): void {
   for (let i = from; i < to; i++) for (const b of fileFrames(i, t.contents[i]!, FRAME)) client.write(b);
 }
 
+/** Two streams: files 0..half-1 sent on the first, half..end-1 on the second (not ended). */
+async function twoStreams(t: Rx, half: number, end: number): Promise<{ a: Awaited<ReturnType<Rx['connect']>>; b: Awaited<ReturnType<Rx['connect']>> }> {
+  const a = await t.connect();
+  const b = await t.connect();
+  sendFiles(a.client, t, 0, half);
+  sendFiles(b.client, t, half, end);
+  return { a, b };
+}
+
 const isBad = (re: RegExp) => (err: unknown) => err instanceof BlitError && err.code === ErrorCodes.BadFrame && re.test(err.message);
 
 /** Names in the directory: real names and temp files. */
@@ -111,11 +120,8 @@ describe('data receiver: small files received and written by the stream worker',
   it('two streams: every file exact with its mtime, written by the workers, no temp left', async () => {
     const t = await receiver(N);
     try {
-      const a = await t.connect();
-      const b = await t.connect();
       // Odd and even halves, interleaved in runs, frames of odd sizes.
-      sendFiles(a.client, t, 0, N / 2);
-      sendFiles(b.client, t, N / 2, N);
+      const { a, b } = await twoStreams(t, N / 2, N);
       a.client.end(streamEndFrame(false));
       b.client.end(streamEndFrame(false));
       await Promise.all([a.received, b.received]);
@@ -205,10 +211,7 @@ describe('data receiver: small files received and written by the stream worker',
   it('one file started on two streams: written once, the second start is BadFrame', async () => {
     const t = await receiver(N);
     try {
-      const a = await t.connect();
-      const b = await t.connect();
-      sendFiles(a.client, t, 0, N / 2);
-      sendFiles(b.client, t, N / 2, N - 1);
+      const { a, b } = await twoStreams(t, N / 2, N - 1);
       // Both streams are on their workers by now (each carried more than the threshold).
       const deadline = Date.now() + 20_000;
       while (t.committed.length < N - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
