@@ -36,11 +36,36 @@ export function applyFdMeta(fd: number, meta: Pick<Entry, 'mode' | 'uid' | 'gid'
   native.futimens(fd, nowNs(), meta.mtimeNs);
 }
 
-/** Directory mode, owner and mtime (call after every child is in place). */
-export function applyDirMeta(abs: Buffer, meta: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, opts: MetaOptions): void {
+/** Owner (when kept), then mode: chown clears setuid/setgid, so the mode goes after it. Follows `abs`. */
+function applyOwnerMode(abs: Buffer | string, meta: Pick<Entry, 'mode' | 'uid' | 'gid'>, opts: MetaOptions): void {
   if (opts.preserveOwner) fs.chownSync(abs, meta.uid, meta.gid);
   fs.chmodSync(abs, meta.mode);
+}
+
+/** Directory mode, owner and mtime (call after every child is in place). */
+export function applyDirMeta(abs: Buffer, meta: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, opts: MetaOptions): void {
+  applyOwnerMode(abs, meta, opts);
   native.utimensat(abs, nowNs(), meta.mtimeNs, { noFollow: false });
+}
+
+/** Linux O_PATH (not in fs.constants): an fd that only names the inode, no read permission needed. */
+const O_PATH = 0o10000000;
+
+/**
+ * Mode and owner of an existing destination file whose content is already right (fileMetaDiffers):
+ * no data copied, no temp file, the mtime left alone. The file is opened O_PATH|O_NOFOLLOW first,
+ * so a name swapped for a symlink since it was listed is refused (ELOOP), never followed; chown
+ * and chmod then go through /proc/self/fd/N, which names that very inode (an O_PATH fd takes no
+ * fchmod/fchown, and a readable fd would need read permission the chmod may be there to grant).
+ */
+export function applyFileMetaOnly(abs: Buffer, meta: Pick<Entry, 'mode' | 'uid' | 'gid'>, opts: MetaOptions): void {
+  const fd = fs.openSync(abs, O_PATH | fs.constants.O_NOFOLLOW);
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file any more'), { code: 'EEXIST' });
+    applyOwnerMode(`/proc/self/fd/${fd}`, meta, opts);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Owner and mtime of a symlink itself (never its target). */
