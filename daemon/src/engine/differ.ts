@@ -13,7 +13,7 @@ import type { Filter } from './filter';
 import type { DirListing } from './walk';
 import { fastFileEntry, statEntry } from './walk';
 import { isTempName } from './atomic';
-import { EMPTY, join2 } from './paths';
+import { join2 } from './paths';
 import type { ListedDir, ListedEntry, QuickCheck } from './dest-lister';
 import { msFromNs } from './compare';
 import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
@@ -132,8 +132,9 @@ export class Differ {
    * `same` callback ('default': size and Node's double-ms mtime, as decideFile compares a fast
    * destination entry; 'size-only'; null: never, every matched name goes to `both`).
    * scanAt: the daemon's contained native scan of destination directory `rel` (DirAnchor.scanDir:
-   * one openat2 beneath the module root inside the scan; PathEscape for a swap); dirPath is then
-   * used only by the node:fs path (no native scanner).
+   * one openat2 beneath the module root inside the scan; PathEscape for a swap). The node:fs path
+   * (no native scanner) reads the joined path: the anchor then has no openat2 either (it comes
+   * from the same library) and hands out joined paths.
    * owners: the quick check also wants equal uid/gid (owners preserved); the mode always. A file
    * whose content passes but whose mode/owner differs goes to `both` (decideFile: skip, then a
    * chmod/chown only), read in the same pass from the scan record: no extra call.
@@ -143,7 +144,6 @@ export class Differ {
     private readonly filter?: Filter,
     private readonly fastStat = false,
     private readonly quick: QuickCheck = null,
-    private readonly dirPath?: (rel: Buffer) => Buffer,
     private readonly scanAt?: (nb: native.NativeBatch, rel: Buffer) => number,
     private readonly owners = false,
   ) {}
@@ -154,17 +154,6 @@ export class Differ {
     if (!this.owners) return true;
     const { u32 } = c.records;
     return u32[(c.off + S.UID) >>> 2] === uid && u32[(c.off + S.GID) >>> 2] === gid;
-  }
-
-  /**
-   * The path to read destination directory `rel` through: the joined path (local engine), or the
-   * daemon's `dirPath` (DirAnchor.listDir: `/proc/self/fd/N` of the directory opened beneath the
-   * module root with no symlink on the way; it throws PathEscape for a swapped directory, which
-   * diff() passes on). That path is followed when read (a magic link to the pinned directory);
-   * entries are lstat'ed relative to the fd the read opens.
-   */
-  private dstDir(rel: Buffer): Buffer {
-    return this.dirPath === undefined ? join2(this.dstRootAbs, rel) : this.dirPath(rel);
   }
 
   /** The destination directory `rel` does not exist: do not read it when its listing arrives. */
@@ -192,7 +181,7 @@ export class Differ {
     } else {
       materialize(listing);
       try {
-        dirents = fs.readdirSync(this.dstDir(listing.dir), { withFileTypes: true, encoding: 'buffer' });
+        dirents = fs.readdirSync(join2(this.dstRootAbs, listing.dir), { withFileTypes: true, encoding: 'buffer' });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
@@ -204,7 +193,7 @@ export class Differ {
     }
     const dst = new Map<string, fs.Dirent<Buffer>>();
     for (const d of dirents) dst.set(d.name.toString('latin1'), d);
-    const dirAbs = this.dirPath === undefined ? join2(this.dstRootAbs, listing.dir) : this.dirPath(listing.dir);
+    const dirAbs = join2(this.dstRootAbs, listing.dir);
     for (let i = 0; i < listing.entries.length; i++) {
       const e = listing.entries[i]!;
       const slash = e.rel.lastIndexOf(0x2f);
@@ -241,18 +230,11 @@ export class Differ {
    */
   private diffNative(listing: MarchListing, cb: DiffCallbacks): void {
     const nb = nativeScanner()!;
+    // With scanAt (the daemon's contained scan) the joined path only names an entry in an error.
+    const dirAbs = join2(this.dstRootAbs, listing.dir);
     let n = -1;
-    let dirAbs: Buffer = EMPTY;
     try {
-      if (this.scanAt !== undefined) {
-        // The daemon's contained scan (DirAnchor.scanDir: opened beneath the module root inside
-        // the native call); the joined path only names an entry in an error.
-        dirAbs = join2(this.dstRootAbs, listing.dir);
-        n = this.scanAt(nb, listing.dir);
-      } else {
-        dirAbs = this.dstDir(listing.dir);
-        n = scanDir(nb, dirAbs, listing.dir.length === 0 || this.dirPath !== undefined);
-      }
+      n = this.scanAt !== undefined ? this.scanAt(nb, listing.dir) : scanDir(nb, dirAbs, listing.dir.length === 0);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw err;

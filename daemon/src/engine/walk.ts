@@ -60,18 +60,13 @@ export interface WalkOptions {
    */
   onRecord?: (c: ScanCursor, dir: Buffer) => number;
   /**
-   * The daemon's use-time containment (daemon/beneath.ts DirAnchor.listDir): the path to read
-   * directory `rel` through, `/proc/self/fd/N` of the directory opened beneath the module root,
-   * which the read follows (the entries are then lstat'ed relative to the fd it opens, never
-   * through a path), or throws (PathEscape: swapped for a symlink). No read-ahead then. Without
-   * it (the local engine: the user's own file system) directories are read by their joined path.
-   */
-  dirPath?: (rel: Buffer) => Buffer;
-  /**
-   * The daemon's use-time containment, cheaper than dirPath (daemon/beneath.ts DirAnchor): with
-   * the native scanner each directory is read by `scanDir` (one openat2 beneath the module root
-   * inside the native scan; throws PathEscape for a swap) and a `.gitignore` is read through
-   * `path` (its pinned parent) by readFileNoFollow (a symlink is refused: ELOOP). No read-ahead.
+   * The daemon's use-time containment (daemon/beneath.ts DirAnchor): with the native scanner each
+   * directory is read by `scanDir` (one openat2 beneath the module root inside the native scan;
+   * throws PathEscape for a swap) and a `.gitignore` is read through `path` (its pinned parent) by
+   * readFileNoFollow (a symlink is refused: ELOOP). No read-ahead. Without the native scanner the
+   * anchor has no openat2 either (it comes from the same library) and hands out the joined paths
+   * the node:fs read uses. Unset (the local engine: the user's own file system), directories are
+   * read by their joined path.
    */
   beneath?: ListingBeneath;
   /** Test hook: called before each directory is read; throwing simulates an unreadable directory. */
@@ -203,7 +198,7 @@ let cursor: ScanCursor | undefined;
  * directory is opened O_NOFOLLOW (the walk only descends entries that lstat said were directories).
  */
 function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
-  const n = opts.beneath !== undefined ? opts.beneath.scanDir(nb, rel) : scanDir(nb, abs, rel.length === 0 || opts.dirPath !== undefined);
+  const n = opts.beneath !== undefined ? opts.beneath.scanDir(nb, rel) : scanDir(nb, abs, rel.length === 0);
   const c = (cursor ??= new ScanCursor(nb));
   const filter = opts.filter;
   if (filter?.gitignore) {
@@ -270,8 +265,7 @@ export class Walker implements Iterable<DirListing> {
         onError?.(f);
       },
     };
-    const dirPath = this.opts.dirPath;
-    const readAhead = dirPath === undefined && this.opts.beneath === undefined ? (this.opts.readAheadDirs ?? 0) : 0;
+    const readAhead = this.opts.beneath === undefined ? (this.opts.readAheadDirs ?? 0) : 0;
     const slowUs = this.opts.readAheadSlowUs ?? 500;
     const warmed = new Set<Buffer>();
     let slowStreak = 0;
@@ -286,7 +280,7 @@ export class Walker implements Iterable<DirListing> {
       const names: string[] | undefined = this.opts.noNames ? undefined : [];
       const started = readAhead > 0 ? process.hrtime.bigint() : 0n;
       try {
-        const abs = dirPath === undefined ? join2(this.rootAbs, rel) : dirPath(rel);
+        const abs = join2(this.rootAbs, rel);
         this.opts.beforeReadDir?.(abs, rel);
         entries = readDirEntries(abs, rel, opts, names);
       } catch (err) {

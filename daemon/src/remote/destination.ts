@@ -163,12 +163,11 @@ export class Destination {
     const c = init.options.compare;
     const quick = c.ignoreExisting ? null : c.mode === 'default' ? 'default' : c.mode === 'size-only' ? 'size-only' : null;
     // With an anchor the destination listing reads each directory through an fd opened beneath
-    // the module root (a directory swapped for a symlink fails with PathEscape, never lists outside).
+    // the module root, one openat2 inside the native scan (DirAnchor.scanDir): a directory swapped
+    // for a symlink fails with PathEscape, never lists outside.
     const a = init.anchor;
-    // With the native scanner that read is one openat2 inside the scan (DirAnchor.scanDir).
-    const listDir = a ? (rel: Buffer): Buffer => (this.plannedOnly(rel) ? join2(init.rootAbs, rel) : a.listDir(rel)) : undefined;
     const scanAt = a ? (nb: NativeBatch, rel: Buffer): number => (this.plannedOnly(rel) ? scanDir(nb, join2(init.rootAbs, rel), true) : a.scanDir(nb, rel)) : undefined;
-    this.differ = new Differ(init.rootAbs, this.filter, true, quick, listDir, scanAt, init.meta.preserveOwner);
+    this.differ = new Differ(init.rootAbs, this.filter, true, quick, scanAt, init.meta.preserveOwner);
     this.manifestRels = init.options.mode === 'mirror' ? new RelPositions() : undefined;
   }
 
