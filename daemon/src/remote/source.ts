@@ -64,37 +64,38 @@ export class ManifestSource {
   private readonly anchor: DirAnchor | undefined;
 
   constructor(private readonly init: SourceInit) {
-    let st: fs.Stats;
     const shown = init.shown ?? displayPath(init.abs);
     // With an anchor the source itself is looked at through its parent opened beneath the module
     // root (a parent swapped for a symlink: PathEscape, not the lstat of something outside).
     let anchor = init.anchorAt?.(init.abs);
     try {
-      st = fs.lstatSync(anchor ? anchor.rootEntry(shown) : init.abs);
-    } catch (err) {
-      anchor?.close();
-      throw fromErrno(err, shown, 'source');
-    }
-    if (st.isDirectory()) {
-      this.rootAbs = init.abs;
-    } else {
-      // A single file (or symlink) lands inside the destination directory under its own name.
-      anchor?.close();
-      const slash = init.abs.lastIndexOf(0x2f);
-      this.rootAbs = slash <= 0 ? Buffer.from('/') : init.abs.subarray(0, slash);
-      anchor = init.anchorAt?.(this.rootAbs);
-      let e: Entry | null;
+      let st: fs.Stats;
       try {
-        e = statEntry(anchor ? anchor.path(baseName(init.abs)) : init.abs, baseName(init.abs));
+        st = fs.lstatSync(anchor ? anchor.rootEntry(shown) : init.abs);
       } catch (err) {
-        anchor?.close();
         throw fromErrno(err, shown, 'source');
       }
-      if (!e) {
+      if (st.isDirectory()) {
+        this.rootAbs = init.abs;
+      } else {
+        // A single file (or symlink) lands inside the destination directory under its own name.
         anchor?.close();
-        throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: shown });
+        anchor = undefined;
+        const slash = init.abs.lastIndexOf(0x2f);
+        this.rootAbs = slash <= 0 ? Buffer.from('/') : init.abs.subarray(0, slash);
+        anchor = init.anchorAt?.(this.rootAbs);
+        let e: Entry | null;
+        try {
+          e = statEntry(anchor ? anchor.path(baseName(init.abs)) : init.abs, baseName(init.abs));
+        } catch (err) {
+          throw fromErrno(err, shown, 'source');
+        }
+        if (!e) throw new BlitError({ code: ErrorCodes.SourceNotFound, message: 'not a regular file, directory or symlink', path: shown });
+        this.single = e;
       }
-      this.single = e;
+    } catch (err) {
+      anchor?.close();
+      throw err;
     }
     this.anchor = anchor;
   }
