@@ -12,47 +12,36 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listTree, writeTree } from './harness';
-import { assertOpenBeneath, moduleFixture } from './module-fixture';
+import { swapFixture } from './module-fixture';
 
 /** Names only the outside directory has: none may appear in any output or destination. */
 const OUTSIDE_NAMES = /outsider|SECRETNAME/;
 
 describe('containment of the daemon listings: a directory swapped for a symlink right before it is listed (real blitd)', function () {
   this.timeout(60_000);
-  const fx = moduleFixture('blit-listrace-');
-  let moduleDir: string;
-  let outside: string;
-
-  before(assertOpenBeneath);
-
-  beforeEach(() => {
-    moduleDir = fx.moduleDir;
-    outside = path.join(fx.dir, 'outside');
-    // Shaped like the directories the tests swap away, so a listing that follows the swap finds
-    // the same subdirectories there, full of names that exist only outside.
-    writeTree(outside, {
-      'outsider-top.txt': 'x',
-      'deep/outsider.txt': 'SECRET',
-      'deep/SECRETNAME.txt': 'SECRET',
-      'b/SECRETNAME.txt': 'SECRET',
-      'sub/outsider.txt': 'SECRET',
-      'dst': 'a file outside',
-    });
+  // Shaped like the directories the tests swap away, so a listing that follows the swap finds
+  // the same subdirectories there, full of names that exist only outside.
+  const fx = swapFixture('blit-listrace-', {
+    'outsider-top.txt': 'x',
+    'deep/outsider.txt': 'SECRET',
+    'deep/SECRETNAME.txt': 'SECRET',
+    'b/SECRETNAME.txt': 'SECRET',
+    'sub/outsider.txt': 'SECRET',
+    'dst': 'a file outside',
   });
 
-  const start = async (swapEnv: Record<string, string>): Promise<(p: string) => string> => {
+  const start = async (swapEnv: NodeJS.ProcessEnv): Promise<(p: string) => string> => {
     await fx.start(swapEnv);
     return fx.remote;
   };
-  const beforeList = (list: string, dir: string): Record<string, string> => ({ BLIT_TEST_SWAP_BEFORE_LIST: JSON.stringify({ list, dir, to: outside }) });
-  const beforeOpen = (dir: string): Record<string, string> => ({ BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir, to: outside }) });
-  const outsideUnchanged = (before: string): void => assert.equal(JSON.stringify(listTree(outside)), before, 'nothing outside the module changed');
+  const { beforeList, beforeOpen } = fx;
+  const outsideUnchanged = (before: string): void => assert.equal(JSON.stringify(listTree(fx.outside)), before, 'nothing outside the module changed');
 
   it('push mirror: the destination listing of a directory below a swapped one fails with PathEscape; nothing outside is listed or deleted', async () => {
-    writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'top.txt': 'old' });
+    writeTree(path.join(fx.moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'top.txt': 'old' });
     const src = path.join(fx.dir, 'src');
     writeTree(src, { 'sub/deep/keep.txt': 'k', 'top.txt': 'new top' });
-    const before = JSON.stringify(listTree(outside));
+    const before = JSON.stringify(listTree(fx.outside));
     const remote = await start(beforeList('dst/sub/deep', 'dst/sub'));
     const r = await fx.blit(['mirror', `${src}/`, remote('dst'), '--yes', '-v']);
     assert.notEqual(r.code, 0, r.stdout);
@@ -60,11 +49,11 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
     assert.match(r.stderr, /sub\/deep/);
     assert.doesNotMatch(r.stdout + r.stderr, OUTSIDE_NAMES);
     outsideUnchanged(before);
-    assert.ok(fs.lstatSync(path.join(moduleDir, 'dst/sub')).isSymbolicLink(), 'the swap happened');
+    assert.ok(fs.lstatSync(path.join(fx.moduleDir, 'dst/sub')).isSymbolicLink(), 'the swap happened');
   });
 
   it('push dry-run mirror: no outside name is itemized as a deletion', async () => {
-    writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k' });
+    writeTree(path.join(fx.moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k' });
     const src = path.join(fx.dir, 'src');
     writeTree(src, { 'sub/deep/keep.txt': 'k' });
     const remote = await start(beforeList('dst/sub/deep', 'dst/sub'));
@@ -75,10 +64,10 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   });
 
   it('push: the root lstat goes through its pinned parent (a swapped parent is PathEscape, not the outside entry)', async () => {
-    fs.mkdirSync(path.join(moduleDir, 'p'), { recursive: true });
+    fs.mkdirSync(path.join(fx.moduleDir, 'p'), { recursive: true });
     const src = path.join(fx.dir, 'src');
     writeTree(src, { 'a.txt': 'a' });
-    const before = JSON.stringify(listTree(outside));
+    const before = JSON.stringify(listTree(fx.outside));
     const remote = await start(beforeOpen('p'));
     const r = await fx.blit(['copy', `${src}/`, remote('p/dst')]);
     assert.notEqual(r.code, 0, r.stdout);
@@ -89,7 +78,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   });
 
   it('pull: the source walk of a directory below a swapped one fails with PathEscape; no outside name reaches the manifest', async () => {
-    writeTree(path.join(moduleDir, 'src'), { 'a/b/inside.txt': 'inside', 'top.txt': 't' });
+    writeTree(path.join(fx.moduleDir, 'src'), { 'a/b/inside.txt': 'inside', 'top.txt': 't' });
     const dst = path.join(fx.dir, 'pulled');
     const remote = await start(beforeList('src/a/b', 'src/a'));
     const r = await fx.blit(['copy', remote('src/'), dst, '-v']);
@@ -103,7 +92,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   });
 
   it('pull dry run: no outside name is itemized', async () => {
-    writeTree(path.join(moduleDir, 'src'), { 'a/b/inside.txt': 'inside' });
+    writeTree(path.join(fx.moduleDir, 'src'), { 'a/b/inside.txt': 'inside' });
     const dst = path.join(fx.dir, 'pulled');
     const remote = await start(beforeList('src/a/b', 'src/a'));
     const r = await fx.blit(['copy', remote('src/'), dst, '--dry-run', '-v']);
@@ -113,7 +102,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   });
 
   it('ls: a directory whose parent is swapped right before the listing fails with PathEscape', async () => {
-    writeTree(path.join(moduleDir, 'l'), { 'sub/a.txt': 'a' });
+    writeTree(path.join(fx.moduleDir, 'l'), { 'sub/a.txt': 'a' });
     const remote = await start(beforeList('l/sub', 'l'));
     const r = await fx.blit(['ls', remote('l/sub')]);
     assert.notEqual(r.code, 0, r.stdout);
@@ -122,7 +111,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   });
 
   it('find: a swapped directory fails the call naming it (it was skipped with a log line)', async () => {
-    writeTree(path.join(moduleDir, 'f'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    writeTree(path.join(fx.moduleDir, 'f'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
     const remote = await start(beforeOpen('f/sub'));
     const r = await fx.blit(['find', remote('f'), '--pattern', '*.txt']);
     assert.notEqual(r.code, 0, r.stdout);
@@ -132,7 +121,7 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   });
 
   it('du: a swapped directory fails the call naming it (its sizes were left out silently)', async () => {
-    writeTree(path.join(moduleDir, 'd'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
+    writeTree(path.join(fx.moduleDir, 'd'), { 'a.txt': 'a', 'sub/b.txt': 'b' });
     const remote = await start(beforeOpen('d/sub'));
     const r = await fx.blit(['du', remote('d')]);
     assert.notEqual(r.code, 0, r.stdout);
@@ -142,10 +131,10 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
 
   it('pull --gitignore: a .gitignore that is a symlink is not followed (named, its rules not applied); a regular one still is', async () => {
     // Outside: a file of rules (and a name) the pull must never read through the link.
-    fs.writeFileSync(path.join(outside, 'rules'), 'hidden.txt\n');
-    writeTree(path.join(moduleDir, 'g'), { 'sub/hidden.txt': 'h', 'sub/kept.txt': 'k', 'other/x.log': 'l', 'other/y.txt': 'y' });
-    fs.symlinkSync(path.join(outside, 'rules'), path.join(moduleDir, 'g/sub/.gitignore'));
-    fs.writeFileSync(path.join(moduleDir, 'g/other/.gitignore'), '*.log\n');
+    fs.writeFileSync(path.join(fx.outside, 'rules'), 'hidden.txt\n');
+    writeTree(path.join(fx.moduleDir, 'g'), { 'sub/hidden.txt': 'h', 'sub/kept.txt': 'k', 'other/x.log': 'l', 'other/y.txt': 'y' });
+    fs.symlinkSync(path.join(fx.outside, 'rules'), path.join(fx.moduleDir, 'g/sub/.gitignore'));
+    fs.writeFileSync(path.join(fx.moduleDir, 'g/other/.gitignore'), '*.log\n');
     const remote = await start({});
     const dst = path.join(fx.dir, 'pulled');
     const r = await fx.blit(['copy', remote('g/'), dst, '--gitignore']);
@@ -160,13 +149,13 @@ describe('containment of the daemon listings: a directory swapped for a symlink 
   });
 
   it('without a swap the listings work as before (push mirror, pull, ls, find, du)', async () => {
-    writeTree(path.join(moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'sub/deep/extra.txt': 'e' });
+    writeTree(path.join(fx.moduleDir, 'dst'), { 'sub/deep/keep.txt': 'k', 'sub/deep/extra.txt': 'e' });
     const src = path.join(fx.dir, 'src');
     writeTree(src, { 'sub/deep/keep.txt': 'k', 'sub/new.txt': 'n' });
     const remote = await start({});
     let r = await fx.blit(['mirror', `${src}/`, remote('dst'), '--yes']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(listTree(path.join(moduleDir, 'dst')), ['sub', 'sub/deep', 'sub/deep/keep.txt', 'sub/new.txt']);
+    assert.deepEqual(listTree(path.join(fx.moduleDir, 'dst')), ['sub', 'sub/deep', 'sub/deep/keep.txt', 'sub/new.txt']);
     const back = path.join(fx.dir, 'back');
     r = await fx.blit(['copy', remote('dst/'), back]);
     assert.equal(r.code, 0, r.stderr);

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as native from '@blit/native';
-import { runBlit, startDaemon, tempDir, type Daemon, type RunResult } from './harness';
+import { runBlit, startDaemon, tempDir, writeTree, type Daemon, type RunResult } from './harness';
 import { assertSameTree } from './transfer-helpers';
 
 /** The CLI's environment in the remote tests: no perf history, data over the raw TCP plane. */
@@ -104,4 +104,31 @@ export function moduleFixture(prefix: string, opts: ModuleFixtureOptions = {}): 
 export function assertOpenBeneath(): void {
   const ob = native.loadOpenBeneath();
   if (!ob.open) assert.fail(`openat2 is not available here (${ob.error?.message}): the race window is open`);
+}
+
+/** A moduleFixture for the swap tests: `outside` next to the module and the swap hooks' env. */
+export interface SwapFixture extends ModuleFixture {
+  /** `<dir>/outside`: the directory outside the module that a swapped-in symlink leads to. */
+  readonly outside: string;
+  /** blitd env: right before directory `dir` (module-relative) is opened, swap it for a symlink to `outside`. */
+  beforeOpen(dir: string): NodeJS.ProcessEnv;
+  /** blitd env: right before a listing reads `list`, swap `dir` (`list` or above) for a symlink to `outside`. */
+  beforeList(list: string, dir: string): NodeJS.ProcessEnv;
+}
+
+/**
+ * The use-time containment tests' set-up (containment-race, containment-listing): a
+ * moduleFixture, openat2 required (assertOpenBeneath), and before each test `outside` written
+ * with `outsideTree`.
+ */
+export function swapFixture(prefix: string, outsideTree: Record<string, string>): SwapFixture {
+  const fx = moduleFixture(prefix);
+  const outside = (): string => path.join(fx.dir, 'outside');
+  before(assertOpenBeneath);
+  beforeEach(() => writeTree(outside(), outsideTree));
+  return Object.defineProperties(fx as SwapFixture, {
+    outside: { get: outside },
+    beforeOpen: { value: (dir: string) => ({ BLIT_TEST_SWAP_BEFORE_OPEN: JSON.stringify({ dir, to: outside() }) }) },
+    beforeList: { value: (list: string, dir: string) => ({ BLIT_TEST_SWAP_BEFORE_LIST: JSON.stringify({ list, dir, to: outside() }) }) },
+  });
 }
