@@ -264,10 +264,6 @@ export function unpackEntries(buf: Buffer): PackedEntry[] {
 }
 
 /**
- * Decodes the record at `at.o` and moves `at.o` past it (the source decodes one record again when
- * the destination needs that file: it keeps its packed batches, not an Entry per record).
- */
-/**
  * The regular file's record at byte `o` of a batch this process packed (ManifestSource keeps its
  * own): path (a view), size and ns mtime, or undefined for any other kind. What a sender needs
  * per needed file, without decodeRecord's Entry (mode, uid, gid) and wrapper objects.
@@ -286,6 +282,10 @@ export interface SentFile {
   mtimeNs: bigint;
 }
 
+/**
+ * Decodes the record at `at.o` and moves `at.o` past it (the source decodes one record again when
+ * it needs that entry: it keeps its packed batches, not an Entry per record).
+ */
 export function decodeRecord(buf: Buffer, at: { o: number }): PackedEntry {
   let o = at.o;
   need(buf, o, 6);
