@@ -24,7 +24,6 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-. "$ROOT/scripts/lib/apt-install.sh"
 WORK=${BLIT_BENCH_DIR:-$ROOT/.bench}
 MKTREE=${BLIT_BENCH_MKTREE:-$ROOT/../shared/bench/mktree.py}
 RUNS=${BLIT_BENCH_RUNS:-3}
@@ -34,46 +33,13 @@ R=$WORK/remote            # daemon-side roots and client-side destinations
 RAW=$WORK/raw-remote.tsv
 export XDG_CONFIG_HOME=$WORK/xdg
 
-# Destinations are moved aside between runs and deleted only after the last run: on a journal-less
-# ext4 (this machine's root filesystem) every file created within minutes of deleting a big tree
-# pays a kernel scan of the recently deleted inodes (DEVLOG 2026-11-21 h14-recv: the same pull of
-# 100k files took 2.7 s of kernel CPU into a fresh directory, 8.2 s right after an rm -rf), a cost
-# of the benchmark's own clean-up that a user copying into a new directory does not pay. A trash
-# left by an interrupted run is removed before the runs start.
-TRASH=$WORK/trash
-discard() { local d; for d in "$@"; do [ -e "$d" ] && mv "$d" "$TRASH/${EPOCHREALTIME/./}-${d##*/}"; done; return 0; }
-
-say() { printf '== %s\n' "$*" >&2; }
-
-need_apt=()
-command -v rsync >/dev/null || need_apt+=(rsync)
-command -v iperf3 >/dev/null || need_apt+=(iperf3)
-[ -x /usr/bin/time ] || need_apt+=(time)
-command -v python3 >/dev/null || need_apt+=(python3)
-apt_install_missing ${need_apt[@]+"${need_apt[@]}"}
-[ -f "$MKTREE" ] || { echo "workload generator not found: $MKTREE (set BLIT_BENCH_MKTREE)" >&2; exit 1; }
-if [ ! -d node_modules ]; then say "npm ci"; npm ci --no-audit --no-fund >&2; fi
-# This sandbox sets NODE_EXTRA_CA_CERTS, which makes every Node process load the whole CA bundle at
-# start (~30 ms CPU per blit/blitd run, DEVLOG h17-startup). Blit never uses TLS and a user's machine
-# does not normally set it, so the runs go without it (BLIT_BENCH_KEEP_CA=1 keeps it); the header says so.
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${BLIT_BENCH_KEEP_CA:-}" ]; then export BLIT_BENCH_UNSET_CA="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi
-say "build"
-# The native library too: a checkout updated without `npm ci` keeps an old libblit_native.so,
-# whose ABI check then fails and sends blit down its slower node:fs path (2026-11-21: a remote run
-# measured that fallback, no-op 1.4x rsync).
-node native/scripts/build-native.js >&2
-npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
-. "$ROOT/scripts/lib/bench-floor.sh"
-build_floor "$WORK"
+. "$ROOT/scripts/lib/bench-setup.sh"
+bench_prepare iperf3
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 mkdir -p "$TREES" "$R/rsync-in" "$R/blit-in" "$R/floor-in" "$R/out" "$XDG_CONFIG_HOME"
-for k in large small mixed; do
-  if [ ! -f "$TREES/$k.done" ]; then
-    rm -rf "${TREES:?}/$k"; say "generating $k"; python3 "$MKTREE" "$k" "$TREES/$k"; touch "$TREES/$k.done"
-  fi
-done
+for k in large small mixed; do make_tree "$k"; done
 
 # --- servers on loopback -----------------------------------------------------------------------
 RPORT=$(free_port)
