@@ -7,15 +7,15 @@
 // and no daemon left behind once code-server stops. Usage: node ui-vsix.test.js FILE.vsix
 'use strict';
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { startCodeServer, launchBrowser, stopProcess, installExtension } = require('./lib/cs-lib');
+// Shared with the extension-host suite; built by scripts/test-e2e.sh's `tsc -b` before this runs.
+const { REPO, listFiles, startRemoteBlitd, tempDescriptors, until } = require('../dist/test/e2e/node-helpers');
 
-const REPO = path.resolve(__dirname, '..', '..');
 const vsix = path.resolve(process.argv[2] || '');
 const keep = process.env.BLIT_E2E_KEEP === '1';
 const shotDir = process.env.BLIT_E2E_SCREENSHOTS || path.join(REPO, '.e2e');
@@ -25,30 +25,6 @@ function freePort() {
     const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
     s.on('error', reject);
   });
-}
-
-function startRemote(root) {
-  fs.mkdirSync(root, { recursive: true });
-  const proc = spawn(process.execPath, [path.join(REPO, 'daemon', 'bin', 'blitd.js'), '--port', '0', '--bind', '127.0.0.1', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout.on('data', (d) => { out += d; const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out); if (m) resolve({ proc, port: Number(m[1]) }); });
-    proc.stderr.on('data', (d) => (out += d));
-    proc.on('exit', (c) => reject(new Error(`remote blitd exited (${c}):\n${out}`)));
-  });
-}
-
-function listFiles(dir, skip = []) {
-  const out = [];
-  const walk = (rel) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (!rel && skip.includes(e.name)) continue;
-      if (e.isDirectory()) walk(r); else if (e.isFile()) out.push(r);
-    }
-  };
-  walk('');
-  return out.sort();
 }
 
 /** Processes whose command line mentions `needle` (pid + cmdline), read from /proc. */
@@ -62,27 +38,6 @@ function processesWith(needle) {
     } catch { /* exited */ }
   }
   return hits;
-}
-
-/** The blit temp files (`.blit.<name>.<unique>.tmp`) a live process holds open, read from /proc/PID/fd. */
-function tempDescriptors(pid) {
-  const dir = `/proc/${pid}/fd`;
-  if (!fs.existsSync(dir)) throw new Error(`process ${pid} exited`);
-  return fs.readdirSync(dir).flatMap((fd) => {
-    try {
-      const target = fs.readlinkSync(path.join(dir, fd));
-      return target.includes('/.blit.') ? [target] : [];
-    } catch { return []; /* closed meanwhile */ }
-  });
-}
-
-/** Polls `cond` every `everyMs` until it holds; fails naming `what` after `ms`. */
-async function until(cond, ms, what, everyMs = 100) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
@@ -106,7 +61,7 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
     assert.ok(installDir, `not installed: ${fs.readdirSync(extDir)}`);
     console.log(`installed ${path.basename(vsix)} into ${installDir} (${Date.now() - t0} ms)`);
 
-    remote = await startRemote(path.join(tmp, 'remote'));
+    remote = await startRemoteBlitd(path.join(tmp, 'remote'));
     const port = await freePort();
     cs = startCodeServer({
       port, userDataDir: ud, extensionsDir: extDir, folder: ws, logFile: path.join(tmp, 'code-server.log'),
