@@ -124,19 +124,21 @@ describe('cli: own output on a full disk or a closed pipe', function () {
     const root = tempDir('blitd-full-root');
     const logFile = path.join(tempDir('blitd-full-log'), 'blitd.log');
     const fd = fs.openSync('/dev/full', 'w');
-    const child = spawn(process.execPath, [BLITD, '--root', root, '--port', '20460', '--log', logFile, '--log-level', 'debug'], {
+    const child = spawn(process.execPath, [BLITD, '--root', root, '--port', '0', '--log', logFile, '--log-level', 'debug'], {
       stdio: ['ignore', fd, fd], env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' },
     });
     fs.closeSync(fd);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
+      // A free port (a fixed one collides with a parallel run), read from the log: stdout is /dev/full.
       const deadline = Date.now() + 20_000;
-      while (!(fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes(' listening '))) {
+      let port: string | undefined;
+      while (!(port = /INFO listening address=127\.0\.0\.1:(\d+)/.exec(fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '')?.[1])) {
         assert.ok(Date.now() < deadline, 'blitd never logged listening');
         await new Promise((r) => setTimeout(r, 50));
       }
       const src = tree('blitd-full-src', 30);
-      const r = spawnSync(process.execPath, [BLIT_BIN, 'copy', `${src}/`, '127.0.0.1:20460:/default/x'], {
+      const r = spawnSync(process.execPath, [BLIT_BIN, 'copy', `${src}/`, `127.0.0.1:${port}:/default/x`], {
         encoding: 'utf8', env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' },
       });
       assert.equal(r.status, 0, r.stderr);
