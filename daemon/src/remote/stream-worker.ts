@@ -12,8 +12,8 @@ import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
 import { streamEndFrame } from './dataplane';
 import { sendFileOnStream, sendOnStream, write, writesFlushed, type OutgoingFile, type SendQueue, type SenderHooks } from './data-sender';
-import type { FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
-import { packJobs, smallReader, type SmallRead } from './small-reader';
+import type { FileJob, FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
+import { packJobs, smallReader } from './small-reader';
 
 /**
  * Files handed to one stream's worker ahead of time, in messages of at most BATCH files or
@@ -38,7 +38,7 @@ const BRIDGE_TAIL = 1024 * 1024;
 const BRIDGE_RUN = 32;
 const BRIDGE_RUN_BYTES = 256 * 1024;
 
-type ReadSmall = (recs: Uint8Array, count: number, job: (k: number) => { index: number; abs: Buffer; size: number; mtimeNs: bigint }) => SmallRead;
+type ReadSmall = NonNullable<ReturnType<typeof smallReader>>;
 let mainReader: ReadSmall | null | undefined;
 /** This thread's batch reader (blit_read_batch), or undefined without the native library. */
 function bridgeReader(): ReadSmall | undefined {
@@ -66,7 +66,7 @@ async function sendSmallRun(socket: net.Socket, run: OutgoingFile[], hooks: Send
 }
 
 /** What the native reader needs of a file (small-reader.ts packJobs). */
-function jobOf(f: OutgoingFile): { index: number; abs: Buffer; size: number; mtimeNs: bigint } {
+function jobOf(f: OutgoingFile): FileJob {
   return { index: f.index, abs: f.abs, size: f.entry.size, mtimeNs: f.entry.mtimeNs };
 }
 
@@ -168,7 +168,7 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
           // optimized function of this thread that touches a typed array (the scan, fileFor,
           // the gRPC decoders, Buffer.read*: ~25 functions per burst, DEVLOG h39), and all of
           // them are compiled again with detach checks. The copy is ~10 KB per 128 files.
-          const files: { index: number; abs: Buffer; size: number; mtimeNs: bigint }[] = [];
+          const files: FileJob[] = [];
           let batchBytes = 0;
           const more = (): boolean => inflight < AHEAD && files.length < BATCH && batchBytes < BATCH_BYTES && inflightBytes < AHEAD_BYTES;
           for (let f: OutgoingFile | undefined = first; f; f = more() ? queue.tryNext() : undefined) {
