@@ -48,6 +48,10 @@ bench_prepare() {
   # measured that fallback, no-op 1.4x rsync).
   node native/scripts/build-native.js >&2
   npx tsc -b >&2 || { [ -f daemon/dist/src/cli/main.js ] && say "build reported errors; benchmarking the last good build"; }
+  # And the one-file CLI bundle: daemon/bin/blit.js runs it only while it is newer than dist, so
+  # after tsc rebuilt changed sources a stale bundle sent every run down the slower dist start
+  # (no V8 code cache, ~+30 ms per run: no-op mirror 0.45 vs 0.48 s by A/B, 2026-11-21).
+  node scripts/bundle-cli.js >&2
   FLOOR=
   if command -v cc >/dev/null; then
     mkdir -p "$WORK"
