@@ -253,10 +253,13 @@ describe('remote push and pull of many small files through the stream workers (r
       try {
         const remote = `127.0.0.1:${daemon.port}:/default/t`;
         const push = await runBlit(['copy', `${src}/`, `${remote}/`, '--json'], { env });
-        assert.equal(push.code, 0, push.stderr);
+        // blitd's own log and state with the client's errors: a dropped connection (seen once in
+        // CI on the pull, not reproduced since) says whether the daemon died and why.
+        const daemonSide = (): string => `\n--- blitd (exit ${daemon.proc.exitCode ?? daemon.proc.signalCode ?? 'none: running'})\n${daemon.stderr()}`;
+        assert.equal(push.code, 0, push.stderr + daemonSide());
         const back = path.join(tmp.dir, 'back');
         const pull = await runBlit(['copy', `${remote}/`, `${back}/`, '--json'], { env });
-        assert.equal(pull.code, 0, pull.stderr);
+        assert.equal(pull.code, 0, pull.stderr + daemonSide());
         for (const root of [path.join(moduleDir, 't'), back]) {
           const walk = (rel: string): void => {
             for (const e of fs.readdirSync(path.join(src, rel), { withFileTypes: true })) {
