@@ -11,10 +11,11 @@ import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { baseName, displayPath, EMPTY } from '../engine/paths';
 import { statEntry } from '../engine/walk';
-import { statfsType } from '@blit/native';
+import { NativeError, statfsType, type NativeBatch } from '@blit/native';
+import { ENOENT, nativeScanner, ScanCursor } from '../engine/scan-dir';
 import { entryToWire } from '../remote/convert';
 import type { ModuleConfig, ServerContext } from './context';
-import { walkTree, type TreeItem } from './tree';
+import { isDirMode, walkTree, type TreeItem } from './tree';
 import { DirAnchor } from './beneath';
 
 const FIND_BATCH = 256;
@@ -80,6 +81,8 @@ async function listIn(b: { anchor: DirAnchor; rel: Buffer }, name: Buffer, shown
     const e = entryOf({ abs }, name, shown);
     return { entries: e ? [e] : [] };
   }
+  const nb = nativeScanner();
+  if (nb) return { entries: scannedEntries(nb, b, shown) };
   let names: Buffer[];
   try {
     abs = b.anchor.listDir(b.rel);
@@ -99,6 +102,34 @@ async function listIn(b: { anchor: DirAnchor; rel: Buffer }, name: Buffer, shown
     }
   }
   return { entries };
+}
+
+/**
+ * ls of a directory in one native call (DirAnchor.scanDir: opened by openat2 beneath the module
+ * root, entries lstat'ed relative to that fd), the same entries and errors as the node:fs path.
+ */
+function scannedEntries(nb: NativeBatch, b: { anchor: DirAnchor; rel: Buffer }, shown: string): pb.FileEntry[] {
+  let n: number;
+  try {
+    n = b.anchor.scanDir(nb, b.rel);
+  } catch (err) {
+    throw fromErrno(err, shown, 'cannot list');
+  }
+  const c = new ScanCursor(nb);
+  const entries: { name: Buffer; e: pb.FileEntry }[] = [];
+  for (let i = 0; i < n; i++, c.next()) {
+    const name = c.joinName(EMPTY);
+    const err = c.err;
+    if (err !== 0) {
+      // Removed between readdir and lstat: it is simply not there any more.
+      if (err === ENOENT) continue;
+      throw fromErrno(new NativeError(err, 'lstat', name), `${shown}/${displayPath(name)}`, 'cannot stat');
+    }
+    const e = c.entry(name, false);
+    if (e) entries.push({ name, e: entryToWire(e) });
+  }
+  entries.sort((x, y) => Buffer.compare(x.name, y.name));
+  return entries.map((x) => x.e);
 }
 
 /**
@@ -147,26 +178,18 @@ export async function find(
 
 function entryOfItem(item: TreeItem): pb.FileEntry | null {
   const s = item.stat;
-  const type = Number(s.mode) & 0o170000;
+  const type = s.mode & 0o170000;
   const kind = type === 0o100000 ? 'file' : type === 0o040000 ? 'dir' : type === 0o120000 ? 'symlink' : null;
   if (!kind) return null;
-  let linkTarget: Buffer | undefined;
-  if (kind === 'symlink') {
-    try {
-      linkTarget = fs.readlinkSync(item.abs, { encoding: 'buffer' });
-    } catch {
-      linkTarget = EMPTY;
-    }
-  }
   return entryToWire({
     rel: item.rel,
     kind,
-    size: kind === 'file' ? Number(s.size) : 0,
-    mtimeNs: s.mtimeNs,
-    mode: Number(s.mode) & 0o7777,
-    uid: Number(s.uid),
-    gid: Number(s.gid),
-    ...(linkTarget ? { linkTarget } : {}),
+    size: kind === 'file' ? s.size : 0,
+    mtimeNs: BigInt(s.mtimeSec) * 1_000_000_000n + BigInt(s.mtimeNsec),
+    mode: s.mode & 0o7777,
+    uid: s.uid,
+    gid: s.gid,
+    ...(kind === 'symlink' ? { linkTarget: item.linkTarget ?? EMPTY } : {}),
   });
 }
 
@@ -178,12 +201,13 @@ export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Ou
   const beneath = beneathModule(ctx, module, abs);
   try {
     for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'du') })) {
-      out.allocatedBytes += Number(stat.blocks) * 512;
-      if (stat.isFile()) {
+      out.allocatedBytes += stat.blocks * 512;
+      const type = stat.mode & 0o170000;
+      if (type === 0o100000) {
         out.files++;
-        out.bytes += Number(stat.size);
-      } else if (stat.isDirectory()) out.dirs++;
-      else if (stat.isSymbolicLink()) out.symlinks++;
+        out.bytes += stat.size;
+      } else if (type === 0o040000) out.dirs++;
+      else if (type === 0o120000) out.symlinks++;
     }
   } finally {
     beneath.anchor.close();
@@ -244,11 +268,11 @@ export async function purge(ctx: ServerContext, req: pb.PurgeRequest__Output, si
     if (st.isDirectory() && !req.recursive && (await fs.promises.readdir(beneath.anchor.dir(beneath.rel))).length > 0) {
       throw new BlitError({ code: ErrorCodes.Usage, message: 'is a non-empty directory (purge it recursively)', path: shown });
     }
-    for await (const item of walkTree(abs, shown, { signal, beneath, postOrder: true, onError: (e) => { throw e; } })) {
+    for await (const item of walkTree(abs, shown, { signal, beneath, postOrder: true, paths: true, onError: (e) => { throw e; } })) {
       if (isRoot && item.rel.length === 0) continue;
       try {
-        if (item.stat.isDirectory()) await fs.promises.rmdir(item.abs);
-        else await fs.promises.unlink(item.abs);
+        if (isDirMode(item.stat.mode)) await fs.promises.rmdir(item.abs!);
+        else await fs.promises.unlink(item.abs!);
         deleted++;
       } catch (err) {
         throw fromErrno(err, item.rel.length ? `${shown}/${displayPath(item.rel)}` : shown, 'cannot delete');

@@ -1,18 +1,50 @@
 /**
  * Asynchronous, non-following tree walk for the admin verbs (Find, DiskUsage, Purge). Async so a
  * large `du` never blocks the daemon's other calls; depth first with an explicit stack so memory
- * holds only the directories still to visit.
+ * holds only the directories still to visit (each with its entries' lstat data).
+ *
+ * Each directory is read in one native call (scan-dir.ts): with an anchor (DirAnchor.scanDir) it
+ * is opened by openat2 beneath the module root inside the call and its entries are lstat'ed (and
+ * symlinks read) relative to that fd: one foreign call per directory, no `/proc/self/fd/N` path,
+ * no lstat per entry. Without the native library (or BLIT_NATIVE_BATCH=0) the node:fs path reads
+ * the directory held open by the anchor and lstats each entry through it.
  */
 import * as fs from 'node:fs';
+import * as native from '@blit/native';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { displayPath, join2 } from '../engine/paths';
+import { ENOENT, nativeScanner, scanDir, ScanCursor } from '../engine/scan-dir';
 import type { DirAnchor } from './beneath';
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const S = native.SCAN;
+
+/** The lstat data the admin verbs use (from the native scan or from a node:fs lstat). */
+export interface TreeStat {
+  mode: number;
+  size: number;
+  /** st_blocks (512-byte units). */
+  blocks: number;
+  /** mtime as seconds (floor) and nanoseconds in [0, 1e9). */
+  mtimeSec: number;
+  mtimeNsec: number;
+  uid: number;
+  gid: number;
+}
 
 export interface TreeItem {
   /** Relative to the walk start ('' = the start itself). */
   rel: Buffer;
-  abs: Buffer;
-  stat: fs.BigIntStats;
+  /**
+   * A path for the entry (below its parent held open beneath the module root with an anchor):
+   * only with TreeWalkOptions.paths, and for the start itself.
+   */
+  abs?: Buffer;
+  stat: TreeStat;
+  /** A symlink's target (empty when it could not be read); the start's is not read. */
+  linkTarget?: Buffer;
 }
 
 export interface TreeWalkOptions {
@@ -21,16 +53,85 @@ export interface TreeWalkOptions {
   onError?: (err: BlitError) => void;
   /** Directories yielded after their children (for deletion) instead of before. */
   postOrder?: boolean;
+  /** Items carry `abs` (Purge deletes through it); each directory is then held open while its children are used. */
+  paths?: boolean;
   /**
    * Use-time containment (beneath.ts): `anchor` is rooted at the module root and `rel` is the
    * start relative to it; every directory is then read through an fd opened beneath the module
    * root and every entry addressed relative to its pinned parent (item.abs is such a path).
    */
   beneath?: { anchor: DirAnchor; rel: Buffer };
+  /** Test hook: false forces the node:fs path even with the native library. */
+  native?: boolean;
 }
+
+export const isDirMode = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
 
 function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'cancelled' });
+}
+
+const NS = 1_000_000_000n;
+
+function statOf(st: fs.BigIntStats): TreeStat {
+  let sec = st.mtimeNs / NS;
+  let nsec = st.mtimeNs % NS;
+  if (nsec < 0n) {
+    nsec += NS;
+    sec -= 1n;
+  }
+  return {
+    mode: Number(st.mode),
+    size: Number(st.size),
+    blocks: Number(st.blocks),
+    mtimeSec: Number(sec),
+    mtimeNsec: Number(nsec),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+  };
+}
+
+/** A child of a directory being walked: its stat from the scan, or (node:fs path) its name only. */
+type Child = { rel: Buffer; stat?: TreeStat; linkTarget?: Buffer; err?: number };
+
+let cursor: ScanCursor | undefined;
+
+/**
+ * The entries of the directory last scanned into `nb`, copied out (the scan buffer is this
+ * thread's, reused by the next scan of any caller). Entries that vanished (ENOENT) are left out.
+ */
+function scannedChildren(nb: native.NativeBatch, n: number, dirRel: Buffer): Child[] {
+  const c = (cursor ??= new ScanCursor(nb));
+  const { u32, f64, data } = nb.scan;
+  const out: Child[] = [];
+  c.reset();
+  for (let i = 0; i < n; i++, c.next()) {
+    const o = c.off;
+    const rel = c.joinName(dirRel);
+    const err = c.err;
+    if (err !== 0) {
+      if (err !== ENOENT) out.push({ rel, err });
+      continue;
+    }
+    const mode = u32[(o + S.MODE) >>> 2]!;
+    const stat: TreeStat = {
+      mode,
+      size: f64[(o + S.SIZE) >>> 3]!,
+      blocks: f64[(o + S.BLOCKS) >>> 3]!,
+      mtimeSec: f64[(o + S.MTIME_SEC) >>> 3]!,
+      mtimeNsec: u32[(o + S.MTIME_NSEC) >>> 2]!,
+      uid: u32[(o + S.UID) >>> 2]!,
+      gid: u32[(o + S.GID) >>> 2]!,
+    };
+    let linkTarget: Buffer | undefined;
+    if ((mode & S_IFMT) === S_IFLNK) {
+      const start = o + S.HEADER + u32[(o + S.NAME_LEN) >>> 2]!;
+      linkTarget = Buffer.allocUnsafe(u32[(o + S.LINK_LEN) >>> 2]!);
+      data.copy(linkTarget, 0, start, start + linkTarget.length);
+    }
+    out.push({ rel, stat, linkTarget });
+  }
+  return out;
 }
 
 /** Walks `start` (which must exist; a missing start throws SourceNotFound naming `shown`). */
@@ -39,6 +140,9 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
   const full = (rel: Buffer): Buffer => (!b ? rel : b.rel.length === 0 ? rel : rel.length === 0 ? b.rel : join2(b.rel, rel));
   // The module root itself is configuration, not a network path: taken as it is.
   const absOf = (rel: Buffer): Buffer => (b && full(rel).length > 0 ? b.anchor.path(full(rel)) : join2(start, rel));
+  const nb = opts.native === false ? undefined : nativeScanner();
+  // A directory is held open (acquired) while its children are used when they are addressed by path.
+  const holdDirs = opts.paths === true || nb === undefined;
   let rootStat: fs.BigIntStats;
   let startAbs: Buffer;
   try {
@@ -47,57 +151,78 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
   } catch (err) {
     throw fromErrno(err, shown, 'cannot stat');
   }
-  type Frame = { item: TreeItem; children?: Buffer[]; next: number };
-  const first: TreeItem = { rel: Buffer.alloc(0), abs: startAbs, stat: rootStat };
+  type Frame = { item: TreeItem; children: Child[]; next: number; dirPath?: Buffer };
+  const first: TreeItem = { rel: Buffer.alloc(0), abs: startAbs, stat: statOf(rootStat) };
   if (!rootStat.isDirectory()) {
     yield first;
     return;
   }
   const stack: Frame[] = [];
-  // With an anchor, each directory on the stack is held (its children's paths go through it).
-  const dirOf = (rel: Buffer): Buffer => (b ? b.anchor.acquire(full(rel)) : join2(start, rel));
+  const pending: TreeItem[] = [];
   const enter = async (item: TreeItem): Promise<void> => {
     if (!opts.postOrder) pending.push(item);
-    let names: Buffer[] = [];
+    let children: Child[] = [];
+    let dirPath: Buffer | undefined;
     try {
-      names = await fs.promises.readdir(dirOf(item.rel), { encoding: 'buffer' });
+      if (holdDirs) dirPath = b ? b.anchor.acquire(full(item.rel)) : join2(start, item.rel);
+      if (nb) {
+        const n = b ? b.anchor.scanDir(nb, full(item.rel)) : scanDir(nb, join2(start, item.rel), item.rel.length === 0);
+        children = scannedChildren(nb, n, item.rel);
+      } else {
+        const names = await fs.promises.readdir(dirPath!, { encoding: 'buffer' });
+        children = names.map((name) => ({ rel: join2(item.rel, name) }));
+      }
     } catch (err) {
       const e = fromErrno(err, displayPath(item.rel) || shown, 'cannot read directory');
       if (item.rel.length === 0) throw e;
       opts.onError?.(e);
     }
-    stack.push({ item, children: names, next: 0 });
+    stack.push({ item, children, next: 0, ...(dirPath ? { dirPath } : {}) });
   };
-  const pending: TreeItem[] = [];
   await enter(first);
   while (stack.length > 0 || pending.length > 0) {
     while (pending.length > 0) yield pending.shift()!;
     checkAbort(opts.signal);
     const top = stack[stack.length - 1];
     if (!top) break;
-    if (top.next >= top.children!.length) {
+    if (top.next >= top.children.length) {
       stack.pop();
       // Its children are done (each was used before the walk went on): release its fd.
-      if (b) {
+      if (b && top.dirPath) {
         b.anchor.release(full(top.item.rel));
         b.anchor.forget(full(top.item.rel));
       }
       if (opts.postOrder) yield top.item;
       continue;
     }
-    const name = top.children![top.next++]!;
-    const rel = join2(top.item.rel, name);
-    let abs: Buffer;
-    let stat: fs.BigIntStats;
-    try {
-      abs = absOf(rel);
-      stat = await fs.promises.lstat(abs, { bigint: true });
-    } catch (err) {
-      opts.onError?.(fromErrno(err, displayPath(rel), 'cannot stat'));
+    const child = top.children[top.next++]!;
+    const rel = child.rel;
+    const abs = top.dirPath ? join2(top.dirPath, rel.subarray(top.item.rel.length === 0 ? 0 : top.item.rel.length + 1)) : undefined;
+    let item: TreeItem;
+    if (child.err !== undefined) {
+      opts.onError?.(fromErrno(new native.NativeError(child.err, 'lstat', displayPath(rel)), displayPath(rel), 'cannot stat'));
       continue;
+    } else if (child.stat) {
+      item = { rel, stat: child.stat, ...(abs ? { abs } : {}), ...(child.linkTarget ? { linkTarget: child.linkTarget } : {}) };
+    } else {
+      let st: fs.BigIntStats;
+      try {
+        st = await fs.promises.lstat(abs!, { bigint: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') opts.onError?.(fromErrno(err, displayPath(rel), 'cannot stat'));
+        continue;
+      }
+      let linkTarget: Buffer | undefined;
+      if (st.isSymbolicLink()) {
+        try {
+          linkTarget = await fs.promises.readlink(abs!, { encoding: 'buffer' });
+        } catch {
+          linkTarget = Buffer.alloc(0);
+        }
+      }
+      item = { rel, stat: statOf(st), abs: abs!, ...(linkTarget ? { linkTarget } : {}) };
     }
-    const item = { rel, abs, stat };
-    if (stat.isDirectory()) await enter(item);
+    if (isDirMode(item.stat.mode)) await enter(item);
     else yield item;
   }
 }

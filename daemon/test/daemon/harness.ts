@@ -32,8 +32,10 @@ export interface RunResult {
  * Spawns blitd with `args` (add `--port 0`), resolves once it printed its listening line. Perf
  * history is off unless `opts.env` turns it on: tests never write the user's ~/.config.
  */
-export function startDaemon(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<Daemon> {
-  const proc = spawn(process.execPath, [BLITD, ...args], {
+export function startDaemon(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; wrap?: string[] } = {}): Promise<Daemon> {
+  // `wrap`: a command that runs blitd (e.g. strace ... --): blitd is its last argument list.
+  const [cmd, ...pre] = opts.wrap ?? [process.execPath];
+  const proc = spawn(cmd!, [...pre, ...(opts.wrap ? [process.execPath] : []), BLITD, ...args], {
     env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1', ...opts.env },
     cwd: opts.cwd ?? os.tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
