@@ -127,6 +127,10 @@ function eventSink(out: Console, state: PassState, options: TransferOptions, ver
   };
 }
 
+/** The signals that cancel a run, with their numbers (a second one exits with 128 + the number). */
+const CANCEL_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+type CancelSignal = keyof typeof CANCEL_SIGNALS;
+
 export async function runTransferCommand(
   mode: TransferMode,
   srcArg: string,
@@ -145,13 +149,17 @@ export async function runTransferCommand(
   const state: PassState = { tally: emptyTally(), scanIncomplete: false, heldDeletes: [], printedFailures: new Set() };
 
   // Ctrl-C cancels the transfer cleanly (workers stop, temp files removed); a second one exits.
+  // SIGTERM and SIGHUP (the terminal or ssh session went away) cancel the same way, as rsync does:
+  // exit 1 [Cancelled], no temp file left, no partial file under a real name. Before, Node's
+  // default ended blit at once and left its `.blit.` temps (and a push's temps on blitd until the
+  // connection drop was noticed). A second signal exits at once (128 + its number).
   const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    out.err('blit: cancelling (Ctrl-C again to quit at once)');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (abort.signal.aborted) process.exit(128 + CANCEL_SIGNALS[signal as CancelSignal]);
+    out.err(signal === 'SIGINT' ? 'blit: cancelling (Ctrl-C again to quit at once)' : `blit: ${signal}: cancelling`);
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const signal of Object.keys(CANCEL_SIGNALS)) process.on(signal, onSignal);
 
   const runPass = async (passOptions: TransferOptions, withProgress: boolean): Promise<TransferSummary> => {
     if (withProgress) out.display = new ProgressDisplay(io.stderr);
@@ -202,7 +210,7 @@ export async function runTransferCommand(
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of Object.keys(CANCEL_SIGNALS)) process.off(signal, onSignal);
     // The stdout error listener stays: a write queued before an EPIPE may report it after we return.
   }
 }

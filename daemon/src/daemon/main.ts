@@ -103,7 +103,7 @@ Without modules, --root DIR (or the working directory, with a warning) is module
 Readiness: once serving, one line on stdout:
   blitd listening on ADDRESS data-plane tcp|grpc modules NAME,...
 --socket serves only a private Unix socket; StartTransfer (local paths, used by the VS Code
-extension) is available only there. SIGTERM/SIGINT: running transfers finish their current file
+extension) is available only there. SIGTERM/SIGINT/SIGHUP: running transfers finish their current file
 or cancel cleanly (at most 10 s), then exit 0.
 `;
 
@@ -204,9 +204,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Waits for SIGTERM/SIGINT, then: stop accepting calls, abort ctx.shutdown (running jobs and
+ * Waits for SIGTERM/SIGINT/SIGHUP, then: stop accepting calls, abort ctx.shutdown (running jobs and
  * handlers finish their current file or cancel cleanly), wait up to SHUTDOWN_GRACE_MS, exit 0.
- * A second signal forces the exit.
+ * A second signal forces the exit. SIGHUP (the terminal blitd was started from went away) is a
+ * stop like SIGTERM, not a reload (the configuration is read once at start) and not ignored: before,
+ * Node's default ended blitd at once, leaving the `.blit.` temps of running pushes. A blitd meant to
+ * outlive its shell runs under a service manager or `setsid` (nohup does not help: Node resets an
+ * ignored SIGHUP to the default at start).
  */
 /** `idle`: resolves when every job has ended and its perf record is written. */
 function serveUntilSignal(running: RunningServer, shutdown: AbortController, idle: () => Promise<void>, log: ClosableLogger): Promise<number> {
@@ -246,6 +250,7 @@ function serveUntilSignal(running: RunningServer, shutdown: AbortController, idl
       finished = true;
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
+      process.off('SIGHUP', onHup);
       log.info('stopped');
       log.close();
       resolve(0);
@@ -254,7 +259,9 @@ function serveUntilSignal(running: RunningServer, shutdown: AbortController, idl
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
+    const onHup = (): void => stop('SIGHUP');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
   });
 }
