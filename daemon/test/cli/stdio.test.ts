@@ -150,4 +150,53 @@ describe('cli: own output on a full disk or a closed pipe', function () {
     // Before the guard, the readiness line's ENOSPC reached the daemon's uncaughtException handler.
     assert.doesNotMatch(fs.readFileSync(logFile, 'utf8'), /unhandled error/);
   });
+
+  it('blitd that cannot start, stdout and stderr on /dev/full: exit 1 (64 for a usage error), not a crash or an abort', async () => {
+    const BLITD = path.resolve(BLIT_BIN, '../blitd.js');
+    const dir = tempDir('blitd-full-start');
+    const badToml = path.join(dir, 'bad.toml');
+    fs.writeFileSync(badToml, '[[module]]\nname = "m"\npath = 42\n');
+    const logFile = path.join(dir, 'blitd.log');
+    // A port in use: the start fails after the logger is set up (its file gets the error).
+    const busy = require('node:net').createServer() as import('node:net').Server;
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as import('node:net').AddressInfo).port;
+    const run = (args: string[], stdio: StdioOptions): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> => {
+      const child = spawn(process.execPath, [BLITD, ...args], { stdio, env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' } });
+      let out = '';
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+      return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out })));
+    };
+    try {
+      const full = fs.openSync('/dev/full', 'w');
+      try {
+        const cases: [string, string[], number][] = [
+          ['bad config', ['--config', badToml], 1],
+          ['missing config', ['--config', path.join(dir, 'nope.toml')], 1],
+          ['port in use', ['--root', dir, '--port', String(port), '--log', logFile], 1],
+          ['unknown option', ['--no-such-flag'], 64],
+        ];
+        for (const [what, args, want] of cases) {
+          // stdout on /dev/full too, then on a pipe (nothing may reach it: no readiness line, no stack).
+          const onFull = await run(args, ['ignore', full, full]);
+          assert.equal(onFull.signal, null, `${what}: killed by ${onFull.signal}`);
+          assert.equal(onFull.code, want, `${what}: exit ${onFull.code}`);
+          const onPipe = await run(args, ['ignore', 'pipe', full]);
+          assert.equal(onPipe.code, want, `${what} (stdout on a pipe): exit ${onPipe.code}`);
+          assert.equal(onPipe.out, '', `${what}: stdout`);
+        }
+      } finally {
+        fs.closeSync(full);
+      }
+      const log = fs.readFileSync(logFile, 'utf8');
+      assert.match(log, /cannot start/);
+      assert.doesNotMatch(log, /unhandled error|uncaught|\n\s+at /);
+      // The same failure with stderr readable: one line naming it, no stack trace.
+      const seen = spawnSync(process.execPath, [BLITD, '--config', badToml], { encoding: 'utf8', env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' } });
+      assert.equal(seen.status, 1);
+      assert.match(seen.stderr, /^blitd: error: .*\[\w+\]\n$/);
+    } finally {
+      busy.close();
+    }
+  });
 });
