@@ -14,6 +14,7 @@ import * as native from '@blit/native';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { displayPath, join2 } from '../engine/paths';
 import { ENOENT, nativeScanner, scanDir, ScanCursor } from '../engine/scan-dir';
+import { splitNs } from '../engine/time-split';
 import type { DirAnchor } from './beneath';
 
 const S_IFMT = 0o170000;
@@ -71,15 +72,8 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'cancelled' });
 }
 
-const NS = 1_000_000_000n;
-
 function statOf(st: fs.BigIntStats): TreeStat {
-  let sec = st.mtimeNs / NS;
-  let nsec = st.mtimeNs % NS;
-  if (nsec < 0n) {
-    nsec += NS;
-    sec -= 1n;
-  }
+  const { sec, nsec } = splitNs(st.mtimeNs);
   return {
     mode: Number(st.mode),
     size: Number(st.size),

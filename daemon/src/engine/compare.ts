@@ -5,16 +5,12 @@
  * then hash both sides (done by the worker, which has the file open anyway). --ignore-existing:
  * never touch a path that exists in the destination.
  */
+import { splitNs } from './time-split';
 import type { CompareOptions, Entry } from './types';
 
 /** Node's double-ms form of an ns timestamp, bit-identical to what a non-bigint lstat gives. */
 export function msFromNs(ns: bigint): number {
-  let sec = ns / 1_000_000_000n;
-  let nsec = ns % 1_000_000_000n;
-  if (nsec < 0n) {
-    nsec += 1_000_000_000n;
-    sec -= 1n;
-  }
+  const { sec, nsec } = splitNs(ns);
   return Number(sec) * 1e3 + Number(nsec) / 1e6;
 }
 

@@ -6,6 +6,7 @@
 import type * as pb from '@blit/proto';
 import { BlitError, ErrorCodes, type ErrorCode } from '../engine/errors';
 import { unpackEntries, type PackedEntry } from './manifest-pack';
+import { splitNs } from '../engine/time-split';
 import type {
   CompareMode,
   Entry,
@@ -34,13 +35,7 @@ const KIND_FROM_WIRE: Record<string, EntryKind> = {
 };
 
 export function entryToWire(e: Entry, checksum?: Buffer): pb.FileEntry {
-  // Floor division so times before 1970 keep a non-negative nanosecond part.
-  let sec = e.mtimeNs / NS_PER_SEC;
-  let nsec = e.mtimeNs % NS_PER_SEC;
-  if (nsec < 0n) {
-    nsec += NS_PER_SEC;
-    sec -= 1n;
-  }
+  const { sec, nsec } = splitNs(e.mtimeNs);
   return {
     path: e.rel,
     kind: KIND_TO_WIRE[e.kind],
