@@ -80,6 +80,42 @@ export function takeOverReading(socket: net.Socket): { fd: number; buffered: Buf
 }
 
 /**
+ * Idle recv-worker threads, booted before a stream needs one (prewarmStreamWorkers). A worker's
+ * start (a V8 isolate, Node's bootstrap, this module's imports: 40-200 ms on a loaded 2-core
+ * machine) used to sit between a big file's FILE_START and its first byte written: the socket
+ * was taken from Node and nobody read it, so the sender stalled too. Unref'd: an unused spare never
+ * keeps a process alive; one that dies is dropped.
+ */
+const spares: Worker[] = [];
+const SPARES_MAX = 2;
+/** Handovers served by a spare, since the process started (tests read it). */
+export let sparesUsed = 0;
+
+/**
+ * Boot idle stream workers now, up to `n` (at most SPARES_MAX) waiting, for a handover that is
+ * known to come (an expected big file). No-op where handover is not available.
+ */
+export function prewarmStreamWorkers(n: number): void {
+  if (!handoverAvailable()) return;
+  while (spares.length < Math.min(n, SPARES_MAX)) {
+    let w: Worker;
+    try {
+      w = new Worker(path.join(__dirname, 'recv-worker.js'), { workerData: { spare: true }, trackUnmanagedFds: false });
+    } catch {
+      return; // the handover starts its own worker (and names a failure) as before
+    }
+    w.unref();
+    const drop = (): void => {
+      const k = spares.indexOf(w);
+      if (k >= 0) spares.splice(k, 1);
+    };
+    w.once('exit', drop);
+    w.on('error', drop);
+    spares.push(w);
+  }
+}
+
+/**
  * Start the worker on a taken-over socket; `first` is the file open on the stream right now (none:
  * handed over between files). `small`: the worker writes expected small files itself (every pack
  * so far; later ones through expect()).
@@ -101,15 +137,22 @@ export function startStreamWorker(
     ...(small ? { small: { init: small.init, packs: small.packs, port: expects!.port2 } } : {}),
   };
   let worker: Worker;
+  const transferList = expects ? [workerReplies, expects.port2] : [workerReplies];
   try {
-    // Spelled out: the extension's bundler finds worker scripts by this pattern.
-    // trackUnmanagedFds off: the worker closes descriptors this thread duplicated for it (Node
-    // would warn), and it closes them itself, also when stopped.
-    worker = new Worker(path.join(__dirname, 'recv-worker.js'), {
-      workerData: data,
-      transferList: expects ? [workerReplies, expects.port2] : [workerReplies],
-      trackUnmanagedFds: false,
-    });
+    const spare = spares.shift();
+    if (spare) {
+      // Alive when taken (a spare that exited was dropped); if it dies from here on, its 'exit'
+      // reaches the handlers below like any worker's.
+      worker = spare;
+      sparesUsed++;
+      worker.ref();
+      worker.postMessage(data, transferList);
+    } else {
+      // Spelled out: the extension's bundler finds worker scripts by this pattern.
+      // trackUnmanagedFds off: the worker closes descriptors this thread duplicated for it (Node
+      // would warn), and it closes them itself, also when stopped.
+      worker = new Worker(path.join(__dirname, 'recv-worker.js'), { workerData: data, transferList, trackUnmanagedFds: false });
+    }
   } catch (err) {
     fs.closeSync(socketFd);
     if (first && first.fd >= 0) fs.closeSync(first.fd);

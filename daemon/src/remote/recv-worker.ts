@@ -917,4 +917,9 @@ function run(d: RecvWorkerData): void {
   }
 }
 
-if (parentPort && workerData && typeof (workerData as RecvWorkerData).socketFd === 'number') run(workerData as RecvWorkerData);
+if (parentPort && workerData) {
+  // A spare (recv-handover.ts prewarmStreamWorkers) boots ahead of its stream and gets it later,
+  // in its first message; otherwise the stream comes with the thread.
+  if ((workerData as { spare?: boolean }).spare === true) parentPort.once('message', (m: RecvWorkerData) => run(m));
+  else if (typeof (workerData as RecvWorkerData).socketFd === 'number') run(workerData as RecvWorkerData);
+}

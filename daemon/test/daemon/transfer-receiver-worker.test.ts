@@ -15,6 +15,8 @@ import type { Entry } from '../../src/engine/types';
 import { BlitError, ErrorCodes } from '../../src/engine/errors';
 import { FrameType, frameHeader, streamEndFrame } from '../../src/remote/dataplane';
 import { DataReceiver, HANDOVER_MIN, type FileSink } from '../../src/remote/data-receiver';
+import * as handover from '../../src/remote/recv-handover';
+import { spawnSync } from 'node:child_process';
 import { tempDir } from './harness';
 import { fileFrames } from './transfer-helpers';
 
@@ -152,6 +154,32 @@ describe('data receiver: big files handed to a worker thread', function () {
     } finally {
       t.close();
     }
+  });
+
+  it('the worker for an expected big file is booted at expect() and takes the stream at FILE_START', async () => {
+    const big = crypto.randomBytes(HANDOVER_MIN + MIB + 3);
+    const before = handover.sparesUsed;
+    const t = await setup([{ name: 'big', size: big.length }], true);
+    try {
+      for (const b of fileFrames(0, big, 2 * MIB)) t.client.write(b);
+      t.client.end(streamEndFrame(false));
+      await t.received;
+      assert.deepEqual(t.failures, []);
+      assert.equal(t.rx.streamsHandedOver, 1);
+      assert.equal(handover.sparesUsed, before + 1, 'the prewarmed worker took the stream');
+      assert.ok(fs.readFileSync(path.join(t.dir, 'big')).equals(big), 'exact');
+      assert.deepEqual(tempsIn(t.dir), []);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('an unused prewarmed worker does not keep the process alive', () => {
+    const mod = path.join(__dirname, '../../src/remote/recv-handover.js');
+    const r = spawnSync(process.execPath, ['-e', `const h = require(${JSON.stringify(mod)}); h.prewarmStreamWorkers(2); setTimeout(() => console.log('end of main'), 50);`], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.error, undefined, 'exited by itself');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'end of main');
   });
 
   for (const splice of [true, false]) {
