@@ -42,9 +42,20 @@ describe('perf history (JSONL on disk)', () => {
     assert.equal(perfHistoryOptionsFromEnv({ XDG_CONFIG_HOME: dir }).disabled, false);
   });
 
-  it('caps the file at maxRecords, keeping the newest, rewritten atomically', async () => {
+  it('caps the file at maxRecords (+ a quarter of slack), keeping the newest, rewritten atomically and not on every append', async () => {
     const h = PerfHistory.open({ dir, maxRecords: 10 });
-    for (let i = 1; i <= 25; i++) await h.append(record({ files: i }));
+    let rewrites = 0;
+    let ino = -1;
+    for (let i = 1; i <= 25; i++) {
+      await h.append(record({ files: i }));
+      const st = fs.statSync(h.file);
+      if (ino !== -1 && st.ino !== ino) rewrites++; // a rewrite renames a new file over the old
+      ino = st.ino;
+      const n = fs.readFileSync(h.file, 'utf8').trim().split('\n').length;
+      assert.ok(n <= 12, `append ${i}: ${n} lines, cap 10 + slack 2`);
+    }
+    // over 10 + 2 at appends 13, 16, 19, 22, 25 (was: every append from the 11th, 15 rewrites)
+    assert.equal(rewrites, 5);
     const lines = fs.readFileSync(h.file, 'utf8').trim().split('\n');
     assert.equal(lines.length, 10);
     assert.deepEqual(lines.map((l) => JSON.parse(l).files), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
@@ -52,17 +63,17 @@ describe('perf history (JSONL on disk)', () => {
   });
 
   it('a run reads once, appends once: what another process appended in between is kept, caps still hold', async () => {
-    const run = PerfHistory.open({ dir, maxRecords: 3 });
-    const other = PerfHistory.open({ dir, maxRecords: 3 });
+    // maxRecords 4, slack 1: rewritten when an append leaves more than 5 by the appender's count
+    const run = PerfHistory.open({ dir, maxRecords: 4 });
+    const other = PerfHistory.open({ dir, maxRecords: 4 });
     assert.deepEqual(run.recent(), []); // the run's warm-start read
-    await run.append(record({ files: 1 }));
-    await run.append(record({ files: 2 }));
+    for (const files of [1, 2, 3, 4]) await run.append(record({ files }));
     await other.append(record({ files: 100 }));
-    await run.append(record({ files: 3 }));
-    assert.deepEqual(PerfHistory.open({ dir }).recent().map((r) => r.files), [1, 2, 100, 3]);
+    await run.append(record({ files: 5 }));
+    assert.deepEqual(PerfHistory.open({ dir }).recent().map((r) => r.files), [1, 2, 3, 4, 100, 5]);
     // over the cap by the run's own count: the rewrite re-reads the file, so 100 is kept in order
-    await run.append(record({ files: 4 }));
-    assert.deepEqual(PerfHistory.open({ dir }).recent().map((r) => r.files), [100, 3, 4]);
+    await run.append(record({ files: 6 }));
+    assert.deepEqual(PerfHistory.open({ dir }).recent().map((r) => r.files), [4, 100, 5, 6]);
   });
 
   it('caps the file at maxBytes', async () => {
