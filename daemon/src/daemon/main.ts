@@ -203,6 +203,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 /**
  * Waits for SIGTERM/SIGINT/SIGHUP, then: stop accepting calls, abort ctx.shutdown (running jobs and
  * handlers finish their current file or cancel cleanly), wait up to SHUTDOWN_GRACE_MS, exit 0.
@@ -210,16 +212,16 @@ export async function main(argv: string[]): Promise<number> {
  * stop like SIGTERM, not a reload (the configuration is read once at start) and not ignored: before,
  * Node's default ended blitd at once, leaving the `.blit.` temps of running pushes. A blitd meant to
  * outlive its shell runs under a service manager or `setsid` (nohup does not help: Node resets an
- * ignored SIGHUP to the default at start).
+ * ignored SIGHUP to the default at start). `idle`: resolves when every job has ended and its perf
+ * record is written.
  */
-/** `idle`: resolves when every job has ended and its perf record is written. */
 function serveUntilSignal(running: RunningServer, shutdown: AbortController, idle: () => Promise<void>, log: ClosableLogger): Promise<number> {
   const onUnhandled = (err: unknown): void => log.error('unhandled error (daemon keeps serving)', { error: (err as Error)?.stack ?? String(err) });
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
   return new Promise((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
+    const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         log.warn('second signal: forcing shutdown', { signal });
         running.server.forceShutdown();
@@ -248,20 +250,13 @@ function serveUntilSignal(running: RunningServer, shutdown: AbortController, idl
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      process.off('SIGHUP', onHup);
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
       log.info('stopped');
       log.close();
       resolve(0);
       // Anything still holding the event loop (a stuck socket) must not keep a stopped daemon alive.
       setTimeout(() => process.exit(0), 1000).unref();
     };
-    const onTerm = (): void => stop('SIGTERM');
-    const onInt = (): void => stop('SIGINT');
-    const onHup = (): void => stop('SIGHUP');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-    process.on('SIGHUP', onHup);
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
   });
 }
