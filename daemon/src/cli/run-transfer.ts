@@ -2,6 +2,7 @@
  * One `blit copy | mirror | move` run: options → dispatch → events → output → exit code.
  * All I/O goes through the TransferIo handed in, so nothing here reads process globals.
  */
+import * as os from 'node:os';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferEvent, TransferMode, TransferOptions, TransferSummary } from '../engine/types';
@@ -127,9 +128,8 @@ function eventSink(out: Console, state: PassState, options: TransferOptions, ver
   };
 }
 
-/** The signals that cancel a run, with their numbers (a second one exits with 128 + the number). */
-const CANCEL_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
-type CancelSignal = keyof typeof CANCEL_SIGNALS;
+/** The signals that cancel a run (a second one exits with 128 + its number). */
+const CANCEL_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export async function runTransferCommand(
   mode: TransferMode,
@@ -155,11 +155,11 @@ export async function runTransferCommand(
   // connection drop was noticed). A second signal exits at once (128 + its number).
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (abort.signal.aborted) process.exit(128 + CANCEL_SIGNALS[signal as CancelSignal]);
+    if (abort.signal.aborted) process.exit(128 + os.constants.signals[signal]);
     out.err(signal === 'SIGINT' ? 'blit: cancelling (Ctrl-C again to quit at once)' : `blit: ${signal}: cancelling`);
     abort.abort();
   };
-  for (const signal of Object.keys(CANCEL_SIGNALS)) process.on(signal, onSignal);
+  for (const signal of CANCEL_SIGNALS) process.on(signal, onSignal);
 
   const runPass = async (passOptions: TransferOptions, withProgress: boolean): Promise<TransferSummary> => {
     if (withProgress) out.display = new ProgressDisplay(io.stderr);
@@ -210,7 +210,7 @@ export async function runTransferCommand(
     }
     throw err;
   } finally {
-    for (const signal of Object.keys(CANCEL_SIGNALS)) process.off(signal, onSignal);
+    for (const signal of CANCEL_SIGNALS) process.off(signal, onSignal);
     // The stdout error listener stays: a write queued before an EPIPE may report it after we return.
   }
 }
