@@ -132,15 +132,14 @@ function scannedChildren(nb: native.NativeBatch, n: number, dirRel: Buffer): Chi
 export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOptions = {}): AsyncGenerator<TreeItem> {
   const b = opts.beneath;
   const full = (rel: Buffer): Buffer => (!b ? rel : b.rel.length === 0 ? rel : rel.length === 0 ? b.rel : join2(b.rel, rel));
-  // The module root itself is configuration, not a network path: taken as it is.
-  const absOf = (rel: Buffer): Buffer => (b && full(rel).length > 0 ? b.anchor.path(full(rel)) : join2(start, rel));
   const nb = opts.native === false ? undefined : nativeScanner();
   // A directory is held open (acquired) while its children are used when they are addressed by path.
   const holdDirs = opts.paths === true || nb === undefined;
   let rootStat: fs.BigIntStats;
   let startAbs: Buffer;
   try {
-    startAbs = absOf(Buffer.alloc(0));
+    // The module root itself is configuration, not a network path: taken as it is.
+    startAbs = b && b.rel.length > 0 ? b.anchor.path(b.rel) : start;
     rootStat = await fs.promises.lstat(startAbs, { bigint: true });
   } catch (err) {
     throw fromErrno(err, shown, 'cannot stat');
