@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { BLIT_BIN, cleanupTemp, listTree, shellQuote, tempDir, tempLeftovers, writeTree } from './harness';
+import { BLITD } from '../daemon/harness';
 
 interface Run {
   code: number | null;
@@ -120,7 +122,6 @@ describe('cli: own output on a full disk or a closed pipe', function () {
   });
 
   it('blitd with stdout and stderr on /dev/full keeps serving (no unhandled error logged), exits 0 on SIGTERM', async () => {
-    const BLITD = path.resolve(BLIT_BIN, '../blitd.js');
     const root = tempDir('blitd-full-root');
     const logFile = path.join(tempDir('blitd-full-log'), 'blitd.log');
     const fd = fs.openSync('/dev/full', 'w');
@@ -152,15 +153,14 @@ describe('cli: own output on a full disk or a closed pipe', function () {
   });
 
   it('blitd that cannot start, stdout and stderr on /dev/full: exit 1 (64 for a usage error), not a crash or an abort', async () => {
-    const BLITD = path.resolve(BLIT_BIN, '../blitd.js');
     const dir = tempDir('blitd-full-start');
     const badToml = path.join(dir, 'bad.toml');
     fs.writeFileSync(badToml, '[[module]]\nname = "m"\npath = 42\n');
     const logFile = path.join(dir, 'blitd.log');
     // A port in use: the start fails after the logger is set up (its file gets the error).
-    const busy = require('node:net').createServer() as import('node:net').Server;
+    const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-    const port = (busy.address() as import('node:net').AddressInfo).port;
+    const port = (busy.address() as net.AddressInfo).port;
     const run = (args: string[], stdio: StdioOptions): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> => {
       const child = spawn(process.execPath, [BLITD, ...args], { stdio, env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' } });
       let out = '';
