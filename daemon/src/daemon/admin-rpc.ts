@@ -15,7 +15,7 @@ import { NativeError, statfsType, type NativeBatch } from '@blit/native';
 import { ENOENT, nativeScanner, ScanCursor } from '../engine/scan-dir';
 import { entryToWire } from '../remote/convert';
 import type { ModuleConfig, ServerContext } from './context';
-import { isDirMode, walkTree, type TreeItem } from './tree';
+import { isDirMode, kindOfMode, walkTree, type TreeItem } from './tree';
 import { DirAnchor } from './beneath';
 
 const FIND_BATCH = 256;
@@ -178,8 +178,7 @@ export async function find(
 
 function entryOfItem(item: TreeItem): pb.FileEntry | null {
   const s = item.stat;
-  const type = s.mode & 0o170000;
-  const kind = type === 0o100000 ? 'file' : type === 0o040000 ? 'dir' : type === 0o120000 ? 'symlink' : null;
+  const kind = kindOfMode(s.mode);
   if (!kind) return null;
   return entryToWire({
     rel: item.rel,
@@ -202,12 +201,12 @@ export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Ou
   try {
     for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'du') })) {
       out.allocatedBytes += stat.blocks * 512;
-      const type = stat.mode & 0o170000;
-      if (type === 0o100000) {
+      const kind = kindOfMode(stat.mode);
+      if (kind === 'file') {
         out.files++;
         out.bytes += stat.size;
-      } else if (type === 0o040000) out.dirs++;
-      else if (type === 0o120000) out.symlinks++;
+      } else if (kind === 'dir') out.dirs++;
+      else if (kind === 'symlink') out.symlinks++;
     }
   } finally {
     beneath.anchor.close();

@@ -18,6 +18,7 @@ import { splitNs } from '../engine/time-split';
 import type { DirAnchor } from './beneath';
 
 const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 const S = native.SCAN;
@@ -67,6 +68,12 @@ export interface TreeWalkOptions {
 }
 
 export const isDirMode = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
+
+/** The kind an lstat mode is for the admin verbs, or null for a socket, FIFO or device. */
+export function kindOfMode(mode: number): 'file' | 'dir' | 'symlink' | null {
+  const type = mode & S_IFMT;
+  return type === S_IFREG ? 'file' : type === S_IFDIR ? 'dir' : type === S_IFLNK ? 'symlink' : null;
+}
 
 function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'cancelled' });
