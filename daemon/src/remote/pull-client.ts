@@ -113,7 +113,9 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       doneCount.bytes += n;
       progress.tick();
     },
-  });
+    // Data over gRPC (forced, or a dry run: no data) has no stream to hand over: no worker booted
+    // ahead for a big file. An automatic fallback (port unreachable) is learnt later; at most 2 wait.
+  }, options.forceGrpcData || options.dryRun ? { streamWorkers: false } : {});
 
   // No Handshake round trip: the header below carries the protocol version (grpc-client.ts).
   const conn = openForTransfer({ host: src.host, port: src.port });

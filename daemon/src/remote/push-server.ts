@@ -158,6 +158,7 @@ class PushSession {
     this.dest = dest;
     dest.prepareRoot();
     await dest.ready();
+    const tcp = !options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData;
     const receiver = new DataReceiver({
       openSink: (f) => dest.openSink(f),
       writeSmall: (f, chunks, done) => dest.writeSmall(f, chunks, done),
@@ -174,10 +175,10 @@ class PushSession {
         this.done.bytes += n;
         this.progress.tick();
       },
-    });
+      // Data over gRPC has no stream to hand over: no worker booted ahead for a big file.
+    }, tcp ? {} : { streamWorkers: false });
     this.receiver = receiver;
 
-    const tcp = !options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData;
     if (tcp) {
       this.listener = await DataListener.open({
         host: this.ctx.bindHost,
