@@ -136,14 +136,10 @@ function listDirNative(nb: native.NativeBatch, c: ScanCursor, abs: Buffer, req: 
 }
 
 // Requests arrive in groups and are answered with one message per group (see DestLister.send).
+// Copied, not transferred (one byte per entry): see DestLister.send.
 parentPort!.on('message', (reqs: ListRequest[]) => {
   const replies: Reply[] = [];
-  const transfer: ArrayBuffer[] = [];
-  for (const req of reqs) {
-    const dir = listDir(req);
-    replies.push({ seq: req.seq, dir });
-    if ('same' in dir) transfer.push(dir.same.buffer as ArrayBuffer);
-  }
-  parentPort!.postMessage(replies, transfer);
+  for (const req of reqs) replies.push({ seq: req.seq, dir: listDir(req) });
+  parentPort!.postMessage(replies);
 });
 parentPort!.postMessage({ ready: true });

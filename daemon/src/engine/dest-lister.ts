@@ -138,13 +138,17 @@ export class DestLister {
    * Requests go in groups, answered in groups: one message per directory woke the other thread
    * per directory, and on 2 busy cores each wake-up preempted the walker (21 % of the main
    * thread's no-op profile sat in postMessage). A partial group leaves when the walker yields.
+   * The arrays are copied by the structured clone (~25 bytes per entry), not transferred: the
+   * first ArrayBuffer an isolate detaches invalidates V8's ArrayBufferDetaching protector and
+   * every optimized function of that thread that touches a typed array is compiled again
+   * (DEVLOG h39, h49).
    */
   private send(): void {
     this.sendScheduled = false;
     if (this.outbox.length === 0) return;
     const reqs = this.outbox;
     this.outbox = [];
-    this.worker.postMessage(reqs, reqs.flatMap((r) => [r.sizes.buffer, r.mtimes.buffer, r.modes.buffer, r.uids.buffer, r.gids.buffer] as ArrayBuffer[]));
+    this.worker.postMessage(reqs);
   }
 
   async close(): Promise<void> {
