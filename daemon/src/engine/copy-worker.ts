@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initChecksum } from './checksum';
 import { createBatchRunner } from './copy-task';
 import type { BatchReply, BatchRequest, ExitRequest, WorkerInit } from './worker-protocol';
+import { isExitRequest } from './worker-exit';
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   const runBatch = createBatchRunner(init);
   parentPort!.on('message', (req: BatchRequest | ExitRequest) => {
     // Exit from JS, between batches: never inside a native call (see WorkerPool.close).
-    if ('exit' in req) process.exit(0);
+    if (isExitRequest(req)) process.exit(0);
     const results = runBatch(req.tasks);
     const reply: BatchReply = { batch: req.batch, results };
     parentPort!.postMessage(reply);

@@ -6,6 +6,7 @@ import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
 import * as native from '@blit/native';
 import type { ListedDir, ListedEntry, ListRequest, QuickCheck, Reply } from './dest-lister';
 import type { Entry } from './types';
+import { isExitRequest, type ExitRequest } from './worker-exit';
 
 const init = workerData as { root: string; quick: QuickCheck; owners: boolean };
 const root = Buffer.from(init.root, 'latin1');
@@ -137,7 +138,8 @@ function listDirNative(nb: native.NativeBatch, c: ScanCursor, abs: Buffer, req: 
 
 // Requests arrive in groups and are answered with one message per group (see DestLister.send).
 // Copied, not transferred (one byte per entry): see DestLister.send.
-parentPort!.on('message', (reqs: ListRequest[]) => {
+parentPort!.on('message', (reqs: ListRequest[] | ExitRequest) => {
+  if (isExitRequest(reqs)) process.exit(0); // DestLister.close: between groups, from JS
   const replies: Reply[] = [];
   for (const req of reqs) replies.push({ seq: req.seq, dir: listDir(req) });
   parentPort!.postMessage(replies);

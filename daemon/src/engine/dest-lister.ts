@@ -11,6 +11,7 @@ import type { EntryKind } from './types';
 import type { DirListing } from './walk';
 import { baseName } from './paths';
 import { msFromNs } from './compare';
+import { askToExit } from './worker-exit';
 
 /** One destination entry as it crosses the thread boundary (names and targets as latin1). */
 export interface ListedEntry {
@@ -151,7 +152,12 @@ export class DestLister {
     this.worker.postMessage(reqs);
   }
 
-  async close(): Promise<void> {
-    await this.worker.terminate();
+  /**
+   * Ask the thread to exit after the group it is listing (never terminate(): a thread still loading
+   * the native library or inside a listing call would abort the process, see worker-exit.ts).
+   * Resolves with its exit code (0: exited when asked).
+   */
+  close(): Promise<number> {
+    return askToExit(this.worker);
   }
 }

@@ -6,10 +6,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import type { BatchReply, BatchRequest, ExitRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
+import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
 import type { CopyPrimitive } from './types';
 import type { MetaOptions } from './metadata';
 import { createBatchRunner } from './copy-task';
+import { askToExit } from './worker-exit';
 
 interface Slot {
   worker: Worker;
@@ -220,27 +221,11 @@ export class WorkerPool {
    * the thread is, and inside an ffi-rs call (a worker still loading the native library, or in a
    * batch) its pending termination makes ffi-rs panic and abort the whole process (seen once
    * under load, DEVLOG h41-gaps). `force` (a stall: a worker stuck in a syscall never reads its
-   * messages) terminates at once; a worker that has not exited CLOSE_GRACE_MS after the request
+   * messages) terminates at once; a worker that has not exited EXIT_GRACE_MS after the request
    * is terminated too. Resolves with each worker's exit code (0: exited when asked; 1: terminated).
    */
   close(opts: { force?: boolean } = {}): Promise<number[]> {
     this.closed = true;
     return Promise.all(this.slots.map((s) => (opts.force ? s.worker.terminate() : askToExit(s.worker))));
   }
-}
-
-/** How long a worker asked to exit may take before it is terminated (it finishes its batch first). */
-const CLOSE_GRACE_MS = 5_000;
-
-function askToExit(worker: Worker): Promise<number> {
-  if (worker.threadId === -1) return Promise.resolve(1); // already gone (an error)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
-    worker.once('exit', (code: number) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-    const exit: ExitRequest = { exit: true };
-    worker.postMessage(exit);
-  });
 }

@@ -68,10 +68,8 @@ export interface BatchRequest {
   tasks: FileTask[];
 }
 
-/** The pool asks a worker to exit between batches (see WorkerPool.close). */
-export interface ExitRequest {
-  exit: true;
-}
+/** The pool asks a worker to exit between batches (see WorkerPool.close, worker-exit.ts). */
+export type { ExitRequest } from './worker-exit';
 
 export interface BatchReply {
   batch: number;

@@ -11,6 +11,7 @@ import type * as net from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { BlitError, ErrorCodes } from '../engine/errors';
+import { askToExit } from '../engine/worker-exit';
 import { CTL_CELLS, Ctl, type DirectFile, type FdReply, type FromRecvWorker, type RecvWorkerData, type SmallExpects, type SmallResults } from './recv-worker';
 import type { SmallWorkerInit } from './small-file-batch';
 
@@ -176,13 +177,18 @@ export function startStreamWorker(
   let stopping = false;
   const stop = async (): Promise<void> => {
     stopping = true;
-    Atomics.store(ctl, Ctl.STOP, 1);
-    wake();
-    // The worker checks STOP at least every 50 ms; terminate is the last resort (it would leak
-    // the worker's duplicate descriptors).
-    const timer = setTimeout(() => void worker.terminate(), 2000);
+    // The worker checks STOP at least every POLL_MS (its reads and waits are bounded by it, and
+    // its loop checks it first), returns from its loop and ends by itself, its descriptors closed. Terminate is the last resort, after EXIT_GRACE_MS (it would leak the worker's
+    // duplicate descriptors, and land wherever the thread is: inside an ffi-rs call it aborts the
+    // process, worker-exit.ts). The grace was 2 s: a thread still starting on a loaded machine
+    // could exceed it.
+    await askToExit(worker, {
+      ask: () => {
+        Atomics.store(ctl, Ctl.STOP, 1);
+        wake();
+      },
+    });
     await exited;
-    clearTimeout(timer);
     replies.close();
     expects?.port1.close();
   };

@@ -5,7 +5,7 @@
  * thread does nothing else. The socket is non-blocking (libuv made it so): on EAGAIN the thread
  * sleeps briefly and retries, which only happens while the receiver is slower than the sender.
  *
- * Messages in:  {type:'files', recs, count, sent?} ... {type:'end'}: a batch of files as
+ * Messages in:  {type:'files', recs, count, sent?} ... {type:'end'} | {exit: true}: a batch of files as
  *               blit_read_batch's records (small-reader.ts packJobs: index, size, ns mtime, path;
  *               one buffer, copied (not transferred: stream-worker.ts pump), no object per file); `sent`: the main thread
  *               already wrote FILE_START and that many payload bytes of the batch's first file
@@ -24,9 +24,17 @@ import * as native from '@blit/native';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
 import { jobAt, smallReader } from './small-reader';
 import { SourceChanged, checkUnchanged, readAllChecked } from './source-check';
+import { isExitRequest, type ExitRequest } from '../engine/worker-exit';
 
 export interface SendfileWorkerData {
   fd: number;
+  /**
+   * Int32 cell 0 set to 1: stop (stream-worker.ts finish on an error or cancel). Checked while
+   * the socket is full and before each payload chunk, so a stream whose peer stopped reading, or
+   * a long file, ends within one poll (100 ms) or one chunk: the main thread closes the socket
+   * only after this thread has exited (the descriptor number must not be reused under it).
+   */
+  stop?: SharedArrayBuffer;
 }
 
 export interface FileJob {
@@ -37,7 +45,7 @@ export interface FileJob {
   /** Payload bytes of this file the main thread already sent (after its FILE_START). */
   sent?: number;
 }
-export type ToWorker = { type: 'files'; recs: Uint8Array; count: number; sent?: number } | { type: 'end' };
+export type ToWorker = { type: 'files'; recs: Uint8Array; count: number; sent?: number } | { type: 'end' } | ExitRequest;
 export type FileResult = { index: number; ok: false; code: string; reason: string };
 export type FromWorker =
   | { type: 'ready' }
@@ -55,12 +63,18 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 class Broken extends Error {}
 
+let stopCell: Int32Array | undefined;
+function checkStop(): void {
+  if (stopCell && Atomics.load(stopCell, 0) === 1) throw new Broken('data stream stopped');
+}
+
 /**
  * The socket is full: wait until it can take more. poll(2) sleeps exactly until the receiver
  * drained some (before: 0.2 ms sleeps, 5000 wake-ups a second while a slow receiver caught up,
  * 90% of this thread's profile); without the native bindings, the short sleep.
  */
 function waitWritable(sock: number): void {
+  checkStop();
   if (native.nativeAvailable) native.poll(sock, native.POLLOUT, 100);
   else Atomics.wait(sleepCell, 0, 0, 0.2);
 }
@@ -87,6 +101,7 @@ function writeAll(fd: number, buf: Buffer): void {
 
 function run(data: SendfileWorkerData): void {
   const port = parentPort!;
+  if (data.stop) stopCell = new Int32Array(data.stop);
   const sock = data.fd;
   let usedSendfile = false;
   let sendfileWorks = native.platformSupportsZeroCopy();
@@ -96,6 +111,7 @@ function run(data: SendfileWorkerData): void {
   const sendPayload = (file: number, size: number, from: number): void => {
     let pos = from;
     while (pos < size) {
+      checkStop();
       const n = Math.min(MAX_DATA_PAYLOAD, size - pos);
       writeAll(sock, frameHeader(FrameType.Data, currentIndex, n));
       let sent = 0;
@@ -211,6 +227,8 @@ function run(data: SendfileWorkerData): void {
   };
 
   port.on('message', (m: ToWorker) => {
+    // Asked to exit (stream-worker.ts finish): from JS between messages, never inside a native call.
+    if (isExitRequest(m)) process.exit(0);
     try {
       if (m.type === 'files') {
         const recs = m.recs;

@@ -23,6 +23,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Entry } from '../engine/types';
 import type { MetaOptions } from '../engine/metadata';
+import { askToExit } from '../engine/worker-exit';
 import { RecordKind, runSmallBatch, SmallBatchBuilder, type Beneath, type SmallBatchReply, type SmallWorkerInit } from './small-file-batch';
 
 /** Files / bytes per batch: big enough to share the message cost, small enough to spread. */
@@ -158,7 +159,7 @@ export class SmallFileWriter {
       // it (openat2) with fs.closeSync, which Node's tracking warned about once per directory
       // ("closed but not opened in unmanaged mode", thousands per push, a stack trace each). The
       // tracking only closes fds still open when a thread exits; this one closes every fd it
-      // opens itself (finally blocks) and is terminated only once idle (close()).
+      // opens itself (finally blocks) and is asked to exit only once idle (close()).
       const worker = new Worker(path.join(__dirname, 'small-file-worker.js'), { workerData: init, trackUnmanagedFds: false });
       lane.worker = worker;
       worker.on('message', (msg: SmallBatchReply | { ready: true }) => {
@@ -204,8 +205,11 @@ export class SmallFileWriter {
     }
   }
 
-  /** Flush, wait for every batch in flight, stop the workers. Safe to call twice. */
-  async close(): Promise<void> {
+  /**
+   * Flush, wait for every batch in flight, ask the workers to exit (never terminate(): see
+   * worker-exit.ts). Safe to call twice. Resolves with the exit codes (0: exited when asked).
+   */
+  async close(): Promise<number[]> {
     for (const l of this.lanes) this.flushLane(l);
     while (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
     this.closed = true;
@@ -214,6 +218,6 @@ export class SmallFileWriter {
       l.worker = undefined;
       l.ready = false;
     }
-    await Promise.all(workers.map((w) => w.terminate()));
+    return Promise.all(workers.map((w) => askToExit(w)));
   }
 }

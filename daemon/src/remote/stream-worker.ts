@@ -14,6 +14,7 @@ import { streamEndFrame } from './dataplane';
 import { sendFileOnStream, sendOnStream, write, writesFlushed, type OutgoingFile, type SendQueue, type SenderHooks } from './data-sender';
 import type { FileJob, FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
 import { packJobs, smallReader } from './small-reader';
+import { askToExit } from '../engine/worker-exit';
 
 /**
  * Files handed to one stream's worker ahead of time, in messages of at most BATCH files or
@@ -119,7 +120,8 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
   socket.pause();
   socket.on('error', () => undefined);
   // Spelled out (not `script`): the extension's bundler finds worker scripts by this pattern.
-  const worker = new Worker(path.join(__dirname, 'sendfile-worker.js'), { workerData: { fd } satisfies SendfileWorkerData });
+  const stopBuf = new SharedArrayBuffer(4);
+  const worker = new Worker(path.join(__dirname, 'sendfile-worker.js'), { workerData: { fd, stop: stopBuf } satisfies SendfileWorkerData });
   // The files handed to the worker, in the order it reports them (results say how many are done).
   let pending: OutgoingFile[] = [];
   let pendingHead = 0;
@@ -137,13 +139,29 @@ function runWorker(socket: net.Socket, fd: number, firstFile: OutgoingFile, queu
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
+      // The thread is asked to exit, never terminated: terminate() inside an ffi-rs call (the
+      // thread still loading @blit/native, or in a syscall wrapper) aborts the whole process
+      // (worker-exit.ts; a pull from blitd ended with "Connection dropped" in CI).
+      if (err && ready) {
+        // It may be writing to the socket's descriptor: the stop flag ends its batch while the
+        // socket is full (a peer that stopped reading) or at the next chunk, and the socket is
+        // closed only once the thread is gone, so the number is never reused under its writes.
+        Atomics.store(new Int32Array(stopBuf), 0, 1);
+        void askToExit(worker).then(() => {
+          socket.destroy();
+          reject(err);
+        });
+        return;
+      }
+      // Not ready: it never had a file (they go to it once it is ready), so it never wrote to the
+      // socket; it exits when its start is done. Success: it said 'finished' and ends by itself,
+      // or the bridge sent every file before it was ready.
+      void askToExit(worker);
       if (err) {
-        void worker.terminate();
         socket.destroy();
         reject(err);
         return;
       }
-      void worker.terminate();
       socket.end(() => resolve(zeroCopy));
     };
     const onAbort = (): void => finish(new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' }));
