@@ -13,6 +13,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { messageReader } from '../../src/remote/call-io';
 import { FrameType, frameHeader } from '../../src/remote/dataplane';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
+import type { OutgoingFile } from '../../src/remote/data-sender';
+import type { Entry } from '../../src/engine/types';
 
 export const NON_UTF8 = Buffer.from([0x6e, 0x6f, 0x6e, 0xff, 0xfe, 0x2e, 0x62, 0x69, 0x6e]); // "non\xff\xfe.bin"
 const MTIME_NS = 981173106123456789n; // 2001-02-03T04:05:06.123456789Z
@@ -250,4 +252,13 @@ export function forwarder(targetHost: string, targetPort: number): Promise<{ por
       });
     });
   });
+}
+
+/** A sender's queue item for `data` written to `<dir>/<name>` (its real mtime, mode 0644). */
+export function outgoing(dir: string, index: number, name: string, data: Buffer): OutgoingFile {
+  const abs = path.join(dir, name);
+  fs.writeFileSync(abs, data);
+  const st = fs.statSync(abs, { bigint: true });
+  const entry: Entry = { rel: Buffer.from(name), kind: 'file', size: data.length, mtimeNs: st.mtimeNs, mode: 0o644, uid: 0, gid: 0 };
+  return { index, abs: Buffer.from(abs), entry };
 }

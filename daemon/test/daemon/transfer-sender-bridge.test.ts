@@ -12,14 +12,14 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { BlitError, ErrorCodes } from '../../src/engine/errors';
-import type { Entry } from '../../src/engine/types';
 import { Worker } from 'node:worker_threads';
 import { FrameDecoder, FrameType, STREAM_FLAG_ZERO_COPY, frameHeader } from '../../src/remote/dataplane';
 import type { FromWorker, ToWorker } from '../../src/remote/sendfile-worker';
 import { packJobs } from '../../src/remote/small-reader';
-import { SendQueue, type OutgoingFile } from '../../src/remote/data-sender';
+import { SendQueue } from '../../src/remote/data-sender';
 import { sendOnStreamZeroCopy } from '../../src/remote/stream-worker';
 import { tempDir } from './harness';
+import { outgoing } from './transfer-helpers';
 
 const MIB = 1024 * 1024;
 
@@ -81,14 +81,6 @@ function receiver(holdMs: number): Promise<Receiver> {
     for (const sock of accepted) sock.destroy();
   };
   return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ port: (server.address() as net.AddressInfo).port, got, close })));
-}
-
-function outgoing(dir: string, index: number, name: string, data: Buffer): OutgoingFile {
-  const abs = path.join(dir, name);
-  fs.writeFileSync(abs, data);
-  const st = fs.statSync(abs, { bigint: true });
-  const entry: Entry = { rel: Buffer.from(name), kind: 'file', size: data.length, mtimeNs: st.mtimeNs, mode: 0o644, uid: 0, gid: 0 };
-  return { index, abs: Buffer.from(abs), entry };
 }
 
 function pattern(size: number, seed: number): Buffer {

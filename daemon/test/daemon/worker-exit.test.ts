@@ -18,7 +18,6 @@ import * as path from 'node:path';
 // The module object itself (not an import-star copy with getters): its Worker is replaced below.
 import workerThreads = require('node:worker_threads');
 import { BlitError, ErrorCodes } from '../../src/engine/errors';
-import type { Entry } from '../../src/engine/types';
 import { defaultMetaOptions } from '../../src/engine/metadata';
 import { DestLister } from '../../src/engine/dest-lister';
 import type { DirListing } from '../../src/engine/walk';
@@ -27,6 +26,7 @@ import { sendOnStreamZeroCopy } from '../../src/remote/stream-worker';
 import { SmallFileWriter } from '../../src/remote/small-writer';
 import { startStreamWorker, takeOverReading, type HandoverTarget } from '../../src/remote/recv-handover';
 import { tempDir } from './harness';
+import { outgoing } from './transfer-helpers';
 
 const MIB = 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -60,14 +60,6 @@ function watchWorkers(): { count: () => number; codes: () => Promise<number[]>; 
     },
     restore: () => ((workerThreads as { Worker: typeof Original }).Worker = Original),
   };
-}
-
-function outgoing(dir: string, index: number, name: string, data: Buffer): OutgoingFile {
-  const abs = path.join(dir, name);
-  fs.writeFileSync(abs, data);
-  const st = fs.statSync(abs, { bigint: true });
-  const entry: Entry = { rel: Buffer.from(name), kind: 'file', size: data.length, mtimeNs: st.mtimeNs, mode: 0o644, uid: 0, gid: 0 };
-  return { index, abs: Buffer.from(abs), entry };
 }
 
 /**
