@@ -15,7 +15,7 @@ import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import type { Entry, Failure } from '../engine/types';
 import { displayPath } from '../engine/paths';
 import { FrameDecoder, readIntoReusedBuffer, STREAM_FLAG_ZERO_COPY } from './dataplane';
-import { handoverAvailable, prewarmStreamWorkers, startStreamWorker, takeOverReading, type HandoverTarget, type StreamWorker } from './recv-handover';
+import { handoverAvailable, prewarmStreamWorkers, SPARES_MAX, startStreamWorker, takeOverReading, type HandoverTarget, type StreamWorker } from './recv-handover';
 import { ExpectPacker, type DirectFile, type SmallExpects, type SmallResults } from './recv-worker';
 import type { RecordKind, SmallWorkerInit } from './small-file-batch';
 import { baseName } from '../engine/paths';
@@ -241,7 +241,7 @@ export class DataReceiver {
   private lastTarget: SmallTarget | undefined;
   private packScheduled = false;
   private readonly smallWorkers = new Set<StreamWorker>();
-  /** Expected files of HANDOVER_MIN or more (counted up to 2: the stream workers prewarmed). */
+  /** Expected files of HANDOVER_MIN or more (counted up to SPARES_MAX: the stream workers prewarmed). */
   private bigExpected = 0;
 
   constructor(private readonly hooks: ReceiverHooks, options: ReceiverOptions = {}) {
@@ -253,7 +253,7 @@ export class DataReceiver {
     if (this.files.has(f.index)) return;
     this.files.set(f.index, f);
     // A big file will be handed to a stream worker: boot it now, while the need list travels.
-    if (this.useWorkers && f.entry.size >= HANDOVER_MIN && this.bigExpected < 2) prewarmStreamWorkers(++this.bigExpected);
+    if (this.useWorkers && f.entry.size >= HANDOVER_MIN && this.bigExpected < SPARES_MAX) prewarmStreamWorkers(++this.bigExpected);
     if (f.entry.size <= SMALL_FILE && this.smallMode()) this.expectSmall(f, this.streamSmall!);
   }
 

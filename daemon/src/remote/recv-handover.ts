@@ -11,7 +11,7 @@ import type * as net from 'node:net';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { BlitError, ErrorCodes } from '../engine/errors';
-import { askToExit } from '../engine/worker-exit';
+import { askToExit, EXIT_REQUEST } from '../engine/worker-exit';
 import { CTL_CELLS, Ctl, type DirectFile, type FdReply, type FromRecvWorker, type RecvWorkerData, type SmallExpects, type SmallResults } from './recv-worker';
 import type { SmallWorkerInit } from './small-file-batch';
 
@@ -85,10 +85,23 @@ export function takeOverReading(socket: net.Socket): { fd: number; buffered: Buf
  * start (a V8 isolate, Node's bootstrap, this module's imports: 40-200 ms on a loaded 2-core
  * machine) used to sit between a big file's FILE_START and its first byte written: the socket
  * was taken from Node and nobody read it, so the sender stalled too. Unref'd: an unused spare never
- * keeps a process alive; one that dies is dropped.
+ * keeps a process alive; one that dies is dropped. When the process is about to exit with spares
+ * unused, they are asked to exit (and waited for): Node's exit would otherwise stop a spare that
+ * is still booting wherever it is, and inside an ffi-rs call (loading @blit/native) that aborts
+ * the process (worker-exit.ts).
  */
 const spares: Worker[] = [];
-const SPARES_MAX = 2;
+/** Spares waiting at most (a receiver asks for one per expected big file, up to this many). */
+export const SPARES_MAX = 2;
+let exitHookSet = false;
+
+/** 'beforeExit': the event loop is empty. Unused spares exit from JS; the loop waits for them. */
+function releaseSpares(): void {
+  for (const w of spares.splice(0)) {
+    w.ref();
+    w.postMessage(EXIT_REQUEST);
+  }
+}
 /** Handovers served by a spare, since the process started (tests read it). */
 export let sparesUsed = 0;
 
@@ -98,6 +111,10 @@ export let sparesUsed = 0;
  */
 export function prewarmStreamWorkers(n: number): void {
   if (!handoverAvailable()) return;
+  if (!exitHookSet) {
+    exitHookSet = true;
+    process.on('beforeExit', releaseSpares);
+  }
   while (spares.length < Math.min(n, SPARES_MAX)) {
     let w: Worker;
     try {
@@ -178,7 +195,8 @@ export function startStreamWorker(
   const stop = async (): Promise<void> => {
     stopping = true;
     // The worker checks STOP at least every POLL_MS (its reads and waits are bounded by it, and
-    // its loop checks it first), returns from its loop and ends by itself, its descriptors closed. Terminate is the last resort, after EXIT_GRACE_MS (it would leak the worker's
+    // its loop checks it first), returns from its loop and ends by itself, its descriptors
+    // closed. Terminate is the last resort, after EXIT_GRACE_MS (it would leak the worker's
     // duplicate descriptors, and land wherever the thread is: inside an ffi-rs call it aborts the
     // process, worker-exit.ts). The grace was 2 s: a thread still starting on a loaded machine
     // could exceed it.

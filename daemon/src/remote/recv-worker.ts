@@ -26,6 +26,7 @@ import { BlitError, ErrorCodes } from '../engine/errors';
 import { FrameDecoder, HEADER_BYTES } from './dataplane';
 import { reserveTempNames } from '../engine/atomic';
 import { makeDir, openDirBeneath, RecordKind, runSmallBatch, SmallBatchBuilder, type SmallWorkerInit } from './small-file-batch';
+import { isExitRequest, type ExitRequest } from '../engine/worker-exit';
 
 export const Ctl = { REPLY: 0, STOP: 1, PAUSED: 2, UNPROCESSED_KIB: 3 } as const;
 
@@ -920,6 +921,8 @@ function run(d: RecvWorkerData): void {
 if (parentPort && workerData) {
   // A spare (recv-handover.ts prewarmStreamWorkers) boots ahead of its stream and gets it later,
   // in its first message; otherwise the stream comes with the thread.
-  if ((workerData as { spare?: boolean }).spare === true) parentPort.once('message', (m: RecvWorkerData) => run(m));
-  else if (typeof (workerData as RecvWorkerData).socketFd === 'number') run(workerData as RecvWorkerData);
+  // A spare never used is asked to exit (recv-handover.ts releaseSpares) when its process ends.
+  if ((workerData as { spare?: boolean }).spare === true) {
+    parentPort.once('message', (m: RecvWorkerData | ExitRequest) => (isExitRequest(m) ? process.exit(0) : run(m)));
+  } else if (typeof (workerData as RecvWorkerData).socketFd === 'number') run(workerData as RecvWorkerData);
 }

@@ -174,12 +174,26 @@ describe('data receiver: big files handed to a worker thread', function () {
     }
   });
 
-  it('an unused prewarmed worker does not keep the process alive', () => {
+  it('an unused prewarmed worker does not keep the process alive, and exits when asked, not stopped by the exit', () => {
     const mod = path.join(__dirname, '../../src/remote/recv-handover.js');
-    const r = spawnSync(process.execPath, ['-e', `const h = require(${JSON.stringify(mod)}); h.prewarmStreamWorkers(2); setTimeout(() => console.log('end of main'), 50);`], { encoding: 'utf8', timeout: 30_000 });
+    // Worker wrapped before the module loads: each spare's exit code is printed when it exits, and
+    // a terminate() call is printed too. Node's own exit stops a still-running thread without
+    // either (the thread may be inside an ffi-rs call then: worker-exit.ts).
+    const script = `
+      const wt = require('node:worker_threads');
+      const fs = require('node:fs');
+      const Original = wt.Worker;
+      wt.Worker = class extends Original {
+        constructor(...a) { super(...a); this.once('exit', (c) => fs.writeSync(1, 'spare exit ' + c + '\\n')); }
+        terminate() { fs.writeSync(1, 'terminate\\n'); return super.terminate(); }
+      };
+      const h = require(${JSON.stringify(mod)});
+      h.prewarmStreamWorkers(2);
+      setTimeout(() => fs.writeSync(1, 'end of main\\n'), 50);`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.error, undefined, 'exited by itself');
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout.trim(), 'end of main');
+    assert.deepEqual(r.stdout.trim().split('\n'), ['end of main', 'spare exit 0', 'spare exit 0']);
   });
 
   for (const splice of [true, false]) {
