@@ -77,12 +77,12 @@ export interface ReceiverHooks {
   /**
    * Small files received and written by the stream's worker thread (see receiveStream): asked once,
    * at the first expected file; undefined = every small file takes writeSmall.
-   * Only blitd's push receiver passes it (push-server.ts); the pull client does not, on purpose:
-   * measured (DEVLOG h35/h38), blitd as receiver spends 7-17% less CPU this way (it also drops
-   * main's per-file resolution beneath the module root: a worker opens each directory once),
-   * while the client as receiver gained nothing on ext4 (CPU equal, wall +13%: a stream worker
-   * writes synchronously between its socket reads, where main's path reads on the main thread
-   * while two SmallFileWriter threads write). Both paths are tested on real processes.
+   * blitd's push receiver (push-server.ts) and the pull client (pull-client.ts) pass it. Measured:
+   * blitd as receiver spends 7-17% less CPU this way (DEVLOG h35/h38; it also drops main's
+   * per-file resolution beneath the module root: a worker opens each directory once); the client
+   * as receiver user CPU -22%, user+sys -6% on ext4, wall not worse (DEVLOG h52; h35 had seen
+   * the ext4 wall +13% on a branch without the density gate, not reproduced). Both paths are
+   * tested on real processes.
    */
   streamSmall?(): StreamSmall | undefined;
 }

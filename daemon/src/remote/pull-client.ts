@@ -98,6 +98,9 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   const rx = new DataReceiver({
     openSink: (f) => dest!.openSink(f),
     writeSmall: (f, chunks, done) => dest!.writeSmall(f, chunks, done),
+    // Small files of dense need-lists received and written on the data streams' worker threads
+    // (as blitd's push receiver does): see ReceiverHooks.streamSmall for the measurements.
+    streamSmall: () => dest!.streamSmall(),
     committed: (f) => {
       dest!.fileCommitted(f);
       noteCommitted(f.index);

@@ -162,8 +162,8 @@ class PushSession {
     const receiver = new DataReceiver({
       openSink: (f) => dest.openSink(f),
       writeSmall: (f, chunks, done) => dest.writeSmall(f, chunks, done),
-      // Small files received and written on the data streams' worker threads (not the pull
-      // client's choice: see ReceiverHooks.streamSmall for the measurements).
+      // Small files received and written on the data streams' worker threads (the pull client
+      // does the same: see ReceiverHooks.streamSmall for the measurements).
       streamSmall: () => dest.streamSmall(),
       committed: (f) => {
         dest.fileCommitted(f);
