@@ -12,11 +12,16 @@
  * turn if its worker has less than two batches to do (so it never waits for the round trip);
  * otherwise it keeps filling, and bigger batches mean fewer messages.
  *
- * Workers start once SPAWN_AFTER_FILES files have come (a no-op mirror or a push of a few saved
- * files never starts them: a thread costs ~30-50 ms of start-up, more than writing 64 small files
- * here); until one is up (~50-150 ms: a thread, the engine modules, ffi-rs) batches run on the
- * main thread, so the first files are not delayed. close() waits for every batch in flight, so a worker is never terminated in the
- * middle of a file (no temp file is left behind).
+ * Workers start once SPAWN_AFTER_FILES records (files or new directories) have come (a no-op
+ * mirror or a push of a few saved files never starts them: a thread costs ~30-50 ms of start-up,
+ * more than writing 64 small files here). Until then batches run on the main thread; once they
+ * are starting (~50-150 ms quiet, over 1 s at load 12: a thread, the engine modules, ffi-rs) a
+ * lane's batches wait for its worker, in order (they ran on the main thread: ~0.9 s of mkdirs and
+ * writes of a `mixed` pull's main thread, DEVLOG h53-mixed; the receiver's HIGH_WATER bounds the
+ * file bytes that wait). Directories count: a push whose small files all go to the stream workers
+ * queues only mkdir records here, and those ran on the main thread for the whole transfer.
+ * close() waits for every batch in flight, so a worker is never terminated in the middle of a
+ * file (no temp file is left behind).
  */
 import * as path from 'node:path';
 import * as os from 'node:os';
@@ -24,12 +29,12 @@ import { Worker } from 'node:worker_threads';
 import type { Entry } from '../engine/types';
 import type { MetaOptions } from '../engine/metadata';
 import { askToExit } from '../engine/worker-exit';
-import { RecordKind, runSmallBatch, SmallBatchBuilder, type Beneath, type SmallBatchReply, type SmallWorkerInit } from './small-file-batch';
+import { RecordKind, runSmallBatch, SmallBatchBuilder, type Beneath, type SmallBatchReply, type SmallBatchRequest, type SmallWorkerInit } from './small-file-batch';
 
 /** Files / bytes per batch: big enough to share the message cost, small enough to spread. */
 const BATCH_FILES = 128;
 const BATCH_BYTES = 1024 * 1024;
-/** Files written on the calling thread before the workers are started. */
+/** Records (files, mkdirs) written on the calling thread before the workers are started. */
 const SPAWN_AFTER_FILES = 64;
 /** Batches a worker may have queued before the lane waits for a full batch. */
 const PIPELINE = 2;
@@ -44,6 +49,10 @@ interface Lane {
   inFlight: Map<number, SmallDone[]>;
   builder: SmallBatchBuilder | undefined;
   waiting: SmallDone[];
+  /** Batches taken while the lane's worker was starting: posted in order once it is ready. */
+  held: { req: SmallBatchRequest; dones: SmallDone[] }[];
+  /** The worker failed ('error'): the lane runs on the calling thread from then on. */
+  crashed: boolean;
 }
 
 /** Worker threads for received small files: BLIT_RECEIVE_WORKERS, else min(2, cores). */
@@ -61,13 +70,13 @@ export class SmallFileWriter {
   private idle: (() => void)[] = [];
   private closed = false;
   private spawned = false;
-  private filesSeen = 0;
+  private recordsSeen = 0;
   private readonly free: { meta: Float64Array; bytes: ArrayBuffer }[] = [];
 
   /** `workers` 0 = write on the calling thread (at the end of each event-loop turn). */
   /** `beneath`: the daemon's module root, for anchored records (daemon/beneath.ts). */
   constructor(private readonly meta: MetaOptions, workers = defaultSmallWorkers(), private readonly beneath?: Beneath) {
-    for (let i = 0; i < Math.max(1, workers); i++) this.lanes.push({ worker: undefined, ready: false, inFlight: new Map(), builder: undefined, waiting: [] });
+    for (let i = 0; i < Math.max(1, workers); i++) this.lanes.push({ worker: undefined, ready: false, inFlight: new Map(), builder: undefined, waiting: [], held: [], crashed: false });
     this.inlineOnly = workers === 0;
   }
 
@@ -95,7 +104,7 @@ export class SmallFileWriter {
 
   private queue(dirLane: number, dirAbs: Buffer, name: Buffer, chunks: Buffer[], size: number, e: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, done: SmallDone, kind: RecordKind): void {
     if (this.closed) throw new Error('small-file writer closed');
-    if (!this.spawned && !this.inlineOnly && (kind === RecordKind.File || kind === RecordKind.AnchoredFile) && ++this.filesSeen > SPAWN_AFTER_FILES) this.spawn();
+    if (!this.spawned && !this.inlineOnly && ++this.recordsSeen > SPAWN_AFTER_FILES) this.spawn();
     const lane = this.lanes[dirLane % this.lanes.length]!;
     const need = dirAbs.length + name.length + size;
     if (lane.builder && !lane.builder.fits(need)) this.flushLane(lane);
@@ -110,7 +119,8 @@ export class SmallFileWriter {
       this.flushScheduled = true;
       setImmediate(() => {
         this.flushScheduled = false;
-        for (const l of this.lanes) if (l.inFlight.size < PIPELINE || !l.ready) this.flushLane(l);
+        // A lane whose worker is starting keeps filling its batch (sent when full or when ready).
+        for (const l of this.lanes) if (l.ready ? l.inFlight.size < PIPELINE : !this.starting(l)) this.flushLane(l);
       });
     }
   }
@@ -123,15 +133,27 @@ export class SmallFileWriter {
     lane.waiting = [];
     const req = b.take(this.nextBatch++);
     this.inFlight++;
-    // Its worker still starting (or none wanted): write on this thread now. Never on another
-    // lane's worker: a lane's batches run in order (a directory before its files).
-    const target = lane.ready ? lane : undefined;
-    if (!target) {
+    // Its worker still starting: the batch waits for it. None wanted, none started yet, or it
+    // failed: write on this thread now. Never on another lane's worker: a lane's batches run in
+    // order (a directory before its files).
+    if (this.starting(lane)) {
+      lane.held.push({ req, dones });
+      return;
+    }
+    if (!lane.ready) {
       this.settle(dones, runSmallBatch(req, this.meta, this.beneath));
       return;
     }
-    target.inFlight.set(req.batch, dones);
-    target.worker!.postMessage(req, [req.bytes, req.meta.buffer as ArrayBuffer]);
+    this.post(lane, req, dones);
+  }
+
+  private starting(lane: Lane): boolean {
+    return !lane.ready && lane.worker !== undefined && !lane.crashed;
+  }
+
+  private post(lane: Lane, req: SmallBatchRequest, dones: SmallDone[]): void {
+    lane.inFlight.set(req.batch, dones);
+    lane.worker!.postMessage(req, [req.bytes, req.meta.buffer as ArrayBuffer]);
   }
 
   /** Batches written by worker threads so far (the rest ran on the calling thread). */
@@ -165,6 +187,8 @@ export class SmallFileWriter {
       worker.on('message', (msg: SmallBatchReply | { ready: true }) => {
         if (!('batch' in msg)) {
           lane.ready = true;
+          for (const h of lane.held.splice(0)) this.post(lane, h.req, h.dones);
+          this.flushLane(lane);
           if (this.lanes.every((l) => l.ready)) for (const r of this.readyWaiters.splice(0)) r();
           return;
         }
@@ -178,9 +202,12 @@ export class SmallFileWriter {
       worker.on('error', (err) => {
         // A crashed worker (out of memory, a bug): its files fail; its lane runs on this thread.
         lane.ready = false;
+        lane.crashed = true;
         const lost = [...lane.inFlight.values()];
         lane.inFlight.clear();
         for (const dones of lost) this.settle(dones, { batch: 0, failed: dones.map((_, i) => ({ i, code: 'EIO', message: `writer thread failed: ${err.message}` })) });
+        // Batches that waited for it (it failed while starting) run here, in order.
+        for (const h of lane.held.splice(0)) this.settle(h.dones, runSmallBatch(h.req, this.meta, this.beneath));
       });
     }
   }

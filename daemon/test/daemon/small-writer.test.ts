@@ -115,6 +115,27 @@ describe('small-file writer (remote receive path)', function () {
     check(many);
   });
 
+  it('directories alone start the threads; batches queued while they start wait for them, in order', async () => {
+    // A push whose small files all go to the stream workers queues only mkdir records here: they
+    // ran on the calling thread for the whole transfer when only files started the threads.
+    const w = new SmallFileWriter(defaultMetaOptions(), 2);
+    const made: (Error | undefined | 'pending')[] = [];
+    for (let d = 0; d < 300; d++) {
+      const i = made.push('pending') - 1;
+      w.mkdir(d, Buffer.from(root), Buffer.from(`m${d}/sub`), false, (err) => (made[i] = err));
+    }
+    // Each directory's file on its lane, queued right behind its mkdir while the threads start.
+    const files = Array.from({ length: 300 }, (_, d): Spec => ({ dir: Buffer.from(path.join(root, `m${d}`, 'sub')), name: Buffer.from('f'), data: Buffer.from(`file ${d}`), mode: 0o640, mtimeNs: 1_700_000_000_000_000_007n + BigInt(d) }));
+    const results: (Error | undefined | 'pending')[] = files.map(() => 'pending');
+    files.forEach((s, i) => w.write(i, s.dir, s.name, [Buffer.from(s.data)], s.data.length, { mode: s.mode, uid: 0, gid: 0, mtimeNs: s.mtimeNs }, (err) => (results[i] = err)));
+    await w.close();
+    assert.deepEqual(made.filter((r) => r !== undefined), []);
+    assert.deepEqual(results.filter((r) => r !== undefined), []);
+    assert.equal(w.threadsStarted, true, 'threads started for 300 directories');
+    assert.ok(w.batchesOnWorkers > 0, 'no batch ran on the worker threads');
+    check(files);
+  });
+
   it('a file whose directory is missing fails alone, with its errno; the rest is written', async () => {
     const all = specs(root, 2, 40);
     const gone = Buffer.from(path.join(root, 'missing'));
