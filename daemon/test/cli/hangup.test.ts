@@ -17,6 +17,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BLIT_BIN, cleanupTemp, listTree, tempDir, tempLeftovers } from './harness';
+import { needStrace } from '../need-strace';
 import { startDaemon, type Daemon } from '../daemon/harness';
 
 const DRIVER = String.raw`
@@ -83,9 +84,10 @@ function bigFile(p: string, mib: number): Buffer {
 }
 
 function drive(cfg: { argv: string[]; hold: string; watch: string; hangup: 'pty' | 'blit' | number; syscalls: string; delayUs: number; when: string }): DriverResult {
-  for (const tool of ['strace', 'python3', 'setsid']) {
+  needStrace();
+  for (const tool of ['python3', 'setsid']) {
     const r = spawnSync(tool, [tool === 'python3' ? '--version' : '-V'], { encoding: 'utf8' });
-    if (r.error || r.status !== 0) throw new Error(`this test needs ${tool} (scripts/setup-deps.sh installs strace and python3; setsid is util-linux): ${r.error?.message ?? r.stderr}`);
+    if (r.error || r.status !== 0) throw new Error(`this test needs ${tool} (scripts/setup-deps.sh installs python3; setsid is util-linux): ${r.error?.message ?? r.stderr}`);
   }
   const work = tempDir('hup-work');
   fs.writeFileSync(path.join(work, 'driver.py'), DRIVER);

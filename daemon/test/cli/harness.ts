@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { needStrace } from '../need-strace';
 
 /** dist/test/cli/harness.js → daemon/bin/blit.js */
 export const BLIT_BIN = path.resolve(__dirname, '../../../bin/blit.js');
@@ -108,8 +109,7 @@ export function blitOnTerminal(args: string[], opts: { answer?: string; cwd?: st
  * `stopAt` by another thread (strace counts per thread) is stopped and resumed the same way.
  */
 export async function blitStoppedAtOpen(args: string[], stopAt: string, whileStopped: () => void, opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-  const which = spawnSync('strace', ['-V'], { encoding: 'utf8' });
-  if (which.error || which.status !== 0) throw new Error(`this test needs strace (scripts/setup-deps.sh installs it): ${which.error?.message ?? which.stderr}`);
+  needStrace();
   const traceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-cli-strace-'));
   const trace = path.join(traceDir, 'trace');
   const child = spawn('strace', [

@@ -18,6 +18,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BLIT_BIN, cleanupTemp, tempDir, writeTree } from './harness';
+import { needStrace } from '../need-strace';
 
 const DRIVER = String.raw`
 import fcntl, json, os, re, select, struct, subprocess, sys, termios, time
@@ -61,10 +62,9 @@ describe('cli: the terminal goes away during a copy', function () {
   afterEach(cleanupTemp);
 
   it('EIO on the terminal while the progress display draws: the copy goes to its end, exit 74 (not a crash)', () => {
-    for (const tool of ['strace', 'python3']) {
-      const r = spawnSync(tool, [tool === 'strace' ? '-V' : '--version'], { encoding: 'utf8' });
-      if (r.error || r.status !== 0) throw new Error(`this test needs ${tool} (scripts/setup-deps.sh installs it): ${r.error?.message ?? r.stderr}`);
-    }
+    needStrace();
+    const py = spawnSync('python3', ['--version'], { encoding: 'utf8' });
+    if (py.error || py.status !== 0) throw new Error(`this test needs python3 (scripts/setup-deps.sh installs it): ${py.error?.message ?? py.stderr}`);
     const src = tempDir('gone-src');
     const dst = tempDir('gone-dst');
     const work = tempDir('gone-work');

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
 import { assertOpenBeneath, CLI_ENV } from './module-fixture';
+import { needStrace } from '../need-strace';
 
 const FILES = 120;
 
@@ -62,8 +63,7 @@ describe('blitd ls/find/du: one contained native scan per directory (real blitd)
   };
 
   it('no entry is addressed through /proc/self/fd/N: each is lstat-ed relative to its directory fd', async () => {
-    const which = spawnSync('strace', ['-V'], { encoding: 'utf8' });
-    if (which.error || which.status !== 0) throw new Error(`this test needs strace (scripts/setup-deps.sh installs it): ${which.error?.message ?? which.stderr}`);
+    needStrace();
     const trace = path.join(t.dir, 'trace');
     daemon = await startDaemon(['--port', '0', '--root', path.join(t.dir, 'module')], {
       env: CLI_ENV,
