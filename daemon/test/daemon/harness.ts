@@ -68,11 +68,69 @@ export function startDaemon(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
         stop: (signal = 'SIGTERM') => {
           if (proc.exitCode !== null || proc.signalCode !== null) return exited;
           proc.kill(signal);
-          return exited;
+          return exitedOrExplain(proc, exited, signal, () => stderr);
         },
       });
     });
   });
+}
+
+/**
+ * How long stop() waits for blitd to exit after its signal. blitd's own grace for running calls is
+ * 10 s (SHUTDOWN_GRACE_MS), then it exits within 1 s; a loaded machine gets ample room on top.
+ */
+const STOP_WAIT_MS = 60_000;
+
+/**
+ * `exited`, or, when the process is still there STOP_WAIT_MS after `signal`: a snapshot of its
+ * threads (name, state, kernel wait channel, system call; its children too, e.g. blitd under a
+ * wrapper), then SIGKILL and an error carrying the snapshot and blitd's log. A blitd that does not
+ * stop fails its test naming where it hangs (before: the test's hook timed out with nothing).
+ */
+function exitedOrExplain(proc: ChildProcess, exited: Promise<number | string>, signal: NodeJS.Signals, stderr: () => string): Promise<number | string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const snapshot = processSnapshot(proc.pid!);
+      proc.kill('SIGKILL');
+      void exited.then((code) => {
+        reject(new Error(`blitd (pid ${proc.pid}) did not exit within ${STOP_WAIT_MS} ms of ${signal} (killed: ${code})\n--- threads\n${snapshot}\n--- blitd stderr\n${stderr()}`));
+      });
+    }, STOP_WAIT_MS);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/** One line per thread of `pid` and its descendants: tid, name, state, wchan, syscall, kernel stack. */
+export function processSnapshot(pid: number): string {
+  const read = (f: string): string => {
+    try {
+      return fs.readFileSync(f, 'utf8').trim();
+    } catch (err) {
+      return `(${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+    }
+  };
+  const lines: string[] = [];
+  const visit = (p: number): void => {
+    lines.push(`process ${p}: ${read(`/proc/${p}/cmdline`).replaceAll('\0', ' ')}`);
+    let tids: string[] = [];
+    try {
+      tids = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const tid of tids) {
+      const t = `/proc/${p}/task/${tid}`;
+      const state = /^State:\s*(.*)$/m.exec(read(`${t}/status`))?.[1] ?? '?';
+      const stack = read(`${t}/stack`).split('\n').map((l) => l.replace(/^\[<[0-9a-f]+>\] /, '')).slice(0, 6).join(' < ');
+      lines.push(`  ${tid} ${read(`${t}/comm`)} [${state}] wchan=${read(`${t}/wchan`)} syscall=${read(`${t}/syscall`).split(' ')[0]} stack: ${stack}`);
+    }
+    for (const tid of tids) for (const c of read(`/proc/${p}/task/${tid}/children`).split(/\s+/).filter((x) => /^\d+$/.test(x))) visit(Number(c));
+  };
+  visit(pid);
+  return lines.join('\n');
 }
 
 /** Runs the blit CLI to completion (stdin is not a terminal; perf history off unless opts.env says). */
