@@ -45,7 +45,41 @@ for (const { entry } of BUNDLES) {
   }
 }
 
+/**
+ * Worker scripts: `new Worker(path.join(__dirname, 'X.js'))` in dist (the pattern
+ * extension/scripts/bundle.js scans for too). Each gets its own bundle, daemon/dist/X-bundle.js, and a
+ * boot file X-boot.js that loads it through a V8 code cache (bin/launch.js loadWorker); in the CLI and
+ * blitd bundles the call is rewritten to `__blitWorker(dir, 'X.js')` (launch.js workerScript: the
+ * boot file while X's bundle is fresh, else dist's X.js). A worker from dist spent 25-35 ms
+ * resolving, reading and compiling ~40 module files (DEVLOG 2026-11-21 h54).
+ */
+const WORKER_CALL = /(new (?:\w+\.)?Worker\(\s*)(?:\w+\.)?(?:path\.)?join\(\s*__dirname\s*,\s*(['"])([^'"]+\.js)\2\s*\)/g;
+
+/** Worker scripts started from daemon/dist/src: name -> absolute path (names are unique). */
+function findWorkerScripts(dir) {
+  const found = new Map();
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js')) {
+        for (const m of fs.readFileSync(p, 'utf8').matchAll(WORKER_CALL)) {
+          const script = path.join(path.dirname(p), m[3]);
+          if (found.has(m[3]) && found.get(m[3]) !== script) throw new Error(`two worker scripts named ${m[3]}: ${found.get(m[3])}, ${script}`);
+          if (!fs.existsSync(script)) throw new Error(`${p} starts a worker ${script} that does not exist`);
+          found.set(m[3], script);
+        }
+      }
+    }
+  };
+  walk(dir);
+  return found;
+}
+
 const ownFiles = new RegExp(`^${escapeRegExp(repo)}/(daemon|proto|native)/dist/`);
+
+/** Worker calls rewritten by dirnamePlugin (checked against the scan: a pattern that drifts fails the build). */
+let workerCalls = 0;
 
 /** `__dirname` in our own files → that file's directory, computed from the bundle's at run time. */
 const dirnamePlugin = {
@@ -53,9 +87,13 @@ const dirnamePlugin = {
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, async (args) => {
       if (!ownFiles.test(args.path)) return undefined;
-      const source = await fs.promises.readFile(args.path, 'utf8');
+      let source = await fs.promises.readFile(args.path, 'utf8');
       if (!source.includes('__dirname')) return { contents: source, loader: 'js' };
       const rel = path.relative(distDir, path.dirname(args.path)).split(path.sep).join('/');
+      source = source.replace(WORKER_CALL, (_, start, _q, name) => {
+        workerCalls++;
+        return `${start}__blitWorker(${JSON.stringify(rel)}, ${JSON.stringify(name)})`;
+      });
       const expr = `require("node:path").join(__blitBundleDir, ${JSON.stringify(rel)})`;
       return { contents: source.replace(/\b__dirname\b/g, expr), loader: 'js' };
     });
@@ -77,8 +115,11 @@ function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** In the CLI and blitd bundles: the script a rewritten `new Worker` starts (bin/launch.js workerScript). */
+const WORKER_HELPER = 'function __blitWorker(rel, name) { return require(require("node:path").join(__blitBundleDir, "..", "bin", "launch.js")).workerScript(__blitBundleDir, rel, name); }';
+
 /** Builds one bundle into a temporary file, then renames it (bin/*.js never load half a bundle). */
-async function bundle({ entry, outfile }) {
+async function bundle({ entry, outfile, worker = false }) {
   const tmp = `${outfile}.${process.pid}.tmp`;
   try {
     await esbuild.build({
@@ -90,7 +131,7 @@ async function bundle({ entry, outfile }) {
       format: 'cjs',
       charset: 'ascii',
       external: ['ffi-rs', 'cli-progress'],
-      banner: { js: 'const __blitBundleDir = __dirname;' },
+      banner: { js: worker ? 'const __blitBundleDir = __dirname;' : `const __blitBundleDir = __dirname;\n${WORKER_HELPER}` },
       plugins: [dirnamePlugin],
       logLevel: 'warning',
     });
@@ -105,7 +146,22 @@ async function bundle({ entry, outfile }) {
 }
 
 (async () => {
+  // Workers first: the CLI and blitd bundles start them only while they are fresh.
+  const workers = findWorkerScripts(path.join(distDir, 'src'));
+  for (const [name, script] of workers) {
+    const base = name.replace(/\.js$/, '');
+    await bundle({ entry: script, outfile: path.join(distDir, `${base}-bundle.js`), worker: true });
+    const boot = path.join(distDir, `${base}-boot.js`);
+    fs.writeFileSync(`${boot}.${process.pid}.tmp`, `'use strict';
+// Written by scripts/bundle-cli.js: the ${name} worker from its bundle, through its V8 code cache.
+require('../bin/launch.js').loadWorker(require('node:path').join(__dirname, ${JSON.stringify(`${base}-bundle.js`)}));
+`);
+    fs.renameSync(`${boot}.${process.pid}.tmp`, boot);
+  }
+  workerCalls = 0;
   for (const b of BUNDLES) await bundle(b);
+  // Each start site is in the CLI bundle, the blitd bundle or both; none may be left unrewritten.
+  if (workers.size > 0 && workerCalls === 0) throw new Error('no `new Worker` call was rewritten: the pattern needs updating');
 })().catch((err) => {
   process.stderr.write(`bundle-cli: ${err.message}\n`);
   process.exit(1);

@@ -42,9 +42,20 @@ function bundleSource(bundle) {
   return require('node:buffer').isAscii(raw) ? raw.toString('latin1') : raw.toString('utf8');
 }
 
-function requireBundle(bundle, st, { kind, group }) {
+/** Compile `bundle` (with V8's cached data when given) and run it as a CommonJS module. */
+function runBundle(bundle, cached) {
   const vm = require('node:vm');
   const Module = require('node:module');
+  const script = new vm.Script(Module.wrap(bundleSource(bundle)), { filename: bundle, cachedData: cached });
+  const mod = new Module(bundle, module);
+  mod.filename = bundle;
+  require.cache[bundle] = mod;
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
+  mod.loaded = true;
+  return { script, mod };
+}
+
+function requireBundle(bundle, st, { kind, group }) {
   const cacheFile = `${bundle}.${group}.v8cache`;
   const key = JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, node: process.version, arch: process.arch });
   let cached;
@@ -60,12 +71,7 @@ function requireBundle(bundle, st, { kind, group }) {
   } catch {
     // no cache yet, or unreadable: compile
   }
-  const script = new vm.Script(Module.wrap(bundleSource(bundle)), { filename: bundle, cachedData: cached });
-  const mod = new Module(bundle, module);
-  mod.filename = bundle;
-  require.cache[bundle] = mod;
-  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
-  mod.loaded = true;
+  const { script, mod } = runBundle(bundle, cached);
   const rejected = cached === undefined || script.cachedDataRejected === true || !Array.isArray(kinds);
   if (rejected || (!kinds.includes(kind) && kinds.length < MAX_KINDS)) {
     process.once('exit', () => {
@@ -92,4 +98,71 @@ function load(name, entry, run) {
   return st ? requireBundle(bundle, st, run) : require(path.join(__dirname, '..', 'dist', entry));
 }
 
-module.exports = { load };
+/**
+ * Worker threads from a bundle too (scripts/bundle-cli.js): each worker script (recv-worker.js,
+ * copy-worker.js, ...) has its own bundle, daemon/dist/X-bundle.js, started through a two-line boot
+ * file, X-boot.js, that requires it through its V8 code cache (loadWorker). A worker from dist
+ * resolved, read and compiled ~40 module files: 25-35 ms of every worker's start, more under load,
+ * while a receiving worker's socket sat unread (DEVLOG 2026-11-21 h50, h54). In the CLI and blitd
+ * bundles, `new Worker(path.join(__dirname, 'X.js'))` is rewritten to ask workerScript for the
+ * script: the boot file when X's bundle is fresh (the check of load(), once per script and
+ * process), else dist's X.js as before (also with BLIT_NO_BUNDLE=1).
+ */
+const workerScripts = new Map();
+function workerScript(distDir, rel, name) {
+  const key = `${distDir}\0${rel}\0${name}`;
+  let script = workerScripts.get(key);
+  if (script === undefined) {
+    const base = name.replace(/\.js$/, '');
+    const boot = path.join(distDir, `${base}-boot.js`);
+    script = freshBundle(path.join(distDir, `${base}-bundle.js`)) && fs.existsSync(boot) ? boot : path.join(distDir, rel, name);
+    workerScripts.set(key, script);
+  }
+  return script;
+}
+
+/**
+ * A worker's code cache is written at the thread's exit (natural end or process.exit: what it
+ * compiled lazily included) by the first WORKER_CACHE_WRITES threads of a build: each write is the
+ * union of what it loaded and compiled, so an idle first thread (a spare receiving worker that was
+ * never used) does not leave a cache without the code the busy ones run. A terminated thread
+ * writes nothing.
+ */
+const WORKER_CACHE_WRITES = 3;
+
+/** In a worker's boot file: require `bundle` through its V8 code cache (see workerScript). */
+function loadWorker(bundle) {
+  const st = fs.statSync(bundle);
+  const cacheFile = `${bundle}.v8cache`;
+  const key = JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, node: process.version, arch: process.arch });
+  let cached;
+  let writes = 0;
+  try {
+    const raw = fs.readFileSync(cacheFile);
+    const nl = raw.indexOf(10);
+    const head = JSON.parse(raw.subarray(0, nl).toString());
+    if (head.key === key && Number.isInteger(head.writes)) {
+      cached = raw.subarray(nl + 1);
+      writes = head.writes;
+    }
+  } catch {
+    // no cache yet, or unreadable: compile
+  }
+  const { script, mod } = runBundle(bundle, cached);
+  const rejected = cached === undefined || script.cachedDataRejected === true;
+  if (rejected || writes < WORKER_CACHE_WRITES) {
+    process.once('exit', () => {
+      const tmp = `${cacheFile}.${process.pid}.${require('node:worker_threads').threadId}.tmp`;
+      try {
+        const head = JSON.stringify({ key, writes: rejected ? 1 : writes + 1 });
+        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${head}\n`), script.createCachedData()]));
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        try { fs.rmSync(tmp, { force: true }); } catch { /* read-only install: no cache */ }
+      }
+    });
+  }
+  return mod.exports;
+}
+
+module.exports = { load, workerScript, loadWorker };

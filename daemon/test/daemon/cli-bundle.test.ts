@@ -165,6 +165,64 @@ describe('blit CLI bundle (scripts/bundle-cli.js)', function () {
     assert.equal(loadedCli(tmp.dir), 'bundle');
   });
 
+  it('worker threads start from their own bundles through code caches, from dist while a worker bundle is stale', async () => {
+    const dist = path.join(REPO, 'daemon', 'dist');
+    const cacheOf = (name: string): string => path.join(dist, `${name}-bundle.js.v8cache`);
+    const writesOf = (name: string): number | undefined => {
+      try {
+        const raw = fs.readFileSync(cacheOf(name));
+        const head = JSON.parse(raw.subarray(0, raw.indexOf(10)).toString()) as { key: string; writes: number };
+        assert.equal(JSON.parse(head.key).size, fs.statSync(path.join(dist, `${name}-bundle.js`)).size);
+        return head.writes;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    };
+    /** A worker writes its cache as its thread exits, which may come just after the run's answer. */
+    const waitWrites = async (name: string, want = (w: number | undefined) => w !== undefined): Promise<number | undefined> => {
+      for (let i = 0; i < 400 && !want(writesOf(name)); i++) await new Promise((r) => setTimeout(r, 50));
+      return writesOf(name);
+    };
+    for (const w of ['copy-worker', 'dest-lister-worker', 'recv-worker', 'sendfile-worker', 'small-file-worker']) {
+      assert.ok(fs.existsSync(path.join(dist, `${w}-bundle.js`)) && fs.existsSync(path.join(dist, `${w}-boot.js`)), w);
+      fs.rmSync(cacheOf(w), { force: true });
+    }
+    // A pull of a big file: blitd sends it with its sendfile worker, blit receives it in its
+    // stream worker (files of HANDOVER_MIN = 32 MiB or more); both threads ran from their boot files.
+    const bigSrc = path.join(moduleDir, 'big');
+    writeTree(bigSrc, { 'big.bin': Buffer.alloc(33 * 1024 * 1024, 5), 'small.txt': 'x' });
+    const pull = async (to: string): Promise<void> => {
+      const r = await runBlit(['copy', `127.0.0.1:${daemon.port}:/default/big/`, path.join(tmp.dir, to), '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonSummary(r.stdout).zeroCopy, true);
+      assertSameTree(bigSrc, path.join(tmp.dir, to));
+    };
+    await pull('big-1');
+    assert.equal(await waitWrites('recv-worker'), 1);
+    assert.ok(((await waitWrites('sendfile-worker')) ?? 0) >= 1);
+    // A worker bundle older than the last tsc -b is not started: dist's recv-worker.js receives
+    // (no cache written), and the bundle again once it is fresh.
+    const bundle = path.join(dist, 'recv-worker-bundle.js');
+    const st = fs.statSync(bundle);
+    fs.rmSync(cacheOf('recv-worker'));
+    try {
+      fs.utimesSync(bundle, st.atime, new Date(fs.statSync(TSBUILDINFO).mtimeMs - 60_000));
+      await pull('big-2');
+    } finally {
+      fs.utimesSync(bundle, st.atime, st.mtime);
+    }
+    assert.equal(writesOf('recv-worker'), undefined);
+    await pull('big-3');
+    assert.equal(await waitWrites('recv-worker'), 1);
+    // A cache V8 rejects (same key, broken data) only means compiling, and a new cache (writes 1).
+    const good = fs.readFileSync(cacheOf('recv-worker'));
+    const { key } = JSON.parse(good.subarray(0, good.indexOf(10)).toString()) as { key: string };
+    fs.writeFileSync(cacheOf('recv-worker'), `${JSON.stringify({ key, writes: 2 })}\nnot V8 data`);
+    await pull('big-4');
+    assert.equal(await waitWrites('recv-worker', (w) => w === 1), 1);
+  });
+
   it('a local copy through the bundle is exact', async () => {
     const dst = path.join(tmp.dir, 'local');
     const r = await runBlit(['copy', `${src}/`, dst]);
