@@ -62,10 +62,13 @@ describe('native: inside worker_threads', () => {
     const script = `
       const { Worker } = require('node:worker_threads');
       const idle = new Worker(${JSON.stringify(load)}, { eval: true });
-      const busy = new Worker(${JSON.stringify(`${load} for (;;) n.posixFadvise(0, 0, 0, 0);`)}, { eval: true });
+      // busy says when it is in its loop of native calls: a terminate() before that (it may still
+      // be booting under load) ends it with 0 and proves nothing about a thread inside ffi-rs.
+      const busy = new Worker(${JSON.stringify(`${load} require('node:worker_threads').parentPort.postMessage('looping'); for (;;) n.posixFadvise(0, 0, 0, 0);`)}, { eval: true });
+      const looping = new Promise((r) => busy.once('message', r));
       idle.on('exit', (code) => {
         console.log('idle exit ' + code);
-        setTimeout(() => busy.terminate().then((c) => console.log('busy exit ' + c)), 100);
+        looping.then(() => setTimeout(() => busy.terminate().then((c) => console.log('busy exit ' + c)), 100));
       });
     `;
     const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
