@@ -136,6 +136,7 @@ export {
   loadNativeBatch,
   loadOpenBeneath,
   loadDirMetaBatch,
+  loadDirMetaBeneath,
   loadRecvSmall,
   RECV_OUT,
   RECV_ROW,
@@ -154,4 +155,4 @@ export {
   readRecordSize,
   SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, DirMetaBatch, DirMetaItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, RecvSmall, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, DirMetaBatch, DirMetaBeneath, DirMetaItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, RecvSmall, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';

@@ -43,7 +43,7 @@ import type { Logger } from './context';
 
 /** Directory fds kept per transfer (RLIMIT_NOFILE is 20000 here; several transfers run at once). */
 export const MAX_CACHED = 1024;
-const RESOLVE = native.RESOLVE_BENEATH | native.RESOLVE_NO_MAGICLINKS | native.RESOLVE_NO_SYMLINKS;
+export const RESOLVE = native.RESOLVE_BENEATH | native.RESOLVE_NO_MAGICLINKS | native.RESOLVE_NO_SYMLINKS;
 const ENOENT = 2;
 const ELOOP = 40;
 const EXDEV = 18;
@@ -429,7 +429,7 @@ export function openBeneathChecked(open: native.OpenBeneath, moduleFd: number, m
 }
 
 /** The error of an open beneath the module root: PathEscape for a swap (EXDEV/ELOOP), else a NativeError naming `shownRel`. */
-function beneathError(errno: number, syscall: string, shownRel: Buffer): Error {
+export function beneathError(errno: number, syscall: string, shownRel: Buffer): Error {
   if (errno === EXDEV || errno === ELOOP) {
     return new BlitError({
       code: ErrorCodes.PathEscape,

@@ -24,7 +24,7 @@ import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type Me
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
-import type { DirAnchor } from '../daemon/beneath';
+import { beneathError, RESOLVE, swapForTest, type DirAnchor } from '../daemon/beneath';
 import type { ExpectedFile, FileSink, SmallTarget, StreamSmall } from './data-receiver';
 import { SmallFileWriter } from './small-writer';
 import { RecordKind } from './small-file-batch';
@@ -32,7 +32,7 @@ import { decodeRecord, plainFileRecordEnd, type PackedEntry } from './manifest-p
 import { packedBytes, wireEntries } from './convert';
 import { inDir, inDirAt, isNormalRelative, isNormalRelativeAt, RelPositions } from './rel-bytes';
 import type * as pb from '@blit/proto';
-import { loadDirMetaBatch, type DirMetaItem } from '@blit/native';
+import { loadDirMetaBatch, loadDirMetaBeneath, type DirMetaItem } from '@blit/native';
 
 export interface DestinationHooks {
   item(action: ItemAction, rel: Buffer, kind: EntryKind, size: number): void;
@@ -866,6 +866,29 @@ export class Destination {
       const be = fromErrno(err, displayPath(d.rel) || '.', 'cannot set directory metadata');
       this.fail(d.rel, be.code, be.message);
     };
+    const beneath = this.init.anchor?.beneath;
+    const inC = beneath && loadDirMetaBeneath();
+    if (beneath && inC) {
+      // One foreign call per chunk (blit_dir_meta_beneath): each directory opened in C beneath the
+      // module root (openat2 with the anchor's RESOLVE bits: a directory swapped for a symlink
+      // since the transfer fails there, EXDEV/ELOOP -> PathEscape naming it), then chown, chmod,
+      // utimensat through that fd, closed: no per-directory openat2 call from JS, no cached fd.
+      const anchor = this.init.anchor!;
+      const CHUNK = 1024;
+      for (let i = 0; i < dirs.length; i += CHUNK) {
+        const chunk = dirs.slice(i, i + CHUNK);
+        const items: DirMetaItem[] = chunk.map((d) => {
+          const m = anchor.modRel(d.rel);
+          swapForTest(beneath.root, m);
+          return { path: m, mode: d.mode, uid: d.uid, gid: d.gid, mtimeNs: d.mtimeNs };
+        });
+        for (const { at, error } of inC(beneath.fd, items, this.init.meta.preserveOwner, RESOLVE)) {
+          const d = chunk[at]!;
+          failed(d, error.syscall === 'openat2' ? beneathError(error.errno, 'openat2', d.rel) : error);
+        }
+      }
+      return;
+    }
     const batch = loadDirMetaBatch();
     if (!batch) {
       for (const d of dirs) {
