@@ -888,69 +888,9 @@ struct dir_meta_rec {
   /* path bytes (no NUL), padding to 8 */
 };
 
-int blit_dir_meta_batch(const uint8_t *in, uint32_t in_len, uint32_t count, int32_t *out, uint32_t opts) {
-  static __thread char p[PATH_MAX];
-  size_t off = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    if (off + sizeof(struct dir_meta_rec) > in_len) return -1;
-    const struct dir_meta_rec *d = (const struct dir_meta_rec *)(in + off);
-    if (d->rec_len < sizeof(struct dir_meta_rec) + (size_t)d->path_len || off + d->rec_len > in_len || (d->rec_len & 7) != 0) return -1;
-    off += d->rec_len;
-  }
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  off = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    const struct dir_meta_rec *d = (const struct dir_meta_rec *)(in + off);
-    off += d->rec_len;
-    int32_t *r = out + 2 * (size_t)i;
-    r[0] = 0;
-    r[1] = 0;
-    if (d->path_len >= PATH_MAX || memchr(d + 1, 0, d->path_len) != NULL) {
-      r[0] = d->path_len >= PATH_MAX ? ENAMETOOLONG : EINVAL;
-      r[1] = 4;
-      continue;
-    }
-    memcpy(p, d + 1, d->path_len);
-    p[d->path_len] = 0;
-    if ((opts & OPT_PRESERVE_OWNER) && chown(p, (uid_t)d->uid, (gid_t)d->gid) < 0) {
-      r[0] = errno;
-      r[1] = 1;
-      continue;
-    }
-    if (chmod(p, (mode_t)d->mode) < 0) {
-      r[0] = errno;
-      r[1] = 2;
-      continue;
-    }
-    struct timespec ts[2];
-    ts[0] = now;
-    ts[1].tv_sec = d->mtime_ns / 1000000000LL;
-    ts[1].tv_nsec = d->mtime_ns % 1000000000LL;
-    if (ts[1].tv_nsec < 0) {
-      ts[1].tv_nsec += 1000000000LL;
-      ts[1].tv_sec -= 1;
-    }
-    if (utimensat(AT_FDCWD, p, ts, 0) < 0) {
-      r[0] = errno;
-      r[1] = 3;
-    }
-  }
-  return (int)count;
-}
-
-/*
- * blit_dir_meta_beneath: blit_dir_meta_batch for the daemon's receiver, each directory opened
- * here beneath the module root: record paths are module-relative ("" = the root itself), opened
- * with openat2(rootfd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, resolve) (the daemon passes
- * RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_SYMLINKS: a directory swapped for a symlink
- * fails with EXDEV/ELOOP, step 5 open), then chown/chmod/utimensat through /proc/self/fd/N (the
- * directory as opened, never a later swap; an O_PATH fd takes no fchmod/futimens), then closed.
- * Same records and output as blit_dir_meta_batch. One foreign call per chunk where the daemon
- * opened each directory through its own call (0.69 s of a 13.8k-directory push at load 7-14).
- * Additive: bound on its own (native/src/batch.ts loadDirMetaBeneath), the batch ABI is unchanged.
- */
-int blit_dir_meta_beneath(int rootfd, const uint8_t *in, uint32_t in_len, uint32_t count, int32_t *out, uint32_t opts, uint32_t resolve) {
+/* Both entry points: rootfd < 0 addresses each record's path as given; otherwise the path is
+   opened beneath rootfd (openat2 with `resolve`, step 5) and addressed as /proc/self/fd/N. */
+static int dir_meta_run(int rootfd, const uint8_t *in, uint32_t in_len, uint32_t count, int32_t *out, uint32_t opts, uint32_t resolve) {
   static __thread char p[PATH_MAX];
   char fdp[32];
   size_t off = 0;
@@ -974,49 +914,67 @@ int blit_dir_meta_beneath(int rootfd, const uint8_t *in, uint32_t in_len, uint32
       r[1] = 4;
       continue;
     }
-    if (d->path_len == 0) {
-      p[0] = '.';
-      p[1] = 0;
-    } else {
-      memcpy(p, d + 1, d->path_len);
-      p[d->path_len] = 0;
+    memcpy(p, d + 1, d->path_len);
+    p[d->path_len] = 0;
+    const char *at = p;
+    long fd = -1;
+    if (rootfd >= 0) {
+      if (d->path_len == 0) strcpy(p, ".");
+      /* No O_NOFOLLOW: with it a swapped last component opens as the symlink itself and fails
+         ENOTDIR; RESOLVE_NO_SYMLINKS refuses it as ELOOP (PathEscape), every component alike. */
+      struct blit_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve };
+      int tries = 0;
+      do fd = syscall(SYS_openat2, rootfd, p, &how, sizeof how);
+      while (fd < 0 && errno == EAGAIN && ++tries < 64);
+      if (fd < 0) {
+        r[0] = errno;
+        r[1] = 5;
+        continue;
+      }
+      snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", (int)fd);
+      at = fdp;
     }
-    /* No O_NOFOLLOW: with it a swapped last component opens as the symlink itself and fails
-       ENOTDIR; RESOLVE_NO_SYMLINKS refuses it as ELOOP (PathEscape), every component alike. */
-    struct blit_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve };
-    long fd;
-    int tries = 0;
-    do fd = syscall(SYS_openat2, rootfd, p, &how, sizeof how);
-    while (fd < 0 && errno == EAGAIN && ++tries < 64);
-    if (fd < 0) {
-      r[0] = errno;
-      r[1] = 5;
-      continue;
+    struct timespec ts[2];
+    ts[0] = now;
+    ts[1].tv_sec = d->mtime_ns / 1000000000LL;
+    ts[1].tv_nsec = d->mtime_ns % 1000000000LL;
+    if (ts[1].tv_nsec < 0) {
+      ts[1].tv_nsec += 1000000000LL;
+      ts[1].tv_sec -= 1;
     }
-    snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", (int)fd);
-    if ((opts & OPT_PRESERVE_OWNER) && fchownat((int)fd, "", (uid_t)d->uid, (gid_t)d->gid, AT_EMPTY_PATH) < 0) {
+    if ((opts & OPT_PRESERVE_OWNER) && chown(at, (uid_t)d->uid, (gid_t)d->gid) < 0) {
       r[0] = errno;
       r[1] = 1;
-    } else if (chmod(fdp, (mode_t)d->mode) < 0) {
+    } else if (chmod(at, (mode_t)d->mode) < 0) {
       r[0] = errno;
       r[1] = 2;
-    } else {
-      struct timespec ts[2];
-      ts[0] = now;
-      ts[1].tv_sec = d->mtime_ns / 1000000000LL;
-      ts[1].tv_nsec = d->mtime_ns % 1000000000LL;
-      if (ts[1].tv_nsec < 0) {
-        ts[1].tv_nsec += 1000000000LL;
-        ts[1].tv_sec -= 1;
-      }
-      if (utimensat(AT_FDCWD, fdp, ts, 0) < 0) {
-        r[0] = errno;
-        r[1] = 3;
-      }
+    } else if (utimensat(AT_FDCWD, at, ts, 0) < 0) {
+      r[0] = errno;
+      r[1] = 3;
     }
-    close((int)fd);
+    if (fd >= 0) close((int)fd);
   }
   return (int)count;
+}
+
+int blit_dir_meta_batch(const uint8_t *in, uint32_t in_len, uint32_t count, int32_t *out, uint32_t opts) {
+  return dir_meta_run(-1, in, in_len, count, out, opts, 0);
+}
+
+/*
+ * blit_dir_meta_beneath: blit_dir_meta_batch for the daemon's receiver, each directory opened
+ * here beneath the module root: record paths are module-relative ("" = the root itself), opened
+ * with openat2(rootfd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, resolve) (the daemon passes
+ * RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_SYMLINKS: a directory swapped for a symlink
+ * fails with EXDEV/ELOOP, step 5 open), then chown/chmod/utimensat through /proc/self/fd/N (the
+ * directory as opened, never a later swap; an O_PATH fd takes no fchmod/futimens), then closed.
+ * Same records and output as blit_dir_meta_batch. One foreign call per chunk where the daemon
+ * opened each directory through its own call (0.69 s of a 13.8k-directory push at load 7-14).
+ * Additive: bound on its own (native/src/batch.ts loadDirMetaBeneath), the batch ABI is unchanged.
+ */
+int blit_dir_meta_beneath(int rootfd, const uint8_t *in, uint32_t in_len, uint32_t count, int32_t *out, uint32_t opts, uint32_t resolve) {
+  if (rootfd < 0) return -1;
+  return dir_meta_run(rootfd, in, in_len, count, out, opts, resolve);
 }
 
 /*
