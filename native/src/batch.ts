@@ -576,7 +576,7 @@ const DIR_META_STEPS = ['', 'chown', 'chmod', 'utimensat', 'path', 'openat2'] as
  */
 function optionalEntry<T>(make: (bind: (name: string, params: Parameters<typeof bindRaw>[3]) => (args: unknown[]) => number, types: typeof FfiRs.DataType) => T): () => T | undefined {
   let cached: T | null | undefined;
-  return () => {
+  const loader = (): T | undefined => {
     if (cached !== undefined) return cached ?? undefined;
     cached = null;
     if (!loadNativeBatch()) return undefined;
@@ -588,6 +588,21 @@ function optionalEntry<T>(make: (bind: (name: string, params: Parameters<typeof 
     }
     return cached ?? undefined;
   };
+  entryLoaders.push(loader);
+  return loader;
+}
+
+/** Every optionalEntry's loader (bindAllEntries). */
+const entryLoaders: Array<() => unknown> = [];
+
+/**
+ * Bind every entry point of the library (and so look each up: linux.ts lookUpNow). The main
+ * thread does it when it loads @blit/native (index.ts), before it can start a worker.
+ */
+export function bindAllEntries(): void {
+  if (!loadNativeBatch()) return;
+  loadOpenBeneath();
+  for (const load of entryLoaders) load();
 }
 
 /**

@@ -9,6 +9,8 @@
 import type { LoadOptions, NativeBindings, UtimensatOptions } from './api';
 import { loadFallback } from './fallback';
 import { loadLinux } from './linux';
+import { isMainThread } from 'node:worker_threads';
+import { bindAllEntries } from './batch';
 
 export type { LoadOptions, NativeBindings, UtimensatOptions } from './api';
 export { NativeError, UnsupportedError, isUnsupported } from './errors';
@@ -156,3 +158,8 @@ export {
   SCAN,
 } from './batch';
 export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, DirMetaBatch, DirMetaBeneath, DirMetaItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, RecvSmall, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+
+// The main thread binds every function of both libraries now, before it can start a worker: each
+// is looked up then (linux.ts lookUpNow), so no thread's first call writes ffi-rs's shared map
+// while another thread reads it (the SIGSEGV of DEVLOG h55-segv). Workers bind lazily as before.
+if (isMainThread && nativeAvailable) bindAllEntries();

@@ -68,6 +68,7 @@ export function bindRaw(ffi: typeof FfiRs, name: string, ret: RetType, params: P
   const arraySlots = params.flatMap((p, i) => (p === ffi.DataType.U8Array ? [i] : []));
   const request = { library, funcName: name, retType: ret, paramsType: params as unknown[], paramsValue: [] as unknown[], errno, freeResultMemory: false };
   const load = ffi.load as unknown as (req: typeof request) => unknown;
+  if (isMainThread) lookUpNow(ffi, library, name);
   if (arraySlots.length === 0) {
     return (args) => {
       request.paramsValue = args;
@@ -82,6 +83,30 @@ export function bindRaw(ffi: typeof FfiRs, name: string, ret: RetType, params: P
     request.paramsType = types;
     return load(request);
   };
+}
+
+/**
+ * ffi-rs (1.3.7) keeps the opened libraries and each library's looked-up functions in one
+ * process-wide map (a Rust `static mut`, no lock): `open` of a new library key and the first `load`
+ * of a function name insert into it from whichever thread makes them, while every other thread's
+ * `load` reads it. Two threads at once corrupt it (an insert that grows the table frees the one
+ * another thread is reading; two inserts of one name grow it twice): a SIGSEGV inside the addon,
+ * reproduced with threads opening library keys at once (DEVLOG h55-segv). Blit's stream workers
+ * made such first calls (poll, sendfile, blit_read_batch, blit_recv_small...) while other threads
+ * were inside ffi-rs. So each function is looked up when the main thread binds it: a load whose
+ * values do not match its types makes ffi-rs look the symbol up and keep it, then fail before
+ * anything is called. The main thread binds every function of both libraries when it loads this
+ * package (index.ts), before it can start a worker; after that each thread's `open` and `load`
+ * only read the map.
+ */
+function lookUpNow(ffi: typeof FfiRs, library: string, funcName: string): void {
+  const { I32 } = ffi.DataType;
+  try {
+    (ffi.load as unknown as (req: object) => unknown)({ library, funcName, retType: I32, paramsType: [I32], paramsValue: [] });
+  } catch {
+    // The expected failure (the values do not match the types), or a missing symbol: the bound
+    // function reports that itself when it is called.
+  }
 }
 
 /**
