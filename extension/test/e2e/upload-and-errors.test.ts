@@ -10,11 +10,30 @@ import * as vscode from 'vscode';
 import type { BlitApi, CommandResult } from '../../src/extension';
 import { listFiles, setTargets, startRemoteBlitd, until, workspaceDir, type RemoteDaemon } from './helpers';
 
+/**
+ * Replaces the whole text of `file` in an editor and saves it through VS Code, as a user would.
+ * VS Code's save resolves false when the model is still dirty afterwards (a write error, a "file
+ * modified since" conflict, or a save participant that touched the model meanwhile); CI saw that
+ * once (2026-11-21) with no trace of why. A refused save is VS Code's, not the extension's, so it is
+ * retried a few times, and every refusal is printed with the model's and the file's state.
+ */
 async function editAndSave(file: string, text: string): Promise<void> {
-  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-  const editor = await vscode.window.showTextDocument(doc);
-  await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text));
-  assert.ok(await doc.save(), `save of ${file} failed`);
+  const uri = vscode.Uri.file(file);
+  const refusals: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const editor = await vscode.window.showTextDocument(doc);
+    const edited = doc.getText() === text || await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text));
+    const saved = edited && (!doc.isDirty || await doc.save());
+    const onDisk = fs.readFileSync(file, 'utf8');
+    if (saved && !doc.isDirty && onDisk === text) return;
+    const refusal = `attempt ${attempt}: edit applied ${edited}, save ${saved}, dirty ${doc.isDirty}, closed ${doc.isClosed}, version ${doc.version}, ` +
+      `text ${JSON.stringify(doc.getText())}, on disk ${JSON.stringify(onDisk)} (mtime ${fs.statSync(file).mtime.toISOString()})`;
+    refusals.push(refusal);
+    console.warn(`editAndSave(${file}): VS Code refused: ${refusal}`);
+    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+  }
+  assert.fail(`save of ${file} failed: ${refusals.join('; ')}`);
 }
 
 describe('upload on save, targets wizard and errors (real workbench)', function () {
