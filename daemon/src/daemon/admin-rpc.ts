@@ -12,10 +12,10 @@ import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { baseName, displayPath, EMPTY } from '../engine/paths';
 import { statEntry } from '../engine/walk';
 import { NativeError, statfsType, type NativeBatch } from '@blit/native';
-import { ENOENT, nativeScanner, ScanCursor } from '../engine/scan-dir';
+import { ENOENT, isDirMode, kindOfMode, nativeScanner, ScanCursor } from '../engine/scan-dir';
 import { entryToWire } from '../remote/convert';
 import type { ModuleConfig, ServerContext } from './context';
-import { isDirMode, kindOfMode, walkTree, type TreeItem } from './tree';
+import { walkTree, type TreeItem } from './tree';
 import { DirAnchor } from './beneath';
 
 const FIND_BATCH = 256;

@@ -13,15 +13,9 @@ import * as fs from 'node:fs';
 import * as native from '@blit/native';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { displayPath, join2 } from '../engine/paths';
-import { ENOENT, nativeScanner, scanDir, ScanCursor } from '../engine/scan-dir';
+import { ENOENT, isDirMode, nativeScanner, scanDir, ScanCursor } from '../engine/scan-dir';
 import { splitNs } from '../engine/time-split';
 import type { DirAnchor } from './beneath';
-
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
-const S = native.SCAN;
 
 /** The lstat data the admin verbs use (from the native scan or from a node:fs lstat). */
 export interface TreeStat {
@@ -67,14 +61,6 @@ export interface TreeWalkOptions {
   native?: boolean;
 }
 
-export const isDirMode = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
-
-/** The kind an lstat mode is for the admin verbs, or null for a socket, FIFO or device. */
-export function kindOfMode(mode: number): 'file' | 'dir' | 'symlink' | null {
-  const type = mode & S_IFMT;
-  return type === S_IFREG ? 'file' : type === S_IFDIR ? 'dir' : type === S_IFLNK ? 'symlink' : null;
-}
-
 function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'cancelled' });
 }
@@ -103,34 +89,17 @@ let cursor: ScanCursor | undefined;
  */
 function scannedChildren(nb: native.NativeBatch, n: number, dirRel: Buffer): Child[] {
   const c = (cursor ??= new ScanCursor(nb));
-  const { u32, f64, data } = nb.scan;
   const out: Child[] = [];
   c.reset();
   for (let i = 0; i < n; i++, c.next()) {
-    const o = c.off;
     const rel = c.joinName(dirRel);
     const err = c.err;
     if (err !== 0) {
       if (err !== ENOENT) out.push({ rel, err });
       continue;
     }
-    const mode = u32[(o + S.MODE) >>> 2]!;
-    const stat: TreeStat = {
-      mode,
-      size: f64[(o + S.SIZE) >>> 3]!,
-      blocks: f64[(o + S.BLOCKS) >>> 3]!,
-      mtimeSec: f64[(o + S.MTIME_SEC) >>> 3]!,
-      mtimeNsec: u32[(o + S.MTIME_NSEC) >>> 2]!,
-      uid: u32[(o + S.UID) >>> 2]!,
-      gid: u32[(o + S.GID) >>> 2]!,
-    };
-    let linkTarget: Buffer | undefined;
-    if ((mode & S_IFMT) === S_IFLNK) {
-      const start = o + S.HEADER + u32[(o + S.NAME_LEN) >>> 2]!;
-      linkTarget = Buffer.allocUnsafe(u32[(o + S.LINK_LEN) >>> 2]!);
-      data.copy(linkTarget, 0, start, start + linkTarget.length);
-    }
-    out.push({ rel, stat, linkTarget });
+    const stat: TreeStat = { mode: c.mode, size: c.size, blocks: c.blocks, mtimeSec: c.mtimeSec, mtimeNsec: c.mtimeNsec, uid: c.uid, gid: c.gid };
+    out.push({ rel, stat, linkTarget: c.isSymlink ? c.linkTarget() : undefined });
   }
   return out;
 }

@@ -7,7 +7,7 @@
  * the native library is missing or BLIT_NATIVE_BATCH=0: callers keep their node:fs path.
  */
 import * as native from '@blit/native';
-import { MTIME_NS_UNKNOWN, type Entry } from './types';
+import { MTIME_NS_UNKNOWN, type Entry, type EntryKind } from './types';
 
 const S = native.SCAN;
 const S_IFMT = 0o170000;
@@ -18,6 +18,14 @@ const DT_DIR = 4;
 const DT_REG = 8;
 const DT_LNK = 10;
 export const ENOENT = 2;
+
+/** The kind an lstat mode (st_mode) is, or null for a socket, FIFO or device (not transferred). */
+export function kindOfMode(mode: number): EntryKind | null {
+  const type = mode & S_IFMT;
+  return type === S_IFREG ? 'file' : type === S_IFDIR ? 'dir' : type === S_IFLNK ? 'symlink' : null;
+}
+
+export const isDirMode = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
 
 let scanner: native.NativeBatch | null | undefined;
 
@@ -118,7 +126,32 @@ export class ScanCursor {
     return f[(this.off + S.MTIME_SEC) >>> 3]! * 1e3 + this.nb.scan.u32[(this.off + S.MTIME_NSEC) >>> 2]! / 1e6;
   }
   get mtimeNs(): bigint {
-    return BigInt(this.nb.scan.f64[(this.off + S.MTIME_SEC) >>> 3]!) * 1_000_000_000n + BigInt(this.nb.scan.u32[(this.off + S.MTIME_NSEC) >>> 2]!);
+    return BigInt(this.mtimeSec) * 1_000_000_000n + BigInt(this.mtimeNsec);
+  }
+  /** mtime as whole seconds (floor) and nanoseconds in [0, 1e9). */
+  get mtimeSec(): number {
+    return this.nb.scan.f64[(this.off + S.MTIME_SEC) >>> 3]!;
+  }
+  get mtimeNsec(): number {
+    return this.nb.scan.u32[(this.off + S.MTIME_NSEC) >>> 2]!;
+  }
+  /** st_blocks (512-byte units). */
+  get blocks(): number {
+    return this.nb.scan.f64[(this.off + S.BLOCKS) >>> 3]!;
+  }
+  get uid(): number {
+    return this.nb.scan.u32[(this.off + S.UID) >>> 2]!;
+  }
+  get gid(): number {
+    return this.nb.scan.u32[(this.off + S.GID) >>> 2]!;
+  }
+  /** A symlink record's target, copied out of the scan buffer (the scan stored it after the name). */
+  linkTarget(): Buffer {
+    const { u32, data } = this.nb.scan;
+    const start = this.off + S.HEADER + u32[(this.off + S.NAME_LEN) >>> 2]!;
+    const target = Buffer.allocUnsafe(u32[(this.off + S.LINK_LEN) >>> 2]!);
+    data.copy(target, 0, start, start + target.length);
+    return target;
   }
 
   /**
@@ -126,21 +159,12 @@ export class ScanCursor {
    * device. Only for records with err === 0. `fast`: regular files get mtimeMs and an unknown ns.
    */
   entry(rel: Buffer, fast: boolean): Entry | null {
-    const { u32, f64, data } = this.nb.scan;
+    const { u32, f64 } = this.nb.scan;
     const o = this.off;
     const mode = u32[(o + S.MODE) >>> 2]!;
-    const type = mode & S_IFMT;
-    let kind: Entry['kind'];
-    if (type === S_IFREG) kind = 'file';
-    else if (type === S_IFDIR) kind = 'dir';
-    else if (type === S_IFLNK) kind = 'symlink';
-    else return null;
-    let linkTarget: Buffer | undefined;
-    if (kind === 'symlink') {
-      const start = o + S.HEADER + u32[(o + S.NAME_LEN) >>> 2]!;
-      linkTarget = Buffer.allocUnsafe(u32[(o + S.LINK_LEN) >>> 2]!);
-      data.copy(linkTarget, 0, start, start + linkTarget.length);
-    }
+    const kind = kindOfMode(mode);
+    if (kind === null) return null;
+    const linkTarget = kind === 'symlink' ? this.linkTarget() : undefined;
     const quick = fast && kind === 'file';
     // One object literal with every field in a fixed order: one hidden class for all entries (walk.ts).
     return {

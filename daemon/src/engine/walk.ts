@@ -12,7 +12,7 @@ import type { Filter } from './filter';
 import { ErrorCodes, fromErrno } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
 import { lstatValues, mtimeMsOf, ST_BLOCKS, ST_GID, ST_MODE, ST_SIZE, ST_UID } from './fast-lstat';
-import { ENOENT, nativeScanner, scanDir, ScanCursor } from './scan-dir';
+import { ENOENT, kindOfMode, nativeScanner, scanDir, ScanCursor } from './scan-dir';
 import * as native from '@blit/native';
 
 export interface DirListing {
@@ -111,12 +111,8 @@ function addGitignore(abs: Buffer, rel: Buffer, opts: WalkOptions): void {
 export function statEntry(abs: Buffer, rel: Buffer): Entry | null {
   const st = fs.lstatSync(abs, { bigint: true });
   const mode = Number(st.mode);
-  const type = mode & 0o170000;
-  let kind: Entry['kind'];
-  if (type === 0o100000) kind = 'file';
-  else if (type === 0o040000) kind = 'dir';
-  else if (type === 0o120000) kind = 'symlink';
-  else return null;
+  const kind = kindOfMode(mode);
+  if (kind === null) return null;
   // One object literal with every field in a fixed order: one hidden class for all entries.
   return {
     rel,
