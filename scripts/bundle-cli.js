@@ -46,35 +46,14 @@ for (const { entry } of BUNDLES) {
 }
 
 /**
- * Worker scripts: `new Worker(path.join(__dirname, 'X.js'))` in dist (the pattern
- * extension/scripts/bundle.js scans for too). Each gets its own bundle, daemon/dist/X-bundle.js, and a
+ * Worker scripts: `new Worker(path.join(__dirname, 'X.js'))` in dist (scripts/worker-scripts.js, shared
+ * with extension/scripts/bundle.js). Each gets its own bundle, daemon/dist/X-bundle.js, and a
  * boot file X-boot.js that loads it through a V8 code cache (bin/launch.js loadWorker); in the CLI and
  * blitd bundles the call is rewritten to `__blitWorker(dir, 'X.js')` (launch.js workerScript: the
  * boot file while X's bundle is fresh, else dist's X.js). A worker from dist spent 25-35 ms
  * resolving, reading and compiling ~40 module files (DEVLOG 2026-11-21 h54).
  */
-const WORKER_CALL = /(new (?:\w+\.)?Worker\(\s*)(?:\w+\.)?(?:path\.)?join\(\s*__dirname\s*,\s*(['"])([^'"]+\.js)\2\s*\)/g;
-
-/** Worker scripts started from daemon/dist/src: name -> absolute path (names are unique). */
-function findWorkerScripts(dir) {
-  const found = new Map();
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) {
-        for (const m of fs.readFileSync(p, 'utf8').matchAll(WORKER_CALL)) {
-          const script = path.join(path.dirname(p), m[3]);
-          if (found.has(m[3]) && found.get(m[3]) !== script) throw new Error(`two worker scripts named ${m[3]}: ${found.get(m[3])}, ${script}`);
-          if (!fs.existsSync(script)) throw new Error(`${p} starts a worker ${script} that does not exist`);
-          found.set(m[3], script);
-        }
-      }
-    }
-  };
-  walk(dir);
-  return found;
-}
+const { WORKER_CALL, findWorkerScripts } = require('./worker-scripts');
 
 const ownFiles = new RegExp(`^${escapeRegExp(repo)}/(daemon|proto|native)/dist/`);
 

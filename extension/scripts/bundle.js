@@ -13,6 +13,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
+const { findWorkerScripts } = require('../../scripts/worker-scripts');
 
 const ext = path.resolve(__dirname, '..');
 const repo = path.resolve(ext, '..');
@@ -37,28 +38,6 @@ function copyPackage(name) {
   const to = path.join(out, 'node_modules', name);
   fs.mkdirSync(path.dirname(to), { recursive: true });
   fs.cpSync(from, to, { recursive: true, dereference: true });
-}
-
-/** Worker scripts the compiled daemon loads from its own directory: { name -> absolute path }. */
-function findWorkerScripts(dir) {
-  const found = new Map();
-  const re = /new (?:\w+\.)?Worker\(\s*(?:\w+\.)?(?:path\.)?join\(\s*__dirname\s*,\s*['"]([^'"]+\.js)['"]\s*\)/g;
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) {
-        for (const m of fs.readFileSync(p, 'utf8').matchAll(re)) {
-          const script = path.join(path.dirname(p), m[1]);
-          if (found.has(m[1]) && found.get(m[1]) !== script) throw new Error(`two worker scripts named ${m[1]}: ${found.get(m[1])}, ${script}`);
-          if (!fs.existsSync(script)) throw new Error(`${p} starts a worker ${script} that does not exist`);
-          found.set(m[1], script);
-        }
-      }
-    }
-  };
-  walk(dir);
-  return found;
 }
 
 async function main() {
