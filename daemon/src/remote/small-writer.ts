@@ -199,17 +199,26 @@ export class SmallFileWriter {
         // The lane's next batch filled meanwhile: send it now that the worker has room.
         if (lane.builder && lane.inFlight.size < PIPELINE) this.flushLane(lane);
       });
-      worker.on('error', (err) => {
-        // A crashed worker (out of memory, a bug): its files fail; its lane runs on this thread.
-        lane.ready = false;
-        lane.crashed = true;
-        const lost = [...lane.inFlight.values()];
-        lane.inFlight.clear();
-        for (const dones of lost) this.settle(dones, { batch: 0, failed: dones.map((_, i) => ({ i, code: 'EIO', message: `writer thread failed: ${err.message}` })) });
-        // Batches that waited for it (it failed while starting) run here, in order.
-        for (const h of lane.held.splice(0)) this.settle(h.dones, runSmallBatch(h.req, this.meta, this.beneath));
-      });
+      worker.on('error', (err) => this.laneLost(lane, worker, `writer thread failed: ${err.message}`));
+      // An exit nobody asked for (close() clears lane.worker first) ends the lane the same way:
+      // batches posted to it or held for its start would otherwise wait forever, and close() with them.
+      worker.on('exit', (code) => this.laneLost(lane, worker, `writer thread exited (code ${code})`));
     }
+  }
+
+  /**
+   * The lane's worker crashed (out of memory, a bug) or exited unasked: its batches in flight fail
+   * (their files named), the batches held for its start and every later one run on this thread.
+   */
+  private laneLost(lane: Lane, worker: Worker, reason: string): void {
+    if (lane.worker !== worker || lane.crashed) return; // closed on purpose, or already handled ('error' then 'exit')
+    lane.ready = false;
+    lane.crashed = true;
+    const lost = [...lane.inFlight.values()];
+    lane.inFlight.clear();
+    for (const dones of lost) this.settle(dones, { batch: 0, failed: dones.map((_, i) => ({ i, code: 'EIO', message: reason })) });
+    // Batches that waited for it (it was lost while starting) run here, in order.
+    for (const h of lane.held.splice(0)) this.settle(h.dones, runSmallBatch(h.req, this.meta, this.beneath));
   }
 
   private settle(dones: SmallDone[], reply: SmallBatchReply): void {

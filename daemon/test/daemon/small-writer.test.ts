@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SmallFileWriter } from '../../src/remote/small-writer';
 import { defaultMetaOptions } from '../../src/engine/metadata';
+import { EXIT_REQUEST } from '../../src/engine/worker-exit';
+import type { Worker } from 'node:worker_threads';
 
 interface Spec {
   dir: Buffer;
@@ -134,6 +136,23 @@ describe('small-file writer (remote receive path)', function () {
     assert.equal(w.threadsStarted, true, 'threads started for 300 directories');
     assert.ok(w.batchesOnWorkers > 0, 'no batch ran on the worker threads');
     check(files);
+  });
+
+  it('a writer thread that exits unasked: its lane goes on on the calling thread, every file written, close() ends', async () => {
+    const w = new SmallFileWriter(defaultMetaOptions(), 2);
+    await w.started();
+    // No worker script exits on its own today; this one is made to (the request close() would
+    // send), so its lane's next batches would be posted to a thread that is gone and never
+    // answer: every done and close() waited forever before the lane treated the exit as a crash.
+    const lane0 = (w as unknown as { lanes: { worker: Worker }[] }).lanes[0]!.worker;
+    const gone = new Promise((r) => lane0.once('exit', r));
+    lane0.postMessage(EXIT_REQUEST);
+    await gone;
+    const all = specs(root, 4, 150);
+    const results = await writeAll(w, all);
+    assert.deepEqual(results.filter((r) => r !== undefined), []);
+    check(all);
+    assert.ok(w.batchesOnWorkers > 0, 'the other lane still ran on its thread');
   });
 
   it('a file whose directory is missing fails alone, with its errno; the rest is written', async () => {
