@@ -2,6 +2,7 @@
 // Code on these machines: the shim runs the suite in code-server's Node extension host, driven by
 // headless Chromium. scripts/test-e2e.sh sets BLIT_E2E_WORKSPACE (a fresh copy of the fixture).
 import { defineConfig } from '@vscode/test-cli';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -10,7 +11,10 @@ if (!workspace) throw new Error('BLIT_E2E_WORKSPACE is not set: run extension/sc
 
 export default defineConfig({
   label: 'blit-e2e',
-  files: '../dist/test/e2e/**/*.test.js',
+  // The suites in name order on every machine: the glob listed them in the directory's on-disk
+  // order (here upload-and-errors, sync, activation), which another checkout need not share, and the
+  // suites share one workspace (sync.test pushes and pulls into it).
+  files: readdirSync(here('../dist/test/e2e')).filter((f) => f.endsWith('.test.js')).sort().map((f) => here(`../dist/test/e2e/${f}`)),
   extensionDevelopmentPath: here('..'),
   workspaceFolder: workspace,
   useInstallation: { fromPath: here('./lib/code-server-test-shim.js') },

@@ -13,9 +13,12 @@ import { listFiles, setTargets, startRemoteBlitd, until, workspaceDir, type Remo
 /**
  * Replaces the whole text of `file` in an editor and saves it through VS Code, as a user would.
  * VS Code's save resolves false when the model is still dirty afterwards (a write error, a "file
- * modified since" conflict, or a save participant that touched the model meanwhile); CI saw that
- * once (2026-11-21) with no trace of why. A refused save is VS Code's, not the extension's, so it is
- * retried a few times, and every refusal is printed with the model's and the file's state.
+ * modified since" conflict, a save participant that touched the model meanwhile, or a save that
+ * arrives while another save of the model runs its save participants). CI saw the last one on
+ * 2026-11-21: code-server's default auto save (1 s after the edit) raced this save under load; the
+ * workbench now runs with files.autoSave off (lib/cs-lib.js, checked in before()). A refused save is
+ * VS Code's, not the extension's, so it is still retried a few times, and every refusal is printed
+ * with the model's and the file's state (BLIT_E2E_TRACE_SAVES=1 adds VS Code's own save trace).
  */
 async function editAndSave(file: string, text: string): Promise<void> {
   const uri = vscode.Uri.file(file);
@@ -44,6 +47,8 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
 
   before(async () => {
     ws = workspaceDir();
+    // an auto save would race editAndSave's own save (see editAndSave)
+    assert.equal(vscode.workspace.getConfiguration('files').get('autoSave'), 'off', 'the test workbench must not auto save');
     const root = path.join(process.env.BLIT_E2E_WORK ?? path.dirname(ws), 'remote-save');
     remote = await startRemoteBlitd(root);
     saved = path.join(root, 'saved');
