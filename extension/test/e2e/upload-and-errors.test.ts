@@ -106,6 +106,26 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     fs.rmSync(gitDir, { recursive: true, force: true });
   });
 
+  it('with auto save on (a browser VS Code\'s default), typing alone uploads after the quiet period', async () => {
+    // code-server users get files.autoSave afterDelay unless they change it: their edits reach the
+    // remote through VS Code's own saves, with no explicit save by anyone.
+    const files = vscode.workspace.getConfiguration('files');
+    await files.update('autoSave', 'afterDelay', vscode.ConfigurationTarget.Workspace);
+    try {
+      const file = path.join(ws, 'docs', 'auto-saved.txt');
+      fs.writeFileSync(file, '');
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+      const editor = await vscode.window.showTextDocument(doc);
+      assert.ok(await editor.edit((e) => e.insert(new vscode.Position(0, 0), 'typed, never saved by hand\n')), 'the edit was refused');
+      await until(() => fs.existsSync(path.join(saved, 'docs', 'auto-saved.txt')) &&
+        fs.readFileSync(path.join(saved, 'docs', 'auto-saved.txt'), 'utf8') === 'typed, never saved by hand\n', 20000, 'the auto-saved file on the remote');
+      assert.equal(doc.isDirty, false);
+      assert.ok(fs.existsSync(path.join(saved, 'remote-only.txt')));
+    } finally {
+      await files.update('autoSave', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   it('an unreachable host gives one clear message', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {
