@@ -10,12 +10,29 @@ import { fromGrpcError } from '../daemon/grpc-errors';
 import { grpcTarget } from './endpoint';
 import { blitVersion } from './call-io';
 
-/** Channel options shared by client and server so both accept the same message sizes. */
+/** Keepalive ping interval of both sides while a call is open (see CHANNEL_OPTIONS). */
+export const KEEPALIVE_TIME_MS = 30_000;
+/**
+ * How long a keepalive ping may go unanswered before its sender drops the connection (both
+ * sides). Long on purpose: a suspended side (Ctrl-Z on blit, a laptop asleep, blitd under a
+ * debugger or in a paused VM) answers no ping meanwhile. It was 10 s until 2026-11-21: a
+ * suspension of 40 s or more killed the transfer with `14 UNAVAILABLE: Connection dropped`
+ * (DEVLOG susp). A suspension shorter than this now lets the transfer carry on; a peer really
+ * gone (host down, network cut, process hung) is still noticed within KEEPALIVE_TIME_MS + this,
+ * and the transfer fails then (temp files removed, nothing partial under a real name).
+ */
+export const KEEPALIVE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Channel options shared by client and server: both accept the same message sizes, and both ping
+ * the other side every KEEPALIVE_TIME_MS while a call is open (dead-peer detection for the control
+ * connection, which a transfer's data-plane sockets live and die with).
+ */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
 };
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
