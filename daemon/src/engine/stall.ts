@@ -3,6 +3,11 @@
  * `timeoutMs` (default 10 s), `onStall` is called once with a BlitError Stalled naming the stage
  * that was last active and what was in flight. The clock and timer are injected so tests drive
  * it with a fake clock instead of sleeping.
+ *
+ * Idle time counts only while this process runs: a check that comes much later than its interval
+ * means the process was stopped (Ctrl-Z, SIGSTOP, a debugger), the machine slept, or the event loop
+ * was blocked in one long call; that gap is not the copy's lack of progress. Without this the
+ * first check after a `fg` fired Stalled at once, before any worker could move (TODO, susp).
  */
 import { BlitError, ErrorCodes } from './errors';
 
@@ -36,17 +41,21 @@ export class StallDetector {
   private last: number;
   private lastStage = 'start';
   private handle: unknown;
+  private every = 1000;
+  private lastCheck: number;
   private fired = false;
   private readonly clock: Clock;
 
   constructor(private readonly opts: StallOptions) {
     this.clock = opts.clock ?? realClock;
     this.last = this.clock.now();
+    this.lastCheck = this.last;
   }
 
   start(): void {
-    const every = Math.max(10, Math.min(1000, Math.floor(this.opts.timeoutMs / 4)));
-    this.handle = this.clock.setInterval(() => this.check(), every);
+    this.every = Math.max(10, Math.min(1000, Math.floor(this.opts.timeoutMs / 4)));
+    this.lastCheck = this.clock.now();
+    this.handle = this.clock.setInterval(() => this.check(), this.every);
   }
 
   /** Something moved forward in `stage` ('walk', 'plan', 'copy', 'delete', ...). */
@@ -58,6 +67,11 @@ export class StallDetector {
   /** Called by the timer; public so tests can call it after advancing the fake clock. */
   check(): void {
     if (this.fired) return;
+    const now = this.clock.now();
+    const sinceCheck = now - this.lastCheck;
+    this.lastCheck = now;
+    // More than two intervals since the last check: the process was not running for the excess.
+    if (sinceCheck > 2 * this.every) this.last = Math.min(now, this.last + (sinceCheck - this.every));
     this.opts.beforeCheck?.();
     const idle = this.clock.now() - this.last;
     if (idle < this.opts.timeoutMs) return;

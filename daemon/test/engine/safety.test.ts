@@ -105,21 +105,37 @@ describe('engine: failures and safety', function () {
 });
 
 describe('engine: stall detector (fake clock)', () => {
+  /** An interval timer on a fake clock: advance() fires it every interval, as a running process would. */
   class FakeClock implements Clock {
     t = 0;
     fn: (() => void) | null = null;
+    every = 0;
+    private due = 0;
     now(): number {
       return this.t;
     }
-    setInterval(fn: () => void): unknown {
+    setInterval(fn: () => void, ms: number): unknown {
       this.fn = fn;
+      this.every = ms;
+      this.due = this.t + ms;
       return 1;
     }
     clearInterval(): void {
       this.fn = null;
     }
     advance(ms: number): void {
+      const end = this.t + ms;
+      while (this.fn && this.due <= end) {
+        this.t = this.due;
+        this.due += this.every;
+        this.fn();
+      }
+      this.t = end;
+    }
+    /** The process is stopped for `ms` (SIGSTOP, a sleeping laptop): on waking, the timer fires once, late. */
+    suspend(ms: number): void {
       this.t += ms;
+      this.due = this.t + this.every;
       this.fn?.();
     }
   }
@@ -167,6 +183,22 @@ describe('engine: stall detector (fake clock)', () => {
     assert.equal(fired, 0);
     clock.advance(1_000);
     assert.equal(fired, 1, 'no heartbeat for a full timeout: stalled');
+  });
+
+  it('a process stopped longer than the timeout (Ctrl-Z, then fg) is not stalled on waking; a real stall after is', () => {
+    const clock = new FakeClock();
+    let fired = 0;
+    const d = new StallDetector({ timeoutMs: 10_000, clock, describeInFlight: () => '', onStall: () => fired++ });
+    d.start();
+    d.tick('walk');
+    clock.advance(3_000);
+    clock.suspend(60_000);
+    assert.equal(fired, 0, 'the 60 s the process was stopped counted as no progress');
+    clock.advance(5_000); // 3 s before the stop, 1 s (one interval) for the late check, 5 s after: 9 s
+    assert.equal(fired, 0);
+    clock.advance(2_000);
+    assert.equal(fired, 1, 'no progress for 10 s of running time: stalled');
+    d.stop();
   });
 
   it('progress in any stage resets the timer', () => {
