@@ -853,15 +853,21 @@ struct blit_open_how {
   uint64_t resolve;
 };
 
-int blit_open_beneath(int dirfd, const char *path, uint32_t resolve) {
-  struct blit_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve };
+/* openat2(dirfd, path, flags, resolve): the fd, or -1 with errno set. EAGAIN means a rename raced
+   the lookup (RESOLVE_BENEATH asks for a retry); bounded, an attacker renaming in a loop gets a
+   failure, not a spinning daemon. Every openat2 of this file goes through here. */
+static int openat2_retry(int dirfd, const char *path, uint64_t flags, uint32_t resolve) {
+  struct blit_open_how how = { flags, 0, resolve };
   long fd;
   int tries = 0;
-  /* EAGAIN: a rename raced the lookup (RESOLVE_BENEATH asks for a retry); bounded, an attacker
-     renaming in a loop gets a failure, not a spinning daemon. */
   do fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
   while (fd < 0 && errno == EAGAIN && ++tries < 64);
-  return fd < 0 ? -errno : (int)fd;
+  return fd < 0 ? -1 : (int)fd;
+}
+
+int blit_open_beneath(int dirfd, const char *path, uint32_t resolve) {
+  int fd = openat2_retry(dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC, resolve);
+  return fd < 0 ? -errno : fd;
 }
 
 /*
@@ -917,21 +923,18 @@ static int dir_meta_run(int rootfd, const uint8_t *in, uint32_t in_len, uint32_t
     memcpy(p, d + 1, d->path_len);
     p[d->path_len] = 0;
     const char *at = p;
-    long fd = -1;
+    int fd = -1;
     if (rootfd >= 0) {
       if (d->path_len == 0) strcpy(p, ".");
       /* No O_NOFOLLOW: with it a swapped last component opens as the symlink itself and fails
          ENOTDIR; RESOLVE_NO_SYMLINKS refuses it as ELOOP (PathEscape), every component alike. */
-      struct blit_open_how how = { O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolve };
-      int tries = 0;
-      do fd = syscall(SYS_openat2, rootfd, p, &how, sizeof how);
-      while (fd < 0 && errno == EAGAIN && ++tries < 64);
+      fd = openat2_retry(rootfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC, resolve);
       if (fd < 0) {
         r[0] = errno;
         r[1] = 5;
         continue;
       }
-      snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", (int)fd);
+      snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", fd);
       at = fdp;
     }
     struct timespec ts[2];
@@ -952,7 +955,7 @@ static int dir_meta_run(int rootfd, const uint8_t *in, uint32_t in_len, uint32_t
       r[0] = errno;
       r[1] = 3;
     }
-    if (fd >= 0) close((int)fd);
+    if (fd >= 0) close(fd);
   }
   return (int)count;
 }
@@ -987,13 +990,9 @@ int blit_dir_meta_beneath(int rootfd, const uint8_t *in, uint32_t in_len, uint32
  * the openat2 included).
  */
 int blit_scan_dir_at(int dirfd, const char *path, uint8_t *out, uint64_t out_len, uint32_t resolve) {
-  struct blit_open_how how = { O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, resolve };
-  long fd;
-  int tries = 0;
-  do fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-  while (fd < 0 && errno == EAGAIN && ++tries < 64);
+  int fd = openat2_retry(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, resolve);
   if (fd < 0) return -errno;
-  return scan_fd((int)fd, out, out_len);
+  return scan_fd(fd, out, out_len);
 }
 
 /*
