@@ -41,19 +41,19 @@ export class StallDetector {
   private last: number;
   private lastStage = 'start';
   private handle: unknown;
-  private every = 1000;
+  /** The check interval (ms). */
+  private readonly every: number;
   private lastCheck: number;
   private fired = false;
   private readonly clock: Clock;
 
   constructor(private readonly opts: StallOptions) {
     this.clock = opts.clock ?? realClock;
-    this.last = this.clock.now();
-    this.lastCheck = this.last;
+    this.every = Math.max(10, Math.min(1000, Math.floor(opts.timeoutMs / 4)));
+    this.last = this.lastCheck = this.clock.now();
   }
 
   start(): void {
-    this.every = Math.max(10, Math.min(1000, Math.floor(this.opts.timeoutMs / 4)));
     this.lastCheck = this.clock.now();
     this.handle = this.clock.setInterval(() => this.check(), this.every);
   }
