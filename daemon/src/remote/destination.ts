@@ -866,14 +866,14 @@ export class Destination {
       const be = fromErrno(err, displayPath(d.rel) || '.', 'cannot set directory metadata');
       this.fail(d.rel, be.code, be.message);
     };
-    const beneath = this.init.anchor?.beneath;
+    const anchor = this.init.anchor;
+    const beneath = anchor?.beneath;
     const inC = beneath && loadDirMetaBeneath();
-    if (beneath && inC) {
+    if (anchor && beneath && inC) {
       // One foreign call per chunk (blit_dir_meta_beneath): each directory opened in C beneath the
       // module root (openat2 with the anchor's RESOLVE bits: a directory swapped for a symlink
       // since the transfer fails there, EXDEV/ELOOP -> PathEscape naming it), then chown, chmod,
       // utimensat through that fd, closed: no per-directory openat2 call from JS, no cached fd.
-      const anchor = this.init.anchor!;
       const CHUNK = 1024;
       for (let i = 0; i < dirs.length; i += CHUNK) {
         const chunk = dirs.slice(i, i + CHUNK);
