@@ -2,11 +2,11 @@
  * Runs the real `blit` binary (node daemon/bin/blit.js from the built tree) on real trees in temp
  * dirs. Helpers to build trees with exact metadata and to read them back byte-exact.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { needStrace } from '../need-strace';
+import { runStoppedAt } from '../strace-stops';
 
 /** dist/test/cli/harness.js → daemon/bin/blit.js */
 export const BLIT_BIN = path.resolve(__dirname, '../../../bin/blit.js');
@@ -109,64 +109,11 @@ export function blitOnTerminal(args: string[], opts: { answer?: string; cwd?: st
  * `stopAt` by another thread (strace counts per thread) is stopped and resumed the same way.
  */
 export async function blitStoppedAtOpen(args: string[], stopAt: string, whileStopped: () => void, opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
-  needStrace();
-  const traceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-cli-strace-'));
-  const trace = path.join(traceDir, 'trace');
-  const child = spawn('strace', [
-    '-f', '-qq', '-o', trace, '-P', stopAt, '-e', 'trace=open,openat', '-e', 'inject=open,openat:signal=SIGSTOP:when=1',
-    '--', process.execPath, BLIT_BIN, ...args,
-  ], { cwd: os.tmpdir(), env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
-  let ended = false;
-  void exited.then(() => (ended = true));
-  const deadline = Date.now() + (opts.timeoutMs ?? 50_000);
-  let stops = 0;
-  try {
-    // Each injected stop shows in the trace as "PID --- SIGSTOP {... SI_KERNEL ...}" and, once the
-    // thread is really stopped, "PID --- stopped by SIGSTOP ---". Only then is it safe to resume:
-    // a SIGCONT sent before the stop would be lost and leave blit stopped.
-    for (;;) {
-      if (ended) break;
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`blit did not finish within ${opts.timeoutMs ?? 50_000} ms under strace (stops handled: ${stops})\n--- stdout\n${stdout}\n--- stderr\n${stderr}\n--- trace\n${readOr(trace)}`);
-      }
-      const lines = readOr(trace).split('\n');
-      let injected = 0;
-      let stoppedAfter = 0;
-      for (const line of lines) {
-        if (/^\d+ +--- SIGSTOP \{.*SI_KERNEL/.test(line)) injected++;
-        else if (injected > stops && /^\d+ +--- stopped by SIGSTOP ---/.test(line)) stoppedAfter++;
-      }
-      if (injected > stops && stoppedAfter > 0) {
-        if (stops === 0) whileStopped();
-        stops++;
-        const blitPid = Number(readOr(`/proc/${child.pid}/task/${child.pid}/children`).trim().split(/\s+/)[0]);
-        if (!(blitPid > 0)) throw new Error(`blit's process id not found under strace (pid ${child.pid})`);
-        process.kill(blitPid, 'SIGCONT');
-        continue;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const code = await exited;
-    if (stops === 0) throw new Error(`blit never opened ${stopAt}\nexit ${code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}\n--- trace\n${readOr(trace)}`);
-    return { code, stdout, stderr };
-  } finally {
-    if (!ended) child.kill('SIGKILL');
-    fs.rmSync(traceDir, { recursive: true, force: true });
-  }
-}
-
-function readOr(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
+  const r = await runStoppedAt([process.execPath, BLIT_BIN, ...args], {
+    calls: 'open,openat', paths: [stopAt], env: baseEnv(opts.env), timeoutMs: opts.timeoutMs ?? 50_000, onFirstStop: whileStopped,
+  });
+  if (r.stops === 0) throw new Error(`blit never opened ${stopAt}\nexit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function shellQuote(s: string): string {

@@ -5,48 +5,25 @@
  * 2026-11-21 both sides pinged every 30 s and dropped the connection after 10 s without an answer:
  * every one of these transfers failed with `14 UNAVAILABLE: Connection dropped` (DEVLOG susp).
  *
- * The stops are deterministic, not timed: blit runs under strace, which stops it (SIGSTOP
- * injected) at a chosen system call mid-transfer, with the call open and big.bin not yet sent. To
- * suspend blitd instead, the test stops blitd while blit is held, then lets blit go. The four scenarios run at once (one daemon each): the suite pays
- * one STOP_MS, not four.
+ * The stops are deterministic, not timed: blit runs under strace (../strace-stops.ts), which stops
+ * it (SIGSTOP injected) at a chosen system call mid-transfer, big.bin not yet sent. To suspend
+ * blitd instead, the test stops blitd while blit is held, then lets blit go. The four scenarios run
+ * at once (one daemon each): the suite pays one STOP_MS, not four.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BLIT, startDaemon, tempDir, type Daemon } from './harness';
 import { jsonSummary, tempFilesIn } from './transfer-helpers';
 import { needStrace } from '../need-strace';
+import { readOr, runStoppedAt, type StoppedRun } from '../strace-stops';
 
 /** Longer than the old window (a ping every 30 s, dropped 10 s later without an answer). */
 const STOP_MS = 50_000;
 const ENV = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function readOr(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/**
- * strace arguments that stop the traced process each time one of its threads first makes one of
- * `calls` (on one of `paths`, when given: strace matches the path as written in the call).
- */
-function stopAt(trace: string, paths: string[], calls: string): string[] {
-  return ['strace', '-f', '-qq', '-o', trace, ...paths.flatMap((p) => ['-P', p]), '-e', `trace=${calls}`, '-e', `inject=${calls}:signal=SIGSTOP:when=1`, '--'];
-}
-
-/** The process strace runs (its only child). */
-function traceeOf(stracePid: number): number {
-  const pid = Number(readOr(`/proc/${stracePid}/task/${stracePid}/children`).trim().split(/\s+/)[0]);
-  if (!(pid > 0)) throw new Error(`no process under strace (pid ${stracePid})`);
-  return pid;
-}
 
 /** Every thread of `pid` is in the stopped state (T): a SIGSTOP took effect. */
 function isStopped(pid: number): boolean {
@@ -64,63 +41,6 @@ async function stop(pid: number): Promise<void> {
   while (!isStopped(pid)) await sleep(20);
 }
 
-/**
- * Watches the strace `trace` of the process under strace `stracePid` and resumes its injected
- * stops: the first one after `first()` resolved (the test's suspension), later ones (another
- * thread opening the file) at once. Only a stop that took effect is resumed (a SIGCONT sent before
- * it would be lost). Ends when `ended()` says the traced run is over.
- */
-async function handleStops(trace: string, stracePid: number, ended: () => boolean, first: () => Promise<void>): Promise<number> {
-  let handled = 0;
-  while (!ended()) {
-    let injected = 0;
-    let stoppedAfter = 0;
-    for (const line of readOr(trace).split('\n')) {
-      if (/^\d+ +--- SIGSTOP \{.*SI_KERNEL/.test(line)) injected++;
-      else if (injected > handled && /^\d+ +--- stopped by SIGSTOP ---/.test(line)) stoppedAfter++;
-    }
-    if (injected > handled && stoppedAfter > 0) {
-      const pid = traceeOf(stracePid);
-      if (handled === 0) await first();
-      handled++;
-      process.kill(pid, 'SIGCONT');
-      continue;
-    }
-    await sleep(20);
-  }
-  return handled;
-}
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Injected stops seen (the first is the suspension). */
-  stops: number;
-}
-
-/** Runs blit under strace (`wrap`) to its end, calling `watch` with strace's pid while it runs. */
-function runBlit(args: string[], wrap: string[], watch: (stracePid: number, ended: () => boolean) => Promise<number>): Promise<Outcome> {
-  const [cmd, ...pre] = wrap;
-  const child: ChildProcess = spawn(cmd!, [...pre, process.execPath, BLIT, ...args], {
-    env: { ...process.env, ...ENV },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  let ended = false;
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      ended = true;
-      resolve(code);
-    }),
-  );
-  const stops = watch(child.pid!, () => ended);
-  return Promise.all([exited, stops]).then(([code, n]) => ({ code, stdout, stderr, stops: n }));
-}
-
 type Side = 'client' | 'daemon';
 
 describe('a transfer survives a suspended side (SIGSTOP longer than the old keepalive window)', function () {
@@ -128,7 +48,7 @@ describe('a transfer survives a suspended side (SIGSTOP longer than the old keep
   let t: { dir: string; cleanup: () => void };
   let src: string;
   const daemons: Daemon[] = [];
-  const results = new Map<string, Promise<{ out: Outcome; dst: string; log: () => string }>>();
+  const results = new Map<string, Promise<{ out: StoppedRun; dst: string; log: () => string }>>();
 
   before(function () {
     needStrace();
@@ -163,7 +83,7 @@ describe('a transfer survives a suspended side (SIGSTOP longer than the old keep
    * The suspended side is either blit itself (held STOP_MS), or blitd: stopped then, blit let go,
    * blitd resumed STOP_MS later.
    */
-  async function scenario(dir: 'push' | 'pull', side: Side): Promise<{ out: Outcome; dst: string; log: () => string }> {
+  async function scenario(dir: 'push' | 'pull', side: Side): Promise<{ out: StoppedRun; dst: string; log: () => string }> {
     const base = path.join(t.dir, `${dir}-${side}`);
     const moduleDir = path.join(base, 'module');
     fs.mkdirSync(moduleDir, { recursive: true });
@@ -174,17 +94,17 @@ describe('a transfer survives a suspended side (SIGSTOP longer than the old keep
     const remote = `127.0.0.1:${daemon.port}:/default/`;
     const dst = dir === 'push' ? path.join(moduleDir, 'dst') : path.join(base, 'dst');
     const args = dir === 'push' ? ['copy', `${src}/`, `${remote}dst`, '--json'] : ['copy', `${remote}src/`, dst, '--json'];
-    const trace = path.join(base, 'trace');
-    const wrap =
-      dir === 'push'
-        ? stopAt(trace, [path.join(src, 'big.bin'), `${src}/./big.bin`], 'open,openat')
-        : stopAt(trace, [], 'pwrite64');
+    // push: when blit opens big.bin to send it (as `SRC/./big.bin`); pull: at its first pwrite64
+    const paths = dir === 'push' ? [path.join(src, 'big.bin'), `${src}/./big.bin`] : [];
+    const calls = dir === 'push' ? 'open,openat' : 'pwrite64';
     const suspend = async (): Promise<void> => {
       if (side === 'client') return sleep(STOP_MS);
       await stop(daemonPid);
       setTimeout(() => process.kill(daemonPid, 'SIGCONT'), STOP_MS);
     };
-    const out = await runBlit(args, wrap, (stracePid, ended) => handleStops(trace, stracePid, ended, suspend));
+    const out = await runStoppedAt([process.execPath, BLIT, ...args], {
+      calls, paths, env: { ...process.env, ...ENV }, timeoutMs: STOP_MS + 110_000, onFirstStop: suspend,
+    });
     return { out, dst, log: () => daemon.stderr() };
   }
 
