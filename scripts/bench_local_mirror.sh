@@ -182,6 +182,10 @@ allfb = [(float(f), scen) for scen, d in by.items() for _, _, f, _ in d.get('bli
 if allfb:
     worst, where = max(allfb)
     print(f"\nFirst byte <= 1 s in every scenario: {'yes' if worst <= 1000 else 'NO'} (worst {worst:.0f} ms, {where}).")
+# Every run's time, so a reader sees the spread the medians hide (1 GiB rows swing with writeback).
+print('\nSpread (each run in seconds, in run order):')
+for scen, d in by.items():
+    print(f"- {names[scen]}: " + '; '.join(f"{t} " + ' '.join(f'{x[0]:.2f}' for x in runs_) for t, runs_ in d.items()))
 if 'small' in by and 'blit' in by['small']:
     peak = max(r for _, r, *_ in by['small']['blit']) / 1024
     print(f"Peak RSS during small <= 300 MiB: {'yes' if peak <= 300 else 'NO'} ({peak:.0f} MiB).")

@@ -246,4 +246,8 @@ for scen, d in by.items():
     bf = f"{med['blit'] / med['floor']:.2f}x" if 'floor' in med and 'blit' in med else '-'
     print(f"| {scen}{extra} | {b} | {rs} | {fl} | {'-' if ratio is None else f'{ratio:.2f}x'} | {fr} | {bf} | "
           f"{'-' if factor is None else f'<= {factor} x rsync'} | {met} | {rss / 1024:.0f} MiB | {fbcell} |")
+# Every run's time, so a reader sees the spread the medians hide (1 GiB rows swing with writeback).
+print('\nSpread (each run in seconds, in run order):')
+for scen, d in by.items():
+    print(f"- {scen}: " + '; '.join(f"{t} " + ' '.join(f'{x[0]:.2f}' for x in runs_) for t, runs_ in d.items()))
 PY
