@@ -63,3 +63,5 @@ export type BlitClientConstructor = ProtoGrpcType['blit']['v1']['Blit'];
 export function blitClientConstructor(): BlitClientConstructor {
   return (loadBlitPackage() as unknown as ProtoGrpcType).blit.v1.Blit;
 }
+
+export { blitRequestType, blitType, wireCost, type WireCost } from './wire-cost';

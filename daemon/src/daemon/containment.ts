@@ -51,6 +51,13 @@ function isInside(root: Buffer, real: Buffer): boolean {
 
 const MAX_LINK_DEPTH = 8;
 
+/**
+ * Longest path from the wire (bytes, relative to the module): PATH_MAX less the '/' after the
+ * module root. Longer ones cannot name anything (ENAMETOOLONG), and resolving one cost a
+ * realpath and an lstat per component: a 64 KiB "a/a/..." kept blitd busy for minutes.
+ */
+export const MAX_WIRE_PATH = 4095;
+
 function escape(shown: string, why: string): BlitError {
   return new BlitError({ code: ErrorCodes.PathEscape, message: why, path: shown });
 }
@@ -117,6 +124,9 @@ export function createResolver(opts: ContainmentOptions): (module: string, rel: 
       if (!module) {
         const names = [...opts.modules.keys()].join(', ') || 'none';
         throw new BlitError({ code: ErrorCodes.ModuleNotFound, message: `unknown module '${moduleName}' (available: ${names})` });
+      }
+      if (rel.length > MAX_WIRE_PATH) {
+        throw new BlitError({ code: ErrorCodes.InvalidPath, message: `path too long (${rel.length} bytes, at most ${MAX_WIRE_PATH})`, path: shown });
       }
       const parts = checkRelative(rel, shown);
       if (forWrite && module.readOnly) {

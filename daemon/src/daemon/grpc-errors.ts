@@ -13,6 +13,7 @@ const PATH_KEY = 'blit-path-bin';
 const STATUS_OF: Partial<Record<ErrorCode, grpc.status>> = {
   Usage: grpc.status.INVALID_ARGUMENT,
   InvalidPath: grpc.status.INVALID_ARGUMENT,
+  NameNotSupported: grpc.status.INVALID_ARGUMENT,
   InvalidConfig: grpc.status.INVALID_ARGUMENT,
   BadFrame: grpc.status.INVALID_ARGUMENT,
   PathEscape: grpc.status.PERMISSION_DENIED,
@@ -41,13 +42,30 @@ export function asBlitError(err: unknown): BlitError {
   return new BlitError({ code: ErrorCodes.Internal, message: (err as Error)?.message ?? String(err), cause: err });
 }
 
+/**
+ * The status travels in HTTP/2 trailers, which peers cap (grpc-js/Node at 64 KiB, C-core clients
+ * at 8 KiB; grpc-message is percent-encoded, up to 9 bytes per character): a status over the cap never arrives and the client waits for its deadline (a List of
+ * a 20 KB path hung 30 s). Details are kept under MAX_DETAILS characters (the start and the end,
+ * where the cause is), the path metadata is sent only up to MAX_PATH_META bytes.
+ */
+export const MAX_DETAILS = 1024;
+const MAX_PATH_META = 1024;
+
+function capDetails(s: string): string {
+  if (s.length <= MAX_DETAILS) return s;
+  const tail = 384;
+  const cut = s.length - (MAX_DETAILS - tail - 40) - tail;
+  return `${s.slice(0, MAX_DETAILS - tail - 40)}...(${cut} characters left out)...${s.slice(s.length - tail)}`;
+}
+
 /** Server side: the error object grpc-js sends as the call's status. */
 export function toGrpcError(err: unknown): Partial<grpc.ServiceError> {
   const e = asBlitError(err);
   const metadata = new grpc.Metadata();
   metadata.set(CODE_KEY, e.code);
-  if (e.path) metadata.set(PATH_KEY, Buffer.from(e.path, 'utf8'));
-  return { code: STATUS_OF[e.code] ?? grpc.status.UNKNOWN, details: e.message, metadata };
+  const pathBytes = e.path ? Buffer.from(e.path, 'utf8') : undefined;
+  if (pathBytes && pathBytes.length <= MAX_PATH_META) metadata.set(PATH_KEY, pathBytes);
+  return { code: STATUS_OF[e.code] ?? grpc.status.UNKNOWN, details: capDetails(e.message), metadata };
 }
 
 function statusToCode(status: number): ErrorCode {

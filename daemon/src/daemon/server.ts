@@ -16,6 +16,7 @@ import * as admin from './admin-rpc';
 import { cancelJob, listJobs, watchJobs } from './jobs-rpc';
 import type { Jobs } from './jobs';
 import { transferHandlers, type TransferHandlers } from './transfer-handlers';
+import { guardService, refusalOf } from './wire-guard';
 
 export interface ServiceDeps {
   ctx: ServerContext;
@@ -61,7 +62,7 @@ export function buildService(deps: ServiceDeps): BlitHandlers {
     return (call, callback) => {
       log.debug('request', { method, peer: call.getPeer() });
       Promise.resolve()
-        .then(() => fn(call.request, call))
+        .then(() => fn(unrefused(call.request), call))
         .then(
           (res) => callback(null, res),
           (err) => {
@@ -89,7 +90,8 @@ export function buildService(deps: ServiceDeps): BlitHandlers {
           if (call.write(m)) resolve();
           else call.once('drain', () => resolve());
         });
-      fn(call.request, send, ac.signal)
+      Promise.resolve()
+        .then(() => fn(unrefused(call.request), send, ac.signal))
         .then(
           () => call.end(),
           (err) => {
@@ -143,7 +145,7 @@ export function buildService(deps: ServiceDeps): BlitHandlers {
       call.on('cancelled', () => ac.abort());
       const stop = AbortSignal.any([ac.signal, ctx.shutdown]);
       try {
-        watchJobs(jobs, call.request, (ev) => call.write(ev), () => call.end(), stop);
+        watchJobs(jobs, unrefused(call.request), (ev) => call.write(ev), () => call.end(), stop);
       } catch (err) {
         const e = asBlitError(err);
         logFailure('WatchJobs', e, call.getPeer());
@@ -151,6 +153,13 @@ export function buildService(deps: ServiceDeps): BlitHandlers {
       }
     },
   };
+}
+
+/** The request, or the BadFrame of a message refused undecoded (wire-guard.ts) thrown. */
+function unrefused<T>(req: T): T {
+  const refused = refusalOf(req);
+  if (refused) throw refused;
+  return req;
 }
 
 /** Aborts when the client cancels the call or its deadline passes. */
@@ -206,7 +215,7 @@ function prepareSocketDir(socket: string): void {
 
 export async function startServer(handlers: BlitHandlers, listen: ListenOptions): Promise<RunningServer> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
-  server.addService(blitClientConstructor().service, handlers);
+  server.addService(guardService(blitClientConstructor().service), handlers);
   const out: RunningServer = { server };
   try {
     if (listen.socket) {

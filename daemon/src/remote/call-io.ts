@@ -4,6 +4,7 @@
  * cancel) can interrupt the wait, and throttled progress.
  */
 import { BlitError, ErrorCodes } from '../engine/errors';
+import { refusalOf } from '../daemon/wire-guard';
 
 interface WritableCall<T> {
   write(msg: T): boolean;
@@ -96,12 +97,18 @@ export class FatalLatch {
   }
 }
 
-/** Reads a stream's messages one by one (the stream is paused between reads). */
+/**
+ * Reads a stream's messages one by one (the stream is paused between reads). A message blitd
+ * refused undecoded (daemon/wire-guard.ts: too costly to decode) throws its BadFrame here.
+ */
 export function messageReader<T>(stream: AsyncIterable<T>): () => Promise<T | undefined> {
   const it = stream[Symbol.asyncIterator]();
   return async () => {
     const r = await it.next();
-    return r.done ? undefined : r.value;
+    if (r.done) return undefined;
+    const refused = refusalOf(r.value);
+    if (refused) throw refused;
+    return r.value;
   };
 }
 
