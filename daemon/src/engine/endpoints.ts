@@ -7,11 +7,16 @@
  * - A file (or symlink) source copies to DST, or into DST when DST is a directory (or ends in '/').
  * Errors: SourceNotFound, DestinationInsideSource (realpaths compared, so symlinked spellings are
  * caught), InvalidPath when the destination's parent does not exist or is not a directory.
+ * The reverse overlap, a source directory inside the destination (`blit mirror x/a/ x/`), is
+ * refused with the same code for a mirror (its deletions would remove the source while it is
+ * read, as rclone refuses overlapping sync), and for copy/move only when the source holds the
+ * path that leads back to itself (`x/a/a/f` would be written over `x/a/f`, a source file).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlitError, ErrorCodes, fromErrno } from './errors';
 import { isSameOrInside } from './paths';
+import type { TransferMode } from './types';
 
 export interface Endpoints {
   kind: 'dir' | 'single';
@@ -61,7 +66,7 @@ function realpathLoose(p: string): string {
   }
 }
 
-export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
+export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferMode): Endpoints {
   if (srcArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty source path' });
   if (dstArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty destination path' });
   const contentsOnly = srcArg.endsWith('/');
@@ -110,6 +115,7 @@ export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
     if (isSameOrInside(realDst, realSrc)) {
       throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: `destination ${realDst} is inside the source ${realSrc}`, path: dstArg });
     }
+    if (isSameOrInside(realSrc, realDst)) refuseSourceInsideDestination(realSrc, realDst, mode, srcArg);
     if (dstFinal && !dstFinal.isDirectory()) {
       throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstAbs });
     }
@@ -117,4 +123,15 @@ export function resolveEndpoints(srcArg: string, dstArg: string): Endpoints {
     throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: 'source and destination are the same file', path: dstArg });
   }
   return { kind, srcAbs, dstAbs, dstExists: dstFinal !== null, contentsOnly, createDstParent };
+}
+
+/** A source directory strictly inside the destination: see the header for what is refused. */
+function refuseSourceInsideDestination(realSrc: string, realDst: string, mode: TransferMode, srcArg: string): void {
+  if (mode === 'mirror') {
+    throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: `source ${realSrc} is inside the destination ${realDst}: the mirror would delete its own source`, path: srcArg });
+  }
+  const back = path.relative(realDst, realSrc);
+  if (lstatOrNull(path.join(realSrc, back))) {
+    throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: `source ${realSrc} is inside the destination ${realDst} and holds ${back}: the ${mode} would write over its own source files`, path: srcArg });
+  }
 }

@@ -46,7 +46,7 @@ export interface LocalRunContext {
 }
 
 export async function runLocalTransfer(srcArg: string, dstArg: string, options: TransferOptions, onEvent: EventSink, context: LocalRunContext = {}): Promise<TransferSummary> {
-  const ends = resolveEndpoints(srcArg, dstArg);
+  const ends = resolveEndpoints(srcArg, dstArg, options.mode);
   const filter = Filter.fromSpec(options.filter);
   const sig: WorkloadSignature = { fsType: await fsTypeOf(ends.srcAbs), dstFsType: await fsTypeOf(ends.dstAbs), mode: 'local' };
   const start = Date.now();
