@@ -9,6 +9,7 @@ import { registerDiagnosticsCommands } from './commands/diagnostics';
 import { BlitError } from '../engine/errors';
 import { EXIT_FATAL, EXIT_USAGE } from './exit-codes';
 import { processStdio } from './stdio';
+import { printable } from './output';
 
 /** commander's "error: missing required argument 'dst'" → "blit: error: ... [Usage]". */
 export function usageLine(commanderMessage: string): string {
@@ -48,7 +49,7 @@ async function run(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (err instanceof BlitError) {
-      process.stderr.write(`blit: error: ${err.message} [${err.code}]\n`);
+      process.stderr.write(`blit: error: ${printable(err.message)} [${err.code}]\n`);
       return err.code === 'Usage' ? EXIT_USAGE : EXIT_FATAL;
     }
     process.stderr.write(`blit: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

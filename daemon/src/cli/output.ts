@@ -26,13 +26,27 @@ export function addToTally(t: ItemTally, action: ItemAction, kind: EntryKind, si
 }
 
 /**
+ * Text for one line of a terminal or a line-oriented reader: C0 controls and DEL as `\xNN`, C1
+ * controls as `\u00NN`. A newline in a file name would split an itemized line in two, and an ESC
+ * would reach the terminal (rsync prints `\#012`). Unambiguous for paths from displayPath, which
+ * already shows a backslash as `\\` and a byte that is not UTF-8 as `\xNN`.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x80 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
  * One itemized line: the action padded to 7 columns, then the path; directories end in '/'.
  * Returns null for actions that change nothing ('skip').
  */
 export function itemLine(action: ItemAction, path: string, kind: EntryKind): string | null {
   if (action === 'skip') return null;
   // The transfer root itself has the empty path; rsync shows it as './'.
-  const base = path === '' ? '.' : path;
+  const base = path === '' ? '.' : printable(path);
   const shown = kind === 'dir' && !base.endsWith('/') ? `${base}/` : base;
   return `${action.padEnd(7)} ${shown}`;
 }
@@ -86,7 +100,7 @@ export function runTotal(mode: TransferMode, s: TransferSummary): string {
 }
 
 export function failureLine(f: Failure): string {
-  return `blit: failed: ${f.path}: ${f.reason} [${f.code}]`;
+  return `blit: failed: ${printable(f.path)}: ${printable(f.reason)} [${f.code}]`;
 }
 
 /** The `--json` object: the engine summary plus what was asked, one line. */

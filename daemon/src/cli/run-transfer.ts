@@ -17,6 +17,7 @@ import {
   errorJson,
   failureLine,
   itemLine,
+  printable,
   mergeSummaries,
   runTotal,
   summaryJson,
@@ -100,7 +101,9 @@ function eventSink(out: Console, state: PassState, options: TransferOptions, ver
       case 'item': {
         // The display string only when it is shown or kept (one per file of a 100k-file pull
         // was ~0.3 s of the receiving main thread).
-        if (event.action === 'delete' && !options.deleteConfirmed) {
+        // Only a mirror holds deletions back; a copy or move deletes only to make way for a source
+        // entry of another kind (an empty directory, a file), which is done and itemized.
+        if (event.action === 'delete' && !options.deleteConfirmed && options.mode === 'mirror') {
           state.heldDeletes.push(displayPath(event.rel));
           return;
         }
@@ -120,7 +123,7 @@ function eventSink(out: Console, state: PassState, options: TransferOptions, ver
         if (event.message.startsWith(ErrorCodes.ScanIncomplete)) state.scanIncomplete = true;
         // The command itself asks or explains what to do about unconfirmed deletions (below).
         if (!options.deleteConfirmed && UNCONFIRMED_DELETIONS.test(event.message)) return;
-        out.err(`blit: warning: ${event.message}`);
+        out.err(`blit: warning: ${printable(event.message)}`);
         return;
       default:
         return;
@@ -178,9 +181,9 @@ export async function runTransferCommand(
     let summary = await runPass({ ...options, signal: abort.signal }, showProgress);
     const held = summary.deletionsSkipped;
     if (mode === 'mirror' && !options.dryRun && !options.deleteConfirmed && held > 0 && !state.scanIncomplete) {
-      const what = `${held} ${held === 1 ? 'entry' : 'entries'} in ${dstArg}`;
+      const what = `${held} ${held === 1 ? 'entry' : 'entries'} in ${printable(dstArg)}`;
       if (io.stdinIsTTY && io.stderrIsTTY) {
-        for (const p of state.heldDeletes.slice(0, PROMPT_LIST_MAX)) io.stderr.write(`  delete  ${p}\n`);
+        for (const p of state.heldDeletes.slice(0, PROMPT_LIST_MAX)) io.stderr.write(`  delete  ${printable(p)}\n`);
         if (state.heldDeletes.length > PROMPT_LIST_MAX) io.stderr.write(`  ... and ${state.heldDeletes.length - PROMPT_LIST_MAX} more\n`);
         const yes = await askYesNo(`Delete ${what}?`, io.stdin, io.stderr, abort.signal);
         if (yes) {
@@ -191,7 +194,7 @@ export async function runTransferCommand(
           io.stderr.write(`blit: nothing deleted: ${what} kept\n`);
         }
       } else {
-        io.stderr.write(`blit: ${what} not deleted (they are not in ${srcArg}): pass --yes to delete\n`);
+        io.stderr.write(`blit: ${what} not deleted (they are not in ${printable(srcArg)}): pass --yes to delete\n`);
       }
     }
 

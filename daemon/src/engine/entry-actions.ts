@@ -136,13 +136,17 @@ export class EntryActions {
         run.summary.entriesDeleted += deleteEntry(run.dstRoot, d, undefined, (rel, kind) => run.item('delete', rel, kind, 0), dryRun).deleted;
         return true;
       }
-      run.item('delete', d.rel, d.kind, 0);
+      const abs = join2(run.dstRoot, d.rel);
       if (!dryRun) {
-        const abs = join2(run.dstRoot, d.rel);
         // A directory only when empty: never lose data in a plain copy.
         if (d.kind === 'dir') fs.rmdirSync(abs);
         else fs.unlinkSync(abs);
+      } else if (d.kind === 'dir' && !dirIsEmpty(abs)) {
+        // The dry run refuses what the real run's rmdir will refuse (it listed delete + create).
+        throw Object.assign(new Error('directory not empty'), { code: 'ENOTEMPTY' });
       }
+      // Itemized once done: a refused rmdir is a failure, not a deletion.
+      run.item('delete', d.rel, d.kind, 0);
       run.summary.entriesDeleted++;
       return true;
     } catch (err) {
@@ -195,5 +199,15 @@ export class EntryActions {
     } catch (err) {
       run.fail(failureOf(err, e.rel, 'cannot create symlink'));
     }
+  }
+}
+
+/** Does the directory hold no entry? (Reads one entry, not the whole listing.) */
+function dirIsEmpty(abs: Buffer): boolean {
+  const dir = fs.opendirSync(abs);
+  try {
+    return dir.readSync() === null;
+  } finally {
+    dir.closeSync();
   }
 }

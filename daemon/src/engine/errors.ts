@@ -108,7 +108,7 @@ export function fromErrno(err: unknown, path: string, what: string): BlitError {
     EPERM: [ErrorCodes.PermissionDenied, 'operation not permitted'],
     ENOSPC: [ErrorCodes.NoSpace, 'no space left on device'],
     EDQUOT: [ErrorCodes.NoSpace, 'disk quota exceeded'],
-    ENAMETOOLONG: [ErrorCodes.NameNotSupported, 'file name too long for the destination filesystem'],
+    ENAMETOOLONG: [ErrorCodes.NameNotSupported, 'file name or path too long (over the filesystem name limit or PATH_MAX)'],
     EILSEQ: [ErrorCodes.NameNotSupported, 'file name not representable on the destination filesystem'],
     ENOTDIR: [ErrorCodes.NotADirectory, 'a path component is not a directory'],
     EISDIR: [ErrorCodes.IoError, 'is a directory'],

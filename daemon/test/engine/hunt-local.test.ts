@@ -39,3 +39,23 @@ describe('engine: a source inside its destination', function () {
     assert.equal(fs.readFileSync(path.join(x, 'f'), 'utf8'), 'one');
   });
 });
+
+describe('engine: a type conflict in a plain copy', function () {
+  this.timeout(60_000);
+  afterEach(cleanupTemps);
+
+  it('a dry run refuses the non-empty directory the real run refuses (it listed delete + create), and itemizes an empty one it replaces', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'x': 'file', 'e': 'file' });
+    writeTree(dst, { 'x/keep': 'k', 'e/': null });
+    for (const dryRun of [true, false]) {
+      const r = await run(src + '/', dst, opts({ dryRun, deleteConfirmed: dryRun }));
+      assert.deepEqual(r.summary.failures.map((f) => `${f.path} ${f.code}`), ['x NotADirectory'], `dryRun ${dryRun}`);
+      assert.deepEqual(r.items('delete'), ['e'], `dryRun ${dryRun}`);
+      assert.deepEqual(r.items('create'), ['e'], `dryRun ${dryRun}`);
+      assert.equal(r.summary.entriesDeleted, 1);
+    }
+    assert.deepEqual(listTree(dst), ['e', 'x/', 'x/keep']);
+  });
+});

@@ -10,7 +10,7 @@ import { displayPath } from '../../engine/paths';
 import { parseEndpoint, parseHostPort, formatRemote, type RemoteEndpoint } from '../../remote/endpoint';
 import type { DaemonAddress, DaemonConnection } from '../../remote/grpc-client';
 import { askYesNo } from '../confirm';
-import { formatBytes } from '../output';
+import { formatBytes, printable } from '../output';
 
 interface JsonFlag {
   json?: boolean;
@@ -49,6 +49,8 @@ async function withDaemon<T>(addr: DaemonAddress, fn: (c: DaemonConnection) => P
 const out = (line: string): void => {
   process.stdout.write(line + '\n');
 };
+/** A text line (not JSON): control characters in names shown escaped (output.ts printable). */
+const text = (line: string): void => out(printable(line));
 
 // ---------------------------------------------------------------------------------------------
 // Display forms
@@ -128,7 +130,7 @@ async function listModules(hostArg: string, flags: JsonFlag): Promise<void> {
     c.unary<pb.ListModulesResponse__Output>((o, cb) => c.client.ListModules({}, o, cb)),
   );
   if (flags.json) return out(JSON.stringify({ modules: res.modules }));
-  for (const m of res.modules) out(`${m.name}\t${m.readOnly ? 'ro' : 'rw'}\t${m.comment}`);
+  for (const m of res.modules) text(`${m.name}\t${m.readOnly ? 'ro' : 'rw'}\t${m.comment}`);
 }
 
 async function ls(remoteArg: string, flags: JsonFlag): Promise<void> {
@@ -137,7 +139,7 @@ async function ls(remoteArg: string, flags: JsonFlag): Promise<void> {
     c.unary<pb.ListResponse__Output>((o, cb) => c.client.List({ module: ep.module, path: Buffer.from(ep.path) }, o, cb)),
   );
   if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), entries: res.entries.map(entryJson) }));
-  for (const e of res.entries) out(lsLine(e));
+  for (const e of res.entries) text(lsLine(e));
 }
 
 async function find(remoteArg: string, flags: JsonFlag & { pattern: string; limit?: string }): Promise<void> {
@@ -150,7 +152,7 @@ async function find(remoteArg: string, flags: JsonFlag & { pattern: string; limi
     for await (const batch of c.stream<pb.FindResponse__Output>((o) => c.client.Find(req, o), 10 * 60_000)) {
       for (const e of batch.entries) {
         if (flags.json) found.push(entryJson(e));
-        else out(displayPath(e.path) + (e.kind === 'ENTRY_KIND_DIR' ? '/' : ''));
+        else text(displayPath(e.path) + (e.kind === 'ENTRY_KIND_DIR' ? '/' : ''));
       }
     }
     if (flags.json) out(JSON.stringify({ remote: formatRemote(ep), pattern: flags.pattern, entries: found }));
@@ -163,7 +165,7 @@ async function du(remoteArg: string, flags: JsonFlag): Promise<void> {
     c.unary<pb.DiskUsageResponse__Output>((o, cb) => c.client.DiskUsage({ module: ep.module, path: Buffer.from(ep.path) }, o, cb), 10 * 60_000),
   );
   if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), ...res }));
-  out(`${formatBytes(res.bytes)} (${res.bytes} bytes, ${formatBytes(res.allocatedBytes)} on disk) in ${res.files} files, ${res.dirs} dirs, ${res.symlinks} symlinks: ${formatRemote(ep)}`);
+  text(`${formatBytes(res.bytes)} (${res.bytes} bytes, ${formatBytes(res.allocatedBytes)} on disk) in ${res.files} files, ${res.dirs} dirs, ${res.symlinks} symlinks: ${formatRemote(ep)}`);
 }
 
 async function df(remoteArg: string, flags: JsonFlag): Promise<void> {
@@ -174,7 +176,7 @@ async function df(remoteArg: string, flags: JsonFlag): Promise<void> {
   if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), module: ep.module, ...res }));
   const used = res.totalBytes - res.freeBytes;
   const pct = res.totalBytes > 0 ? Math.round((used * 100) / res.totalBytes) : 0;
-  out(`module ${ep.module} (${res.fsType}): ${formatBytes(res.availableBytes)} available of ${formatBytes(res.totalBytes)} (${pct}% used), ${res.freeInodes} of ${res.totalInodes} inodes free`);
+  text(`module ${ep.module} (${res.fsType}): ${formatBytes(res.availableBytes)} available of ${formatBytes(res.totalBytes)} (${pct}% used), ${res.freeInodes} of ${res.totalInodes} inodes free`);
 }
 
 async function rm(remoteArg: string, flags: JsonFlag & { yes?: boolean; moduleRoot?: boolean }): Promise<void> {
@@ -201,7 +203,7 @@ async function rm(remoteArg: string, flags: JsonFlag & { yes?: boolean; moduleRo
     ),
   );
   if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), entriesDeleted: res.entriesDeleted }));
-  out(`deleted ${res.entriesDeleted} entries: ${formatRemote(ep)}`);
+  text(`deleted ${res.entriesDeleted} entries: ${formatRemote(ep)}`);
 }
 
 async function jobsList(hostArg: string, flags: JsonFlag & { all?: boolean }): Promise<void> {
@@ -209,8 +211,8 @@ async function jobsList(hostArg: string, flags: JsonFlag & { all?: boolean }): P
     c.unary<pb.ListJobsResponse__Output>((o, cb) => c.client.ListJobs({ includeFinished: Boolean(flags.all) }, o, cb)),
   );
   if (flags.json) return out(JSON.stringify({ jobs: res.jobs.map(jobJson) }));
-  if (res.jobs.length === 0) out(flags.all ? 'no jobs' : 'no running jobs (--all shows finished ones)');
-  for (const j of res.jobs) out(jobLine(j));
+  if (res.jobs.length === 0) text(flags.all ? 'no jobs' : 'no running jobs (--all shows finished ones)');
+  for (const j of res.jobs) text(jobLine(j));
 }
 
 async function jobsWatch(hostArg: string, id: string | undefined, flags: JsonFlag): Promise<void> {
@@ -225,11 +227,11 @@ async function jobsWatch(hostArg: string, id: string | undefined, flags: JsonFla
           ...(ev.failure ? { failure: { path: displayPath(ev.failure.path), code: ev.failure.code, reason: ev.failure.reason } } : {}),
         }));
       } else if (ev.failure) {
-        out(`${ev.job?.id ?? '?'}  failed: ${displayPath(ev.failure.path)}: ${ev.failure.reason} [${ev.failure.code}]`);
+        text(`${ev.job?.id ?? '?'}  failed: ${displayPath(ev.failure.path)}: ${ev.failure.reason} [${ev.failure.code}]`);
       } else if (ev.item) {
-        out(`${ev.job?.id ?? '?'}  ${ev.item.action.replace('ITEM_', '').toLowerCase()} ${displayPath(ev.item.path)}`);
+        text(`${ev.job?.id ?? '?'}  ${ev.item.action.replace('ITEM_', '').toLowerCase()} ${displayPath(ev.item.path)}`);
       } else if (ev.job) {
-        out(jobLine(ev.job));
+        text(jobLine(ev.job));
       }
     }
     // Watching one job: the exit code reflects how it ended.
@@ -242,7 +244,7 @@ async function jobsCancel(hostArg: string, id: string, flags: JsonFlag): Promise
     c.unary<pb.CancelJobResponse__Output>((o, cb) => c.client.CancelJob({ jobId: id }, o, cb)),
   );
   if (flags.json) out(JSON.stringify({ id, cancelled: res.cancelled, message: res.message }));
-  else out(res.message);
+  else text(res.message);
   if (!res.cancelled) process.exitCode = 1;
 }
 
