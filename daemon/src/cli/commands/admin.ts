@@ -130,7 +130,7 @@ async function listModules(hostArg: string, flags: JsonFlag): Promise<void> {
     c.unary<pb.ListModulesResponse__Output>((o, cb) => c.client.ListModules({}, o, cb)),
   );
   if (flags.json) return out(JSON.stringify({ modules: res.modules }));
-  for (const m of res.modules) text(`${m.name}\t${m.readOnly ? 'ro' : 'rw'}\t${m.comment}`);
+  for (const m of res.modules) out(`${printable(m.name)}\t${m.readOnly ? 'ro' : 'rw'}\t${printable(m.comment)}`); // tab-separated: fields escaped
 }
 
 async function ls(remoteArg: string, flags: JsonFlag): Promise<void> {
