@@ -26,6 +26,7 @@ const STATUS_OF: Partial<Record<ErrorCode, grpc.status>> = {
   NotADirectory: grpc.status.FAILED_PRECONDITION,
   DeletionNotConfirmed: grpc.status.FAILED_PRECONDITION,
   DestinationInsideSource: grpc.status.FAILED_PRECONDITION,
+  SourceInsideDestination: grpc.status.FAILED_PRECONDITION,
   NoSpace: grpc.status.RESOURCE_EXHAUSTED,
   Cancelled: grpc.status.CANCELLED,
   Unreachable: grpc.status.UNAVAILABLE,

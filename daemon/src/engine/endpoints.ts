@@ -8,7 +8,7 @@
  * Errors: SourceNotFound, DestinationInsideSource (realpaths compared, so symlinked spellings are
  * caught), InvalidPath when the destination's parent does not exist or is not a directory.
  * The reverse overlap, a source directory inside the destination (`blit mirror x/a/ x/`), is
- * refused with the same code for a mirror (its deletions would remove the source while it is
+ * refused with SourceInsideDestination for a mirror (its deletions would remove the source while it is
  * read, as rclone refuses overlapping sync), and for copy/move only when the source holds the
  * path that leads back to itself (`x/a/a/f` would be written over `x/a/f`, a source file).
  */
@@ -128,10 +128,10 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
 /** A source directory strictly inside the destination: see the header for what is refused. */
 function refuseSourceInsideDestination(realSrc: string, realDst: string, mode: TransferMode, srcArg: string): void {
   if (mode === 'mirror') {
-    throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: `source ${realSrc} is inside the destination ${realDst}: the mirror would delete its own source`, path: srcArg });
+    throw new BlitError({ code: ErrorCodes.SourceInsideDestination, message: `source ${realSrc} is inside the destination ${realDst}: the mirror would delete its own source`, path: srcArg });
   }
   const back = path.relative(realDst, realSrc);
   if (lstatOrNull(path.join(realSrc, back))) {
-    throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: `source ${realSrc} is inside the destination ${realDst} and holds ${back}: the ${mode} would write over its own source files`, path: srcArg });
+    throw new BlitError({ code: ErrorCodes.SourceInsideDestination, message: `source ${realSrc} is inside the destination ${realDst} and holds ${back}: the ${mode} would write over its own source files`, path: srcArg });
   }
 }

@@ -8,6 +8,7 @@ export const ErrorCodes = {
   Usage: 'Usage',
   SourceNotFound: 'SourceNotFound',
   DestinationInsideSource: 'DestinationInsideSource',
+  SourceInsideDestination: 'SourceInsideDestination',
   InvalidPath: 'InvalidPath',
   InvalidConfig: 'InvalidConfig',
   // filesystem
@@ -53,6 +54,7 @@ const FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.Usage,
   ErrorCodes.SourceNotFound,
   ErrorCodes.DestinationInsideSource,
+  ErrorCodes.SourceInsideDestination,
   ErrorCodes.InvalidConfig,
   ErrorCodes.NoSpace,
   ErrorCodes.Stalled,

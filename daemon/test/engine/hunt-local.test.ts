@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { BlitError } from '../../src/engine/errors';
 import { cleanupTemps, listTree, opts, run, tempDir, writeTree } from './helpers';
 
-const overlap = (re: RegExp) => (e: unknown): boolean => e instanceof BlitError && e.code === 'DestinationInsideSource' && re.test(e.message);
+const overlap = (re: RegExp) => (e: unknown): boolean => e instanceof BlitError && e.code === 'SourceInsideDestination' && re.test(e.message);
 
 describe('engine: a source inside its destination', function () {
   this.timeout(60_000);
