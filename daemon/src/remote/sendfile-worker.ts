@@ -60,6 +60,7 @@ const PROGRESS_EVERY = 16 * 1024 * 1024;
 /** Small files' frames are written together once this many bytes are gathered. */
 const COALESCE = 256 * 1024;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+const ZEROS = Buffer.alloc(1 << 20);
 
 class Broken extends Error {}
 
@@ -108,6 +109,15 @@ function run(data: SendfileWorkerData): void {
   let unreported = 0;
   const readSmall = smallReader();
 
+  /** Zeros to the socket: the rest of a DATA frame its file could not supply. */
+  const padFrame = (left: number): void => {
+    while (left > 0) {
+      const k = Math.min(ZEROS.length, left);
+      writeAll(sock, ZEROS.subarray(0, k));
+      left -= k;
+    }
+  };
+
   const sendPayload = (file: number, size: number, from: number): void => {
     let pos = from;
     while (pos < size) {
@@ -115,34 +125,43 @@ function run(data: SendfileWorkerData): void {
       const n = Math.min(MAX_DATA_PAYLOAD, size - pos);
       writeAll(sock, frameHeader(FrameType.Data, currentIndex, n));
       let sent = 0;
-      while (sent < n) {
-        if (sendfileWorks) {
-          try {
-            const k = native.sendfile(sock, file, pos + sent, n - sent);
-            if (k === 0) throw new SourceChanged();
-            sent += k;
-            usedSendfile = true;
-            continue;
-          } catch (err) {
-            if (err instanceof SourceChanged) throw err;
-            if (isAgain(err)) {
-              waitWritable(sock);
+      try {
+        while (sent < n) {
+          if (sendfileWorks) {
+            try {
+              const k = native.sendfile(sock, file, pos + sent, n - sent);
+              if (k === 0) throw new SourceChanged();
+              sent += k;
+              usedSendfile = true;
               continue;
+            } catch (err) {
+              if (err instanceof SourceChanged) throw err;
+              if (isAgain(err)) {
+                waitWritable(sock);
+                continue;
+              }
+              if (native.isUnsupported(err)) {
+                sendfileWorks = false;
+                continue;
+              }
+              const code = (err as NodeJS.ErrnoException).code;
+              if (code === 'EPIPE' || code === 'ECONNRESET' || code === 'ENOTCONN') throw new Broken(`data stream closed: ${code}`);
+              throw err;
             }
-            if (native.isUnsupported(err)) {
-              sendfileWorks = false;
-              continue;
-            }
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === 'EPIPE' || code === 'ECONNRESET' || code === 'ENOTCONN') throw new Broken(`data stream closed: ${code}`);
-            throw err;
           }
+          const buf = Buffer.allocUnsafe(Math.min(4 << 20, n - sent));
+          const k = fs.readSync(file, buf, 0, buf.length, pos + sent);
+          if (k === 0) throw new SourceChanged();
+          writeAll(sock, buf.subarray(0, k));
+          sent += k;
         }
-        const buf = Buffer.allocUnsafe(Math.min(4 << 20, n - sent));
-        const k = fs.readSync(file, buf, 0, buf.length, pos + sent);
-        if (k === 0) throw new SourceChanged();
-        writeAll(sock, buf.subarray(0, k));
-        sent += k;
+      } catch (err) {
+        // The DATA header promised n bytes: a source that shrank (sendfile or read at EOF) or
+        // failed mid-frame must still fill the frame, or the receiver takes the FILE_ERROR and
+        // every later frame as payload and the whole stream fails ("data stream closed before
+        // its end"). The zeros land in the receiver's temp file, which the FILE_ERROR aborts.
+        if (!(err instanceof Broken)) padFrame(n - sent);
+        throw err;
       }
       pos += n;
       unreported += n;
