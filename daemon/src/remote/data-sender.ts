@@ -10,12 +10,12 @@
  */
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
-import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { BlitError, ErrorCodes } from '../engine/errors';
 import type { Failure } from '../engine/types';
 import type { SentFile } from './manifest-pack';
 import { displayPath } from '../engine/paths';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
-import { SourceChanged, checkUnchanged, readAllChecked } from './source-check';
+import { SourceChanged, checkUnchanged, readAllChecked, readFailure } from './source-check';
 
 export interface OutgoingFile {
   index: number;
@@ -118,8 +118,12 @@ export class SendQueue {
 export interface SenderHooks {
   /** The file was fully handed to the transport. */
   sent(f: OutgoingFile): void;
-  /** The file could not be read or changed; the receiver was told. */
-  failed(f: OutgoingFile, failure: Failure): void;
+  /**
+   * The file could not be read or changed. `framed`: the receiver was told on the TCP stream (a
+   * FILE_ERROR after its FILE_START); false: nothing of it went on a stream (not opened, or
+   * failed before its frames were written), so only the control stream can tell it why.
+   */
+  failed(f: OutgoingFile, failure: Failure, framed: boolean): void;
   bytes?(n: number): void;
 }
 
@@ -186,9 +190,8 @@ function readSmallChecked(f: OutgoingFile): Buffer {
 
 export function failureFor(f: OutgoingFile, err: unknown): Failure {
   const shown = displayPath(f.entry.rel);
-  if (err instanceof SourceChanged) return { path: shown, code: ErrorCodes.SourceChanged, reason: 'the file changed while it was being sent' };
-  const be = fromErrno(err, shown, 'cannot read');
-  return { path: shown, code: be.code, reason: be.path === shown ? be.message.slice(shown.length + 2) : be.message };
+  if (!(err instanceof BlitError)) return { path: shown, ...readFailure(err) };
+  return { path: shown, code: err.code, reason: err.path === shown ? err.message.slice(shown.length + 2) : err.message };
 }
 
 /** Write whole frames; resolves once Node takes more (drain), rejects when the stream broke. */
@@ -243,7 +246,7 @@ export async function sendFileOnStream(
     if (err instanceof StreamBroken || (err instanceof BlitError && err.code === ErrorCodes.Cancelled)) throw err;
     const failure = failureFor(f, err);
     await write(socket, [fileErrorFrame(f.index, failure.code, failure.reason)]);
-    hooks.failed(f, failure);
+    hooks.failed(f, failure, true);
     return undefined;
   } finally {
     await chunks.return(undefined); // closes the file when the loop left early
@@ -316,7 +319,7 @@ export async function sendOverGrpc(
       }
     } catch (err) {
       if (err instanceof BlitError && err.code === ErrorCodes.Cancelled) throw err;
-      hooks.failed(f, failureFor(f, err));
+      hooks.failed(f, failureFor(f, err), false);
       continue;
     }
     await send({ index: f.index, offset, data: Buffer.alloc(0), last: true });

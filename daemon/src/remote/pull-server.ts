@@ -163,12 +163,15 @@ class PullSession {
         this.done.files++;
         this.progress.tick();
       },
-      failed: (f, failure) => {
+      failed: (f, failure, framed) => {
         source.release(f);
         this.sendFailed.add(f.index);
         this.failures.push(failure);
         job.fileFailed(failure);
-        if (!this.tcp) void this.send({ fileFailure: failureToWire(failure) }).catch(() => undefined);
+        // On TCP a file with frames on its stream hears why from its FILE_ERROR (a control
+        // message could overtake the stream's frames); one never framed (not found, changed
+        // before it was read, unreadable) hears it here, or it was "never sent" at the client.
+        if (!this.tcp || !framed) void this.send({ fileFailure: failureToWire(failure) }).catch(() => undefined);
       },
       bytes: (n) => {
         this.done.bytes += n;
@@ -183,9 +186,7 @@ class PullSession {
         source.take(f);
         return true;
       } catch (err) {
-        const failure = failureFor(f, err);
-        hooks.failed(f, failure);
-        if (this.tcp) void this.send({ fileFailure: failureToWire(failure) }).catch(() => undefined);
+        hooks.failed(f, failureFor(f, err), false);
         return false;
       }
     };

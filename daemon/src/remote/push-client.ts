@@ -122,7 +122,9 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
         onEvent({ type: 'progress', ...m.progress });
       } else if (m.fileFailure) {
         const f = failureFromWire(m.fileFailure);
-        if (!sendFailures.has(f.path)) onEvent({ type: 'fileError', failure: f });
+        // "sender: ..." is the daemon repeating a FILE_ERROR this process wrote (data-receiver.ts
+        // senderError); its own report (hooks.failed) may come after it: said once, by the source.
+        if (!sendFailures.has(f.path) && !f.reason.startsWith('sender: ')) onEvent({ type: 'fileError', failure: f });
       } else if (m.summary) {
         summary = summaryFromWire(m.summary);
       } else if (m.error) {

@@ -23,7 +23,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as native from '@blit/native';
 import { FrameType, MAX_DATA_PAYLOAD, fileErrorFrame, frameHeader, streamEndFrame } from './dataplane';
 import { jobAt, smallReader } from './small-reader';
-import { SourceChanged, checkUnchanged, readAllChecked } from './source-check';
+import { SourceChanged, checkUnchanged, readAllChecked, readFailure } from './source-check';
 import { isExitRequest, type ExitRequest } from '../engine/worker-exit';
 
 export interface SendfileWorkerData {
@@ -46,7 +46,8 @@ export interface FileJob {
   sent?: number;
 }
 export type ToWorker = { type: 'files'; recs: Uint8Array; count: number; sent?: number } | { type: 'end' } | ExitRequest;
-export type FileResult = { index: number; ok: false; code: string; reason: string };
+/** A file not sent; `framed`: its FILE_START and a FILE_ERROR went on the stream. */
+export type FileResult = { index: number; ok: false; code: string; reason: string; framed?: boolean };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'results'; n: number; bytes: number; failed: FileResult[] }
@@ -197,13 +198,15 @@ function run(data: SendfileWorkerData): void {
 
   const sendFile = (m: FileJob): void => {
     currentIndex = m.index;
+    // The receiver has this file open once FILE_START went out (for a file the main thread began,
+    // m.sent set, before this thread even opened it): from then on a failure needs a FILE_ERROR.
+    let started = m.sent !== undefined;
     let file: number;
     try {
       file = fs.openSync(m.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     } catch (err) {
-      return fail(m.index, err);
+      return fail(m.index, err, started);
     }
-    let started = false;
     try {
       const check = (): void => checkUnchanged(file, m.size, m.mtimeNs);
       check();
@@ -231,18 +234,19 @@ function run(data: SendfileWorkerData): void {
       unreported = 0;
     } catch (err) {
       if (err instanceof Broken) throw err;
-      // The receiver has this file open once FILE_START went out: FILE_ERROR closes it.
-      if (started) writeAll(sock, fileErrorFrame(m.index, err instanceof SourceChanged ? 'SourceChanged' : 'IoError', reasonOf(err)));
-      fail(m.index, err);
+      // FILE_ERROR closes the file the receiver has open.
+      fail(m.index, err, started);
     } finally {
       fs.closeSync(file);
     }
   };
 
-  const fail = (index: number, err: unknown): void => {
-    const code = err instanceof SourceChanged ? 'SourceChanged' : ((err as NodeJS.ErrnoException).code === 'EACCES' ? 'PermissionDenied' : 'IoError');
+  /** A file not sent; `framed`: its FILE_START is out, so a FILE_ERROR closes it at the receiver. */
+  const fail = (index: number, err: unknown, framed: boolean): void => {
+    const r = readFailure(err);
+    if (framed) writeAll(sock, fileErrorFrame(index, r.code, r.reason));
     doneFiles++;
-    failed.push({ index, ok: false, code, reason: reasonOf(err) });
+    failed.push({ index, ok: false, ...r, framed });
   };
 
   port.on('message', (m: ToWorker) => {
@@ -300,9 +304,5 @@ function run(data: SendfileWorkerData): void {
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
 
-function reasonOf(err: unknown): string {
-  if (err instanceof SourceChanged) return 'the file changed while it was being sent';
-  return (err as Error)?.message ?? String(err);
-}
 
 if (parentPort && workerData && typeof (workerData as SendfileWorkerData).fd === 'number') run(workerData as SendfileWorkerData);

@@ -17,6 +17,7 @@
  */
 import * as native from '@blit/native';
 import type { FileJob, FileResult } from './sendfile-worker';
+import { SourceChanged, readFailure } from './source-check';
 
 export interface SmallRead {
   /** Frames of the files read whole, in order (valid until the next call on this thread). */
@@ -27,7 +28,6 @@ export interface SmallRead {
   failed: FileResult[];
 }
 
-const CHANGED = 'the file changed while it was being sent';
 
 /** A batch of files as blit_read_batch's records (`recs.buffer` is its own: a structured clone copies just the records). */
 export interface PackedJobs {
@@ -63,11 +63,8 @@ export function smallReader(): ((recs: Uint8Array, count: number, job: (k: numbe
     const out: FileResult[] = [];
     for (const { at, result: r } of failed) {
       const f = job(at);
-      if (r.status === 'changed') out.push({ index: f.index, ok: false, code: 'SourceChanged', reason: CHANGED });
-      else {
-        const err = native.batchError(r.status === 'not-run' ? { ...r, errno: 5, step: 'read' } : r, f.abs);
-        out.push({ index: f.index, ok: false, code: err.code === 'EACCES' ? 'PermissionDenied' : 'IoError', reason: err.message });
-      }
+      const err = r.status === 'changed' ? new SourceChanged() : native.batchError(r.status === 'not-run' ? { ...r, errno: 5, step: 'read' } : r, f.abs);
+      out.push({ index: f.index, ok: false, ...readFailure(err) });
     }
     return { frames, bytes, failed: out };
   };

@@ -75,10 +75,10 @@ function jobOf(f: OutgoingFile): FileJob {
  * A read file's outcome, for the bridge and the worker's results alike: `failed` lists the run's
  * failures in run order, `k` is the next unmatched one; returns the next `k`.
  */
-function reportFile(f: OutgoingFile, failed: readonly { index: number; code: string; reason: string }[], k: number, hooks: SenderHooks): number {
+function reportFile(f: OutgoingFile, failed: readonly { index: number; code: string; reason: string; framed?: boolean }[], k: number, hooks: SenderHooks): number {
   const r = failed[k];
   if (r && r.index === f.index) {
-    hooks.failed(f, { path: displayPath(f.entry.rel), code: r.code, reason: r.reason });
+    hooks.failed(f, { path: displayPath(f.entry.rel), code: r.code, reason: r.reason }, r.framed === true);
     return k + 1;
   }
   hooks.sent(f);

@@ -1,17 +1,24 @@
 /**
- * A source file that changes while it is sent over the TCP data plane (hunt-remote): the file
- * shrinks while the sendfile worker is inside a DATA frame. Before the fix the frame was left
- * short, the receiver read the FILE_ERROR and everything after it as payload, and the whole push
- * failed with "data stream closed before its end" (exit 1) instead of failing that file alone.
- * Deterministic: strace stops blit at its first sendfile(2) and the file is truncated meanwhile.
+ * Source files that change or vanish while they are sent over the TCP data plane (hunt-remote).
+ * Deterministic: strace stops the sender (blit on a push, blitd on a pull) at its first
+ * sendfile(2), and the source is changed meanwhile.
+ * - A file that shrinks while the sendfile worker is inside a DATA frame: the frame was left
+ *   short, the receiver read the FILE_ERROR and everything after it as payload, and the whole
+ *   push failed with "data stream closed before its end" (exit 1), not that file alone.
+ * - Files gone before blitd's worker opened them (pull): nothing of them went on the stream and
+ *   the client only said "the sender never sent this file [IoError]"; now the daemon's reason
+ *   travels on the control stream ("cannot read: no such file or directory (ENOENT)").
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BLIT, writeTree } from './harness';
+import { BLIT, runBlit, startDaemon, writeTree } from './harness';
 import { CLI_ENV, moduleFixture } from './module-fixture';
 import { jsonSummary, tempFilesIn } from './transfer-helpers';
-import { runStoppedAt } from '../strace-stops';
+import { readOr, runStoppedAt } from '../strace-stops';
+import { needStrace } from '../need-strace';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('remote: a source file that shrinks mid-frame on the TCP data plane (hunt-remote)', function () {
   this.timeout(120_000);
@@ -45,5 +52,47 @@ describe('remote: a source file that shrinks mid-frame on the TCP data plane (hu
     const again = await fx.blit(['copy', `${src}/`, fx.remote('dst/')]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(fs.statSync(path.join(dst, 'big.bin')).size, 1000);
+  });
+
+  it('pull: files gone before blitd read them fail with the reason (SourceNotFound, exit 2), not "never sent"', async () => {
+    needStrace();
+    const v = path.join(fx.moduleDir, 'v');
+    // One data stream: `a` (a worker's sendfile) goes before the files in sub/ on it.
+    writeTree(v, { a: Buffer.alloc(24 << 20, 5), 'sub/m.bin': Buffer.alloc(300 << 10, 1), 'sub/s.txt': 's' });
+    const trace = path.join(fx.dir, 'trace');
+    const daemon = await startDaemon(['--port', '0', '--root', fx.moduleDir, '--data-streams', '1'], {
+      env: CLI_ENV,
+      wrap: ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=sendfile', '-e', 'inject=sendfile:signal=SIGSTOP:when=1', '--'],
+    });
+    let blitdPid = 0;
+    try {
+      const dst = path.join(fx.dir, 'dst');
+      const pull = runBlit(['copy', '--json', `127.0.0.1:${daemon.port}:/default/v/`, dst], { env: CLI_ENV, timeoutMs: 90_000 });
+      // blitd stopped at its first sendfile: the files after `a` on the stream are removed.
+      const until = Date.now() + 60_000;
+      while (!/--- stopped by SIGSTOP ---/.test(readOr(trace))) {
+        assert.ok(Date.now() < until, `blitd never stopped at sendfile\n${readOr(trace)}`);
+        await sleep(20);
+      }
+      fs.rmSync(path.join(v, 'sub/m.bin'));
+      fs.rmSync(path.join(v, 'sub/s.txt'));
+      blitdPid = Number(readOr(`/proc/${daemon.proc.pid}/task/${daemon.proc.pid}/children`).trim().split(/\s+/)[0]);
+      process.kill(blitdPid, 'SIGCONT');
+      const out = await pull;
+      const what = `exit ${out.code}\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}\n--- blitd\n${daemon.stderr()}`;
+      assert.equal(out.code, 2, what);
+      for (const f of ['sub/m.bin', 'sub/s.txt']) {
+        assert.match(out.stderr, new RegExp(`${f.replace('.', '\\.')}: sender: cannot read: no such file or directory \\(ENOENT\\) \\[SourceNotFound\\]`), what);
+      }
+      assert.doesNotMatch(out.stderr, /never sent|BadFrame|\/proc\/self/, what);
+      assert.equal(jsonSummary(out.stdout).tcpDataPlane, true, what);
+      assert.equal(fs.statSync(path.join(dst, 'a')).size, 24 << 20);
+      assert.deepEqual(fs.readdirSync(path.join(dst, 'sub')), [], what);
+      assert.deepEqual(tempFilesIn(dst), []);
+    } finally {
+      // blitd itself, not strace, gets the SIGTERM (strace would only detach from it).
+      if (blitdPid > 0) process.kill(blitdPid, 'SIGTERM');
+      await daemon.stop();
+    }
   });
 });
