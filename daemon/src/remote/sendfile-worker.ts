@@ -246,7 +246,7 @@ function run(data: SendfileWorkerData): void {
     const r = readFailure(err);
     if (framed) writeAll(sock, fileErrorFrame(index, r.code, r.reason));
     doneFiles++;
-    failed.push({ index, ok: false, ...r, framed });
+    failed.push({ index, ok: false, ...r, ...(framed ? { framed } : {}) });
   };
 
   port.on('message', (m: ToWorker) => {

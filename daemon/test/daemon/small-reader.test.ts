@@ -161,8 +161,10 @@ describe('remote sender: small files through the native batch reader', () => {
     const ok = batched.results.filter((r) => r.ok).map((r) => r.index);
     assert.deepEqual(ok, [0, 1, 2, 3, 7, 8, 2 ** 40 + 11]);
     const failed = Object.fromEntries(batched.results.filter((r): r is FileResult => !r.ok).map((r) => [r.index, r.code]));
-    assert.deepEqual(failed, { 4: 'SourceChanged', 5: 'SourceChanged', 6: 'IoError', 9: 'IoError', 10: 'SourceChanged' });
-    for (const r of batched.results) if (!r.ok && r.code === 'IoError') assert.match(r.reason, /^E[A-Z]+: .*, (open|read) '/);
+    // Codes and reasons as source-check readFailure gives them (ENOENT: SourceNotFound).
+    assert.deepEqual(failed, { 4: 'SourceChanged', 5: 'SourceChanged', 6: 'SourceNotFound', 9: 'IoError', 10: 'SourceChanged' });
+    assert.equal(batched.results.find((r): r is FileResult => r.index === 6 && !r.ok)?.reason, 'cannot read: no such file or directory (ENOENT)');
+    for (const r of batched.results) if (!r.ok && r.code === 'IoError') assert.match(r.reason, /^cannot read: E[A-Z]+: .*, (open|read) '/);
     assert.ok(!batched.frames.some((f) => /^(start|error) (4|5|6|9|10)$/.test(f)), 'nothing of a failed small file is sent');
     assert.equal(batched.frames.at(-1), 'stream end');
   });

@@ -194,8 +194,9 @@ describe('sendfile worker start: the main thread sends until it is ready', funct
       assert.equal(bytes, ok.reduce((a, i) => a + datas[i]!.length, 0));
       assert.equal(failed.get(1)?.code, ErrorCodes.SourceChanged);
       assert.match(failed.get(1)!.reason, /changed while it was being sent/);
-      assert.equal(failed.get(2)?.code, ErrorCodes.IoError);
-      assert.match(failed.get(2)!.reason, /ENOENT|no such file/i);
+      // As on every sender path since hunt-remote (source-check readFailure): SourceNotFound.
+      assert.equal(failed.get(2)?.code, ErrorCodes.SourceNotFound);
+      assert.equal(failed.get(2)!.reason, 'cannot read: no such file or directory (ENOENT)');
     } finally {
       rx.close();
     }
