@@ -327,9 +327,7 @@ export class DataReceiver {
     }
     for (const f of r.failed) {
       this.workerFailed(f.i, (s) => {
-        const err = this.streamSmall!.error(s.f, Object.assign(new Error(f.message), { code: f.code }));
-        const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.IoError, message: String((err as Error)?.message ?? err) });
-        return { path: displayPath(s.f.entry.rel), code: be.code, reason: be.message };
+        return writeFailure(s.f.entry.rel, this.streamSmall!.error(s.f, Object.assign(new Error(f.message), { code: f.code })));
       });
     }
     for (const f of r.sender) this.workerFailed(f.i, (s) => ({ path: displayPath(s.f.entry.rel), code: f.code, reason: `sender: ${f.reason}` }));
@@ -558,8 +556,7 @@ export class DataReceiver {
     if (s.failed && s.done) return;
     s.failed = true;
     this.dropPending(s);
-    const be = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.IoError, message: String((err as Error)?.message ?? err) });
-    void this.finishFailed(s, { path: displayPath(s.f.entry.rel), code: be.code, reason: be.message });
+    void this.finishFailed(s, writeFailure(s.f.entry.rel, err));
   }
 
   private dropPending(s: FileState): void {
@@ -586,7 +583,7 @@ export class DataReceiver {
   private async abortFile(s: FileState, reason: BlitError): Promise<void> {
     s.failed = true;
     this.dropPending(s);
-    await this.finishFailed(s, { path: displayPath(s.f.entry.rel), code: reason.code, reason: reason.message });
+    await this.finishFailed(s, writeFailure(s.f.entry.rel, reason));
   }
 
   private release(n: number): void {
@@ -905,4 +902,17 @@ export class DataReceiver {
     for (const s of this.files.values()) if (s instanceof FileState) out.push(s);
     return out;
   }
+}
+
+/**
+ * A destination file's failure for `err`: an errno mapped like everywhere else (fromErrno: ENOSPC
+ * is NoSpace "cannot write: no space left on device", was IoError with Node's raw message), and
+ * the reason without the path a BlitError's message starts with (the failure names the path: it
+ * was shown twice, "t1: t1: cannot write: ...").
+ */
+function writeFailure(rel: Buffer, err: unknown): Failure {
+  const shown = displayPath(rel);
+  const be = fromErrno(err, shown, 'cannot write');
+  const prefix = `${be.path}: `;
+  return { path: shown, code: be.code, reason: be.path !== undefined && be.message.startsWith(prefix) ? be.message.slice(prefix.length) : be.message };
 }
