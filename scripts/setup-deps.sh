@@ -22,4 +22,8 @@ fi
 # The native batch library (small-file copies in one foreign call): npm ci builds it; this also
 # covers a checkout whose node_modules predate it or whose C source changed since. Optional: the
 # build prints one warning and blit keeps its per-file path when there is no C compiler.
-[ native/build/libblit_native.so -nt native/csrc/blit_batch.c ] || node native/scripts/build-native.js
+native_fresh() {
+  local f
+  for f in native/csrc/*; do [ native/build/libblit_native.so -nt "$f" ] || return 1; done
+}
+native_fresh || node native/scripts/build-native.js

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// Compiles native/csrc/blit_batch.c into native/build/libblit_native.so with the system C
+// Compiles native/csrc/*.c (blit_batch.c has the overview) into native/build/libblit_native.so with the system C
 // compiler (`cc`, or $CC). Run by `npm ci` (this package's install script) and by
 // scripts/setup-deps.sh. The library is optional: when there is no compiler or compiling fails,
 // this prints ONE warning and exits 0, and blit keeps its per-file node:fs path
@@ -10,7 +10,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const source = path.join(root, 'csrc', 'blit_batch.c');
+const csrc = path.join(root, 'csrc');
+// Every .c file of csrc/ goes into the one library (blit_internal.h is what they share).
+const sources = fs.readdirSync(csrc).filter((f) => f.endsWith('.c')).sort().map((f) => path.join(csrc, f));
 const outDir = path.join(root, 'build');
 const out = path.join(outDir, 'libblit_native.so');
 
@@ -25,12 +27,12 @@ function main() {
   fs.mkdirSync(outDir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   // -ffp-contract=off: the mtime-in-ms comparison must round exactly as JS does (no fused multiply-add).
-  const args = ['-O2', '-fPIC', '-shared', '-ffp-contract=off', '-Wall', '-o', tmp, source];
+  const args = ['-O2', '-fPIC', '-shared', '-ffp-contract=off', '-Wall', '-o', tmp, ...sources];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     fs.rmSync(tmp, { force: true });
     const detail = r.error ? r.error.message : (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
-    warn(`could not compile ${path.relative(root, source)} with '${cc}' (${detail})`);
+    warn(`could not compile ${path.relative(root, csrc)}/*.c with '${cc}' (${detail})`);
     return;
   }
   fs.renameSync(tmp, out); // atomic: a running blit never loads a half-written library

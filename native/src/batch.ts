@@ -1,6 +1,6 @@
 /**
  * Batched small-file calls: one foreign call per batch through ffi-rs into our own C shim
- * (native/csrc/blit_batch.c, built at `npm ci` into native/build/libblit_native.so).
+ * (native/csrc/*.c, overview in blit_batch.c, built at `npm ci` into native/build/libblit_native.so).
  *
  * - copyBatch: small files from source paths (the local engine's copy workers).
  * - writeBatch: files whose contents are already in memory (for the remote receiver).
@@ -519,7 +519,7 @@ export const RESOLVE_BENEATH = 0x08;
 export const AT_FDCWD = -100;
 
 /**
- * blit_open_beneath (blit_batch.c): openat2(dirfd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, resolve).
+ * blit_open_beneath (blit_beneath.c): openat2(dirfd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, resolve).
  * Returns the fd or -errno (-ENOSYS: kernel before 5.6; -EPERM: a seccomp filter). Bound on its
  * own, so a library built before it existed still serves the batch calls.
  */
@@ -559,7 +559,7 @@ export interface DirMetaItem {
 }
 
 /**
- * blit_dir_meta_batch (blit_batch.c): per directory chown (when preserveOwner), chmod, utimensat
+ * blit_dir_meta_batch (blit_beneath.c): per directory chown (when preserveOwner), chmod, utimensat
  * (atime now, mtime to the ns), the calls of the engine's applyDirMeta, in one foreign call.
  * Returns the directories that failed, each with a NativeError naming the syscall and the path
  * (a failed step ends that directory; the others still run).
@@ -664,7 +664,7 @@ export const loadDirMetaBatch: () => DirMetaBatch | undefined = optionalEntry(
 );
 
 /**
- * blit_dir_meta_beneath (blit_batch.c): DirMetaBatch with each item's `path` relative to
+ * blit_dir_meta_beneath (blit_beneath.c): DirMetaBatch with each item's `path` relative to
  * `rootFd` (empty: that directory itself), opened there in C with openat2(O_PATH|O_DIRECTORY,
  * `resolve`) before its chown/chmod/utimensat. A failed open is a NativeError of
  * syscall 'openat2' (EXDEV/ELOOP: the RESOLVE bits refused the path) naming the item's path.
@@ -687,7 +687,7 @@ export const loadDirMetaBeneath: () => DirMetaBeneath | undefined = optionalEntr
 );
 
 /**
- * blit_recv_small (blit_batch.c): a receiving worker's read buffer scanned and its complete,
+ * blit_recv_small (blit_recv.c): a receiving worker's read buffer scanned and its complete,
  * expected small files written in one call. Arguments are views passed by pointer (no copy):
  * `buf` (the bytes to scan, all of it), `rowOf` (Int32 per manifest index: its row or -1), `rows`
  * (RECV_ROW bytes each: i64 size, i64 mtimeNs, u32 mode, uid, gid, claim slot, dir id, name

@@ -30,7 +30,7 @@ const PREFETCH_BATCH_BYTES = 16 * 1024 * 1024;
 let aheadCap: number | undefined;
 /**
  * At most this many sources held open ahead per batch: a sixteenth of RLIMIT_NOFILE's soft limit
- * (1,250 at 20,000: no cap for a batch), as blit_batch.c's ahead_fd_cap. One fd per batch file in
+ * (1,250 at 20,000: no cap for a batch), as native/csrc/blit_internal.h's ahead_fd_cap. One fd per batch file in
  * every worker at once took the descriptors the walk and the destination temps needed: a copy of a
  * wide tree under `ulimit -n 100` failed files with EMFILE. Read once per thread.
  */

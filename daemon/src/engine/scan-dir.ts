@@ -1,5 +1,5 @@
 /**
- * One directory in one native call (blit_scan_dir in native/csrc/blit_batch.c): readdir plus an
+ * One directory in one native call (blit_scan_dir in native/csrc/blit_scan.c): readdir plus an
  * lstat of every entry, relative to the directory fd, packed into one buffer. The JS path costs a
  * readdir and then one lstat call per entry (plus a Stats object, four Dates and, for exact
  * stats, 18 BigInts each); this is one foreign call per directory and a few typed-array reads per

@@ -13,8 +13,10 @@ import { blit, cleanupTemp, tempDir } from './harness';
 import { runBlit, startDaemon, type Daemon } from '../daemon/harness';
 import { assertSameTree, makeSourceTree } from '../daemon/transfer-helpers';
 
-/** dist/test/cli → native/csrc/blit_batch.c */
-const SHIM = path.resolve(__dirname, '../../../../native/csrc/blit_batch.c');
+/** dist/test/cli → native/csrc: blit_batch.c holds the ABI number; the other .c files build with it. */
+const CSRC = path.resolve(__dirname, '../../../../native/csrc');
+const SHIM = path.join(CSRC, 'blit_batch.c');
+const OTHER_SOURCES = fs.readdirSync(CSRC).filter((f) => f.endsWith('.c') && f !== 'blit_batch.c').map((f) => path.join(CSRC, f));
 const WARNING = /native library (\S+) refused \(([^)]*)\): .*node:fs path; rebuild it: npm ci \(or npm run build\)/g;
 
 function warnings(text: string): Array<{ file: string; reason: string }> {
@@ -45,12 +47,12 @@ describe('a refused native library is named once, and the copy is right', functi
     const other = path.join(dir, 'abi4.c');
     fs.writeFileSync(other, source.replace(/^#define ABI_VERSION \d+$/m, '#define ABI_VERSION 4'));
     abi4 = path.join(dir, 'libabi4.so');
-    execFileSync(process.env['CC'] || 'cc', ['-O2', '-fPIC', '-shared', '-o', abi4, other]);
+    execFileSync(process.env['CC'] || 'cc', ['-O2', '-fPIC', '-shared', `-I${CSRC}`, '-o', abi4, other, ...OTHER_SOURCES]);
     // A library from before the version symbol: blit_batch_abi_version renamed away.
     const old = path.join(dir, 'old.c');
     fs.writeFileSync(old, source.replace(/\bblit_batch_abi_version\b/g, 'blit_batch_no_version'));
     noVersion = path.join(dir, 'libold.so');
-    execFileSync(process.env['CC'] || 'cc', ['-O2', '-fPIC', '-shared', '-o', noVersion, old]);
+    execFileSync(process.env['CC'] || 'cc', ['-O2', '-fPIC', '-shared', `-I${CSRC}`, '-o', noVersion, old, ...OTHER_SOURCES]);
     truncated = path.join(dir, 'libtruncated.so');
     fs.writeFileSync(truncated, fs.readFileSync(abi4).subarray(0, 40));
     src = path.join(dir, 'src');
