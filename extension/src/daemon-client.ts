@@ -42,6 +42,9 @@ export interface HandshakeResult {
   message: string;
 }
 
+/** The code of a call the local daemon did not answer (it is gone, or hung). */
+export const DAEMON_UNAVAILABLE = 'DaemonUnavailable';
+
 /** A failed call, with the daemon's BlitError code when it sent one. */
 export class DaemonCallError extends Error {
   constructor(
@@ -187,8 +190,10 @@ export function fromGrpcError(err: grpc.ServiceError | Error, what: string): Dae
   const details = se.details || err.message;
   const blitCode = se.metadata?.get('blit-code')[0];
   if (blitCode) return new DaemonCallError(String(blitCode), details, se.code);
-  if (se.code === grpc.status.UNAVAILABLE) return new DaemonCallError('Unreachable', `${what}: daemon unavailable (${details})`, se.code);
-  if (se.code === grpc.status.DEADLINE_EXCEEDED) return new DaemonCallError('Unreachable', `${what}: daemon did not answer in time`, se.code);
+  // No blit-code: the local daemon itself did not answer (a remote host that cannot be reached
+  // arrives as blit-code Unreachable). Its own code, so the message does not blame the remote.
+  if (se.code === grpc.status.UNAVAILABLE) return new DaemonCallError(DAEMON_UNAVAILABLE, `${what}: the local blitd is not answering (${details})`, se.code);
+  if (se.code === grpc.status.DEADLINE_EXCEEDED) return new DaemonCallError(DAEMON_UNAVAILABLE, `${what}: the local blitd did not answer in time`, se.code);
   return new DaemonCallError('DaemonError', `${what}: ${details}`, se.code);
 }
 

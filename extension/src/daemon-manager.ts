@@ -232,6 +232,30 @@ export class DaemonManager {
     }, backoff).unref();
   }
 
+  /**
+   * Called when a call or the job stream to `client` failed. A daemon we attached to belongs to
+   * another VS Code window and exits when that window closes: nothing else would tell us. Resolves
+   * true while it still answers a Handshake; otherwise the client is dropped, onExit fires (its
+   * running jobs are gone with it) and the next ensure() attaches to or spawns a daemon again.
+   * A daemon we spawned is followed through its exit event instead.
+   */
+  async checkAlive(client: DaemonClient): Promise<boolean> {
+    if (client !== this.client || this.disposed) return false;
+    if (this.owned && this.child) return true;
+    try {
+      if ((await client.handshake(2000)).accepted) return true;
+    } catch {
+      /* gone (or hung): drop it below */
+    }
+    if (client !== this.client) return false;
+    this.client = undefined;
+    client.close();
+    const reason = `the Blit daemon at ${this.opts.socketPath} stopped answering (it was started by another VS Code window, which may have closed)`;
+    this.opts.log(`${reason}; the next command starts one again`);
+    if (!this.disposed) this.onExit.forEach((f) => f(reason));
+    return false;
+  }
+
   /** Stops a daemon we spawned (closing its stdin, then SIGTERM, SIGKILL after a grace period). */
   async dispose(): Promise<void> {
     this.disposed = true;

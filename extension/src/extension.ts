@@ -6,9 +6,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DaemonClient } from './daemon-client';
+import { DAEMON_UNAVAILABLE, DaemonCallError, type DaemonClient } from './daemon-client';
 import { DaemonManager, defaultSocketPath } from './daemon-manager';
-import { JobTracker } from './job-tracker';
+import { followDaemon, JobTracker } from './job-tracker';
 import { isFinished, percentDone, statusText, type JobRecord } from './jobs';
 import { messageForError, messageForJob } from './messages';
 import { buildRequest, countDeletions, formatPreview, type SyncKind } from './requests';
@@ -68,8 +68,7 @@ class Blit {
       rootDir: path.join(context.globalStorageUri?.fsPath ?? path.join(os.tmpdir(), 'blit-vscode'), 'daemon-root'),
       log,
     });
-    this.manager.onRestart.add((c) => void this.tracker.attach(c).catch(() => {}));
-    this.manager.onExit.add((reason) => this.tracker.abandonRunning(reason));
+    followDaemon(this.tracker, this.manager);
     this.tracker.onChange((jobs) => {
       this.tree.update(jobs);
       this.updateStatus(jobs);
@@ -172,8 +171,16 @@ class Blit {
 
   /** Starts a job and (by default) waits for it, with a cancellable progress notification. */
   async runJob(req: ReturnType<typeof buildRequest>, opts: { notify: boolean; wait?: boolean }): Promise<JobRecord> {
-    const client = await this.client();
-    const jobId = await client.startTransfer(req);
+    let client = await this.client();
+    let jobId: string;
+    try {
+      jobId = await client.startTransfer(req);
+    } catch (e) {
+      // the daemon we attached to went away with its window since the last call: start one, retry once
+      if (!(e instanceof DaemonCallError && e.code === DAEMON_UNAVAILABLE) || (await this.manager.checkAlive(client))) throw e;
+      client = await this.client();
+      jobId = await client.startTransfer(req);
+    }
     this.log(`job ${jobId}: ${req.label} (${req.source} -> ${req.destination}${req.dryRun ? ', dry run' : ''})`);
     const done = this.tracker.waitFor(jobId);
     if (opts.notify) {

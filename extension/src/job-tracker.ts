@@ -4,6 +4,7 @@
  * when the stream is down. No `vscode` import.
  */
 import type { DaemonClient, Subscription } from './daemon-client';
+import type { DaemonManager } from './daemon-manager';
 import { applyJobUpdate, isFinished, pruneFinished, type JobRecord, type JobUpdate } from './jobs';
 
 type Listener = (jobs: ReadonlyMap<string, JobRecord>) => void;
@@ -16,6 +17,8 @@ export class JobTracker {
   private readonly waiters = new Map<string, Array<(r: JobRecord) => void>>();
   private poll: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Called when the job stream of `client` broke (the daemon may be gone). */
+  readonly onStreamError = new Set<(client: DaemonClient) => void>();
 
   constructor(
     private readonly log: (line: string) => void,
@@ -42,6 +45,7 @@ export class JobTracker {
    */
   async attach(client: DaemonClient): Promise<void> {
     if (this.client === client && this.sub) return;
+    const before = new Set([...this.jobs.values()].filter((r) => !isFinished(r.job.state)).map((r) => r.job.id));
     this.sub?.close();
     this.client = client;
     let opened!: () => void;
@@ -53,6 +57,7 @@ export class JobTracker {
         if (this.client !== client || this.disposed) return;
         this.sub = undefined;
         this.log(`job stream ended${err ? `: ${err.message}` : ''}; reconnecting`);
+        this.onStreamError.forEach((f) => f(client));
         setTimeout(() => {
           if (this.client === client && !this.sub && !this.disposed) void this.attach(client).catch(() => {});
         }, 1000).unref();
@@ -62,6 +67,24 @@ export class JobTracker {
     this.ensurePoll();
     // headers normally arrive at once; do not hang a command if a daemon sends them late
     await Promise.race([ready, new Promise((r) => setTimeout(r, 500))]);
+    // A job we watched that this daemon does not know ran on a daemon that is gone (restarted,
+    // or another window's that closed): nobody will ever finish it, so it ends here, named.
+    if (before.size) void this.forgetUnknown(client, before);
+  }
+
+  private async forgetUnknown(client: DaemonClient, ids: Set<string>): Promise<void> {
+    const list = await client.listJobs(true).catch(() => null);
+    if (!list || this.client !== client) return;
+    for (const j of list) ids.delete(j.id);
+    this.abandonRunning('the Blit daemon that ran this transfer stopped (a new one does not know it)', ids);
+  }
+
+  /** Stops following `client` (its daemon is gone): no reconnect until attach() gets a new one. */
+  detach(client: DaemonClient): void {
+    if (this.client !== client) return;
+    this.sub?.close();
+    this.sub = undefined;
+    this.client = undefined;
   }
 
   apply(u: JobUpdate): void {
@@ -82,9 +105,9 @@ export class JobTracker {
    * The daemon that ran the unfinished jobs is gone: mark them failed so waiters, progress
    * notifications and the tree do not wait forever for a job nobody runs any more.
    */
-  abandonRunning(reason: string): void {
+  abandonRunning(reason: string, only?: ReadonlySet<string>): void {
     for (const rec of [...this.jobs.values()]) {
-      if (isFinished(rec.job.state)) continue;
+      if (isFinished(rec.job.state) || (only && !only.has(rec.job.id))) continue;
       this.apply({ job: { ...rec.job, state: 'failed', inFlight: [], finishedAtMs: Date.now(), error: { code: 'DaemonError', message: reason, path: '' } } });
     }
   }
@@ -123,4 +146,18 @@ export class JobTracker {
     if (this.poll) clearInterval(this.poll);
     this.listeners.clear();
   }
+}
+
+/**
+ * Keeps `tracker` on `manager`'s daemon: re-attached after a restart; the running jobs failed with
+ * the reason when the daemon stops (spawned: its exit; attached: a broken stream and no answer).
+ */
+export function followDaemon(tracker: JobTracker, manager: Pick<DaemonManager, 'onRestart' | 'onExit' | 'checkAlive'>): void {
+  manager.onRestart.add((c) => void tracker.attach(c).catch(() => {}));
+  manager.onExit.add((reason) => tracker.abandonRunning(reason));
+  tracker.onStreamError.add((c) => {
+    void manager.checkAlive(c).then((alive) => {
+      if (!alive) tracker.detach(c);
+    });
+  });
 }

@@ -22,6 +22,8 @@ export function messageForCode(code: string, detail: string, target?: Target): s
       return `Blit protocol mismatch with ${where} (update Blit on one side): ${detail}`;
     case 'PathEscape':
       return `${where} refused the path ${target ? remoteSpec(target) : ''}: ${detail}`;
+    case 'DaemonUnavailable':
+      return `The local Blit daemon stopped answering: ${detail}`;
     case 'Cancelled':
       return 'Blit transfer cancelled.';
     case 'DeletionNotConfirmed':

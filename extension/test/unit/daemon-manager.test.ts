@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { blitService } from '@blit/proto';
 import { DaemonManager, defaultSocketPath } from '../../src/daemon-manager';
-import { JobTracker } from '../../src/job-tracker';
+import { followDaemon, JobTracker } from '../../src/job-tracker';
+import { isFinished } from '../../src/jobs';
 import { messageForJob } from '../../src/messages';
 import { buildRequest } from '../../src/requests';
 import type { Target } from '../../src/targets';
@@ -191,6 +192,41 @@ describe('daemon manager with real blitd processes', function () {
     const hs = await (await m.ensure()).handshake();
     assert.equal(hs.accepted, true);
   });
+
+  for (const how of ['its window closes', 'it is killed and its window starts another'] as const) {
+    it(`a job on a daemon attached from another window ends, named, when ${how}; the next command gets a daemon`, async () => {
+      // the remote is stopped: the push stays running on the first window's daemon
+      fs.mkdirSync(path.join(tmp, 'remote'));
+      remote = await startRemote(path.join(tmp, 'remote'));
+      process.kill(remote.proc.pid!, 'SIGSTOP');
+      const ws = path.join(tmp, 'ws');
+      fs.mkdirSync(ws);
+      fs.writeFileSync(path.join(ws, 'f'), 'x');
+      const first = manager();
+      await first.ensure();
+      const second = manager();
+      const tracker = new JobTracker(() => {});
+      followDaemon(tracker, second);
+      try {
+        const c = await second.ensure();
+        assert.equal(second.owned, false);
+        await tracker.attach(c);
+        const target: Target = { name: 'stopped', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: '', excludes: [], uploadOnSave: false };
+        const id = await c.startTransfer(buildRequest({ kind: 'push', target, folder: ws, gitignore: true }));
+        await until(() => tracker.get(id)?.job.state === 'running', 10000, 'the job to run');
+        if (how === 'its window closes') await first.dispose();
+        else process.kill(first.pid!, 'SIGKILL');
+        const rec = await tracker.waitFor(id); // before the fix: never (a spinner forever)
+        assert.ok(isFinished(rec.job.state) && rec.job.state !== 'succeeded', JSON.stringify(rec.job));
+        assert.ok(rec.job.error, 'no error named');
+        const next = await second.ensure();
+        assert.equal((await next.handshake()).accepted, true);
+      } finally {
+        tracker.dispose();
+        process.kill(remote.proc.pid!, 'SIGCONT');
+      }
+    });
+  }
 
   it('reports a daemon that will not start with its last output', async () => {
     const bad = path.join(tmp, 'bad-blitd.js');
