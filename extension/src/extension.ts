@@ -54,6 +54,8 @@ class Blit {
   readonly manager: DaemonManager;
   readonly status = vscode.window.createStatusBarItem('blit.status', vscode.StatusBarAlignment.Left, 10);
   readonly uploads: UploadOnSave;
+  /** Push, mirror or pull jobs running, by job id: upload on save to the same folder + target waits for them. */
+  private readonly wholeTreeJobs = new Map<string, { folder: string; target: string; label: string }>();
   /** The output channel's last lines, as written (the channel itself cannot be read back). */
   readonly recentLog: string[] = [];
 
@@ -79,12 +81,13 @@ class Blit {
       targets: () => this.targets(),
       gitignore: () => this.gitignoreSetting(),
       delayMs: () => vscode.workspace.getConfiguration('blit').get<number>('uploadOnSaveDelayMs') ?? 400,
-      run: async (req, target) => {
-        const rec = await this.runJob(req, { notify: false });
-        const msg = messageForJob(rec.job, target);
-        if (msg) this.showError(msg);
+      run: async (req, target) => messageForJob((await this.runJob(req, { notify: false })).job, target),
+      describeError: (e, target) => messageForError(e, target),
+      notify: (message) => this.showError(message),
+      busy: (folder, target) => {
+        const j = [...this.wholeTreeJobs.values()].find((x) => x.folder === folder && x.target === target);
+        return j ? `${j.label} is running` : null;
       },
-      onError: (e, target) => this.showError(messageForError(e, target)),
       log,
     });
   }
@@ -170,7 +173,7 @@ class Blit {
   }
 
   /** Starts a job and (by default) waits for it, with a cancellable progress notification. */
-  async runJob(req: ReturnType<typeof buildRequest>, opts: { notify: boolean; wait?: boolean }): Promise<JobRecord> {
+  async runJob(req: ReturnType<typeof buildRequest>, opts: { notify: boolean; wait?: boolean; tree?: { folder: string; target: string } }): Promise<JobRecord> {
     let client = await this.client();
     let jobId: string;
     try {
@@ -183,6 +186,10 @@ class Blit {
     }
     this.log(`job ${jobId}: ${req.label} (${req.source} -> ${req.destination}${req.dryRun ? ', dry run' : ''})`);
     const done = this.tracker.waitFor(jobId);
+    if (opts.tree && !req.dryRun) {
+      this.wholeTreeJobs.set(jobId, { ...opts.tree, label: req.label });
+      void done.finally(() => this.wholeTreeJobs.delete(jobId));
+    }
     if (opts.notify) {
       void vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Blit: ${req.label}`, cancellable: true },
@@ -223,7 +230,7 @@ class Blit {
       const folder = target && (await this.pickFolder(args.folder));
       if (!target || !folder) return { error: 'cancelled by the user' };
       const req = buildRequest({ kind, target, folder, gitignore: this.gitignoreSetting() });
-      const rec = await this.runJob(req, { notify: true, wait: args.wait });
+      const rec = await this.runJob(req, { notify: true, wait: args.wait, tree: { folder, target: target.name } });
       if (args.wait === false) return this.result(rec);
       const msg = messageForJob(rec.job, target);
       if (rec.job.state === 'cancelled') void vscode.window.showInformationMessage(msg ?? 'Blit: cancelled.');
@@ -286,7 +293,7 @@ class Blit {
         const ok = await vscode.window.showWarningMessage(text, { modal: true, detail: 'Run "Blit: Preview Sync (Dry Run)" to see the list.' }, 'Mirror');
         if (ok !== 'Mirror') return { deletions, error: 'cancelled by the user' };
       }
-      const rec = await this.runJob(buildRequest({ kind: 'mirror', target, folder, gitignore, deleteConfirmed: true }), { notify: true, wait: args.wait });
+      const rec = await this.runJob(buildRequest({ kind: 'mirror', target, folder, gitignore, deleteConfirmed: true }), { notify: true, wait: args.wait, tree: { folder, target: target.name } });
       const msg = args.wait === false ? null : messageForJob(rec.job, target);
       if (msg) this.showError(msg);
       return this.result(rec, { deletions, ...(msg ? { error: msg } : {}) });

@@ -15,8 +15,17 @@ export interface UploadOnSaveOptions {
   targets: () => Target[];
   gitignore: () => boolean;
   delayMs: () => number;
-  run: (req: TransferRequest, target: Target) => Promise<void>;
-  onError: (err: unknown, target: Target) => void;
+  /** Runs the upload; resolves with the failure message to show, or null when it went fine. */
+  run: (req: TransferRequest, target: Target) => Promise<string | null | void>;
+  /** The message for an upload that threw. */
+  describeError: (err: unknown, target: Target) => string;
+  /** Shows a failure: once per target until an upload to it succeeds (one toast, not one per save). */
+  notify: (message: string, target: Target) => void;
+  /**
+   * Why uploads from `folder` to `target` must wait, or null: a push, mirror or pull of the same
+   * folder and target is running (its older copy of a file could land after the saved one).
+   */
+  busy?: (folder: string, target: string) => string | null;
   log: (line: string) => void;
   /** How long after HEAD/index change the tree counts as still being rewritten. */
   gitSettleMs?: number;
@@ -28,7 +37,8 @@ export function relativeToFolder(file: string, folders: string[]): { folder: str
   let best: { folder: string; rel: string } | null = null;
   for (const f of folders) {
     const rel = path.relative(f, file);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+    // '..' or '../x' is outside; '..env' or '...' is a file inside
+    if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue;
     if (!best || f.length > best.folder.length) best = { folder: f, rel: rel.split(path.sep).join('/') };
   }
   return best;
@@ -37,6 +47,8 @@ export function relativeToFolder(file: string, folders: string[]): { folder: str
 export class UploadOnSave {
   private readonly batchers = new Map<string, SaveBatcher>();
   private readonly monitors = new Map<string, GitBusyMonitor | null>();
+  /** Per target: the failure last shown, until an upload to it succeeds. */
+  private readonly shown = new Map<string, string>();
 
   constructor(private readonly opts: UploadOnSaveOptions) {}
 
@@ -75,7 +87,7 @@ export class UploadOnSave {
           debounceMs: this.opts.delayMs(),
           pausePollMs: 500,
           isPaused: () => {
-            const why = this.monitor(where.folder)?.busyReason() ?? null;
+            const why = this.monitor(where.folder)?.busyReason() ?? this.opts.busy?.(where.folder, t.name) ?? null;
             const files = `${batcher.pendingCount} saved file${batcher.pendingCount === 1 ? '' : 's'}`;
             if (why && !heldBack) this.opts.log(`upload on save to ${t.name}: holding back ${files}: ${why}`);
             else if (!why && heldBack) this.opts.log(`upload on save to ${t.name}: git is done, uploading ${files}`);
@@ -86,9 +98,15 @@ export class UploadOnSave {
             // re-read the target: settings may have changed since the save
             const now = this.opts.targets().find((x) => x.name === t.name && x.uploadOnSave);
             if (!now) return;
-            await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files }), now);
+            let failure: string | null;
+            try {
+              failure = (await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files }), now)) ?? null;
+            } catch (e) {
+              failure = this.opts.describeError(e, now);
+            }
+            this.report(now, failure);
           },
-          onError: (e) => this.opts.onError(e, t),
+          onError: (e) => this.report(t, this.opts.describeError(e, t)),
           ...(this.opts.clock ? { clock: this.opts.clock } : {}),
         });
         b = batcher;
@@ -97,6 +115,20 @@ export class UploadOnSave {
       b.add(where.rel);
     }
     return targets.length;
+  }
+
+  /** Shows a failure unless the same one was shown for this target since its last good upload. */
+  private report(t: Target, failure: string | null): void {
+    if (failure === null) {
+      this.shown.delete(t.name);
+      return;
+    }
+    if (this.shown.get(t.name) === failure) {
+      this.opts.log(`upload on save to ${t.name} failed again (not shown again until an upload succeeds): ${failure}`);
+      return;
+    }
+    this.shown.set(t.name, failure);
+    this.opts.notify(failure, t);
   }
 
   dispose(): void {

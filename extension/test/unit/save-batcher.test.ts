@@ -114,7 +114,8 @@ describe('upload on save: from saved paths to one files_from request', () => {
       gitignore: () => true,
       delayMs: () => 300,
       run: async (req) => void sent.push(req),
-      onError: (e) => errors.push((e as Error).message),
+      describeError: (e) => (e as Error).message,
+      notify: (m) => errors.push(m),
       log: () => {},
       clock,
     });
@@ -144,7 +145,7 @@ describe('upload on save: from saved paths to one files_from request', () => {
     const lines: string[] = [];
     const target: Target = { name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true };
     // gitSettleMs 0: only the lock itself holds the batch (the settle period has its own test)
-    const u = new UploadOnSave({ targets: () => [target], gitignore: () => true, delayMs: () => 300, run: async (req) => void sent.push(req), onError: () => {}, log: (l) => lines.push(l), gitSettleMs: 0, clock });
+    const u = new UploadOnSave({ targets: () => [target], gitignore: () => true, delayMs: () => 300, run: async (req) => void sent.push(req), describeError: String, notify: () => {}, log: (l) => lines.push(l), gitSettleMs: 0, clock });
     try {
       u.onSaved(path.join(ws, 'a.txt'), [ws]);
       u.onSaved(path.join(ws, 'b.txt'), [ws]);
@@ -159,6 +160,65 @@ describe('upload on save: from saved paths to one files_from request', () => {
       await clock.advance(300);
       assert.equal(lines.length, 2, 'a batch that was never held back says nothing');
       assert.equal(sent.length, 2);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
+  it('shows a failing target once until an upload to it succeeds; waits while a push of the folder runs; "..name" is inside', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const clock = new ManualClock();
+    const sent: string[][] = [];
+    const shown: string[] = [];
+    const lines: string[] = [];
+    let failure: string | null = 'Blit cannot reach h:9031: connect ECONNREFUSED';
+    let busy: string | null = null;
+    const target: Target = { name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true };
+    const u = new UploadOnSave({
+      targets: () => [target],
+      gitignore: () => true,
+      delayMs: () => 300,
+      run: async (req) => {
+        sent.push([...(req.filesFrom ?? [])]);
+        return failure;
+      },
+      describeError: String,
+      notify: (m) => shown.push(m),
+      busy: (folder, t) => (folder === ws && t === 't' ? busy : null),
+      log: (l) => lines.push(l),
+      clock,
+    });
+    try {
+      for (const name of ['a.txt', 'b.txt', 'c.txt']) {
+        u.onSaved(path.join(ws, name), [ws]);
+        await clock.advance(300);
+      }
+      assert.equal(sent.length, 3);
+      assert.deepEqual(shown, [failure], 'one toast for three failed saves'); // before: three
+      assert.equal(lines.filter((l) => l.includes('failed again')).length, 2);
+      failure = null;
+      u.onSaved(path.join(ws, 'd.txt'), [ws]);
+      await clock.advance(300);
+      failure = 'Blit cannot reach h:9031: connect ECONNREFUSED';
+      u.onSaved(path.join(ws, 'e.txt'), [ws]);
+      await clock.advance(300);
+      assert.equal(shown.length, 2, 'shown again after a good upload in between');
+      // a file named "..env" is in the folder (it was taken for a path outside it)
+      failure = null;
+      assert.equal(u.onSaved(path.join(ws, '..env'), [ws]), 1);
+      assert.equal(u.onSaved(path.join(ws, '..', 'outside'), [ws]), 0);
+      await clock.advance(300);
+      assert.deepEqual(sent.at(-1), ['..env']);
+      // a push of the same folder and target runs: the saved file waits for it, then goes
+      busy = 'Push to t is running';
+      u.onSaved(path.join(ws, 'f.txt'), [ws]);
+      await clock.advance(300 + 3 * 500);
+      assert.equal(sent.length, 6, 'uploaded while the push of the folder ran');
+      assert.ok(lines.includes('upload on save to t: holding back 1 saved file: Push to t is running'), lines.join('\n'));
+      busy = null;
+      await clock.advance(500);
+      assert.deepEqual(sent.at(-1), ['f.txt']);
     } finally {
       u.dispose();
       fs.rmSync(ws, { recursive: true, force: true });
