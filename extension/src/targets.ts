@@ -33,6 +33,24 @@ export interface ParsedTargets {
 
 const MODULE_NAME = /^[A-Za-z0-9._-]+$/;
 
+/** Every key a target may have: an unknown one is refused, since a misspelt `remotePath` would
+ *  silently send a push (or a mirror's deletions) to the module root. */
+const TARGET_KEYS = ['name', 'host', 'port', 'module', 'remotePath', 'excludes', 'uploadOnSave'] as const;
+
+/** The known key `key` was probably meant as: same letters ignoring case and '_'/'-', or one edit away. */
+function likelyKey(key: string): string | undefined {
+  const norm = (k: string): string => k.toLowerCase().replace(/[_-]/g, '');
+  return TARGET_KEYS.find((k) => norm(k) === norm(key)) ?? TARGET_KEYS.find((k) => editDistanceAtMostOne(norm(k), norm(key)));
+}
+
+function editDistanceAtMostOne(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) return a.slice(i + 1) === b.slice(i + 1) || (a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2));
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null || v === undefined) return String(v);
@@ -53,6 +71,11 @@ export function parseTarget(raw: unknown, at: string): Target {
     throw new TargetConfigError(at, `must be an object with name, host and module (got ${describe(raw)})`);
   }
   const o = raw as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if ((TARGET_KEYS as readonly string[]).includes(key)) continue;
+    const meant = likelyKey(key);
+    throw new TargetConfigError(`${at}.${key}`, `is not a target setting${meant ? ` (did you mean "${meant}"?)` : ''}; a target has ${TARGET_KEYS.join(', ')}`);
+  }
   const str = (key: string, required: boolean, fallback = ''): string => {
     const v = o[key];
     if (v === undefined || v === null || v === '') {
@@ -65,6 +88,8 @@ export function parseTarget(raw: unknown, at: string): Target {
   const name = str('name', true);
   const host = str('host', true).replace(/^\[(.*)\]$/, '$1');
   if (/\s|\//.test(host)) throw new TargetConfigError(`${at}.host`, `is not a host name or address (got ${JSON.stringify(host)})`);
+  // One colon is a HOST:PORT written into host (an IPv6 address has at least two).
+  if (/^[^:]+:\d*$/.test(host)) throw new TargetConfigError(`${at}.host`, `must be a host name or address without a port; put the port in "port" (got ${JSON.stringify(host)})`);
   const module = str('module', true);
   if (!MODULE_NAME.test(module)) {
     throw new TargetConfigError(`${at}.module`, `must be a module name (letters, digits, '.', '_', '-'; got ${JSON.stringify(module)})`);

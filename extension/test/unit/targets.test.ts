@@ -36,6 +36,23 @@ describe('blit.targets parsing', () => {
     assert.ok(errors.every((e) => e instanceof TargetConfigError));
   });
 
+  it('refuses an unknown or misspelt key (a misspelt remotePath would push to the module root) and a port written into host', () => {
+    const { targets, errors } = parseTargets([
+      { name: 'typo', host: 'h', module: 'm', remotepath: 'site' },
+      { name: 'typo2', host: 'h', module: 'm', remotPath: 'site' },
+      { name: 'other', host: 'h', module: 'm', colour: 'red' },
+      { name: 'hp', host: 'srv:9031', module: 'm' },
+      { name: 'v6', host: '::1', module: 'm' },
+      { name: 'v6b', host: '[fe80::1]', module: 'm' },
+    ]);
+    assert.deepEqual(targets.map((x) => x.name), ['v6', 'v6b']);
+    assert.deepEqual(errors.map((e) => e.field), ['blit.targets[0].remotepath', 'blit.targets[1].remotPath', 'blit.targets[2].colour', 'blit.targets[3].host']);
+    assert.match(errors[0]!.message, /is not a target setting \(did you mean "remotePath"\?\)/);
+    assert.match(errors[1]!.message, /did you mean "remotePath"/);
+    assert.doesNotMatch(errors[2]!.message, /did you mean/);
+    assert.match(errors[3]!.message, /without a port; put the port in "port" \(got "srv:9031"\)/);
+  });
+
   it('accepts a numeric port string and rejects a non-array setting', () => {
     assert.equal(parseTargets([{ name: 'a', host: 'h', module: 'm', port: '9200' }]).targets[0]!.port, 9200);
     const { targets, errors } = parseTargets({ name: 'x' });
