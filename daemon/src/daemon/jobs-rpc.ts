@@ -55,16 +55,34 @@ function changeToWire(c: JobChange): pb.JobEvent {
 const FINAL: ReadonlySet<JobStateName> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
+ * How many item/failure events a watcher that stopped reading may have waiting in blitd (beyond
+ * the stream's own small buffer); later ones are dropped until it reads again. Every job's latest
+ * snapshot (and so its final state, with the summary and its failures) is always kept.
+ */
+export const WATCH_MAX_QUEUED_EVENTS = 1000;
+/** Jobs whose latest snapshot a stalled watcher may have waiting; the oldest goes first past it. */
+export const WATCH_MAX_QUEUED_JOBS = 1000;
+
+/**
  * Streams job events until the watched job finishes (when one id is given), the client goes
  * away or `stop` aborts (daemon shutdown). Between two progress snapshots of a job only the
  * latest is kept, so a slow watcher never queues more than one per job per interval.
+ *
+ * Backpressure: when `write` returns false (the stream's buffer is full: the watcher does not read
+ * as fast as events come) nothing more is written until `onDrain`'s callback runs. Meanwhile each
+ * job's snapshots (progress and state) collapse to its latest one, and at most
+ * WATCH_MAX_QUEUED_EVENTS item/failure events wait; further ones are dropped (the job's summary
+ * still counts them; failures are in the final snapshot's summary). Order is kept: a job's
+ * snapshot goes after the events queued before it, so the final state comes after its items.
+ * Memory per watcher is bounded whatever the size of the jobs.
  */
 export function watchJobs(
   jobs: Jobs,
   req: pb.WatchJobsRequest__Output,
-  write: (ev: pb.JobEvent) => void,
+  write: (ev: pb.JobEvent) => boolean | void,
   end: () => void,
   stop: AbortSignal,
+  onDrain?: (resume: () => void) => void,
 ): void {
   const only = req.jobId || undefined;
   if (only && !jobs.get(only)) throw new BlitError({ code: ErrorCodes.Usage, message: `no job with id '${only}'` });
@@ -72,6 +90,15 @@ export function watchJobs(
   const lastSent = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let done = false;
+  /**
+   * What waits while the stream is congested, in sending order: item/failure events under a
+   * number key, each job's latest snapshot under 'job:ID' (moved to the end when replaced).
+   */
+  const queued = new Map<number | string, { ev: pb.JobEvent; job: JobSnapshot }>();
+  let queuedEvents = 0;
+  let queuedJobs = 0;
+  let seq = 0;
+  let congested = false;
 
   const finish = (): void => {
     if (done) return;
@@ -79,14 +106,55 @@ export function watchJobs(
     unsubscribe();
     if (timer) clearTimeout(timer);
     stop.removeEventListener('abort', finish);
+    queued.clear();
     end();
   };
-  const send = (ev: pb.JobEvent, job: JobSnapshot): void => {
+  const write1 = (ev: pb.JobEvent, job: JobSnapshot): void => {
     lastSent.set(job.id, Date.now());
-    pendingProgress.delete(job.id);
-    write(ev);
+    if (write(ev) === false && onDrain && !(only && FINAL.has(job.state))) {
+      congested = true;
+      onDrain(resume);
+    }
     if (only && FINAL.has(job.state)) finish();
   };
+  const enqueue = (ev: pb.JobEvent, job: JobSnapshot): void => {
+    if (ev.item || ev.failure) {
+      if (queuedEvents < WATCH_MAX_QUEUED_EVENTS) {
+        queued.set(seq++, { ev, job });
+        queuedEvents++;
+        return;
+      }
+      ev = { job: ev.job }; // dropped; its snapshot (the job's newest) still goes
+    }
+    const key = `job:${job.id}`;
+    if (queued.delete(key)) queuedJobs--;
+    queued.set(key, { ev, job });
+    queuedJobs++;
+    if (queuedJobs > WATCH_MAX_QUEUED_JOBS) {
+      for (const k of queued.keys()) {
+        if (typeof k === 'string') {
+          queued.delete(k);
+          queuedJobs--;
+          break;
+        }
+      }
+    }
+  };
+  const send = (ev: pb.JobEvent, job: JobSnapshot): void => {
+    pendingProgress.delete(job.id);
+    if (congested) enqueue(ev, job);
+    else write1(ev, job);
+  };
+  function resume(): void {
+    congested = false;
+    for (const [k, q] of queued) {
+      if (done || congested) return;
+      queued.delete(k);
+      if (typeof k === 'string') queuedJobs--;
+      else queuedEvents--;
+      write1(q.ev, q.job);
+    }
+  }
   const flush = (): void => {
     timer = undefined;
     if (done) return;

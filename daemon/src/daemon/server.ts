@@ -145,7 +145,9 @@ export function buildService(deps: ServiceDeps): BlitHandlers {
       call.on('cancelled', () => ac.abort());
       const stop = AbortSignal.any([ac.signal, ctx.shutdown]);
       try {
-        watchJobs(jobs, unrefused(call.request), (ev) => call.write(ev), () => call.end(), stop);
+        // The write's return value is the stream's backpressure: a watcher that stops reading gets its
+        // progress coalesced and its item events bounded (jobs-rpc.ts), not queued here without end.
+        watchJobs(jobs, unrefused(call.request), (ev) => call.write(ev), () => call.end(), stop, (resume) => call.once('drain', resume));
       } catch (err) {
         const e = asBlitError(err);
         logFailure('WatchJobs', e, call.getPeer());

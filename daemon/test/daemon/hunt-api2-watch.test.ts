@@ -1,0 +1,229 @@
+/**
+ * WatchJobs against a watcher that stops reading (hunt-api2). blitd used to write every job event
+ * into the stream regardless of its backpressure, so a stalled watcher of a big push made blitd
+ * hold every item event (100k files: ~44k events queued in blitd). Now item events past a bound
+ * are dropped for that watcher, snapshots collapse to each job's latest, and the final state
+ * always arrives, after the job's items.
+ */
+import * as assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as pb from '@blit/proto';
+import { runBlit, startDaemon, tempDir, writeConfig, type Daemon } from './harness';
+import { Jobs } from '../../src/daemon/jobs';
+import { WATCH_MAX_QUEUED_EVENTS, watchJobs } from '../../src/daemon/jobs-rpc';
+
+/** Top-level fields of one protobuf message: field number -> payloads (length-delimited) or values. */
+function fields(buf: Buffer): Map<number, Array<Buffer | number>> {
+  const out = new Map<number, Array<Buffer | number>>();
+  let o = 0;
+  const varint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = buf[o++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  while (o < buf.length) {
+    const tag = varint();
+    const no = Math.floor(tag / 8);
+    const wt = tag & 7;
+    let val: Buffer | number;
+    if (wt === 0) val = varint();
+    else if (wt === 2) {
+      const n = varint();
+      val = buf.subarray(o, o + n);
+      o += n;
+    } else if (wt === 1) {
+      val = 0;
+      o += 8;
+    } else if (wt === 5) {
+      val = 0;
+      o += 4;
+    } else throw new Error(`wire type ${wt}`);
+    out.set(no, [...(out.get(no) ?? []), val]);
+  }
+  return out;
+}
+
+interface WatchedEvent {
+  jobId: string;
+  kind: string;
+  label: string;
+  state: number;
+  item: boolean;
+}
+
+function decodeEvent(msg: Buffer): WatchedEvent {
+  const ev = fields(msg);
+  const job = fields((ev.get(1)?.[0] as Buffer) ?? Buffer.alloc(0));
+  return {
+    jobId: String(job.get(1)?.[0] ?? ''),
+    kind: String(job.get(3)?.[0] ?? ''),
+    label: String(job.get(2)?.[0] ?? ''),
+    state: Number(job.get(4)?.[0] ?? 0),
+    item: ev.has(2),
+  };
+}
+
+const JOB_SUCCEEDED = 2;
+
+describe('hunt-api2: WatchJobs with a watcher that stops reading', function () {
+  this.timeout(60_000);
+
+  it('a real blitd: a stalled watcher of a 4,000-file push gets a bounded number of item events and the final state after it resumes', async () => {
+    const FILES = 4000;
+    const tmp = tempDir('blit-hunt-api2-watch-');
+    let daemon: Daemon | undefined;
+    let session: http2.ClientHttp2Session | undefined;
+    try {
+      const src = path.join(tmp.dir, 'src');
+      for (let d = 0; d < 40; d++) {
+        fs.mkdirSync(path.join(src, `d${d}`), { recursive: true });
+        for (let f = 0; f < FILES / 40; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), 'x');
+      }
+      const moduleDir = path.join(tmp.dir, 'module');
+      fs.mkdirSync(moduleDir);
+      const cfg = writeConfig(tmp.dir, `[[module]]\nname = "m"\npath = "${moduleDir}"\n`);
+      daemon = await startDaemon(['--config', cfg, '--port', '0']);
+
+      // A raw HTTP/2 gRPC call whose stream is never read until the push is over: a small window, so
+      // what waits outside blitd (the window, the client's stream buffer) is a few hundred events.
+      session = http2.connect(`http://127.0.0.1:${daemon.port}`, { settings: { initialWindowSize: 8192 } });
+      const call = session.request({
+        ':method': 'POST',
+        ':path': '/blit.v1.Blit/WatchJobs',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      call.end(Buffer.from([0, 0, 0, 0, 0])); // WatchJobsRequest{} (every job)
+      call.pause();
+      // blitd sends the response headers with the first event: a one-file push makes one, and
+      // once they are here the watch is subscribed before the big push starts.
+      const opened = new Promise<void>((resolve, reject) => {
+        call.once('response', () => resolve());
+        call.once('error', reject);
+      });
+      fs.writeFileSync(path.join(tmp.dir, 'one'), '1');
+      const w = await runBlit(['copy', path.join(tmp.dir, 'one'), `${daemon.address}:/m/warm/`]);
+      assert.equal(w.code, 0, w.stderr);
+      await opened;
+
+      const r = await runBlit(['copy', `${src}/`, `${daemon.address}:/m/t/`], { timeoutMs: 50_000 });
+      assert.equal(r.code, 0, r.stderr);
+
+      // Resume reading: frames until the push job's final snapshot.
+      const events: WatchedEvent[] = [];
+      let pending = Buffer.alloc(0);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no final state after ${events.length} events`)), 30_000);
+        call.on('data', (d: Buffer) => {
+          pending = Buffer.concat([pending, d]);
+          while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
+            const n = pending.readUInt32BE(1);
+            const ev = decodeEvent(pending.subarray(5, 5 + n));
+            pending = pending.subarray(5 + n);
+            events.push(ev);
+            if (ev.kind === 'served-push' && ev.label.includes('m/t') && ev.state === JOB_SUCCEEDED) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        });
+        call.on('error', reject);
+        call.resume();
+      });
+      const push = events.filter((e) => e.kind === 'served-push' && e.label.includes('m/t'));
+      assert.ok(push.length > 0);
+      const items = push.filter((e) => e.item).length;
+      // Before: every one of the 4,000 item events was kept in blitd and arrived.
+      assert.ok(items < FILES, `${items} item events reached the stalled watcher (of ${FILES}): none was dropped`);
+      assert.ok(items <= WATCH_MAX_QUEUED_EVENTS + 2000, `${items} item events: more than the bound and the buffers`);
+      assert.equal(push[push.length - 1]!.state, JOB_SUCCEEDED, 'the final state comes after the job\'s items');
+      call.close();
+      // blitd serves on.
+      const ls = await runBlit(['ls', `${daemon.address}:/m/t/d0`]);
+      assert.equal(ls.code, 0, ls.stderr);
+    } finally {
+      session?.destroy();
+      await daemon?.stop();
+      tmp.cleanup();
+    }
+  });
+
+  it('the watch logic: congested, 5,000 items become at most the bound, progress collapses to the newest, the final state is last', () => {
+    const jobs = new Jobs({ shutdown: new AbortController().signal });
+    const job = jobs.create('local', 'w');
+    const sent: pb.JobEvent[] = [];
+    let canTake = 1; // the stream takes one event, then reports a full buffer
+    let resume: (() => void) | undefined;
+    let ended = false;
+    watchJobs(
+      jobs,
+      { jobId: job.id },
+      (ev) => {
+        sent.push(ev);
+        return --canTake > 0;
+      },
+      () => (ended = true),
+      new AbortController().signal,
+      (r) => (resume = r),
+    );
+    assert.equal(sent.length, 1, 'the initial snapshot');
+    assert.ok(resume, 'a full buffer waits for drain');
+    for (let i = 1; i <= 5000; i++) {
+      job.progress({ filesDone: i, bytesDone: i, filesPlanned: 5000, bytesPlanned: 5000, scanComplete: true });
+      job.item('create', Buffer.from(`f${i}`), 'file', 1);
+    }
+    job.succeed({ failures: [], filesTransferred: 5000, bytesTransferred: 5000, entriesDeleted: 0, deletionsSkipped: 0, filesUnchanged: 0, durationMs: 1, bytesPerSecond: 0, zeroCopy: false, tcpDataPlane: false, dryRun: false, dirsCreated: 0, symlinksCreated: 0 } as never);
+    assert.equal(sent.length, 1, 'nothing written while congested');
+    assert.equal(ended, false);
+    // Drain twice: 100 events, then the rest.
+    canTake = 100;
+    const r1 = resume!;
+    resume = undefined;
+    r1();
+    assert.equal(sent.length, 101);
+    assert.ok(resume, 'congested again');
+    canTake = Infinity;
+    (resume as unknown as () => void)();
+    const items = sent.filter((e) => e.item);
+    assert.equal(items.length, WATCH_MAX_QUEUED_EVENTS);
+    assert.deepEqual(items.slice(0, 2).map((e) => String(e.item!.path)), ['f1', 'f2'], 'the first items, in order');
+    const last = sent[sent.length - 1]!;
+    assert.equal(last.job!.state, 'JOB_SUCCEEDED');
+    assert.equal(Number(last.job!.progress!.filesDone), 5000);
+    assert.ok(sent.length <= WATCH_MAX_QUEUED_EVENTS + 3, `${sent.length} events`);
+    assert.ok(ended, 'a watch of one job ends with its final state');
+  });
+});
+
+describe('hunt-api2: Find with a pathological glob (real blitd)', function () {
+  this.timeout(60_000);
+
+  it("refuses '*a*a*a*a*a*a*a*a*b' by name (picomatch's regex backtracked for minutes on a long name, blocking blitd) and serves on", async () => {
+    const tmp = tempDir('blit-hunt-api2-glob-');
+    let daemon: Daemon | undefined;
+    try {
+      const moduleDir = path.join(tmp.dir, 'module');
+      fs.mkdirSync(moduleDir);
+      fs.writeFileSync(path.join(moduleDir, 'a'.repeat(250)), '');
+      const cfg = writeConfig(tmp.dir, `[[module]]\nname = "m"\npath = "${moduleDir}"\n`);
+      daemon = await startDaemon(['--config', cfg, '--port', '0']);
+      const r = await runBlit(['find', `${daemon.address}:/m/`, '--pattern', '*a*a*a*a*a*a*a*a*b'], { timeoutMs: 30_000 });
+      assert.equal(r.code, 64, r.stderr);
+      assert.match(r.stderr, /segment '\*a\*a\*a\*a\*a\*a\*a\*a\*b' holds 9 '\*' wildcards \(at most 3/);
+      const ok = await runBlit(['find', `${daemon.address}:/m/`, '--pattern', '*a*a*b', '--json'], { timeoutMs: 30_000 });
+      assert.equal(ok.code, 0, ok.stderr);
+      const deep = await runBlit(['find', `${daemon.address}:/m/`, '--pattern', '**/**/**/*a*', '--json'], { timeoutMs: 30_000 });
+      assert.equal(deep.code, 0, deep.stderr);
+    } finally {
+      await daemon?.stop();
+      tmp.cleanup();
+    }
+  });
+});
