@@ -57,6 +57,11 @@ export interface NativeBindings {
    * timeout or when a signal interrupted the wait. timeoutMs -1 waits without limit.
    */
   poll(fd: number, events: number, timeoutMs: number): number;
+  /**
+   * syncfs(2): write back everything dirty on the filesystem holding fd (data, inodes, directory
+   * entries). UnsupportedError where unavailable: fsync each file and its directory instead.
+   */
+  syncfs(fd: number): void;
 }
 
 export interface LoadOptions {

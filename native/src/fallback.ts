@@ -113,5 +113,10 @@ export function loadFallback(): NativeBindings {
     poll() {
       throw notAvailable('poll');
     },
+    // No syncfs in node:fs (fsyncSync on a directory fd flushes that directory only): the caller
+    // fsyncs each file and its directory instead.
+    syncfs() {
+      throw notAvailable('syncfs');
+    },
   };
 }

@@ -131,6 +131,9 @@ export function dup(fd: number): number {
 export function poll(fd: number, events: number, timeoutMs: number): number {
   return active.poll(fd, events, timeoutMs);
 }
+export function syncfs(fd: number): void {
+  active.syncfs(fd);
+}
 export {
   BATCH_STEPS,
   MAX_BATCH_FILES,

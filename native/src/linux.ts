@@ -233,6 +233,7 @@ export function loadLinux(): NativeBindings {
   const renameat2 = fn('renameat2', I32, [I32, U8Array, I32, U8Array, I32]);
   const dup = fn('dup', I32, [I32]);
   const poll = fn('poll', I32, [U8Array, U64, I32]);
+  const syncfs = fn('syncfs', I32, [I32]);
 
   // Scratch memory reused across calls: calls are synchronous and this object belongs to one
   // thread, so no two calls can share a buffer at the same time.
@@ -395,6 +396,11 @@ export function loadLinux(): NativeBindings {
         throw errorFor(r.errnoCode, 'poll', false);
       }
       return r.value === 0 ? 0 : pollFd.readUInt16LE(6);
+    },
+
+    syncfs(fd) {
+      const r = syncfs([fd]);
+      if (r.value < 0) throw errorFor(r.errnoCode, 'syncfs', false);
     },
   };
 }

@@ -12,6 +12,7 @@ import { hashFd } from './checksum';
 import { fromErrno, ErrorCodes } from './errors';
 import { displayPath } from './paths';
 import { msFromNs } from './compare';
+import { DeferredRemovals } from './durable';
 import type { FileTask, TaskResult, WorkerInit } from './worker-protocol';
 
 export type TaskRunner = (t: FileTask) => TaskResult;
@@ -119,11 +120,14 @@ export class SourceOpener {
  */
 export function createBatchRunner(init: WorkerInit): (tasks: FileTask[]) => TaskResult[] {
   const opener = new SourceOpener();
-  const runTask = createTaskRunner(init, opener);
+  const removals = new DeferredRemovals();
+  const runTask = createTaskRunner(init, opener, removals);
   const perFile = (tasks: FileTask[]): TaskResult[] => {
     try {
       opener.prefetch(tasks);
-      return tasks.map(runTask);
+      const results = tasks.map(runTask);
+      removals.flush(); // move: the batch's copies made durable, then its sources removed
+      return results;
     } finally {
       opener.closeUntaken();
     }
@@ -186,8 +190,11 @@ function createNativeBatchRunner(init: WorkerInit, batch: native.NativeBatch, pe
   };
 }
 
-/** A runner with its own copy context (scratch buffer, disabled primitives). Hashing needs initChecksum() first. */
-export function createTaskRunner(init: WorkerInit, opener: SourceOpener = new SourceOpener()): TaskRunner {
+/**
+ * A runner with its own copy context (scratch buffer, disabled primitives). Hashing needs
+ * initChecksum() first. A move's verified sources wait in `removals` until its flush().
+ */
+export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removals: DeferredRemovals): TaskRunner {
   const cancelFlag = new Int32Array(init.cancel);
   /** Checked between files and chunks; each check is also a heartbeat for the stall detector. */
   const cancelled = (): boolean => {
@@ -295,7 +302,10 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener = new So
     return result;
   }
 
-  /** move: remove the source only if the destination is verifiably what we copied. */
+  /**
+   * move: queue the source for removal (after the batch is made durable) only if the destination
+   * is verifiably what we copied; the source is checked unchanged again just before its unlink.
+   */
   function removeSourceAfterVerify(t: FileTask, src: Buffer, dstAbs: Buffer, srcFd: number, result: TaskResult): void {
     try {
       const d = fs.lstatSync(dstAbs, { bigint: true });
@@ -310,8 +320,8 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener = new So
           if (sfd !== srcFd) fs.closeSync(sfd);
         }
       }
-      const s = fs.lstatSync(src, { bigint: true });
-      if (Number(s.size) !== t.size || !sameScanMtime(t, s.mtimeNs)) {
+      const unchanged = (s: fs.BigIntStats): boolean => Number(s.size) === t.size && sameScanMtime(t, s.mtimeNs);
+      if (!unchanged(fs.lstatSync(src, { bigint: true }))) {
         result.sourceKeptReason = 'source changed after it was copied; kept';
         return;
       }
@@ -319,8 +329,15 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener = new So
         result.sourceKeptReason = 'destination did not verify; source kept';
         return;
       }
-      fs.unlinkSync(src);
-      result.sourceRemoved = true;
+      removals.add({
+        src,
+        dst: { dstAbs, dev: d.dev, isFile: true },
+        unchanged,
+        done: (kept) => {
+          if (kept === null) result.sourceRemoved = true;
+          else result.sourceKeptReason = kept;
+        },
+      });
     } catch (err) {
       result.sourceKeptReason = `cannot remove source: ${(err as Error).message}`;
     }

@@ -6,18 +6,46 @@
  */
 import * as fs from 'node:fs';
 import type { Entry } from './types';
-import { depth, join2 } from './paths';
+import { depth, displayPath, join2 } from './paths';
+import { DeferredRemovals } from './durable';
+import { ErrorCodes } from './errors';
 import { failureOf } from './walk';
 import type { RunState } from './run-state';
 
-/** Remove a source entry whose destination is in place (move only; never in a dry run). */
+/** Sources removed here wait for this many, then their destinations are synced and they go. */
+const MAIN_BATCH = 256;
+const pendingOf = new WeakMap<RunState, DeferredRemovals>();
+
+/**
+ * Remove a source entry whose destination is in place (move only; never in a dry run): queued,
+ * removed once its destination is on disk (flushSourceRemovals, or when MAIN_BATCH are queued).
+ */
 export function removeSourceIfMove(run: RunState, e: Entry): void {
   if (run.options.mode !== 'move' || run.options.dryRun) return;
+  let pending = pendingOf.get(run);
+  if (!pending) pendingOf.set(run, (pending = new DeferredRemovals()));
+  const dstAbs = join2(run.dstRoot, e.rel);
+  let d: fs.BigIntStats;
   try {
-    fs.unlinkSync(run.srcAbsOf(e.rel));
+    d = fs.lstatSync(dstAbs, { bigint: true });
   } catch (err) {
-    run.fail(failureOf(err, e.rel, 'copied, but cannot remove the source'));
+    run.fail(failureOf(err, e.rel, 'copied, but cannot check the destination; source kept'));
+    return;
   }
+  pending.add({
+    src: run.srcAbsOf(e.rel),
+    dst: { dstAbs, dev: d.dev, isFile: d.isFile() },
+    unchanged: () => true,
+    done: (kept) => {
+      if (kept !== null) run.fail({ path: displayPath(e.rel), code: ErrorCodes.VerifyFailed, reason: kept });
+    },
+  });
+  if (pending.size >= MAIN_BATCH) pending.flush();
+}
+
+/** Sync and remove the sources removeSourceIfMove queued (at the end of a move). */
+export function flushSourceRemovals(run: RunState): void {
+  pendingOf.get(run)?.flush();
 }
 
 /** Remove source directories that are empty now, deepest first; `keepRoot` for `SRC/`. */

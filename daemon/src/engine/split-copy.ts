@@ -11,6 +11,7 @@ import { msFromNs } from './compare';
 import { ErrorCodes, fromErrno } from './errors';
 import type { MetaOptions } from './metadata';
 import { displayPath } from './paths';
+import { makeDurable } from './durable';
 import type { FileTask, TaskResult } from './worker-protocol';
 
 /** Ranges are at least this big (smaller files are not worth splitting). */
@@ -88,6 +89,9 @@ export class SplitCopy {
   private removeSource(src: Buffer, mtimeNs: bigint, result: TaskResult): void {
     try {
       const d = fs.lstatSync(this.file.finalAbs, { bigint: true });
+      // On disk before the source goes (a huge file: the sync takes a while, so the source is
+      // checked after it).
+      makeDurable([{ dstAbs: this.file.finalAbs, dev: d.dev, isFile: true }]);
       const s = fs.lstatSync(src, { bigint: true });
       if (Number(d.size) !== this.task.size || d.mtimeNs !== mtimeNs || Number(s.size) !== this.task.size || s.mtimeNs !== mtimeNs) {
         result.sourceKeptReason = 'destination did not verify or source changed; source kept';

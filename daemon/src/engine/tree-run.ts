@@ -19,7 +19,7 @@ import { applyDirFixes, injectedReadFailures } from './run-support';
 import type { CopyDispatcher } from './copy-dispatch';
 import type { EntryActions } from './entry-actions';
 import { runDeletions } from './mirror-deletions';
-import { removeEmptiedSourceDirs } from './move-finalise';
+import { flushSourceRemovals, removeEmptiedSourceDirs } from './move-finalise';
 import type { RunState } from './run-state';
 
 /** Source listings the walker may run ahead of the diff while the destination is read in parallel. */
@@ -126,6 +126,7 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
   if (!run.fatal) copies.flush();
   await copies.drain();
   await actions.mkdirsDone();
+  flushSourceRemovals(run);
   run.throwIfFatal();
   run.progress.report(true);
 

@@ -1,0 +1,117 @@
+/**
+ * move: a source is removed only once its copy is on disk, not just in the page cache (a power
+ * loss after `mv` across filesystems or `rsync --remove-source-files` can lose both). Removals are
+ * collected per batch; before the batch's unlinks, one syncfs(2) per destination filesystem
+ * writes back the batch's data, inodes and new directory entries at once. Where syncfs is not
+ * available (non-Linux, node:fs fallback), each file is fdatasync'ed and each directory holding a
+ * new name fsync'ed. Measured in DEVLOG 2026-11-21 "move-durable".
+ */
+import * as fs from 'node:fs';
+import * as native from '@blit/native';
+
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
+const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
+
+export interface DurableFile {
+  /** The destination, committed under its real name. */
+  dstAbs: Buffer;
+  /** st_dev of the destination (from the verifying lstat): one syncfs per filesystem. */
+  dev: bigint;
+  /** A regular file (else a symlink: only its directory can be fsync'ed without syncfs). */
+  isFile: boolean;
+}
+
+let useSyncfs = true;
+
+function parentOf(p: Buffer): Buffer {
+  const i = p.lastIndexOf(0x2f);
+  return i <= 0 ? Buffer.from(i === 0 ? '/' : '.') : p.subarray(0, i);
+}
+
+function withFd<T>(path: Buffer, flags: number, run: (fd: number) => T): T {
+  const fd = fs.openSync(path, flags);
+  try {
+    return run(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Write the files (data, size, and their names in their directories) to stable storage. Throws
+ * the first failure (EIO, ENOSPC on write-back...): the caller then keeps every source of the set.
+ */
+export function makeDurable(files: readonly DurableFile[]): void {
+  if (files.length === 0) return;
+  if (useSyncfs) {
+    const seen = new Set<bigint>();
+    try {
+      for (const f of files) {
+        if (seen.has(f.dev)) continue;
+        seen.add(f.dev);
+        // Through its directory: same filesystem, and a symlink cannot be opened.
+        withFd(parentOf(f.dstAbs), fs.constants.O_RDONLY | O_DIRECTORY, (fd) => native.syncfs(fd));
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof native.UnsupportedError)) throw err;
+      useSyncfs = false;
+    }
+  }
+  const dirs = new Map<string, Buffer>();
+  for (const f of files) {
+    if (f.isFile) withFd(f.dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW, (fd) => fs.fdatasyncSync(fd));
+    const dir = parentOf(f.dstAbs);
+    dirs.set(dir.toString('latin1'), dir);
+  }
+  for (const dir of dirs.values()) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => fs.fsyncSync(fd));
+}
+
+/** A source whose copy verified, waiting for its batch's makeDurable before it is unlinked. */
+export interface PendingRemoval {
+  src: Buffer;
+  dst: DurableFile;
+  /** Is the source still what was copied (size and mtime, checked again just before the unlink)? */
+  unchanged: (st: fs.BigIntStats) => boolean;
+  /** Told the outcome: null = removed, else why the source was kept. */
+  done: (keptReason: string | null) => void;
+}
+
+/** The removals of one batch: make their destinations durable, then unlink the sources. */
+export class DeferredRemovals {
+  private pending: PendingRemoval[] = [];
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  add(r: PendingRemoval): void {
+    this.pending.push(r);
+  }
+
+  flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    try {
+      makeDurable(batch.map((r) => r.dst));
+    } catch (err) {
+      const why = `destination not synced to disk (${(err as Error).message}); source kept`;
+      for (const r of batch) r.done(why);
+      return;
+    }
+    for (const r of batch) {
+      try {
+        const s = fs.lstatSync(r.src, { bigint: true });
+        if (!r.unchanged(s)) {
+          r.done('source changed after it was copied; kept');
+          continue;
+        }
+        fs.unlinkSync(r.src);
+        r.done(null);
+      } catch (err) {
+        r.done(`cannot remove source: ${(err as Error).message}`);
+      }
+    }
+  }
+}
