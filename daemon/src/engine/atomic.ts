@@ -75,6 +75,27 @@ export function removeStaleTemps(dirAbs: Buffer, name?: Buffer): number {
   return removed;
 }
 
+/**
+ * A temp file not written for this long belongs to a dead run (SIGKILL, power loss): a live
+ * writer writes continuously. Local and remote destinations use the same rule.
+ */
+export const STALE_TEMP_MS = 15 * 60 * 1000;
+
+/**
+ * Unlink `abs` (a temp name the differ found in the destination) if it is a regular file not
+ * modified for STALE_TEMP_MS. True if removed; never throws (gone already, or not ours: left).
+ */
+export function removeIfStaleTemp(abs: Buffer, now = Date.now()): boolean {
+  try {
+    const st = fs.lstatSync(abs);
+    if (!st.isFile() || now - st.mtimeMs < STALE_TEMP_MS) return false;
+    fs.unlinkSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface AtomicFileOptions {
   /**
    * Create a missing destination directory (and its missing parents, owner-only: the caller

@@ -11,16 +11,13 @@ import type { Entry } from './types';
 import { ErrorCodes } from './errors';
 import { decideFile, dirMetaDiffers, fileMetaDiffers, symlinkNeedsUpdate } from './compare';
 import { applyFileMetaOnly, writeSymlinkAtomic } from './metadata';
-import { tempPathFor } from './atomic';
+import { removeIfStaleTemp, tempPathFor } from './atomic';
 import { deleteEntry } from './delete';
 import { baseName, displayPath, join2, parentRel } from './paths';
 import { failureOf } from './walk';
 import type { CopyDispatcher } from './copy-dispatch';
 import { removeSourceIfMove } from './move-finalise';
 import type { RunState } from './run-state';
-
-/** A temp file untouched this long belongs to a dead run. */
-const STALE_TEMP_MS = 15 * 60 * 1000;
 
 export class EntryActions {
   private mkdirsInFlight = 0;
@@ -99,21 +96,14 @@ export class EntryActions {
 
   /**
    * A temp file left by an earlier run that was killed (SIGKILL, power loss): removed once it has
-   * not been written for STALE_TEMP_MS, so a live run's temp (written continuously) is never hit.
+   * not been written for STALE_TEMP_MS (atomic.ts), so a live run's temp (written continuously) is never hit.
    */
   onTempFile(rel: Buffer): void {
     const run = this.run;
     if (run.options.dryRun) return;
-    const abs = join2(run.dstRoot, rel);
-    try {
-      const st = fs.lstatSync(abs);
-      if (!st.isFile() || Date.now() - st.mtimeMs < STALE_TEMP_MS) return;
-      fs.unlinkSync(abs);
-      run.dirs.touchParent(rel);
-      run.emit({ type: 'warning', message: `${displayPath(rel)}: removed a temp file left by an interrupted run` });
-    } catch {
-      // gone already, or not ours to remove: leave it
-    }
+    if (!removeIfStaleTemp(join2(run.dstRoot, rel))) return;
+    run.dirs.touchParent(rel);
+    run.emit({ type: 'warning', message: `${displayPath(rel)}: removed a temp file left by an interrupted run` });
   }
 
   /** Resolves when every background mkdir has finished. */

@@ -11,7 +11,7 @@
  * without a symlink (a manifest cannot plant a symlink "a -> /etc" and then write "a/passwd").
  */
 import * as fs from 'node:fs';
-import { AtomicFile, tempPathFor } from '../engine/atomic';
+import { AtomicFile, removeIfStaleTemp, tempPathFor } from '../engine/atomic';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { Differ, type PackedRecords } from '../engine/differ';
 import { scanDir } from '../engine/scan-dir';
@@ -381,12 +381,23 @@ export class Destination {
         same: (e, i) => this.unchangedFile(e, i),
         sameIndex: (i) => this.unchangedIndex(i),
         dstOnly: (d) => this.deleteCandidates.push(d),
+        tempFile: (rel) => this.staleTemp(rel),
       });
     } catch (err) {
       this.deletionsUnsafe = true;
       const be = fromErrno(err, displayPath(dir) || '.', 'cannot read destination directory');
       for (let i = 0; i < entries.length; i++) this.fail(entryOf(listing, i).rel, be.code, be.message);
     }
+  }
+
+  /**
+   * A blit temp in a listed directory (never a deletion candidate): removed when stale, the local
+   * engine's rule (atomic.ts removeIfStaleTemp), so a run killed mid-transfer (SIGKILL of blit on
+   * a pull, of blitd on a push) leaves no debris past the next transfer into that directory.
+   */
+  private staleTemp(rel: Buffer): void {
+    if (this.dryRun) return;
+    if (removeIfStaleTemp(this.pathOf(rel))) this.touch(rel);
   }
 
   /** Is `dir` a real directory reached without symlinks (or one we plan to create)? */
