@@ -49,7 +49,16 @@ const SLASH = Buffer.from('/');
 
 /** Does this directory entry name look like one of our temp files? */
 export function isTempName(name: Buffer): boolean {
-  return name.length > TEMP_PREFIX.length + TEMP_SUFFIX.length && name.subarray(0, TEMP_PREFIX.length).equals(TEMP_PREFIX) && name.subarray(name.length - 4).toString('latin1') === TEMP_SUFFIX;
+  return isTempNameAt(name, 0, name.length);
+}
+
+const SUFFIX_BYTES = Buffer.from(TEMP_SUFFIX, 'latin1');
+
+/** isTempName of the name at data[start, start + len), without copying it (the native scan's buffer). */
+export function isTempNameAt(data: Buffer, start: number, len: number): boolean {
+  if (len <= TEMP_PREFIX.length + SUFFIX_BYTES.length || data[start] !== 0x2e) return false;
+  return data.compare(TEMP_PREFIX, 0, TEMP_PREFIX.length, start, start + TEMP_PREFIX.length) === 0 &&
+    data.compare(SUFFIX_BYTES, 0, SUFFIX_BYTES.length, start + len - SUFFIX_BYTES.length, start + len) === 0;
 }
 
 /** Remove leftover temp files for `name` (or for any name, if omitted) in a directory. */

@@ -7,6 +7,7 @@
  * the native library is missing or BLIT_NATIVE_BATCH=0: callers keep their node:fs path.
  */
 import * as native from '@blit/native';
+import { isTempNameAt } from './atomic';
 import { MTIME_NS_UNKNOWN, type Entry, type EntryKind } from './types';
 
 const S = native.SCAN;
@@ -98,6 +99,10 @@ export class ScanCursor {
   nameLatin1(): string {
     const start = this.off + S.HEADER;
     return this.nb.scan.data.toString('latin1', start, start + this.nameLen);
+  }
+  /** Is this record's name one of blit's temp names (atomic.ts isTempName)? */
+  get isBlitTempName(): boolean {
+    return isTempNameAt(this.nb.scan.data, this.off + S.HEADER, this.nameLen);
   }
   nameEquals(b: Buffer): boolean {
     const len = this.nameLen;

@@ -13,6 +13,7 @@ import { ErrorCodes, fromErrno } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
 import { lstatValues, mtimeMsOf, ST_BLOCKS, ST_GID, ST_MODE, ST_SIZE, ST_UID } from './fast-lstat';
 import { ENOENT, kindOfMode, nativeScanner, scanDir, ScanCursor } from './scan-dir';
+import { isTempName } from './atomic';
 import * as native from '@blit/native';
 
 export interface DirListing {
@@ -150,6 +151,14 @@ export function fastFileEntry(abs: Buffer, rel: Buffer): Entry | null {
   };
 }
 
+/**
+ * BLIT_TEMPS_ARE_NOT_SOURCE: a regular file with one of blit's temp names (`.blit.<name>.<12 hex>.tmp`,
+ * atomic.ts) is never a source entry. It is another transfer's partial file (a push running into
+ * the module a pull reads, a copy into the tree being copied) or a killed run's debris; copying it
+ * would put a partial file under a real name at the destination. Destinations clean their own
+ * (differ tempFile, removeIfStaleTemp).
+ */
+
 /** Read one directory into entries (filter applied). Throws if the directory itself is unreadable. */
 export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, names?: string[]): Entry[] {
   const nb = nativeScanner();
@@ -166,6 +175,7 @@ export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, name
   }
   const out: Entry[] = [];
   for (const d of dirents) {
+    if (d.isFile() && isTempName(d.name)) continue; // blit's own temp: see BLIT_TEMPS_ARE_NOT_SOURCE
     const childRel = join2(rel, d.name);
     // Dirent type lets us drop excluded entries before paying for lstat.
     if (filter?.active && filter.excludes(childRel, d.isDirectory())) continue;
@@ -210,6 +220,7 @@ function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, 
   const onRecord = opts.onRecord;
   c.reset();
   for (let i = 0; i < n; i++, c.next()) {
+    if (c.isBlitTempName && (c.err !== 0 || c.isFile)) continue; // see BLIT_TEMPS_ARE_NOT_SOURCE
     // With onRecord the path is joined only when something needs it (a filter, an error, a directory).
     const joined = onRecord === undefined || filter?.active === true ? c.joinName(rel) : undefined;
     if (joined !== undefined && filter?.active && filter.excludes(joined, c.isDir)) continue;
