@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as native from '@blit/native';
+import { BlitError, ErrorCodes } from './errors';
 
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 const O_DIRECTORY = fs.constants.O_DIRECTORY ?? 0;
@@ -114,4 +115,23 @@ export class DeferredRemovals {
       }
     }
   }
+}
+
+/**
+ * Remote move (push: blitd before it reports files committed; pull: blit before it asks blitd to
+ * remove the sources): the committed files `rels` below the destination root `root` are made
+ * durable, one syncfs for the batch (fdatasync/fsync where syncfs is unavailable). A destination
+ * tree is taken as one filesystem (a mount point inside it: TODO). Throws as makeDurable does.
+ */
+export function makeDurableBelow(root: Buffer, rels: readonly Buffer[]): void {
+  const slash = Buffer.from('/');
+  makeDurable(rels.map((rel) => ({ dstAbs: Buffer.concat([root, slash, rel]), dev: 0n, isFile: true })));
+}
+
+/** The error of a failed makeDurable(Below) that keeps a move's sources. */
+export function notDurableError(err: unknown): BlitError {
+  return new BlitError({
+    code: ErrorCodes.VerifyFailed,
+    message: `destination not synced to disk (${(err as Error).message}); the sources not yet removed are kept`,
+  });
 }

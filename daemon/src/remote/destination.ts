@@ -40,7 +40,8 @@ export interface DestinationHooks {
   need(index: number, entry: Entry): void;
   failure(f: Failure): void;
   /** The destination already has an identical copy of this file (not called in a dry run). */
-  unchanged?(index: number): void;
+  /** `rel` is given when reportSkips is on (move), else left out (no Entry built for it). */
+  unchanged?(index: number, rel?: Buffer): void;
 }
 
 export interface DestinationInit {
@@ -550,7 +551,7 @@ export class Destination {
   private unchangedFile(e: Entry, i: number): void {
     this.counts.filesUnchanged++;
     if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
-    if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!);
+    if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!, e.rel);
   }
 
   /** unchangedFile for a packed record whose Entry was not built (built here only to report it). */
@@ -751,6 +752,11 @@ export class Destination {
     } finally {
       this.init.anchor?.close();
     }
+  }
+
+  /** The destination root (entries' rel are below it; a single file's too). */
+  get rootAbs(): Buffer {
+    return this.init.rootAbs;
   }
 
   fileCommitted(f: ExpectedFile): void {

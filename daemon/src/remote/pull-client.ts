@@ -14,6 +14,7 @@ import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { defaultMetaOptions } from '../engine/metadata';
 import { filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
+import { makeDurableBelow, notDurableError } from '../engine/durable';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
 import { formatRemote, type RemoteEndpoint } from './endpoint';
@@ -60,10 +61,13 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   // daemon to remove; sent in batches, the rest just before `done`.
   const move = options.mode === 'move' && !options.dryRun;
   const committed: number[] = [];
+  /** Their paths below the destination root: made durable before the daemon is told (move-remote). */
+  const committedRels: Buffer[] = [];
   let sendCommitted: ((final: boolean) => Promise<void>) | undefined;
-  const noteCommitted = (index: number): void => {
+  const noteCommitted = (index: number, rel: Buffer): void => {
     if (!move) return;
     committed.push(index);
+    committedRels.push(rel);
     if (committed.length >= COMMITTED_BATCH) sendCommitted?.(false).catch(() => undefined);
   };
   let dest: Destination | undefined;
@@ -91,7 +95,8 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
           planned.bytes += entry.size;
         },
         failure: (f) => onEvent({ type: 'fileError', failure: f }),
-        unchanged: (index) => noteCommitted(index),
+        // A move reports skips, so the Destination names the file (rel).
+        unchanged: (index, rel) => noteCommitted(index, rel!),
       },
     });
   };
@@ -103,7 +108,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     streamSmall: () => dest!.streamSmall(),
     committed: (f) => {
       dest!.fileCommitted(f);
-      noteCommitted(f.index);
+      noteCommitted(f.index, f.entry.rel);
       doneCount.files++;
       progress.tick();
     },
@@ -131,7 +136,19 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   const send = (msg: PullClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
   const streams: Promise<void>[] = [];
   sendCommitted = async (final) => {
-    while (committed.length >= (final ? 1 : COMMITTED_BATCH)) await send({ committed: { indices: committed.splice(0, COMMITTED_BATCH) } });
+    while (committed.length >= (final ? 1 : COMMITTED_BATCH)) {
+      const indices = committed.splice(0, COMMITTED_BATCH);
+      // The daemon deletes these sources as soon as it reads them: their copies go to disk first.
+      // A failed sync ends the pull, these sources (and the rest) kept.
+      try {
+        makeDurableBelow(dest!.rootAbs, committedRels.splice(0, indices.length));
+      } catch (err) {
+        const e = notDurableError(err);
+        latch.fail(e);
+        throw e;
+      }
+      await send({ committed: { indices } });
+    }
   };
   let decided = false;
   const flushNeeds = async (): Promise<void> => {

@@ -25,6 +25,7 @@ import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './datap
 import { DataReceiver } from './data-receiver';
 import { Destination, requireDstParent } from './destination';
 import { DirAnchor } from '../daemon/beneath';
+import { makeDurableBelow, notDurableError } from '../engine/durable';
 import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
 
 export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
@@ -92,6 +93,12 @@ class PushSession {
   private ended = false;
   private readonly progress = new Throttle(250, () => this.sendProgress());
   private items: pb.ItemEvent[] = [];
+  /**
+   * move: the destination root, and the files of `items` the client will remove the sources of
+   * (committed, or already identical): made durable before those items go out.
+   */
+  private moveRoot: Buffer | undefined;
+  private moveRels: Buffer[] = [];
   private readonly itemThrottle = new Throttle(100, () => this.flushItems());
 
   constructor(private readonly call: PushCall, private readonly ctx: ServerContext, private readonly settings: DataPlaneSettings) {}
@@ -145,6 +152,7 @@ class PushSession {
         item: (action, rel, kind, size) => {
           job.item(action, rel, kind, size);
           this.items.push(itemToWire(action, rel, kind, size));
+          if (this.moveRoot && kind === 'file' && action !== 'delete') this.moveRels.push(rel);
           if (this.items.length >= ITEM_BATCH) this.flushItems();
           else this.itemThrottle.tick();
         },
@@ -156,6 +164,7 @@ class PushSession {
       },
     });
     this.dest = dest;
+    if (options.mode === 'move' && !options.dryRun) this.moveRoot = target.rootAbs;
     dest.prepareRoot();
     await dest.ready();
     const tcp = !options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData;
@@ -248,6 +257,18 @@ class PushSession {
     if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];
+    if (this.moveRoot && this.moveRels.length > 0) {
+      // move: the client removes a source when it reads its item; its copy must be on disk first
+      // (move-remote). A failed sync ends the push: no item of this batch goes out.
+      const rels = this.moveRels;
+      this.moveRels = [];
+      try {
+        makeDurableBelow(this.moveRoot, rels);
+      } catch (err) {
+        this.latch.fail(notDurableError(err));
+        return;
+      }
+    }
     void this.send({ items: { items } }).catch(() => undefined);
   }
 
