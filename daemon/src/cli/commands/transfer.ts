@@ -26,8 +26,8 @@ Deletions (mirror):
   terminal (scripts, pipes), nothing is deleted and blit says how many entries were kept.
 `,
   move: `
-Sources are removed only after their copies are complete and verified (and, between local paths,
-synced to disk); a source whose copy failed is kept.
+Sources are removed only after their copies are complete, verified and synced to disk (local
+and remote); a source whose copy failed is kept.
 `,
 };
 
