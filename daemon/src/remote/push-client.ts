@@ -34,6 +34,8 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
       ownFailures.push(f);
       onEvent({ type: 'fileError', failure: f });
     },
+    // As the local engine (tree-run.ts): a FIFO, socket or device is named, not silently left out.
+    onSkipped: (rel, why) => onEvent({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),
   });
   const destPath = remoteTargetPath(srcArg, dst.path, source.isDir);
   // No Handshake round trip: the header below carries the protocol version (grpc-client.ts).

@@ -25,6 +25,8 @@ export interface SourceInit {
   /** How the source is named in errors (a daemon never shows its own absolute paths). */
   shown?: string;
   onError(f: Failure): void;
+  /** An entry the manifest leaves out (FIFO, socket, device), as the local walk reports it. */
+  onSkipped?: (rel: Buffer, why: string) => void;
   /**
    * The daemon's use-time containment (daemon/beneath.ts), built for the directory the entries are
    * relative to: the files handed out are addressed through directories opened beneath the module
@@ -187,6 +189,7 @@ export class ManifestSource {
       ...(a ? { beneath: a } : {}),
       ...(onRecord ? { onRecord } : {}),
       ...(this.init.signal ? { signal: this.init.signal } : {}),
+      ...(this.init.onSkipped ? { onSkipped: this.init.onSkipped } : {}),
       onError: (f) => {
         this.failures.push(f);
         this.init.onError(f);
