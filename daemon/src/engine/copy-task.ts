@@ -227,7 +227,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
     } catch (err) {
       if (err instanceof CancelledCopy) return { id: t.id, status: 'cancelled', bytes: 0 };
       const be = fromErrno(err, displayPath(src), 'copy');
-      return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.message.slice(displayPath(src).length + 2) };
+      return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.reasonAt(displayPath(src)) };
     } finally {
       if (srcFd >= 0) fs.closeSync(srcFd);
       if (dstFd >= 0) fs.closeSync(dstFd);
@@ -290,7 +290,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
       file?.abort();
       if (err instanceof CancelledCopy) return { id: t.id, status: 'cancelled', bytes: 0 };
       const be = fromErrno(err, displayPath(src), 'copy');
-      return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.message.slice(displayPath(src).length + 2) };
+      return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.reasonAt(displayPath(src)) };
     } finally {
       if (srcFd >= 0) fs.closeSync(srcFd);
     }

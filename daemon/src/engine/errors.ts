@@ -81,6 +81,8 @@ export interface BlitErrorInit {
 export class BlitError extends Error {
   readonly code: ErrorCode;
   readonly path: string | undefined;
+  /** The message without the path (`message` is `path: reason` when there is a path). */
+  readonly reason: string;
   readonly retryable: boolean;
   readonly fatal: boolean;
 
@@ -89,8 +91,14 @@ export class BlitError extends Error {
     this.name = 'BlitError';
     this.code = init.code;
     this.path = init.path;
+    this.reason = init.message;
     this.retryable = init.retryable ?? RETRYABLE.has(init.code);
     this.fatal = init.fatal ?? FATAL.has(init.code);
+  }
+
+  /** The reason for a failure record that already names `shown`: the path left out when it is that one. */
+  reasonAt(shown: string): string {
+    return this.path === undefined || this.path === shown ? this.reason : this.message;
   }
 
   toJSON(): { code: ErrorCode; message: string; path?: string; retryable: boolean } {

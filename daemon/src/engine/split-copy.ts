@@ -81,7 +81,7 @@ export class SplitCopy {
     } catch (err) {
       this.file.abort();
       const be = fromErrno(err, displayPath(src), 'copy');
-      return { id, status: 'failed', bytes: 0, code: be.code, reason: be.message.slice(displayPath(src).length + 2) };
+      return { id, status: 'failed', bytes: 0, code: be.code, reason: be.reasonAt(displayPath(src)) };
     }
   }
 

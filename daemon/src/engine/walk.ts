@@ -252,7 +252,7 @@ function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, 
 export function failureOf(err: unknown, rel: Buffer, what: string): Failure {
   const shown = rel.length === 0 ? '.' : displayPath(rel);
   const be = fromErrno(err, shown, what);
-  return { path: shown, code: be.code, reason: be.message.slice(shown.length + 2) };
+  return { path: shown, code: be.code, reason: be.reasonAt(shown) };
 }
 
 export class Walker implements Iterable<DirListing> {

@@ -14,6 +14,7 @@ import * as native from '@blit/native';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import type { Entry, Failure } from '../engine/types';
 import { displayPath } from '../engine/paths';
+import { failureOf } from '../engine/walk';
 import { FrameDecoder, readIntoReusedBuffer, STREAM_FLAG_ZERO_COPY } from './dataplane';
 import { handoverAvailable, prewarmStreamWorkers, SPARES_MAX, startStreamWorker, takeOverReading, type HandoverTarget, type StreamWorker } from './recv-handover';
 import { ExpectPacker, type DirectFile, type SmallExpects, type SmallResults } from './recv-worker';
@@ -327,7 +328,7 @@ export class DataReceiver {
     }
     for (const f of r.failed) {
       this.workerFailed(f.i, (s) => {
-        return writeFailure(s.f.entry.rel, this.streamSmall!.error(s.f, Object.assign(new Error(f.message), { code: f.code })));
+        return failureOf(this.streamSmall!.error(s.f, Object.assign(new Error(f.message), { code: f.code })), s.f.entry.rel, 'cannot write');
       });
     }
     for (const f of r.sender) this.workerFailed(f.i, (s) => ({ path: displayPath(s.f.entry.rel), code: f.code, reason: `sender: ${f.reason}` }));
@@ -556,7 +557,7 @@ export class DataReceiver {
     if (s.failed && s.done) return;
     s.failed = true;
     this.dropPending(s);
-    void this.finishFailed(s, writeFailure(s.f.entry.rel, err));
+    void this.finishFailed(s, failureOf(err, s.f.entry.rel, 'cannot write'));
   }
 
   private dropPending(s: FileState): void {
@@ -583,7 +584,7 @@ export class DataReceiver {
   private async abortFile(s: FileState, reason: BlitError): Promise<void> {
     s.failed = true;
     this.dropPending(s);
-    await this.finishFailed(s, writeFailure(s.f.entry.rel, reason));
+    await this.finishFailed(s, failureOf(reason, s.f.entry.rel, 'cannot write'));
   }
 
   private release(n: number): void {
@@ -904,15 +905,3 @@ export class DataReceiver {
   }
 }
 
-/**
- * A destination file's failure for `err`: an errno mapped like everywhere else (fromErrno: ENOSPC
- * is NoSpace "cannot write: no space left on device", was IoError with Node's raw message), and
- * the reason without the path a BlitError's message starts with (the failure names the path: it
- * was shown twice, "t1: t1: cannot write: ...").
- */
-function writeFailure(rel: Buffer, err: unknown): Failure {
-  const shown = displayPath(rel);
-  const be = fromErrno(err, shown, 'cannot write');
-  const prefix = `${be.path}: `;
-  return { path: shown, code: be.code, reason: be.path !== undefined && be.message.startsWith(prefix) ? be.message.slice(prefix.length) : be.message };
-}

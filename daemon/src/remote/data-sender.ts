@@ -191,7 +191,7 @@ function readSmallChecked(f: OutgoingFile): Buffer {
 export function failureFor(f: OutgoingFile, err: unknown): Failure {
   const shown = displayPath(f.entry.rel);
   if (!(err instanceof BlitError)) return { path: shown, ...readFailure(err) };
-  return { path: shown, code: err.code, reason: err.path === shown ? err.message.slice(shown.length + 2) : err.message };
+  return { path: shown, code: err.code, reason: err.reasonAt(shown) };
 }
 
 /** Write whole frames; resolves once Node takes more (drain), rejects when the stream broke. */

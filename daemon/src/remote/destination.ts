@@ -15,7 +15,7 @@ import { AtomicFile, removeIfStaleTemp, tempPathFor } from '../engine/atomic';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { Differ, type PackedRecords } from '../engine/differ';
 import { scanDir } from '../engine/scan-dir';
-import { readFileNoFollow } from '../engine/walk';
+import { failureOf, readFileNoFollow } from '../engine/walk';
 import type { NativeBatch } from '@blit/native';
 import { Filter } from '../engine/filter';
 import { decideFile, dirMetaDiffers, fileMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
@@ -459,6 +459,12 @@ export class Destination {
     this.init.hooks.failure(f);
   }
 
+  /** fail() for an error about `rel` itself: its reason without the path the failure already names. */
+  private failWith(err: unknown, rel: Buffer, what: string): void {
+    const f = failureOf(err, rel, what);
+    this.fail(rel, f.code, f.reason);
+  }
+
   /** `i`: the entry's position in the current listing. */
   private create(e: Entry, d: Entry | undefined, i: number): void {
     try {
@@ -475,8 +481,7 @@ export class Destination {
       if (e.kind === 'symlink') return this.createSymlink(e, d);
       this.createFile(e, d, i);
     } catch (err) {
-      const be = fromErrno(err, displayPath(e.rel), `cannot create ${e.kind}`);
-      this.fail(e.rel, be.code, be.message);
+      this.failWith(err, e.rel, `cannot create ${e.kind}`);
     }
   }
 
@@ -741,8 +746,7 @@ export class Destination {
   private mkdirFailed(d: SmallDir, err: unknown): void {
     d.made = DirMade.Failed;
     this.counts.dirsCreated--;
-    const be = fromErrno(err, displayPath(d.rel), 'cannot create dir');
-    this.fail(d.rel, be.code, be.message);
+    this.failWith(err, d.rel, 'cannot create dir');
   }
 
   /** Wait for small files still being written and stop the writer threads (call once, at the end). */
@@ -873,8 +877,7 @@ export class Destination {
         this.init.hooks.item('delete', rel, kind, 0);
         return true;
       }
-      const be = fromErrno(err, displayPath(rel), 'cannot delete');
-      this.fail(rel, be.code, be.message);
+      this.failWith(err, rel, 'cannot delete');
       return false;
     }
   }
@@ -902,8 +905,7 @@ export class Destination {
     const dirs = [...fix.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
     const failed = (d: Entry, err: unknown): void => {
-      const be = fromErrno(err, displayPath(d.rel) || '.', 'cannot set directory metadata');
-      this.fail(d.rel, be.code, be.message);
+      this.failWith(err, d.rel, 'cannot set directory metadata');
     };
     const anchor = this.init.anchor;
     const beneath = anchor?.beneath;

@@ -43,4 +43,24 @@ describe('remote: push into a full module (hunt-remote)', function () {
     const ls = await fx.blit(['ls', fx.remote('dst/')]);
     assert.equal(ls.code, 0, ls.stderr);
   });
+
+  it('out of inodes: directory failures name their path once (Destination.failWith)', async function () {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=6', 'tmpfs', fx.moduleDir], { stdio: 'ignore' });
+      mounted = fx.moduleDir;
+    } catch {
+      this.skip();
+    }
+    await fx.start();
+    const src = path.join(fx.dir, 'src');
+    const tree: Record<string, string> = {};
+    for (const d of ['a', 'b', 'c', 'd', 'e', 'f']) tree[`${d}/f.txt`] = d;
+    writeTree(src, tree);
+    const out = await fx.blit(['copy', `${src}/`, fx.remote('dst/')]);
+    const what = `exit ${out.code}\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}\n--- blitd\n${fx.daemon.stderr()}`;
+    assert.equal(out.code, 2, what);
+    assert.match(out.stderr, /failed: [a-f]: cannot create dir: no space left on device \(ENOSPC\) \[NoSpace\]/, what);
+    assert.doesNotMatch(out.stderr, /failed: (\S+): \1: /, what);
+    assert.deepEqual(tempFilesIn(fx.moduleDir), [], what);
+  });
 });
