@@ -7,14 +7,12 @@
 import * as fs from 'node:fs';
 import type { Entry } from './types';
 import { depth, displayPath, join2 } from './paths';
-import { DeferredRemovals } from './durable';
 import { ErrorCodes } from './errors';
 import { failureOf } from './walk';
 import type { RunState } from './run-state';
 
 /** Sources removed here wait for this many, then their destinations are synced and they go. */
 const MAIN_BATCH = 256;
-const pendingOf = new WeakMap<RunState, DeferredRemovals>();
 
 /**
  * Remove a source entry whose destination is in place (move only; never in a dry run): queued,
@@ -22,8 +20,7 @@ const pendingOf = new WeakMap<RunState, DeferredRemovals>();
  */
 export function removeSourceIfMove(run: RunState, e: Entry): void {
   if (run.options.mode !== 'move' || run.options.dryRun) return;
-  let pending = pendingOf.get(run);
-  if (!pending) pendingOf.set(run, (pending = new DeferredRemovals()));
+  const pending = run.sourceRemovals;
   const dstAbs = join2(run.dstRoot, e.rel);
   let d: fs.BigIntStats;
   try {
@@ -45,7 +42,7 @@ export function removeSourceIfMove(run: RunState, e: Entry): void {
 
 /** Sync and remove the sources removeSourceIfMove queued (at the end of a move). */
 export function flushSourceRemovals(run: RunState): void {
-  pendingOf.get(run)?.flush();
+  run.sourceRemovals.flush();
 }
 
 /** Remove source directories that are empty now, deepest first; `keepRoot` for `SRC/`. */

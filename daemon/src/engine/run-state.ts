@@ -13,6 +13,7 @@ import { defaultMetaOptions, type MetaOptions } from './metadata';
 import type { Plan } from './planner';
 import type { StallDetector } from './stall';
 import { join2, parentRel } from './paths';
+import { DeferredRemovals } from './durable';
 import type { DirFix, RunRecorder } from './run-support';
 
 const PROGRESS_EVERY_MS = 100;
@@ -24,6 +25,8 @@ export class RunState {
   readonly meta: MetaOptions = defaultMetaOptions();
   readonly progress: RunProgress;
   readonly dirs: DirTracker;
+  /** move: sources the main thread removes once their destinations are on disk (move-finalise.ts). */
+  readonly sourceRemovals = new DeferredRemovals();
   /** Roots of the transfer; a single-file run re-roots them at the parents (single-file.ts). */
   srcRoot: Buffer;
   dstRoot: Buffer;

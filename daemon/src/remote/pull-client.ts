@@ -60,14 +60,12 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   // move: manifest indices of files this side committed (or already had identical), for the
   // daemon to remove; sent in batches, the rest just before `done`.
   const move = options.mode === 'move' && !options.dryRun;
-  const committed: number[] = [];
-  /** Their paths below the destination root: made durable before the daemon is told (move-remote). */
-  const committedRels: Buffer[] = [];
+  // With their paths below the destination root: made durable before the daemon is told (move-remote).
+  const committed: Array<{ index: number; rel: Buffer }> = [];
   let sendCommitted: ((final: boolean) => Promise<void>) | undefined;
   const noteCommitted = (index: number, rel: Buffer): void => {
     if (!move) return;
-    committed.push(index);
-    committedRels.push(rel);
+    committed.push({ index, rel });
     if (committed.length >= COMMITTED_BATCH) sendCommitted?.(false).catch(() => undefined);
   };
   let dest: Destination | undefined;
@@ -137,17 +135,17 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   const streams: Promise<void>[] = [];
   sendCommitted = async (final) => {
     while (committed.length >= (final ? 1 : COMMITTED_BATCH)) {
-      const indices = committed.splice(0, COMMITTED_BATCH);
+      const batch = committed.splice(0, COMMITTED_BATCH);
       // The daemon deletes these sources as soon as it reads them: their copies go to disk first.
       // A failed sync ends the pull, these sources (and the rest) kept.
       try {
-        makeDurableBelow(dest!.rootAbs, committedRels.splice(0, indices.length));
+        makeDurableBelow(dest!.rootAbs, batch.map((c) => c.rel));
       } catch (err) {
         const e = notDurableError(err);
         latch.fail(e);
         throw e;
       }
-      await send({ committed: { indices } });
+      await send({ committed: { indices: batch.map((c) => c.index) } });
     }
   };
   let decided = false;
