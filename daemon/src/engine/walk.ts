@@ -152,8 +152,8 @@ export function fastFileEntry(abs: Buffer, rel: Buffer): Entry | null {
 }
 
 /**
- * BLIT_TEMPS_ARE_NOT_SOURCE: a regular file with one of blit's temp names (`.blit.<name>.<12 hex>.tmp`,
- * atomic.ts) is never a source entry. It is another transfer's partial file (a push running into
+ * BLIT_TEMPS_ARE_NOT_SOURCE: a regular file with blit's temp-name shape (`.blit.*.tmp`: atomic.ts
+ * isTempName) is never a source entry. It is another transfer's partial file (a push running into
  * the module a pull reads, a copy into the tree being copied) or a killed run's debris; copying it
  * would put a partial file under a real name at the destination. Destinations clean their own
  * (differ tempFile, removeIfStaleTemp).

@@ -61,7 +61,8 @@ const PROGRESS_EVERY = 16 * 1024 * 1024;
 /** Small files' frames are written together once this many bytes are gathered. */
 const COALESCE = 256 * 1024;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-const ZEROS = Buffer.alloc(1 << 20);
+/** Zeros for padFrame, allocated on the first failure that needs them (1 MiB per thread otherwise). */
+let zeros: Buffer | undefined;
 
 class Broken extends Error {}
 
@@ -112,9 +113,10 @@ function run(data: SendfileWorkerData): void {
 
   /** Zeros to the socket: the rest of a DATA frame its file could not supply. */
   const padFrame = (left: number): void => {
+    zeros ??= Buffer.alloc(1 << 20);
     while (left > 0) {
-      const k = Math.min(ZEROS.length, left);
-      writeAll(sock, ZEROS.subarray(0, k));
+      const k = Math.min(zeros.length, left);
+      writeAll(sock, zeros.subarray(0, k));
       left -= k;
     }
   };
@@ -303,6 +305,5 @@ function run(data: SendfileWorkerData): void {
   });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }
-
 
 if (parentPort && workerData && typeof (workerData as SendfileWorkerData).fd === 'number') run(workerData as SendfileWorkerData);

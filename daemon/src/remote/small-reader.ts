@@ -28,7 +28,6 @@ export interface SmallRead {
   failed: FileResult[];
 }
 
-
 /** A batch of files as blit_read_batch's records (`recs.buffer` is its own: a structured clone copies just the records). */
 export interface PackedJobs {
   recs: Uint8Array;

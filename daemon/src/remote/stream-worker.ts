@@ -12,7 +12,7 @@ import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
 import { streamEndFrame } from './dataplane';
 import { sendFileOnStream, sendOnStream, write, writesFlushed, type OutgoingFile, type SendQueue, type SenderHooks } from './data-sender';
-import type { FileJob, FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
+import type { FileJob, FileResult, FromWorker, SendfileWorkerData, ToWorker } from './sendfile-worker';
 import { packJobs, smallReader } from './small-reader';
 import { askToExit } from '../engine/worker-exit';
 
@@ -75,7 +75,7 @@ function jobOf(f: OutgoingFile): FileJob {
  * A read file's outcome, for the bridge and the worker's results alike: `failed` lists the run's
  * failures in run order, `k` is the next unmatched one; returns the next `k`.
  */
-function reportFile(f: OutgoingFile, failed: readonly { index: number; code: string; reason: string; framed?: boolean }[], k: number, hooks: SenderHooks): number {
+function reportFile(f: OutgoingFile, failed: readonly Omit<FileResult, 'ok'>[], k: number, hooks: SenderHooks): number {
   const r = failed[k];
   if (r && r.index === f.index) {
     hooks.failed(f, { path: displayPath(f.entry.rel), code: r.code, reason: r.reason }, r.framed === true);
