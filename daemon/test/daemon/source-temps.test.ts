@@ -6,8 +6,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { listTree, runBlit, startDaemon, tempDir, writeTree } from './harness';
-import { CLI_ENV } from './module-fixture';
+import { listTree, writeTree } from './harness';
+import { moduleFixture } from './module-fixture';
 
 const TREE: Record<string, string> = {
   'a.txt': 'a',
@@ -22,37 +22,30 @@ const WANT = ['.blit.dir.0123456789ab.tmp', '.blit.dir.0123456789ab.tmp/c.txt', 
 
 describe('a source holding blit temp files copies without them', function () {
   this.timeout(60_000);
-  let tmp: { dir: string; cleanup: () => void };
-  beforeEach(() => (tmp = tempDir('blit-source-temps-')));
-  afterEach(() => tmp.cleanup());
+  const fx = moduleFixture('blit-source-temps-');
 
   it('local copy and mirror', async () => {
-    const src = path.join(tmp.dir, 'src');
+    const src = path.join(fx.dir, 'src');
     writeTree(src, TREE);
     for (const verb of ['copy', 'mirror']) {
-      const dst = path.join(tmp.dir, `dst-${verb}`);
-      const r = await runBlit([verb, '--yes', `${src}/`, dst], { env: CLI_ENV });
+      const dst = path.join(fx.dir, `dst-${verb}`);
+      const r = await fx.blit([verb, '--yes', `${src}/`, dst]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(listTree(dst).sort(), WANT, verb);
     }
   });
 
   it('push and pull through blitd', async () => {
-    const mod = path.join(tmp.dir, 'module');
-    const src = path.join(tmp.dir, 'src');
+    const src = path.join(fx.dir, 'src');
     writeTree(src, TREE);
-    writeTree(path.join(mod, 'remote-src'), TREE);
-    const daemon = await startDaemon(['--port', '0', '--root', mod], { env: CLI_ENV });
-    try {
-      const push = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/pushed/`], { env: CLI_ENV });
-      assert.equal(push.code, 0, push.stderr);
-      assert.deepEqual(listTree(path.join(mod, 'pushed')).sort(), WANT, 'push');
-      const pulled = path.join(tmp.dir, 'pulled');
-      const pull = await runBlit(['copy', `127.0.0.1:${daemon.port}:/default/remote-src/`, pulled], { env: CLI_ENV });
-      assert.equal(pull.code, 0, pull.stderr);
-      assert.deepEqual(listTree(pulled).sort(), WANT, 'pull');
-    } finally {
-      await daemon.stop();
-    }
+    writeTree(path.join(fx.moduleDir, 'remote-src'), TREE);
+    await fx.start();
+    const push = await fx.blit(['copy', `${src}/`, fx.remote('pushed/')]);
+    assert.equal(push.code, 0, push.stderr);
+    assert.deepEqual(listTree(path.join(fx.moduleDir, 'pushed')).sort(), WANT, 'push');
+    const pulled = path.join(fx.dir, 'pulled');
+    const pull = await fx.blit(['copy', fx.remote('remote-src/'), pulled]);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.deepEqual(listTree(pulled).sort(), WANT, 'pull');
   });
 });
