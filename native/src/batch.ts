@@ -8,6 +8,9 @@
  *   destination listers, daemon/src/engine/scan-dir.ts); records described at `SCAN`.
  * - readBatch: the remote sender's small files read (and checked unchanged) into their
  *   data-plane frames in one call (daemon/src/remote/small-reader.ts).
+ * The library's later entry points are bound on their own (optionalEntry below), each in its file:
+ * open-beneath.ts (openat2), dir-meta.ts (directory metadata), recv-small.ts (the receiving
+ * worker's frame scan + write); entries.ts binds them all on the main thread.
  *
  * Both keep AtomicFile's rules (temp name `.blit.<name>.<12 hex>.tmp` in the destination
  * directory, created O_EXCL; metadata on the open temp; rename last; temp unlinked on any
@@ -30,7 +33,7 @@ import { loadBindings } from './index';
 import { bindRaw } from './linux';
 import { NativeError } from './errors';
 
-const LIBRARY = 'blit_native';
+export const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
 const ABI_VERSION = 6;
 const COPY_HEADER = 56;
@@ -39,7 +42,7 @@ const READ_HEADER = 32;
 const RESULT_SIZE = 32;
 /** The C side's limit per call (fixed arrays of descriptors). */
 export const MAX_BATCH_FILES = 4096;
-const OPT_PRESERVE_OWNER = 1;
+export const OPT_PRESERVE_OWNER = 1;
 const OPT_NOATIME = 2;
 const OPT_CREATE_PARENTS = 4;
 
@@ -507,74 +510,16 @@ function scanRecords(bytes: number): ScanRecords {
   return { data: Buffer.from(ab), u32: new Uint32Array(ab), i32: new Int32Array(ab), f64: new Float64Array(ab) };
 }
 
-function pad8(n: number): number {
+export function pad8(n: number): number {
   return (n + 7) & ~7;
 }
-
-/** openat2 `resolve` bits (linux/openat2.h). */
-export const RESOLVE_NO_MAGICLINKS = 0x02;
-export const RESOLVE_NO_SYMLINKS = 0x04;
-export const RESOLVE_BENEATH = 0x08;
-/** openat's "relative to the working directory" dirfd. */
-export const AT_FDCWD = -100;
-
-/**
- * blit_open_beneath (blit_beneath.c): openat2(dirfd, path, O_PATH|O_DIRECTORY|O_CLOEXEC, resolve).
- * Returns the fd or -errno (-ENOSYS: kernel before 5.6; -EPERM: a seccomp filter). Bound on its
- * own, so a library built before it existed still serves the batch calls.
- */
-export type OpenBeneath = (dirfd: number, path: Buffer, resolve: number) => number;
-
-let openBeneathCached: OpenBeneath | null | undefined;
-
-/** The openat2 entry point, or undefined with the reason (no library, symbol missing). */
-export function loadOpenBeneath(): { open?: OpenBeneath; error?: Error } {
-  if (openBeneathCached) return { open: openBeneathCached };
-  if (!loadNativeBatch()) return { error: nativeBatchLoadError() ?? new Error('native library not loaded') };
-  try {
-    const ffi = require('ffi-rs') as typeof FfiRs;
-    const { I32, U8Array } = ffi.DataType;
-    const call = bindRaw(ffi, 'blit_open_beneath', I32, [I32, U8Array, I32], false, LIBRARY) as (args: unknown[]) => number;
-    const ZERO = Buffer.alloc(1);
-    const open: OpenBeneath = (dirfd, p, resolve) => call([dirfd, Buffer.concat([p, ZERO]), resolve]);
-    // Probe once: ENOSYS (old kernel) or EPERM (seccomp) means no openat2 for this process.
-    const fd = open(AT_FDCWD, Buffer.from('/'), 0);
-    if (fd < 0) throw new NativeError(-fd, 'openat2', '/');
-    fs.closeSync(fd);
-    openBeneathCached = open;
-    return { open };
-  } catch (err) {
-    openBeneathCached = null;
-    return { error: err instanceof Error ? err : new Error(String(err)) };
-  }
-}
-
-/** One directory for blit_dir_meta_batch: its path and the metadata it gets. */
-export interface DirMetaItem {
-  path: Buffer;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeNs: bigint;
-}
-
-/**
- * blit_dir_meta_batch (blit_beneath.c): per directory chown (when preserveOwner), chmod, utimensat
- * (atime now, mtime to the ns), the calls of the engine's applyDirMeta, in one foreign call.
- * Returns the directories that failed, each with a NativeError naming the syscall and the path
- * (a failed step ends that directory; the others still run).
- */
-export type DirMetaBatch = (items: readonly DirMetaItem[], preserveOwner: boolean) => Array<{ at: number; error: NativeError }>;
-
-const DIR_META_HEADER = 32;
-const DIR_META_STEPS = ['', 'chown', 'chmod', 'utimensat', 'path', 'openat2'] as const;
 
 /**
  * An entry point of the library bound on its own (a library built before it existed still serves
  * the batch calls): `make` binds it once per thread through `bind` (name, parameters; returns i32).
  * The loader returns it, or undefined: no library, BLIT_NATIVE_BATCH=0, or the symbol missing.
  */
-function optionalEntry<T>(make: (bind: (name: string, params: Parameters<typeof bindRaw>[3]) => (args: unknown[]) => number, types: typeof FfiRs.DataType) => T): () => T | undefined {
+export function optionalEntry<T>(make: (bind: (name: string, params: Parameters<typeof bindRaw>[3]) => (args: unknown[]) => number, types: typeof FfiRs.DataType) => T): () => T | undefined {
   let cached: T | null | undefined;
   const loader = (): T | undefined => {
     if (cached !== undefined) return cached ?? undefined;
@@ -595,134 +540,7 @@ function optionalEntry<T>(make: (bind: (name: string, params: Parameters<typeof 
 /** Every optionalEntry's loader (bindAllEntries). */
 const entryLoaders: Array<() => unknown> = [];
 
-/**
- * Bind every entry point of the library (and so look each up: linux.ts lookUpNow). The main
- * thread does it when it loads @blit/native (index.ts), before it can start a worker.
- */
-export function bindAllEntries(): void {
-  if (!loadNativeBatch()) return;
-  loadOpenBeneath();
+/** Load every optionalEntry registered so far (entries.ts bindAllEntries). */
+export function loadOptionalEntries(): void {
   for (const load of entryLoaders) load();
 }
-
-/**
- * The records of blit_dir_meta_batch / blit_dir_meta_beneath (u32 rec_len, path_len, mode, uid,
- * gid, reserved; i64 mtime_ns; path, padding to 8) and their answers (i32 errno, step each), in
- * buffers kept per binding.
- */
-function dirMetaRecords(): { encode: (items: readonly DirMetaItem[]) => { input: Buffer; len: number; output: Buffer }; failures: (output: Buffer, items: readonly DirMetaItem[]) => Array<{ at: number; error: NativeError }> } {
-  let input = Buffer.alloc(64 * 1024);
-  let output = Buffer.alloc(8 * 1024);
-  return {
-    encode(items) {
-      const n = items.length;
-      let bytes = 0;
-      for (const d of items) bytes += pad8(DIR_META_HEADER + d.path.length);
-      if (input.length < bytes) input = Buffer.alloc(Math.max(bytes, input.length * 2));
-      if (output.length < n * 8) output = Buffer.alloc(n * 8);
-      let off = 0;
-      for (const d of items) {
-        const len = pad8(DIR_META_HEADER + d.path.length);
-        input.writeUInt32LE(len, off);
-        input.writeUInt32LE(d.path.length, off + 4);
-        input.writeUInt32LE(d.mode >>> 0, off + 8);
-        input.writeUInt32LE(d.uid >>> 0, off + 12);
-        input.writeUInt32LE(d.gid >>> 0, off + 16);
-        input.writeUInt32LE(0, off + 20);
-        input.writeBigInt64LE(d.mtimeNs, off + 24);
-        d.path.copy(input, off + DIR_META_HEADER);
-        off += len;
-      }
-      return { input, len: off, output };
-    },
-    failures(out, items) {
-      const n = items.length;
-      const failures: Array<{ at: number; error: NativeError }> = [];
-      const i32 = new Int32Array(out.buffer, out.byteOffset, n * 2);
-      for (let i = 0; i < n; i++) {
-        const errno = i32[2 * i]!;
-        if (errno !== 0) failures.push({ at: i, error: new NativeError(errno, DIR_META_STEPS[i32[2 * i + 1]!] ?? '', items[i]!.path) });
-      }
-      return failures;
-    },
-  };
-}
-
-/** The directory-metadata batch, or undefined (no library, BLIT_NATIVE_BATCH=0, symbol missing). */
-export const loadDirMetaBatch: () => DirMetaBatch | undefined = optionalEntry(
-  (bind, { I32, U8Array }): DirMetaBatch => {
-    const call = bind('blit_dir_meta_batch', [U8Array, I32, I32, U8Array, I32]);
-    const rec = dirMetaRecords();
-    return (items, preserveOwner) => {
-      if (items.length === 0) return [];
-      const { input, len, output } = rec.encode(items);
-      const r = call([input.subarray(0, len), len, items.length, output, preserveOwner ? OPT_PRESERVE_OWNER : 0]);
-      if (r < 0) throw new Error('dirMetaBatch: the native side rejected the batch (malformed record)');
-      return rec.failures(output, items);
-    };
-  },
-);
-
-/**
- * blit_dir_meta_beneath (blit_beneath.c): DirMetaBatch with each item's `path` relative to
- * `rootFd` (empty: that directory itself), opened there in C with openat2(O_PATH|O_DIRECTORY,
- * `resolve`) before its chown/chmod/utimensat. A failed open is a NativeError of
- * syscall 'openat2' (EXDEV/ELOOP: the RESOLVE bits refused the path) naming the item's path.
- */
-export type DirMetaBeneath = (rootFd: number, items: readonly DirMetaItem[], preserveOwner: boolean, resolve: number) => Array<{ at: number; error: NativeError }>;
-
-/** The blit_dir_meta_beneath entry point, or undefined (no library, BLIT_NATIVE_BATCH=0, an older build). */
-export const loadDirMetaBeneath: () => DirMetaBeneath | undefined = optionalEntry(
-  (bind, { I32, U8Array }): DirMetaBeneath => {
-    const call = bind('blit_dir_meta_beneath', [I32, U8Array, I32, I32, U8Array, I32, I32]);
-    const rec = dirMetaRecords();
-    return (rootFd, items, preserveOwner, resolve) => {
-      if (items.length === 0) return [];
-      const { input, len, output } = rec.encode(items);
-      const r = call([rootFd, input.subarray(0, len), len, items.length, output, preserveOwner ? OPT_PRESERVE_OWNER : 0, resolve]);
-      if (r < 0) throw new Error('dirMetaBeneath: the native side rejected the batch (malformed record)');
-      return rec.failures(output, items);
-    };
-  },
-);
-
-/**
- * blit_recv_small (blit_recv.c): a receiving worker's read buffer scanned and its complete,
- * expected small files written in one call. Arguments are views passed by pointer (no copy):
- * `buf` (the bytes to scan, all of it), `rowOf` (Int32 per manifest index: its row or -1), `rows`
- * (RECV_ROW bytes each: i64 size, i64 mtimeNs, u32 mode, uid, gid, claim slot, dir id, name
- * offset, name length, pad; the first `nrows` are used), `names` (the first `namesLen` bytes),
- * `dirFds` (Int32 per dir id: fd, -1 not open, -1000 - errno failed), `claims` (the claim cells
- * of slots claimBase.., shared with other threads). The answer is in `out` (RECV_OUT; as many
- * files as fit after its header). The C side trusts these lengths: each comes from its view or
- * is checked against it here (RangeError), so a wrong count cannot reach past a view.
- */
-export const RECV_ROW = 48;
-export const RECV_OUT = { HEADER: 32, FILE: 16, CONSUMED: 0, REASON: 1, FILES: 2, AUX: 3 } as const;
-export const RecvStop = { Partial: 1, Other: 2, Dir: 3, Chunk: 4, Full: 5 } as const;
-export type RecvSmall = (
-  buf: Uint8Array,
-  rowOf: Int32Array,
-  rows: Uint8Array,
-  nrows: number,
-  names: Uint8Array,
-  namesLen: number,
-  dirFds: Int32Array,
-  claims: Int32Array,
-  claimBase: number,
-  out: Uint8Array,
-  opts: { preserveOwner: boolean; umask: number; temp: { prefix: number; counter: number } },
-) => void;
-
-/** The blit_recv_small entry point, or undefined (no library, BLIT_NATIVE_BATCH=0, an older build). */
-export const loadRecvSmall: () => RecvSmall | undefined = optionalEntry((bind, { I32, U8Array }): RecvSmall => {
-  const call = bind('blit_recv_small', [U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, U8Array, I32, I32, U8Array, I32, I32, I32, I32, I32]);
-  const u8 = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  return (buf, rowOf, rows, nrows, names, namesLen, dirFds, claims, claimBase, out, o) => {
-    if (nrows * RECV_ROW > rows.byteLength) throw new RangeError(`recvSmall: ${nrows} rows, the rows view holds ${Math.floor(rows.byteLength / RECV_ROW)}`);
-    if (namesLen > names.byteLength) throw new RangeError(`recvSmall: names length ${namesLen}, the names view holds ${names.byteLength} bytes`);
-    if (out.byteLength < RECV_OUT.HEADER + RECV_OUT.FILE) throw new RangeError(`recvSmall: out holds ${out.byteLength} bytes, less than one file's answer`);
-    const outCap = Math.floor((out.byteLength - RECV_OUT.HEADER) / RECV_OUT.FILE);
-    call([u8(buf), buf.byteLength, u8(rowOf), rowOf.length, u8(rows), nrows, u8(names), namesLen, u8(dirFds), dirFds.length, u8(claims), claimBase, claims.length, u8(out), outCap, o.preserveOwner ? OPT_PRESERVE_OWNER : 0, o.umask, o.temp.prefix, o.temp.counter]);
-  };
-});

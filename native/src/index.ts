@@ -10,7 +10,7 @@ import type { LoadOptions, NativeBindings, UtimensatOptions } from './api';
 import { loadFallback } from './fallback';
 import { loadLinux } from './linux';
 import { isMainThread } from 'node:worker_threads';
-import { bindAllEntries } from './batch';
+import { bindAllEntries } from './entries';
 
 export type { LoadOptions, NativeBindings, UtimensatOptions } from './api';
 export { NativeError, UnsupportedError, isUnsupported } from './errors';
@@ -139,17 +139,6 @@ export {
   MAX_BATCH_FILES,
   batchError,
   loadNativeBatch,
-  loadOpenBeneath,
-  loadDirMetaBatch,
-  loadDirMetaBeneath,
-  loadRecvSmall,
-  RECV_OUT,
-  RECV_ROW,
-  RecvStop,
-  AT_FDCWD,
-  RESOLVE_BENEATH,
-  RESOLVE_NO_MAGICLINKS,
-  RESOLVE_NO_SYMLINKS,
   nativeBatchLibraryCandidates,
   nativeBatchLoadError,
   nativeBatchRefused,
@@ -160,7 +149,13 @@ export {
   readRecordSize,
   SCAN,
 } from './batch';
-export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, DirMetaBatch, DirMetaBeneath, DirMetaItem, NativeBatch, OpenBeneath, ReadBatchResult, ReadItem, ReadRecordsResult, RecvSmall, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export type { BatchFileResult, BatchStatus, BatchStep, CopyBatchOptions, CopyItem, NativeBatch, ReadBatchResult, ReadItem, ReadRecordsResult, ScanRecords, TempNames, WriteBatchOptions, WriteItem } from './batch';
+export { AT_FDCWD, loadOpenBeneath, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from './open-beneath';
+export type { OpenBeneath } from './open-beneath';
+export { loadDirMetaBatch, loadDirMetaBeneath } from './dir-meta';
+export type { DirMetaBatch, DirMetaBeneath, DirMetaItem } from './dir-meta';
+export { loadRecvSmall, RECV_OUT, RECV_ROW, RecvStop } from './recv-small';
+export type { RecvSmall } from './recv-small';
 
 // The main thread binds every function of both libraries now, before it can start a worker: each
 // is looked up then (linux.ts lookUpNow), so no thread's first call writes ffi-rs's shared map
