@@ -10,7 +10,7 @@ import { DAEMON_UNAVAILABLE, DaemonCallError, type DaemonClient } from './daemon
 import { DaemonManager, defaultSocketPath } from './daemon-manager';
 import { followDaemon, JobTracker } from './job-tracker';
 import { isFinished, percentDone, statusText, type JobRecord } from './jobs';
-import { messageForError, messageForJob } from './messages';
+import { messageForError, outcomeOfJob, type JobOutcome } from './messages';
 import { buildRequest, countDeletions, formatPreview, type SyncKind } from './requests';
 import { chooseTarget, describeTarget, parseTarget, parseTargets, targetToSetting, TargetConfigError, type Target } from './targets';
 import { askForTarget } from './add-target';
@@ -78,10 +78,11 @@ class Blit {
     this.status.name = 'Blit transfer';
     this.status.command = 'blit.transfers.focus';
     this.uploads = new UploadOnSave({
-      targets: () => this.targets(),
-      gitignore: () => this.gitignoreSetting(),
-      delayMs: () => vscode.workspace.getConfiguration('blit').get<number>('uploadOnSaveDelayMs') ?? 400,
-      run: async (req, target) => messageForJob((await this.runJob(req, { notify: false })).job, target),
+      targets: (folder) => this.targets(folder),
+      gitignore: (folder) => this.gitignoreSetting(folder),
+      delayMs: (folder) => this.config(folder).get<number>('uploadOnSaveDelayMs') ?? 400,
+      folderLabel: (folder) => this.folderLabel(folder),
+      run: async (req, target) => outcomeOfJob((await this.runJob(req, { notify: false })).job, target),
       describeError: (e, target) => messageForError(e, target),
       notify: (message) => this.showError(message),
       busy: (folder, target) => {
@@ -99,21 +100,32 @@ class Blit {
     if (this.recentLog.length > RECENT_LOG_LINES) this.recentLog.splice(0, this.recentLog.length - RECENT_LOG_LINES);
   }
 
-  gitignoreSetting(): boolean {
-    return vscode.workspace.getConfiguration('blit').get<boolean>('gitignore') ?? true;
+  /**
+   * The blit settings as seen from `folder`: in a multi-root workspace each folder may have its own
+   * blit.targets (resource-scoped settings, read with the folder's URI); without a folder, the
+   * workspace's (or user's) values.
+   */
+  config(folder?: string): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration('blit', folder === undefined ? undefined : vscode.Uri.file(folder));
+  }
+
+  gitignoreSetting(folder?: string): boolean {
+    return this.config(folder).get<boolean>('gitignore') ?? true;
   }
 
   private warnedSettings = '';
 
-  targets(): Target[] {
-    const { targets, errors } = parseTargets(vscode.workspace.getConfiguration('blit').get('targets'));
+  targets(folder?: string): Target[] {
+    const { targets, errors } = parseTargets(this.config(folder).get('targets'));
     if (errors.length && targets.length === 0) throw errors[0];
-    const text = errors.map((e) => e.message).join('; ');
-    if (text && text !== this.warnedSettings) {
+    // in a multi-root workspace, say whose settings hold the bad entry
+    const whose = folder !== undefined && (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? ` (folder ${folder})` : '';
+    const text = errors.map((e) => e.message).join('; ') + whose;
+    if (errors.length && text !== this.warnedSettings) {
       // valid entries stay usable; say once (per distinct problem) which entries were skipped
       this.warnedSettings = text;
-      for (const e of errors) this.log(`settings: ${e.message}`);
-      void vscode.window.showWarningMessage(`Blit settings: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}; that entry is skipped.`, 'Show Log').then((a) => {
+      for (const e of errors) this.log(`settings${whose}: ${e.message}`);
+      void vscode.window.showWarningMessage(`Blit settings${whose}: ${errors[0]!.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}; that entry is skipped.`, 'Show Log').then((a) => {
         if (a) this.output.show(true);
       });
     }
@@ -131,6 +143,17 @@ class Blit {
     this.status.show();
   }
 
+  /** A finished job as the user sees it: nothing, an information for a cancel, or an error. */
+  tell(outcome: JobOutcome): void {
+    if (outcome.kind === 'cancelled') this.showInfo(outcome.message);
+    else if (outcome.kind === 'failed') this.showError(outcome.message);
+  }
+
+  showInfo(message: string): void {
+    this.log(`info: ${message}`);
+    void vscode.window.showInformationMessage(message);
+  }
+
   showError(message: string): void {
     this.log(`error: ${message}`);
     void vscode.window.showErrorMessage(message, 'Show Log').then((a) => {
@@ -144,8 +167,9 @@ class Blit {
     return c;
   }
 
-  async pickTarget(name?: string): Promise<Target | undefined> {
-    const choice = chooseTarget(this.targets(), name);
+  /** A target of `folder`'s settings: the one named, the only one, or the user's pick. */
+  async pickTarget(name: string | undefined, folder: string): Promise<Target | undefined> {
+    const choice = chooseTarget(this.targets(folder), name);
     if (choice.kind === 'one') return choice.target;
     if (choice.kind === 'none') {
       if (name !== undefined) throw new TargetConfigError('blit.targets', choice.message);
@@ -222,21 +246,31 @@ class Blit {
     return { jobId: rec.job.id, state: rec.job.state, summary: rec.job.summary, items: rec.items, failures: rec.failures, ...extra };
   }
 
-  /** push / pull: one job, progress, one message on failure. */
+  /**
+   * The folder, then one of its targets (in a multi-root workspace each folder has its own
+   * blit.targets). Undefined when the user dismissed a picker.
+   */
+  async pickFolderAndTarget(args: CommandArgs): Promise<{ folder: string; target: Target } | undefined> {
+    const folder = await this.pickFolder(args.folder);
+    const target = folder === undefined ? undefined : await this.pickTarget(args.target, folder);
+    return folder !== undefined && target ? { folder, target } : undefined;
+  }
+
+  /** push / pull: one job, progress, one message on failure (an information when cancelled). */
   async sync(kind: Extract<SyncKind, 'push' | 'pull'>, args: CommandArgs): Promise<CommandResult> {
     let target: Target | undefined;
     try {
-      target = await this.pickTarget(args.target);
-      const folder = target && (await this.pickFolder(args.folder));
-      if (!target || !folder) return { error: 'cancelled by the user' };
-      const req = buildRequest({ kind, target, folder, gitignore: this.gitignoreSetting() });
+      const picked = await this.pickFolderAndTarget(args);
+      if (!picked) return { error: 'cancelled by the user' };
+      target = picked.target;
+      const { folder } = picked;
+      const req = buildRequest({ kind, target, folder, gitignore: this.gitignoreSetting(folder), where: this.folderLabel(folder) });
       const rec = await this.runJob(req, { notify: true, wait: args.wait, tree: { folder, target: target.name } });
       if (args.wait === false) return this.result(rec);
-      const msg = messageForJob(rec.job, target);
-      if (rec.job.state === 'cancelled') void vscode.window.showInformationMessage(msg ?? 'Blit: cancelled.');
-      else if (msg) this.showError(msg);
-      else void vscode.window.setStatusBarMessage(`Blit: ${req.label} done`, 5000);
-      return this.result(rec, msg ? { error: msg } : {});
+      const outcome = outcomeOfJob(rec.job, target);
+      this.tell(outcome);
+      if (outcome.kind === 'ok') void vscode.window.setStatusBarMessage(`Blit: ${req.label} done`, 5000);
+      return this.result(rec, outcome.kind === 'ok' ? {} : { error: outcome.message });
     } catch (e) {
       const msg = messageForError(e, target);
       this.showError(msg);
@@ -247,15 +281,17 @@ class Blit {
   async preview(args: CommandArgs & { mirror?: boolean }): Promise<CommandResult> {
     let target: Target | undefined;
     try {
-      target = await this.pickTarget(args.target);
-      const folder = target && (await this.pickFolder(args.folder));
-      if (!target || !folder) return { error: 'cancelled by the user' };
-      const req = buildRequest({ kind: args.mirror ? 'preview-mirror' : 'preview-push', target, folder, gitignore: this.gitignoreSetting() });
-      const rec = await this.runJob(req, { notify: false });
-      const msg = messageForJob(rec.job, target);
-      if (msg) {
-        this.showError(msg);
-        return this.result(rec, { error: msg });
+      const picked = await this.pickFolderAndTarget(args);
+      if (!picked) return { error: 'cancelled by the user' };
+      target = picked.target;
+      const { folder } = picked;
+      const req = buildRequest({ kind: args.mirror ? 'preview-mirror' : 'preview-push', target, folder, gitignore: this.gitignoreSetting(folder), where: this.folderLabel(folder) });
+      // a dry run of a big tree takes a while: a cancellable notification, as for the real run
+      const rec = await this.runJob(req, { notify: true });
+      const outcome = outcomeOfJob(rec.job, target);
+      if (outcome.kind !== 'ok') {
+        this.tell(outcome);
+        return this.result(rec, { error: outcome.message });
       }
       const lines = formatPreview(rec.items);
       this.previewOutput.clear();
@@ -275,15 +311,17 @@ class Blit {
   async mirror(args: CommandArgs): Promise<CommandResult> {
     let target: Target | undefined;
     try {
-      target = await this.pickTarget(args.target);
-      const folder = target && (await this.pickFolder(args.folder));
-      if (!target || !folder) return { error: 'cancelled by the user' };
-      const gitignore = this.gitignoreSetting();
-      const dry = await this.runJob(buildRequest({ kind: 'preview-mirror', target, folder, gitignore }), { notify: false });
-      const dryMsg = messageForJob(dry.job, target);
-      if (dryMsg) {
-        this.showError(dryMsg);
-        return this.result(dry, { error: dryMsg });
+      const picked = await this.pickFolderAndTarget(args);
+      if (!picked) return { error: 'cancelled by the user' };
+      target = picked.target;
+      const { folder } = picked;
+      const gitignore = this.gitignoreSetting(folder);
+      const where = this.folderLabel(folder);
+      const dry = await this.runJob(buildRequest({ kind: 'preview-mirror', target, folder, gitignore, where }), { notify: true });
+      const dryOutcome = outcomeOfJob(dry.job, target);
+      if (dryOutcome.kind !== 'ok') {
+        this.tell(dryOutcome);
+        return this.result(dry, { error: dryOutcome.message });
       }
       const deletions = countDeletions(dry.items, dry.job.summary);
       if (!args.assumeYes) {
@@ -293,15 +331,22 @@ class Blit {
         const ok = await vscode.window.showWarningMessage(text, { modal: true, detail: 'Run "Blit: Preview Sync (Dry Run)" to see the list.' }, 'Mirror');
         if (ok !== 'Mirror') return { deletions, error: 'cancelled by the user' };
       }
-      const rec = await this.runJob(buildRequest({ kind: 'mirror', target, folder, gitignore, deleteConfirmed: true }), { notify: true, wait: args.wait, tree: { folder, target: target.name } });
-      const msg = args.wait === false ? null : messageForJob(rec.job, target);
-      if (msg) this.showError(msg);
-      return this.result(rec, { deletions, ...(msg ? { error: msg } : {}) });
+      const rec = await this.runJob(buildRequest({ kind: 'mirror', target, folder, gitignore, deleteConfirmed: true, where }), { notify: true, wait: args.wait, tree: { folder, target: target.name } });
+      const outcome: JobOutcome = args.wait === false ? { kind: 'ok' } : outcomeOfJob(rec.job, target);
+      this.tell(outcome);
+      return this.result(rec, { deletions, ...(outcome.kind === 'ok' ? {} : { error: outcome.message }) });
     } catch (e) {
       const msg = messageForError(e, target);
       this.showError(msg);
       return { error: msg };
     }
+  }
+
+  /** The folder's name for job labels when the workspace has several folders, else undefined. */
+  folderLabel(folder: string): string | undefined {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folders.length < 2) return undefined;
+    return folders.find((f) => f.uri.fsPath === folder)?.name ?? path.basename(folder);
   }
 
   async cancel(args: CommandArgs): Promise<CommandResult> {
@@ -333,15 +378,23 @@ class Blit {
     }
   }
 
-  /** Appends a target to blit.targets (workspace settings when a folder is open). */
-  async addTarget(args: { values?: Record<string, unknown> } = {}): Promise<CommandResult> {
+  /**
+   * Appends a target to blit.targets: the workspace settings when one folder is open; in a
+   * multi-root workspace the chosen folder's settings (a folder's own blit.targets hides the
+   * workspace's, so a target written there would not be seen from it); user settings otherwise.
+   */
+  async addTarget(args: { values?: Record<string, unknown>; folder?: string } = {}): Promise<CommandResult> {
     try {
+      const multi = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+      const folder = multi ? await this.pickFolder(args.folder) : undefined;
+      if (multi && folder === undefined) return { error: 'cancelled by the user' };
       const raw = args.values ?? (await askForTarget());
       if (!raw) return { error: 'cancelled by the user' };
       const t = parseTarget(raw, 'new target');
-      const cfg = vscode.workspace.getConfiguration('blit');
+      const cfg = this.config(folder);
       const existing = (cfg.get<unknown[]>('targets') ?? []).filter((x) => (x as { name?: unknown })?.name !== t.name);
-      const scope = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      const scope = folder !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder
+        : vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
       await cfg.update('targets', [...existing, targetToSetting(t)], scope);
       void vscode.window.showInformationMessage(`Blit: added target ${describeTarget(t)}`);
       return {};
@@ -384,7 +437,7 @@ export function activate(context: vscode.ExtensionContext): BlitApi {
   reg('blit.mirror', (a: CommandArgs = {}) => b.mirror(a));
   reg('blit.preview', (a: CommandArgs & { mirror?: boolean } = {}) => b.preview(a));
   reg('blit.cancel', (a: CommandArgs = {}) => b.cancel(a));
-  reg('blit.addTarget', (a: { values?: Record<string, unknown> } = {}) => b.addTarget(a));
+  reg('blit.addTarget', (a: { values?: Record<string, unknown>; folder?: string } = {}) => b.addTarget(a));
   reg('blit.showLog', () => b.output.show(true));
   context.subscriptions.push(
     vscode.window.createTreeView('blit.transfers', { treeDataProvider: b.tree, showCollapseAll: true }),

@@ -55,3 +55,15 @@ export function messageForJob(job: JobSnapshot, target?: Target): string | null 
   }
   return null;
 }
+
+/**
+ * How a finished job is reported: nothing, an information (a cancel is the user's own doing, not
+ * an error: VS Code's git extension says nothing either), or an error with a "Show Log" action.
+ */
+export type JobOutcome = { kind: 'ok' } | { kind: 'cancelled'; message: string } | { kind: 'failed'; message: string };
+
+export function outcomeOfJob(job: JobSnapshot, target?: Target): JobOutcome {
+  const message = messageForJob(job, target);
+  if (message === null) return { kind: 'ok' };
+  return job.state === 'cancelled' ? { kind: 'cancelled', message } : { kind: 'failed', message };
+}

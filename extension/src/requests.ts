@@ -19,6 +19,8 @@ export interface RequestInput {
   deleteConfirmed?: boolean;
   /** For upload: the saved files, relative to the folder. */
   files?: string[];
+  /** The folder's name, added to the label when several folders are open (else two jobs read alike). */
+  where?: string;
 }
 
 const withSlash = (p: string) => (p.endsWith('/') ? p : `${p}/`);
@@ -29,23 +31,24 @@ export function buildRequest(i: RequestInput): TransferRequest {
   const excludes = i.gitignore ? ['.git', ...t.excludes.filter((e) => e !== '.git')] : [...t.excludes];
   const base = { excludes, gitignore: i.gitignore, deleteConfirmed: false, dryRun: false };
   const push = { source: withSlash(i.folder), destination: remoteSpec(t) };
+  const of = i.where ? ` (${i.where})` : '';
   switch (i.kind) {
     case 'push':
-      return { ...base, ...push, mode: 'copy', label: `Push to ${t.name}` };
+      return { ...base, ...push, mode: 'copy', label: `Push to ${t.name}${of}` };
     case 'preview-push':
-      return { ...base, ...push, mode: 'copy', dryRun: true, label: `Preview push to ${t.name}` };
+      return { ...base, ...push, mode: 'copy', dryRun: true, label: `Preview push to ${t.name}${of}` };
     case 'preview-mirror':
-      return { ...base, ...push, mode: 'mirror', dryRun: true, label: `Preview mirror to ${t.name}` };
+      return { ...base, ...push, mode: 'mirror', dryRun: true, label: `Preview mirror to ${t.name}${of}` };
     case 'mirror':
-      return { ...base, ...push, mode: 'mirror', deleteConfirmed: Boolean(i.deleteConfirmed), label: `Mirror to ${t.name}` };
+      return { ...base, ...push, mode: 'mirror', deleteConfirmed: Boolean(i.deleteConfirmed), label: `Mirror to ${t.name}${of}` };
     case 'pull':
-      return { ...base, source: remoteSpec(t, true), destination: i.folder, mode: 'copy', label: `Pull from ${t.name}` };
+      return { ...base, source: remoteSpec(t, true), destination: i.folder, mode: 'copy', label: `Pull from ${t.name}${of}` };
     case 'upload': {
       const files = (i.files ?? []).filter((f) => f !== '' && !f.startsWith('../') && !f.startsWith('/'));
       if (files.length === 0) throw new Error('upload on save: no files inside the workspace folder');
       // The exact names: files_from carries each path byte-exact (no comments, no trimming, no
       // globs), so `[a].txt`, `#x`, ` lead` or a name with a line break name only themselves.
-      return { ...base, ...push, mode: 'copy', filesFrom: files, label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}` };
+      return { ...base, ...push, mode: 'copy', filesFrom: files, label: `Upload ${files.length === 1 ? files[0] : `${files.length} files`} to ${t.name}${of}` };
     }
   }
 }

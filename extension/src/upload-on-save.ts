@@ -7,16 +7,20 @@
 import * as path from 'node:path';
 import type { TransferRequest } from './daemon-client';
 import { findGitDir, GitBusyMonitor } from './git-busy';
+import type { JobOutcome } from './messages';
 import { buildRequest } from './requests';
 import { SaveBatcher, type Clock } from './save-batcher';
 import type { Target } from './targets';
 
 export interface UploadOnSaveOptions {
-  targets: () => Target[];
-  gitignore: () => boolean;
-  delayMs: () => number;
-  /** Runs the upload; resolves with the failure message to show, or null when it went fine. */
-  run: (req: TransferRequest, target: Target) => Promise<string | null | void>;
+  /** The targets of a workspace folder (each folder of a multi-root workspace has its own settings). */
+  targets: (folder: string) => Target[];
+  gitignore: (folder: string) => boolean;
+  delayMs: (folder: string) => number;
+  /** The folder's name in job labels (several folders open), or undefined. */
+  folderLabel?: (folder: string) => string | undefined;
+  /** Runs the upload; resolves with how it ended (a cancel by the user is logged, never shown). */
+  run: (req: TransferRequest, target: Target) => Promise<JobOutcome>;
   /** The message for an upload that threw. */
   describeError: (err: unknown, target: Target) => string;
   /** Shows a failure: once per target until an upload to it succeeds (one toast, not one per save). */
@@ -47,7 +51,7 @@ export function relativeToFolder(file: string, folders: string[]): { folder: str
 export class UploadOnSave {
   private readonly batchers = new Map<string, SaveBatcher>();
   private readonly monitors = new Map<string, GitBusyMonitor | null>();
-  /** Per target: the failure last shown, until an upload to it succeeds. */
+  /** Per folder and target (two folders may each have a target of one name): the failure last shown, until an upload to it succeeds. */
   private readonly shown = new Map<string, string>();
 
   constructor(private readonly opts: UploadOnSaveOptions) {}
@@ -69,7 +73,7 @@ export class UploadOnSave {
     if (!where) return 0;
     let targets: Target[];
     try {
-      targets = this.opts.targets().filter((t) => t.uploadOnSave);
+      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave);
     } catch {
       return 0; // bad settings are reported by the commands, not on every save
     }
@@ -84,7 +88,7 @@ export class UploadOnSave {
         // user sees why a save did not arrive yet, and the workbench test waits for these lines.
         let heldBack = false;
         const batcher: SaveBatcher = new SaveBatcher({
-          debounceMs: this.opts.delayMs(),
+          debounceMs: this.opts.delayMs(where.folder),
           pausePollMs: 500,
           isPaused: () => {
             const why = this.monitor(where.folder)?.busyReason() ?? this.opts.busy?.(where.folder, t.name) ?? null;
@@ -96,17 +100,20 @@ export class UploadOnSave {
           },
           flush: async (files) => {
             // re-read the target: settings may have changed since the save
-            const now = this.opts.targets().find((x) => x.name === t.name && x.uploadOnSave);
+            const now = this.opts.targets(where.folder).find((x) => x.name === t.name && x.uploadOnSave);
             if (!now) return;
-            let failure: string | null;
+            let outcome: JobOutcome;
             try {
-              failure = (await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(), files }), now)) ?? null;
+              outcome = await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(where.folder), files, where: this.opts.folderLabel?.(where.folder) }), now);
             } catch (e) {
-              failure = this.opts.describeError(e, now);
+              outcome = { kind: 'failed', message: this.opts.describeError(e, now) };
             }
-            this.report(now, failure);
+            // cancelled by the user (Blit: Cancel Transfer): said in the log only, and it neither
+            // clears nor repeats a failure shown for this target
+            if (outcome.kind === 'cancelled') this.opts.log(`upload on save to ${now.name}: ${outcome.message}`);
+            else this.report(key, now, outcome.kind === 'failed' ? outcome.message : null);
           },
-          onError: (e) => this.report(t, this.opts.describeError(e, t)),
+          onError: (e) => this.report(key, t, this.opts.describeError(e, t)),
           ...(this.opts.clock ? { clock: this.opts.clock } : {}),
         });
         b = batcher;
@@ -118,16 +125,16 @@ export class UploadOnSave {
   }
 
   /** Shows a failure unless the same one was shown for this target since its last good upload. */
-  private report(t: Target, failure: string | null): void {
+  private report(key: string, t: Target, failure: string | null): void {
     if (failure === null) {
-      this.shown.delete(t.name);
+      this.shown.delete(key);
       return;
     }
-    if (this.shown.get(t.name) === failure) {
+    if (this.shown.get(key) === failure) {
       this.opts.log(`upload on save to ${t.name} failed again (not shown again until an upload succeeds): ${failure}`);
       return;
     }
-    this.shown.set(t.name, failure);
+    this.shown.set(key, failure);
     this.opts.notify(failure, t);
   }
 

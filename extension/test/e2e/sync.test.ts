@@ -122,6 +122,37 @@ describe('Blit commands against a real blitd on loopback', function () {
     fs.rmSync(big, { recursive: true, force: true });
   });
 
+  it('cancelling a mirror\'s dry run or a preview says so as an information, not an error, and mirrors nothing', async () => {
+    const api = vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi;
+    const pid = remote.proc.pid!;
+    const runs: Array<[string, Record<string, unknown>, string]> = [
+      ['blit.mirror', { target: 'e2e', assumeYes: true }, 'Preview mirror to e2e'],
+      ['blit.preview', { target: 'e2e' }, 'Preview push to e2e'],
+    ];
+    for (const [command, args, label] of runs) {
+      const before = api.log().length;
+      const known = new Set(api.jobs().keys());
+      const fresh = () => [...api.jobs().values()].filter((r) => !known.has(r.job.id));
+      // the remote blitd stopped: the dry run cannot end before the cancel, however fast the machine
+      process.kill(pid, 'SIGSTOP');
+      let r: CommandResult;
+      try {
+        const pending = Promise.resolve(vscode.commands.executeCommand<CommandResult>(command, args));
+        await until(() => fresh().some((j) => j.job.label === label), 15000, `the ${label} job`);
+        const jobId = fresh().find((j) => j.job.label === label)!.job.id;
+        await vscode.commands.executeCommand<CommandResult>('blit.cancel', { jobId });
+        r = await pending;
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      assert.equal(r.state, 'cancelled', JSON.stringify(r));
+      const lines = api.log().slice(before);
+      assert.deepEqual(lines.filter((l) => /\] error: /.test(l)), [], `${command}: a cancel by the user shown as an error`);
+      assert.ok(lines.some((l) => l.endsWith(`] info: Blit: ${label} cancelled.`)), `${command}: no information said it was cancelled:\n${lines.join('\n')}`);
+      assert.deepEqual(fresh().map((j) => j.job.label), [label], 'the mirror went on after its dry run was cancelled');
+    }
+  });
+
   it('a file the remote cannot take shows under its job as a failed file, with the reason', async () => {
     // a non-empty remote directory where the workspace has a file: a plain push refuses that file
     fs.mkdirSync(path.join(remoteRoot, 'conflict', 'in-the-way.txt'), { recursive: true });

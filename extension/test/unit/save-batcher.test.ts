@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TransferRequest } from '../../src/daemon-client';
+import type { JobOutcome } from '../../src/messages';
 import { SaveBatcher, type Clock } from '../../src/save-batcher';
 import type { Target } from '../../src/targets';
 import { UploadOnSave } from '../../src/upload-on-save';
@@ -113,7 +114,7 @@ describe('upload on save: from saved paths to one files_from request', () => {
       targets: () => [target, { ...target, name: 'manual', uploadOnSave: false }],
       gitignore: () => true,
       delayMs: () => 300,
-      run: async (req) => void sent.push(req),
+      run: async (req) => (sent.push(req), { kind: 'ok' as const }),
       describeError: (e) => (e as Error).message,
       notify: (m) => errors.push(m),
       log: () => {},
@@ -145,7 +146,7 @@ describe('upload on save: from saved paths to one files_from request', () => {
     const lines: string[] = [];
     const target: Target = { name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true };
     // gitSettleMs 0: only the lock itself holds the batch (the settle period has its own test)
-    const u = new UploadOnSave({ targets: () => [target], gitignore: () => true, delayMs: () => 300, run: async (req) => void sent.push(req), describeError: String, notify: () => {}, log: (l) => lines.push(l), gitSettleMs: 0, clock });
+    const u = new UploadOnSave({ targets: () => [target], gitignore: () => true, delayMs: () => 300, run: async (req) => (sent.push(req), { kind: 'ok' as const }), describeError: String, notify: () => {}, log: (l) => lines.push(l), gitSettleMs: 0, clock });
     try {
       u.onSaved(path.join(ws, 'a.txt'), [ws]);
       u.onSaved(path.join(ws, 'b.txt'), [ws]);
@@ -181,7 +182,7 @@ describe('upload on save: from saved paths to one files_from request', () => {
       delayMs: () => 300,
       run: async (req) => {
         sent.push([...(req.filesFrom ?? [])]);
-        return failure;
+        return failure === null ? { kind: 'ok' as const } : { kind: 'failed' as const, message: failure };
       },
       describeError: String,
       notify: (m) => shown.push(m),
@@ -222,6 +223,67 @@ describe('upload on save: from saved paths to one files_from request', () => {
     } finally {
       u.dispose();
       fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
+  it('a cancelled upload (Blit: Cancel Transfer) is logged, never shown, and keeps a shown failure from repeating', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const clock = new ManualClock();
+    const shown: string[] = [];
+    const lines: string[] = [];
+    const outcomes: JobOutcome[] = [
+      { kind: 'failed', message: 'Blit cannot reach h:9031: connect ECONNREFUSED' },
+      { kind: 'cancelled', message: 'Blit: Upload b.txt to t cancelled.' },
+      { kind: 'failed', message: 'Blit cannot reach h:9031: connect ECONNREFUSED' },
+    ];
+    const target: Target = { name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true };
+    const u = new UploadOnSave({
+      targets: () => [target], gitignore: () => true, delayMs: () => 300,
+      run: async () => outcomes.shift()!,
+      describeError: String, notify: (m) => shown.push(m), log: (l) => lines.push(l), clock,
+    });
+    try {
+      for (const name of ['a.txt', 'b.txt', 'c.txt']) {
+        u.onSaved(path.join(ws, name), [ws]);
+        await clock.advance(300);
+      }
+      assert.equal(outcomes.length, 0, 'three uploads ran');
+      assert.deepEqual(shown, ['Blit cannot reach h:9031: connect ECONNREFUSED'], 'the cancel was shown, or reset the failure shown before it');
+      assert.ok(lines.includes('upload on save to t: Blit: Upload b.txt to t cancelled.'), lines.join('\n'));
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
+  it('each folder of a multi-root workspace uploads to its own settings\' target, even when two share a name', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const a = path.join(root, 'my proj', '\u00fcn\u00ef code');
+    const b = path.join(root, 'second');
+    const clock = new ManualClock();
+    const sent: Array<[string, string, string[]]> = [];
+    const shown: string[] = [];
+    const site = (host: string): Target => ({ name: 'site', host, port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true });
+    const u = new UploadOnSave({
+      targets: (folder) => [site(folder === a ? 'host-a' : 'host-b')],
+      gitignore: () => true, delayMs: () => 300,
+      folderLabel: (folder) => path.basename(folder),
+      run: async (req, t) => {
+        sent.push([req.source, t.host, [...(req.filesFrom ?? [])]]);
+        // one message for both (say, one blitd serving both folders, down): still one toast per folder
+        return { kind: 'failed', message: 'Blit cannot reach srv:9031: connect ECONNREFUSED' };
+      },
+      describeError: String, notify: (m) => shown.push(m), log: () => {}, clock,
+    });
+    try {
+      assert.equal(u.onSaved(path.join(a, 'src', 'x.ts'), [a, b]), 1);
+      assert.equal(u.onSaved(path.join(b, 'y.ts'), [a, b]), 1);
+      await clock.advance(300);
+      assert.deepEqual(sent.sort(), [[`${a}/`, 'host-a', ['src/x.ts']], [`${b}/`, 'host-b', ['y.ts']]]);
+      assert.equal(shown.length, 2, 'one folder\'s failure hid the other\'s');
+    } finally {
+      u.dispose();
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });
