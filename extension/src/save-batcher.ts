@@ -16,7 +16,8 @@ export const realClock: Clock = {
 };
 
 export interface SaveBatcherOptions {
-  debounceMs: number;
+  /** Read at each save: a change of the setting applies from the next save, not after a reload. */
+  debounceMs: () => number;
   /** How often to look again while paused. */
   pausePollMs: number;
   isPaused: () => boolean;
@@ -40,7 +41,7 @@ export class SaveBatcher {
   add(path: string): void {
     if (this.disposed) return;
     this.pending.add(path);
-    this.arm(this.opts.debounceMs);
+    this.arm(this.opts.debounceMs());
   }
 
   get pendingCount(): number {
@@ -78,7 +79,7 @@ export class SaveBatcher {
       this.opts.onError(e);
     } finally {
       this.flushing = false;
-      if (!this.disposed && this.pending.size > 0 && this.timer === undefined) this.arm(this.opts.debounceMs);
+      if (!this.disposed && this.pending.size > 0 && this.timer === undefined) this.arm(this.opts.debounceMs());
     }
   }
 }

@@ -88,7 +88,7 @@ export class UploadOnSave {
         // user sees why a save did not arrive yet, and the workbench test waits for these lines.
         let heldBack = false;
         const batcher: SaveBatcher = new SaveBatcher({
-          debounceMs: this.opts.delayMs(where.folder),
+          debounceMs: () => this.opts.delayMs(where.folder),
           pausePollMs: 500,
           isPaused: () => {
             const why = this.monitor(where.folder)?.busyReason() ?? this.opts.busy?.(where.folder, t.name) ?? null;
@@ -101,7 +101,10 @@ export class UploadOnSave {
           flush: async (files) => {
             // re-read the target: settings may have changed since the save
             const now = this.opts.targets(where.folder).find((x) => x.name === t.name && x.uploadOnSave);
-            if (!now) return;
+            if (!now) {
+              this.opts.log(`upload on save to ${t.name}: not uploading ${files.length} saved file(s): the target is no longer in blit.targets with uploadOnSave`);
+              return;
+            }
             let outcome: JobOutcome;
             try {
               outcome = await this.opts.run(buildRequest({ kind: 'upload', target: now, folder: where.folder, gitignore: this.opts.gitignore(where.folder), files, where: this.opts.folderLabel?.(where.folder) }), now);

@@ -79,6 +79,18 @@ describe('Blit commands against a real blitd on loopback', function () {
     assert.ok(fs.readFileSync(path.join(ws, 'from-remote', 'r.bin')).equals(payload));
   });
 
+  it('a remote path that does not exist yet: a push creates it (as rsync), a pull fails naming it', async () => {
+    await setTargets([...(vscode.workspace.getConfiguration('blit').get<unknown[]>('targets') ?? []).filter((t) => !['e2e-new', 'e2e-missing'].includes((t as { name: string }).name)),
+      { name: 'e2e-new', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'new site' },
+      { name: 'e2e-missing', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'no such/dir' }]);
+    const pushed = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-new' });
+    assert.equal(pushed.error, undefined, pushed.error);
+    assert.ok(fs.existsSync(path.join(remoteRoot, 'new site', 'src', 'index.ts')));
+    const pulled = await vscode.commands.executeCommand<CommandResult>('blit.pull', { target: 'e2e-missing' });
+    assert.equal(pulled.state, 'failed');
+    assert.match(pulled.error ?? '', /default\/no such\/dir: .*no such file or directory/);
+  });
+
   it('a refused module gives one clear error naming the module', async () => {
     const r = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'nomodule' });
     assert.match(r.error ?? '', /nosuchmodule/);

@@ -97,6 +97,28 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     }
   });
 
+  it('Save All of 50 edited files: one upload, no message', async () => {
+    const api = vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi;
+    const dir = path.join(ws, 'many');
+    fs.mkdirSync(dir, { recursive: true });
+    const names = Array.from({ length: 50 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`);
+    for (const n of names) fs.writeFileSync(path.join(dir, n), '');
+    const edit = new vscode.WorkspaceEdit();
+    for (const n of names) edit.insert(vscode.Uri.file(path.join(dir, n)), new vscode.Position(0, 0), `saved ${n}\n`);
+    assert.ok(await vscode.workspace.applyEdit(edit), 'the edit was refused');
+    const before = api.log().length;
+    assert.ok(await vscode.workspace.saveAll(false), 'Save All refused');
+    const arrived = () => names.every((n) => fs.existsSync(path.join(saved, 'many', n)) && fs.readFileSync(path.join(saved, 'many', n), 'utf8') === `saved ${n}\n`);
+    await until(arrived, 20000, 'the 50 saved files on the remote');
+    const lines = api.log().slice(before);
+    const uploads = lines.filter((l) => /\] job \S+: Upload /.test(l));
+    // the saves reach the extension over some ms: the quiet period (400 ms) gathers them
+    assert.equal(uploads.length, 1, `uploads:\n${uploads.join('\n')}`);
+    assert.match(uploads[0]!, /Upload 50 files to onsave/);
+    assert.deepEqual(lines.filter((l) => /\] (error|info): /.test(l)), []);
+    // (the files stay: VS Code's local history copies them after the save)
+  });
+
   it('an unreachable host gives one clear message', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {

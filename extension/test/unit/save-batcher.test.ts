@@ -42,7 +42,7 @@ function setup(paused = () => false) {
   let release: (() => void) | undefined;
   let hold = false;
   const b = new SaveBatcher({
-    debounceMs: 300,
+    debounceMs: () => 300,
     pausePollMs: 500,
     isPaused: paused,
     clock,
@@ -284,6 +284,39 @@ describe('upload on save: from saved paths to one files_from request', () => {
     } finally {
       u.dispose();
       fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a change of the quiet-period setting applies from the next save (not after a reload); a target taken out of the settings is said in the log', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const clock = new ManualClock();
+    const sent: string[][] = [];
+    const lines: string[] = [];
+    let delay = 300;
+    let targets: Target[] = [{ name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true }];
+    const u = new UploadOnSave({
+      targets: () => targets, gitignore: () => true, delayMs: () => delay,
+      run: async (req) => (sent.push([...(req.filesFrom ?? [])]), { kind: 'ok' as const }),
+      describeError: String, notify: () => {}, log: (l) => lines.push(l), clock,
+    });
+    try {
+      u.onSaved(path.join(ws, 'a.txt'), [ws]);
+      await clock.advance(300);
+      assert.equal(sent.length, 1);
+      delay = 2000; // the user raised blit.uploadOnSaveDelayMs
+      u.onSaved(path.join(ws, 'b.txt'), [ws]);
+      await clock.advance(1000);
+      assert.equal(sent.length, 1, 'uploaded after the old quiet period');
+      await clock.advance(1000);
+      assert.deepEqual(sent.at(-1), ['b.txt']);
+      u.onSaved(path.join(ws, 'c.txt'), [ws]);
+      targets = [];
+      await clock.advance(2000);
+      assert.equal(sent.length, 2);
+      assert.deepEqual(lines, ['upload on save to t: not uploading 1 saved file(s): the target is no longer in blit.targets with uploadOnSave']);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
     }
   });
 });
