@@ -109,7 +109,12 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     const before = api.log().length;
     assert.ok(await vscode.workspace.saveAll(false), 'Save All refused');
     const arrived = () => names.every((n) => fs.existsSync(path.join(saved, 'many', n)) && fs.readFileSync(path.join(saved, 'many', n), 'utf8') === `saved ${n}\n`);
-    await until(arrived, 20000, 'the 50 saved files on the remote');
+    try {
+      await until(arrived, 30000, 'the 50 saved files on the remote');
+    } catch (e) {
+      const missing = names.filter((n) => !fs.existsSync(path.join(saved, 'many', n)));
+      throw new Error(`${(e as Error).message}; ${missing.length} missing (${missing.slice(0, 5).join(', ')}), dirty ${vscode.workspace.textDocuments.filter((d) => d.isDirty).length}; log since Save All:\n${api.log().slice(before).join('\n')}`);
+    }
     const lines = api.log().slice(before);
     // (only the 50: the test before this one saved .vscode/settings.json, which may upload now)
     const uploads = lines.filter((l) => /\] job \S+: Upload (many\/|\d+ files)/.test(l));
