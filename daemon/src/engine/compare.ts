@@ -14,10 +14,45 @@ export function msFromNs(ns: bigint): number {
   return Number(sec) * 1e3 + Number(nsec) / 1e6;
 }
 
-/** Same modification time? Exact ns when both sides have it, else Node's double ms. */
-export function sameMtime(a: Entry, b: Entry): boolean {
-  if (a.mtimeMs === undefined && b.mtimeMs === undefined) return a.mtimeNs === b.mtimeNs;
-  return (a.mtimeMs ?? msFromNs(a.mtimeNs)) === (b.mtimeMs ?? msFromNs(b.mtimeNs));
+/**
+ * Timestamp steps (ns) a destination filesystem may keep instead of nanoseconds: NTFS/CIFS 100 ns,
+ * some FUSE and NFS µs, ms, ext2/ext3 with 128-byte inodes, HFS+ and many network filesystems 1 s,
+ * FAT 2 s. The kernel truncates an mtime to its filesystem's step when it is set.
+ */
+const MTIME_STEPS_NS = [100n, 1_000n, 1_000_000n, 1_000_000_000n, 2_000_000_000n];
+
+/**
+ * Does a destination mtime `dstNs` stand for the source's `srcNs`? Equal, or `srcNs` truncated to
+ * one of the steps above: what a coarser filesystem keeps of the mtime blit set. Without this a
+ * copy onto such a filesystem looked changed on every run (all files copied again), and `move`
+ * refused to remove any source ("destination did not verify"). Still stricter than rsync's
+ * default quick check, which compares whole seconds on every filesystem.
+ */
+export function mtimeKept(srcNs: bigint, dstNs: bigint): boolean {
+  if (srcNs === dstNs) return true;
+  const behind = srcNs - dstNs;
+  if (behind < 0n) return false;
+  for (const step of MTIME_STEPS_NS) {
+    if (behind < step && ((dstNs % step) + step) % step === 0n) return true;
+  }
+  return false;
+}
+
+/**
+ * Same modification time? `src` is the source entry, `dst` the destination's (mtimeKept: the
+ * destination's filesystem may keep fewer digits). Exact ns when both sides have it, else Node's
+ * double ms (a fast-mode scan), where only whole seconds are recognised as a coarser step.
+ */
+export function sameMtime(src: Entry, dst: Entry): boolean {
+  if (src.mtimeMs === undefined && dst.mtimeMs === undefined) return mtimeKept(src.mtimeNs, dst.mtimeNs);
+  return mtimeMsKept(src.mtimeMs ?? msFromNs(src.mtimeNs), dst.mtimeMs ?? msFromNs(dst.mtimeNs));
+}
+
+/** mtimeKept in Node's double ms, where only the 1 s and 2 s steps are recognised. */
+export function mtimeMsKept(srcMs: number, dstMs: number): boolean {
+  if (srcMs === dstMs) return true;
+  const behind = srcMs - dstMs;
+  return behind > 0 && ((behind < 1000 && dstMs % 1000 === 0) || (behind < 2000 && dstMs % 2000 === 0));
 }
 
 /** 'transfer' now, 'skip', or 'hash' (sizes equal, contents must be hashed to decide). */
@@ -50,7 +85,7 @@ export function symlinkNeedsUpdate(src: Entry, dst: Entry | undefined, opts: Com
 
 /** Directory metadata (mode, mtime) differs and must be re-applied after its children. */
 export function dirMetaDiffers(src: Entry, dst: Entry | undefined): boolean {
-  return dst === undefined || dst.mode !== src.mode || dst.mtimeNs !== src.mtimeNs;
+  return dst === undefined || dst.mode !== src.mode || !mtimeKept(src.mtimeNs, dst.mtimeNs);
 }
 
 /**

@@ -11,7 +11,7 @@ import { CancelledCopy, copyRange, newCopyContext, SMALL_FILE_MAX } from './copy
 import { hashFd } from './checksum';
 import { fromErrno, ErrorCodes } from './errors';
 import { displayPath } from './paths';
-import { msFromNs } from './compare';
+import { msFromNs, mtimeKept, mtimeMsKept } from './compare';
 import { DeferredRemovals } from './durable';
 import type { FileTask, TaskResult, WorkerInit } from './worker-protocol';
 
@@ -209,6 +209,11 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
     return t.mtimeNs >= 0n ? ns === t.mtimeNs : msFromNs(ns) === t.mtimeMs;
   }
 
+  /** The destination's mtime as its filesystem keeps the task's (compare.ts mtimeKept). */
+  function dstKeptScanMtime(t: FileTask, ns: bigint): boolean {
+    return t.mtimeNs >= 0n ? mtimeKept(t.mtimeNs, ns) : mtimeMsKept(t.mtimeMs, msFromNs(ns));
+  }
+
   function sameHash(a: number, b: number): boolean {
     return hashFd(a) === hashFd(b);
   }
@@ -261,7 +266,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
             // next quick-check run also sees it as unchanged.
             const s = fs.fstatSync(srcFd, { bigint: true });
             const d = fs.fstatSync(dfd, { bigint: true });
-            if (s.mtimeNs !== d.mtimeNs || (Number(s.mode) & 0o7777) !== (Number(d.mode) & 0o7777)) {
+            if (!mtimeKept(s.mtimeNs, d.mtimeNs) || (Number(s.mode) & 0o7777) !== (Number(d.mode) & 0o7777)) {
               fs.chmodSync(dstAbs, Number(s.mode) & 0o7777);
               native.utimensat(dstAbs, s.atimeNs, s.mtimeNs, { noFollow: true });
             }
@@ -309,7 +314,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
   function removeSourceAfterVerify(t: FileTask, src: Buffer, dstAbs: Buffer, srcFd: number, result: TaskResult): void {
     try {
       const d = fs.lstatSync(dstAbs, { bigint: true });
-      let ok = d.isFile() && Number(d.size) === t.size && (t.hashFirst || sameScanMtime(t, d.mtimeNs));
+      let ok = d.isFile() && Number(d.size) === t.size && (t.hashFirst || dstKeptScanMtime(t, d.mtimeNs));
       if (ok && t.verifyByHash) {
         const dfd = fs.openSync(dstAbs, 'r');
         const sfd = srcFd >= 0 ? srcFd : fs.openSync(src, 'r');

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { AtomicFile } from './atomic';
-import { msFromNs } from './compare';
+import { msFromNs, mtimeKept } from './compare';
 import { ErrorCodes, fromErrno } from './errors';
 import type { MetaOptions } from './metadata';
 import { displayPath } from './paths';
@@ -93,7 +93,7 @@ export class SplitCopy {
       // checked after it).
       makeDurable([{ dstAbs: this.file.finalAbs, dev: d.dev, isFile: true }]);
       const s = fs.lstatSync(src, { bigint: true });
-      if (Number(d.size) !== this.task.size || d.mtimeNs !== mtimeNs || Number(s.size) !== this.task.size || s.mtimeNs !== mtimeNs) {
+      if (Number(d.size) !== this.task.size || !mtimeKept(mtimeNs, d.mtimeNs) || Number(s.size) !== this.task.size || s.mtimeNs !== mtimeNs) {
         result.sourceKeptReason = 'destination did not verify or source changed; source kept';
         return;
       }
