@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferEvent, TransferMode, TransferOptions, TransferSummary } from '../engine/types';
-import { parseEndpoint } from '../remote/endpoint';
+import { parseEndpoint, type Endpoint } from '../remote/endpoint';
 import { askYesNo } from './confirm';
 import { EXIT_OK, EXIT_PARTIAL } from './exit-codes';
 import { forceGrpcData, toTransferOptions, type TransferFlags } from './options';
@@ -143,11 +143,25 @@ export async function runTransferCommand(
   runners: TransferRunners,
 ): Promise<number> {
   const json = flags.json === true;
-  const options = toTransferOptions(mode, flags);
-  const src = parseEndpoint(srcArg);
-  const dst = parseEndpoint(dstArg);
-  const showProgress = io.stderrIsTTY && !json && flags.progress !== false;
   const out = new Console(io, json);
+  const failJson = (err: unknown): void => {
+    if (!json) return;
+    const e = err instanceof BlitError ? err : null;
+    out.out(errorJson(mode, srcArg, dstArg, e?.code ?? ErrorCodes.Internal, e?.message ?? String(err), e?.path));
+  };
+  let options: TransferOptions;
+  let src: Endpoint;
+  let dst: Endpoint;
+  try {
+    // Conflicting flags and bad remotes are usage errors (64); --json still answers with its object.
+    options = toTransferOptions(mode, flags);
+    src = parseEndpoint(srcArg);
+    dst = parseEndpoint(dstArg);
+  } catch (err) {
+    failJson(err);
+    throw err;
+  }
+  const showProgress = io.stderrIsTTY && !json && flags.progress !== false;
   warnIfNativeRefused(io.stderr);
   const state: PassState = { tally: emptyTally(), scanIncomplete: false, heldDeletes: [], printedFailures: new Set() };
 
@@ -207,10 +221,7 @@ export async function runTransferCommand(
     else out.out(runTotal(mode, summary));
     return summary.failures.length > 0 ? EXIT_PARTIAL : EXIT_OK;
   } catch (err) {
-    if (json) {
-      const e = err instanceof BlitError ? err : null;
-      out.out(errorJson(mode, srcArg, dstArg, e?.code ?? ErrorCodes.Internal, e?.message ?? String(err), e?.path));
-    }
+    failJson(err);
     throw err;
   } finally {
     for (const signal of CANCEL_SIGNALS) process.off(signal, onSignal);
