@@ -27,7 +27,7 @@ export interface Endpoints {
   dstExists: boolean;
   /** Source given with a trailing slash (contents only; a move keeps the root directory). */
   contentsOnly: boolean;
-  /** Directory transfer without a trailing slash into a DST that does not exist: create DST first. */
+  /** DST does not exist and is created first: a directory without a trailing slash, or a file into `DST/`. */
   createDstParent: boolean;
 }
 
@@ -96,6 +96,9 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
     if (contentsOnly) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: srcArg });
     kind = 'single';
     dstAbs = dstIsDir || dstArg.endsWith('/') ? path.join(dstGiven, path.basename(srcAbs)) : dstGiven;
+    // `blit copy FILE NEWDIR/` creates NEWDIR (its parent must exist) and lands FILE in it, as
+    // rsync and a push do; it was refused as "destination parent directory does not exist".
+    createDstParent = !dstSt && dstArg.endsWith('/');
   } else {
     throw new BlitError({ code: ErrorCodes.Usage, message: 'source is not a regular file, directory or symlink', path: srcArg });
   }

@@ -3,9 +3,11 @@
  * destination path, addressed relative to both parents under the destination's name.
  */
 import type { Entry } from './types';
-import { BlitError, ErrorCodes } from './errors';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BlitError, ErrorCodes, fromErrno } from './errors';
 import { statEntry } from './walk';
-import { baseName, parentRel } from './paths';
+import { baseName, EMPTY, parentRel } from './paths';
 import type { CopyDispatcher } from './copy-dispatch';
 import type { EntryActions } from './entry-actions';
 import type { RunState } from './run-state';
@@ -20,6 +22,18 @@ export async function runSingle(run: RunState, actions: EntryActions, copies: Co
     dst = statEntry(dstAbs, baseName(dstAbs)) ?? undefined;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (run.ends.createDstParent) {
+    // `blit copy FILE NEWDIR/`: NEWDIR first (rsync semantics; its parent was checked).
+    run.item('mkdir', EMPTY, 'dir', 0);
+    if (!run.options.dryRun) {
+      try {
+        fs.mkdirSync(parentRel(dstAbs));
+      } catch (err) {
+        throw fromErrno(err, path.dirname(run.ends.dstAbs), 'cannot create the destination directory');
+      }
+      run.summary.dirsCreated++;
+    }
   }
   // Address everything relative to the parents, under the destination's name.
   run.srcRoot = parentRel(srcAbs);

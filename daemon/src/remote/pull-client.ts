@@ -269,7 +269,8 @@ export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boo
   }
   if (src.trailingSlash) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: formatRemote(src) });
   if (dstSt?.isDirectory() || dstArg.endsWith('/')) {
-    mustHaveParent(path.join(dstGiven, name)); // lands inside DST, which must exist then
+    // Lands inside DST; a missing `DST/` is created (its parent must exist), as locally and rsync.
+    if (!dstSt) mustHaveParent(dstGiven);
     return { rootAbs: dstGiven, singleFile: {} };
   }
   return { rootAbs: path.dirname(mustHaveParent(dstGiven)), singleFile: { as: Buffer.from(path.basename(dstGiven)) } };
