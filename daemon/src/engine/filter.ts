@@ -1,9 +1,13 @@
 /**
  * What to transfer. Three independent layers, a path is excluded if any layer excludes it:
  *
- * 1. Globs (`--include` / `--exclude`, picomatch, dotfiles matched). rsync-like shapes: a pattern
- *    without '/' matches the last component at any depth; a pattern containing '/' is anchored to
- *    the transfer root (a leading '/' is optional); a trailing '/' matches directories only.
+ * 1. Globs (`--include` / `--exclude`, picomatch, dotfiles matched), with rsync's (and rclone's)
+ *    shapes: a pattern without '/' matches the last component at any depth; a pattern with a '/'
+ *    inside matches whole trailing components at any depth (`deep/x` matches `deep/x` and
+ *    `sub/deep/x`, not `sub/adeep/x`); a leading '/' anchors it to the transfer root; a trailing
+ *    '/' matches directories only; `dir/**` matches what is below dir, not dir itself (rsync
+ *    creates it empty). Anchored-by-default was the day-one rule until the twelfth session: a
+ *    mirror with `--exclude deep/x` deleted the `sub/deep/x` an rsync user meant to protect.
  *    Precedence (the rule we picked, because the two lists arrive without their relative order):
  *    the include list is consulted first, as if every --include came before every --exclude in
  *    rsync's first-match order. So `--include '*.txt' --exclude '*'` keeps .txt files and drops
@@ -28,7 +32,8 @@ import { matchText } from './paths';
 
 interface GlobRule {
   dirOnly: boolean;
-  anchored: boolean;
+  /** Test the whole relative path (else the last component only). */
+  wholePath: boolean;
   match: (s: string) => boolean;
 }
 
@@ -37,10 +42,17 @@ function compileGlob(raw: string, field: string): GlobRule {
   if (p === '') throw new BlitError({ code: ErrorCodes.Usage, message: `empty pattern in ${field}` });
   const dirOnly = p.endsWith('/');
   if (dirOnly) p = p.replace(/\/+$/, '');
-  const anchored = p.includes('/');
-  if (p.startsWith('/')) p = p.replace(/^\/+/, '');
+  const rooted = p.startsWith('/');
+  if (rooted) p = p.replace(/^\/+/, '');
+  const wholePath = rooted || p.includes('/');
+  // Floating (rsync: "matched against the end of the pathname"): any leading components.
+  if (wholePath && !rooted) p = `**/${p}`;
   try {
-    return { dirOnly, anchored, match: picomatch(p, { dot: true }) };
+    const glob = picomatch(p, { dot: true });
+    if (!p.endsWith('/**')) return { dirOnly, wholePath, match: glob };
+    // picomatch's `a/**` also matches `a`; rsync's matches only what is below it.
+    const dir = picomatch(p.slice(0, -3), { dot: true });
+    return { dirOnly, wholePath, match: (s) => glob(s) && !dir(s) };
   } catch (err) {
     throw new BlitError({ code: ErrorCodes.Usage, message: `invalid pattern '${raw}' in ${field}: ${(err as Error).message}` });
   }
@@ -48,7 +60,7 @@ function compileGlob(raw: string, field: string): GlobRule {
 
 function ruleMatches(rule: GlobRule, text: string, base: string, isDir: boolean): boolean {
   if (rule.dirOnly && !isDir) return false;
-  return rule.match(rule.anchored ? text : base);
+  return rule.match(rule.wholePath ? text : base);
 }
 
 export class Filter {

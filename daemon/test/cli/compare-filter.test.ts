@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { blit, cleanupTemp, describeRun, listTree, parseJsonStdout, read, tempDir, writeTree } from './harness';
 
 const T_OLD = '1600000000.000000000';
@@ -252,4 +253,36 @@ describe('cli: --dry-run and --json', function () {
     assert.match(r.stderr, /^create  new\.txt$/m);
     assert.match(r.stderr, /^delete  gone\.txt$/m);
   });
+});
+
+describe('cli: mirror filters as rsync --delete reads them (twelfth session)', function () {
+  this.timeout(60_000);
+  afterEach(cleanupTemp);
+
+  // Each pattern set, mirrored by blit and by rsync -a --delete into equal destinations, leaves
+  // equal trees: above all, what a pattern protects on the destination is not deleted.
+  const cases: string[][] = [
+    ['--exclude', 'deep/x'],
+    ['--exclude', '/deep/x'],
+    ['--exclude', 'sub/**'],
+    ['--exclude', 'only/**'],
+    ['--exclude', 'd*/x'],
+    ['--exclude', 'keep/'],
+  ];
+  for (const flags of cases) {
+    it(`mirror ${flags.join(' ')} leaves the tree rsync -a --delete leaves`, () => {
+      const src = tempDir('flt-src');
+      writeTree(src, { 'a.txt': 'a', 'sub/f': 'f', 'sub/deep/y': 'y', 'deep/y': 'y', 'only/z': 'z' });
+      const old = { 'deep/x': 'old', 'sub/deep/x': 'old', 'sub/old': 'old', 'keep/k': 'old', 'sub/keep/k': 'old', 'stale': 'old' };
+      const viaBlit = tempDir('flt-blit');
+      const viaRsync = tempDir('flt-rsync');
+      writeTree(viaBlit, old);
+      writeTree(viaRsync, old);
+      const r = blit(['mirror', '--yes', ...flags, `${src}/`, viaBlit]);
+      assert.equal(r.code, 0, describeRun(r));
+      const rs = spawnSync('rsync', ['-a', '--delete', ...flags, `${src}/`, `${viaRsync}/`], { encoding: 'utf8' });
+      assert.equal(rs.status, 0, rs.stderr);
+      assert.deepEqual(listTree(viaBlit), listTree(viaRsync));
+    });
+  }
 });

@@ -26,13 +26,36 @@ describe('engine: filter', () => {
     assert.equal(f.excludes('x/y/z.txt', false), false);
   });
 
-  it('a pattern with / is anchored to the root', () => {
+  it('a pattern with / inside matches whole trailing components at any depth, as rsync and rclone', () => {
     const f = new Filter(spec({ excludes: ['build/out'] }));
     assert.equal(f.excludes('build/out', true), true);
-    assert.equal(f.excludes('src/build/out', true), false);
+    assert.equal(f.excludes('src/build/out', true), true);
+    assert.equal(f.excludes('src/xbuild/out', true), false);
+    assert.equal(f.excludes('build/out/more', false), false);
+    const deep = new Filter(spec({ excludes: ['a/*/c'] }));
+    assert.equal(deep.excludes('x/a/b/c', false), true);
+    assert.equal(deep.excludes('a/b/b/c', false), false);
+  });
+
+  it('a leading / anchors a pattern to the transfer root', () => {
     const g = new Filter(spec({ excludes: ['/top'] }));
     assert.equal(g.excludes('top', false), true);
     assert.equal(g.excludes('a/top', false), false);
+    const h = new Filter(spec({ excludes: ['/build/out'] }));
+    assert.equal(h.excludes('build/out', true), true);
+    assert.equal(h.excludes('src/build/out', true), false);
+  });
+
+  it('dir/** matches what is below dir, not dir itself (rsync keeps dir, empty)', () => {
+    const f = new Filter(spec({ excludes: ['sub/**'] }));
+    assert.equal(f.excludes('sub', true), false);
+    assert.equal(f.excludes('sub/f', false), true);
+    assert.equal(f.excludes('sub/d/f', false), true);
+    assert.equal(f.excludes('x/sub/f', false), true);
+    const r = new Filter(spec({ excludes: ['/sub/**'] }));
+    assert.equal(r.excludes('sub', true), false);
+    assert.equal(r.excludes('sub/f', false), true);
+    assert.equal(r.excludes('x/sub/f', false), false);
   });
 
   it('a trailing / matches directories only', () => {
