@@ -11,11 +11,19 @@ export interface Target {
   module: string;
   /** Path inside the module, '/'-separated, no leading slash ('' = module root). */
   remotePath: string;
+  /** The globs never transferred: the entry's `excludes`, or DEFAULT_EXCLUDES when it has none. */
   excludes: string[];
   uploadOnSave: boolean;
 }
 
 export const DEFAULT_PORT = 9031;
+
+/**
+ * What a target without an `excludes` key leaves out, as the VS Code SFTP extensions' `ignore`
+ * default: editor settings, git metadata and Finder litter are not part of a site. An entry with
+ * `excludes` (even []) gets exactly its list. Plain names: each matches at any depth (filter.ts).
+ */
+export const DEFAULT_EXCLUDES: readonly string[] = ['.vscode', '.git', '.DS_Store'];
 
 /** A bad `blit.targets` entry: `field` is the settings path at fault, e.g. `blit.targets[1].port`. */
 export class TargetConfigError extends Error {
@@ -103,7 +111,7 @@ export function parseTarget(raw: unknown, at: string): Target {
     port = n;
   }
   const remotePath = normaliseRemotePath(str('remotePath', false), `${at}.remotePath`);
-  let excludes: string[] = [];
+  let excludes: string[] = [...DEFAULT_EXCLUDES];
   if (o.excludes !== undefined && o.excludes !== null) {
     if (!Array.isArray(o.excludes) || o.excludes.some((e) => typeof e !== 'string')) {
       throw new TargetConfigError(`${at}.excludes`, `must be an array of glob strings (got ${describe(o.excludes)})`);
@@ -118,6 +126,16 @@ export function parseTarget(raw: unknown, at: string): Target {
     uploadOnSave = o.uploadOnSave;
   }
   return { name, host, port, module, remotePath, excludes, uploadOnSave };
+}
+
+/**
+ * True when a plain-name exclude (no glob character, no '/', e.g. `.vscode`) names a component of
+ * `rel` ('/'-separated, relative to the folder). Upload on save starts no job for such a file; a
+ * glob exclude is left to blitd's filter (the same rules for every command), which sends nothing.
+ */
+export function excludedByName(rel: string, excludes: readonly string[]): boolean {
+  const names = excludes.filter((e) => !/[*?[\]{}!/\\]/.test(e));
+  return names.length > 0 && rel.split('/').some((part) => names.includes(part));
 }
 
 /** Parses the whole `blit.targets` value. Duplicate names are rejected (commands pick by name). */
@@ -182,7 +200,9 @@ export function chooseTarget(targets: Target[], requestedName?: string, filter?:
 /** The settings object written back by the Add Remote Target wizard (defaults left out). */
 export function targetToSetting(t: Target): Record<string, unknown> {
   const o: Record<string, unknown> = { name: t.name, host: t.host, port: t.port, module: t.module, remotePath: t.remotePath };
-  if (t.excludes.length) o.excludes = t.excludes;
+  // the defaults stay implicit (a later change of them reaches this entry); any other list, [] too, is written
+  const defaults = t.excludes.length === DEFAULT_EXCLUDES.length && t.excludes.every((e, i) => e === DEFAULT_EXCLUDES[i]);
+  if (!defaults) o.excludes = t.excludes;
   if (t.uploadOnSave) o.uploadOnSave = true;
   return o;
 }

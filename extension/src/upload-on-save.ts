@@ -10,7 +10,7 @@ import { findGitDir, GitBusyMonitor } from './git-busy';
 import type { JobOutcome } from './messages';
 import { buildRequest } from './requests';
 import { SaveBatcher, type Clock } from './save-batcher';
-import type { Target } from './targets';
+import { excludedByName, type Target } from './targets';
 
 export interface UploadOnSaveOptions {
   /** The targets of a workspace folder (each folder of a multi-root workspace has its own settings). */
@@ -73,7 +73,8 @@ export class UploadOnSave {
     if (!where) return 0;
     let targets: Target[];
     try {
-      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave);
+      // a file the target excludes by name (`.vscode/settings.json` by default) starts no upload
+      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave && !excludedByName(where.rel, t.excludes));
     } catch {
       return 0; // bad settings are reported by the commands, not on every save
     }

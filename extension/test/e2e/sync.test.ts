@@ -79,6 +79,43 @@ describe('Blit commands against a real blitd on loopback', function () {
     assert.ok(fs.readFileSync(path.join(ws, 'from-remote', 'r.bin')).equals(payload));
   });
 
+  it('a target without excludes leaves out .vscode/ and .DS_Store (push, preview; a mirror keeps them remotely); one with excludes: [] sends them', async () => {
+    await setTargets([...(vscode.workspace.getConfiguration('blit').get<unknown[]>('targets') ?? []).filter((t) => !['e2e-defaults', 'e2e-all'].includes((t as { name: string }).name)),
+      { name: 'e2e-defaults', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'defaults' },
+      { name: 'e2e-all', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'all', excludes: [] }]);
+    const litter = ['.vscode/extra.json', '.DS_Store', 'docs/.DS_Store'];
+    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+    for (const f of litter) fs.writeFileSync(path.join(ws, f), `local ${f}`);
+    const remoteDir = path.join(remoteRoot, 'defaults');
+    try {
+      const preview = await vscode.commands.executeCommand<CommandResult>('blit.preview', { target: 'e2e-defaults' });
+      assert.equal(preview.error, undefined, preview.error);
+      assert.ok(preview.lines?.some((l) => l.startsWith('+ README.md')), `preview lines: ${JSON.stringify(preview.lines)}`);
+      assert.deepEqual(preview.lines?.filter((l) => /\.vscode|\.DS_Store/.test(l)), []);
+      const pushed = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-defaults' });
+      assert.equal(pushed.error, undefined, pushed.error);
+      assert.ok(fs.existsSync(path.join(remoteDir, 'README.md')));
+      assert.deepEqual(listFiles(remoteDir).filter((f) => /\.vscode|\.DS_Store/.test(f)), [], 'a default exclude was pushed');
+      // the remote's own excluded files survive a mirror (rsync without --delete-excluded)
+      fs.mkdirSync(path.join(remoteDir, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(remoteDir, '.vscode', 'remote.json'), 'remote');
+      fs.writeFileSync(path.join(remoteDir, '.DS_Store'), 'remote');
+      fs.writeFileSync(path.join(remoteDir, 'stale.txt'), 'remote only');
+      const mirrored = await vscode.commands.executeCommand<CommandResult>('blit.mirror', { target: 'e2e-defaults', assumeYes: true });
+      assert.equal(mirrored.error, undefined, mirrored.error);
+      assert.equal(mirrored.deletions, 1);
+      assert.equal(fs.existsSync(path.join(remoteDir, 'stale.txt')), false);
+      assert.equal(fs.readFileSync(path.join(remoteDir, '.vscode', 'remote.json'), 'utf8'), 'remote');
+      assert.equal(fs.readFileSync(path.join(remoteDir, '.DS_Store'), 'utf8'), 'remote');
+      assert.equal(fs.existsSync(path.join(remoteDir, '.vscode', 'extra.json')), false);
+      const all = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-all' });
+      assert.equal(all.error, undefined, all.error);
+      for (const f of litter) assert.equal(fs.readFileSync(path.join(remoteRoot, 'all', f), 'utf8'), `local ${f}`, `${f} with excludes: []`);
+    } finally {
+      for (const f of litter) fs.rmSync(path.join(ws, f), { force: true });
+    }
+  });
+
   it('a remote path that does not exist yet: a push creates it (as rsync), a pull fails naming it', async () => {
     await setTargets([...(vscode.workspace.getConfiguration('blit').get<unknown[]>('targets') ?? []).filter((t) => !['e2e-new', 'e2e-missing'].includes((t as { name: string }).name)),
       { name: 'e2e-new', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'new site' },

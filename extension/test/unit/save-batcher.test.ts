@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { TransferRequest } from '../../src/daemon-client';
 import type { JobOutcome } from '../../src/messages';
 import { SaveBatcher, type Clock } from '../../src/save-batcher';
-import type { Target } from '../../src/targets';
+import { parseTargets, type Target } from '../../src/targets';
 import { UploadOnSave } from '../../src/upload-on-save';
 
 /** A manual clock: timers fire only when the test advances time. */
@@ -131,6 +131,30 @@ describe('upload on save: from saved paths to one files_from request', () => {
       assert.equal(sent[0]!.deleteConfirmed, false);
       assert.equal(sent[0]!.includes, undefined);
       assert.deepEqual(errors, []);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
+  it('saving a file the target excludes by name (.vscode/settings.json by default) starts no upload; an entry with excludes: [] uploads it', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const clock = new ManualClock();
+    const sent: TransferRequest[] = [];
+    const byDefault = parseTargets([{ name: 'd', host: 'h', module: 'm', uploadOnSave: true }]).targets[0]!;
+    const u = new UploadOnSave({
+      targets: () => [byDefault, { ...byDefault, name: 'all', excludes: [] }],
+      gitignore: () => false, delayMs: () => 300, run: async (req) => (sent.push(req), { kind: 'ok' as const }),
+      describeError: String, notify: () => {}, log: () => {}, clock,
+    });
+    try {
+      assert.equal(u.onSaved(path.join(ws, '.vscode', 'settings.json'), [ws]), 1, 'only the target with excludes: [] takes it');
+      assert.equal(u.onSaved(path.join(ws, 'sub', '.DS_Store'), [ws]), 1);
+      assert.equal(u.onSaved(path.join(ws, 'src', 'a.ts'), [ws]), 2);
+      await clock.advance(300);
+      const to = (name: string) => sent.filter((r) => r.label.endsWith(` to ${name}`)).map((r) => [...(r.filesFrom ?? [])].sort());
+      assert.deepEqual(to('d'), [['src/a.ts']]);
+      assert.deepEqual(to('all'), [['.vscode/settings.json', 'src/a.ts', 'sub/.DS_Store']]);
     } finally {
       u.dispose();
       fs.rmSync(ws, { recursive: true, force: true });

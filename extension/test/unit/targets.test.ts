@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chooseTarget, parseTargets, remoteSpec, targetToSetting, TargetConfigError, type Target } from '../../src/targets';
+import { chooseTarget, DEFAULT_EXCLUDES, excludedByName, parseTargets, remoteSpec, targetToSetting, TargetConfigError, type Target } from '../../src/targets';
 
 const t = (over: Partial<Target> = {}): Target => ({ name: 'a', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: false, ...over });
 
@@ -11,7 +11,31 @@ describe('blit.targets parsing', () => {
     ]);
     assert.deepEqual(errors, []);
     assert.deepEqual(targets[0], { name: 'prod', host: 'srv.example', port: 9100, module: 'www', remotePath: 'site/current', excludes: ['*.log'], uploadOnSave: true });
-    assert.deepEqual(targets[1], { name: 'min', host: '10.0.0.5', port: 9031, module: 'data', remotePath: '', excludes: [], uploadOnSave: false });
+    assert.deepEqual(targets[1], { name: 'min', host: '10.0.0.5', port: 9031, module: 'data', remotePath: '', excludes: ['.vscode', '.git', '.DS_Store'], uploadOnSave: false });
+  });
+
+  it('a target without excludes leaves out .vscode, .git and .DS_Store (the SFTP default); one with excludes, even [], gets exactly its list', () => {
+    const { targets } = parseTargets([
+      { name: 'none', host: 'h', module: 'm' },
+      { name: 'nulled', host: 'h', module: 'm', excludes: null },
+      { name: 'empty', host: 'h', module: 'm', excludes: [] },
+      { name: 'own', host: 'h', module: 'm', excludes: ['*.log'] },
+    ]);
+    assert.deepEqual(targets.map((x) => x.excludes), [['.vscode', '.git', '.DS_Store'], ['.vscode', '.git', '.DS_Store'], [], ['*.log']]);
+    // the wizard's entry (no excludes) is written without the key, an explicit [] with it
+    assert.equal('excludes' in targetToSetting(targets[0]!), false);
+    assert.deepEqual(targetToSetting(targets[2]!).excludes, []);
+    assert.deepEqual(parseTargets([targetToSetting(targets[2]!)]).targets[0]!.excludes, []);
+  });
+
+  it('a saved file named by a plain-name exclude is recognised at any depth; globs are left to blitd', () => {
+    assert.equal(excludedByName('.vscode/settings.json', DEFAULT_EXCLUDES), true);
+    assert.equal(excludedByName('sub/.DS_Store', DEFAULT_EXCLUDES), true);
+    assert.equal(excludedByName('a/.vscode/x', DEFAULT_EXCLUDES), true);
+    assert.equal(excludedByName('.vscodex/settings.json', DEFAULT_EXCLUDES), false);
+    assert.equal(excludedByName('src/a.ts', DEFAULT_EXCLUDES), false);
+    assert.equal(excludedByName('.vscode/settings.json', []), false);
+    assert.equal(excludedByName('x.log', ['*.log']), false, 'a glob is blitd\'s to match');
   });
 
   it('names the entry and the field at fault, and keeps the valid entries', () => {
