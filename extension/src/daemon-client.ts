@@ -171,6 +171,9 @@ export function toWireOptions(r: TransferRequest): TransferOptions {
     compare: 'COMPARE_DEFAULT',
     dryRun: r.dryRun,
     deleteConfirmed: r.deleteConfirmed,
+    // a target's remotePath is created whole, every missing parent too, as SFTP extensions and
+    // rclone do (blit --mkpath; a pull's local side is the open folder, which exists)
+    mkpath: true,
     filter: {
       excludes: r.excludes,
       includes: r.includes ?? [],

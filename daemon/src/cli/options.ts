@@ -11,6 +11,7 @@ export interface TransferFlags {
   sizeOnly?: boolean;
   ignoreTimes?: boolean;
   ignoreExisting?: boolean;
+  mkpath?: boolean;
   exclude?: string[];
   include?: string[];
   filesFrom?: string;
@@ -100,6 +101,7 @@ export function toTransferOptions(mode: TransferMode, flags: TransferFlags): Tra
     },
     dryRun,
     deleteConfirmed: flags.yes === true || dryRun,
+    ...(flags.mkpath === true ? { mkpath: true } : {}),
   };
   if (flags.debugWorkers !== undefined || flags.debugPrimitive !== undefined) {
     options.debug = {

@@ -117,5 +117,6 @@ function defaultWireOptions(): pb.TransferOptions__Output {
     dryRun: false,
     deleteConfirmed: false,
     forceGrpcData: false,
+    mkpath: false,
   };
 }

@@ -6,7 +6,8 @@
  *   a second identical run nest a copy at DST/SRC.
  * - A file (or symlink) source copies to DST, or into DST when DST is a directory (or ends in '/').
  * Errors: SourceNotFound, DestinationInsideSource (realpaths compared, so symlinked spellings are
- * caught), InvalidPath when the destination's parent does not exist or is not a directory.
+ * caught), InvalidPath when the destination's parent does not exist (unless --mkpath: then it is
+ * created with its missing parents, as rsync --mkpath) or is not a directory.
  * The reverse overlap, a source directory inside the destination (`blit mirror x/a/ x/`), is
  * refused with SourceInsideDestination for a mirror (its deletions would remove the source while it is
  * read, as rclone refuses overlapping sync), and for copy/move only when the source holds the
@@ -29,6 +30,8 @@ export interface Endpoints {
   contentsOnly: boolean;
   /** DST does not exist and is created first: a directory without a trailing slash, or a file into `DST/`. */
   createDstParent: boolean;
+  /** --mkpath: the missing directory DST is created in, to create with its parents before the run (null: it exists). */
+  mkParents: string | null;
 }
 
 function lstatOrNull(p: string): fs.Stats | null {
@@ -66,7 +69,7 @@ function realpathLoose(p: string): string {
   }
 }
 
-export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferMode): Endpoints {
+export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferMode, mkpath = false): Endpoints {
   if (srcArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty source path' });
   if (dstArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty destination path' });
   const contentsOnly = srcArg.endsWith('/');
@@ -108,8 +111,8 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
   }
   const parent = createDstParent ? path.dirname(dstGiven) : path.dirname(dstAbs);
   const parentSt = statOrNull(parent);
-  if (!parentSt) throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: parent });
-  if (!parentSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: parent });
+  if (!parentSt && !mkpath) throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: parent });
+  if (parentSt && !parentSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: parent });
 
   const dstFinal = lstatOrNull(dstAbs);
   if (kind === 'dir') {
@@ -125,7 +128,7 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
   } else if (dstFinal && realpathLoose(dstAbs) === realpathLoose(srcAbs)) {
     throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: 'source and destination are the same file', path: dstArg });
   }
-  return { kind, srcAbs, dstAbs, dstExists: dstFinal !== null, contentsOnly, createDstParent };
+  return { kind, srcAbs, dstAbs, dstExists: dstFinal !== null, contentsOnly, createDstParent, mkParents: parentSt ? null : parent };
 }
 
 /** A source directory strictly inside the destination: see the header for what is refused. */

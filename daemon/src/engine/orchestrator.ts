@@ -19,8 +19,9 @@
  * - a source dir replacing a destination non-dir, or the reverse, replaces the destination only
  *   when it is not a non-empty directory, unless this is a confirmed mirror.
  */
+import * as fs from 'node:fs';
 import type { EventSink, TransferOptions, TransferSummary } from './types';
-import { BlitError, ErrorCodes } from './errors';
+import { BlitError, ErrorCodes, fromErrno } from './errors';
 import { Filter } from './filter';
 import { resolveEndpoints } from './endpoints';
 import { planFromTuning } from './planner';
@@ -46,7 +47,15 @@ export interface LocalRunContext {
 }
 
 export async function runLocalTransfer(srcArg: string, dstArg: string, options: TransferOptions, onEvent: EventSink, context: LocalRunContext = {}): Promise<TransferSummary> {
-  const ends = resolveEndpoints(srcArg, dstArg, options.mode);
+  const ends = resolveEndpoints(srcArg, dstArg, options.mode, options.mkpath === true);
+  if (ends.mkParents !== null && !options.dryRun) {
+    // --mkpath, after every check above: DST's missing parents (an ancestor that is a file: ENOTDIR, named)
+    try {
+      fs.mkdirSync(ends.mkParents, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw fromErrno(err, ends.mkParents, 'cannot create the destination parent');
+    }
+  }
   const filter = Filter.fromSpec(options.filter);
   const sig: WorkloadSignature = { fsType: await fsTypeOf(ends.srcAbs), dstFsType: await fsTypeOf(ends.dstAbs), mode: 'local' };
   const start = Date.now();

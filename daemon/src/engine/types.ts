@@ -69,6 +69,11 @@ export interface TransferOptions {
   dryRun: boolean;
   /** Mirror deletions are allowed (user passed --yes or confirmed on a terminal). */
   deleteConfirmed: boolean;
+  /**
+   * rsync's --mkpath: create DST's missing parents too (without it the directory DST is created
+   * in must exist). On a push blitd creates them beneath the module root, never through a symlink.
+   */
+  mkpath?: boolean;
   /** Cancels every stage; workers stop after their current syscall, temp files are removed. */
   signal?: AbortSignal;
   /** Debug overrides (Advanced help only). Undefined = the planner decides. */

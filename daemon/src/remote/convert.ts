@@ -140,6 +140,7 @@ export function optionsToWire(o: TransferOptions, forceGrpcData: boolean, extras
     dryRun: o.dryRun,
     deleteConfirmed: o.deleteConfirmed,
     forceGrpcData,
+    mkpath: o.mkpath === true,
   };
 }
 
@@ -166,6 +167,7 @@ export function optionsFromWire(m: pb.TransferOptions__Output | null | undefined
       filter: { excludes: f?.excludes ?? [], includes: f?.includes ?? [], gitignore: f?.gitignore ?? false },
       dryRun: m.dryRun,
       deleteConfirmed: m.deleteConfirmed,
+      ...(m.mkpath ? { mkpath: true } : {}),
     },
     forceGrpcData: m.forceGrpcData,
     filesFrom,

@@ -71,7 +71,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   let dest: Destination | undefined;
   /** Built when the daemon said what the source is (rsync rules need to know). */
   const openDestination = (sourceIsDir: boolean): Destination => {
-    const where = pullTarget(src, dstArg, sourceIsDir);
+    const where = pullTarget(src, dstArg, sourceIsDir, options.mkpath === true);
     return new Destination({
       rootAbs: Buffer.from(where.rootAbs),
       options,
@@ -251,8 +251,10 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
 }
 
 /** Where a pulled source lands locally (rsync rules; see the top of this file). */
-export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boolean): { rootAbs: string; singleFile?: { as?: Buffer } } {
+export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boolean, mkpath = false): { rootAbs: string; singleFile?: { as?: Buffer } } {
   const dstGiven = path.resolve(dstArg);
+  // --mkpath: a missing parent is no error; the Destination creates the root with its parents
+  const mustHaveParent = (p: string): string => (mkpath ? parentIsDirectoryIfAny(p) : requireParent(p));
   let dstSt: fs.Stats | undefined;
   try {
     dstSt = fs.statSync(dstGiven);
@@ -276,8 +278,20 @@ export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boo
   return { rootAbs: path.dirname(mustHaveParent(dstGiven)), singleFile: { as: Buffer.from(path.basename(dstGiven)) } };
 }
 
+/** --mkpath: the parent may be missing (created with the root), but one that exists must be a directory. */
+function parentIsDirectoryIfAny(p: string): string {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(path.dirname(p));
+  } catch {
+    return p; // missing, or below a file: creating the root names the cause (ENOTDIR)
+  }
+  if (!st.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: path.dirname(p) });
+  return p;
+}
+
 /** As the local engine: the directory a destination is created in must already exist. */
-function mustHaveParent(p: string): string {
+function requireParent(p: string): string {
   const parent = path.dirname(p);
   let st: fs.Stats;
   try {

@@ -136,8 +136,10 @@ class PushSession {
     this.ctx.log.info('push started', { job: job.id, module: h.module, path: displayPath(Buffer.from(h.path)), mode: options.mode, dryRun: options.dryRun });
 
     // rsync without --mkpath: DST (and a named source directory inside it) may be created, the
-    // directory DST is created in must exist; the local engine and pull apply the same rule.
-    requireDstParent(resolved.abs, Buffer.from(h.path), h.namedSource ? 2 : 1, h.module);
+    // directory DST is created in must exist; the local engine and pull apply the same rule. With
+    // it, Destination.prepareRoot creates every missing component (DirAnchor.ensureRoot: each
+    // mkdir beneath the module root, no symlink followed; resolvePath refused one leading out).
+    if (!options.mkpath) requireDstParent(resolved.abs, Buffer.from(h.path), h.namedSource ? 2 : 1, h.module);
     const target = singleFileTarget(resolved.abs, h.path.length === 0, h.singleFile, h.intoDirectory, () => new DirAnchor(resolved.module.path, resolved.abs, this.ctx.log), where);
     const dest = new Destination({
       rootAbs: target.rootAbs,

@@ -243,6 +243,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "forceGrpcData": {
                   "type": "bool",
                   "id": 7
+                },
+                "mkpath": {
+                  "type": "bool",
+                  "id": 8
                 }
               }
             },

@@ -70,6 +70,7 @@ function addTransferFlags(cmd: Command): Command {
     .option('--size-only', 'compare by size only')
     .option('--ignore-times', 'transfer every file, even when size and time match')
     .option('--ignore-existing', 'skip files that already exist in DST')
+    .option('--mkpath', "create DST's missing parent directories (as rsync --mkpath)")
     .option('--exclude <glob>', 'exclude paths matching GLOB (repeatable)', collect)
     .option('--include <glob>', 'include paths matching GLOB even if excluded (repeatable)', collect)
     .option('--files-from <file>', 'transfer only the relative paths listed in FILE (one per line)')

@@ -12,6 +12,7 @@ export interface TransferOptions {
   'dryRun'?: (boolean);
   'deleteConfirmed'?: (boolean);
   'forceGrpcData'?: (boolean);
+  'mkpath'?: (boolean);
 }
 
 export interface TransferOptions__Output {
@@ -22,4 +23,5 @@ export interface TransferOptions__Output {
   'dryRun': (boolean);
   'deleteConfirmed': (boolean);
   'forceGrpcData': (boolean);
+  'mkpath': (boolean);
 }
