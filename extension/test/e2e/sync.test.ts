@@ -123,6 +123,16 @@ describe('Blit commands against a real blitd on loopback', function () {
     const pushed = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-new' });
     assert.equal(pushed.error, undefined, pushed.error);
     assert.ok(fs.existsSync(path.join(remoteRoot, 'new site', 'src', 'index.ts')));
+    // missing parents too (--mkpath, as SFTP extensions and rclone): a push and a mirror
+    await setTargets([...(vscode.workspace.getConfiguration('blit').get<unknown[]>('targets') ?? []).filter((t) => !['e2e-deep', 'e2e-deep-mirror'].includes((t as { name: string }).name)),
+      { name: 'e2e-deep', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'deep/er/push' },
+      { name: 'e2e-deep-mirror', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'deep mirror/ü/x' }]);
+    const deep = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-deep' });
+    assert.equal(deep.error, undefined, deep.error);
+    assert.ok(fs.existsSync(path.join(remoteRoot, 'deep', 'er', 'push', 'src', 'index.ts')));
+    const mirrored = await vscode.commands.executeCommand<CommandResult>('blit.mirror', { target: 'e2e-deep-mirror', assumeYes: true });
+    assert.equal(mirrored.error, undefined, mirrored.error);
+    assert.ok(fs.existsSync(path.join(remoteRoot, 'deep mirror', 'ü', 'x', 'src', 'index.ts')));
     const pulled = await vscode.commands.executeCommand<CommandResult>('blit.pull', { target: 'e2e-missing' });
     assert.equal(pulled.state, 'failed');
     assert.match(pulled.error ?? '', /default\/no such\/dir: .*no such file or directory/);

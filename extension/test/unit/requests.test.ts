@@ -41,6 +41,7 @@ describe('transfer requests per command', () => {
     const wire = toWireOptions(r);
     assert.equal(wire.mode, 'MODE_COPY');
     assert.equal(wire.deleteConfirmed, false);
+    assert.equal(wire.mkpath, true, 'a remotePath is created with its missing parents (blit --mkpath)');
     assert.deepEqual(wire.filter?.includes, []);
     assert.deepEqual(wire.filter?.filesFrom, [Buffer.from('src/a.ts'), Buffer.from('b.md')]);
   });
