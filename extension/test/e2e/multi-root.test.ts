@@ -51,7 +51,8 @@ describe('multi-root workspace, folder paths with spaces and unicode (real workb
       const r = await run('blit.push', folder);
       assert.equal(r.error, undefined, r.error);
       assert.equal(r.state, 'succeeded');
-      assert.deepEqual(listFiles(remoteDir(name)), listFiles(folder.uri.fsPath, ['ignored']), `${folder.name} on the remote`);
+      // (.vscode, where each folder's settings live, is a target's default exclude)
+      assert.deepEqual(listFiles(remoteDir(name)), listFiles(folder.uri.fsPath, ['ignored', '.vscode']), `${folder.name} on the remote`);
     }
     assert.ok(listFiles(remoteDir('a')).includes('src/a.ts'));
     assert.ok(listFiles(remoteDir('b')).includes('b.txt'));
