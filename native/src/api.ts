@@ -62,6 +62,12 @@ export interface NativeBindings {
    * entries). UnsupportedError where unavailable: fsync each file and its directory instead.
    */
   syncfs(fd: number): void;
+  /**
+   * The same syncfs(2) on a libuv pool thread (ffi-rs runInNewThread): the calling thread's event
+   * loop keeps running while the write-back, which can take seconds, goes on. The caller keeps fd
+   * open until the promise settles. Rejects as syncfs throws.
+   */
+  syncfsAsync(fd: number): Promise<void>;
 }
 
 export interface LoadOptions {

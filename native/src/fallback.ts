@@ -118,5 +118,8 @@ export function loadFallback(): NativeBindings {
     syncfs() {
       throw notAvailable('syncfs');
     },
+    syncfsAsync() {
+      return Promise.reject(notAvailable('syncfs'));
+    },
   };
 }

@@ -134,6 +134,9 @@ export function poll(fd: number, events: number, timeoutMs: number): number {
 export function syncfs(fd: number): void {
   active.syncfs(fd);
 }
+export function syncfsAsync(fd: number): Promise<void> {
+  return active.syncfsAsync(fd);
+}
 export {
   BATCH_STEPS,
   MAX_BATCH_FILES,

@@ -402,6 +402,21 @@ export function loadLinux(): NativeBindings {
       const r = syncfs([fd]);
       if (r.value < 0) throw errorFor(r.errnoCode, 'syncfs', false);
     },
+    async syncfsAsync(fd) {
+      checkInt('fd', fd, 0);
+      // A request of its own per call (bind() reuses one, fine only for synchronous calls). errno is
+      // read on the pool thread right after the call (checked: EBADF comes back as 9).
+      const r = await (ffi.load as unknown as (req: object) => Promise<{ value: number; errnoCode: number }>)({
+        library: LIB,
+        funcName: 'syncfs',
+        retType: I32,
+        paramsType: [I32],
+        paramsValue: [fd],
+        errno: true,
+        runInNewThread: true,
+      });
+      if (r.value < 0) throw errorFor(r.errnoCode, 'syncfs', false);
+    },
   };
 }
 

@@ -118,14 +118,64 @@ export class DeferredRemovals {
 }
 
 /**
+ * makeDurable without blocking the event loop (blitd's main thread serves every other call while
+ * a write-back takes seconds): each syncfs runs on a libuv pool thread, the opens and the fallback's
+ * fdatasync/fsync go through fs.promises (the pool too). Throws as makeDurable does.
+ */
+export async function makeDurableAsync(files: readonly DurableFile[]): Promise<void> {
+  if (files.length === 0) return;
+  if (useSyncfs) {
+    const seen = new Set<bigint>();
+    try {
+      for (const f of files) {
+        if (seen.has(f.dev)) continue;
+        seen.add(f.dev);
+        await withHandle(parentOf(f.dstAbs), fs.constants.O_RDONLY | O_DIRECTORY, (h) => native.syncfsAsync(h.fd));
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof native.UnsupportedError)) throw err;
+      useSyncfs = false;
+    }
+  }
+  const dirs = new Map<string, Buffer>();
+  for (const f of files) {
+    if (f.isFile) await withHandle(f.dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW, (h) => h.datasync());
+    const dir = parentOf(f.dstAbs);
+    dirs.set(dir.toString('latin1'), dir);
+  }
+  for (const dir of dirs.values()) await withHandle(dir, fs.constants.O_RDONLY | O_DIRECTORY, (h) => h.sync());
+}
+
+async function withHandle<T>(path: Buffer, flags: number, run: (h: fs.promises.FileHandle) => Promise<T>): Promise<T> {
+  const h = await fs.promises.open(path, flags);
+  try {
+    return await run(h);
+  } finally {
+    await h.close();
+  }
+}
+
+/**
  * Remote move (push: blitd before it reports files committed; pull: blit before it asks blitd to
  * remove the sources): the committed files `rels` below the destination root `root` are made
- * durable, one syncfs for the batch (fdatasync/fsync where syncfs is unavailable). A destination
- * tree is taken as one filesystem (a mount point inside it: TODO). Throws as makeDurable does.
+ * durable, off the event loop (makeDurableAsync). One syncfs per filesystem the files are on: a
+ * mount point inside the tree is a directory, so each distinct parent directory is stat'ed for
+ * its st_dev (one stat per directory of the batch, not per file).
  */
-export function makeDurableBelow(root: Buffer, rels: readonly Buffer[]): void {
+export async function makeDurableBelow(root: Buffer, rels: readonly Buffer[]): Promise<void> {
   const slash = Buffer.from('/');
-  makeDurable(rels.map((rel) => ({ dstAbs: Buffer.concat([root, slash, rel]), dev: 0n, isFile: true })));
+  const devOf = new Map<string, Promise<bigint>>();
+  const files = rels.map((rel) => {
+    const dstAbs = Buffer.concat([root, slash, rel]);
+    const dir = parentOf(dstAbs);
+    const key = dir.toString('latin1');
+    let dev = devOf.get(key);
+    if (!dev) devOf.set(key, (dev = fs.promises.stat(dir, { bigint: true }).then((st) => st.dev)));
+    return { dstAbs, dev };
+  });
+  const devs = await Promise.all(files.map((f) => f.dev));
+  await makeDurableAsync(files.map((f, i) => ({ dstAbs: f.dstAbs, dev: devs[i]!, isFile: true })));
 }
 
 /** The error of a failed makeDurable(Below) that keeps a move's sources. */

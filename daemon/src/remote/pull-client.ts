@@ -14,13 +14,13 @@ import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { defaultMetaOptions } from '../engine/metadata';
 import { filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
-import { makeDurableBelow, notDurableError } from '../engine/durable';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
 import { formatRemote, type RemoteEndpoint } from './endpoint';
 import { errorFromWire, failureFromWire, optionsToWire } from './convert';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
+import { DurableQueue } from './durable-queue';
 import { connectStreams } from './client-data';
 import { blitVersion, FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
 import type { RemoteTransferOptions } from './client';
@@ -62,11 +62,16 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   const move = options.mode === 'move' && !options.dryRun;
   // With their paths below the destination root: made durable before the daemon is told (move-remote).
   const committed: Array<{ index: number; rel: Buffer }> = [];
-  let sendCommitted: ((final: boolean) => Promise<void>) | undefined;
+  let committedQueue: DurableQueue<PullClientMessage> | undefined;
+  /** The daemon deletes these sources as soon as it reads them: their copies go to disk first. */
+  const sendCommitted = (): void => {
+    const batch = committed.splice(0, COMMITTED_BATCH);
+    committedQueue?.push({ committed: { indices: batch.map((c) => c.index) } }, batch.map((c) => c.rel));
+  };
   const noteCommitted = (index: number, rel: Buffer): void => {
     if (!move) return;
     committed.push({ index, rel });
-    if (committed.length >= COMMITTED_BATCH) sendCommitted?.(false).catch(() => undefined);
+    if (committed.length >= COMMITTED_BATCH) sendCommitted();
   };
   let dest: Destination | undefined;
   /** Built when the daemon said what the source is (rsync rules need to know). */
@@ -133,21 +138,6 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   conn.connectFailed.catch((err) => latch.fail(err));
   const send = (msg: PullClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
   const streams: Promise<void>[] = [];
-  sendCommitted = async (final) => {
-    while (committed.length >= (final ? 1 : COMMITTED_BATCH)) {
-      const batch = committed.splice(0, COMMITTED_BATCH);
-      // The daemon deletes these sources as soon as it reads them: their copies go to disk first.
-      // A failed sync ends the pull, these sources (and the rest) kept.
-      try {
-        makeDurableBelow(dest!.rootAbs, batch.map((c) => c.rel));
-      } catch (err) {
-        const e = notDurableError(err);
-        latch.fail(e);
-        throw e;
-      }
-      await send({ committed: { indices: batch.map((c) => c.index) } });
-    }
-  };
   let decided = false;
   const flushNeeds = async (): Promise<void> => {
     if (!decided) return;
@@ -174,6 +164,8 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       if (m.source) {
         if (dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'source described twice' });
         dest = openDestination(m.source.isDir);
+        // A failed sync ends the pull, the sources not yet reported (and the rest) kept.
+        if (move) committedQueue = new DurableQueue(dest.rootAbs, send, (err) => latch.fail(err));
       } else if (m.negotiation) {
         if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon did not describe the source (older blitd?)` });
         // The daemon accepted the request: only now is the local destination created.
@@ -231,7 +223,10 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     await latch.race(rx.finish());
     if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'the daemon never described the source' });
     dest.finalize(manifestComplete);
-    if (move) await sendCommitted(true);
+    if (move) {
+      while (committed.length > 0) sendCommitted();
+      await latch.race(committedQueue!.drained());
+    }
     await send({ done: true });
     call.end();
     // move: the daemon removes the sources before it ends the call, and names each it could not.

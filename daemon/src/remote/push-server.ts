@@ -25,7 +25,7 @@ import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './datap
 import { DataReceiver } from './data-receiver';
 import { Destination, requireDstParent } from './destination';
 import { DirAnchor } from '../daemon/beneath';
-import { makeDurableBelow, notDurableError } from '../engine/durable';
+import { DurableQueue } from './durable-queue';
 import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
 
 export type PushCall = grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>;
@@ -94,10 +94,10 @@ class PushSession {
   private readonly progress = new Throttle(250, () => this.sendProgress());
   private items: pb.ItemEvent[] = [];
   /**
-   * move: the destination root, and the files of `items` the client will remove the sources of
-   * (committed, or already identical): made durable before those items go out.
+   * move: item batches go out through this queue, each once the files of it the client will remove
+   * the sources of (committed, or already identical: moveRels) are on disk (move-remote).
    */
-  private moveRoot: Buffer | undefined;
+  private moveQueue: DurableQueue<PushServerMessage> | undefined;
   private moveRels: Buffer[] = [];
   private readonly itemThrottle = new Throttle(100, () => this.flushItems());
 
@@ -154,7 +154,7 @@ class PushSession {
         item: (action, rel, kind, size) => {
           job.item(action, rel, kind, size);
           this.items.push(itemToWire(action, rel, kind, size));
-          if (this.moveRoot && kind === 'file' && action !== 'delete') this.moveRels.push(rel);
+          if (this.moveQueue && kind === 'file' && action !== 'delete') this.moveRels.push(rel);
           if (this.items.length >= ITEM_BATCH) this.flushItems();
           else this.itemThrottle.tick();
         },
@@ -166,7 +166,10 @@ class PushSession {
       },
     });
     this.dest = dest;
-    if (options.mode === 'move' && !options.dryRun) this.moveRoot = target.rootAbs;
+    if (options.mode === 'move' && !options.dryRun) {
+      // A failed sync ends the push: no item of that batch (or a later one) goes out.
+      this.moveQueue = new DurableQueue(target.rootAbs, (msg) => this.send(msg), (err) => this.latch.fail(err));
+    }
     dest.prepareRoot();
     await dest.ready();
     const tcp = !options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData;
@@ -247,6 +250,7 @@ class PushSession {
     const summary = dest.summary(this.started, { tcpDataPlane: receiver.tcpUsed, zeroCopy: receiver.senderZeroCopy });
     this.progress.flush();
     this.flushItems();
+    if (this.moveQueue) await this.latch.race(this.moveQueue.drained());
     await this.send({ summary: summaryToWire(summary) });
     job.succeed(summary);
     this.ctx.log.info('push finished', { job: job.id, files: summary.filesTransferred, bytes: summary.bytesTransferred, failures: summary.failures.length, tcp: summary.tcpDataPlane });
@@ -259,17 +263,11 @@ class PushSession {
     if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];
-    if (this.moveRoot && this.moveRels.length > 0) {
-      // move: the client removes a source when it reads its item; its copy must be on disk first
-      // (move-remote). A failed sync ends the push: no item of this batch goes out.
-      const rels = this.moveRels;
+    if (this.moveQueue) {
+      // move: the client removes a source when it reads its item; its copy must be on disk first.
+      this.moveQueue.push({ items: { items } }, this.moveRels);
       this.moveRels = [];
-      try {
-        makeDurableBelow(this.moveRoot, rels);
-      } catch (err) {
-        this.latch.fail(notDurableError(err));
-        return;
-      }
+      return;
     }
     void this.send({ items: { items } }).catch(() => undefined);
   }
