@@ -126,7 +126,11 @@ export function createBatchRunner(init: WorkerInit): (tasks: FileTask[]) => Task
     try {
       opener.prefetch(tasks);
       const results = tasks.map(runTask);
-      removals.flush(); // move: the batch's copies made durable, then its sources removed
+      if (removals.size > 0 && results.length > 0) {
+        const t0 = Date.now();
+        removals.flush(); // move: the batch's copies made durable, then its sources removed
+        results[0]!.syncMs = Date.now() - t0;
+      }
       return results;
     } finally {
       opener.closeUntaken();

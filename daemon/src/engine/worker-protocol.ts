@@ -61,6 +61,11 @@ export interface TaskResult {
   sourceKeptReason?: string;
   /** ms timestamp (performance.now of the worker's epoch is useless): Date.now() when the first byte landed. */
   firstByteAt?: number;
+  /**
+   * move: ms the batch spent making its copies durable (syncfs) before removing their sources; on
+   * one result of the batch. A cost per batch, not per file: adaptBatch leaves it out (move-sync).
+   */
+  syncMs?: number;
 }
 
 export interface BatchRequest {
