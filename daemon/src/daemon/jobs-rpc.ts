@@ -158,8 +158,16 @@ export function watchJobs(
   const flush = (): void => {
     timer = undefined;
     if (done) return;
-    // The timer was armed for the end of the interval: whatever is pending goes now.
-    for (const snap of [...pendingProgress.values()]) send({ job: jobToWire(snap) }, snap);
+    // The timer was armed for the end of the interval, but a timer can fire a few ms early by
+    // Date.now (libuv measures from the loop's cached time): what is not due yet waits for it.
+    const now = Date.now();
+    let wait = Infinity;
+    for (const snap of [...pendingProgress.values()]) {
+      const left = WATCH_PROGRESS_INTERVAL_MS - (now - (lastSent.get(snap.id) ?? 0));
+      if (left > 0) wait = Math.min(wait, left);
+      else send({ job: jobToWire(snap) }, snap);
+    }
+    if (wait !== Infinity && !done) timer = setTimeout(flush, wait);
   };
   const unsubscribe = jobs.subscribe((c) => {
     if (done || (only && c.job.id !== only)) return;
