@@ -203,6 +203,21 @@ export function itemFromWire(m: pb.ItemEvent__Output): { action: ItemAction; rel
   };
 }
 
+/** A source entry the manifest leaves out (the walk's onSkipped: a FIFO, socket, device) and why. */
+export interface Skipped {
+  rel: Buffer;
+  why: string;
+}
+
+export function skippedToWire(list: readonly Skipped[]): pb.SkippedBatch {
+  return { entries: list.map((s) => ({ path: s.rel, reason: s.why })) };
+}
+
+/** Only ever shown (escaped by the CLI's printable), never used as a path: nothing to refuse. */
+export function skippedFromWire(m: pb.SkippedBatch__Output): Skipped[] {
+  return m.entries.map((e) => ({ rel: Buffer.from(e.path), why: e.reason }));
+}
+
 /** Failures carry the display form of the path in the domain; on the wire it is bytes. */
 export function failureToWire(f: Failure): pb.Failure {
   return { path: Buffer.from(f.path, 'utf8'), code: f.code, reason: f.reason };

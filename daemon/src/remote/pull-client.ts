@@ -17,7 +17,7 @@ import { displayPath } from '../engine/paths';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
 import { formatRemote, type RemoteEndpoint } from './endpoint';
-import { errorFromWire, failureFromWire, optionsToWire } from './convert';
+import { errorFromWire, failureFromWire, optionsToWire, skippedFromWire } from './convert';
 import { DataReceiver } from './data-receiver';
 import { Destination } from './destination';
 import { DurableQueue } from './durable-queue';
@@ -184,6 +184,9 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         index = dest.addBatch(m.manifest, index);
         await flushNeeds();
         progress.tick();
+      } else if (m.skipped) {
+        // As the local engine (tree-run.ts) and a push: a FIFO, socket or device is named.
+        for (const s of skippedFromWire(m.skipped)) onEvent({ type: 'warning', message: `${displayPath(s.rel)}: skipped (${s.why})` });
       } else if (m.manifestComplete) {
         if (!decided || !dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest completed before the data plane negotiation' });
         manifestComplete = m.manifestComplete.complete && m.manifestComplete.totalEntries === index;

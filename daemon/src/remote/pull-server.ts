@@ -24,7 +24,7 @@ import { Filter } from '../engine/filter';
 import { displayPath, parentRel } from '../engine/paths';
 import type { Failure, TransferSummary } from '../engine/types';
 import type { Job, ServerContext } from '../daemon/context';
-import { errorToWire, failureToWire, optionsFromWire } from './convert';
+import { errorToWire, failureToWire, optionsFromWire, skippedToWire, type Skipped } from './convert';
 import { DataListener } from './dataplane';
 import { failureFor, SendQueue, sendOverGrpc, type OutgoingFile, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
@@ -33,6 +33,9 @@ import { ManifestSource } from './source';
 import { SourceRemover } from './source-remover';
 import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
 import { defaultDataPlaneSettings, type DataPlaneSettings } from './push-server';
+
+/** Skipped entries held at most before they go out without waiting for a manifest batch. */
+const SKIPPED_BATCH = 1000;
 
 export type PullCall = grpc.ServerDuplexStream<PullClientMessage__Output, PullServerMessage>;
 
@@ -101,6 +104,12 @@ class PullSession {
     this.latch.watch([this.ctx.shutdown], 'the daemon is shutting down');
     this.ctx.log.info('pull started', { job: job.id, module: h.module, path: displayPath(rel), dryRun: options.dryRun });
 
+    // FIFOs, sockets and devices the walk leaves out: named to the client before the next manifest
+    // batch (or manifest_complete), which warns as a local copy does (they were left out silently).
+    const skipped: Skipped[] = [];
+    const sendSkipped = async (): Promise<void> => {
+      if (skipped.length > 0) await this.send({ skipped: skippedToWire(skipped.splice(0)) });
+    };
     const f = options.filter;
     const filter = new Filter({ excludes: f.excludes, includes: f.includes, gitignore: f.gitignore }, wire.filesFrom);
     const source = new ManifestSource({
@@ -110,6 +119,10 @@ class PullSession {
       signal: job.signal,
       shown: `${h.module}/${displayPath(rel)}`,
       onError: (fl) => job.fileFailed(fl),
+      onSkipped: (r, why) => {
+        // A directory of nothing but FIFOs yields no batch: do not hold them all until its end.
+        if (skipped.push({ rel: r, why }) >= SKIPPED_BATCH) void sendSkipped().catch(() => undefined);
+      },
       anchorAt: (rootAbs) => new DirAnchor(resolved.module.path, rootAbs, this.ctx.log),
     });
     this.source = source;
@@ -150,7 +163,11 @@ class PullSession {
     });
 
     const manifest = (async () => {
-      for await (const batch of source.batches()) await this.send({ manifest: { packed: batch } });
+      for await (const batch of source.batches()) {
+        await sendSkipped();
+        await this.send({ manifest: { packed: batch } });
+      }
+      await sendSkipped();
       await this.send({
         manifestComplete: { complete: source.complete, totalEntries: source.count, scanFailures: source.failures.map(failureToWire) },
       });

@@ -46,6 +46,8 @@ import type { PushHeader as _blit_v1_PushHeader, PushHeader__Output as _blit_v1_
 import type { PushServerMessage as _blit_v1_PushServerMessage, PushServerMessage__Output as _blit_v1_PushServerMessage__Output } from './blit/v1/PushServerMessage';
 import type { PushSummary as _blit_v1_PushSummary, PushSummary__Output as _blit_v1_PushSummary__Output } from './blit/v1/PushSummary';
 import type { RemoteError as _blit_v1_RemoteError, RemoteError__Output as _blit_v1_RemoteError__Output } from './blit/v1/RemoteError';
+import type { SkippedBatch as _blit_v1_SkippedBatch, SkippedBatch__Output as _blit_v1_SkippedBatch__Output } from './blit/v1/SkippedBatch';
+import type { SkippedEntry as _blit_v1_SkippedEntry, SkippedEntry__Output as _blit_v1_SkippedEntry__Output } from './blit/v1/SkippedEntry';
 import type { StartTransferRequest as _blit_v1_StartTransferRequest, StartTransferRequest__Output as _blit_v1_StartTransferRequest__Output } from './blit/v1/StartTransferRequest';
 import type { StartTransferResponse as _blit_v1_StartTransferResponse, StartTransferResponse__Output as _blit_v1_StartTransferResponse__Output } from './blit/v1/StartTransferResponse';
 import type { TransferOptions as _blit_v1_TransferOptions, TransferOptions__Output as _blit_v1_TransferOptions__Output } from './blit/v1/TransferOptions';
@@ -107,6 +109,8 @@ export interface ProtoGrpcType {
       PushServerMessage: MessageTypeDefinition<_blit_v1_PushServerMessage, _blit_v1_PushServerMessage__Output>
       PushSummary: MessageTypeDefinition<_blit_v1_PushSummary, _blit_v1_PushSummary__Output>
       RemoteError: MessageTypeDefinition<_blit_v1_RemoteError, _blit_v1_RemoteError__Output>
+      SkippedBatch: MessageTypeDefinition<_blit_v1_SkippedBatch, _blit_v1_SkippedBatch__Output>
+      SkippedEntry: MessageTypeDefinition<_blit_v1_SkippedEntry, _blit_v1_SkippedEntry__Output>
       StartTransferRequest: MessageTypeDefinition<_blit_v1_StartTransferRequest, _blit_v1_StartTransferRequest__Output>
       StartTransferResponse: MessageTypeDefinition<_blit_v1_StartTransferResponse, _blit_v1_StartTransferResponse__Output>
       TransferMode: EnumTypeDefinition

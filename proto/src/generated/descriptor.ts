@@ -723,7 +723,8 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                     "error",
                     "fileFailure",
                     "source",
-                    "removalFailure"
+                    "removalFailure",
+                    "skipped"
                   ]
                 }
               },
@@ -763,6 +764,31 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "removalFailure": {
                   "type": "Failure",
                   "id": 9
+                },
+                "skipped": {
+                  "type": "SkippedBatch",
+                  "id": 10
+                }
+              }
+            },
+            "SkippedEntry": {
+              "fields": {
+                "path": {
+                  "type": "bytes",
+                  "id": 1
+                },
+                "reason": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
+            },
+            "SkippedBatch": {
+              "fields": {
+                "entries": {
+                  "rule": "repeated",
+                  "type": "SkippedEntry",
+                  "id": 1
                 }
               }
             },

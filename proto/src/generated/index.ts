@@ -49,6 +49,8 @@ export * from './blit/v1/PushHeader';
 export * from './blit/v1/PushServerMessage';
 export * from './blit/v1/PushSummary';
 export * from './blit/v1/RemoteError';
+export * from './blit/v1/SkippedBatch';
+export * from './blit/v1/SkippedEntry';
 export * from './blit/v1/StartTransferRequest';
 export * from './blit/v1/StartTransferResponse';
 export * from './blit/v1/TransferMode';

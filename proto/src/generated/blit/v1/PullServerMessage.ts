@@ -7,6 +7,7 @@ import type { FileData as _blit_v1_FileData, FileData__Output as _blit_v1_FileDa
 import type { RemoteError as _blit_v1_RemoteError, RemoteError__Output as _blit_v1_RemoteError__Output } from '../../blit/v1/RemoteError';
 import type { Failure as _blit_v1_Failure, Failure__Output as _blit_v1_Failure__Output } from '../../blit/v1/Failure';
 import type { PullSource as _blit_v1_PullSource, PullSource__Output as _blit_v1_PullSource__Output } from '../../blit/v1/PullSource';
+import type { SkippedBatch as _blit_v1_SkippedBatch, SkippedBatch__Output as _blit_v1_SkippedBatch__Output } from '../../blit/v1/SkippedBatch';
 
 export interface PullServerMessage {
   'manifest'?: (_blit_v1_ManifestBatch | null);
@@ -18,7 +19,8 @@ export interface PullServerMessage {
   'fileFailure'?: (_blit_v1_Failure | null);
   'source'?: (_blit_v1_PullSource | null);
   'removalFailure'?: (_blit_v1_Failure | null);
-  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure"|"source"|"removalFailure";
+  'skipped'?: (_blit_v1_SkippedBatch | null);
+  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure"|"source"|"removalFailure"|"skipped";
 }
 
 export interface PullServerMessage__Output {
@@ -31,5 +33,6 @@ export interface PullServerMessage__Output {
   'fileFailure'?: (_blit_v1_Failure__Output | null);
   'source'?: (_blit_v1_PullSource__Output | null);
   'removalFailure'?: (_blit_v1_Failure__Output | null);
-  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure"|"source"|"removalFailure";
+  'skipped'?: (_blit_v1_SkippedBatch__Output | null);
+  'msg'?: "manifest"|"manifestComplete"|"negotiation"|"fileData"|"dataComplete"|"error"|"fileFailure"|"source"|"removalFailure"|"skipped";
 }
