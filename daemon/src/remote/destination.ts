@@ -39,6 +39,12 @@ export interface DestinationHooks {
   /** The destination needs this file's data (never called in a dry run). */
   need(index: number, entry: Entry): void;
   failure(f: Failure): void;
+  /**
+   * The first NoSpace failure (a file, directory or symlink): the transfer must end with it, as
+   * the local engine's does (run-state.ts fail), its temps removed and what was committed kept.
+   * Failures after it (files aborted because of it) are not reported.
+   */
+  fatal(err: BlitError): void;
   /** The destination already has an identical copy of this file (not called in a dry run). */
   /** `rel` is given when reportSkips is on (move), else left out (no Entry built for it). */
   unchanged?(index: number, rel?: Buffer): void;
@@ -338,8 +344,7 @@ export class Destination {
       throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'invalid path', path: shown }); // not reached
     } catch (err) {
       const be = err as BlitError;
-      this.failures.push({ path: shown, code: be.code, reason: be.message });
-      this.init.hooks.failure(this.failures[this.failures.length - 1]!);
+      this.record({ path: shown, code: be.code, reason: be.message });
     }
   }
 
@@ -454,9 +459,20 @@ export class Destination {
   }
 
   private fail(rel: Buffer, code: string, reason: string): void {
-    const f = { path: displayPath(rel) || '.', code, reason };
+    this.record({ path: displayPath(rel) || '.', code, reason });
+  }
+
+  /** Set by the first NoSpace failure: the transfer is ending (hooks.fatal). */
+  private fatal: BlitError | undefined;
+
+  private record(f: Failure): void {
+    if (this.fatal) return;
     this.failures.push(f);
     this.init.hooks.failure(f);
+    if (f.code === ErrorCodes.NoSpace) {
+      this.fatal = new BlitError({ code: ErrorCodes.NoSpace, message: f.reason, path: f.path });
+      this.init.hooks.fatal(this.fatal);
+    }
   }
 
   /** fail() for an error about `rel` itself: its reason without the path the failure already names. */
@@ -773,8 +789,7 @@ export class Destination {
   }
 
   fileFailed(_f: ExpectedFile, failure: Failure): void {
-    this.failures.push(failure);
-    this.init.hooks.failure(failure);
+    this.record(failure);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -98,6 +98,8 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
           planned.bytes += entry.size;
         },
         failure: (f) => onEvent({ type: 'fileError', failure: f }),
+        // A full destination ends the pull (the local engine's rule): the catch below aborts every temp.
+        fatal: (err) => latch.fail(err),
         // A move reports skips, so the Destination names the file (rel).
         unchanged: (index, rel) => noteCommitted(index, rel!),
       },

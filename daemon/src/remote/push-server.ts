@@ -163,6 +163,8 @@ class PushSession {
           job.fileFailed(f);
           void this.send({ fileFailure: failureToWire(f) }).catch(() => undefined);
         },
+        // A full module ends the push (the local engine's rule): failed() aborts every temp.
+        fatal: (err) => this.latch.fail(err),
       },
     });
     this.dest = dest;

@@ -25,6 +25,7 @@ function destination(root: string, mode: 'mirror' | 'copy') {
       need: (i) => seen.need.push(i),
       unchanged: (i) => seen.unchanged.push(i),
       failure: (f) => seen.failures.push(`${f.path}: ${f.reason}`),
+      fatal: (err) => seen.failures.push(`fatal: ${err.message}`),
     },
   });
   dest.prepareRoot();

@@ -79,6 +79,7 @@ function destination(root: string) {
       need: (i) => seen.need.push(i),
       unchanged: (i) => seen.unchanged.push(i),
       failure: (f) => seen.failures.push(`${f.path}: ${f.code} ${f.reason}`),
+      fatal: (err) => seen.failures.push(`fatal: ${err.message}`),
     },
   });
   dest.prepareRoot();
