@@ -96,6 +96,7 @@ export function runTotal(mode: TransferMode, s: TransferSummary): string {
   if (s.symlinksCreated > 0) parts.push(`${plural(s.symlinksCreated, 'symlink')} created`);
   if (mode === 'mirror') parts.push(`${s.entriesDeleted} deleted`);
   if (s.failures.length > 0) parts.push(`${s.failures.length} failed`);
+  if (s.skippedInFailedDirs) parts.push(`${s.skippedInFailedDirs} not copied in failed directories`);
   return `${parts.join(', ')} in ${formatDuration(s.durationMs)}`;
 }
 
@@ -117,6 +118,7 @@ export function summaryJson(mode: TransferMode, src: string, dst: string, s: Tra
     filesUnchanged: s.filesUnchanged,
     entriesDeleted: s.entriesDeleted,
     deletionsSkipped: s.deletionsSkipped,
+    skippedInFailedDirs: s.skippedInFailedDirs ?? 0,
     failures: s.failures.map((f) => ({ path: f.path, code: f.code, reason: f.reason })),
     durationMs: s.durationMs,
     firstByteMs: s.firstByteMs,
@@ -146,6 +148,7 @@ export function mergeSummaries(first: TransferSummary, second: TransferSummary):
     entriesDeleted: first.entriesDeleted + second.entriesDeleted,
     deletionsSkipped: second.deletionsSkipped,
     filesUnchanged: first.filesUnchanged,
+    skippedInFailedDirs: (first.skippedInFailedDirs ?? 0) + (second.skippedInFailedDirs ?? 0),
     failures: [...first.failures, ...second.failures],
     durationMs: first.durationMs + second.durationMs,
     firstByteMs: first.firstByteMs ?? second.firstByteMs,

@@ -106,8 +106,15 @@ export class BlitError extends Error {
   }
 }
 
+/**
+ * Which side of a transfer an errno came from. A missing path is SourceNotFound only on the
+ * source: on the destination it is something this run made or expected that is gone (a directory
+ * whose creation failed, removed meanwhile), an IoError.
+ */
+export type ErrnoSide = 'source' | 'destination';
+
 /** Map a Node/libc errno error (ENOENT, EACCES, ...) to a BlitError naming `path`. */
-export function fromErrno(err: unknown, path: string, what: string): BlitError {
+export function fromErrno(err: unknown, path: string, what: string, side: ErrnoSide = 'source'): BlitError {
   if (err instanceof BlitError) return err;
   const e = err as NodeJS.ErrnoException;
   const errno = e?.code ?? '';
@@ -124,6 +131,7 @@ export function fromErrno(err: unknown, path: string, what: string): BlitError {
     EISDIR: [ErrorCodes.IoError, 'is a directory'],
     EIO: [ErrorCodes.IoError, 'input/output error'],
   };
+  if (side === 'destination') table.ENOENT = [ErrorCodes.IoError, 'no such file or directory'];
   const hit = table[errno];
   if (hit) return new BlitError({ code: hit[0], message: `${what}: ${hit[1]} (${errno})`, path, cause: err });
   return new BlitError({ code: ErrorCodes.IoError, message: `${what}: ${detail}`, path, cause: err });

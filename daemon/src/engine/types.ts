@@ -128,6 +128,11 @@ export interface TransferSummary {
   /** Mirror deletions that were found but not performed (not confirmed, or scan incomplete). */
   deletionsSkipped: number;
   filesUnchanged: number;
+  /**
+   * Entries below a destination directory that could not be created: not copied, and not failures
+   * one by one (the directory's failure names the cause once). Absent: none.
+   */
+  skippedInFailedDirs?: number;
   failures: Failure[];
   durationMs: number;
   /** ms from start to the first data byte written; null when nothing was written. */

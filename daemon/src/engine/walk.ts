@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { MTIME_NS_UNKNOWN, type Entry, type Failure } from './types';
 import type { Filter } from './filter';
-import { ErrorCodes, fromErrno } from './errors';
+import { ErrorCodes, fromErrno, type ErrnoSide } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
 import { lstatValues, mtimeMsOf, ST_BLOCKS, ST_GID, ST_MODE, ST_SIZE, ST_UID } from './fast-lstat';
 import { ENOENT, kindOfMode, nativeScanner, scanDir, ScanCursor } from './scan-dir';
@@ -249,9 +249,9 @@ function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, 
   return out;
 }
 
-export function failureOf(err: unknown, rel: Buffer, what: string): Failure {
+export function failureOf(err: unknown, rel: Buffer, what: string, side: ErrnoSide = 'source'): Failure {
   const shown = rel.length === 0 ? '.' : displayPath(rel);
-  const be = fromErrno(err, shown, what);
+  const be = fromErrno(err, shown, what, side);
   return { path: shown, code: be.code, reason: be.reasonAt(shown) };
 }
 

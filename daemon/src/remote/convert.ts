@@ -256,6 +256,7 @@ export function summaryToWire(s: TransferSummary): pb.PushSummary {
     dryRun: s.dryRun,
     dirsCreated: s.dirsCreated,
     symlinksCreated: s.symlinksCreated,
+    skippedInFailedDirs: s.skippedInFailedDirs ?? 0,
   };
 }
 
@@ -268,6 +269,7 @@ export function summaryFromWire(m: pb.PushSummary__Output): TransferSummary {
     entriesDeleted: m.entriesDeleted,
     deletionsSkipped: m.deletionsSkipped,
     filesUnchanged: m.filesUnchanged,
+    ...(m.skippedInFailedDirs > 0 ? { skippedInFailedDirs: m.skippedInFailedDirs } : {}),
     failures: m.failures.map(failureFromWire),
     durationMs: m.durationMs,
     firstByteMs: null,

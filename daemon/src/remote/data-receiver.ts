@@ -557,7 +557,7 @@ export class DataReceiver {
     if (s.failed && s.done) return;
     s.failed = true;
     this.dropPending(s);
-    void this.finishFailed(s, failureOf(err, s.f.entry.rel, 'cannot write'));
+    void this.finishFailed(s, failureOf(err, s.f.entry.rel, 'cannot write', 'destination'));
   }
 
   private dropPending(s: FileState): void {
@@ -693,7 +693,7 @@ export class DataReceiver {
         },
         writeFailed: (index, code, message) => {
           const o = openFile(index, 'DATA');
-          this.writeFailed(o, fromErrno(Object.assign(new Error(message), { code }), displayPath(o.f.entry.rel), 'cannot write'));
+          this.writeFailed(o, fromErrno(Object.assign(new Error(message), { code }), displayPath(o.f.entry.rel), 'cannot write', 'destination'));
         },
         directFile: async (index) => {
           const o = open;

@@ -124,7 +124,7 @@ export const MAX_REFUSED_ENTRIES = 1000;
 export class Destination {
   readonly counts = {
     filesTransferred: 0, bytesTransferred: 0, dirsCreated: 0, symlinksCreated: 0,
-    entriesDeleted: 0, deletionsSkipped: 0, filesUnchanged: 0,
+    entriesDeleted: 0, deletionsSkipped: 0, filesUnchanged: 0, skippedInFailedDirs: 0,
   };
   readonly failures: Failure[] = [];
   /** Directories known to be real directories inside the root (or planned, in a dry run). */
@@ -192,7 +192,7 @@ export class Destination {
       // The root's parents pinned too (a parent swapped for a symlink: PathEscape, not its lstat).
       st = fs.lstatSync(this.init.anchor ? this.init.anchor.rootEntry(shown) : this.init.rootAbs);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, shown, 'destination');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, shown, 'destination', 'destination');
     }
     if (st && !st.isDirectory()) {
       throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: shown });
@@ -205,7 +205,7 @@ export class Destination {
           else fs.mkdirSync(this.init.rootAbs, { recursive: true, mode: 0o755 });
         }
       } catch (err) {
-        throw fromErrno(err, shown, 'cannot create destination');
+        throw fromErrno(err, shown, 'cannot create destination', 'destination');
       }
     }
     if (this.init.options.compare.mode === 'checksum') this.checksumReady = initChecksum();
@@ -375,6 +375,10 @@ export class Destination {
 
   private diffListing(listing: Listing): void {
     const { dir, entries } = listing;
+    if (this.belowFailedDir(dir)) {
+      this.counts.skippedInFailedDirs += entries.length;
+      return;
+    }
     const why = this.checkDir(dir);
     if (why) {
       for (let i = 0; i < entries.length; i++) this.fail(entryOf(listing, i).rel, why.code, why.message);
@@ -391,7 +395,7 @@ export class Destination {
       });
     } catch (err) {
       this.deletionsUnsafe = true;
-      const be = fromErrno(err, displayPath(dir) || '.', 'cannot read destination directory');
+      const be = fromErrno(err, displayPath(dir) || '.', 'cannot read destination directory', 'destination');
       for (let i = 0; i < entries.length; i++) this.fail(entryOf(listing, i).rel, be.code, be.message);
     }
   }
@@ -427,7 +431,7 @@ export class Destination {
       const what = st.isSymbolicLink() ? 'is a symlink on the destination; refusing to write through it' : 'is not a directory on the destination';
       return new BlitError({ code: st.isSymbolicLink() ? ErrorCodes.PathEscape : ErrorCodes.NotADirectory, message: what, path: displayPath(dir) });
     } catch (err) {
-      return fromErrno(err, displayPath(dir), 'parent directory');
+      return fromErrno(err, displayPath(dir), 'parent directory', 'destination');
     }
   }
 
@@ -459,7 +463,29 @@ export class Destination {
   }
 
   private fail(rel: Buffer, code: string, reason: string): void {
+    if (rel.length > 0 && this.belowFailedDir(parentRel(rel))) {
+      this.counts.skippedInFailedDirs++;
+      return;
+    }
     this.record({ path: displayPath(rel) || '.', code, reason });
+  }
+
+  /**
+   * Directories this transfer could not create, and those below one (keys). The one whose mkdir
+   * failed is reported once, with its cause; everything below it is not attempted, or its failure
+   * not reported, and counted in skippedInFailedDirs (rsync: "skipping any contents from this
+   * failed directory"). Each of its files used to fail as "cannot write: no such file or
+   * directory", and it and its subdirectories as "cannot set directory metadata".
+   */
+  private readonly failedDirs = new Set<string>();
+
+  /** Is directory `dir` one whose creation failed, or below one? */
+  private belowFailedDir(dir: Buffer): boolean {
+    if (this.failedDirs.size === 0) return false;
+    for (let d = dir; ; d = parentRel(d)) {
+      if (this.failedDirs.has(key(d))) return true;
+      if (d.length === 0) return false;
+    }
   }
 
   /** Set by the first NoSpace failure: the transfer is ending (hooks.fatal). */
@@ -477,7 +503,7 @@ export class Destination {
 
   /** fail() for an error about `rel` itself: its reason without the path the failure already names. */
   private failWith(err: unknown, rel: Buffer, what: string): void {
-    const f = failureOf(err, rel, what);
+    const f = failureOf(err, rel, what, 'destination');
     this.fail(rel, f.code, f.reason);
   }
 
@@ -498,6 +524,8 @@ export class Destination {
       this.createFile(e, d, i);
     } catch (err) {
       this.failWith(err, e.rel, `cannot create ${e.kind}`);
+      // A directory that could not replace what was in its way: its contents are not attempted.
+      if (e.kind === 'dir') this.failedDirs.add(key(e.rel));
     }
   }
 
@@ -552,7 +580,7 @@ export class Destination {
         try {
           applyFileMetaOnly(this.pathOf(e.rel), e, this.init.meta);
         } catch (err) {
-          throw fromErrno(err, displayPath(e.rel), 'cannot set mode or owner');
+          throw fromErrno(err, displayPath(e.rel), 'cannot set mode or owner', 'destination');
         }
       }
       return this.unchangedFile(e, i);
@@ -762,7 +790,11 @@ export class Destination {
   private mkdirFailed(d: SmallDir, err: unknown): void {
     d.made = DirMade.Failed;
     this.counts.dirsCreated--;
+    // Writer lanes report in any order: a parent whose mkdir is still queued is settled first, so
+    // the directory that really failed is the one reported (fail() counts the ones below it).
+    if (d.rel.length > 0) this.makeDirNow(parentRel(d.rel));
     this.failWith(err, d.rel, 'cannot create dir');
+    this.failedDirs.add(key(d.rel));
   }
 
   /** Wait for small files still being written and stop the writer threads (call once, at the end). */
@@ -788,7 +820,14 @@ export class Destination {
     this.updates.delete(k);
   }
 
-  fileFailed(_f: ExpectedFile, failure: Failure): void {
+  fileFailed(f: ExpectedFile, failure: Failure): void {
+    const dir = parentRel(f.entry.rel);
+    // Its directory's mkdir may still be queued (a stream worker made, and failed, it first).
+    this.makeDirNow(dir);
+    if (this.belowFailedDir(dir)) {
+      this.counts.skippedInFailedDirs++;
+      return;
+    }
     this.record(failure);
   }
 
@@ -917,7 +956,7 @@ export class Destination {
       const d = this.dirByKey.get(k);
       if (d) fix.set(k, d);
     }
-    const dirs = [...fix.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
+    const dirs = [...fix.values()].filter((d) => !this.belowFailedDir(d.rel)).sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
     const failed = (d: Entry, err: unknown): void => {
       this.failWith(err, d.rel, 'cannot set directory metadata');
@@ -1011,7 +1050,7 @@ interface SmallDir {
 /** A writer thread's error for file `rel` (errno-style, or PathEscape from an anchored open). */
 function writeError(err: NodeJS.ErrnoException, rel: Buffer): BlitError {
   if (err.code === ErrorCodes.PathEscape) return new BlitError({ code: ErrorCodes.PathEscape, message: `cannot write: ${err.message}`, path: displayPath(rel) });
-  return fromErrno(err, displayPath(rel), 'cannot write');
+  return fromErrno(err, displayPath(rel), 'cannot write', 'destination');
 }
 
 function entryOf(l: Listing, i: number): Entry {
@@ -1041,7 +1080,7 @@ export function requireDstParent(abs: Buffer, rel: Buffer, dstDepth: number, mod
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: shown });
     }
-    throw fromErrno(err, shown, 'destination parent');
+    throw fromErrno(err, shown, 'destination parent', 'destination');
   }
   if (!st.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: shown });
 }

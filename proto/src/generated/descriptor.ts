@@ -481,6 +481,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "symlinksCreated": {
                   "type": "uint64",
                   "id": 13
+                },
+                "skippedInFailedDirs": {
+                  "type": "uint64",
+                  "id": 14
                 }
               }
             },

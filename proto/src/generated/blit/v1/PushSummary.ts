@@ -17,6 +17,7 @@ export interface PushSummary {
   'dryRun'?: (boolean);
   'dirsCreated'?: (number | string | Long);
   'symlinksCreated'?: (number | string | Long);
+  'skippedInFailedDirs'?: (number | string | Long);
 }
 
 export interface PushSummary__Output {
@@ -33,4 +34,5 @@ export interface PushSummary__Output {
   'dryRun': (boolean);
   'dirsCreated': (number);
   'symlinksCreated': (number);
+  'skippedInFailedDirs': (number);
 }

@@ -1,0 +1,94 @@
+/**
+ * A destination directory that cannot be created (here: inside an immutable directory, chattr +i,
+ * which binds root too) is ONE failure naming its cause; what is below it is not attempted and
+ * counted (`skippedInFailedDirs`), as rsync says "skipping any contents from this failed
+ * directory" once. Each of its files used to fail as "cannot write: no such file or directory
+ * [SourceNotFound]" (a destination ENOENT read as a missing source), its subdirectories as
+ * "cannot create dir", and each of them again as "cannot set directory metadata". Push (blitd's
+ * destination) and pull (the client's), over the TCP data plane: 150 files in the directory, so
+ * the stream workers' small-file path is taken too.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { failureOf } from '../../src/engine/walk';
+import { tempDir, writeTree } from './harness';
+import { moduleFixture } from './module-fixture';
+import { tempFilesIn } from './transfer-helpers';
+
+const chattr = (flag: string, p: string): void => {
+  const c = spawnSync('chattr', [flag, p], { encoding: 'utf8' });
+  if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
+};
+
+describe('remote: a destination directory that cannot be created', function () {
+  this.timeout(60_000);
+  let locked: string | undefined;
+  const fx = moduleFixture('blit-failed-dir-', {
+    beforeCleanup: () => {
+      if (locked) chattr('-i', locked);
+      locked = undefined;
+    },
+  });
+
+  const tree = (): Record<string, string> => {
+    const t: Record<string, string> = { 'ok/a.txt': 'a', 'locked/sub/deep/x': 'x' };
+    for (let i = 0; i < 150; i++) t[`locked/sub/f${i}`] = `f${i}`;
+    return t;
+  };
+
+  const check = (r: { code: number | null; stdout: string; stderr: string }, dst: string): void => {
+    const what = `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- blitd\n${fx.daemon.stderr()}`;
+    assert.equal(r.code, 2, what);
+    const s = JSON.parse(r.stdout) as { skippedInFailedDirs: number; failures: { path: string; code: string; reason: string }[] };
+    const sub = s.failures.filter((f) => f.path.startsWith('locked/sub'));
+    assert.deepEqual(sub, [{ path: 'locked/sub', code: 'PermissionDenied', reason: 'cannot create dir: operation not permitted (EPERM)' }], what);
+    // 'locked' itself is immutable: its metadata cannot be set (a failure of its own). Nothing else.
+    assert.deepEqual(s.failures.map((f) => f.path).filter((p) => !p.startsWith('locked/sub')), ['locked'], what);
+    assert.equal(s.skippedInFailedDirs, 152, what);
+    assert.doesNotMatch(r.stderr, /SourceNotFound|no such file/, what);
+    assert.equal(fs.readFileSync(path.join(dst, 'ok', 'a.txt'), 'utf8'), 'a');
+    assert.deepEqual(fs.readdirSync(path.join(dst, 'locked')), [], what);
+    assert.deepEqual(tempFilesIn(dst), [], what);
+  };
+
+  it('push: one failure for the directory, its 152 entries counted, the rest copied', async () => {
+    const src = path.join(fx.dir, 'src');
+    writeTree(src, tree());
+    locked = path.join(fx.moduleDir, 'dst', 'locked');
+    fs.mkdirSync(locked, { recursive: true });
+    chattr('+i', locked);
+    await fx.start();
+    check(await fx.blit(['copy', '--json', `${src}/`, fx.remote('dst')]), path.join(fx.moduleDir, 'dst'));
+  });
+
+  it('pull: the same on the client', async () => {
+    writeTree(path.join(fx.moduleDir, 'src'), tree());
+    const dst = path.join(fx.dir, 'back');
+    locked = path.join(dst, 'locked');
+    fs.mkdirSync(locked, { recursive: true });
+    chattr('+i', locked);
+    await fx.start();
+    check(await fx.blit(['copy', '--json', fx.remote('src/'), dst]), dst);
+  });
+});
+
+describe('a destination ENOENT is not SourceNotFound', () => {
+  it('the same real errno reads SourceNotFound on the source side, IoError on the destination side', () => {
+    const t = tempDir('blit-enoent-');
+    try {
+      let err: unknown;
+      try {
+        fs.openSync(path.join(t.dir, 'gone', 'f'), 'wx');
+      } catch (e) {
+        err = e;
+      }
+      const rel = Buffer.from('gone/f');
+      assert.deepEqual(failureOf(err, rel, 'cannot read'), { path: 'gone/f', code: 'SourceNotFound', reason: 'cannot read: no such file or directory (ENOENT)' });
+      assert.deepEqual(failureOf(err, rel, 'cannot write', 'destination'), { path: 'gone/f', code: 'IoError', reason: 'cannot write: no such file or directory (ENOENT)' });
+    } finally {
+      t.cleanup();
+    }
+  });
+});
