@@ -39,33 +39,45 @@ function withFd<T>(path: Buffer, flags: number, run: (fd: number) => T): T {
 }
 
 /**
+ * What makes a set of files durable, for makeDurable and makeDurableAsync: one syncfs through a
+ * directory on each filesystem (same filesystem as the file, and a symlink cannot be opened), or,
+ * where syncfs is missing, each regular file's fdatasync and each directory's fsync.
+ */
+function durablePlan(files: readonly DurableFile[]): { syncfsDirs: Buffer[]; dataFiles: Buffer[]; dirs: Buffer[] } {
+  const syncfsDirs: Buffer[] = [];
+  const seen = new Set<bigint>();
+  const dataFiles: Buffer[] = [];
+  const dirs = new Map<string, Buffer>();
+  for (const f of files) {
+    const dir = parentOf(f.dstAbs);
+    if (!seen.has(f.dev)) {
+      seen.add(f.dev);
+      syncfsDirs.push(dir);
+    }
+    if (f.isFile) dataFiles.push(f.dstAbs);
+    dirs.set(dir.toString('latin1'), dir);
+  }
+  return { syncfsDirs, dataFiles, dirs: [...dirs.values()] };
+}
+
+/**
  * Write the files (data, size, and their names in their directories) to stable storage. Throws
  * the first failure (EIO, ENOSPC on write-back...): the caller then keeps every source of the set.
  */
 export function makeDurable(files: readonly DurableFile[]): void {
   if (files.length === 0) return;
+  const plan = durablePlan(files);
   if (useSyncfs) {
-    const seen = new Set<bigint>();
     try {
-      for (const f of files) {
-        if (seen.has(f.dev)) continue;
-        seen.add(f.dev);
-        // Through its directory: same filesystem, and a symlink cannot be opened.
-        withFd(parentOf(f.dstAbs), fs.constants.O_RDONLY | O_DIRECTORY, (fd) => native.syncfs(fd));
-      }
+      for (const dir of plan.syncfsDirs) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => native.syncfs(fd));
       return;
     } catch (err) {
       if (!(err instanceof native.UnsupportedError)) throw err;
       useSyncfs = false;
     }
   }
-  const dirs = new Map<string, Buffer>();
-  for (const f of files) {
-    if (f.isFile) withFd(f.dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW, (fd) => fs.fdatasyncSync(fd));
-    const dir = parentOf(f.dstAbs);
-    dirs.set(dir.toString('latin1'), dir);
-  }
-  for (const dir of dirs.values()) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => fs.fsyncSync(fd));
+  for (const file of plan.dataFiles) withFd(file, fs.constants.O_RDONLY | O_NOFOLLOW, (fd) => fs.fdatasyncSync(fd));
+  for (const dir of plan.dirs) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => fs.fsyncSync(fd));
 }
 
 /** A source whose copy verified, waiting for its batch's makeDurable before it is unlinked. */
@@ -124,27 +136,18 @@ export class DeferredRemovals {
  */
 export async function makeDurableAsync(files: readonly DurableFile[]): Promise<void> {
   if (files.length === 0) return;
+  const plan = durablePlan(files);
   if (useSyncfs) {
-    const seen = new Set<bigint>();
     try {
-      for (const f of files) {
-        if (seen.has(f.dev)) continue;
-        seen.add(f.dev);
-        await withHandle(parentOf(f.dstAbs), fs.constants.O_RDONLY | O_DIRECTORY, (h) => native.syncfsAsync(h.fd));
-      }
+      for (const dir of plan.syncfsDirs) await withHandle(dir, fs.constants.O_RDONLY | O_DIRECTORY, (h) => native.syncfsAsync(h.fd));
       return;
     } catch (err) {
       if (!(err instanceof native.UnsupportedError)) throw err;
       useSyncfs = false;
     }
   }
-  const dirs = new Map<string, Buffer>();
-  for (const f of files) {
-    if (f.isFile) await withHandle(f.dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW, (h) => h.datasync());
-    const dir = parentOf(f.dstAbs);
-    dirs.set(dir.toString('latin1'), dir);
-  }
-  for (const dir of dirs.values()) await withHandle(dir, fs.constants.O_RDONLY | O_DIRECTORY, (h) => h.sync());
+  for (const file of plan.dataFiles) await withHandle(file, fs.constants.O_RDONLY | O_NOFOLLOW, (h) => h.datasync());
+  for (const dir of plan.dirs) await withHandle(dir, fs.constants.O_RDONLY | O_DIRECTORY, (h) => h.sync());
 }
 
 async function withHandle<T>(path: Buffer, flags: number, run: (h: fs.promises.FileHandle) => Promise<T>): Promise<T> {
