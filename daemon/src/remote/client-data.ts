@@ -5,7 +5,7 @@
 import type * as net from 'node:net';
 import type * as pb from '@blit/proto';
 import type { EventSink } from '../engine/types';
-import { connectDataStream, TOKEN_BYTES } from './dataplane';
+import { connectDataStream, dataConnectTiming, TOKEN_BYTES } from './dataplane';
 import { sendOverGrpc, type GrpcFileData, type SendQueue, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
 
@@ -21,8 +21,10 @@ export interface DataPathResult {
 export async function connectStreams(host: string, n: pb.DataTransferNegotiation__Output, onEvent: EventSink): Promise<net.Socket[]> {
   const count = Math.min(n.streams, Math.floor(n.token.length / TOKEN_BYTES));
   if (n.tcpPort === 0 || count === 0) return [];
+  // Wait for each answer as long as the daemon may still accept its token (dataConnectTiming).
+  const timing = dataConnectTiming(n.tokenTtlMs);
   const attempts = await Promise.allSettled(
-    Array.from({ length: count }, (_, i) => connectDataStream(host, n.tcpPort, n.token.subarray(i * TOKEN_BYTES, (i + 1) * TOKEN_BYTES))),
+    Array.from({ length: count }, (_, i) => connectDataStream(host, n.tcpPort, n.token.subarray(i * TOKEN_BYTES, (i + 1) * TOKEN_BYTES), timing)),
   );
   const sockets = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
   if (sockets.length === 0) {

@@ -43,9 +43,19 @@ export const ACK_ACCEPTED = 0x01;
 export const HEADER_BYTES = 17;
 export const MAX_DATA_PAYLOAD = 16 * 1024 * 1024;
 export const MAX_ERROR_PAYLOAD = 64 * 1024;
-/** How long a client waits for the TCP connect and the daemon's accept byte before falling back. */
+/** How long a client waits for the TCP connect of a data stream before falling back to gRPC data. */
 export const CONNECT_TIMEOUT_MS = 2000;
 export const DEFAULT_TOKEN_TTL_MS = 5000;
+/**
+ * After its hello, a client waits for the daemon's answer until the token has surely expired at
+ * the daemon (token_ttl_ms after the negotiation arrived, plus this for the accept byte's way
+ * back): a daemon accepts a token only before its expiry, so once that passed without an accept
+ * byte, none can come, and giving the stream up cannot leave the daemon holding a stream the
+ * client dropped. It was CONNECT_TIMEOUT_MS (2 s) until 2026-11-21: a blitd busy for longer than
+ * that (200 clients at once on 2 cores) accepted a stream the client had already dropped, and
+ * the push failed with `data stream 0: read ECONNRESET` (DEVLOG hunt-load).
+ */
+export const ANSWER_MARGIN_MS = 1000;
 
 export const FrameType = {
   FileStart: 1,
@@ -323,27 +333,62 @@ export class PinnedDataPort {
 // ---------------------------------------------------------------------------------------------
 // Connect (client side)
 
-/** Connect, present the token, wait for the accept byte. DataPlaneUnavailable on any failure. */
-export function connectDataStream(host: string, port: number, token: Buffer, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
+export interface DataConnectTiming {
+  /** The TCP connect must complete within this (a port that drops packets). */
+  connectMs: number;
+  /** The accept byte (or the daemon's close) must come within this, counted from the start. */
+  answerMs: number;
+}
+
+/** How long to wait for a stream offered with tokens valid for `tokenTtlMs` (0: not said). */
+export function dataConnectTiming(tokenTtlMs: number): DataConnectTiming {
+  const ttl = tokenTtlMs > 0 ? Math.min(tokenTtlMs, 600_000) : DEFAULT_TOKEN_TTL_MS;
+  return { connectMs: CONNECT_TIMEOUT_MS, answerMs: Math.max(CONNECT_TIMEOUT_MS, ttl + ANSWER_MARGIN_MS) };
+}
+
+/**
+ * Calls `fire` `ms` from now, unless `settled()` by then. The check runs after one more pass
+ * of the event loop's I/O: a process that was starved or stopped runs its expired timers BEFORE
+ * it reads what arrived meanwhile, so a bare timer would give up on an answer already received.
+ */
+function deadline(ms: number, settled: () => boolean, fire: () => void): NodeJS.Timeout {
+  return setTimeout(() => setImmediate(() => {
+    if (!settled()) fire();
+  }), ms);
+}
+
+/**
+ * Connect, present the token, wait for the accept byte. DataPlaneUnavailable on any failure: a
+ * connect not done within timing.connectMs, a close (the daemon refused the token), no answer
+ * within timing.answerMs (see ANSWER_MARGIN_MS).
+ */
+export function connectDataStream(host: string, port: number, token: Buffer, timing: DataConnectTiming = dataConnectTiming(0)): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, noDelay: true });
     let done = false;
+    let connected = false;
     const fail = (why: string, cause?: unknown): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clearTimeout(connectTimer);
+      clearTimeout(answerTimer);
       socket.destroy();
       reject(new BlitError({ code: ErrorCodes.DataPlaneUnavailable, message: `data plane ${host}:${port}: ${why}`, cause }));
     };
-    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const connectTimer = deadline(timing.connectMs, () => done || connected, () => fail(`not connected within ${timing.connectMs} ms`));
+    const answerTimer = deadline(timing.answerMs, () => done, () => fail(`no answer to the hello within ${timing.answerMs} ms`));
     socket.once('error', (err) => fail(err.message, err));
     socket.once('close', () => fail('connection closed by the daemon (token refused?)'));
-    socket.once('connect', () => socket.write(helloFrame(token)));
+    socket.once('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      socket.write(helloFrame(token));
+    });
     socket.once('data', (b: Buffer) => {
       if (done) return;
       if (b[0] !== ACK_ACCEPTED || b.length !== 1) return fail('unexpected answer to the hello');
       done = true;
-      clearTimeout(timer);
+      clearTimeout(answerTimer);
       socket.removeAllListeners('close');
       socket.removeAllListeners('error');
       socket.pause();

@@ -1,0 +1,127 @@
+/**
+ * A busy blitd slows a transfer, it does not fail it (hunt-load). 200 `blit` processes at once on
+ * 2 cores: blitd answered some data-stream hellos more than 2 s late; the client had given up on
+ * the stream (its wait was a flat 2 s) while blitd, the token still valid, accepted it, and the
+ * push failed with `data stream 0: read ECONNRESET` (or `... closed before its end`). Now the
+ * client waits for the answer as long as the token may still be accepted (dataplane.ts
+ * ANSWER_MARGIN_MS). A token presented after its expiry is still refused, logged, and the
+ * transfer goes on over gRPC with the warning.
+ *
+ * Deterministic: blitd runs under strace, which stops it (SIGSTOP) at its first accept of a
+ * data-stream connection (its accept4 number 2: number 1 is blit's gRPC connection); the test
+ * resumes it BUSY_MS later. The client has connected and sent its hello by then (the kernel
+ * accepts the connection without blitd) and waits for the answer.
+ */
+import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runBlit, startDaemon, tempDir, writeTree, type RunResult } from './harness';
+import { CLI_ENV } from './module-fixture';
+import { assertSameTree, jsonSummary, tempFilesIn } from './transfer-helpers';
+import { readOr } from '../strace-stops';
+import { needStrace } from '../need-strace';
+
+/** Longer than the client's old flat wait (2 s), shorter than the long token's lifetime. */
+const BUSY_MS = 4000;
+const LONG_TTL_MS = 20_000;
+const SHORT_TTL_MS = 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Outcome {
+  run: RunResult;
+  /** The tree sent (a pull's is the module's copy: cpSync keeps mtimes to the ms only). */
+  from: string;
+  dst: string;
+  log: string;
+}
+
+describe('a busy blitd slows the data-plane handshake, the transfer completes (hunt-load)', function () {
+  this.timeout(120_000);
+  let tmp: { dir: string; cleanup: () => void };
+  let src: string;
+  const runs = new Map<string, Promise<Outcome>>();
+
+  before(function () {
+    needStrace();
+    tmp = tempDir('blit-hunt-load-');
+    src = path.join(tmp.dir, 'src');
+    const files: Record<string, Buffer> = { 'big.bin': crypto.randomBytes(3 << 20) };
+    for (let i = 0; i < 30; i++) files[`sub/f${i}.txt`] = crypto.randomBytes(100 + i * 997);
+    writeTree(src, files);
+    // All at once, each its own blitd: the suite pays one BUSY_MS.
+    for (const [key, dir, ttl] of [['push', 'push', LONG_TTL_MS], ['pull', 'pull', LONG_TTL_MS], ['late', 'push', SHORT_TTL_MS]] as const) {
+      const p = busyTransfer(key, dir, ttl);
+      p.catch(() => undefined);
+      runs.set(key, p);
+    }
+  });
+
+  after(() => tmp?.cleanup());
+
+  /** One copy of `src` (push or pull) against a blitd stopped BUSY_MS at its first data accept. */
+  async function busyTransfer(key: string, dir: 'push' | 'pull', ttlMs: number): Promise<Outcome> {
+    const base = path.join(tmp.dir, key);
+    const mod = path.join(base, 'module');
+    fs.mkdirSync(mod, { recursive: true });
+    if (dir === 'pull') fs.cpSync(src, path.join(mod, 'src'), { recursive: true, preserveTimestamps: true });
+    const trace = path.join(base, 'trace');
+    const daemon = await startDaemon(['--port', '0', '--root', mod, '--data-token-ttl-ms', String(ttlMs)], {
+      env: CLI_ENV,
+      wrap: ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=accept4', '-e', 'inject=accept4:signal=SIGSTOP:when=2', '--'],
+    });
+    let blitdPid = 0;
+    try {
+      const remote = `127.0.0.1:${daemon.port}:/default/`;
+      const dst = dir === 'push' ? path.join(mod, 'dst') : path.join(base, 'dst');
+      const args = dir === 'push' ? ['copy', `${src}/`, `${remote}dst`, '--json'] : ['copy', `${remote}src/`, dst, '--json'];
+      const running = runBlit(args, { env: CLI_ENV, timeoutMs: 90_000 });
+      const until = Date.now() + 60_000;
+      while (!/--- stopped by SIGSTOP ---/.test(readOr(trace))) {
+        assert.ok(Date.now() < until, `${key}: blitd never stopped at a data accept\n${readOr(trace)}\n${daemon.stderr()}`);
+        await sleep(20);
+      }
+      blitdPid = Number(readOr(`/proc/${daemon.proc.pid}/task/${daemon.proc.pid}/children`).trim().split(/\s+/)[0]);
+      assert.ok(blitdPid > 0, `${key}: no blitd under strace`);
+      await sleep(BUSY_MS);
+      process.kill(blitdPid, 'SIGCONT');
+      const run = await running;
+      return { run, from: dir === 'pull' ? path.join(mod, 'src') : src, dst, log: daemon.stderr() };
+    } finally {
+      // blitd itself, not strace, gets the signals.
+      if (blitdPid > 0) {
+        process.kill(blitdPid, 'SIGCONT');
+        process.kill(blitdPid, 'SIGTERM');
+      }
+      await daemon.stop();
+    }
+  }
+
+  async function outcome(key: string): Promise<Outcome & { what: string }> {
+    const o = await runs.get(key)!;
+    return { ...o, what: `${key}: exit ${o.run.code}\n--- stdout\n${o.run.stdout}\n--- stderr\n${o.run.stderr}\n--- blitd\n${o.log}` };
+  }
+
+  for (const key of ['push', 'pull']) {
+    it(`${key}: blitd answers the hellos ${BUSY_MS} ms late, within the token's life: the streams are used`, async () => {
+      const { run, from, dst, what } = await outcome(key);
+      assert.equal(run.code, 0, what);
+      assert.equal(jsonSummary(run.stdout).tcpDataPlane, true, what);
+      assert.doesNotMatch(run.stderr, /unreachable/, what);
+      assertSameTree(from, dst);
+      assert.deepEqual(tempFilesIn(dst), []);
+    });
+  }
+
+  it('a hello that reaches blitd after its token expired is refused and logged; the push goes over gRPC', async () => {
+    const { run, dst, log, what } = await outcome('late');
+    assert.equal(run.code, 0, what);
+    assert.equal(jsonSummary(run.stdout).tcpDataPlane, false, what);
+    assert.match(run.stderr, /TCP data plane unreachable \(.*no answer to the hello within \d+ ms\); sending file data over the gRPC connection instead/, what);
+    assert.match(log, /data plane: connection after the token expired, closed/, what);
+    assert.doesNotMatch(log, /push failed/, what);
+    assertSameTree(src, dst);
+    assert.deepEqual(tempFilesIn(dst), []);
+  });
+});
