@@ -34,6 +34,7 @@ import * as net from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { Logger } from '../daemon/context';
+import { lateCheckedTimeout } from './late-timer';
 
 export const MAGIC = Buffer.from('BLITDATA', 'latin1');
 export const FRAMING_VERSION = 1;
@@ -347,17 +348,6 @@ export function dataConnectTiming(tokenTtlMs: number): DataConnectTiming {
 }
 
 /**
- * Calls `fire` `ms` from now, unless `settled()` by then. The check runs after one more pass
- * of the event loop's I/O: a process that was starved or stopped runs its expired timers BEFORE
- * it reads what arrived meanwhile, so a bare timer would give up on an answer already received.
- */
-function deadline(ms: number, settled: () => boolean, fire: () => void): NodeJS.Timeout {
-  return setTimeout(() => setImmediate(() => {
-    if (!settled()) fire();
-  }), ms);
-}
-
-/**
  * Connect, present the token, wait for the accept byte. DataPlaneUnavailable on any failure: a
  * connect not done within timing.connectMs, a close (the daemon refused the token), no answer
  * within timing.answerMs (see ANSWER_MARGIN_MS).
@@ -375,8 +365,8 @@ export function connectDataStream(host: string, port: number, token: Buffer, tim
       socket.destroy();
       reject(new BlitError({ code: ErrorCodes.DataPlaneUnavailable, message: `data plane ${host}:${port}: ${why}`, cause }));
     };
-    const connectTimer = deadline(timing.connectMs, () => done || connected, () => fail(`not connected within ${timing.connectMs} ms`));
-    const answerTimer = deadline(timing.answerMs, () => done, () => fail(`no answer to the hello within ${timing.answerMs} ms`));
+    const connectTimer = lateCheckedTimeout(timing.connectMs, () => done || connected, () => fail(`not connected within ${timing.connectMs} ms`));
+    const answerTimer = lateCheckedTimeout(timing.answerMs, () => done, () => fail(`no answer to the hello within ${timing.answerMs} ms`));
     socket.once('error', (err) => fail(err.message, err));
     socket.once('close', () => fail('connection closed by the daemon (token refused?)'));
     socket.once('connect', () => {

@@ -3,12 +3,14 @@
  * daemon acting as a client for StartTransfer) opens a control-plane connection. Every call gets
  * a deadline so nothing hangs, and every failure comes back as a BlitError (fromGrpcError).
  */
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { blitClientConstructor, PROTOCOL_VERSION, type BlitClient, type HandshakeResponse__Output } from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { fromGrpcError } from '../daemon/grpc-errors';
 import { grpcTarget } from './endpoint';
 import { blitVersion } from './call-io';
+import { lateCheckedTimeout } from './late-timer';
 
 /** Keepalive ping interval of both sides while a call is open (see CHANNEL_OPTIONS). */
 export const KEEPALIVE_TIME_MS = 30_000;
@@ -37,6 +39,13 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * A push or pull whose channel is not ready after DEFAULT_CONNECT_TIMEOUT_MS, to a port that
+ * still accepts TCP connections, waits for blitd up to this long: its kernel completes the
+ * connection while blitd itself is too busy to answer (many transfers at once on a small
+ * machine). It failed at 5 s until 2026-11-21 (DEVLOG hunt-load).
+ */
+export const DEFAULT_BUSY_TIMEOUT_MS = 60_000;
 
 export type DaemonAddress = { host: string; port: number } | { socket: string };
 
@@ -93,19 +102,37 @@ export interface TransferConnection {
  * the protocol version (and the client's version), and the daemon refuses another version there
  * with the Handshake's message. The call is started at once; the connection is watched here.
  */
-export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: number } = {}): TransferConnection {
+export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: number; busyTimeoutMs?: number } = {}): TransferConnection {
   const target = addressTarget(addr);
   const Ctor = blitClientConstructor();
   const client = new Ctor(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-  // An unref'd timer, not waitForReady: its deadline timer would keep a failed CLI run alive.
+  // Unref'd timers, not waitForReady: its deadline timer would keep a failed CLI run alive.
   let timer: NodeJS.Timeout | undefined;
+  const ready = (): boolean => client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+  const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const busyMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const connectFailed = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      if (client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) {
-        reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} did not answer in time (deadline exceeded)` }));
-      }
-    }, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
-    timer.unref();
+    const started = Date.now();
+    const check = (): void => {
+      void acceptsConnections(addr, connectMs).then((accepts) => {
+        if (ready()) return;
+        const waited = Date.now() - started;
+        if (!accepts) {
+          reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} did not answer in time (deadline exceeded)` }));
+        } else if (waited >= busyMs) {
+          reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} accepts connections but blitd did not answer within ${Math.round(waited / 1000)} s (overloaded or stopped?)` }));
+        } else {
+          // A busy blitd (its kernel accepted the connection, blitd has not got to it yet):
+          // wait on, the transfer is slower, not failed.
+          arm(Math.min(connectMs, busyMs - waited));
+        }
+      });
+    };
+    const arm = (ms: number): void => {
+      timer = lateCheckedTimeout(ms, ready, check);
+      timer.unref();
+    };
+    arm(connectMs);
   });
   connectFailed.catch(() => undefined);
   return {
@@ -131,6 +158,22 @@ export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: 
       client.close();
     },
   };
+}
+
+/** Whether a TCP (or unix socket) connection to `addr` completes within `ms`; closed at once. */
+function acceptsConnections(addr: DaemonAddress, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = 'socket' in addr ? net.connect({ path: addr.socket }) : net.connect({ host: addr.host, port: addr.port });
+    const end = (ok: boolean): void => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(ok);
+    };
+    const t = lateCheckedTimeout(ms, () => s.destroyed, () => end(false));
+    t.unref();
+    s.once('connect', () => end(true));
+    s.once('error', () => end(false));
+  });
 }
 
 /** Opens a channel and performs the version handshake; refuses a mismatched daemon. */
