@@ -122,14 +122,19 @@ describe('push/pull without a Handshake round trip', function () {
     for (const r of [push, pull]) assert.match(r.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${closed}: ECONNREFUSED \\[Unreachable\\]`));
   });
 
-  it('a host that accepts the connection but never speaks gRPC fails after the connect deadline', async () => {
+  // Since hunt-load a port that accepts TCP is waited on as a busy blitd would be, up to
+  // DEFAULT_BUSY_TIMEOUT_MS (30 s); push and pull wait at once.
+  it('a host that accepts the connection but never speaks gRPC fails after the busy deadline, named', async function () {
+    this.timeout(120_000);
     const sockets: net.Socket[] = [];
     const silent = net.createServer((s) => sockets.push(s));
     const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as net.AddressInfo).port)));
     try {
-      const push = await runBlit(['copy', path.join(t.dir, 'src') + '/', `127.0.0.1:${port}:/default/x/`]);
-      const pull = await runBlit(['copy', `127.0.0.1:${port}:/default/x/`, path.join(t.dir, 'pulled') + '/']);
-      for (const r of [push, pull]) assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port} did not answer in time \\(deadline exceeded\\) \\[Unreachable\\]`));
+      const [push, pull] = await Promise.all([
+        runBlit(['copy', path.join(t.dir, 'src') + '/', `127.0.0.1:${port}:/default/x/`], { timeoutMs: 90_000 }),
+        runBlit(['copy', `127.0.0.1:${port}:/default/x/`, path.join(t.dir, 'pulled') + '/'], { timeoutMs: 90_000 }),
+      ]);
+      for (const r of [push, pull]) assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port} accepts connections but blitd did not answer within \\d+ s \\(overloaded or stopped\\?\\) \\[Unreachable\\]`));
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
