@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Entry } from './types';
 import { BlitError, ErrorCodes, fromErrno } from './errors';
-import { Walker, statEntry, failureOf, type DirListing } from './walk';
+import { Walker, statEntry, failureOf, skippedWarning, type DirListing } from './walk';
 import { DestLister, LISTER_FAILED, type ListedDir, type QuickCheck } from './dest-lister';
 import { Differ } from './differ';
 import { dirMetaDiffers } from './compare';
-import { displayPath, EMPTY } from './paths';
+import { EMPTY } from './paths';
 import { applyDirFixes, injectedReadFailures } from './run-support';
 import type { CopyDispatcher } from './copy-dispatch';
 import type { EntryActions } from './entry-actions';
@@ -64,7 +64,7 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
     readAheadDirs: WALK_READ_AHEAD_DIRS,
     signal: options.signal,
     onError: (f) => run.fail(f),
-    onSkipped: (rel, why) => run.emit({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),
+    onSkipped: (rel, why) => run.emit(skippedWarning(rel, why)),
     beforeReadDir: injectedReadFailures(options.debug?.failReadDirs),
   });
   // The destination side of the march runs on a helper thread once it is up (dest-lister.ts);

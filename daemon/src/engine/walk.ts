@@ -182,7 +182,7 @@ export function readDirEntries(abs: Buffer, rel: Buffer, opts: WalkOptions, name
     try {
       const e = opts.fastStat && d.isFile() ? fastFileEntry(join2(abs, d.name), childRel) : statEntry(join2(abs, d.name), childRel);
       if (e === null) {
-        opts.onSkipped?.(childRel, 'not a regular file, directory or symlink');
+        opts.onSkipped?.(childRel, NOT_TRANSFERRED);
         continue;
       }
       out.push(e);
@@ -233,20 +233,31 @@ function readDirEntriesNative(nb: native.NativeBatch, abs: Buffer, rel: Buffer, 
     }
     if (onRecord !== undefined) {
       const kind = onRecord(c, rel);
-      if (kind === 0) opts.onSkipped?.(joined ?? c.joinName(rel), 'not a regular file, directory or symlink');
+      if (kind === 0) opts.onSkipped?.(joined ?? c.joinName(rel), NOT_TRANSFERRED);
       else if (kind === 2) out.push(c.entry(joined ?? c.joinName(rel), false)!);
       continue;
     }
     const childRel = joined!;
     const e = c.entry(childRel, fast);
     if (e === null) {
-      opts.onSkipped?.(childRel, 'not a regular file, directory or symlink');
+      opts.onSkipped?.(childRel, NOT_TRANSFERRED);
       continue;
     }
     out.push(e);
     names?.push(c.nameLatin1());
   }
   return out;
+}
+
+/** Why onSkipped leaves an entry out (a FIFO, socket or device). */
+export const NOT_TRANSFERRED = 'not a regular file, directory or symlink';
+
+/**
+ * The one warning for an entry onSkipped left out, as a local copy, a push and a pull print it
+ * (a pull gets the entries from blitd: convert.ts skippedFromWire).
+ */
+export function skippedWarning(rel: Buffer, why: string): { type: 'warning'; message: string } {
+  return { type: 'warning', message: `${displayPath(rel)}: skipped (${why})` };
 }
 
 export function failureOf(err: unknown, rel: Buffer, what: string, side: ErrnoSide = 'source'): Failure {

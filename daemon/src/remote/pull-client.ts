@@ -14,6 +14,7 @@ import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { defaultMetaOptions } from '../engine/metadata';
 import { filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
+import { skippedWarning } from '../engine/walk';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
 import { formatRemote, type RemoteEndpoint } from './endpoint';
@@ -188,7 +189,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         progress.tick();
       } else if (m.skipped) {
         // As the local engine (tree-run.ts) and a push: a FIFO, socket or device is named.
-        for (const s of skippedFromWire(m.skipped)) onEvent({ type: 'warning', message: `${displayPath(s.rel)}: skipped (${s.why})` });
+        for (const s of skippedFromWire(m.skipped)) onEvent(skippedWarning(s.rel, s.why));
       } else if (m.manifestComplete) {
         if (!decided || !dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest completed before the data plane negotiation' });
         manifestComplete = m.manifestComplete.complete && m.manifestComplete.totalEntries === index;

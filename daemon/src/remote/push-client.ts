@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Outpu
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter, filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
+import { skippedWarning } from '../engine/walk';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
 import type { RemoteEndpoint } from './endpoint';
@@ -35,7 +36,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
       onEvent({ type: 'fileError', failure: f });
     },
     // As the local engine (tree-run.ts): a FIFO, socket or device is named, not silently left out.
-    onSkipped: (rel, why) => onEvent({ type: 'warning', message: `${displayPath(rel)}: skipped (${why})` }),
+    onSkipped: (rel, why) => onEvent(skippedWarning(rel, why)),
   });
   const destPath = remoteTargetPath(srcArg, dst.path, source.isDir);
   // No Handshake round trip: the header below carries the protocol version (grpc-client.ts).
