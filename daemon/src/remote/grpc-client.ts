@@ -109,7 +109,9 @@ export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: 
   const client = new Ctor(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   // Unref'd timers, not waitForReady: its deadline timer would keep a failed CLI run alive.
   let timer: NodeJS.Timeout | undefined;
-  const ready = (): boolean => client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+  /** Set by close(): a probe still in flight then neither re-arms nor rejects. */
+  let closed = false;
+  const ready = (): boolean => closed || client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
   const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const busyMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   const connectFailed = new Promise<never>((_resolve, reject) => {
@@ -155,6 +157,7 @@ export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: 
       }
     },
     close: () => {
+      closed = true;
       clearTimeout(timer);
       client.close();
     },
