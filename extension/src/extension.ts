@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DAEMON_UNAVAILABLE, DaemonCallError, type DaemonClient } from './daemon-client';
+import { DAEMON_UNAVAILABLE, DaemonCallError, type DaemonClient, type TransferRequest } from './daemon-client';
 import { DaemonManager, defaultSocketPath } from './daemon-manager';
 import { followDaemon, JobTracker } from './job-tracker';
 import { isFinished, percentDone, statusText, type JobRecord } from './jobs';
@@ -256,6 +256,12 @@ class Blit {
     return folder !== undefined && target ? { folder, target } : undefined;
   }
 
+  /** The request of `kind` from a picked folder to its target, with that folder's settings. */
+  requestFor(kind: SyncKind, picked: { folder: string; target: Target }, deleteConfirmed = false): TransferRequest {
+    const { folder, target } = picked;
+    return buildRequest({ kind, target, folder, gitignore: this.gitignoreSetting(folder), where: this.folderLabel(folder), deleteConfirmed });
+  }
+
   /** push / pull: one job, progress, one message on failure (an information when cancelled). */
   async sync(kind: Extract<SyncKind, 'push' | 'pull'>, args: CommandArgs): Promise<CommandResult> {
     let target: Target | undefined;
@@ -264,7 +270,7 @@ class Blit {
       if (!picked) return { error: 'cancelled by the user' };
       target = picked.target;
       const { folder } = picked;
-      const req = buildRequest({ kind, target, folder, gitignore: this.gitignoreSetting(folder), where: this.folderLabel(folder) });
+      const req = this.requestFor(kind, picked);
       const rec = await this.runJob(req, { notify: true, wait: args.wait, tree: { folder, target: target.name } });
       if (args.wait === false) return this.result(rec);
       const outcome = outcomeOfJob(rec.job, target);
@@ -284,8 +290,7 @@ class Blit {
       const picked = await this.pickFolderAndTarget(args);
       if (!picked) return { error: 'cancelled by the user' };
       target = picked.target;
-      const { folder } = picked;
-      const req = buildRequest({ kind: args.mirror ? 'preview-mirror' : 'preview-push', target, folder, gitignore: this.gitignoreSetting(folder), where: this.folderLabel(folder) });
+      const req = this.requestFor(args.mirror ? 'preview-mirror' : 'preview-push', picked);
       // a dry run of a big tree takes a while: a cancellable notification, as for the real run
       const rec = await this.runJob(req, { notify: true });
       const outcome = outcomeOfJob(rec.job, target);
@@ -315,9 +320,7 @@ class Blit {
       if (!picked) return { error: 'cancelled by the user' };
       target = picked.target;
       const { folder } = picked;
-      const gitignore = this.gitignoreSetting(folder);
-      const where = this.folderLabel(folder);
-      const dry = await this.runJob(buildRequest({ kind: 'preview-mirror', target, folder, gitignore, where }), { notify: true });
+      const dry = await this.runJob(this.requestFor('preview-mirror', picked), { notify: true });
       const dryOutcome = outcomeOfJob(dry.job, target);
       if (dryOutcome.kind !== 'ok') {
         this.tell(dryOutcome);
@@ -331,7 +334,7 @@ class Blit {
         const ok = await vscode.window.showWarningMessage(text, { modal: true, detail: 'Run "Blit: Preview Sync (Dry Run)" to see the list.' }, 'Mirror');
         if (ok !== 'Mirror') return { deletions, error: 'cancelled by the user' };
       }
-      const rec = await this.runJob(buildRequest({ kind: 'mirror', target, folder, gitignore, deleteConfirmed: true, where }), { notify: true, wait: args.wait, tree: { folder, target: target.name } });
+      const rec = await this.runJob(this.requestFor('mirror', picked, true), { notify: true, wait: args.wait, tree: { folder, target: target.name } });
       const outcome: JobOutcome = args.wait === false ? { kind: 'ok' } : outcomeOfJob(rec.job, target);
       this.tell(outcome);
       return this.result(rec, { deletions, ...(outcome.kind === 'ok' ? {} : { error: outcome.message }) });
