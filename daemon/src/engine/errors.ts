@@ -3,6 +3,8 @@
  * extension: a complete table of codes). Every failure the user can see carries a code, the path
  * it concerns (when there is one) and whether retrying can help.
  */
+import * as util from 'node:util';
+
 export const ErrorCodes = {
   // usage and input
   Usage: 'Usage',
@@ -134,5 +136,9 @@ export function fromErrno(err: unknown, path: string, what: string, side: ErrnoS
   if (side === 'destination') table.ENOENT = [ErrorCodes.IoError, 'no such file or directory'];
   const hit = table[errno];
   if (hit) return new BlitError({ code: hit[0], message: `${what}: ${hit[1]} (${errno})`, path, cause: err });
+  // Any other errno reads the same way from the system's table. Not the error's own message:
+  // that names the path the syscall used, which on blitd is an internal `/proc/self/fd/N/...`.
+  const text = typeof e?.errno === 'number' ? util.getSystemErrorMap().get(-Math.abs(e.errno)) : undefined;
+  if (text && text[0] === errno) return new BlitError({ code: ErrorCodes.IoError, message: `${what}: ${text[1]} (${errno})`, path, cause: err });
   return new BlitError({ code: ErrorCodes.IoError, message: `${what}: ${detail}`, path, cause: err });
 }
