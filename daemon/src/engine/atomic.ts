@@ -91,13 +91,30 @@ export function removeStaleTemps(dirAbs: Buffer, name?: Buffer): number {
 export const STALE_TEMP_MS = 15 * 60 * 1000;
 
 /**
- * Unlink `abs` (a temp name the differ found in the destination) if it is a regular file not
- * modified for STALE_TEMP_MS. True if removed; never throws (gone already, or not ours: left).
+ * STALE_TEMP_MS, or (test hook) BLIT_TEST_STALE_TEMP_MS: tests cannot backdate a ctime, so they
+ * shorten the age instead and let a temp grow old for real.
+ */
+function staleTempMs(): number {
+  const v = process.env['BLIT_TEST_STALE_TEMP_MS'];
+  if (v === undefined || v === '') return STALE_TEMP_MS;
+  const ms = Number(v);
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`BLIT_TEST_STALE_TEMP_MS: expected a whole number of ms, got ${v}`);
+  return ms;
+}
+
+/**
+ * Unlink `abs` (a temp name the differ found in the destination) if it is a regular file whose
+ * data AND inode were last changed STALE_TEMP_MS ago or more. Both times: a live temp's commit
+ * sets the source's (old) mtime on it in the instant before its rename, and only the ctime (set
+ * by that very utimensat) still says it is live. A run stopped (SIGSTOP) for longer than the age
+ * can still lose its temp: its rename then fails named, nothing is lost. True if removed; throws
+ * only for a malformed test hook (a file gone already, or not ours: left, false).
  */
 export function removeIfStaleTemp(abs: Buffer, now = Date.now()): boolean {
+  const staleMs = staleTempMs();
   try {
     const st = fs.lstatSync(abs);
-    if (!st.isFile() || now - st.mtimeMs < STALE_TEMP_MS) return false;
+    if (!st.isFile() || now - Math.max(st.mtimeMs, st.ctimeMs) < staleMs) return false;
     fs.unlinkSync(abs);
     return true;
   } catch {

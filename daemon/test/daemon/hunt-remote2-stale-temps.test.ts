@@ -4,7 +4,8 @@
  * (the remote destination ignored the differ's temp names; the local engine removed stale ones).
  * Now a temp not written for STALE_TEMP_MS (15 min, engine/atomic.ts) is removed by the next
  * transfer that lists its directory; a fresh one (a transfer running right now) is left alone.
- * The age is simulated with utimes: the rule reads the mtime, the kill itself is real.
+ * The age is real, the rule's age shortened for the second run (BLIT_TEST_STALE_TEMP_MS): the
+ * rule reads the ctime too, which cannot be backdated. The kill itself is real.
  * Deterministic: strace stops the sender at its first sendfile(2), the receiver then has the temp.
  */
 import * as assert from 'node:assert/strict';
@@ -29,10 +30,18 @@ async function waitForTemp(dir: string, what: () => string): Promise<string> {
   }
 }
 
-/** Backdates `file` an hour: a temp of a run killed long ago. */
-function age(file: string): void {
-  const old = Date.now() / 1000 - 3600;
-  fs.utimesSync(file, old, old);
+/**
+ * The stale-temp age for the second run (BLIT_TEST_STALE_TEMP_MS): the rule reads the ctime too,
+ * which cannot be backdated, so `file` grows this old for real. Long enough that the FRESH temp
+ * written after the wait stays younger while a loaded machine starts blitd and blit.
+ */
+const STALE_MS = 5000;
+const STALE_ENV: NodeJS.ProcessEnv = { ...CLI_ENV, BLIT_TEST_STALE_TEMP_MS: String(STALE_MS) };
+
+/** Waits until `file` (a temp of the killed run) was last changed STALE_MS ago. */
+async function age(file: string): Promise<void> {
+  const st = fs.statSync(file);
+  await sleep(Math.max(0, Math.max(st.mtimeMs, st.ctimeMs) + STALE_MS + 100 - Date.now()));
 }
 
 describe('remote: temps left by a receiver SIGKILLed mid-transfer (hunt-remote2)', function () {
@@ -62,15 +71,17 @@ describe('remote: temps left by a receiver SIGKILLed mid-transfer (hunt-remote2)
     });
     assert.notEqual(out.code, 0, out.stderr);
     assert.deepEqual(tempFilesIn(dst), [stale], 'SIGKILL leaves the temp');
-    age(stale);
+    await age(stale);
     fs.writeFileSync(path.join(dst, FRESH), 'live');
-    daemon = await startDaemon(['--port', '0', '--root', mod], { env: CLI_ENV });
+    daemon = await startDaemon(['--port', '0', '--root', mod], { env: STALE_ENV });
     try {
       const again = await runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/d/`], { env: CLI_ENV });
       assert.equal(again.code, 0, again.stderr);
       assert.deepEqual(tempFilesIn(dst), [path.join(dst, FRESH)], 'the stale temp is removed, the fresh one kept');
       assert.equal(fs.statSync(path.join(dst, 'big.bin')).size, 40 << 20);
-      // A mirror never lists or deletes the fresh temp as an extra.
+      // A mirror never lists or deletes the fresh temp as an extra (kept fresh: the copy may have
+      // taken longer than STALE_MS on a loaded machine).
+      fs.writeFileSync(path.join(dst, FRESH), 'live');
       const m = await runBlit(['mirror', '--yes', '--json', `${src}/`, `127.0.0.1:${daemon.port}:/default/d/`], { env: CLI_ENV });
       assert.equal(m.code, 0, m.stderr);
       assert.deepEqual(tempFilesIn(dst), [path.join(dst, FRESH)]);
@@ -116,11 +127,11 @@ describe('remote: temps left by a receiver SIGKILLed mid-transfer (hunt-remote2)
       await held.stop();
     }
     assert.deepEqual(tempFilesIn(dst), [stale], 'SIGKILL leaves the temp');
-    age(stale);
+    await age(stale);
     fs.writeFileSync(path.join(dst, FRESH), 'live');
     const daemon = await startDaemon(['--port', '0', '--root', mod], { env: CLI_ENV });
     try {
-      const again = await runBlit(['copy', `127.0.0.1:${daemon.port}:/default/v/`, dst], { env: CLI_ENV });
+      const again = await runBlit(['copy', `127.0.0.1:${daemon.port}:/default/v/`, dst], { env: STALE_ENV });
       assert.equal(again.code, 0, again.stderr);
       assert.deepEqual(tempFilesIn(dst), [path.join(dst, FRESH)], 'the stale temp is removed, the fresh one kept');
       assert.equal(fs.statSync(path.join(dst, 'big.bin')).size, 40 << 20);

@@ -66,11 +66,22 @@ describe('engine: failures and safety', function () {
     const src = tempDir();
     const dst = tempDir();
     writeTree(src, { 'd/f': 'f' });
-    writeTree(dst, { 'd/.blit.f.0123456789ab.tmp': 'half', 'd/.blit.g.0123456789ab.tmp': 'live' });
+    writeTree(dst, { 'd/.blit.f.0123456789ab.tmp': 'half' });
+    // The age is real (a ctime cannot be backdated): the rule's age shortened to 3 s for this run.
+    const staleMs = 3000;
+    await new Promise((r) => setTimeout(r, staleMs + 100));
+    writeTree(dst, { 'd/.blit.g.0123456789ab.tmp': 'live', 'd/.blit.h.0123456789ab.tmp': 'committing' });
+    // A live temp right before its rename: its commit has set the source's old mtime on it.
     const old = Date.now() / 1000 - 3600;
-    fs.utimesSync(path.join(dst, 'd/.blit.f.0123456789ab.tmp'), old, old);
-    const r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
-    assert.deepEqual(listTree(dst), ['d/', 'd/.blit.g.0123456789ab.tmp', 'd/f']);
+    fs.utimesSync(path.join(dst, 'd/.blit.h.0123456789ab.tmp'), old, old);
+    process.env['BLIT_TEST_STALE_TEMP_MS'] = String(staleMs);
+    let r: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(src + '/', dst, opts({ mode: 'mirror', deleteConfirmed: true }));
+    } finally {
+      delete process.env['BLIT_TEST_STALE_TEMP_MS'];
+    }
+    assert.deepEqual(listTree(dst), ['d/', 'd/.blit.g.0123456789ab.tmp', 'd/.blit.h.0123456789ab.tmp', 'd/f']);
     assert.ok(r.warnings().some((w) => /interrupted run/.test(w)));
     assert.deepEqual(r.items('delete'), [], 'temps are never mirror deletions');
   });
