@@ -164,7 +164,8 @@ describe('remote sender: small files through the native batch reader', () => {
     // Codes and reasons as source-check readFailure gives them (ENOENT: SourceNotFound).
     assert.deepEqual(failed, { 4: 'SourceChanged', 5: 'SourceChanged', 6: 'SourceNotFound', 9: 'IoError', 10: 'SourceChanged' });
     assert.equal(batched.results.find((r): r is FileResult => r.index === 6 && !r.ok)?.reason, 'cannot read: no such file or directory (ENOENT)');
-    for (const r of batched.results) if (!r.ok && r.code === 'IoError') assert.match(r.reason, /^cannot read: E[A-Z]+: .*, (open|read) '/);
+    // Other errnos read as the table's own do, the system's text and the code, no internal path.
+    for (const r of batched.results) if (!r.ok && r.code === 'IoError') assert.match(r.reason, /^cannot read: [a-z][^/']* \(E[A-Z]+\)$/);
     assert.ok(!batched.frames.some((f) => /^(start|error) (4|5|6|9|10)$/.test(f)), 'nothing of a failed small file is sent');
     assert.equal(batched.frames.at(-1), 'stream end');
   });
