@@ -2,6 +2,7 @@
  * `blitd` entry point: parse flags, load the config (refusing a bad one with FILE:LINE: key:
  * cause), build the ServerContext, serve, and shut down gracefully on SIGTERM/SIGINT.
  */
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { ModuleConfig, ServerContext } from './context';
@@ -144,6 +145,10 @@ export async function main(argv: string[]): Promise<number> {
     const nativeRefused = nativeBatchRefusedWarning();
     if (nativeRefused) log.warn(nativeRefused);
     const shutdown = new AbortController();
+    // Every job and every served push/pull listens on this one signal while it runs (removed at
+    // its end: CallLatch.unwatch, Jobs), so more than 10 at once is normal load, not a leak; Node's
+    // default limit printed `MaxListenersExceededWarning` on blitd's stderr (busy-admin).
+    setMaxListeners(0, shutdown.signal);
     const jobs = new Jobs({ shutdown: shutdown.signal });
     const bindHost = flags.bind ?? file.bind ?? DEFAULT_BIND;
     const ctx: ServerContext = {

@@ -1,7 +1,8 @@
 /**
  * Connect to a blitd and handshake: the one way every client (CLI admin verbs, push/pull, the
  * daemon acting as a client for StartTransfer) opens a control-plane connection. Every call gets
- * a deadline so nothing hangs, and every failure comes back as a BlitError (fromGrpcError).
+ * a deadline so nothing hangs (the connection itself: watchConnect's rule, the same for every
+ * client), and every failure comes back as a BlitError (fromGrpcError).
  */
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -51,8 +52,10 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 export type DaemonAddress = { host: string; port: number } | { socket: string };
 
 export interface ConnectOptions {
-  /** Deadline for the connection and handshake (ms). */
+  /** How long before an unanswered connection's port is probed, and the probe's own deadline (ms): see watchConnect. */
   connectTimeoutMs?: number;
+  /** The longest wait for a blitd whose port accepts TCP connections but that has not answered (ms). */
+  busyTimeoutMs?: number;
   /** Sent in the handshake; tests use it to present a different protocol version. */
   protocolVersion?: number;
   clientVersion?: string;
@@ -107,37 +110,8 @@ export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: 
   const target = addressTarget(addr);
   const Ctor = blitClientConstructor();
   const client = new Ctor(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-  // Unref'd timers, not waitForReady: its deadline timer would keep a failed CLI run alive.
-  let timer: NodeJS.Timeout | undefined;
-  /** Set by close(): a probe still in flight then neither re-arms nor rejects. */
-  let closed = false;
-  const ready = (): boolean => closed || client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
-  const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const busyMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const connectFailed = new Promise<never>((_resolve, reject) => {
-    const started = Date.now();
-    const check = (): void => {
-      void acceptsConnections(addr, connectMs).then((accepts) => {
-        if (ready()) return;
-        const waited = Date.now() - started;
-        if (!accepts) {
-          reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} did not answer in time (deadline exceeded)` }));
-        } else if (waited >= busyMs) {
-          reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} accepts connections but blitd did not answer within ${Math.round(waited / 1000)} s (overloaded or stopped?)` }));
-        } else {
-          // A busy blitd (its kernel accepted the connection, blitd has not got to it yet):
-          // wait on, the transfer is slower, not failed.
-          arm(Math.min(connectMs, busyMs - waited));
-        }
-      });
-    };
-    const arm = (ms: number): void => {
-      timer = lateCheckedTimeout(ms, ready, check);
-      timer.unref();
-    };
-    arm(connectMs);
-  });
-  connectFailed.catch(() => undefined);
+  const watch = watchConnect(addr, target, () => client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY, opts);
+  const connectFailed = watch.failed;
   return {
     client,
     target,
@@ -157,9 +131,61 @@ export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: 
       }
     },
     close: () => {
-      closed = true;
-      clearTimeout(timer);
+      watch.stop();
       client.close();
+    },
+  };
+}
+
+export interface ConnectWatch {
+  /** Rejects (BlitError Unreachable) as described at watchConnect; never resolves. */
+  failed: Promise<never>;
+  /** Ends the watch (the connection answered, or is closed): a probe in flight neither re-arms nor rejects. */
+  stop(): void;
+}
+
+/**
+ * The one rule for how long a client waits for blitd to answer (push, pull, and since busy-admin
+ * the admin verbs' Handshake): `answered()` false after connectMs -> a plain TCP connect probes
+ * the port. Refused or no answer: the host is not there, fail now (`did not answer in time`).
+ * Accepted: blitd's kernel took the connection while blitd itself is too busy (or stopped) to
+ * answer, so wait on, probing every connectMs, up to busyMs in all (DEVLOG hunt-load). Unref'd
+ * timers, not waitForReady: its deadline timer would keep a failed CLI run alive.
+ */
+export function watchConnect(addr: DaemonAddress, target: string, answered: () => boolean, opts: { connectTimeoutMs?: number; busyTimeoutMs?: number } = {}): ConnectWatch {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const settled = (): boolean => stopped || answered();
+  const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const busyMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const failed = new Promise<never>((_resolve, reject) => {
+    const started = Date.now();
+    const check = (): void => {
+      void acceptsConnections(addr, connectMs).then((accepts) => {
+        if (settled()) return;
+        const waited = Date.now() - started;
+        if (!accepts) {
+          reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} did not answer in time (deadline exceeded)` }));
+        } else if (waited >= busyMs) {
+          reject(new BlitError({ code: ErrorCodes.Unreachable, message: `${target} accepts connections but blitd did not answer within ${Math.round(waited / 1000)} s (overloaded or stopped?)` }));
+        } else {
+          // A busy blitd: wait on, the call is slower, not failed.
+          arm(Math.min(connectMs, busyMs - waited));
+        }
+      });
+    };
+    const arm = (ms: number): void => {
+      timer = lateCheckedTimeout(ms, settled, check);
+      timer.unref();
+    };
+    arm(connectMs);
+  });
+  failed.catch(() => undefined);
+  return {
+    failed,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
     },
   };
 }
@@ -205,17 +231,25 @@ export async function connectDaemon(addr: DaemonAddress, opts: ConnectOptions = 
     }
   }
 
+  // No deadline on this Handshake: the watch bounds it (a refused port fails at once through
+  // the call itself; a busy blitd is waited on as a push would wait). A flat 5 s deadline failed
+  // `blit ls`/`du` against a blitd a few seconds behind (busy-admin).
+  let answered = false;
+  const watch = watchConnect(addr, target, () => answered, opts);
   let handshake: HandshakeResponse__Output;
   try {
-    handshake = await handshakeWith(client, target, opts);
+    handshake = await Promise.race([handshakeWith(client, target, { ...opts, connectTimeoutMs: 0 }), watch.failed]);
   } catch (err) {
     client.close();
     throw err;
+  } finally {
+    answered = true;
+    watch.stop();
   }
   return { client, target, handshake, unary, stream, close: () => client.close() };
 }
 
-/** The Handshake RPC (deadline: the connect timeout); throws ProtocolMismatch when refused. */
+/** The Handshake RPC (deadline: the connect timeout, none when 0); throws ProtocolMismatch when refused. */
 async function handshakeWith(client: BlitClient, target: string, opts: ConnectOptions): Promise<HandshakeResponse__Output> {
   const protocolVersion = opts.protocolVersion ?? PROTOCOL_VERSION;
   const handshake = await new Promise<HandshakeResponse__Output>((resolve, reject) => {

@@ -15,10 +15,11 @@
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { runBlit, startDaemon, tempDir, writeTree, type RunResult } from './harness';
 import { CLI_ENV } from './module-fixture';
-import { assertSameTree, jsonSummary, tempFilesIn } from './transfer-helpers';
+import { assertSameTree, jsonSummary, rawPush, tempFilesIn, type RawPush } from './transfer-helpers';
 import { readOr } from '../strace-stops';
 import { needStrace } from '../need-strace';
 
@@ -158,3 +159,77 @@ describe('a push to a blitd too busy to answer its connection for longer than th
     }
   });
 });
+
+describe('admin verbs against a blitd too busy to answer for longer than the connect deadline (busy-admin)', function () {
+  this.timeout(120_000);
+
+  /**
+   * Same stop as above, for `blit ls` and `blit du` (connectDaemon's Handshake). Before: a flat
+   * 5 s Handshake deadline, `did not answer in time (deadline exceeded) [Unreachable]`. Now the
+   * push/pull rule (watchConnect): wait while the port accepts TCP connections.
+   */
+  it('ls and du wait for it and answer; a refused port still fails at once, named', async () => {
+    const STOPPED_MS = 8000;
+    const tmp = tempDir('blit-busy-admin-');
+    const mod = path.join(tmp.dir, 'module');
+    writeTree(mod, { 'a.txt': 'abc', 'sub/b.bin': crypto.randomBytes(5000) });
+    const daemon = await startDaemon(['--port', '0', '--root', mod], { env: CLI_ENV });
+    try {
+      process.kill(daemon.proc.pid!, 'SIGSTOP');
+      const remote = `127.0.0.1:${daemon.port}:/default/`;
+      const ls = runBlit(['ls', remote, '--json'], { env: CLI_ENV, timeoutMs: 90_000 });
+      const du = runBlit(['du', remote, '--json'], { env: CLI_ENV, timeoutMs: 90_000 });
+      await sleep(STOPPED_MS);
+      process.kill(daemon.proc.pid!, 'SIGCONT');
+      const [l, d] = [await ls, await du];
+      for (const r of [l, d]) assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${daemon.stderr()}`);
+      const names = (JSON.parse(l.stdout) as { entries: { path: string }[] }).entries.map((e) => e.path).sort();
+      assert.deepEqual(names, ['a.txt', 'sub']);
+      assert.equal((JSON.parse(d.stdout) as { bytes: number }).bytes, 5003, d.stdout);
+    } finally {
+      process.kill(daemon.proc.pid!, 'SIGCONT');
+      await daemon.stop();
+      tmp.cleanup();
+    }
+    const closed = await closedPort();
+    const r = await runBlit(['ls', `127.0.0.1:${closed}:/default/`], { env: CLI_ENV });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${closed}: ECONNREFUSED \\[Unreachable\\]`));
+  });
+});
+
+describe('blitd serving more than 10 transfers at once (busy-admin)', () => {
+  /**
+   * Each served push/pull and each job listens on the daemon's shutdown signal while it runs
+   * (removed at its end): Node's default limit of 10 listeners printed
+   * `MaxListenersExceededWarning: 11 abort listeners added to [AbortSignal]` on blitd's stderr.
+   * 12 pushes held open at their negotiation (the listeners are added before it is sent).
+   */
+  it('prints no MaxListenersExceededWarning', async function () {
+    this.timeout(60_000);
+    const tmp = tempDir('blit-busy-listeners-');
+    const daemon = await startDaemon(['--port', '0', '--root', tmp.dir], { env: CLI_ENV });
+    const pushes: RawPush[] = [];
+    try {
+      for (let i = 0; i < 12; i++) pushes.push(await rawPush(daemon.port, 'default', `p${i}`));
+      for (const p of pushes) await p.until('negotiation');
+      // A warning is emitted on the next tick after the listener that crossed the limit.
+      await sleep(200);
+      assert.match(daemon.stderr(), /push started/);
+      assert.doesNotMatch(daemon.stderr(), /MaxListenersExceededWarning/);
+    } finally {
+      for (const p of pushes) p.close();
+      await daemon.stop();
+      tmp.cleanup();
+    }
+  });
+});
+
+function closedPort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
