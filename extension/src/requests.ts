@@ -25,10 +25,15 @@ export interface RequestInput {
 
 const withSlash = (p: string) => (p.endsWith('/') ? p : `${p}/`);
 
+/** The exclude patterns blitd gets for `target` (upload on save matches a saved file against the same list). */
+export function requestExcludes(target: Target, gitignore: boolean): string[] {
+  // Git metadata never leaves the machine with a git-aware sync: it is not part of the workspace.
+  return gitignore ? ['.git', ...target.excludes.filter((e) => e !== '.git')] : [...target.excludes];
+}
+
 export function buildRequest(i: RequestInput): TransferRequest {
   const t = i.target;
-  // Git metadata never leaves the machine with a git-aware sync: it is not part of the workspace.
-  const excludes = i.gitignore ? ['.git', ...t.excludes.filter((e) => e !== '.git')] : [...t.excludes];
+  const excludes = requestExcludes(t, i.gitignore);
   const base = { excludes, gitignore: i.gitignore, deleteConfirmed: false, dryRun: false };
   const push = { source: withSlash(i.folder), destination: remoteSpec(t) };
   const of = i.where ? ` (${i.where})` : '';

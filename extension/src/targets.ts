@@ -3,6 +3,9 @@
  * formatting (the `HOST[:PORT]:/MODULE/PATH` form blitd's StartTransfer takes), and the rule for
  * choosing a target. Pure: no `vscode` import, so it is unit-tested with mocha.
  */
+// The engine's filter itself (bundled into the extension by esbuild; it needs only picomatch and
+// ignore), so the extension and blitd can never disagree on what a target's exclude matches.
+import { Filter } from '@blit/daemon/dist/src/engine/filter';
 
 export interface Target {
   name: string;
@@ -129,13 +132,25 @@ export function parseTarget(raw: unknown, at: string): Target {
 }
 
 /**
- * True when a plain-name exclude (no glob character, no '/', e.g. `.vscode`) names a component of
- * `rel` ('/'-separated, relative to the folder). Upload on save starts no job for such a file; a
- * glob exclude is left to blitd's filter (the same rules for every command), which sends nothing.
+ * True when blitd's filter leaves `rel` ('/'-separated, relative to the folder) out for these
+ * exclude patterns: the engine's own matcher (daemon/src/engine/filter.ts, rsync's shapes: `*.log`
+ * at any depth, `deep/x` trailing components, `/top` anchored, `cache/` directories only, `sub/**`
+ * below sub), never a second copy of its rules. Each directory on the way is asked first, as a
+ * directory (the engine never descends an excluded one), then the file. Upload on save starts no
+ * job for such a file (it would send nothing). A pattern the engine refuses is left to blitd, which
+ * names it when the job runs.
  */
-export function excludedByName(rel: string, excludes: readonly string[]): boolean {
-  const names = excludes.filter((e) => !/[*?[\]{}!/\\]/.test(e));
-  return names.length > 0 && rel.split('/').some((part) => names.includes(part));
+export function excludedByFilter(rel: string, excludes: readonly string[]): boolean {
+  if (excludes.length === 0 || rel === '') return false;
+  let filter: Filter;
+  try {
+    filter = new Filter({ excludes: [...excludes], includes: [], gitignore: false });
+  } catch {
+    return false;
+  }
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) if (filter.excludes(parts.slice(0, i).join('/'), true)) return true;
+  return filter.excludes(rel, false);
 }
 
 /** Parses the whole `blit.targets` value. Duplicate names are rejected (commands pick by name). */

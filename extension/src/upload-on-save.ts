@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import type { TransferRequest } from './daemon-client';
 import { findGitDir, GitBusyMonitor } from './git-busy';
 import type { JobOutcome } from './messages';
-import { buildRequest } from './requests';
+import { buildRequest, requestExcludes } from './requests';
 import { SaveBatcher, type Clock } from './save-batcher';
-import { excludedByName, type Target } from './targets';
+import { excludedByFilter, type Target } from './targets';
 
 export interface UploadOnSaveOptions {
   /** The targets of a workspace folder (each folder of a multi-root workspace has its own settings). */
@@ -73,8 +73,10 @@ export class UploadOnSave {
     if (!where) return 0;
     let targets: Target[];
     try {
-      // a file the target excludes by name (`.vscode/settings.json` by default) starts no upload
-      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave && !excludedByName(where.rel, t.excludes));
+      // A file the request's excludes leave out (`.vscode/settings.json` by default, `*.log`,
+      // `build/`) starts no upload: blitd's filter would make it a job that sends nothing.
+      const gitignore = this.opts.gitignore(where.folder);
+      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave && !excludedByFilter(where.rel, requestExcludes(t, gitignore)));
     } catch {
       return 0; // bad settings are reported by the commands, not on every save
     }

@@ -161,6 +161,31 @@ describe('upload on save: from saved paths to one files_from request', () => {
     }
   });
 
+  it('saving a file the target excludes by a glob (*.log, build/, /top.txt) starts no upload; a file the globs do not match does', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const clock = new ManualClock();
+    const sent: TransferRequest[] = [];
+    const globs = parseTargets([{ name: 'g', host: 'h', module: 'm', uploadOnSave: true, excludes: ['*.log', 'build/', '/top.txt', 'docs/*/*.md'] }]).targets[0]!;
+    const u = new UploadOnSave({
+      targets: () => [globs],
+      gitignore: () => true, delayMs: () => 300, run: async (req) => (sent.push(req), { kind: 'ok' as const }),
+      describeError: String, notify: () => {}, log: () => {}, clock,
+    });
+    try {
+      for (const rel of ['debug.log', 'sub/deep/x.log', 'build/out.js', 'a/build/b/c.js', 'top.txt', 'docs/drafts/n.md', 'vendor/.git/config']) {
+        assert.equal(u.onSaved(path.join(ws, rel), [ws]), 0, `${rel} is excluded: no upload`);
+      }
+      await clock.advance(1000);
+      assert.equal(sent.length, 0, 'a job was started for excluded files');
+      for (const rel of ['build', 'sub/top.txt', 'docs/n.md', 'x.log.txt']) assert.equal(u.onSaved(path.join(ws, rel), [ws]), 1, `${rel} is not excluded`);
+      await clock.advance(300);
+      assert.deepEqual(sent.map((r) => [...(r.filesFrom ?? [])].sort()), [['build', 'docs/n.md', 'sub/top.txt', 'x.log.txt']]);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
   it('says once that it holds a batch back while git holds index.lock, and once when it goes on', async () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
     fs.mkdirSync(path.join(ws, '.git'));

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { chooseTarget, DEFAULT_EXCLUDES, excludedByName, parseTargets, remoteSpec, targetToSetting, TargetConfigError, type Target } from '../../src/targets';
+import { chooseTarget, DEFAULT_EXCLUDES, excludedByFilter, parseTargets, remoteSpec, targetToSetting, TargetConfigError, type Target } from '../../src/targets';
 
 const t = (over: Partial<Target> = {}): Target => ({ name: 'a', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: false, ...over });
 
@@ -28,14 +28,46 @@ describe('blit.targets parsing', () => {
     assert.deepEqual(parseTargets([targetToSetting(targets[2]!)]).targets[0]!.excludes, []);
   });
 
-  it('a saved file named by a plain-name exclude is recognised at any depth; globs are left to blitd', () => {
-    assert.equal(excludedByName('.vscode/settings.json', DEFAULT_EXCLUDES), true);
-    assert.equal(excludedByName('sub/.DS_Store', DEFAULT_EXCLUDES), true);
-    assert.equal(excludedByName('a/.vscode/x', DEFAULT_EXCLUDES), true);
-    assert.equal(excludedByName('.vscodex/settings.json', DEFAULT_EXCLUDES), false);
-    assert.equal(excludedByName('src/a.ts', DEFAULT_EXCLUDES), false);
-    assert.equal(excludedByName('.vscode/settings.json', []), false);
-    assert.equal(excludedByName('x.log', ['*.log']), false, 'a glob is blitd\'s to match');
+  it('a saved file a plain-name exclude names is recognised at any depth', () => {
+    assert.equal(excludedByFilter('.vscode/settings.json', DEFAULT_EXCLUDES), true);
+    assert.equal(excludedByFilter('sub/.DS_Store', DEFAULT_EXCLUDES), true);
+    assert.equal(excludedByFilter('a/.vscode/x', DEFAULT_EXCLUDES), true);
+    assert.equal(excludedByFilter('.vscodex/settings.json', DEFAULT_EXCLUDES), false);
+    assert.equal(excludedByFilter('src/a.ts', DEFAULT_EXCLUDES), false);
+    assert.equal(excludedByFilter('.vscode/settings.json', []), false);
+  });
+
+  it('a saved file a glob exclude matches is recognised with the engine\'s rsync rules', () => {
+    const cases: Array<[string, string[], boolean]> = [
+      // a pattern without '/' matches the last component at any depth (dotfiles too)
+      ['x.log', ['*.log'], true],
+      ['deep/er/x.log', ['*.log'], true],
+      ['deep/.hidden.log', ['*.log'], true],
+      ['x.log.txt', ['*.log'], false],
+      ['logs/x.txt', ['log?'], true], // an excluded directory on the way leaves its files out
+      ['a/[b].txt', ['\\[b\\].txt'], true],
+      ['a/b.txt', ['[ab].txt'], true],
+      // '/' inside: whole trailing components at any depth; a leading '/' anchors to the folder
+      ['deep/x', ['deep/x'], true],
+      ['sub/deep/x', ['deep/x'], true],
+      ['sub/adeep/x', ['deep/x'], false],
+      ['top.txt', ['/top.txt'], true],
+      ['sub/top.txt', ['/top.txt'], false],
+      ['docs/drafts/n.md', ['docs/*/*.md'], true],
+      ['docs/n.md', ['docs/*/*.md'], false],
+      // a trailing '/' matches directories only: a file of that name is sent, a file inside is not
+      ['cache', ['cache/'], false],
+      ['cache/x.bin', ['cache/'], true],
+      ['a/cache/b/x.bin', ['cache/'], true],
+      // `dir/**` is what is below dir; `**` crosses directories
+      ['sub/x', ['sub/**'], true],
+      ['sub/y/z', ['sub/**'], true],
+      ['sub', ['sub/**'], false],
+      ['a/b/c.tmp', ['**/*.tmp'], true],
+      ['src/a.ts', ['*.log', 'cache/', '/top.txt'], false],
+    ];
+    const wrong = cases.filter(([rel, ex, want]) => excludedByFilter(rel, ex) !== want).map(([rel, ex, want]) => `${rel} with ${JSON.stringify(ex)}: want ${want}`);
+    assert.deepEqual(wrong, []);
   });
 
   it('names the entry and the field at fault, and keeps the valid entries', () => {
