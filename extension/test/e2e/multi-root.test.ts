@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BlitApi, CommandResult } from '../../src/extension';
-import { editAndSave, listFiles, startRemoteBlitd, until, type RemoteDaemon } from './helpers';
+import { editAndSave, listFiles, sleep, startRemoteBlitd, until, type RemoteDaemon } from './helpers';
 
 describe('multi-root workspace, folder paths with spaces and unicode (real workbench)', function () {
   this.timeout(60000);
@@ -95,5 +95,33 @@ describe('multi-root workspace, folder paths with spaces and unicode (real workb
     const names = (f: vscode.WorkspaceFolder) => (vscode.workspace.getConfiguration('blit', f.uri).get<Array<{ name: string }>>('targets') ?? []).map((t) => t.name);
     assert.deepEqual(names(b), ['site', 'extra']);
     assert.deepEqual(names(a), ['site']);
+  });
+
+  it('Add Remote Target asks for the folder in the workbench\'s quick pick: dismissed, nothing is written; the second folder picked, its settings get the target', async () => {
+    const names = (f: vscode.WorkspaceFolder) => (vscode.workspace.getConfiguration('blit', f.uri).get<Array<{ name: string }>>('targets') ?? []).map((t) => t.name);
+    const namesBefore = { a: names(a), b: names(b) };
+    // No `folder`: the command shows the real folder pick (showWorkspaceFolderPick). Dismissed as
+    // Escape does. A close that arrives before the pick is shown closes nothing, so it is repeated
+    // until the command returns. This first pick also completes the workbench's one-time activation
+    // step for the pick command, after which the workbench shows the pick as the request arrives.
+    const dismissed = vscode.commands.executeCommand<CommandResult>('blit.addTarget', { values: { name: 'never', host: 'h.internal', module: 'www' } });
+    let r: CommandResult | undefined;
+    while ((r = await Promise.race([dismissed, sleep(200).then(() => undefined)])) === undefined) await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    assert.equal(r.error, 'cancelled by the user');
+    assert.deepEqual({ a: names(a), b: names(b) }, namesBefore, 'a dismissed folder pick wrote a target');
+
+    const picked = vscode.commands.executeCommand<CommandResult>('blit.addTarget', { values: { name: 'picked', host: 'pick.internal', module: 'www' } });
+    // One round trip to the workbench after the command's pick request: the workbench handles
+    // requests in order, so the pick is shown, with its items, before the keys below arrive.
+    await vscode.commands.executeCommand('setContext', 'blit.e2eRoundTrip', true);
+    // The keys a user presses: Down (from the first folder, the pick's active item, to the second), Enter.
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    r = await picked;
+    assert.equal(r.error, undefined, r.error);
+    assert.deepEqual(names(b), [...namesBefore.b, 'picked'], `${b.name}, the folder picked`);
+    assert.deepEqual(names(a), namesBefore.a, `${a.name}, the folder not picked`);
+    const written = JSON.parse(fs.readFileSync(path.join(b.uri.fsPath, '.vscode', 'settings.json'), 'utf8'))['blit.targets'] as Array<{ name: string }>;
+    assert.ok(written.some((t) => t.name === 'picked'), `not in ${b.name}/.vscode/settings.json`);
   });
 });

@@ -15,6 +15,8 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
   let remote: RemoteDaemon;
   let ws: string;
   let saved: string;
+  /** The suite's upload-on-save target (no excludes: the defaults). */
+  const onsave = (over: Record<string, unknown> = {}) => ({ name: 'onsave', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'saved', uploadOnSave: true, ...over });
 
   before(async () => {
     ws = workspaceDir();
@@ -25,7 +27,7 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     saved = path.join(root, 'saved');
     fs.mkdirSync(saved, { recursive: true });
     fs.writeFileSync(path.join(saved, 'remote-only.txt'), 'must survive upload on save');
-    await setTargets([{ name: 'onsave', host: '127.0.0.1', port: remote.port, module: 'default', remotePath: 'saved', uploadOnSave: true }]);
+    await setTargets([onsave()]);
     await vscode.extensions.getExtension('blit.blit-vscode')!.activate();
   });
 
@@ -113,6 +115,32 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     const uploads = api.log().slice(before).filter((l) => /\] job \S+: Upload /.test(l));
     assert.equal(uploads.length, 1, uploads.join('\n'));
     assert.match(uploads[0]!, /Upload docs\/with-settings\.txt to onsave/);
+  });
+
+  it('saving files the target excludes by a glob (*.log, drafts/) uploads nothing; a file saved with them goes alone', async () => {
+    const api = vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi;
+    const withGlobs = onsave({ excludes: ['*.log', 'drafts/'] });
+    await setTargets([withGlobs]);
+    const blit = () => vscode.workspace.getConfiguration('blit');
+    await until(() => JSON.stringify(blit().get('targets')) === JSON.stringify([withGlobs]), 20000, 'VS Code to read the target with glob excludes');
+    try {
+      const files = ['docs/debug.log', 'docs/drafts/idea.md', 'docs/with-globs.txt'];
+      fs.mkdirSync(path.join(ws, 'docs', 'drafts'), { recursive: true });
+      for (const f of files) fs.writeFileSync(path.join(ws, f), '');
+      const before = api.log().length;
+      // saved in this order within one quiet period: were the excluded ones taken, they would
+      // start a job of their own or ride in this one ("Upload 3 files")
+      for (const f of files) await editAndSave(path.join(ws, f), `saved ${f}\n`);
+      await until(() => fs.existsSync(path.join(saved, 'docs', 'with-globs.txt')), 30000, 'the file the globs do not match on the remote');
+      assert.equal(fs.existsSync(path.join(saved, 'docs', 'debug.log')), false, 'debug.log was uploaded');
+      assert.equal(fs.existsSync(path.join(saved, 'docs', 'drafts')), false, 'drafts/ was uploaded');
+      const uploads = api.log().slice(before).filter((l) => /\] job \S+: Upload /.test(l));
+      assert.equal(uploads.length, 1, uploads.join('\n'));
+      assert.match(uploads[0]!, /Upload docs\/with-globs\.txt to onsave/);
+    } finally {
+      await setTargets([onsave()]);
+      await until(() => JSON.stringify(blit().get('targets')) === JSON.stringify([onsave()]), 20000, 'VS Code to read the suite\'s target again');
+    }
   });
 
   it('50 edited files saved at once (Save All): one upload, no message', async () => {
