@@ -159,7 +159,7 @@ export class CopyDispatcher {
       split = new SplitCopy(task, this.run.meta);
     } catch (err) {
       this.taskRel.delete(task.id);
-      this.run.fail(failureOf(err, rel, 'cannot create destination file'));
+      this.run.newDirs.fail(rel, failureOf(err, rel, 'cannot create destination file', 'destination'));
       return;
     }
     const ranges = split.rangeTasks(this.run.plan.workers, () => this.nextId++, this.run.plan.minRangeBytes);
@@ -249,7 +249,8 @@ export class CopyDispatcher {
         run.progress.done(task.size);
         break;
       case 'failed':
-        run.fail({ path: displayPath(rel), code: r.code ?? ErrorCodes.IoError, reason: r.reason ?? 'failed' });
+        // Not reported when its directory could not be created (that failure says why).
+        run.newDirs.fail(rel, { path: displayPath(rel), code: r.code ?? ErrorCodes.IoError, reason: r.reason ?? 'failed' });
         break;
       case 'cancelled':
         break;

@@ -9,7 +9,7 @@ import * as native from '@blit/native';
 import { AtomicFile, reserveTempNames } from './atomic';
 import { CancelledCopy, copyRange, newCopyContext, SMALL_FILE_MAX } from './copy';
 import { hashFd } from './checksum';
-import { fromErrno, ErrorCodes } from './errors';
+import { fromErrno, ErrorCodes, type ErrnoSide } from './errors';
 import { displayPath } from './paths';
 import { msFromNs, mtimeKept, mtimeMsKept } from './compare';
 import { DeferredRemovals } from './durable';
@@ -146,6 +146,15 @@ function nativeEligible(t: FileTask): boolean {
   return !t.range && !t.hashOnly && !t.hashFirst && !t.removeSource && t.size <= SMALL_FILE_MAX;
 }
 
+/**
+ * A failed copy task. Once the source is open, an error is the destination's ('cannot write';
+ * its ENOENT an IoError, not SourceNotFound): reading an open descriptor cannot fail on a path.
+ */
+export function failedTask(id: number, err: unknown, src: Buffer, side: ErrnoSide): TaskResult {
+  const be = fromErrno(err, displayPath(src), side === 'source' ? 'copy' : 'cannot write', side);
+  return { id, status: 'failed', bytes: 0, code: be.code, reason: be.reasonAt(displayPath(src)) };
+}
+
 const SOURCE_CHANGED_REASON = 'source changed while it was being copied; destination left as it was';
 
 /**
@@ -227,16 +236,17 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
     const src = buf(t.src);
     let srcFd = -1;
     let dstFd = -1;
+    let side: ErrnoSide = 'source';
     try {
       srcFd = openSource(src);
+      side = 'destination';
       dstFd = fs.openSync(buf(r.temp), fs.constants.O_WRONLY | O_NOFOLLOW);
       ctx.firstByteAt = 0;
       const n = copyRange(srcFd, dstFd, r.start, r.end, '', ctx);
       return { id: t.id, status: 'copied', bytes: n, firstByteAt: ctx.firstByteAt || Date.now() };
     } catch (err) {
       if (err instanceof CancelledCopy) return { id: t.id, status: 'cancelled', bytes: 0 };
-      const be = fromErrno(err, displayPath(src), 'copy');
-      return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.reasonAt(displayPath(src)) };
+      return failedTask(t.id, err, src, side);
     } finally {
       if (srcFd >= 0) fs.closeSync(srcFd);
       if (dstFd >= 0) fs.closeSync(dstFd);
@@ -251,8 +261,12 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
     const name = buf(t.name);
     let srcFd = opener.takePrefetched(t.id);
     let file: AtomicFile | undefined;
+    // Which side an error comes from once the source is open: a missing destination path (its
+    // directory could not be created, or was removed) is not a missing source.
+    let side: ErrnoSide = 'source';
     try {
       if (srcFd < 0) srcFd = openSource(src);
+      side = 'destination';
       if (t.hashOnly) {
         const dfd = fs.openSync(Buffer.concat([dstDir, Buffer.from('/'), name]), fs.constants.O_RDONLY | O_NOFOLLOW);
         try {
@@ -298,8 +312,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
     } catch (err) {
       file?.abort();
       if (err instanceof CancelledCopy) return { id: t.id, status: 'cancelled', bytes: 0 };
-      const be = fromErrno(err, displayPath(src), 'copy');
-      return { id: t.id, status: 'failed', bytes: 0, code: be.code, reason: be.reasonAt(displayPath(src)) };
+      return failedTask(t.id, err, src, side);
     } finally {
       if (srcFd >= 0) fs.closeSync(srcFd);
     }

@@ -20,9 +20,6 @@ import { removeSourceIfMove } from './move-finalise';
 import type { RunState } from './run-state';
 
 export class EntryActions {
-  private mkdirsInFlight = 0;
-  private readonly mkdirWaiters: Array<() => void> = [];
-
   constructor(
     private readonly run: RunState,
     private readonly copies: CopyDispatcher,
@@ -108,7 +105,7 @@ export class EntryActions {
 
   /** Resolves when every background mkdir has finished. */
   async mkdirsDone(): Promise<void> {
-    while (this.mkdirsInFlight > 0) await new Promise<void>((resolve) => this.mkdirWaiters.push(resolve));
+    await this.run.newDirs.done();
   }
 
   /**
@@ -156,16 +153,8 @@ export class EntryActions {
     run.dirs.fix(e.rel, e);
     run.dirs.touchParent(e.rel);
     if (run.options.dryRun) return;
-    // In the background (libuv pool): on a deep tree serial mkdirs held up the walk while the
-    // workers idled. A file can reach a worker first; its AtomicFile then creates the directory
-    // (createParents). Either way the directory was absent when listed, so it counts as created.
-    this.mkdirsInFlight++;
-    fs.mkdir(join2(run.dstRoot, e.rel), { recursive: true, mode: 0o700 }, (err) => {
-      this.mkdirsInFlight--;
-      if (err) run.fail(failureOf(err, e.rel, 'cannot create directory'));
-      else run.summary.dirsCreated++;
-      if (this.mkdirsInFlight === 0) for (const wake of this.mkdirWaiters.splice(0)) wake();
-    });
+    // In the background; a file can reach a worker first (new-dirs.ts).
+    run.newDirs.make(e.rel);
   }
 
   private writeSymlink(e: Entry, action: 'symlink' | 'update'): void {
@@ -187,7 +176,7 @@ export class EntryActions {
       run.summary.symlinksCreated++;
       removeSourceIfMove(run, e);
     } catch (err) {
-      run.fail(failureOf(err, e.rel, 'cannot create symlink'));
+      run.newDirs.fail(e.rel, failureOf(err, e.rel, 'cannot create symlink', 'destination'));
     }
   }
 }

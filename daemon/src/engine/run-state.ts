@@ -14,6 +14,7 @@ import type { Plan } from './planner';
 import type { StallDetector } from './stall';
 import { join2, parentRel } from './paths';
 import { DeferredRemovals } from './durable';
+import { NewDirs } from './new-dirs';
 import type { DirFix, RunRecorder } from './run-support';
 
 const PROGRESS_EVERY_MS = 100;
@@ -25,6 +26,8 @@ export class RunState {
   readonly meta: MetaOptions = defaultMetaOptions();
   readonly progress: RunProgress;
   readonly dirs: DirTracker;
+  /** Directories this run creates (in the background) and those it could not (new-dirs.ts). */
+  readonly newDirs: NewDirs;
   /** move: sources the main thread removes once their destinations are on disk (move-finalise.ts). */
   readonly sourceRemovals = new DeferredRemovals();
   /** Roots of the transfer; a single-file run re-roots them at the parents (single-file.ts). */
@@ -53,6 +56,11 @@ export class RunState {
     this.dstRoot = Buffer.from(ends.dstAbs);
     this.progress = new RunProgress(emit);
     this.dirs = new DirTracker(options.dryRun);
+    this.newDirs = new NewDirs(() => this.dstRoot, {
+      fail: (f) => this.fail(f),
+      created: () => this.summary.dirsCreated++,
+      skipped: (n) => (this.summary.skippedInFailedDirs = (this.summary.skippedInFailedDirs ?? 0) + n),
+    });
     this.summary = {
       filesTransferred: 0,
       bytesTransferred: 0,

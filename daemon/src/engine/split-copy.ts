@@ -8,9 +8,9 @@
 import * as fs from 'node:fs';
 import { AtomicFile } from './atomic';
 import { msFromNs, mtimeKept } from './compare';
-import { ErrorCodes, fromErrno } from './errors';
+import { ErrorCodes, type ErrnoSide } from './errors';
+import { failedTask } from './copy-task';
 import type { MetaOptions } from './metadata';
-import { displayPath } from './paths';
 import { makeDurable } from './durable';
 import type { FileTask, TaskResult } from './worker-protocol';
 
@@ -67,8 +67,10 @@ export class SplitCopy {
       return this.failure;
     }
     const src = Buffer.from(this.task.src, 'latin1');
+    let side: ErrnoSide = 'source';
     try {
       const st = fs.lstatSync(src, { bigint: true });
+      side = 'destination';
       const sameTime = this.task.mtimeNs >= 0n ? st.mtimeNs === this.task.mtimeNs : msFromNs(st.mtimeNs) === this.task.mtimeMs;
       if (this.bytes !== this.task.size || Number(st.size) !== this.task.size || !sameTime) {
         this.file.abort();
@@ -80,8 +82,7 @@ export class SplitCopy {
       return result;
     } catch (err) {
       this.file.abort();
-      const be = fromErrno(err, displayPath(src), 'copy');
-      return { id, status: 'failed', bytes: 0, code: be.code, reason: be.reasonAt(displayPath(src)) };
+      return failedTask(id, err, src, side);
     }
   }
 

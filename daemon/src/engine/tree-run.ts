@@ -80,6 +80,8 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
     let listed = item.listed ? await item.listed : undefined;
     if (listed && 'error' in listed && listed.error.code === LISTER_FAILED) listed = undefined;
     if (run.fatal) return;
+    // Below a directory that could not be created: nothing to attempt (new-dirs.ts).
+    if (run.newDirs.missing(item.listing.dir)) return run.newDirs.skip(item.listing.entries.length);
     copies.startDirectory();
     for (const e of item.listing.entries) if (e.kind === 'dir') run.dirs.noteSource(e);
     try {
@@ -131,6 +133,6 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
   run.progress.report(true);
 
   if (options.mode === 'mirror') runDeletions(run, deletions, walker.complete);
-  if (!options.dryRun) applyDirFixes(run.dirs.fixes, run.dstRoot, run.meta, (f) => run.fail(f));
+  if (!options.dryRun) applyDirFixes(run.dirs.fixes.filter((f) => !run.newDirs.missing(f.rel)), run.dstRoot, run.meta, (f) => run.fail(f));
   if (options.mode === 'move' && !options.dryRun) removeEmptiedSourceDirs(srcDirs, run.srcRoot, run.ends.contentsOnly);
 }

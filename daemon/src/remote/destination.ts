@@ -523,7 +523,7 @@ export class Destination {
       if (e.kind === 'symlink') return this.createSymlink(e, d);
       this.createFile(e, d, i);
     } catch (err) {
-      this.failWith(err, e.rel, `cannot create ${e.kind}`);
+      this.failWith(err, e.rel, `cannot create ${e.kind === 'dir' ? 'directory' : e.kind}`);
       // A directory that could not replace what was in its way: its contents are not attempted.
       if (e.kind === 'dir') this.failedDirs.add(key(e.rel));
     }
@@ -793,7 +793,7 @@ export class Destination {
     // Writer lanes report in any order: a parent whose mkdir is still queued is settled first, so
     // the directory that really failed is the one reported (fail() counts the ones below it).
     if (d.rel.length > 0) this.makeDirNow(parentRel(d.rel));
-    this.failWith(err, d.rel, 'cannot create dir');
+    this.failWith(err, d.rel, 'cannot create directory'); // the local engine's words (new-dirs.ts)
     this.failedDirs.add(key(d.rel));
   }
 

@@ -6,7 +6,8 @@
  * [SourceNotFound]" (a destination ENOENT read as a missing source), its subdirectories as
  * "cannot create dir", and each of them again as "cannot set directory metadata". Push (blitd's
  * destination) and pull (the client's), over the TCP data plane: 150 files in the directory, so
- * the stream workers' small-file path is taken too.
+ * the stream workers' small-file path is taken too. A local copy says the same (new-dirs.ts):
+ * there each file used to fail as "copy: operation not permitted" and each subdirectory again.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { failureOf } from '../../src/engine/walk';
 import { tempDir, writeTree } from './harness';
-import { moduleFixture } from './module-fixture';
+import { CLI_ENV, moduleFixture } from './module-fixture';
 import { tempFilesIn } from './transfer-helpers';
 
 const chattr = (flag: string, p: string): void => {
@@ -22,7 +23,7 @@ const chattr = (flag: string, p: string): void => {
   if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
 };
 
-describe('remote: a destination directory that cannot be created', function () {
+describe('a destination directory that cannot be created (push, pull, local)', function () {
   this.timeout(60_000);
   let locked: string | undefined;
   const fx = moduleFixture('blit-failed-dir-', {
@@ -38,15 +39,15 @@ describe('remote: a destination directory that cannot be created', function () {
     return t;
   };
 
-  const check = (r: { code: number | null; stdout: string; stderr: string }, dst: string): void => {
-    const what = `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- blitd\n${fx.daemon.stderr()}`;
+  const check = (r: { code: number | null; stdout: string; stderr: string }, dst: string, blitd = true, skipped = 152): void => {
+    const what = `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}\n--- blitd\n${blitd ? fx.daemon.stderr() : '(local)'}`;
     assert.equal(r.code, 2, what);
     const s = JSON.parse(r.stdout) as { skippedInFailedDirs: number; failures: { path: string; code: string; reason: string }[] };
     const sub = s.failures.filter((f) => f.path.startsWith('locked/sub'));
-    assert.deepEqual(sub, [{ path: 'locked/sub', code: 'PermissionDenied', reason: 'cannot create dir: operation not permitted (EPERM)' }], what);
+    assert.deepEqual(sub, [{ path: 'locked/sub', code: 'PermissionDenied', reason: 'cannot create directory: operation not permitted (EPERM)' }], what);
     // 'locked' itself is immutable: its metadata cannot be set (a failure of its own). Nothing else.
     assert.deepEqual(s.failures.map((f) => f.path).filter((p) => !p.startsWith('locked/sub')), ['locked'], what);
-    assert.equal(s.skippedInFailedDirs, 152, what);
+    assert.equal(s.skippedInFailedDirs, skipped, what);
     assert.doesNotMatch(r.stderr, /SourceNotFound|no such file/, what);
     assert.equal(fs.readFileSync(path.join(dst, 'ok', 'a.txt'), 'utf8'), 'a');
     assert.deepEqual(fs.readdirSync(path.join(dst, 'locked')), [], what);
@@ -72,6 +73,23 @@ describe('remote: a destination directory that cannot be created', function () {
     await fx.start();
     check(await fx.blit(['copy', '--json', fx.remote('src/'), dst]), dst);
   });
+
+  // The same words, counts and exit as push and pull. Locally the directory's mkdir runs in the
+  // background while the workers (or the main thread, while they start) meet the same cause on
+  // each file: each file, the symlink, `deep` and its file each used to fail on their own.
+  for (const nativeBatch of ['1', '0']) {
+    it(`local (BLIT_NATIVE_BATCH=${nativeBatch}): the same one failure and count as push and pull`, async () => {
+      const src = path.join(fx.dir, 'src');
+      writeTree(src, tree());
+      fs.symlinkSync('f0', path.join(src, 'locked', 'sub', 'ln'));
+      const dst = path.join(fx.dir, 'dst');
+      locked = path.join(dst, 'locked');
+      fs.mkdirSync(locked, { recursive: true });
+      chattr('+i', locked);
+      const r = await fx.blit(['copy', '--json', `${src}/`, dst], { ...CLI_ENV, BLIT_NATIVE_BATCH: nativeBatch });
+      check(r, dst, false, 153); // the symlink counted too
+    });
+  }
 });
 
 describe('a destination ENOENT is not SourceNotFound', () => {

@@ -66,7 +66,7 @@ describe('remote: push into a full module (hunt-remote)', function () {
     const out = await fx.blit(['copy', `${src}/`, fx.remote('dst/')]);
     const what = `exit ${out.code}\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}\n--- blitd\n${fx.daemon.stderr()}`;
     assert.equal(out.code, 1, what);
-    assert.match(out.stderr, /failed: [a-f]: cannot create dir: no space left on device \(ENOSPC\) \[NoSpace\]/, what);
+    assert.match(out.stderr, /failed: [a-f]: cannot create directory: no space left on device \(ENOSPC\) \[NoSpace\]/, what);
     assert.doesNotMatch(out.stderr, /failed: (\S+): \1: /, what);
     assert.match(out.stderr, /blit: error: .*\[NoSpace\]/, what);
     assert.deepEqual(tempFilesIn(fx.moduleDir), [], what);

@@ -106,5 +106,18 @@ describe('engine: batch runner (prefetched sources)', () => {
     assert.equal(results[0]!.code, ErrorCodes.SourceNotFound);
     assert.equal(results[1]!.status, 'copied');
     assert.deepEqual(listTree(dst), ['kept']);
+    assert.equal(results[0]!.reason, 'copy: no such file or directory (ENOENT)');
+  });
+
+  it('a destination path that is gone fails as IoError "cannot write", not SourceNotFound', () => {
+    // A split file's range into its shared temp, removed meanwhile: a real destination ENOENT
+    // after the source opened (the worker used to read every ENOENT as a missing source).
+    const src = tempDir();
+    const dst = tempDir();
+    fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(8192, 1));
+    const t = taskFor(1, path.join(src, 'big'), dst);
+    const range = { ...t, range: { temp: Buffer.from(path.join(dst, '.big.gone')).toString('latin1'), start: 0, end: 8192 } };
+    const [r] = createBatchRunner(initFor())([range]);
+    assert.deepEqual({ status: r!.status, code: r!.code, reason: r!.reason }, { status: 'failed', code: ErrorCodes.IoError, reason: 'cannot write: no such file or directory (ENOENT)' });
   });
 });

@@ -1,0 +1,131 @@
+/**
+ * Destination directories a local run creates, and those it could not. A directory is made in
+ * the background (libuv pool: on a deep tree serial mkdirs held up the walk while the workers
+ * idled), so a file can reach a worker first, whose AtomicFile then creates the directory itself
+ * (createParents) or fails on the same cause. A directory whose creation failed is ONE failure
+ * with its cause; what is below it is not attempted, or its failure not reported, and counted in
+ * skippedInFailedDirs (rsync: "skipping any contents from this failed directory"), as the remote
+ * destination does (remote/destination.ts failedDirs). Each file used to fail on its own
+ * (`sub/f1: copy: operation not permitted`), and each subdirectory again.
+ *
+ * The background mkdir's callback can come after the workers' failures, or a child's before its
+ * parent's: a failure below a directory still queued settles it first, synchronously (settle()),
+ * so the directory that really failed is the one reported.
+ */
+import * as fs from 'node:fs';
+import type { Failure } from './types';
+import { failureOf } from './walk';
+import { join2, parentRel } from './paths';
+
+const enum Made {
+  Queued,
+  Made,
+  Failed,
+}
+
+export interface NewDirsSink {
+  fail(f: Failure): void;
+  /** Directories really created (the summary's dirsCreated). */
+  created(): void;
+  /** Entries below a failed directory (the summary's skippedInFailedDirs). */
+  skipped(n: number): void;
+}
+
+const key = (rel: Buffer): string => rel.toString('latin1');
+
+export class NewDirs {
+  private readonly state = new Map<string, Made>();
+  /** Directories whose own creation failed (reported); everything below them is skipped. */
+  private readonly failed = new Set<string>();
+  private inFlight = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly dstRoot: () => Buffer,
+    private readonly sink: NewDirsSink,
+  ) {}
+
+  /** Create `rel` in the background. */
+  make(rel: Buffer): void {
+    const k = key(rel);
+    this.state.set(k, Made.Queued);
+    this.inFlight++;
+    fs.mkdir(join2(this.dstRoot(), rel), { recursive: true, mode: 0o700 }, (err) => {
+      this.inFlight--;
+      // Settled on this thread meanwhile (a failure below it came first): nothing left to do.
+      if (this.state.get(k) === Made.Queued) this.settled(rel, k, err);
+      if (this.inFlight === 0) for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  /** Resolves when every background mkdir has finished. */
+  async done(): Promise<void> {
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Is directory `dir` one whose creation failed, or below one? (Settled first if queued.) */
+  failedAt(dir: Buffer): boolean {
+    if (this.state.size === 0) return false;
+    this.settle(dir);
+    return this.below(dir);
+  }
+
+  /**
+   * A failure of an entry in a directory this run creates: reported, unless that directory
+   * could not be created (then its own failure says why, and this entry is counted).
+   */
+  fail(rel: Buffer, f: Failure): void {
+    if (rel.length > 0 && this.failedAt(parentRel(rel))) this.sink.skipped(1);
+    else this.sink.fail(f);
+  }
+
+  /** Count `n` entries below a failed directory, not attempted. */
+  skip(n: number): void {
+    this.sink.skipped(n);
+  }
+
+  /** Is `dir` a directory that could not be created, or below one? (Listings below it are not
+   * diffed; it is left out of the final metadata pass: it does not exist.) */
+  missing(rel: Buffer): boolean {
+    return this.failed.size > 0 && this.below(rel);
+  }
+
+  /** Make a queued directory now (its queued parents first), as its background mkdir would. */
+  private settle(rel: Buffer): void {
+    const k = key(rel);
+    if (this.state.get(k) !== Made.Queued) return;
+    if (rel.length > 0) this.settle(parentRel(rel));
+    let err: unknown = null;
+    try {
+      fs.mkdirSync(join2(this.dstRoot(), rel), { recursive: true, mode: 0o700 });
+    } catch (e) {
+      err = e;
+    }
+    this.settled(rel, k, err);
+  }
+
+  private settled(rel: Buffer, k: string, err: unknown): void {
+    if (!err) {
+      this.state.set(k, Made.Made);
+      this.sink.created();
+      return;
+    }
+    this.state.set(k, Made.Failed);
+    // Its parent may still be queued (callbacks come in any order): settled first, so a parent
+    // that failed is the one reported and this directory is counted below it.
+    if (rel.length > 0 && this.failedAt(parentRel(rel))) {
+      this.sink.skipped(1);
+      return;
+    }
+    this.failed.add(k);
+    this.sink.fail(failureOf(err, rel, 'cannot create directory', 'destination'));
+  }
+
+  private below(dir: Buffer): boolean {
+    if (this.failed.size === 0) return false;
+    for (let d = dir; ; d = parentRel(d)) {
+      if (this.failed.has(key(d))) return true;
+      if (d.length === 0) return false;
+    }
+  }
+}
