@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlitError, ErrorCodes, fromErrno } from './errors';
 import { statEntry } from './walk';
-import { baseName, EMPTY, parentRel } from './paths';
+import { baseName, parentRel } from './paths';
 import type { CopyDispatcher } from './copy-dispatch';
 import type { EntryActions } from './entry-actions';
 import type { RunState } from './run-state';
@@ -23,16 +23,14 @@ export async function runSingle(run: RunState, actions: EntryActions, copies: Co
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  if (run.ends.createDstParent) {
-    // `blit copy FILE NEWDIR/`: NEWDIR first (rsync semantics; its parent was checked).
-    run.item('mkdir', EMPTY, 'dir', 0);
-    if (!run.options.dryRun) {
-      try {
-        fs.mkdirSync(parentRel(dstAbs));
-      } catch (err) {
-        throw fromErrno(err, path.dirname(run.ends.dstAbs), 'cannot create the destination directory');
-      }
-      run.summary.dirsCreated++;
+  if (run.ends.createDstParent && !run.options.dryRun) {
+    // `blit copy FILE NEWDIR/`: NEWDIR first (rsync semantics; its parent was checked). Not one
+    // of the transfer's directories: neither itemized nor counted, as rsync, push and pull
+    // (the tree run's NEWDIR of `copy d NEWDIR` is not either).
+    try {
+      fs.mkdirSync(parentRel(dstAbs));
+    } catch (err) {
+      throw fromErrno(err, path.dirname(run.ends.dstAbs), 'cannot create the destination directory');
     }
   }
   // Address everything relative to the parents, under the destination's name.

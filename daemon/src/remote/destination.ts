@@ -207,6 +207,13 @@ export class Destination {
       } catch (err) {
         throw fromErrno(err, shown, 'cannot create destination', 'destination');
       }
+      // A created root is one of the transfer's directories, counted and itemized as the local
+      // engine does (rsync --stats: "dir: 2" for `d NEW`, NEW/d and NEW/d/sub). The directories
+      // it was created in (NEW, --mkpath's parents) and a single file's NEWDIR/ are not, as rsync.
+      if (!this.init.singleFile) {
+        this.counts.dirsCreated++;
+        this.init.hooks.item('mkdir', Buffer.alloc(0), 'dir', 0);
+      }
     }
     if (this.init.options.compare.mode === 'checksum') this.checksumReady = initChecksum();
   }

@@ -5,6 +5,7 @@
  * not exist" [InvalidPath].
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listTree, writeTree } from './harness';
@@ -40,5 +41,47 @@ describe('hunt-cli: a file into a new DST/ lands as DST/FILE, locally, on push a
     const missing = await fx.blit(['copy', path.join(src, 'f.txt'), path.join(out, 'no/such/') ]);
     assert.equal(missing.code, 1, missing.stderr);
     assert.match(missing.stderr, /no: destination parent directory does not exist \[InvalidPath\]/);
+  });
+
+  // One rule for dirsCreated, rsync's (--stats "dir: N"): the transfer's directories it created,
+  // its root included; not the directory DST it was created in (`d NEW`: NEW), nor --mkpath's
+  // parents, nor a single file's NEWDIR/. For `copy d NEW` local said 2, push and pull 1 (they
+  // left out the root they created), and `FILE NEWDIR/` locally 1.
+  it('dirsCreated counts the same directories locally, on push, on pull and in rsync --stats', async () => {
+    await fx.start();
+    const tree = { 'd/sub/f': 'f', 'd/g': 'g', 'file1': '1' };
+    const src = path.join(fx.dir, 'src');
+    writeTree(src, tree);
+    writeTree(path.join(fx.moduleDir, 'src'), tree);
+    const out = path.join(fx.dir, 'out');
+    fs.mkdirSync(path.join(out, 'rsync'), { recursive: true });
+    const cases: Array<{ name: string; from: string; to: string; flags?: string[]; dirs: number }> = [
+      { name: 'd NEW', from: 'd', to: 'new', dirs: 2 },
+      { name: 'd/ NEW', from: 'd/', to: 'new', dirs: 2 },
+      { name: 'd EXISTING', from: 'd', to: 'existing', dirs: 2 },
+      { name: '--mkpath d A/B/C', from: 'd', to: 'a/b/c', flags: ['--mkpath'], dirs: 2 },
+      { name: 'FILE NEWDIR/', from: 'file1', to: 'newdir/', dirs: 0 },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const flags = c.flags ?? [];
+      const at = (side: string): string => `${side}${i}/${c.to}`;
+      for (const side of ['local', 'pull', 'rsync']) fs.mkdirSync(path.join(out, `${side}${i}`, c.to === 'existing' ? 'existing' : ''), { recursive: true });
+      fs.mkdirSync(path.join(fx.moduleDir, `push${i}`, c.to === 'existing' ? 'existing' : ''), { recursive: true });
+      const runs: Array<[string, string[]]> = [
+        ['local', [path.join(src, c.from), path.join(out, at('local'))]],
+        ['push', [path.join(src, c.from), fx.remote(at('push'))]],
+        ['pull', [fx.remote(`src/${c.from}`), path.join(out, at('pull'))]],
+      ];
+      const counts: Record<string, number> = {};
+      for (const [side, args] of runs) {
+        const r = await fx.blit(['copy', '--json', ...flags, ...args]);
+        assert.equal(r.code, 0, `${c.name} ${side}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+        counts[side] = (JSON.parse(r.stdout) as { dirsCreated: number }).dirsCreated;
+      }
+      const rs = spawnSync('rsync', ['-a', '--stats', ...flags, path.join(src, c.from), path.join(out, at('rsync'))], { encoding: 'utf8' });
+      assert.equal(rs.status, 0, rs.stderr);
+      counts.rsync = Number(/Number of created files: .*?dir: (\d+)/.exec(rs.stdout)?.[1] ?? 0);
+      assert.deepEqual(counts, { local: c.dirs, push: c.dirs, pull: c.dirs, rsync: c.dirs }, c.name);
+    }
   });
 });
