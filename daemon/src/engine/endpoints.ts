@@ -15,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BlitError, ErrorCodes, fromErrno } from './errors';
+import { BlitError, ErrorCodes, fromErrno, notADirectory } from './errors';
 import { isSameOrInside } from './paths';
 import type { TransferMode } from './types';
 
@@ -90,13 +90,13 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
       dstAbs = dstGiven;
     } else {
       if (dstSt && !dstIsDir) {
-        throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstArg });
+        throw notADirectory('destination exists', dstArg);
       }
       dstAbs = path.join(dstGiven, path.basename(srcAbs));
       createDstParent = !dstSt;
     }
   } else if (srcSt.isFile() || srcSt.isSymbolicLink()) {
-    if (contentsOnly) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: srcArg });
+    if (contentsOnly) throw notADirectory('source ends in /', srcArg);
     kind = 'single';
     dstAbs = dstIsDir || dstArg.endsWith('/') ? path.join(dstGiven, path.basename(srcAbs)) : dstGiven;
     // `blit copy FILE NEWDIR/` creates NEWDIR (its parent must exist) and lands FILE in it, as
@@ -106,13 +106,14 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
     throw new BlitError({ code: ErrorCodes.Usage, message: 'source is not a regular file, directory or symlink', path: srcArg });
   }
 
-  if (dstSt && !dstIsDir && dstArg.endsWith('/')) {
-    throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination ends in / but is not a directory', path: dstArg });
+  // A directory source onto a file says "destination exists" below, as push and pull.
+  if (kind === 'single' && dstSt && !dstIsDir && dstArg.endsWith('/')) {
+    throw notADirectory('destination ends in /', dstArg);
   }
   const parent = createDstParent ? path.dirname(dstGiven) : path.dirname(dstAbs);
   const parentSt = statOrNull(parent);
   if (!parentSt && !mkpath) throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: parent });
-  if (parentSt && !parentSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: parent });
+  if (parentSt && !parentSt.isDirectory()) throw notADirectory('destination parent', parent);
 
   const dstFinal = lstatOrNull(dstAbs);
   if (kind === 'dir') {
@@ -123,7 +124,7 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
     }
     if (isSameOrInside(realSrc, realDst)) refuseSourceInsideDestination(realSrc, realDst, mode, srcArg);
     if (dstFinal && !dstFinal.isDirectory()) {
-      throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstAbs });
+      throw notADirectory('destination exists', contentsOnly ? dstArg : path.join(dstArg, path.basename(srcAbs)));
     }
   } else if (dstFinal && realpathLoose(dstAbs) === realpathLoose(srcAbs)) {
     throw new BlitError({ code: ErrorCodes.DestinationInsideSource, message: 'source and destination are the same file', path: dstArg });

@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import { AtomicFile, removeIfStaleTemp, tempPathFor } from '../engine/atomic';
-import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { BlitError, ErrorCodes, fromErrno, notADirectory } from '../engine/errors';
 import { Differ, type PackedRecords } from '../engine/differ';
 import { scanDir } from '../engine/scan-dir';
 import { failureOf, readFileNoFollow } from '../engine/walk';
@@ -195,7 +195,7 @@ export class Destination {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromErrno(err, shown, 'destination', 'destination');
     }
     if (st && !st.isDirectory()) {
-      throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: shown });
+      throw notADirectory('destination exists', shown);
     }
     if (!st) {
       this.fresh.add('');
@@ -1076,6 +1076,17 @@ function emptyListing(dir: Buffer): Listing {
  */
 export function requireDstParent(abs: Buffer, rel: Buffer, dstDepth: number, module: string): void {
   const relParts = rel.toString('latin1').split('/').filter((p) => p !== '' && p !== '.');
+  if (dstDepth === 2) {
+    // `copy d HOST:DST` with DST a file: named as the local engine and a pull name it (DST),
+    // not as the ENOTDIR of DST/d that prepareRoot met.
+    let dstSt: fs.Stats | undefined;
+    try {
+      dstSt = fs.statSync(parentRel(abs));
+    } catch {
+      // missing (created), or unreadable: the checks below and prepareRoot say why
+    }
+    if (dstSt && !dstSt.isDirectory()) throw notADirectory('destination exists', `${module}/${displayPath(Buffer.from(relParts.slice(0, -1).join('/'), 'latin1'))}`);
+  }
   if (relParts.length <= dstDepth) return; // DST is created in the module root
   let parentAbs = abs;
   for (let i = 0; i < dstDepth; i++) parentAbs = parentRel(parentAbs);
@@ -1089,7 +1100,7 @@ export function requireDstParent(abs: Buffer, rel: Buffer, dstDepth: number, mod
     }
     throw fromErrno(err, shown, 'destination parent', 'destination');
   }
-  if (!st.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: shown });
+  if (!st.isDirectory()) throw notADirectory('destination parent', shown);
 }
 
 function tempPathForName(dir: Buffer, name: Buffer): Buffer {

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
-import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { BlitError, ErrorCodes, fromErrno, notADirectory } from '../engine/errors';
 import { defaultMetaOptions } from '../engine/metadata';
 import { filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
@@ -265,12 +265,16 @@ export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boo
   }
   const name = src.path.split('/').pop() ?? '';
   if (sourceIsDir) {
-    if (src.trailingSlash || name === '') return { rootAbs: mustHaveParent(dstGiven) };
-    if (dstSt && !dstSt.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination exists and is not a directory', path: dstArg });
+    if (src.trailingSlash || name === '') {
+      // Named as DST, as the local engine does (the Destination would name the absolute path).
+      if (dstSt && !dstSt.isDirectory()) throw notADirectory('destination exists', dstArg);
+      return { rootAbs: mustHaveParent(dstGiven) };
+    }
+    if (dstSt && !dstSt.isDirectory()) throw notADirectory('destination exists', dstArg);
     if (!dstSt) mustHaveParent(dstGiven);
     return { rootAbs: path.join(dstGiven, name) };
   }
-  if (src.trailingSlash) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'source ends in / but is not a directory', path: formatRemote(src) });
+  if (src.trailingSlash) throw notADirectory('source ends in /', formatRemote(src));
   if (dstSt?.isDirectory() || dstArg.endsWith('/')) {
     // Lands inside DST; a missing `DST/` is created (its parent must exist), as locally and rsync.
     if (!dstSt) mustHaveParent(dstGiven);
@@ -287,7 +291,7 @@ function parentIsDirectoryIfAny(p: string): string {
   } catch {
     return p; // missing, or below a file: creating the root names the cause (ENOTDIR)
   }
-  if (!st.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: path.dirname(p) });
+  if (!st.isDirectory()) throw notADirectory('destination parent', path.dirname(p));
   return p;
 }
 
@@ -300,7 +304,7 @@ function requireParent(p: string): string {
   } catch {
     throw new BlitError({ code: ErrorCodes.InvalidPath, message: 'destination parent directory does not exist', path: parent });
   }
-  if (!st.isDirectory()) throw new BlitError({ code: ErrorCodes.NotADirectory, message: 'destination parent is not a directory', path: parent });
+  if (!st.isDirectory()) throw notADirectory('destination parent', parent);
   return p;
 }
 

@@ -28,6 +28,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
   const ownFailures: Failure[] = [];
   const source = new ManifestSource({
     abs: absolute(srcAbs),
+    shown: srcArg,
     filter,
     checksum: options.compare.mode === 'checksum',
     ...(options.signal ? { signal: options.signal } : {}),

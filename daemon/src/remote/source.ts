@@ -5,7 +5,7 @@
  * the destination asks for.
  */
 import * as fs from 'node:fs';
-import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
+import { BlitError, ErrorCodes, fromErrno, notADirectory } from '../engine/errors';
 import type { Filter } from '../engine/filter';
 import { hashFile, initChecksum } from '../engine/checksum';
 import { baseName, displayPath, EMPTY, join2, parentRel } from '../engine/paths';
@@ -46,6 +46,8 @@ const BATCH_MS = 15;
 
 const DOT = Buffer.from('.');
 
+const SLASH_DOT = Buffer.from('/.');
+
 export class ManifestSource {
   /**
    * Every entry sent, by manifest index, kept as the packed batches that went out: record i is
@@ -75,6 +77,8 @@ export class ManifestSource {
       try {
         st = fs.lstatSync(anchor ? anchor.rootEntry(shown) : init.abs);
       } catch (err) {
+        // `FILE/` (looked at as FILE/.): worded as the local engine and a pull word it.
+        if ((err as NodeJS.ErrnoException).code === 'ENOTDIR' && init.abs.subarray(-2).equals(SLASH_DOT)) throw notADirectory('source ends in /', shown);
         throw fromErrno(err, shown, 'source');
       }
       if (st.isDirectory()) {

@@ -84,4 +84,36 @@ describe('hunt-cli: a file into a new DST/ lands as DST/FILE, locally, on push a
       assert.deepEqual(counts, { local: c.dirs, push: c.dirs, pull: c.dirs, rsync: c.dirs }, c.name);
     }
   });
+
+  // One wording (errors.ts notADirectory): a push said `default/t/D/d: destination: a path
+  // component is not a directory (ENOTDIR)` for a directory onto a file, and `/abs/f/.: source:
+  // ...` for `FILE/`, where local and pull said what was wrong with which path.
+  it('a directory onto a file, and FILE/, are refused in the same words locally, on push and on pull', async () => {
+    await fx.start();
+    const tree = { 'd/g': 'g', 'file1': '1', 'T/D': 'a file' };
+    writeTree(path.join(fx.dir, 'src'), tree);
+    writeTree(path.join(fx.moduleDir, 'src'), tree);
+    const local = (p: string): string => path.join(fx.dir, 'src', p);
+    const cases: Array<[string, string, string, string]> = [
+      // source, destination, the words, the path named (local form)
+      ['d', 'T/D', 'destination exists and is not a directory', 'T/D'],
+      ['d/', 'T/D', 'destination exists and is not a directory', 'T/D'],
+      ['d/', 'T/D/', 'destination exists and is not a directory', 'T/D/'],
+      ['file1/', 'T/x', 'source ends in / but is not a directory', 'file1/'],
+    ];
+    for (const [from, to, words, named] of cases) {
+      const runs: Array<[string, string[], string]> = [
+        ['local', [local(from), local(to)], local(named)],
+        // A push names its own source as given, the module's destination as module/path.
+        ['push', [local(from), fx.remote(`src/${to}`)], from === 'file1/' ? local(named) : `default/src/${named.replace(/\/$/, '')}`],
+        ['pull', [fx.remote(`src/${from}`), local(to)], from === 'file1/' ? fx.remote('src/file1') : local(named)],
+      ];
+      for (const [side, args, shown] of runs) {
+        const r = await fx.blit(['copy', ...args]);
+        const what = `${from} ${to} ${side}: exit ${r.code}\n${r.stderr}`;
+        assert.equal(r.code, 1, what);
+        assert.ok(r.stderr.includes(`${side === 'push' && from !== 'file1/' ? `127.0.0.1:${fx.daemon.port}: ` : ''}${shown}: ${words} [NotADirectory]`), what);
+      }
+    }
+  });
 });
