@@ -615,6 +615,8 @@ export class DataReceiver {
     let open: FileState | undefined;
     return new Promise<void>((resolve, reject) => {
       let finished = false;
+      /** A byte arrived on this stream (the hello's rest counts). */
+      let heard = rest.length > 0;
       /** False while the stream is being (or was) handed to a worker: never resume the socket then. */
       let reading = true;
       let worker: StreamWorker | undefined;
@@ -771,6 +773,7 @@ export class DataReceiver {
 
       const onChunk = (chunk: Buffer): void => {
         if (finished) return;
+        heard = true;
         let left: Buffer | undefined;
         try {
           left = decoder.push(chunk);
@@ -826,8 +829,20 @@ export class DataReceiver {
         else socket.off('data', onChunk);
       };
       if (!reused) socket.on('data', onChunk);
-      socket.on('error', (err) => fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId}: ${err.message}` })));
-      socket.on('close', () => fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId} closed before its end` })));
+      // A stream that ends before its first byte carried nothing: the peer dropped it after the
+      // daemon accepted it (its wait for the accept byte ran out, DEVLOG hunt-load) and sends
+      // on the streams it kept. Dropped, not a failure: a file the client meant for it and never
+      // sent is still failed at the end (finish: never started), and a client that is gone ends
+      // the gRPC call too (busy-admin).
+      const droppedUnused = (): boolean => {
+        if (heard || finished) return false;
+        finished = true;
+        socket.destroy();
+        resolve();
+        return true;
+      };
+      socket.on('error', (err) => droppedUnused() || fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId}: ${err.message}` })));
+      socket.on('close', () => droppedUnused() || fail(new BlitError({ code: ErrorCodes.IoError, message: `data stream ${streamId} closed before its end` })));
       // What Node read before the switch goes first, in one piece (a hand-over takes all of it).
       const first = buffered && buffered.length > 0 ? Buffer.concat([rest, ...buffered]) : rest;
       if (first.length > 0) onChunk(first);

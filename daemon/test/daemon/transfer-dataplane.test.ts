@@ -262,6 +262,30 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
     assert.deepEqual(tempFilesIn(moduleDir), []);
   });
 
+  // busy-admin: a client whose wait for the accept byte ran out drops a stream blitd accepted
+  // (DEVLOG hunt-load) and sends on the others. Before: `data stream 1 closed before its end`.
+  it('a stream the client closed before its first byte is dropped; the push completes on the others', async () => {
+    const { push, port, tokens } = await pushNeedingOneFile('dropped');
+    try {
+      assert.ok(tokens.length >= 64, 'two streams offered');
+      const kept = await openDataStream(port, tokens.subarray(0, 32));
+      const dropped = await openDataStream(port, tokens.subarray(32, 64));
+      const gone = new Promise<void>((r) => dropped.on('close', () => r()));
+      dropped.destroy();
+      await gone;
+      kept.write(Buffer.concat([frame(1, 0, 0), frame(2, 0, 10, Buffer.from('0123456789')), frame(3, 0, 0), frame(5, 0, 1, Buffer.from([0]))]));
+      push.call.write({ dataComplete: true });
+      const summary = (await push.until('summary')).summary!;
+      assert.equal(summary.filesTransferred, 1);
+      assert.deepEqual(summary.failures, []);
+      kept.destroy();
+    } finally {
+      push.close();
+    }
+    assert.equal(fs.readFileSync(path.join(moduleDir, 'dropped', 'f'), 'utf8'), '0123456789');
+    assert.deepEqual(tempFilesIn(moduleDir), []);
+  });
+
   it('gRPC data: a file left without its last chunk is failed and dropped at data_complete', async () => {
     const { push } = await pushNeedingOneFile('grpc-short', true);
     try {
