@@ -12,7 +12,8 @@ import { adaptBatch } from './planner';
 import { SplitCopy } from './split-copy';
 import { baseName, displayPath, join2, parentRel, EMPTY } from './paths';
 import { failureOf } from './walk';
-import type { FileTask, TaskResult } from './worker-protocol';
+import { queueSourceRemoval } from './move-finalise';
+import type { BatchOutput, FileTask, RemovalOutcome, TaskResult } from './worker-protocol';
 import type { RunState } from './run-state';
 
 export class CopyDispatcher {
@@ -21,6 +22,8 @@ export class CopyDispatcher {
   private pendingBytes = 0;
   private nextId = 1;
   private readonly taskRel = new Map<number, Buffer>();
+  /** move: copied files whose sources wait in a worker for a sync (task id → rel). */
+  private readonly removalRel = new Map<number, Buffer>();
   private readonly batchSentAt = new Map<FileTask[], number>();
   /** Range task id → the split huge file it belongs to. */
   private readonly splits = new Map<number, SplitCopy>();
@@ -111,9 +114,15 @@ export class CopyDispatcher {
     await this.pool?.waitBelow(this.run.plan.workers * 2);
   }
 
-  /** Every submitted task answered. */
+  /**
+   * Every submitted task answered; for a move, every source waiting in a worker synced and
+   * removed too (unless the run is fatal: a cancelled or failed move syncs nothing more and keeps
+   * them, as it keeps the sources of copies it never finished).
+   */
   async drain(): Promise<void> {
-    if (this.pool) await this.pool.drain();
+    if (!this.pool) return;
+    await this.pool.drain();
+    if (!this.run.fatal && this.pool.flushRemovals()) await this.pool.drain();
   }
 
   /** End the workers; ranges that never came back (worker died, stall) drop their shared temp. */
@@ -156,7 +165,7 @@ export class CopyDispatcher {
     this.run.emit({ type: 'fileStart', rel, size: task.size });
     let split: SplitCopy;
     try {
-      split = new SplitCopy(task, this.run.meta);
+      split = new SplitCopy(task, this.run.meta, (r) => queueSourceRemoval(this.run, rel, r, task.size));
     } catch (err) {
       this.taskRel.delete(task.id);
       this.run.newDirs.fail(rel, failureOf(err, rel, 'cannot create destination file', 'destination'));
@@ -193,17 +202,16 @@ export class CopyDispatcher {
     this.ensurePool().submit(tasks, affinity);
   }
 
-  private onResults(tasks: FileTask[], results: TaskResult[]): void {
+  private onResults(tasks: FileTask[], out: BatchOutput): void {
     const run = this.run;
+    const results = out.results;
     run.stall?.tick('copy');
     const sent = this.batchSentAt.get(tasks);
     this.batchSentAt.delete(tasks);
     if (sent !== undefined && tasks.length > 1) {
-      // A move's per-batch syncfs is a cost per batch: counted per file it shrank batches to the
-      // minimum, one syncfs per 8 files (11,259 on a 100k move; DEVLOG move-sync).
-      let syncMs = 0;
-      for (const r of results) syncMs += r.syncMs ?? 0;
-      adaptBatch(run.plan, tasks.length, Date.now() - sent - syncMs);
+      // A move's syncfs is a cost per sync: counted per file it shrank batches to the minimum,
+      // one syncfs per 8 files (11,259 on a 100k move; DEVLOG move-sync).
+      adaptBatch(run.plan, tasks.length, Date.now() - sent - (out.syncMs ?? 0));
     }
     for (let i = 0; i < results.length; i++) {
       const r = results[i]!;
@@ -218,6 +226,7 @@ export class CopyDispatcher {
       const task = tasks[i]?.id === r.id ? tasks[i] : tasks.find((t) => t.id === r.id);
       if (task) this.handleResult(task, r);
     }
+    if (out.removals) this.onRemovals(out.removals);
     run.recorder.sample(this.pool, run.plan, run.progress.filesDone, run.progress.bytesDone);
     run.progress.report(false);
   }
@@ -256,6 +265,16 @@ export class CopyDispatcher {
         break;
     }
     if (r.sourceKeptReason) run.fail({ path: displayPath(rel), code: ErrorCodes.VerifyFailed, reason: r.sourceKeptReason });
+    if (r.removalQueued) this.removalRel.set(task.id, rel);
+  }
+
+  /** move: sources a worker synced and removed, or kept (a failed sync, a changed source). */
+  private onRemovals(outcomes: RemovalOutcome[]): void {
+    for (const o of outcomes) {
+      const rel = this.removalRel.get(o.id);
+      this.removalRel.delete(o.id);
+      if (o.kept !== null) this.run.fail({ path: displayPath(rel ?? EMPTY), code: ErrorCodes.VerifyFailed, reason: o.kept });
+    }
   }
 
   /** Destination directory as latin1 text, memoized for the run of files from one listing. */

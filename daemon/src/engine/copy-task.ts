@@ -12,10 +12,13 @@ import { hashFd } from './checksum';
 import { fromErrno, ErrorCodes, type ErrnoSide } from './errors';
 import { displayPath } from './paths';
 import { msFromNs, mtimeKept, mtimeMsKept } from './compare';
-import { DeferredRemovals } from './durable';
-import type { FileTask, TaskResult, WorkerInit } from './worker-protocol';
+import { DeferredRemovals, type PendingRemoval } from './durable';
+import type { BatchOutput, FileTask, RemovalOutcome, TaskResult, WorkerInit } from './worker-protocol';
 
 export type TaskRunner = (t: FileTask) => TaskResult;
+
+/** move: a verified source handed on to wait for a sync (its outcome is the caller's to report). */
+export type QueueRemoval = (t: FileTask, r: Omit<PendingRemoval, 'done'>) => void;
 
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 
@@ -117,28 +120,45 @@ export class SourceOpener {
  * whole-file copies go through one foreign call (read-ahead included) and only the rest, and
  * any file that failed there, through the per-file path below; without it, sources are read
  * ahead together first, then each task runs in order.
+ *
+ * move: verified sources wait in this runner across batches (DeferredRemovals) until enough are
+ * waiting to be worth a sync, or a request says flushRemovals (the end of the copies); a cancelled
+ * run syncs nothing more and keeps them.
  */
-export function createBatchRunner(init: WorkerInit): (tasks: FileTask[]) => TaskResult[] {
+export function createBatchRunner(init: WorkerInit): (tasks: FileTask[], flushRemovals?: boolean) => BatchOutput {
   const opener = new SourceOpener();
   const removals = new DeferredRemovals();
-  const runTask = createTaskRunner(init, opener, removals);
+  let outcomes: RemovalOutcome[] = [];
+  const runTask = createTaskRunner(init, opener, (t, r) =>
+    removals.add({ ...r, done: (kept) => outcomes.push({ id: t.id, kept }) }, t.size),
+  );
+  const cancel = new Int32Array(init.cancel);
   const perFile = (tasks: FileTask[]): TaskResult[] => {
     try {
       opener.prefetch(tasks);
-      const results = tasks.map(runTask);
-      if (removals.size > 0 && results.length > 0) {
-        const t0 = Date.now();
-        removals.flush(); // move: the batch's copies made durable, then its sources removed
-        results[0]!.syncMs = Date.now() - t0;
-      }
-      return results;
+      return tasks.map(runTask);
     } finally {
       opener.closeUntaken();
     }
   };
-  // A reflink-first order wants FICLONE even for small files: the per-file path does that.
   const batch = init.order.includes('reflink') ? undefined : native.loadNativeBatch();
-  return batch ? createNativeBatchRunner(init, batch, perFile) : perFile;
+  // A reflink-first order wants FICLONE even for small files: the per-file path does that.
+  const runBatch = batch ? createNativeBatchRunner(init, batch, perFile) : perFile;
+  return (tasks, flushRemovals = false) => {
+    const out: BatchOutput = { results: tasks.length > 0 ? runBatch(tasks) : [] };
+    if (removals.size === 0) return out;
+    if ((removals.due || flushRemovals) && Atomics.load(cancel, 0) === 0) {
+      const t0 = Date.now();
+      removals.flush(); // move: the copies made durable, then their sources removed
+      out.syncMs = Date.now() - t0;
+    }
+    if (outcomes.length > 0) {
+      out.removals = outcomes;
+      outcomes = [];
+    }
+    out.removalsWaiting = removals.size;
+    return out;
+  };
 }
 
 /** A whole small file the native batch can copy (no hashing, no range, no move). */
@@ -205,9 +225,9 @@ function createNativeBatchRunner(init: WorkerInit, batch: native.NativeBatch, pe
 
 /**
  * A runner with its own copy context (scratch buffer, disabled primitives). Hashing needs
- * initChecksum() first. A move's verified sources wait in `removals` until its flush().
+ * initChecksum() first. A move's verified sources go to `queueRemoval` (removed after a sync).
  */
-export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removals: DeferredRemovals): TaskRunner {
+export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRemoval: QueueRemoval): TaskRunner {
   const cancelFlag = new Int32Array(init.cancel);
   /** Checked between files and chunks; each check is also a heartbeat for the stall detector. */
   const cancelled = (): boolean => {
@@ -325,7 +345,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
   }
 
   /**
-   * move: queue the source for removal (after the batch is made durable) only if the destination
+   * move: queue the source for removal (after a sync makes its copy durable) only if the destination
    * is verifiably what we copied; the source is checked unchanged again just before its unlink.
    */
   function removeSourceAfterVerify(t: FileTask, src: Buffer, dstAbs: Buffer, srcFd: number, result: TaskResult): void {
@@ -351,15 +371,8 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, removal
         result.sourceKeptReason = 'destination did not verify; source kept';
         return;
       }
-      removals.add({
-        src,
-        dst: { dstAbs, dev: d.dev, isFile: true },
-        unchanged,
-        done: (kept) => {
-          if (kept === null) result.sourceRemoved = true;
-          else result.sourceKeptReason = kept;
-        },
-      });
+      queueRemoval(t, { src, dst: { dstAbs, dev: d.dev, isFile: true }, unchanged });
+      result.removalQueued = true;
     } catch (err) {
       result.sourceKeptReason = `cannot remove source: ${(err as Error).message}`;
     }

@@ -15,8 +15,7 @@ async function main(): Promise<void> {
   parentPort!.on('message', (req: BatchRequest | ExitRequest) => {
     // Exit from JS, between batches: never inside a native call (see WorkerPool.close).
     if (isExitRequest(req)) process.exit(0);
-    const results = runBatch(req.tasks);
-    const reply: BatchReply = { batch: req.batch, results };
+    const reply: BatchReply = { batch: req.batch, ...runBatch(req.tasks, req.flushRemovals) };
     parentPort!.postMessage(reply);
   });
   parentPort!.postMessage({ ready: true });

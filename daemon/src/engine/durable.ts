@@ -1,10 +1,11 @@
 /**
  * move: a source is removed only once its copy is on disk, not just in the page cache (a power
  * loss after `mv` across filesystems or `rsync --remove-source-files` can lose both). Removals are
- * collected per batch; before the batch's unlinks, one syncfs(2) per destination filesystem
- * writes back the batch's data, inodes and new directory entries at once. Where syncfs is not
- * available (non-Linux, node:fs fallback), each file is fdatasync'ed and each directory holding a
- * new name fsync'ed. Measured in DEVLOG 2026-11-21 "move-durable".
+ * collected (DeferredRemovals: ~1,024 files or 64 MiB, across copy batches); before their unlinks,
+ * one syncfs(2) per destination filesystem writes back their data, inodes and new directory
+ * entries at once. Where syncfs is not available (non-Linux, node:fs fallback), each file is
+ * fdatasync'ed and each directory holding a new name fsync'ed. Measured in DEVLOG 2026-11-21
+ * "move-durable" and 2026-11-22 "move-batches".
  */
 import * as fs from 'node:fs';
 import * as native from '@blit/native';
@@ -80,7 +81,7 @@ export function makeDurable(files: readonly DurableFile[]): void {
   for (const dir of plan.dirs) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => fs.fsyncSync(fd));
 }
 
-/** A source whose copy verified, waiting for its batch's makeDurable before it is unlinked. */
+/** A source whose copy verified, waiting for a makeDurable of its copy before it is unlinked. */
 export interface PendingRemoval {
   src: Buffer;
   dst: DurableFile;
@@ -90,41 +91,114 @@ export interface PendingRemoval {
   done: (keptReason: string | null) => void;
 }
 
-/** The removals of one batch: make their destinations durable, then unlink the sources. */
+/**
+ * A move syncs once this many sources are waiting (or SYNC_EVERY_BYTES of their copies), not per
+ * copy batch: batches aim at 20 ms of copy work, so one syncfs per batch was one per ~17 small
+ * files (5,863 on a 100k-file move; DEVLOG move-batches). One syncfs covers everything written
+ * to its filesystem before it started, so waiting longer is as safe; the bytes bound keeps the
+ * sources a move on one filesystem holds twice (copy and source) small.
+ */
+export const SYNC_EVERY_FILES = 1024;
+export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Sources waiting for their copies to be durable: collected (from any number of copy batches),
+ * then one makeDurable of all their destinations, then each source re-checked and unlinked. A
+ * source is only unlinked after a sync that started after it was added, i.e. after its copy was
+ * complete. flush() blocks (copy workers); flushSoon()/settle() sync off the event loop (the main
+ * thread: move-finalise.ts, split huge files).
+ */
 export class DeferredRemovals {
   private pending: PendingRemoval[] = [];
+  private bytes = 0;
+  private background: Promise<void> | undefined;
 
   get size(): number {
     return this.pending.length;
   }
 
-  add(r: PendingRemoval): void {
-    this.pending.push(r);
+  /** Enough waiting to be worth a sync (SYNC_EVERY_FILES / SYNC_EVERY_BYTES). */
+  get due(): boolean {
+    return this.pending.length >= SYNC_EVERY_FILES || this.bytes >= SYNC_EVERY_BYTES;
   }
 
+  /** `bytes`: the copy's size (what the sync will have to write back). */
+  add(r: PendingRemoval, bytes: number): void {
+    this.pending.push(r);
+    this.bytes += bytes;
+  }
+
+  /** Sync everything waiting and remove those sources, blocking the thread. */
   flush(): void {
-    const batch = this.pending;
+    const batch = this.take();
     if (batch.length === 0) return;
-    this.pending = [];
     try {
       makeDurable(batch.map((r) => r.dst));
     } catch (err) {
-      const why = `destination not synced to disk (${(err as Error).message}); source kept`;
-      for (const r of batch) r.done(why);
+      keepAll(batch, err);
       return;
     }
-    for (const r of batch) {
-      try {
-        const s = fs.lstatSync(r.src, { bigint: true });
-        if (!r.unchanged(s)) {
-          r.done('source changed after it was copied; kept');
-          continue;
-        }
-        fs.unlinkSync(r.src);
-        r.done(null);
-      } catch (err) {
-        r.done(`cannot remove source: ${(err as Error).message}`);
+    unlinkSources(batch);
+  }
+
+  /** Main thread: start syncing what is waiting off the event loop, one sync at a time. */
+  flushSoon(): void {
+    this.background ??= this.flushInBackground();
+  }
+
+  /** Wait for a background sync; then, if `flushRest`, sync and remove whatever still waits. */
+  async settle(flushRest: boolean): Promise<void> {
+    while (this.background) await this.background;
+    if (flushRest) await this.flushAsync();
+  }
+
+  private async flushInBackground(): Promise<void> {
+    try {
+      do await this.flushAsync();
+      while (this.due);
+    } finally {
+      this.background = undefined;
+    }
+  }
+
+  private async flushAsync(): Promise<void> {
+    const batch = this.take();
+    if (batch.length === 0) return;
+    try {
+      await makeDurableAsync(batch.map((r) => r.dst));
+    } catch (err) {
+      keepAll(batch, err);
+      return;
+    }
+    unlinkSources(batch);
+  }
+
+  private take(): PendingRemoval[] {
+    const batch = this.pending;
+    this.pending = [];
+    this.bytes = 0;
+    return batch;
+  }
+}
+
+function keepAll(batch: readonly PendingRemoval[], err: unknown): void {
+  const why = `destination not synced to disk (${(err as Error).message}); source kept`;
+  for (const r of batch) r.done(why);
+}
+
+/** After the sync: each source, if still what was copied, unlinked. */
+function unlinkSources(batch: readonly PendingRemoval[]): void {
+  for (const r of batch) {
+    try {
+      const s = fs.lstatSync(r.src, { bigint: true });
+      if (!r.unchanged(s)) {
+        r.done('source changed after it was copied; kept');
+        continue;
       }
+      fs.unlinkSync(r.src);
+      r.done(null);
+    } catch (err) {
+      r.done(`cannot remove source: ${(err as Error).message}`);
     }
   }
 }

@@ -1,26 +1,23 @@
 /**
  * move: what happens to the source once its copy is safe. Files copied by a worker are removed by
- * the worker after verification (FileTask.removeSource); the rest is here: a source whose
- * destination was already identical, a symlink once written, and at the end the source
- * directories the move emptied.
+ * the worker after verification and a sync (FileTask.removeSource); the rest is here: a source
+ * whose destination was already identical, a symlink once written, a split huge file once
+ * committed, and at the end the source directories the move emptied.
  */
 import * as fs from 'node:fs';
 import type { Entry } from './types';
 import { depth, displayPath, join2 } from './paths';
 import { ErrorCodes } from './errors';
 import { failureOf } from './walk';
+import type { PendingRemoval } from './durable';
 import type { RunState } from './run-state';
-
-/** Sources removed here wait for this many, then their destinations are synced and they go. */
-const MAIN_BATCH = 256;
 
 /**
  * Remove a source entry whose destination is in place (move only; never in a dry run): queued,
- * removed once its destination is on disk (flushSourceRemovals, or when MAIN_BATCH are queued).
+ * removed once its destination is on disk (queueSourceRemoval).
  */
 export function removeSourceIfMove(run: RunState, e: Entry): void {
   if (run.options.mode !== 'move' || run.options.dryRun) return;
-  const pending = run.sourceRemovals;
   const dstAbs = join2(run.dstRoot, e.rel);
   let d: fs.BigIntStats;
   try {
@@ -29,20 +26,32 @@ export function removeSourceIfMove(run: RunState, e: Entry): void {
     run.fail(failureOf(err, e.rel, 'copied, but cannot check the destination; source kept'));
     return;
   }
-  pending.add({
-    src: run.srcAbsOf(e.rel),
-    dst: { dstAbs, dev: d.dev, isFile: d.isFile() },
-    unchanged: () => true,
-    done: (kept) => {
-      if (kept !== null) run.fail({ path: displayPath(e.rel), code: ErrorCodes.VerifyFailed, reason: kept });
-    },
-  });
-  if (pending.size >= MAIN_BATCH) pending.flush();
+  // No bytes to write back: an identical destination was there before, a symlink is a name.
+  queueSourceRemoval(run, e.rel, { src: run.srcAbsOf(e.rel), dst: { dstAbs, dev: d.dev, isFile: d.isFile() }, unchanged: () => true }, 0);
 }
 
-/** Sync and remove the sources removeSourceIfMove queued (at the end of a move). */
-export function flushSourceRemovals(run: RunState): void {
-  run.sourceRemovals.flush();
+/**
+ * A source the main thread removes once its copy (`bytes` to write back) is durable: waits in
+ * run.sourceRemovals with the others until enough wait to be worth a sync, which then runs off
+ * the event loop (durable.ts); a kept source is reported under `rel`.
+ */
+export function queueSourceRemoval(run: RunState, rel: Buffer, r: Omit<PendingRemoval, 'done'>, bytes: number): void {
+  const pending = run.sourceRemovals;
+  pending.add({
+    ...r,
+    done: (kept) => {
+      if (kept !== null) run.fail({ path: displayPath(rel), code: ErrorCodes.VerifyFailed, reason: kept });
+    },
+  }, bytes);
+  if (pending.due) pending.flushSoon();
+}
+
+/**
+ * At the end of the copies: wait for a sync in progress, then sync and remove what still waits
+ * (not in a fatal run: a cancelled or failed move syncs nothing more and keeps those sources).
+ */
+export async function flushSourceRemovals(run: RunState): Promise<void> {
+  await run.sourceRemovals.settle(!run.fatal);
 }
 
 /** Remove source directories that are empty now, deepest first; `keepRoot` for `SRC/`. */

@@ -11,6 +11,7 @@ import { baseName, parentRel } from './paths';
 import type { CopyDispatcher } from './copy-dispatch';
 import type { EntryActions } from './entry-actions';
 import type { RunState } from './run-state';
+import { flushSourceRemovals } from './move-finalise';
 
 export async function runSingle(run: RunState, actions: EntryActions, copies: CopyDispatcher): Promise<void> {
   const srcAbs = Buffer.from(run.ends.srcAbs);
@@ -43,5 +44,6 @@ export async function runSingle(run: RunState, actions: EntryActions, copies: Co
   run.progress.scanComplete = true;
   copies.flush();
   await copies.drain();
+  await flushSourceRemovals(run); // move: a split huge file's source
   run.throwIfFatal();
 }

@@ -11,7 +11,7 @@ import { msFromNs, mtimeKept } from './compare';
 import { ErrorCodes, type ErrnoSide } from './errors';
 import { failedTask } from './copy-task';
 import type { MetaOptions } from './metadata';
-import { makeDurable } from './durable';
+import type { PendingRemoval } from './durable';
 import type { FileTask, TaskResult } from './worker-protocol';
 
 /** Ranges are at least this big (smaller files are not worth splitting). */
@@ -24,7 +24,12 @@ export class SplitCopy {
   private firstByteAt = 0;
   private failure: TaskResult | null = null;
 
-  constructor(readonly task: FileTask, private readonly meta: MetaOptions) {
+  constructor(
+    readonly task: FileTask,
+    private readonly meta: MetaOptions,
+    /** move: the verified source, to be removed once the copy is durable (move-finalise.ts). */
+    private readonly queueRemoval?: (r: Omit<PendingRemoval, 'done'>) => void,
+  ) {
     this.file = new AtomicFile(Buffer.from(task.dstDir, 'latin1'), Buffer.from(task.name, 'latin1'), task.mode, { createParents: true });
     try {
       fs.ftruncateSync(this.file.fd, task.size);
@@ -86,20 +91,22 @@ export class SplitCopy {
     }
   }
 
-  /** move: the committed destination must show the size and mtime we copied; then unlink. */
+  /**
+   * move: the committed destination must show the size and mtime we copied; then the source waits
+   * for a sync off the event loop (a huge file's write-back takes a while) and is checked again
+   * just before its unlink.
+   */
   private removeSource(src: Buffer, mtimeNs: bigint, result: TaskResult): void {
     try {
       const d = fs.lstatSync(this.file.finalAbs, { bigint: true });
-      // On disk before the source goes (a huge file: the sync takes a while, so the source is
-      // checked after it).
-      makeDurable([{ dstAbs: this.file.finalAbs, dev: d.dev, isFile: true }]);
-      const s = fs.lstatSync(src, { bigint: true });
-      if (Number(d.size) !== this.task.size || !mtimeKept(mtimeNs, d.mtimeNs) || Number(s.size) !== this.task.size || s.mtimeNs !== mtimeNs) {
+      const size = this.task.size;
+      const unchanged = (s: fs.BigIntStats): boolean => Number(s.size) === size && s.mtimeNs === mtimeNs;
+      if (Number(d.size) !== size || !mtimeKept(mtimeNs, d.mtimeNs) || !unchanged(fs.lstatSync(src, { bigint: true }))) {
         result.sourceKeptReason = 'destination did not verify or source changed; source kept';
         return;
       }
-      fs.unlinkSync(src);
-      result.sourceRemoved = true;
+      if (!this.queueRemoval) throw new Error('no removal queue for a move');
+      this.queueRemoval({ src, dst: { dstAbs: this.file.finalAbs, dev: d.dev, isFile: true }, unchanged });
     } catch (err) {
       result.sourceKeptReason = `cannot remove source: ${(err as Error).message}`;
     }

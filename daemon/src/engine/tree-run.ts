@@ -128,7 +128,7 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
   if (!run.fatal) copies.flush();
   await copies.drain();
   await actions.mkdirsDone();
-  flushSourceRemovals(run);
+  await flushSourceRemovals(run);
   run.throwIfFatal();
   run.progress.report(true);
 

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import type { BatchReply, BatchRequest, FileTask, TaskResult, WorkerInit } from './worker-protocol';
+import type { BatchOutput, BatchReply, BatchRequest, FileTask, WorkerInit } from './worker-protocol';
 import type { CopyPrimitive } from './types';
 import type { MetaOptions } from './metadata';
 import { createBatchRunner } from './copy-task';
@@ -16,6 +16,8 @@ interface Slot {
   worker: Worker;
   inFlight: Map<number, FileTask[]>;
   ready: Promise<void>;
+  /** move: sources waiting in the worker for a sync (its last reply's removalsWaiting). */
+  removalsWaiting: number;
 }
 
 export interface PoolOptions {
@@ -23,8 +25,8 @@ export interface PoolOptions {
   meta: MetaOptions;
   order: CopyPrimitive[];
   needHash: boolean;
-  /** Called once per finished batch, on the main thread. */
-  onResults: (tasks: FileTask[], results: TaskResult[]) => void;
+  /** Called once per finished batch (tasks empty for a flushRemovals request), on the main thread. */
+  onResults: (tasks: FileTask[], out: BatchOutput) => void;
   /** A worker died (crash, OOM): its in-flight tasks are reported failed by the pool. */
   onWorkerError: (err: Error, tasks: FileTask[]) => void;
   /**
@@ -37,13 +39,14 @@ export interface PoolOptions {
 
 /**
  * Only small batches run inline: the main thread cannot see an abort while it is blocked in a
- * copy, so inline work must stay short (a few ms).
+ * copy, so inline work must stay short (a few ms). Not a move's: its sources wait for a sync in
+ * the worker that copied them, and the main thread must not block in one.
  */
 const INLINE_MAX_BYTES = 8 * 1024 * 1024;
 function inlineable(tasks: FileTask[]): boolean {
   let bytes = 0;
   for (const t of tasks) {
-    if (t.range || t.hashFirst) return false;
+    if (t.range || t.hashFirst || t.removeSource) return false;
     bytes += t.size;
   }
   return bytes <= INLINE_MAX_BYTES;
@@ -61,7 +64,7 @@ export class WorkerPool {
   private readonly init: WorkerInit;
   private readyCount = 0;
   private inlineBusy = 0;
-  private inlineRunner: ((tasks: FileTask[]) => TaskResult[]) | null = null;
+  private inlineRunner: ((tasks: FileTask[]) => BatchOutput) | null = null;
 
   constructor(private readonly opts: PoolOptions) {
     this.init = { meta: opts.meta, order: opts.order, cancel: this.cancelBuf, needHash: opts.needHash };
@@ -84,6 +87,7 @@ export class WorkerPool {
     const slot: Slot = {
       worker,
       inFlight: new Map(),
+      removalsWaiting: 0,
       ready: new Promise((resolve, reject) => {
         worker.once('message', () => {
           this.readyCount++;
@@ -97,7 +101,8 @@ export class WorkerPool {
       if (!('batch' in msg)) return;
       const tasks = slot.inFlight.get(msg.batch);
       slot.inFlight.delete(msg.batch);
-      if (tasks) this.opts.onResults(tasks, msg.results);
+      if (msg.removalsWaiting !== undefined) slot.removalsWaiting = msg.removalsWaiting;
+      if (tasks) this.opts.onResults(tasks, msg);
       this.wakeIdle();
     });
     worker.on('error', (err) => {
@@ -158,10 +163,27 @@ export class WorkerPool {
       const preferred = this.slots[affinity % this.active]!;
       if (preferred.inFlight.size <= best.inFlight.size + 1) best = preferred;
     }
-    const batch = this.nextBatch++;
-    best.inFlight.set(batch, tasks);
-    const req: BatchRequest = { batch, tasks };
-    best.worker.postMessage(req);
+    this.post(best, { batch: this.nextBatch++, tasks });
+  }
+
+  /**
+   * move, once every batch is back: ask each worker holding sources that wait for a sync to sync
+   * and remove them (their outcomes come through onResults). Returns whether any was asked; then
+   * drain() waits for the answers.
+   */
+  flushRemovals(): boolean {
+    let asked = false;
+    for (const slot of this.slots) {
+      if (slot.removalsWaiting === 0) continue;
+      this.post(slot, { batch: this.nextBatch++, tasks: [], flushRemovals: true });
+      asked = true;
+    }
+    return asked;
+  }
+
+  private post(slot: Slot, req: BatchRequest): void {
+    slot.inFlight.set(req.batch, req.tasks);
+    slot.worker.postMessage(req);
   }
 
   /** Run a batch on the main thread at the next turn of the event loop (workers still starting). */
@@ -175,8 +197,7 @@ export class WorkerPool {
         return;
       }
       this.inlineRunner ??= createBatchRunner(this.init);
-      const results = this.inlineRunner(tasks);
-      this.opts.onResults(tasks, results);
+      this.opts.onResults(tasks, this.inlineRunner(tasks));
       this.wakeIdle();
     });
   }

@@ -55,28 +55,48 @@ export interface TaskResult {
   /** Failure code/reason (BlitError code) when status === 'failed'. */
   code?: string;
   reason?: string;
-  /** move: the source was removed. */
-  sourceRemoved?: boolean;
+  /**
+   * move: the copy verified and its source waits in the worker for a sync (durable.ts
+   * DeferredRemovals); its outcome comes in a later (or this) BatchReply's `removals`.
+   */
+  removalQueued?: boolean;
   /** move: the copy is done but the source could not be removed (why). */
   sourceKeptReason?: string;
   /** ms timestamp (performance.now of the worker's epoch is useless): Date.now() when the first byte landed. */
   firstByteAt?: number;
-  /**
-   * move: ms the batch spent making its copies durable (syncfs) before removing their sources; on
-   * one result of the batch. A cost per batch, not per file: adaptBatch leaves it out (move-sync).
-   */
-  syncMs?: number;
 }
 
 export interface BatchRequest {
   batch: number;
+  /** Empty in a request that only flushes removals. */
   tasks: FileTask[];
+  /** move, end of the copies: sync and remove every source still waiting in this worker. */
+  flushRemovals?: boolean;
+}
+
+/** A queued source removal (TaskResult.removalQueued) settled: null = removed, else why kept. */
+export interface RemovalOutcome {
+  id: number;
+  kept: string | null;
 }
 
 /** The pool asks a worker to exit between batches (see WorkerPool.close, worker-exit.ts). */
 export type { ExitRequest } from './worker-exit';
 
-export interface BatchReply {
+export interface BatchReply extends BatchOutput {
   batch: number;
+}
+
+/** What running one batch gives (copy-task.ts createBatchRunner). */
+export interface BatchOutput {
   results: TaskResult[];
+  /** move: removals settled while running this batch (of this or earlier batches' tasks). */
+  removals?: RemovalOutcome[];
+  /** move: sources still waiting in the worker for a sync (a flushRemovals request settles them). */
+  removalsWaiting?: number;
+  /**
+   * move: ms the batch spent making copies durable (syncfs) before removing their sources. A cost
+   * per sync, not per file: adaptBatch leaves it out (move-sync).
+   */
+  syncMs?: number;
 }

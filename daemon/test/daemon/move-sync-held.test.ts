@@ -9,13 +9,16 @@
  * sees the sync in progress in /proc/PID/task/TID/syscall, asks blitd for its modules, checks the
  * sync is still held once the answer came, then thaws and the move completes. Needs root (mount,
  * loop devices); skipped where mount is refused, as the tmpfs tests.
+ *
+ * The same hold shows blit's own main thread free while the sync before its main-thread removals
+ * (symlinks, identical files, split huge files) runs (move-batches, 2026-11-22).
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeTree, type RunResult } from './harness';
-import { moduleFixture } from './module-fixture';
+import { CLI_ENV, moduleFixture } from './module-fixture';
 
 /** syncfs(2)'s number, as /proc/PID/task/TID/syscall shows a thread blocked in it. */
 const SYS_SYNCFS = process.arch === 'arm64' ? 267 : 306;
@@ -37,7 +40,7 @@ function threadsInSyncfs(pid: number): number[] {
 
 const run = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { stdio: 'ignore' });
 
-describe('remote: blitd serves other calls while a move syncs (move-sync)', function () {
+describe('move: the event loop keeps turning while a move\'s sync is held (move-sync, move-batches)', function () {
   this.timeout(120_000);
   const mounts: string[] = [];
   let frozen: string | undefined;
@@ -51,7 +54,11 @@ describe('remote: blitd serves other calls while a move syncs (move-sync)', func
     },
   });
 
-  it('push: list-modules answers while the syncfs before the item batch is held', async function () {
+  /**
+   * An ext4 mounted on `target` whose write-back can be held: its loop device's backing file is on
+   * a second loop-mounted ext4 (the one `hold()` freezes). Skips the test where mount is refused.
+   */
+  function holdableFs(ctx: Mocha.Context, target: string): { hold: () => void } {
     const outer = path.join(fx.dir, 'outer');
     fs.mkdirSync(outer);
     fs.closeSync(fs.openSync(path.join(fx.dir, 'outer.img'), 'w'));
@@ -60,16 +67,26 @@ describe('remote: blitd serves other calls while a move syncs (move-sync)', func
     try {
       run('mount', ['-o', 'loop', path.join(fx.dir, 'outer.img'), outer]);
     } catch {
-      this.skip();
+      ctx.skip();
     }
     mounts.push(outer);
     const innerImg = path.join(outer, 'inner.img');
     fs.closeSync(fs.openSync(innerImg, 'w'));
     fs.truncateSync(innerImg, 32 << 20);
     run('mkfs.ext4', ['-q', '-F', innerImg]);
-    // The module is the inner filesystem; few journal commits (they would block too while held).
-    run('mount', ['-o', 'loop,noatime,commit=300', innerImg, fx.moduleDir]);
-    mounts.push(fx.moduleDir);
+    // Few journal commits (they would block too while held).
+    run('mount', ['-o', 'loop,noatime,commit=300', innerImg, target]);
+    mounts.push(target);
+    return {
+      hold: () => {
+        run('fsfreeze', ['-f', outer]);
+        frozen = outer;
+      },
+    };
+  }
+
+  it('push: list-modules answers while the syncfs before the item batch is held', async function () {
+    const held = holdableFs(this, fx.moduleDir);
 
     const daemon = await fx.start();
     const pid = daemon.proc.pid!;
@@ -84,8 +101,7 @@ describe('remote: blitd serves other calls while a move syncs (move-sync)', func
     const end: { moved?: RunResult } = {};
     let result: RunResult | undefined;
     try {
-      run('fsfreeze', ['-f', outer]);
-      frozen = outer;
+      held.hold();
       const move = fx.blit(['move', `${src}/`, fx.remote('d/')]).then((r) => (end.moved = r));
       // Wait for the state, not for a time: a blitd thread inside syncfs, or the move's end.
       while (threadsInSyncfs(pid).length === 0 && !end.moved) await new Promise((r) => setTimeout(r, 20));
@@ -118,5 +134,70 @@ describe('remote: blitd serves other calls while a move syncs (move-sync)', func
     assert.equal(result?.code, 0, result?.stderr);
     assert.deepEqual(fs.readdirSync(src), []);
     for (const [rel, data] of Object.entries(files)) assert.ok(fs.readFileSync(path.join(fx.moduleDir, 'd', rel)).equals(data), rel);
+  });
+
+  it("local: blit's event loop keeps turning while the sync before its main-thread removals is held", async function () {
+    // Symlinks and an already identical file: their sources are removed by blit's main thread
+    // (move-finalise.ts), not by a copy worker; split huge files go through the same queue.
+    const dst = path.join(fx.dir, 'dst');
+    fs.mkdirSync(dst);
+    const held = holdableFs(this, dst);
+    const src = path.join(fx.dir, 'src');
+    writeTree(src, { same: 'already there\n' });
+    writeTree(path.join(dst, 'd'), { same: 'already there\n' });
+    const t = new Date('2020-01-01T00:00:00Z');
+    fs.utimesSync(path.join(src, 'same'), t, t);
+    fs.utimesSync(path.join(dst, 'd', 'same'), t, t);
+    execFileSync('sync');
+    const links = Array.from({ length: 20 }, (_, i) => `l${i}`);
+    for (const l of links) fs.symlinkSync(`target-${l}`, path.join(src, l));
+    // blit's main thread appends a byte every 10 ms while its event loop turns (not in workers).
+    const beat = path.join(fx.dir, 'beat');
+    const preload = path.join(fx.dir, 'beat.js');
+    fs.writeFileSync(preload, `if (require('node:worker_threads').isMainThread) {
+  const fs = require('node:fs');
+  fs.writeFileSync(${JSON.stringify(beat)}, process.pid + '\\n');
+  setInterval(() => fs.appendFileSync(${JSON.stringify(beat)}, '.'), 10).unref();
+}
+`);
+    const beats = (): { pid: number; n: number } => {
+      const text = fs.existsSync(beat) ? fs.readFileSync(beat, 'latin1') : '';
+      const nl = text.indexOf('\n');
+      return nl < 0 ? { pid: 0, n: 0 } : { pid: Number(text.slice(0, nl)), n: text.length - nl - 1 };
+    };
+
+    let verdict: string | undefined;
+    let sources: string[] = [];
+    const end: { moved?: RunResult } = {};
+    let result: RunResult | undefined;
+    let move: Promise<RunResult> | undefined;
+    try {
+      held.hold();
+      move = fx.blit(['move', `${src}/`, path.join(dst, 'd')], { ...CLI_ENV, NODE_OPTIONS: `--require ${preload}` }).then((r) => (end.moved = r));
+      // Wait for the state, not for a time: a thread of blit inside syncfs, or the move's end.
+      const inSyncfs = (): number[] => (beats().pid ? threadsInSyncfs(beats().pid) : []);
+      while (inSyncfs().length === 0 && !end.moved) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(end.moved, undefined, `the move ended before its sync was seen held: ${JSON.stringify(end.moved)}`);
+      const pid = beats().pid;
+      assert.ok(!inSyncfs().includes(pid), `blit's main thread (${pid}) is the one in syncfs: its event loop (progress, signals) stops`);
+      // Not a measurement: a main thread in syncfs would add no beat while the freeze holds.
+      const before = beats().n;
+      const deadline = Date.now() + 30_000;
+      while (beats().n < before + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (beats().n < before + 5) verdict = "blit's main thread did not turn its event loop in 30 s while the sync was held";
+      else {
+        assert.ok(inSyncfs().length > 0, 'the syncfs ended before the beats were seen: nothing shown');
+        sources = fs.readdirSync(src).sort();
+      }
+    } finally {
+      thaw();
+      // Also after a failed assertion: blit must end before its destination can be unmounted.
+      result = await move;
+    }
+    assert.equal(verdict, undefined, verdict);
+    assert.deepEqual(sources, [...links, 'same'].sort(), 'a source was removed while its destination was not yet synced');
+    assert.equal(result?.code, 0, result?.stderr);
+    assert.deepEqual(fs.readdirSync(src), []);
+    for (const l of links) assert.equal(fs.readlinkSync(path.join(dst, 'd', l)), `target-${l}`);
   });
 });

@@ -53,7 +53,7 @@ describe('engine: batch runner (prefetched sources)', () => {
       tasks.push(taskFor(i + 1, p, dst));
     }
     const before = openFds();
-    const results = createBatchRunner(initFor())(tasks);
+    const results = createBatchRunner(initFor())(tasks).results;
     assert.equal(openFds(), before);
     assert.deepEqual(results.map((r) => r.status), tasks.map(() => 'copied'));
     for (const t of tasks) {
@@ -71,7 +71,7 @@ describe('engine: batch runner (prefetched sources)', () => {
     fs.writeFileSync(path.join(dst, 'a'), 'old destination');
     const task = taskFor(1, p, dst);
     fs.writeFileSync(p, 'version two, longer'); // after the scan, before the copy
-    const [r] = createBatchRunner(initFor())([task]);
+    const [r] = createBatchRunner(initFor())([task]).results;
     assert.equal(r!.status, 'failed');
     assert.equal(r!.code, ErrorCodes.SourceChanged);
     assert.equal(fs.readFileSync(path.join(dst, 'a'), 'utf8'), 'old destination');
@@ -88,7 +88,7 @@ describe('engine: batch runner (prefetched sources)', () => {
     const cancel = new SharedArrayBuffer(8);
     new Int32Array(cancel)[0] = 1;
     const before = openFds();
-    const results = createBatchRunner(initFor(cancel))(tasks);
+    const results = createBatchRunner(initFor(cancel))(tasks).results;
     assert.equal(openFds(), before);
     assert.deepEqual(results.map((r) => r.status), ['cancelled', 'cancelled', 'cancelled']);
     assert.deepEqual(listTree(dst), []);
@@ -101,7 +101,7 @@ describe('engine: batch runner (prefetched sources)', () => {
     fs.writeFileSync(path.join(src, 'kept'), 'y');
     const tasks = [taskFor(1, path.join(src, 'gone'), dst), taskFor(2, path.join(src, 'kept'), dst)];
     fs.unlinkSync(path.join(src, 'gone'));
-    const results = createBatchRunner(initFor())(tasks);
+    const results = createBatchRunner(initFor())(tasks).results;
     assert.equal(results[0]!.status, 'failed');
     assert.equal(results[0]!.code, ErrorCodes.SourceNotFound);
     assert.equal(results[1]!.status, 'copied');

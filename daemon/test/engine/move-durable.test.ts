@@ -2,7 +2,8 @@
  * move removes a source only once its copy is on disk (move-durable, 2026-11-21). A power cut
  * cannot be staged in a test, so this reads the order of the system calls under strace: every
  * unlink of a source must come after a syncfs of the destination filesystem (or an fdatasync of
- * that destination file) made after the destination got its name.
+ * that destination file) made after the destination got its name. And it syncs per ~1,024
+ * sources, not per copy batch (move-batches, 2026-11-22).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { needStrace } from '../need-strace';
 import { BLIT_BIN, cleanupTemp, listTree, tempDir, writeTree } from '../cli/harness';
+import { SYNC_EVERY_FILES } from '../../src/engine/durable';
 
 interface Call {
   name: string;
@@ -85,5 +87,54 @@ describe('engine: move makes each copy durable before removing its source', func
       assert.ok(synced, `${rel}: source unlinked without a syncfs/fdatasync of its destination after it was renamed into place`);
     }
     assert.equal(unlinks, 122);
+  });
+
+  it('syncs once per ~1,024 sources, not once per copy batch, and still before each unlink', () => {
+    needStrace();
+    const root = tempDir('move-batches');
+    const src = path.join(root, 'src');
+    const dst = path.join(root, 'dst');
+    const FILES = 5000;
+    const WORKERS = 2;
+    const files: Record<string, string> = {};
+    for (let i = 0; i < FILES; i++) files[`d${i % 50}/f${i}`] = `file ${i}\n`.repeat(1 + (i % 7));
+    writeTree(src, files);
+    const trace = path.join(root, 'trace');
+    const r = spawnSync('strace', ['-f', '-qq', '-y', '--seccomp-bpf', '-o', trace, '-e', 'trace=syncfs,rename,renameat,renameat2,unlink,unlinkat', '--', process.execPath, BLIT_BIN, 'move', '--debug-workers', String(WORKERS), src + '/', dst], {
+      encoding: 'utf8',
+      env: { ...process.env, BLIT_NO_BUNDLE: '1' },
+      maxBuffer: 64 << 20,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(listTree(src), []);
+    assert.equal(listTree(dst).filter((p) => !p.endsWith('/')).length, FILES);
+
+    const calls = parseTrace(fs.readFileSync(trace, 'latin1'));
+    // Each worker syncs when SYNC_EVERY_FILES of its sources wait, and once at the end. Before,
+    // every copy batch (at most 512 files) paid one: at least 10 here, ~300 on a loaded machine.
+    const syncs = calls.filter((c) => c.name === 'syncfs');
+    const bound = Math.floor(FILES / SYNC_EVERY_FILES) + WORKERS;
+    assert.ok(syncs.length <= bound, `${syncs.length} syncfs for ${FILES} files (at most ${bound} expected)`);
+
+    // The order, per file: rename onto its name, then a syncfs of dst, then the source unlink.
+    const q = (p: string): string => JSON.stringify(p).slice(1, -1);
+    const quoted = (args: string): string[] => [...args.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
+    const renamedAt = new Map<string, number>();
+    const unlinkedAt = new Map<string, number>();
+    const nextSync: number[] = new Array(calls.length + 1).fill(Infinity);
+    for (let i = calls.length - 1; i >= 0; i--) {
+      const c = calls[i]!;
+      nextSync[i] = c.name === 'syncfs' && c.args.includes(`<${q(dst)}`) ? i : nextSync[i + 1]!;
+    }
+    calls.forEach((c, i) => {
+      if (/^rename/.test(c.name)) renamedAt.set(quoted(c.args).pop()!, i);
+      else if (/^unlink/.test(c.name) && !unlinkedAt.has(quoted(c.args)[0]!)) unlinkedAt.set(quoted(c.args)[0]!, i);
+    });
+    for (const rel of Object.keys(files)) {
+      const gone = unlinkedAt.get(q(path.join(src, rel)));
+      const named = renamedAt.get(q(path.join(dst, rel)));
+      assert.ok(gone !== undefined && named !== undefined && named < gone, `${rel}: no rename onto it before its source was unlinked`);
+      assert.ok(nextSync[named]! < gone, `${rel}: source unlinked without a syncfs of the destination after it was renamed into place`);
+    }
   });
 });
