@@ -117,7 +117,7 @@ describe('engine: batch runner (prefetched sources)', () => {
     fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(8192, 1));
     const t = taskFor(1, path.join(src, 'big'), dst);
     const range = { ...t, range: { temp: Buffer.from(path.join(dst, '.big.gone')).toString('latin1'), start: 0, end: 8192 } };
-    const [r] = createBatchRunner(initFor())([range]);
+    const [r] = createBatchRunner(initFor())([range]).results;
     assert.deepEqual({ status: r!.status, code: r!.code, reason: r!.reason }, { status: 'failed', code: ErrorCodes.IoError, reason: 'cannot write: no such file or directory (ENOENT)' });
   });
 });
