@@ -52,6 +52,10 @@ function changeToWire(c: JobChange): pb.JobEvent {
   return ev;
 }
 
+function droppedOn(ev: pb.JobEvent): number {
+  return Number(ev.droppedEvents ?? 0);
+}
+
 const FINAL: ReadonlySet<JobStateName> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
@@ -72,7 +76,8 @@ export const WATCH_MAX_QUEUED_JOBS = 1000;
  * as fast as events come) nothing more is written until `onDrain`'s callback runs. Meanwhile each
  * job's snapshots (progress and state) collapse to its latest one, and at most
  * WATCH_MAX_QUEUED_EVENTS item/failure events wait; further ones are dropped (the job's summary
- * still counts them; failures are in the final snapshot's summary). Order is kept: a job's
+ * still counts them; failures are in the final snapshot's summary) and their number goes to the
+ * watcher in the dropped_events of the event sent in their place. Order is kept: a job's
  * snapshot goes after the events queued before it, so the final state comes after its items.
  * Memory per watcher is bounded whatever the size of the jobs.
  */
@@ -94,7 +99,7 @@ export function watchJobs(
    * What waits while the stream is congested, in sending order: item/failure events under a
    * number key, each job's latest snapshot under 'job:ID' (moved to the end when replaced).
    */
-  const queued = new Map<number | string, { ev: pb.JobEvent; job: JobSnapshot }>();
+  const queued = new Map<number | string, { ev: pb.JobEvent; readonly job: JobSnapshot }>();
   let queuedEvents = 0;
   let queuedJobs = 0;
   let seq = 0;
@@ -117,7 +122,14 @@ export function watchJobs(
     }
     if (only && FINAL.has(job.state)) finish();
   };
+  /**
+   * A dropped event is counted on the entry queued in its place (the job's snapshot, at the end
+   * of the queue), so the watcher learns how many it missed where they would have been; a
+   * snapshot that is replaced or evicted hands its count on. The counts sent add up to the
+   * events dropped (whatever the watcher reads to the end sees: items + failures + counts = all).
+   */
   const enqueue = (ev: pb.JobEvent, job: JobSnapshot): void => {
+    let dropped = 0;
     if (ev.item || ev.failure) {
       if (queuedEvents < WATCH_MAX_QUEUED_EVENTS) {
         queued.set(seq++, { ev, job });
@@ -125,17 +137,29 @@ export function watchJobs(
         return;
       }
       ev = { job: ev.job }; // dropped; its snapshot (the job's newest) still goes
+      dropped = 1;
     }
     const key = `job:${job.id}`;
-    if (queued.delete(key)) queuedJobs--;
+    const replaced = queued.get(key);
+    if (replaced) {
+      queued.delete(key);
+      queuedJobs--;
+      dropped += droppedOn(replaced.ev);
+    }
+    if (dropped > 0) ev = { ...ev, droppedEvents: dropped };
     queued.set(key, { ev, job });
     queuedJobs++;
     if (queuedJobs > WATCH_MAX_QUEUED_JOBS) {
-      for (const k of queued.keys()) {
+      let carry = -1; // the evicted snapshot's count goes to the entry after it (one always follows: the newest)
+      for (const [k, q] of queued) {
+        if (carry >= 0) {
+          if (carry > 0) q.ev = { ...q.ev, droppedEvents: droppedOn(q.ev) + carry };
+          break;
+        }
         if (typeof k === 'string') {
           queued.delete(k);
           queuedJobs--;
-          break;
+          carry = droppedOn(q.ev);
         }
       }
     }

@@ -9,10 +9,11 @@ import * as assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type * as pb from '@blit/proto';
-import { runBlit, startDaemon, tempDir, writeConfig, type Daemon } from './harness';
+import { BLIT, runBlit, startDaemon, tempDir, writeConfig, type Daemon } from './harness';
 import { Jobs } from '../../src/daemon/jobs';
-import { WATCH_MAX_QUEUED_EVENTS, watchJobs } from '../../src/daemon/jobs-rpc';
+import { WATCH_MAX_QUEUED_EVENTS, WATCH_MAX_QUEUED_JOBS, watchJobs } from '../../src/daemon/jobs-rpc';
 
 /** Top-level fields of one protobuf message: field number -> payloads (length-delimited) or values. */
 function fields(buf: Buffer): Map<number, Array<Buffer | number>> {
@@ -199,6 +200,117 @@ describe('hunt-api2: WatchJobs with a watcher that stops reading', function () {
     assert.equal(Number(last.job!.progress!.filesDone), 5000);
     assert.ok(sent.length <= WATCH_MAX_QUEUED_EVENTS + 3, `${sent.length} events`);
     assert.ok(ended, 'a watch of one job ends with its final state');
+    // jobs-dropped: the count of what was dropped rides on the event sent in its place.
+    assert.equal(sent.reduce((n, e) => n + Number(e.droppedEvents ?? 0), 0), 5000 - WATCH_MAX_QUEUED_EVENTS);
+    assert.equal(Number(last.droppedEvents), 5000 - WATCH_MAX_QUEUED_EVENTS, 'after the 1,000 items kept');
+  });
+
+  it('the watch logic: a dropped count survives its snapshot being evicted by the 1,000-job cap (it moves to the next event)', () => {
+    const jobs = new Jobs({ shutdown: new AbortController().signal });
+    const a = jobs.create('local', 'a');
+    const sent: pb.JobEvent[] = [];
+    let resume: (() => void) | undefined;
+    let congested = true;
+    watchJobs(jobs, { jobId: '' }, (ev) => (sent.push(ev), !congested), () => {}, new AbortController().signal, (r) => (resume = r));
+    for (let i = 0; i < WATCH_MAX_QUEUED_EVENTS + 7; i++) a.item('create', Buffer.from(`f${i}`), 'file', 1);
+    for (let j = 0; j <= WATCH_MAX_QUEUED_JOBS; j++) jobs.create('local', `j${j}`).succeed({ failures: [] } as never);
+    congested = false;
+    resume!();
+    assert.equal(sent.reduce((n, e) => n + Number(e.droppedEvents ?? 0), 0), 7);
+    assert.equal(sent.slice(1).filter((e) => e.job?.label === 'a' && !e.item).length, 0, "a's queued snapshot was evicted (the first event is its initial one)");
+  });
+});
+
+/** A running `blit jobs watch` whose stdout lines are collected as they come. */
+function startWatch(args: string[]): { proc: ChildProcessWithoutNullStreams; lines: string[]; until: (pred: (l: string) => boolean, what: string) => Promise<void> } {
+  const proc = spawn(process.execPath, [BLIT, 'jobs', 'watch', ...args], { env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' } });
+  const lines: string[] = [];
+  let partial = '';
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+    for (const w of waiters) w();
+  });
+  const until = (pred: (l: string) => boolean, what: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`watch: no ${what} after ${lines.length} lines; stderr: ${stderr}`)), 40_000);
+      const check = (): void => {
+        if (lines.some(pred)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      waiters.push(check);
+      check();
+    });
+  return { proc, lines, until };
+}
+
+describe('jobs-dropped: a watcher is told how many events blitd dropped for it', function () {
+  this.timeout(90_000);
+
+  it('a real blitd and two SIGSTOPped `blit jobs watch` (--json and text): "N events skipped" is said, and items seen + skipped = the items the push made', async () => {
+    const tmp = tempDir('blit-jobs-dropped-');
+    let daemon: Daemon | undefined;
+    const watchers: ChildProcessWithoutNullStreams[] = [];
+    try {
+      const src = path.join(tmp.dir, 'src');
+      for (let d = 0; d < 40; d++) {
+        fs.mkdirSync(path.join(src, `d${d}`), { recursive: true });
+        for (let f = 0; f < 100; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), 'x');
+      }
+      const moduleDir = path.join(tmp.dir, 'module');
+      fs.mkdirSync(moduleDir);
+      const cfg = writeConfig(tmp.dir, `[[module]]\nname = "m"\npath = "${moduleDir}"\n`);
+      daemon = await startDaemon(['--config', cfg, '--port', '0']);
+      const json = startWatch([daemon.address, '--json']);
+      const txt = startWatch([daemon.address]);
+      watchers.push(json.proc, txt.proc);
+      // A one-file push both watchers print: from then on they are subscribed.
+      fs.writeFileSync(path.join(tmp.dir, 'one'), '1');
+      const w = await runBlit(['copy', path.join(tmp.dir, 'one'), `${daemon.address}:/m/warm/`]);
+      assert.equal(w.code, 0, w.stderr);
+      await json.until((l) => l.includes('m/warm') && l.includes('"succeeded"'), 'warm-up push');
+      await txt.until((l) => l.includes('m/warm') && l.includes('succeeded'), 'warm-up push');
+      json.proc.kill('SIGSTOP');
+      txt.proc.kill('SIGSTOP');
+      const r = await runBlit(['copy', `${src}/`, `${daemon.address}:/m/t/`], { timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      json.proc.kill('SIGCONT');
+      txt.proc.kill('SIGCONT');
+
+      await json.until((l) => l.includes('"push to m/t"') && l.includes('"state":"succeeded"'), 'final state of the push');
+      const events = json.lines.map((l) => JSON.parse(l) as { job: { label: string; state: string; summary?: { filesTransferred: number; dirsCreated: number } }; item?: unknown; failure?: unknown; skipped?: number });
+      const push = events.filter((e) => e.job.label === 'push to m/t');
+      const items = push.filter((e) => e.item || e.failure).length;
+      const skipped = push.reduce((n, e) => n + (e.skipped ?? 0), 0);
+      const summary = push[push.length - 1]!.job.summary!;
+      const made = summary.filesTransferred + summary.dirsCreated; // one item event per file and per directory created
+      assert.ok(skipped > 0, `no "skipped" in --json: ${items} item events seen of ${made}`);
+      assert.equal(items + skipped, made, `${items} item events seen + ${skipped} skipped != ${made} made`);
+      assert.ok(push.every((e) => e.skipped === undefined || e.skipped > 0), 'skipped is left out when nothing was dropped');
+      assert.equal(events.filter((e) => e.job.label !== 'push to m/t').some((e) => e.skipped), false, 'nothing was dropped before the stall');
+
+      await txt.until((l) => l.includes('push to m/t') && /\bsucceeded\b/.test(l), 'final state of the push');
+      const jobId = txt.lines.find((l) => l.includes('push to m/t'))!.split(/\s+/)[0]!;
+      const mine = txt.lines.filter((l) => l.startsWith(`${jobId}  `));
+      const said = mine.map((l) => /^\S+  (\d+) events skipped \(/.exec(l)).filter((m) => m !== null);
+      assert.ok(said.length > 0, 'no "N events skipped" line');
+      // The rest of the job's lines: its snapshots (they name the kind) and one per item.
+      const itemLines = mine.filter((l) => !l.includes(' served-push ') && !/^\S+  \d+ events skipped \(/.test(l)).length;
+      assert.equal(itemLines + said.reduce((n, m) => n + Number(m![1]), 0), made, 'text: item lines + skipped');
+    } finally {
+      for (const p of watchers) {
+        p.kill('SIGCONT');
+        p.kill('SIGKILL');
+      }
+      await daemon?.stop();
+      tmp.cleanup();
+    }
   });
 });
 

@@ -1090,6 +1090,13 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
               }
             },
             "JobEvent": {
+              "oneofs": {
+                "_droppedEvents": {
+                  "oneof": [
+                    "droppedEvents"
+                  ]
+                }
+              },
               "fields": {
                 "job": {
                   "type": "JobInfo",
@@ -1102,6 +1109,13 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "failure": {
                   "type": "Failure",
                   "id": 3
+                },
+                "droppedEvents": {
+                  "type": "uint64",
+                  "id": 4,
+                  "options": {
+                    "proto3_optional": true
+                  }
                 }
               }
             },

@@ -220,13 +220,19 @@ async function jobsWatch(hostArg: string, id: string | undefined, flags: JsonFla
     let last: pb.JobInfo__Output | null = null;
     for await (const ev of c.stream<pb.JobEvent__Output>((o) => c.client.WatchJobs({ jobId: id ?? '' }, o))) {
       if (ev.job) last = ev.job;
+      // blitd dropped events for this watcher (it did not read fast enough): say how many.
+      const skipped = Number(ev.droppedEvents ?? 0);
       if (flags.json) {
         out(JSON.stringify({
           job: ev.job ? jobJson(ev.job) : null,
+          ...(skipped > 0 ? { skipped } : {}),
           ...(ev.item ? { item: { action: ev.item.action, path: displayPath(ev.item.path), kind: KIND_NAME[ev.item.kind], size: ev.item.size } } : {}),
           ...(ev.failure ? { failure: { path: displayPath(ev.failure.path), code: ev.failure.code, reason: ev.failure.reason } } : {}),
         }));
-      } else if (ev.failure) {
+        continue;
+      }
+      if (skipped > 0) text(`${ev.job?.id ?? '?'}  ${skipped} events skipped (not read in time; the job's summary counts them)`);
+      if (ev.failure) {
         text(`${ev.job?.id ?? '?'}  failed: ${displayPath(ev.failure.path)}: ${ev.failure.reason} [${ev.failure.code}]`);
       } else if (ev.item) {
         text(`${ev.job?.id ?? '?'}  ${ev.item.action.replace('ITEM_', '').toLowerCase()} ${displayPath(ev.item.path)}`);
