@@ -139,17 +139,31 @@ export function parseTarget(raw: unknown, at: string): Target {
  * directory (the engine never descends an excluded one), then the file. Upload on save starts no
  * job for such a file (it would send nothing). A pattern the engine refuses is left to blitd, which
  * names it when the job runs.
+ *
+ * `gitignoreOf` (blit.gitignore on): the text of `<dirRel>/.gitignore` ('' = the folder), or
+ * undefined. Handed to the same Filter (Filter.addGitignore) in the walk's order: a directory's
+ * file is registered when the walk would read it, before its entries are asked about, so only
+ * directories the walk descends contribute (a deeper file overrides, `!keep.log` re-includes).
  */
-export function excludedByFilter(rel: string, excludes: readonly string[]): boolean {
-  if (excludes.length === 0 || rel === '') return false;
+export function excludedByFilter(rel: string, excludes: readonly string[], gitignoreOf?: (dirRel: string) => string | undefined): boolean {
+  if ((excludes.length === 0 && !gitignoreOf) || rel === '') return false;
   let filter: Filter;
   try {
-    filter = new Filter({ excludes: [...excludes], includes: [], gitignore: false });
+    filter = new Filter({ excludes: [...excludes], includes: [], gitignore: gitignoreOf !== undefined });
   } catch {
     return false;
   }
+  const enter = (dirRel: string): void => {
+    const text = gitignoreOf?.(dirRel);
+    if (text !== undefined) filter.addGitignore(dirRel, text);
+  };
+  enter('');
   const parts = rel.split('/');
-  for (let i = 1; i < parts.length; i++) if (filter.excludes(parts.slice(0, i).join('/'), true)) return true;
+  for (let i = 1; i < parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    if (filter.excludes(dir, true)) return true;
+    enter(dir);
+  }
   return filter.excludes(rel, false);
 }
 

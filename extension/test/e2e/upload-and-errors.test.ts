@@ -143,6 +143,26 @@ describe('upload on save, targets wizard and errors (real workbench)', function 
     }
   });
 
+  it('saving files only a .gitignore leaves out (the folder\'s *.log, a nested private/) uploads nothing; a !keep.log it re-includes goes alone', async () => {
+    const api = vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi;
+    const gi = path.join(ws, 'docs', 'gi');
+    fs.mkdirSync(path.join(gi, 'private'), { recursive: true });
+    // the fixture's own .gitignore has `*.log`; the nested one re-includes keep.log below docs/gi
+    fs.writeFileSync(path.join(gi, '.gitignore'), '!keep.log\nprivate/\n');
+    const files = ['docs/gi/debug.log', 'docs/gi/private/p.txt', 'docs/gi/keep.log'];
+    for (const f of files) fs.writeFileSync(path.join(ws, f), '');
+    const before = api.log().length;
+    // saved in this order within one quiet period: were the ignored ones taken, they would start
+    // a job of their own or ride in this one ("Upload 3 files")
+    for (const f of files) await editAndSave(path.join(ws, f), `saved ${f}\n`);
+    await until(() => fs.existsSync(path.join(saved, 'docs', 'gi', 'keep.log')), 30000, 'the re-included file on the remote');
+    assert.equal(fs.existsSync(path.join(saved, 'docs', 'gi', 'debug.log')), false, 'debug.log was uploaded');
+    assert.equal(fs.existsSync(path.join(saved, 'docs', 'gi', 'private')), false, 'private/ was uploaded');
+    const uploads = api.log().slice(before).filter((l) => /\] job \S+: Upload /.test(l));
+    assert.equal(uploads.length, 1, uploads.join('\n'));
+    assert.match(uploads[0]!, /Upload docs\/gi\/keep\.log to onsave/);
+  });
+
   it('50 edited files saved at once (Save All): one upload, no message', async () => {
     const api = vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi;
     const dir = path.join(ws, 'many');

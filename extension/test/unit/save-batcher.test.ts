@@ -186,6 +186,42 @@ describe('upload on save: from saved paths to one files_from request', () => {
     }
   });
 
+  it('saving a file only a .gitignore on its path leaves out starts no upload (blit.gitignore on); an edit of the .gitignore counts from the next save', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    fs.mkdirSync(path.join(ws, 'sub', 'cache'), { recursive: true });
+    fs.writeFileSync(path.join(ws, '.gitignore'), '*.log\ncache/\n');
+    fs.writeFileSync(path.join(ws, 'sub', '.gitignore'), '!keep.log\n');
+    const clock = new ManualClock();
+    const sent: TransferRequest[] = [];
+    let gitignore = true;
+    const target: Target = { name: 't', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: true };
+    const u = new UploadOnSave({
+      targets: () => [target], gitignore: () => gitignore, delayMs: () => 300,
+      run: async (req) => (sent.push(req), { kind: 'ok' as const }), describeError: String, notify: () => {}, log: () => {}, clock,
+    });
+    try {
+      for (const rel of ['debug.log', 'sub/other.log', 'sub/cache/x.bin']) assert.equal(u.onSaved(path.join(ws, rel), [ws]), 0, `${rel} is gitignored: no upload`);
+      await clock.advance(1000);
+      assert.equal(sent.length, 0, 'a job was started for gitignored files');
+      for (const rel of ['sub/keep.log', 'src/a.ts']) assert.equal(u.onSaved(path.join(ws, rel), [ws]), 1, `${rel} is not gitignored`);
+      await clock.advance(300);
+      assert.deepEqual(sent.map((r) => [...(r.filesFrom ?? [])].sort()), [['src/a.ts', 'sub/keep.log']]);
+      // the .gitignore edited (and saved) between two saves: the next save reads it again
+      fs.writeFileSync(path.join(ws, 'sub', '.gitignore'), '!keep.log\n/a.ts\n');
+      fs.writeFileSync(path.join(ws, '.gitignore'), '*.log\n');
+      assert.equal(u.onSaved(path.join(ws, 'sub', 'a.ts'), [ws]), 0, 'sub/a.ts is gitignored now');
+      assert.equal(u.onSaved(path.join(ws, 'sub', 'cache', 'x.bin'), [ws]), 1, 'cache/ is no longer ignored');
+      // blit.gitignore off: blitd reads no .gitignore, so neither does the save
+      gitignore = false;
+      assert.equal(u.onSaved(path.join(ws, 'debug.log'), [ws]), 1);
+      await clock.advance(300);
+      assert.deepEqual(sent.map((r) => [...(r.filesFrom ?? [])].sort()).slice(1), [['debug.log', 'sub/cache/x.bin']]);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
   it('says once that it holds a batch back while git holds index.lock, and once when it goes on', async () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
     fs.mkdirSync(path.join(ws, '.git'));

@@ -1,4 +1,10 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Filter } from '@blit/daemon/dist/src/engine/filter';
+import { walk } from '@blit/daemon/dist/src/engine/walk';
+import { GitignoreFiles } from '../../src/gitignore-files';
 import { chooseTarget, DEFAULT_EXCLUDES, excludedByFilter, parseTargets, remoteSpec, targetToSetting, TargetConfigError, type Target } from '../../src/targets';
 
 const t = (over: Partial<Target> = {}): Target => ({ name: 'a', host: 'h', port: 9031, module: 'm', remotePath: '', excludes: [], uploadOnSave: false, ...over });
@@ -68,6 +74,42 @@ describe('blit.targets parsing', () => {
     ];
     const wrong = cases.filter(([rel, ex, want]) => excludedByFilter(rel, ex) !== want).map(([rel, ex, want]) => `${rel} with ${JSON.stringify(ex)}: want ${want}`);
     assert.deepEqual(wrong, []);
+  });
+
+  it('a saved file only a .gitignore on its path leaves out is recognised as blitd\'s walk decides (nested files, !negation, directory patterns)', () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-gi-'));
+    const put = (rel: string, text = '') => {
+      fs.mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
+      fs.writeFileSync(path.join(ws, rel), text);
+    };
+    try {
+      put('.gitignore', '*.log\nbuild/\n/anchored.txt\n');
+      put('sub/.gitignore', '!keep.log\n'); // a deeper file overrides: re-includes one name below sub
+      put('sub/deep/.gitignore', 'secret.txt\n');
+      put('build/.gitignore', '!out.js\n'); // never read: the walk does not descend an ignored directory
+      put('rules', '*.txt\n');
+      fs.mkdirSync(path.join(ws, 'link'));
+      fs.symlinkSync('../rules', path.join(ws, 'link', '.gitignore')); // not followed: no rules
+      const files = ['top.log', 'keep.log', 'anchored.txt', 'sub/anchored.txt', 'sub/keep.log', 'sub/other.log', 'sub/deep/keep.log',
+        'sub/deep/secret.txt', 'sub/secret.txt', 'build/out.js', 'a/build/b/c.js', 'other/build', 'link/x.txt', 'src/a.ts', '.git/config'];
+      for (const f of files) put(f, 'x');
+      const reader = new GitignoreFiles();
+      const ours = new Set(files.filter((f) => !excludedByFilter(f, ['.git'], (dir) => reader.read(path.join(ws, dir)))));
+      assert.deepEqual([...ours].sort(), ['link/x.txt', 'other/build', 'src/a.ts', 'sub/anchored.txt', 'sub/deep/keep.log', 'sub/keep.log', 'sub/secret.txt'].sort());
+      // the engine's own walk over the same tree (what a push of the folder sends) agrees file by file
+      const walked = new Set<string>();
+      for (const l of walk(ws, { filter: new Filter({ excludes: ['.git'], includes: [], gitignore: true }) })) {
+        for (const e of l.entries) if (e.kind === 'file') walked.add(e.rel.toString());
+      }
+      assert.deepEqual(files.filter((f) => ours.has(f) !== walked.has(f)), [], 'decided unlike the engine\'s walk');
+      // without the .gitignore files (blit.gitignore off) only the excludes count
+      assert.equal(excludedByFilter('top.log', ['.git']), false);
+      // an edit of a .gitignore is read on the next save (its size and mtime changed)
+      fs.writeFileSync(path.join(ws, 'sub', 'deep', '.gitignore'), 'secret.txt\nkeep.log\n');
+      assert.equal(excludedByFilter('sub/deep/keep.log', [], (dir) => reader.read(path.join(ws, dir))), true);
+    } finally {
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
   });
 
   it('names the entry and the field at fault, and keeps the valid entries', () => {
