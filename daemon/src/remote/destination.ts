@@ -1069,12 +1069,14 @@ function emptyListing(dir: Buffer): Listing {
 }
 
 /**
- * The rsync rule for a destination path (no --mkpath): DST may be created, but only DST: the
- * directory it is created in must exist. `abs` is the resolved destination path `rel` inside
- * `module`; its last `dstDepth` components are DST and below it (2 when a named source directory
- * lands as DST/NAME). Throws InvalidPath / NotADirectory naming that directory as module/path.
+ * The rsync rule for a destination path: DST may be created, but only DST: the directory it is
+ * created in must exist (with `mkpath`, Destination.prepareRoot creates it instead). `abs` is the
+ * resolved destination path `rel` inside `module`; its last `dstDepth` components are DST and
+ * below it (2 when a named source directory lands as DST/NAME). Throws InvalidPath /
+ * NotADirectory naming that directory as module/path. A DST that is a file is refused with or
+ * without `mkpath` (which only creates what is missing).
  */
-export function requireDstParent(abs: Buffer, rel: Buffer, dstDepth: number, module: string): void {
+export function requireDstParent(abs: Buffer, rel: Buffer, dstDepth: number, module: string, mkpath: boolean): void {
   const relParts = rel.toString('latin1').split('/').filter((p) => p !== '' && p !== '.');
   if (dstDepth === 2) {
     // `copy d HOST:DST` with DST a file: named as the local engine and a pull name it (DST),
@@ -1087,6 +1089,7 @@ export function requireDstParent(abs: Buffer, rel: Buffer, dstDepth: number, mod
     }
     if (dstSt && !dstSt.isDirectory()) throw notADirectory('destination exists', `${module}/${displayPath(Buffer.from(relParts.slice(0, -1).join('/'), 'latin1'))}`);
   }
+  if (mkpath) return; // prepareRoot creates the missing parents (and names one that is a file)
   if (relParts.length <= dstDepth) return; // DST is created in the module root
   let parentAbs = abs;
   for (let i = 0; i < dstDepth; i++) parentAbs = parentRel(parentAbs);

@@ -138,8 +138,9 @@ class PushSession {
     // rsync without --mkpath: DST (and a named source directory inside it) may be created, the
     // directory DST is created in must exist; the local engine and pull apply the same rule. With
     // it, Destination.prepareRoot creates every missing component (DirAnchor.ensureRoot: each
-    // mkdir beneath the module root, no symlink followed; resolvePath refused one leading out).
-    if (!options.mkpath) requireDstParent(resolved.abs, Buffer.from(h.path), h.namedSource ? 2 : 1, h.module);
+    // mkdir beneath the module root, no symlink followed; resolvePath refused one leading out);
+    // a DST that is a file is refused in the same words either way.
+    requireDstParent(resolved.abs, Buffer.from(h.path), h.namedSource ? 2 : 1, h.module, options.mkpath === true);
     const target = singleFileTarget(resolved.abs, h.path.length === 0, h.singleFile, h.intoDirectory, () => new DirAnchor(resolved.module.path, resolved.abs, this.ctx.log), where);
     const dest = new Destination({
       rootAbs: target.rootAbs,

@@ -88,7 +88,7 @@ describe('hunt-cli: a file into a new DST/ lands as DST/FILE, locally, on push a
   // One wording (errors.ts notADirectory): a push said `default/t/D/d: destination: a path
   // component is not a directory (ENOTDIR)` for a directory onto a file, and `/abs/f/.: source:
   // ...` for `FILE/`, where local and pull said what was wrong with which path.
-  it('a directory onto a file, and FILE/, are refused in the same words locally, on push and on pull', async () => {
+  it('a directory onto a file, and FILE/, are refused in the same words locally, on push and on pull, with --mkpath or without', async () => {
     await fx.start();
     const tree = { 'd/g': 'g', 'file1': '1', 'T/D': 'a file' };
     writeTree(path.join(fx.dir, 'src'), tree);
@@ -108,11 +108,15 @@ describe('hunt-cli: a file into a new DST/ lands as DST/FILE, locally, on push a
         ['push', [local(from), fx.remote(`src/${to}`)], from === 'file1/' ? local(named) : `default/src/${named.replace(/\/$/, '')}`],
         ['pull', [fx.remote(`src/${from}`), local(to)], from === 'file1/' ? fx.remote('src/file1') : local(named)],
       ];
+      // --mkpath only creates missing parents: a push with it said `default/src/T/D/d: destination:
+      // a path component is not a directory (ENOTDIR)` (the DST check was skipped with it).
       for (const [side, args, shown] of runs) {
-        const r = await fx.blit(['copy', ...args]);
-        const what = `${from} ${to} ${side}: exit ${r.code}\n${r.stderr}`;
-        assert.equal(r.code, 1, what);
-        assert.ok(r.stderr.includes(`${side === 'push' && from !== 'file1/' ? `127.0.0.1:${fx.daemon.port}: ` : ''}${shown}: ${words} [NotADirectory]`), what);
+        for (const mkpath of [[], ['--mkpath']]) {
+          const r = await fx.blit(['copy', ...mkpath, ...args]);
+          const what = `${from} ${to} ${side} ${mkpath.join('')}: exit ${r.code}\n${r.stderr}`;
+          assert.equal(r.code, 1, what);
+          assert.ok(r.stderr.includes(`${side === 'push' && from !== 'file1/' ? `127.0.0.1:${fx.daemon.port}: ` : ''}${shown}: ${words} [NotADirectory]`), what);
+        }
       }
     }
   });
