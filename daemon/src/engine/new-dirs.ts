@@ -33,10 +33,31 @@ export interface NewDirsSink {
 
 const key = (rel: Buffer): string => rel.toString('latin1');
 
+/**
+ * Directories a run could not create (each reported once, with its cause): what is below one is
+ * not attempted, or its failure not reported (NewDirs here, remote/destination.ts).
+ */
+export class FailedDirs {
+  private readonly dirs = new Set<string>();
+
+  add(dir: Buffer): void {
+    this.dirs.add(key(dir));
+  }
+
+  /** Is `dir` one of them, or below one? */
+  covers(dir: Buffer): boolean {
+    if (this.dirs.size === 0) return false;
+    for (let d = dir; ; d = parentRel(d)) {
+      if (this.dirs.has(key(d))) return true;
+      if (d.length === 0) return false;
+    }
+  }
+}
+
 export class NewDirs {
   private readonly state = new Map<string, Made>();
   /** Directories whose own creation failed (reported); everything below them is skipped. */
-  private readonly failed = new Set<string>();
+  private readonly failed = new FailedDirs();
   private inFlight = 0;
   private readonly waiters: Array<() => void> = [];
 
@@ -67,7 +88,7 @@ export class NewDirs {
   failedAt(dir: Buffer): boolean {
     if (this.state.size === 0) return false;
     this.settle(dir);
-    return this.below(dir);
+    return this.failed.covers(dir);
   }
 
   /**
@@ -87,7 +108,7 @@ export class NewDirs {
   /** Is `dir` a directory that could not be created, or below one? (Listings below it are not
    * diffed; it is left out of the final metadata pass: it does not exist.) */
   missing(rel: Buffer): boolean {
-    return this.failed.size > 0 && this.below(rel);
+    return this.failed.covers(rel);
   }
 
   /** Make a queued directory now (its queued parents first), as its background mkdir would. */
@@ -117,15 +138,7 @@ export class NewDirs {
       this.sink.skipped(1);
       return;
     }
-    this.failed.add(k);
+    this.failed.add(rel);
     this.sink.fail(failureOf(err, rel, 'cannot create directory', 'destination'));
-  }
-
-  private below(dir: Buffer): boolean {
-    if (this.failed.size === 0) return false;
-    for (let d = dir; ; d = parentRel(d)) {
-      if (this.failed.has(key(d))) return true;
-      if (d.length === 0) return false;
-    }
   }
 }

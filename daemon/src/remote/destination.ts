@@ -22,6 +22,7 @@ import { decideFile, dirMetaDiffers, fileMetaDiffers, symlinkNeedsUpdate } from 
 import { hashFile, initChecksum } from '../engine/checksum';
 import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
+import { FailedDirs } from '../engine/new-dirs';
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
 import { beneathError, RESOLVE, swapForTest, type DirAnchor } from '../daemon/beneath';
@@ -382,7 +383,7 @@ export class Destination {
 
   private diffListing(listing: Listing): void {
     const { dir, entries } = listing;
-    if (this.belowFailedDir(dir)) {
+    if (this.failedDirs.covers(dir)) {
       this.counts.skippedInFailedDirs += entries.length;
       return;
     }
@@ -470,7 +471,7 @@ export class Destination {
   }
 
   private fail(rel: Buffer, code: string, reason: string): void {
-    if (rel.length > 0 && this.belowFailedDir(parentRel(rel))) {
+    if (rel.length > 0 && this.failedDirs.covers(parentRel(rel))) {
       this.counts.skippedInFailedDirs++;
       return;
     }
@@ -478,22 +479,13 @@ export class Destination {
   }
 
   /**
-   * Directories this transfer could not create, and those below one (keys). The one whose mkdir
+   * Directories this transfer could not create (covers: and those below one). The one whose mkdir
    * failed is reported once, with its cause; everything below it is not attempted, or its failure
    * not reported, and counted in skippedInFailedDirs (rsync: "skipping any contents from this
    * failed directory"). Each of its files used to fail as "cannot write: no such file or
    * directory", and it and its subdirectories as "cannot set directory metadata".
    */
-  private readonly failedDirs = new Set<string>();
-
-  /** Is directory `dir` one whose creation failed, or below one? */
-  private belowFailedDir(dir: Buffer): boolean {
-    if (this.failedDirs.size === 0) return false;
-    for (let d = dir; ; d = parentRel(d)) {
-      if (this.failedDirs.has(key(d))) return true;
-      if (d.length === 0) return false;
-    }
-  }
+  private readonly failedDirs = new FailedDirs();
 
   /** Set by the first NoSpace failure: the transfer is ending (hooks.fatal). */
   private fatal: BlitError | undefined;
@@ -532,7 +524,7 @@ export class Destination {
     } catch (err) {
       this.failWith(err, e.rel, `cannot create ${e.kind === 'dir' ? 'directory' : e.kind}`);
       // A directory that could not replace what was in its way: its contents are not attempted.
-      if (e.kind === 'dir') this.failedDirs.add(key(e.rel));
+      if (e.kind === 'dir') this.failedDirs.add(e.rel);
     }
   }
 
@@ -801,7 +793,7 @@ export class Destination {
     // the directory that really failed is the one reported (fail() counts the ones below it).
     if (d.rel.length > 0) this.makeDirNow(parentRel(d.rel));
     this.failWith(err, d.rel, 'cannot create directory'); // the local engine's words (new-dirs.ts)
-    this.failedDirs.add(key(d.rel));
+    this.failedDirs.add(d.rel);
   }
 
   /** Wait for small files still being written and stop the writer threads (call once, at the end). */
@@ -831,7 +823,7 @@ export class Destination {
     const dir = parentRel(f.entry.rel);
     // Its directory's mkdir may still be queued (a stream worker made, and failed, it first).
     this.makeDirNow(dir);
-    if (this.belowFailedDir(dir)) {
+    if (this.failedDirs.covers(dir)) {
       this.counts.skippedInFailedDirs++;
       return;
     }
@@ -963,7 +955,7 @@ export class Destination {
       const d = this.dirByKey.get(k);
       if (d) fix.set(k, d);
     }
-    const dirs = [...fix.values()].filter((d) => !this.belowFailedDir(d.rel)).sort((a, b) => depth(b.rel) - depth(a.rel));
+    const dirs = [...fix.values()].filter((d) => !this.failedDirs.covers(d.rel)).sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
     const failed = (d: Entry, err: unknown): void => {
       this.failWith(err, d.rel, 'cannot set directory metadata');
