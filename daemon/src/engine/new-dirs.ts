@@ -17,12 +17,6 @@ import type { Failure } from './types';
 import { failureOf } from './walk';
 import { join2, parentRel } from './paths';
 
-const enum Made {
-  Queued,
-  Made,
-  Failed,
-}
-
 export interface NewDirsSink {
   fail(f: Failure): void;
   /** Directories really created (the summary's dirsCreated). */
@@ -55,7 +49,8 @@ export class FailedDirs {
 }
 
 export class NewDirs {
-  private readonly state = new Map<string, Made>();
+  /** Directories whose mkdir is still in the background; dropped once settled (made or failed). */
+  private readonly queued = new Set<string>();
   /** Directories whose own creation failed (reported); everything below them is skipped. */
   private readonly failed = new FailedDirs();
   private inFlight = 0;
@@ -69,12 +64,12 @@ export class NewDirs {
   /** Create `rel` in the background. */
   make(rel: Buffer): void {
     const k = key(rel);
-    this.state.set(k, Made.Queued);
+    this.queued.add(k);
     this.inFlight++;
     fs.mkdir(join2(this.dstRoot(), rel), { recursive: true, mode: 0o700 }, (err) => {
       this.inFlight--;
       // Settled on this thread meanwhile (a failure below it came first): nothing left to do.
-      if (this.state.get(k) === Made.Queued) this.settled(rel, k, err);
+      if (this.queued.has(k)) this.settled(rel, k, err);
       if (this.inFlight === 0) for (const wake of this.waiters.splice(0)) wake();
     });
   }
@@ -86,8 +81,7 @@ export class NewDirs {
 
   /** Is directory `dir` one whose creation failed, or below one? (Settled first if queued.) */
   failedAt(dir: Buffer): boolean {
-    if (this.state.size === 0) return false;
-    this.settle(dir);
+    if (this.queued.size > 0) this.settle(dir);
     return this.failed.covers(dir);
   }
 
@@ -114,7 +108,7 @@ export class NewDirs {
   /** Make a queued directory now (its queued parents first), as its background mkdir would. */
   private settle(rel: Buffer): void {
     const k = key(rel);
-    if (this.state.get(k) !== Made.Queued) return;
+    if (!this.queued.has(k)) return;
     if (rel.length > 0) this.settle(parentRel(rel));
     let err: unknown = null;
     try {
@@ -126,12 +120,11 @@ export class NewDirs {
   }
 
   private settled(rel: Buffer, k: string, err: unknown): void {
+    this.queued.delete(k); // before the parent is settled below: settle() and make()'s callback skip it
     if (!err) {
-      this.state.set(k, Made.Made);
       this.sink.created();
       return;
     }
-    this.state.set(k, Made.Failed);
     // Its parent may still be queued (callbacks come in any order): settled first, so a parent
     // that failed is the one reported and this directory is counted below it.
     if (rel.length > 0 && this.failedAt(parentRel(rel))) {
