@@ -49,13 +49,23 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
  */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
+/**
+ * DEFAULT_BUSY_TIMEOUT_MS, or (test hook only, not a setting) BLIT_TEST_BUSY_TIMEOUT_MS: a test of
+ * a port that accepts and never answers need not wait the full 30 s for the same refusal.
+ */
+function busyTimeoutMs(): number {
+  const v = process.env['BLIT_TEST_BUSY_TIMEOUT_MS'];
+  if (v === undefined || v === '') return DEFAULT_BUSY_TIMEOUT_MS;
+  const ms = Number(v);
+  if (!Number.isInteger(ms) || ms <= 0) throw new Error(`BLIT_TEST_BUSY_TIMEOUT_MS: expected a whole number of ms above 0, got ${v}`);
+  return ms;
+}
+
 export type DaemonAddress = { host: string; port: number } | { socket: string };
 
 export interface ConnectOptions {
   /** How long before an unanswered connection's port is probed, and the probe's own deadline (ms): see watchConnect. */
   connectTimeoutMs?: number;
-  /** The longest wait for a blitd whose port accepts TCP connections but that has not answered (ms). */
-  busyTimeoutMs?: number;
   /** Sent in the handshake; tests use it to present a different protocol version. */
   protocolVersion?: number;
   clientVersion?: string;
@@ -106,7 +116,7 @@ export interface TransferConnection {
  * the protocol version (and the client's version), and the daemon refuses another version there
  * with the Handshake's message. The call is started at once; the connection is watched here.
  */
-export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: number; busyTimeoutMs?: number } = {}): TransferConnection {
+export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: number } = {}): TransferConnection {
   const target = addressTarget(addr);
   const Ctor = blitClientConstructor();
   const client = new Ctor(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
@@ -137,7 +147,7 @@ export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: 
   };
 }
 
-export interface ConnectWatch {
+interface ConnectWatch {
   /** Rejects (BlitError Unreachable) as described at watchConnect; never resolves. */
   failed: Promise<never>;
   /** Ends the watch (the connection answered, or is closed): a probe in flight neither re-arms nor rejects. */
@@ -149,15 +159,16 @@ export interface ConnectWatch {
  * the admin verbs' Handshake): `answered()` false after connectMs -> a plain TCP connect probes
  * the port. Refused or no answer: the host is not there, fail now (`did not answer in time`).
  * Accepted: blitd's kernel took the connection while blitd itself is too busy (or stopped) to
- * answer, so wait on, probing every connectMs, up to busyMs in all (DEVLOG hunt-load). Unref'd
+ * answer, so wait on, probing every connectMs, up to busyMs (DEFAULT_BUSY_TIMEOUT_MS) in all
+ * (DEVLOG hunt-load); the first probe comes after connectMs, so the wait is never shorter. Unref'd
  * timers, not waitForReady: its deadline timer would keep a failed CLI run alive.
  */
-export function watchConnect(addr: DaemonAddress, target: string, answered: () => boolean, opts: { connectTimeoutMs?: number; busyTimeoutMs?: number } = {}): ConnectWatch {
+function watchConnect(addr: DaemonAddress, target: string, answered: () => boolean, opts: { connectTimeoutMs?: number } = {}): ConnectWatch {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const settled = (): boolean => stopped || answered();
   const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const busyMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const busyMs = busyTimeoutMs();
   const failed = new Promise<never>((_resolve, reject) => {
     const started = Date.now();
     const check = (): void => {
