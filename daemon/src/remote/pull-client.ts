@@ -265,12 +265,9 @@ export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boo
   }
   const name = src.path.split('/').pop() ?? '';
   if (sourceIsDir) {
-    if (src.trailingSlash || name === '') {
-      // Named as DST, as the local engine does (the Destination would name the absolute path).
-      if (dstSt && !dstSt.isDirectory()) throw notADirectory('destination exists', dstArg);
-      return { rootAbs: mustHaveParent(dstGiven) };
-    }
+    // Named as DST, as the local engine does (the Destination would name the absolute path).
     if (dstSt && !dstSt.isDirectory()) throw notADirectory('destination exists', dstArg);
+    if (src.trailingSlash || name === '') return { rootAbs: mustHaveParent(dstGiven) };
     if (!dstSt) mustHaveParent(dstGiven);
     return { rootAbs: path.join(dstGiven, name) };
   }
