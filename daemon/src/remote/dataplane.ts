@@ -35,6 +35,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { Logger } from '../daemon/context';
 import { lateCheckedTimeout } from './late-timer';
+import { DEFAULT_BUSY_TIMEOUT_MS } from './busy-timeout';
 
 export const MAGIC = Buffer.from('BLITDATA', 'latin1');
 export const FRAMING_VERSION = 1;
@@ -54,7 +55,8 @@ export const DEFAULT_TOKEN_TTL_MS = 5000;
  * byte, none can come, and giving the stream up cannot leave the daemon holding a stream the
  * client dropped. It was CONNECT_TIMEOUT_MS (2 s) until 2026-11-21: a blitd busy for longer than
  * that (200 clients at once on 2 cores) accepted a stream the client had already dropped, and
- * the push failed with `data stream 0: read ECONNRESET` (DEVLOG hunt-load).
+ * the push failed with `data stream 0: read ECONNRESET` (DEVLOG hunt-load). Capped at
+ * DEFAULT_BUSY_TIMEOUT_MS for a long TTL (dataConnectTiming).
  */
 export const ANSWER_MARGIN_MS = 1000;
 
@@ -341,10 +343,18 @@ export interface DataConnectTiming {
   answerMs: number;
 }
 
-/** How long to wait for a stream offered with tokens valid for `tokenTtlMs` (0: not said). */
+/**
+ * How long to wait for a stream offered with tokens valid for `tokenTtlMs` (0: not said): the
+ * token's life and ANSWER_MARGIN_MS, but never more than DEFAULT_BUSY_TIMEOUT_MS (the wait for a
+ * busy blitd's gRPC answer): with a configured TTL of up to 600 s, a middlebox that drops the data
+ * port's packets after the connect held the gRPC fallback back for up to 10 min. The cap is safe
+ * on a push: blitd drops an accepted stream the client closed before its first byte
+ * (data-receiver.ts droppedUnused). On a pull it fails the pull still (TODO "Pull, daemon side"),
+ * now also when TTL > 29 s and the accept byte takes > 30 s: as rare as the 1 s case it already had.
+ */
 export function dataConnectTiming(tokenTtlMs: number): DataConnectTiming {
   const ttl = tokenTtlMs > 0 ? Math.min(tokenTtlMs, 600_000) : DEFAULT_TOKEN_TTL_MS;
-  return { connectMs: CONNECT_TIMEOUT_MS, answerMs: Math.max(CONNECT_TIMEOUT_MS, ttl + ANSWER_MARGIN_MS) };
+  return { connectMs: CONNECT_TIMEOUT_MS, answerMs: Math.max(CONNECT_TIMEOUT_MS, Math.min(ttl + ANSWER_MARGIN_MS, DEFAULT_BUSY_TIMEOUT_MS)) };
 }
 
 /**

@@ -12,6 +12,7 @@ import { fromGrpcError } from '../daemon/grpc-errors';
 import { grpcTarget } from './endpoint';
 import { blitVersion } from './call-io';
 import { lateCheckedTimeout } from './late-timer';
+import { DEFAULT_BUSY_TIMEOUT_MS } from './busy-timeout';
 
 /** Keepalive ping interval of both sides while a call is open (see CHANNEL_OPTIONS). */
 export const KEEPALIVE_TIME_MS = 30_000;
@@ -40,14 +41,8 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-/**
- * A push or pull whose channel is not ready after DEFAULT_CONNECT_TIMEOUT_MS, to a port that
- * still accepts TCP connections, waits for blitd up to this long: its kernel completes the
- * connection while blitd itself is too busy to answer (many transfers at once on a small
- * machine). It failed at 5 s until 2026-11-21 (DEVLOG hunt-load). The price: a port held by a
- * service that accepts and never answers (not blitd) fails after this, not after 5 s.
- */
-export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+/** How long a push or pull waits for a blitd whose port accepts TCP but that has not answered (busy-timeout.ts). */
+export { DEFAULT_BUSY_TIMEOUT_MS };
 
 /**
  * DEFAULT_BUSY_TIMEOUT_MS, or (test hook only, not a setting) BLIT_TEST_BUSY_TIMEOUT_MS: a test of

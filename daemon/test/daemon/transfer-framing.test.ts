@@ -14,11 +14,13 @@ import {
   FrameType,
   MAX_DATA_PAYLOAD,
   connectDataStream,
+  dataConnectTiming,
   fileErrorFrame,
   frameHeader,
   streamEndFrame,
   type FrameHandler,
 } from '../../src/remote/dataplane';
+import { DEFAULT_BUSY_TIMEOUT_MS } from '../../src/remote/grpc-client';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -130,6 +132,15 @@ describe('data plane framing and tokens', () => {
     } finally {
       l.close();
     }
+  });
+
+  // A configured TTL of 600 s made the client wait 601 s for an accept byte a middlebox dropped
+  // before falling back to gRPC data.
+  it('the wait for the accept byte follows the token TTL, but never beyond the busy deadline', () => {
+    assert.equal(dataConnectTiming(0).answerMs, 6000, 'default TTL 5 s + 1 s');
+    assert.equal(dataConnectTiming(20_000).answerMs, 21_000);
+    assert.equal(dataConnectTiming(600_000).answerMs, DEFAULT_BUSY_TIMEOUT_MS);
+    assert.equal(dataConnectTiming(10_000_000).answerMs, DEFAULT_BUSY_TIMEOUT_MS);
   });
 
   it('a refused port is DataPlaneUnavailable (the fallback trigger), quickly', async () => {
