@@ -48,11 +48,10 @@ function compileGlob(raw: string, field: string): GlobRule {
   // Floating (rsync: "matched against the end of the pathname"): any leading components.
   if (wholePath && !rooted) p = `**/${p}`;
   try {
-    const glob = picomatch(p, { dot: true });
-    if (!p.endsWith('/**')) return { dirOnly, wholePath, match: glob };
-    // picomatch's `a/**` also matches `a`; rsync's matches only what is below it.
-    const dir = picomatch(p.slice(0, -3), { dot: true });
-    return { dirOnly, wholePath, match: (s) => glob(s) && !dir(s) };
+    // picomatch's `a/**` also matches `a`; rsync's matches only what is below it: `a/**/*`.
+    // (Not "`a/**` and not `a`": floating, `**/a` also matches `a/a`, which is below `a`.)
+    const glob = picomatch(p.endsWith('/**') ? `${p}/*` : p, { dot: true });
+    return { dirOnly, wholePath, match: glob };
   } catch (err) {
     throw new BlitError({ code: ErrorCodes.Usage, message: `invalid pattern '${raw}' in ${field}: ${(err as Error).message}` });
   }

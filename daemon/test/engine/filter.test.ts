@@ -52,6 +52,11 @@ describe('engine: filter', () => {
     assert.equal(f.excludes('sub/f', false), true);
     assert.equal(f.excludes('sub/d/f', false), true);
     assert.equal(f.excludes('x/sub/f', false), true);
+    // Below sub, a name that is sub again is still below it (`**/sub` alone would match it).
+    assert.equal(f.excludes('sub/sub', false), true);
+    assert.equal(f.excludes('sub/x/sub', false), true);
+    assert.equal(f.excludes('sub/.hidden', false), true);
+    assert.equal(f.excludes('subway/f', false), false);
     const r = new Filter(spec({ excludes: ['/sub/**'] }));
     assert.equal(r.excludes('sub', true), false);
     assert.equal(r.excludes('sub/f', false), true);
