@@ -136,6 +136,11 @@ export class CopyDispatcher {
     return this.pool?.heartbeat() ?? 0;
   }
 
+  /** A worker is inside a move's sync: alive, though its heartbeat stands still. */
+  syncing(): boolean {
+    return this.pool?.syncing() ?? false;
+  }
+
   /** Names of the files in flight, for the stall message. */
   describeInFlight(): string {
     const tasks = this.pool?.inFlightTasks() ?? [];

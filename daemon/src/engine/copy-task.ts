@@ -149,7 +149,12 @@ export function createBatchRunner(init: WorkerInit): (tasks: FileTask[], flushRe
     if (removals.size === 0) return out;
     if ((removals.due || flushRemovals) && Atomics.load(cancel, 0) === 0) {
       const t0 = Date.now();
-      removals.flush(); // move: the copies made durable, then their sources removed
+      Atomics.add(cancel, 2, 1); // no heartbeat while in syncfs: tell the stall detector why
+      try {
+        removals.flush(); // move: the copies made durable, then their sources removed
+      } finally {
+        Atomics.sub(cancel, 2, 1);
+      }
       out.syncMs = Date.now() - t0;
     }
     if (outcomes.length > 0) {

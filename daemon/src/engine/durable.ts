@@ -112,9 +112,15 @@ export class DeferredRemovals {
   private pending: PendingRemoval[] = [];
   private bytes = 0;
   private background: Promise<void> | undefined;
+  private asyncSyncs = 0;
 
   get size(): number {
     return this.pending.length;
+  }
+
+  /** A sync off the event loop is in progress (the stall detector's sign of life meanwhile). */
+  get syncing(): boolean {
+    return this.asyncSyncs > 0;
   }
 
   /** Enough waiting to be worth a sync (SYNC_EVERY_FILES / SYNC_EVERY_BYTES). */
@@ -164,11 +170,14 @@ export class DeferredRemovals {
   private async flushAsync(): Promise<void> {
     const batch = this.take();
     if (batch.length === 0) return;
+    this.asyncSyncs++;
     try {
       await makeDurableAsync(batch.map((r) => r.dst));
     } catch (err) {
       keepAll(batch, err);
       return;
+    } finally {
+      this.asyncSyncs--;
     }
     unlinkSources(batch);
   }

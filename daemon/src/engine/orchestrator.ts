@@ -85,6 +85,9 @@ async function execute(run: RunState): Promise<TransferSummary> {
         lastHeartbeat = hb;
         stall.tick('copy');
       }
+      // A move's sync (a worker's, or the main thread's off the event loop) can hold the kernel
+      // for long on a slow disk: waiting on write-back is not a stall.
+      if (copies.syncing() || run.sourceRemovals.syncing) stall.tick('sync');
     },
     onStall: (err) => copies.onStall(err),
   });

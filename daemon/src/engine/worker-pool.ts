@@ -54,7 +54,7 @@ function inlineable(tasks: FileTask[]): boolean {
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly cancelBuf = new SharedArrayBuffer(8);
+  private readonly cancelBuf = new SharedArrayBuffer(12);
   private readonly cancelFlag = new Int32Array(this.cancelBuf);
   private nextBatch = 1;
   private idleWaiters: Array<() => void> = [];
@@ -217,6 +217,11 @@ export class WorkerPool {
   /** A counter the workers bump between files and chunks: changes while any worker makes progress. */
   heartbeat(): number {
     return Atomics.load(this.cancelFlag, 1);
+  }
+
+  /** A worker is inside a move's sync (the stall detector's sign of life while it writes back). */
+  syncing(): boolean {
+    return Atomics.load(this.cancelFlag, 2) > 0;
   }
 
   /** Ask workers to stop after their current syscall; they reply with 'cancelled' results. */

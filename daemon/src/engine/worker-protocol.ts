@@ -5,7 +5,10 @@ import type { MetaOptions } from './metadata';
 export interface WorkerInit {
   meta: MetaOptions;
   order: CopyPrimitive[];
-  /** Int32Array view over a SharedArrayBuffer: [0] != 0 means cancel now; [1] heartbeat counter. */
+  /**
+   * Int32Array view over a SharedArrayBuffer: [0] != 0 means cancel now; [1] heartbeat counter;
+   * [2] workers inside a move's sync right now (no heartbeat while the kernel writes back).
+   */
   cancel: SharedArrayBuffer;
   /** --checksum in use: hash helper must be ready before the first task. */
   needHash: boolean;

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeTree, type RunResult } from './harness';
 import { CLI_ENV, moduleFixture } from './module-fixture';
+import { opts, run as runLocal } from '../engine/helpers';
 
 /** syncfs(2)'s number, as /proc/PID/task/TID/syscall shows a thread blocked in it. */
 const SYS_SYNCFS = process.arch === 'arm64' ? 267 : 306;
@@ -39,6 +40,7 @@ function threadsInSyncfs(pid: number): number[] {
 }
 
 const run = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { stdio: 'ignore' });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('move: the event loop keeps turning while a move\'s sync is held (move-sync, move-batches)', function () {
   this.timeout(120_000);
@@ -199,5 +201,58 @@ describe('move: the event loop keeps turning while a move\'s sync is held (move-
     assert.equal(result?.code, 0, result?.stderr);
     assert.deepEqual(fs.readdirSync(src), []);
     for (const l of links) assert.equal(fs.readlinkSync(path.join(dst, 'd', l)), `target-${l}`);
+  });
+
+  /**
+   * A move's sync held for 4 stall timeouts, in this process (the stall timeout is a debug
+   * option): waiting on write-back is not a stall. The stall detector saw no heartbeat while a
+   * worker, or the main thread's pool sync, sat in syncfs, and failed the move [Stalled] after
+   * its sources were gone (review of the change since d7db285).
+   */
+  async function heldLocalMove(ctx: Mocha.Context, tree: (src: string) => void): Promise<{ src: string; dst: string; failures: string[] }> {
+    const dst = path.join(fx.dir, 'dst');
+    fs.mkdirSync(dst);
+    const held = holdableFs(ctx, dst);
+    const src = path.join(fx.dir, 'src');
+    fs.mkdirSync(src);
+    tree(src);
+    execFileSync('sync');
+    const stallTimeoutMs = 300;
+    type Outcome = { failures: string[] } | { error: Error };
+    let outcome: Outcome | undefined;
+    try {
+      held.hold();
+      const move = runLocal(`${src}/`, path.join(dst, 'd'), opts({ mode: 'move', debug: { stallTimeoutMs } })).then(
+        (r) => (outcome = { failures: r.summary.failures.map((f) => `${f.path}: ${f.code}: ${f.reason}`) }),
+        (error: Error) => (outcome = { error }),
+      );
+      while (threadsInSyncfs(process.pid).length === 0 && outcome === undefined) await sleep(20);
+      assert.equal(outcome, undefined, `the move ended before its sync was seen held: ${JSON.stringify(outcome)}`);
+      await sleep(4 * stallTimeoutMs);
+      thaw();
+      await move;
+    } finally {
+      thaw();
+    }
+    const end = outcome as Outcome | undefined;
+    if (!end) throw new Error('the move did not end');
+    if ('error' in end) throw end.error;
+    return { src, dst, failures: end.failures };
+  }
+
+  it('local, in process: a copy worker held in its syncfs is not a stall', async function () {
+    const { src, dst, failures } = await heldLocalMove(this, (s) => writeTree(s, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, `file ${i}\n`]))));
+    assert.deepEqual(failures, []);
+    assert.deepEqual(fs.readdirSync(src), []);
+    assert.equal(fs.readdirSync(path.join(dst, 'd')).length, 30);
+  });
+
+  it("local, in process: the main thread's pool sync held (symlinks' removals) is not a stall", async function () {
+    const { src, dst, failures } = await heldLocalMove(this, (s) => {
+      for (let i = 0; i < 20; i++) fs.symlinkSync(`target-${i}`, path.join(s, `l${i}`));
+    });
+    assert.deepEqual(failures, []);
+    assert.deepEqual(fs.readdirSync(src), []);
+    assert.equal(fs.readlinkSync(path.join(dst, 'd', 'l3')), 'target-3');
   });
 });
