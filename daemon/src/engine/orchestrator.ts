@@ -48,15 +48,16 @@ export interface LocalRunContext {
 
 export async function runLocalTransfer(srcArg: string, dstArg: string, options: TransferOptions, onEvent: EventSink, context: LocalRunContext = {}): Promise<TransferSummary> {
   const ends = resolveEndpoints(srcArg, dstArg, options.mode, options.mkpath === true);
+  const filter = Filter.fromSpec(options.filter);
   if (ends.mkParents !== null && !options.dryRun) {
-    // --mkpath, after every check above: DST's missing parents (an ancestor that is a file: ENOTDIR, named)
+    // --mkpath, after every check above (a bad filter or --files-from creates nothing): DST's
+    // missing parents (an ancestor that is a file: ENOTDIR, named)
     try {
       fs.mkdirSync(ends.mkParents, { recursive: true, mode: 0o755 });
     } catch (err) {
-      throw fromErrno(err, ends.mkParents, 'cannot create the destination parent');
+      throw fromErrno(err, ends.mkParents, 'cannot create the destination parent', 'destination');
     }
   }
-  const filter = Filter.fromSpec(options.filter);
   const sig: WorkloadSignature = { fsType: await fsTypeOf(ends.srcAbs), dstFsType: await fsTypeOf(ends.dstAbs), mode: 'local' };
   const start = Date.now();
   const recorder = new RunRecorder(sig, context.history ?? null, start, options.debug?.workers !== undefined);

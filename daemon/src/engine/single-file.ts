@@ -31,7 +31,7 @@ export async function runSingle(run: RunState, actions: EntryActions, copies: Co
     try {
       fs.mkdirSync(parentRel(dstAbs));
     } catch (err) {
-      throw fromErrno(err, path.dirname(run.ends.dstAbs), 'cannot create the destination directory');
+      throw fromErrno(err, path.dirname(run.ends.dstAbs), 'cannot create the destination directory', 'destination');
     }
   }
   // Address everything relative to the parents, under the destination's name.

@@ -37,6 +37,11 @@ describe('--mkpath: DST with missing parents (real blit, real blitd)', function 
     await refused(['copy', `${s}/`, path.join(out, 'a/b/c')], out);
     await ok(['copy', '--mkpath', '--dry-run', `${s}/`, path.join(out, 'a/b/c')]);
     assert.equal(fs.existsSync(out), false, 'a dry run created the parents');
+    // a usage error found after the endpoints (a --files-from that cannot be read) creates nothing
+    const bad = await fx.blit(['copy', '--mkpath', '--files-from', path.join(fx.dir, 'no-such-list'), `${s}/`, path.join(out, 'a/b/c')]);
+    assert.equal(bad.code, 64, bad.stderr);
+    assert.match(bad.stderr, /no-such-list/);
+    assert.equal(fs.existsSync(out), false, 'a refused run created the parents');
     await ok(['copy', '--mkpath', `${s}/`, path.join(out, 'a/b/c')]);
     assert.deepEqual(listTree(path.join(out, 'a/b/c')), ['d', 'd/g.txt', 'f.txt']);
     await ok(['mirror', '--mkpath', '--yes', s, path.join(out, 'm/n')]); // a named source lands as DST/src
