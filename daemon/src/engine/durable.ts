@@ -40,25 +40,30 @@ function withFd<T>(path: Buffer, flags: number, run: (fd: number) => T): T {
 }
 
 /**
- * What makes a set of files durable, for makeDurable and makeDurableAsync: one syncfs through a
- * directory on each filesystem (same filesystem as the file, and a symlink cannot be opened), or,
- * where syncfs is missing, each regular file's fdatasync and each directory's fsync.
+ * One directory per filesystem of `files` to syncfs through (same filesystem as the file; a
+ * symlink cannot be opened): one Set lookup per file, the directory taken once per filesystem.
  */
-function durablePlan(files: readonly DurableFile[]): { syncfsDirs: Buffer[]; dataFiles: Buffer[]; dirs: Buffer[] } {
-  const syncfsDirs: Buffer[] = [];
+function syncfsDirs(files: readonly DurableFile[]): Buffer[] {
+  const dirs: Buffer[] = [];
   const seen = new Set<bigint>();
+  for (const f of files) {
+    if (seen.has(f.dev)) continue;
+    seen.add(f.dev);
+    dirs.push(parentOf(f.dstAbs));
+  }
+  return dirs;
+}
+
+/** Where syncfs is missing: each regular file to fdatasync, each directory holding a name to fsync. */
+function fallbackPlan(files: readonly DurableFile[]): { dataFiles: Buffer[]; dirs: Buffer[] } {
   const dataFiles: Buffer[] = [];
   const dirs = new Map<string, Buffer>();
   for (const f of files) {
-    const dir = parentOf(f.dstAbs);
-    if (!seen.has(f.dev)) {
-      seen.add(f.dev);
-      syncfsDirs.push(dir);
-    }
     if (f.isFile) dataFiles.push(f.dstAbs);
+    const dir = parentOf(f.dstAbs);
     dirs.set(dir.toString('latin1'), dir);
   }
-  return { syncfsDirs, dataFiles, dirs: [...dirs.values()] };
+  return { dataFiles, dirs: [...dirs.values()] };
 }
 
 /**
@@ -67,16 +72,16 @@ function durablePlan(files: readonly DurableFile[]): { syncfsDirs: Buffer[]; dat
  */
 export function makeDurable(files: readonly DurableFile[]): void {
   if (files.length === 0) return;
-  const plan = durablePlan(files);
   if (useSyncfs) {
     try {
-      for (const dir of plan.syncfsDirs) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => native.syncfs(fd));
+      for (const dir of syncfsDirs(files)) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => native.syncfs(fd));
       return;
     } catch (err) {
       if (!(err instanceof native.UnsupportedError)) throw err;
       useSyncfs = false;
     }
   }
+  const plan = fallbackPlan(files);
   for (const file of plan.dataFiles) withFd(file, fs.constants.O_RDONLY | O_NOFOLLOW, (fd) => fs.fdatasyncSync(fd));
   for (const dir of plan.dirs) withFd(dir, fs.constants.O_RDONLY | O_DIRECTORY, (fd) => fs.fsyncSync(fd));
 }
@@ -219,16 +224,16 @@ function unlinkSources(batch: readonly PendingRemoval[]): void {
  */
 export async function makeDurableAsync(files: readonly DurableFile[]): Promise<void> {
   if (files.length === 0) return;
-  const plan = durablePlan(files);
   if (useSyncfs) {
     try {
-      for (const dir of plan.syncfsDirs) await withHandle(dir, fs.constants.O_RDONLY | O_DIRECTORY, (h) => native.syncfsAsync(h.fd));
+      for (const dir of syncfsDirs(files)) await withHandle(dir, fs.constants.O_RDONLY | O_DIRECTORY, (h) => native.syncfsAsync(h.fd));
       return;
     } catch (err) {
       if (!(err instanceof native.UnsupportedError)) throw err;
       useSyncfs = false;
     }
   }
+  const plan = fallbackPlan(files);
   for (const file of plan.dataFiles) await withHandle(file, fs.constants.O_RDONLY | O_NOFOLLOW, (h) => h.datasync());
   for (const dir of plan.dirs) await withHandle(dir, fs.constants.O_RDONLY | O_DIRECTORY, (h) => h.sync());
 }
@@ -251,17 +256,21 @@ async function withHandle<T>(path: Buffer, flags: number, run: (h: fs.promises.F
  */
 export async function makeDurableBelow(root: Buffer, rels: readonly Buffer[]): Promise<void> {
   const slash = Buffer.from('/');
-  const devOf = new Map<string, Promise<bigint>>();
-  const files = rels.map((rel) => {
-    const dstAbs = Buffer.concat([root, slash, rel]);
-    const dir = parentOf(dstAbs);
-    const key = dir.toString('latin1');
-    let dev = devOf.get(key);
-    if (!dev) devOf.set(key, (dev = fs.promises.stat(dir, { bigint: true }).then((st) => st.dev)));
-    return { dstAbs, dev };
-  });
-  const devs = await Promise.all(files.map((f) => f.dev));
-  await makeDurableAsync(files.map((f, i) => ({ dstAbs: f.dstAbs, dev: devs[i]!, isFile: true })));
+  const paths = rels.map((rel) => Buffer.concat([root, slash, rel]));
+  // Without syncfs the devices are not used (each file and directory is synced on its own).
+  const devOf = new Map<string, bigint>();
+  let keys: string[] = [];
+  if (useSyncfs) {
+    const dirs = new Map<string, Buffer>();
+    keys = paths.map((p) => {
+      const dir = parentOf(p);
+      const key = dir.toString('latin1');
+      dirs.set(key, dir);
+      return key;
+    });
+    await Promise.all([...dirs].map(async ([key, dir]) => devOf.set(key, (await fs.promises.stat(dir, { bigint: true })).dev)));
+  }
+  await makeDurableAsync(paths.map((dstAbs, i) => ({ dstAbs, dev: devOf.get(keys[i] ?? '') ?? 0n, isFile: true })));
 }
 
 /** The error of a failed makeDurable(Below) that keeps a move's sources. */
