@@ -38,7 +38,6 @@ export interface TransferIo {
 }
 
 /** The engine's warning for deletions held back for lack of --yes (the CLI says it its own way). */
-const UNCONFIRMED_DELETIONS = /deletions need confirmation/;
 
 /** How many deletion candidates the terminal prompt lists before asking. */
 const PROMPT_LIST_MAX = 10;
@@ -120,9 +119,9 @@ function eventSink(out: Console, state: PassState, options: TransferOptions, ver
         out.err(failureLine(event.failure));
         return;
       case 'warning':
-        if (event.message.startsWith(ErrorCodes.ScanIncomplete)) state.scanIncomplete = true;
+        if (event.code === ErrorCodes.ScanIncomplete) state.scanIncomplete = true;
         // The command itself asks or explains what to do about unconfirmed deletions (below).
-        if (!options.deleteConfirmed && UNCONFIRMED_DELETIONS.test(event.message)) return;
+        if (!options.deleteConfirmed && event.code === ErrorCodes.DeletionNotConfirmed) return;
         out.err(`blit: warning: ${printable(event.message)}`);
         return;
       default:

@@ -18,7 +18,7 @@ export function runDeletions(run: RunState, deletions: Entry[], scanComplete: bo
   if (!scanComplete) {
     const n = countHeld(run, deletions, false);
     run.summary.deletionsSkipped += n;
-    run.emit({ type: 'warning', message: `${ErrorCodes.ScanIncomplete}: the source could not be read completely, so ${n} destination entr${n === 1 ? 'y was' : 'ies were'} not deleted` });
+    run.emit({ type: 'warning', code: ErrorCodes.ScanIncomplete, message: `${ErrorCodes.ScanIncomplete}: the source could not be read completely, so ${n} destination entr${n === 1 ? 'y was' : 'ies were'} not deleted` });
     return;
   }
   if (!options.deleteConfirmed && !options.dryRun) {
@@ -26,7 +26,7 @@ export function runDeletions(run: RunState, deletions: Entry[], scanComplete: bo
     // pass will delete and count them: "Delete N entries?" then "N deleted".
     const n = countHeld(run, deletions, true);
     run.summary.deletionsSkipped += n;
-    run.emit({ type: 'warning', message: `${n} destination entr${n === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
+    run.emit({ type: 'warning', code: ErrorCodes.DeletionNotConfirmed, message: `${n} destination entr${n === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
     return;
   }
   // Deepest first is not needed (each entry is a distinct top of a dst-only subtree).

@@ -7,6 +7,8 @@
  * is what makes non-UTF-8 names survive byte-exact. Convert to text only for display and matching.
  */
 
+import type { ErrorCode } from './errors';
+
 export type EntryKind = 'file' | 'dir' | 'symlink';
 
 export interface Entry {
@@ -109,7 +111,8 @@ export type TransferEvent =
   | { type: 'fileStart'; rel: Buffer; size: number }
   | { type: 'fileDone'; rel: Buffer; size: number }
   | { type: 'fileError'; failure: Failure }
-  | { type: 'warning'; message: string }
+  /** `code`: set where a caller acts on the warning (never its text: a file name can say anything). */
+  | { type: 'warning'; message: string; code?: ErrorCode }
   | { type: 'firstByte'; elapsedMs: number };
 
 export interface Failure {

@@ -3,6 +3,7 @@
  * move (sources removed only after their copies; a failed copy keeps its source).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -32,6 +33,16 @@ describe('cli: mirror deletions', function () {
     // olddir with olddir/x and olddir/x/y.txt
     assert.equal(j['entriesDeleted'], 6);
     assert.equal(j['deletionsSkipped'], 0);
+  });
+
+  it('a source entry named like a warning code does not change what the mirror says (FIFO "ScanIncomplete")', () => {
+    const { src, dst } = scene();
+    execFileSync('mkfifo', [path.join(src, 'ScanIncomplete')]);
+    const r = blit(['mirror', `${src}/`, dst]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stderr, /ScanIncomplete: skipped/);
+    assert.ok(exists(dst, 'stale.txt'), 'nothing deleted without --yes');
+    assert.match(r.stderr, /pass --yes to delete/);
   });
 
   it('without --yes and without a terminal copies but deletes nothing, and says how to delete', () => {
