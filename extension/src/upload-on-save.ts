@@ -11,7 +11,8 @@ import { GitignoreFiles } from './gitignore-files';
 import type { JobOutcome } from './messages';
 import { buildRequest, requestExcludes } from './requests';
 import { SaveBatcher, type Clock } from './save-batcher';
-import { excludedByFilter, type Target } from './targets';
+import { excludedByFilter } from './save-filter';
+import type { Target } from './targets';
 
 export interface UploadOnSaveOptions {
   /** The targets of a workspace folder (each folder of a multi-root workspace has its own settings). */

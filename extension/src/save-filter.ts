@@ -1,0 +1,41 @@
+/**
+ * Which saved files upload on save leaves out: the ones blitd's filter would leave out of the
+ * upload job (it would send nothing). No `vscode` import.
+ */
+// The engine's filter itself (bundled into the extension by esbuild; it needs only picomatch and
+// ignore), so the extension and blitd can never disagree on what a target's exclude matches.
+import { Filter } from '@blit/daemon/dist/src/engine/filter';
+
+/**
+ * True when blitd's filter leaves `rel` ('/'-separated, relative to the folder, never '') out for
+ * these exclude patterns: the engine's own matcher (daemon/src/engine/filter.ts, rsync's shapes:
+ * `*.log` at any depth, `deep/x` trailing components, `/top` anchored, `cache/` directories only,
+ * `sub/**` below sub), never a second copy of its rules. Each directory on the way is asked first,
+ * as a directory (the engine never descends an excluded one), then the file. A pattern the engine
+ * refuses is left to blitd, which names it when the job runs.
+ *
+ * `gitignoreOf` (blit.gitignore on): the text of `<dirRel>/.gitignore` ('' = the folder), or
+ * undefined. Handed to the same Filter (Filter.addGitignore) in the walk's order: a directory's
+ * file is registered when the walk would read it, before its entries are asked about, so only
+ * directories the walk descends contribute (a deeper file overrides, `!keep.log` re-includes).
+ */
+export function excludedByFilter(rel: string, excludes: readonly string[], gitignoreOf?: (dirRel: string) => string | undefined): boolean {
+  let filter: Filter;
+  try {
+    filter = new Filter({ excludes: [...excludes], includes: [], gitignore: gitignoreOf !== undefined });
+  } catch {
+    return false;
+  }
+  const enter = (dirRel: string): void => {
+    const text = gitignoreOf?.(dirRel);
+    if (text !== undefined) filter.addGitignore(dirRel, text);
+  };
+  enter('');
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    if (filter.excludes(dir, true)) return true;
+    enter(dir);
+  }
+  return filter.excludes(rel, false);
+}
