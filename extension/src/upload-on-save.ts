@@ -7,7 +7,6 @@
 import * as path from 'node:path';
 import type { TransferRequest } from './daemon-client';
 import { findGitDir, GitBusyMonitor } from './git-busy';
-import { GitignoreFiles } from './gitignore-files';
 import type { JobOutcome } from './messages';
 import { buildRequest, requestExcludes } from './requests';
 import { SaveBatcher, type Clock } from './save-batcher';
@@ -55,7 +54,6 @@ export class UploadOnSave {
   private readonly monitors = new Map<string, GitBusyMonitor | null>();
   /** Per folder and target (two folders may each have a target of one name): the failure last shown, until an upload to it succeeds. */
   private readonly shown = new Map<string, string>();
-  private readonly gitignoreFiles = new GitignoreFiles();
 
   constructor(private readonly opts: UploadOnSaveOptions) {}
 
@@ -70,15 +68,6 @@ export class UploadOnSave {
     return this.monitors.get(folder) ?? null;
   }
 
-  /** The folder's .gitignore files by folder-relative directory, each read once per save (several targets ask). */
-  private gitignoreReader(folder: string): (dirRel: string) => string | undefined {
-    const seen = new Map<string, string | undefined>();
-    return (dirRel) => {
-      if (!seen.has(dirRel)) seen.set(dirRel, this.gitignoreFiles.read(dirRel === '' ? folder : path.join(folder, ...dirRel.split('/'))));
-      return seen.get(dirRel);
-    };
-  }
-
   /** Called on every save; returns how many targets will receive the file. */
   onSaved(file: string, folders: string[]): number {
     const where = relativeToFolder(file, folders);
@@ -89,8 +78,7 @@ export class UploadOnSave {
       // leave out (`.vscode/settings.json` by default, `*.log`, `build/`) starts no upload:
       // blitd's filter would make it a job that sends nothing.
       const gitignore = this.opts.gitignore(where.folder);
-      const gitignoreOf = gitignore ? this.gitignoreReader(where.folder) : undefined;
-      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave && !excludedByFilter(where.rel, requestExcludes(t, gitignore), gitignoreOf));
+      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave && !excludedByFilter(where.rel, requestExcludes(t, gitignore), gitignore ? where.folder : undefined));
     } catch {
       return 0; // bad settings are reported by the commands, not on every save
     }

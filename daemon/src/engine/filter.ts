@@ -215,3 +215,19 @@ function stripSlashes(p: Buffer): Buffer {
 export function noFilter(): Filter {
   return new Filter({ excludes: [], includes: [], gitignore: false });
 }
+
+/**
+ * The content of `path` opened with O_NOFOLLOW|O_NONBLOCK: a symlink fails with ELOOP (git does
+ * not follow a symlinked .gitignore since 2.32), a FIFO cannot block. How every `.gitignore` is
+ * read: the local engine's and a push client's walk, a pull's destination (through its pinned
+ * parent), and the extension's upload on save. Here, not in walk.ts, because the extension
+ * bundles this file and must not bundle the walk (it pulls in the native scanner).
+ */
+export function readFileNoFollow(path: Buffer | string): Buffer {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

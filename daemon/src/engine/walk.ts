@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { MTIME_NS_UNKNOWN, type Entry, type Failure } from './types';
-import type { Filter } from './filter';
+import { readFileNoFollow, type Filter } from './filter';
 import { ErrorCodes, fromErrno, type ErrnoSide } from './errors';
 import { displayPath, join2, EMPTY } from './paths';
 import { lstatValues, mtimeMsOf, ST_BLOCKS, ST_GID, ST_MODE, ST_SIZE, ST_UID } from './fast-lstat';
@@ -82,20 +82,6 @@ export interface ListingBeneath {
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
-
-/**
- * The content of `path` opened with O_NOFOLLOW|O_NONBLOCK: a symlink fails with ELOOP (git does
- * not follow a symlinked .gitignore since 2.32), a FIFO cannot block. The local engine's and a
- * push client's walk read `.gitignore` this way, as blitd's pull does through its pinned parent.
- */
-export function readFileNoFollow(path: Buffer): Buffer {
-  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  try {
-    return fs.readFileSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Register `rel/.gitignore` with the filter; an unreadable one or a symlink (not followed) is named and its rules skipped. */
 function addGitignore(abs: Buffer, rel: Buffer, opts: WalkOptions): void {
