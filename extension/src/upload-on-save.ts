@@ -76,9 +76,13 @@ export class UploadOnSave {
     try {
       // A file the request's excludes or (blit.gitignore on) the .gitignore files on its path
       // leave out (`.vscode/settings.json` by default, `*.log`, `build/`) starts no upload:
-      // blitd's filter would make it a job that sends nothing.
+      // blitd's filter would make it a job that sends nothing. A path is left out when any layer
+      // leaves it out, so the .gitignore files (the same for every target) are asked once per
+      // save, and only when some target uploads on save; then each target's excludes.
       const gitignore = this.opts.gitignore(where.folder);
-      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave && !excludedByFilter(where.rel, requestExcludes(t, gitignore), gitignore ? where.folder : undefined));
+      targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave);
+      if (targets.length > 0 && gitignore && excludedByFilter(where.rel, [], where.folder)) return 0;
+      targets = targets.filter((t) => !excludedByFilter(where.rel, requestExcludes(t, gitignore)));
     } catch {
       return 0; // bad settings are reported by the commands, not on every save
     }
