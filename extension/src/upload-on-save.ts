@@ -73,19 +73,21 @@ export class UploadOnSave {
     const where = relativeToFolder(file, folders);
     if (!where) return 0;
     let targets: Target[];
+    let gitignore: boolean;
     try {
-      // A file the request's excludes or (blit.gitignore on) the .gitignore files on its path
-      // leave out (`.vscode/settings.json` by default, `*.log`, `build/`) starts no upload:
-      // blitd's filter would make it a job that sends nothing. A path is left out when any layer
-      // leaves it out, so the .gitignore files (the same for every target) are asked once per
-      // save, and only when some target uploads on save; then each target's excludes.
-      const gitignore = this.opts.gitignore(where.folder);
+      gitignore = this.opts.gitignore(where.folder);
       targets = this.opts.targets(where.folder).filter((t) => t.uploadOnSave);
-      if (targets.length > 0 && gitignore && excludedByFilter(where.rel, [], where.folder)) return 0;
-      targets = targets.filter((t) => !excludedByFilter(where.rel, requestExcludes(t, gitignore)));
     } catch {
       return 0; // bad settings are reported by the commands, not on every save
     }
+    // A file the request's excludes or (blit.gitignore on) the .gitignore files on its path
+    // leave out (`.vscode/settings.json` by default, `*.log`, `build/`) starts no upload: blitd's
+    // filter would make it a job that sends nothing. A path is left out when any layer leaves it
+    // out, so the .gitignore files (the same for every target) are asked once per save, and only
+    // when some target uploads on save; then each target's excludes. Outside the try: a fault
+    // here is a bug to see, not bad settings to pass over.
+    if (targets.length > 0 && gitignore && excludedByFilter(where.rel, [], where.folder)) return 0;
+    targets = targets.filter((t) => !excludedByFilter(where.rel, requestExcludes(t, gitignore)));
     if (targets.length === 0) return 0;
     if (where.rel.split('/')[0] === '.git') return 0;
     this.monitor(where.folder); // start watching the git dir from the first save

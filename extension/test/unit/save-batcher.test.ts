@@ -186,6 +186,25 @@ describe('upload on save: from saved paths to one files_from request', () => {
     }
   });
 
+  it('bad settings (reading the targets throws) start no upload and throw nothing; a fault past reading the settings is not swallowed', () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
+    const good = parseTargets([{ name: 'g', host: 'h', module: 'm', uploadOnSave: true }]).targets[0]!;
+    const bad = parseTargets([{ name: 'b', host: 'h', module: 'm', port: 'x' }]).errors[0]!;
+    let targets = (): Target[] => {
+      throw bad; // as the extension's targets() does when no entry is valid
+    };
+    const u = new UploadOnSave({ targets: () => targets(), gitignore: () => true, delayMs: () => 300, run: async () => ({ kind: 'ok' as const }), describeError: String, notify: () => {}, log: () => {}, clock: new ManualClock() });
+    try {
+      assert.equal(u.onSaved(path.join(ws, 'a.ts'), [ws]), 0);
+      // a target the parser never makes (excludes not a list) stands in for a bug in the filter step
+      targets = () => [{ ...good, excludes: null as unknown as string[] }];
+      assert.throws(() => u.onSaved(path.join(ws, 'a.ts'), [ws]), TypeError);
+    } finally {
+      u.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
   it('saving a file only a .gitignore on its path leaves out starts no upload (blit.gitignore on); an edit of the .gitignore counts from the next save', async () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'blit-ext-uos-'));
     fs.mkdirSync(path.join(ws, 'sub', 'cache'), { recursive: true });
