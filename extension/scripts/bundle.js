@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Bundles the extension and the daemon it runs into extension/bundle/ (what the .vsix ships):
-//   extension.js   the extension (vscode external)
+//   extension.js   the extension (vscode external; the build fails if it would pull in native code)
 //   blitd.js       the daemon (scripts/blitd-entry.js + daemon/dist), ffi-rs external
 //   *-worker.js    every worker_threads script the daemon starts with
 //                  `new Worker(path.join(__dirname, 'X.js'))` (found by scanning daemon/dist), bundled
@@ -40,6 +40,24 @@ function copyPackage(name) {
   fs.cpSync(from, to, { recursive: true, dereference: true });
 }
 
+/**
+ * Fails the extension's build when it would pull in native code: @blit/native, ffi-rs, or the
+ * engine's directory scan (scan-dir, and walk, which imports it). The extension bundles a few
+ * engine files (filter.ts) so it decides as blitd does; the native library and ffi-rs are shipped
+ * for blitd.js only, and loading them in the extension host is what must never happen.
+ */
+const noNativeInExtension = {
+  name: 'no-native-in-extension',
+  setup(build) {
+    build.onResolve({ filter: /^(@blit\/native|ffi-rs)(\/.*)?$|(^|\/)(scan-dir|walk)(\.js)?$/ }, (args) => {
+      const engineScan = !/^(@blit\/native|ffi-rs)/.test(args.path);
+      if (engineScan && !/(^|\/)engine\//.test(args.path) && !/[\\/]engine$/.test(args.resolveDir)) return undefined;
+      const by = path.relative(repo, args.importer);
+      return { errors: [{ text: `the extension must not bundle native code: ${by} imports '${args.path}' (blitd.js carries it; import the engine file that needs only node:fs, e.g. filter)` }] };
+    });
+  },
+};
+
 async function main() {
   const daemonMain = path.join(repo, 'daemon', 'dist', 'src', 'daemon', 'main.js');
   if (!fs.existsSync(daemonMain)) throw new Error(`${daemonMain} missing: run npx tsc -b first`);
@@ -47,7 +65,7 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: false, logLevel: 'warning', legalComments: 'none' };
   const t0 = Date.now();
-  await esbuild.build({ ...common, entryPoints: [path.join(ext, 'src', 'extension.ts')], outfile: path.join(out, 'extension.js'), external: ['vscode'] });
+  await esbuild.build({ ...common, entryPoints: [path.join(ext, 'src', 'extension.ts')], outfile: path.join(out, 'extension.js'), external: ['vscode'], plugins: [noNativeInExtension] });
   await esbuild.build({ ...common, entryPoints: [path.join(ext, 'scripts', 'blitd-entry.js')], outfile: path.join(out, 'blitd.js'), external: ['ffi-rs'] });
   const workers = findWorkerScripts(path.join(repo, 'daemon', 'dist', 'src'));
   if (workers.size === 0) throw new Error('found no worker scripts in daemon/dist: the scan pattern needs updating');
