@@ -30,6 +30,13 @@ export interface Plan {
 
 const BATCH_TARGET_MS = 20;
 
+/**
+ * Files at or above this size travel alone and are named while in flight (fileStart/fileDone:
+ * progress displays, the daemon's job view); smaller ones ride in batches and cost no event.
+ * The remote push and pull name theirs by the same rule (remote/in-flight.ts).
+ */
+export const BIG_FILE_BYTES = 4 * 1024 * 1024;
+
 export function initialPlan(debug: DebugOverrides | undefined, cpus: number = os.availableParallelism()): Plan {
   const order: CopyPrimitive[] = debug?.primitive ? [debug.primitive, 'readwrite'] : ['copy_file_range', 'sendfile', 'readwrite'];
   return {
@@ -40,7 +47,7 @@ export function initialPlan(debug: DebugOverrides | undefined, cpus: number = os
     minBatch: debug?.batchFiles ?? 8,
     maxBatch: debug?.batchFiles ?? 512,
     batchBytes: 8 * 1024 * 1024,
-    bigFileBytes: 4 * 1024 * 1024,
+    bigFileBytes: BIG_FILE_BYTES,
     batchesPerWorker: 4,
     hugeFileBytes: debug?.hugeFileSplitBytes ?? 256 * 1024 * 1024,
     minRangeBytes: debug?.hugeFileSplitBytes ?? 64 * 1024 * 1024,

@@ -25,6 +25,7 @@ import { DurableQueue } from './durable-queue';
 import { connectStreams } from './client-data';
 import { blitVersion, FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
 import type { RemoteTransferOptions } from './client';
+import { BigFilesInFlight } from './in-flight';
 
 const NEED_BATCH = 4096;
 /** move: committed indices per message. */
@@ -106,19 +107,29 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
       },
     });
   };
+  // A big file is in flight from its first data (TCP or gRPC: a file over the small-file size
+  // opens a sink; small files never come here) until it is committed.
+  const flight = new BigFilesInFlight(onEvent);
   const rx = new DataReceiver({
-    openSink: (f) => dest!.openSink(f),
+    openSink: (f) => {
+      flight.start(f);
+      return dest!.openSink(f);
+    },
     writeSmall: (f, chunks, done) => dest!.writeSmall(f, chunks, done),
     // Small files of dense need-lists received and written on the data streams' worker threads
     // (as blitd's push receiver does): see ReceiverHooks.streamSmall for the measurements.
     streamSmall: () => dest!.streamSmall(),
     committed: (f) => {
+      flight.done(f);
       dest!.fileCommitted(f);
       noteCommitted(f.index, f.entry.rel);
       doneCount.files++;
       progress.tick();
     },
-    failed: (f, failure) => dest!.fileFailed(f, failure),
+    failed: (f, failure) => {
+      flight.failed(f);
+      dest!.fileFailed(f, failure);
+    },
     bytes: (n) => {
       if (firstByteMs === null) {
         firstByteMs = Date.now() - started;

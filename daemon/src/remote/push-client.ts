@@ -20,6 +20,7 @@ import { blitVersion, FatalLatch, messageReader, writeMsg } from './call-io';
 import { startDataSenders, type DataPathResult } from './client-data';
 import type { RemoteTransferOptions } from './client';
 import { remoteTargetPath } from './paths-semantics';
+import { BigFilesInFlight } from './in-flight';
 
 export async function runPush(srcArg: string, dst: RemoteEndpoint, options: RemoteTransferOptions, onEvent: EventSink): Promise<TransferSummary> {
   const started = Date.now();
@@ -49,7 +50,13 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
   call.on('error', (err) => latch.fail(conn.callError(err, heard)));
   conn.connectFailed.catch((err) => latch.fail(err));
   const send = (msg: PushClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
-  const queue = new SendQueue();
+  // A big file is in flight from when a sender takes it (TCP stream, its sendfile worker, or the
+  // gRPC path) until all of it was handed to the transport.
+  const flight = new BigFilesInFlight(onEvent);
+  const queue = new SendQueue((f) => {
+    flight.start(f);
+    return true;
+  });
   const sendFailures = new Map<string, Failure>();
   let firstByteMs: number | null = null;
   let dataPath: Promise<DataPathResult> | undefined;
@@ -95,8 +102,9 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
           onEvent,
           grpcSend: (d) => send({ fileData: d }),
           hooks: {
-            sent: () => undefined,
-            failed: (_f, failure) => {
+            sent: (f) => flight.done(f),
+            failed: (f, failure) => {
+              flight.failed(f);
               sendFailures.set(failure.path, failure);
               onEvent({ type: 'fileError', failure });
             },
