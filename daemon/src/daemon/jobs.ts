@@ -117,7 +117,11 @@ class RunningJob implements Job {
   }
 
   setInFlight(paths: Buffer[]): void {
+    if (this.finished) return;
     this.inFlight = [...paths];
+    // Watchers hear of it (coalesced with progress): a push's progress comes from the remote
+    // blitd, which may say nothing for a long while mid-file (a slow link, a stopped peer).
+    this.emit(() => ({ type: 'progress', job: this.snapshot() }));
   }
 
   succeed(summary: TransferSummary): void {

@@ -135,4 +135,30 @@ describe('job registry', () => {
     assert.equal(events[events.length - 1]!.job!.state, 'JOB_SUCCEEDED');
     assert.ok(ended, 'a watch of one job ends when the job finishes');
   });
+
+  it('WatchJobs sends a snapshot when the files in flight change, with no progress after it', async () => {
+    // A push's progress comes from the remote blitd: mid-file it may say nothing for minutes, and
+    // the watcher (the extension's tree) must still learn which file is in flight.
+    const jobs = new Jobs({ shutdown: new AbortController().signal });
+    const job = jobs.create('push', 'in flight');
+    const events: pb.JobEvent[] = [];
+    watchJobs(jobs, { jobId: job.id }, (ev) => {
+      events.push(ev);
+    }, () => undefined, new AbortController().signal);
+    const last = (): string[] => (events.at(-1)!.job!.inFlight ?? []).map((b) => Buffer.from(b).toString());
+    /** The watch sends within its throttle interval; many intervals allowed for a loaded machine. */
+    const sent = async (want: string[], what: string): Promise<void> => {
+      for (let i = 0; JSON.stringify(last()) !== JSON.stringify(want); i++) {
+        assert.ok(i < 40, `the watcher was never sent ${what} (last: ${JSON.stringify(last())})`);
+        await new Promise((r) => setTimeout(r, WATCH_PROGRESS_INTERVAL_MS));
+      }
+    };
+    job.setInFlight([Buffer.from('big/huge.bin')]);
+    await sent(['big/huge.bin'], 'the file in flight');
+    job.setInFlight([]);
+    await sent([], 'the file done');
+    job.succeed(summary());
+    job.setInFlight([Buffer.from('late.bin')]);
+    assert.deepEqual(jobs.get(job.id)!.inFlight, [], 'a finished job has nothing in flight');
+  });
 });

@@ -144,7 +144,7 @@ describe('Blit commands against a real blitd on loopback', function () {
     assert.notEqual(r.state, 'succeeded');
   });
 
-  it('cancels a running transfer: job cancelled, no file left under its real name', async () => {
+  it('a running push shows its big file in flight under its job in Blit Transfers; cancelling it: job cancelled, no file left under its real name', async () => {
     const big = path.join(ws, 'big');
     fs.mkdirSync(big, { recursive: true });
     const chunk = crypto.randomBytes(8 * 1024 * 1024);
@@ -164,6 +164,18 @@ describe('Blit commands against a real blitd on loopback', function () {
     try {
       assert.ok(started.jobId, started.error);
       await stopped;
+      // The push is held mid-file: the view's own provider shows the file as a child of the running
+      // job (the jobs blitd names a push's big files in flight, as a local job's).
+      const tree = (vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi).tree();
+      const inFlight = () => {
+        const job = tree.getChildren().find((n) => n.id === started.jobId);
+        return job ? tree.getChildren(job).map((c) => tree.getTreeItem(c)).filter((i) => i.description === 'in flight') : [];
+      };
+      await until(() => inFlight().length > 0, 15000, 'big/huge.bin in flight under the running push in Blit Transfers');
+      assert.deepEqual(inFlight().map((i) => [i.label, (i.iconPath as vscode.ThemeIcon).id]), [['big/huge.bin', 'file']]);
+      const jobNode = tree.getChildren().find((n) => n.id === started.jobId)!;
+      assert.equal(jobNode.icon, 'running');
+      assert.equal(tree.getTreeItem(jobNode).collapsibleState, vscode.TreeItemCollapsibleState.Expanded, 'the running job opens on its file');
       r = await vscode.commands.executeCommand<CommandResult>('blit.cancel', { jobId: started.jobId });
     } finally {
       process.kill(pid, 'SIGCONT');
