@@ -13,22 +13,10 @@ import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
 import { startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { tempDescriptors } from './transfer-helpers';
 
 /** Well above what socket buffers and the receiver's queue hold: the stopped side keeps it in flight. */
 const BIG = 256 * 1024 * 1024;
-
-/** The descriptors of `pid` that point at a blit temp file. */
-function tempDescriptors(pid: number): string[] {
-  const dir = `/proc/${pid}/fd`;
-  return fs.readdirSync(dir).flatMap((fd) => {
-    try {
-      const target = fs.readlinkSync(path.join(dir, fd));
-      return target.includes('/.blit.') ? [target] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

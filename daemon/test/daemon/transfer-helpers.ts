@@ -103,6 +103,19 @@ export function tempFilesIn(root: string): string[] {
   return out;
 }
 
+/** A process's open descriptors that point at a blit temp file (deleted or not), read from /proc. */
+export function tempDescriptors(pid: number): string[] {
+  const dir = `/proc/${pid}/fd`;
+  return fs.readdirSync(dir).flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(path.join(dir, fd));
+      return target.includes('/.blit.') ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Parses the `--json` summary that blit printed on stdout. */
 export function jsonSummary(stdout: string): Record<string, unknown> {
   const line = stdout.trim().split('\n').pop() ?? '';

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HANDOVER_MIN } from '../../src/remote/data-receiver';
 import { BLIT, runBlit, startDaemon, tempDir, type Daemon } from './harness';
-import { fileEntry, frame, jsonSummary, openDataStream, rawPush, tempFilesIn } from './transfer-helpers';
+import { fileEntry, frame, jsonSummary, openDataStream, rawPush, tempDescriptors, tempFilesIn } from './transfer-helpers';
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -20,19 +20,6 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** A process's open descriptors that still point at a (deleted) blit temp file. */
-function tempDescriptors(pid: number): string[] {
-  const dir = `/proc/${pid}/fd`;
-  return fs.readdirSync(dir).flatMap((fd) => {
-    try {
-      const target = fs.readlinkSync(path.join(dir, fd));
-      return target.includes('/.blit.') ? [target] : [];
-    } catch {
-      return [];
-    }
-  });
 }
 
 /**
