@@ -34,7 +34,7 @@
 #include "blit_internal.h"
 
 /* The ABI number blit checks at load (native/src/batch.ts); native-refused.test.ts rewrites it. */
-#define ABI_VERSION 6
+#define ABI_VERSION 7
 
 /* Input record of blit_copy_batch (8-byte aligned, rec_len includes the trailing bytes). */
 struct copy_rec {
@@ -63,6 +63,8 @@ struct write_rec {
   int64_t mtime_ns;
   uint32_t uid;
   uint32_t gid;
+  int32_t dirfd;      /* >= 0: the directory's fd (dir bytes unused); -1: the dir bytes are its path */
+  uint32_t reserved;
   /* dir bytes, name bytes, padding to 8 */
 };
 
@@ -351,7 +353,7 @@ int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const u
     if (off + sizeof(struct write_rec) > in_len) return -1;
     const struct write_rec *w = (const struct write_rec *)(in + off);
     size_t need = sizeof(struct write_rec) + (size_t)w->dir_len + w->name_len;
-    if (w->rec_len < need || off + w->rec_len > in_len || w->data_off > data_len || w->data_len > data_len - w->data_off) return -1;
+    if (w->rec_len < need || off + w->rec_len > in_len || w->data_off > data_len || w->data_len > data_len - w->data_off || w->dirfd < -1) return -1;
     off += w->rec_len;
   }
   off = 0;
@@ -362,16 +364,34 @@ int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const u
     memset(r, 0, sizeof(*r));
     const char *dir = (const char *)(w + 1);
     const char *name = dir + w->dir_len;
-    if (join(final, dir, w->dir_len, name, w->name_len) < 0 ||
-        temp_path(tmp, dir, w->dir_len, name, w->name_len, temp_prefix, temp_counter + i) < 0) {
-      errno = ENAMETOOLONG;
-      fail(r, STEP_PATH);
-      continue;
+    /* With a directory fd (the daemon's directory opened beneath its module root) the temp and
+       the final name are addressed relative to it (openat/renameat): no /proc/self/fd/N path for
+       the kernel to resolve per file. The name must then be one component: a '/' could walk out
+       of the directory the fd pins. */
+    int at = w->dirfd >= 0 ? w->dirfd : AT_FDCWD;
+    const char *t = tmp, *f = final;
+    if (at == AT_FDCWD) {
+      if (join(final, dir, w->dir_len, name, w->name_len) < 0 ||
+          temp_path(tmp, dir, w->dir_len, name, w->name_len, temp_prefix, temp_counter + i) < 0) {
+        errno = ENAMETOOLONG;
+        fail(r, STEP_PATH);
+        continue;
+      }
+    } else {
+      if (w->name_len == 0 || w->name_len > NAME_MAX || memchr(name, '/', w->name_len) || memchr(name, 0, w->name_len)) {
+        errno = w->name_len > NAME_MAX ? ENAMETOOLONG : EINVAL;
+        fail(r, STEP_PATH);
+        continue;
+      }
+      temp_path(tmp, "", 0, name, w->name_len, temp_prefix, temp_counter + i); /* "/.blit.<name[:200]>.<hex>.tmp": fits */
+      t = tmp + 1;
+      memcpy(final, name, w->name_len);
+      final[w->name_len] = 0;
     }
     /* Created with its final permission bits (as blit_copy_batch and the per-file path do), so
        commit() skips fchmod when the umask kept them: one syscall less per received file. */
     uint32_t created_mode = w->mode & 0777;
-    int dfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)created_mode);
+    int dfd = openat(at, t, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)created_mode);
     if (dfd < 0) {
       fail(r, STEP_OPEN_DST);
       continue;
@@ -379,7 +399,7 @@ int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const u
     if (write_all(dfd, (const char *)data + w->data_off, (size_t)w->data_len) < 0) {
       int e = errno;
       close(dfd);
-      unlink(tmp);
+      unlinkat(at, t, 0);
       errno = e;
       fail(r, STEP_WRITE);
       continue;
@@ -389,7 +409,7 @@ int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const u
       mt.tv_nsec += 1000000000LL;
       mt.tv_sec -= 1;
     }
-    if (commit(dfd, tmp, final, w->mode, created_mode, w->uid, w->gid, &mt, opts, umask_bits, r) < 0) continue;
+    if (commit_at(at, dfd, t, f, w->mode, created_mode, w->uid, w->gid, &mt, opts, umask_bits, r) < 0) continue;
     r->status = ST_DONE;
     r->bytes = (int64_t)w->data_len;
   }

@@ -22,7 +22,8 @@
  *   copy record:  u32 recLen, srcLen, dirLen, nameLen; i64 size; i64 mtimeNs; f64 mtimeMs;
  *                 u32 mode, uid, gid, mtimeExact; then src, dir, name bytes (no NULs), padding.
  *   write record: u32 recLen, dirLen, nameLen, mode; u64 dataOff, dataLen; i64 mtimeNs;
- *                 u32 uid, gid; then dir, name bytes, padding.
+ *                 u32 uid, gid; i32 dirFd (-1: dir is a path), u32 reserved; then dir, name
+ *                 bytes, padding.
  *   read record:  u32 recLen, pathLen; f64 index; i64 size; i64 mtimeNs; then path bytes, padding.
  *   result:       i32 status, errno, step, reserved; i64 bytes; f64 doneMs (32 bytes).
  */
@@ -35,9 +36,9 @@ import { NativeError } from './errors';
 
 export const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 const COPY_HEADER = 56;
-const WRITE_HEADER = 48;
+const WRITE_HEADER = 56;
 const READ_HEADER = 32;
 const RESULT_SIZE = 32;
 /** The C side's limit per call (fixed arrays of descriptors). */
@@ -106,7 +107,14 @@ export interface CopyBatchOptions {
 }
 
 export interface WriteItem {
+  /** The directory's path (unused when dirFd is given). */
   dir: Buffer;
+  /**
+   * An open directory fd (e.g. opened beneath the daemon's module root): temp and name are
+   * created and renamed relative to it (openat/renameat), `name` must be one component (a '/' or
+   * NUL fails the file with EINVAL, step 'path').
+   */
+  dirFd?: number;
   name: Buffer;
   data: Uint8Array;
   mode: number;
@@ -446,6 +454,8 @@ function open(): NativeBatch {
         input.writeBigInt64LE(t.mtimeNs, off + 32);
         input.writeUInt32LE(t.uid >>> 0, off + 40);
         input.writeUInt32LE(t.gid >>> 0, off + 44);
+        input.writeInt32LE(t.dirFd ?? -1, off + 48);
+        input.writeUInt32LE(0, off + 52);
         t.dir.copy(input, off + WRITE_HEADER);
         t.name.copy(input, off + WRITE_HEADER + t.dir.length);
         if (!shared) data.set(t.data, dataOff);

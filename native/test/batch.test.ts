@@ -200,6 +200,36 @@ describe('native: batch library (copyBatch / writeBatch)', () => {
     assert.deepEqual(fs.readdirSync(t.file('dst')), ['y']);
   });
 
+  it('writeBatch with a directory fd writes into the directory the fd names (not its old path) and refuses a name that is not one component', () => {
+    const fd = fs.openSync(t.file('dst'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      // The directory moves after it was opened and another takes its path: the files follow the fd.
+      fs.renameSync(t.file('dst'), t.file('moved'));
+      fs.mkdirSync(t.file('dst'));
+      // Were "../escaped" addressed relative to the fd as given, its temp would be created in this
+      // directory and renamed to ../escaped, out of the directory the fd pins.
+      fs.mkdirSync(t.file('moved/.blit...'));
+      const w = (name: string, data: string) => ({ dir: Buffer.from(t.file('dst')), dirFd: fd, name: Buffer.from(name), data: Buffer.from(data), mode: 0o640, uid: 0, gid: 0, mtimeNs: 1_600_000_000_000_000_001n });
+      const res = batch.writeBatch([w('a', 'one'), w('../escaped', 'two'), w('sub/b', 'three'), w('c', '')], { preserveOwner: false, umask: UMASK, temp: temp(4) });
+      assert.deepEqual(res.map((r) => [r.status, r.errno, r.step]), [
+        ['done', 0, ''],
+        ['failed', 22, 'path'],
+        ['failed', 22, 'path'],
+        ['done', 0, ''],
+      ]);
+      assert.deepEqual(fs.readdirSync(t.file('moved')).sort(), ['.blit...', 'a', 'c']);
+      assert.deepEqual(fs.readdirSync(t.file('moved/.blit...')), []);
+      assert.deepEqual(fs.readdirSync(t.file('dst')), []);
+      assert.equal(fs.existsSync(t.file('escaped')), false);
+      assert.equal(fs.readFileSync(t.file('moved/a'), 'utf8'), 'one');
+      const st = fs.statSync(t.file('moved/a'), { bigint: true });
+      assert.equal(st.mtimeNs, 1_600_000_000_000_000_001n);
+      assert.equal(Number(st.mode) & 0o777, 0o640);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   it('BLIT_NATIVE_BATCH=0 disables the library (callers keep their per-file path)', () => {
     const code = `const n = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'index.js'))}); process.stdout.write(String(n.loadNativeBatch() === undefined) + ' ' + n.nativeBatchLoadError().message)`;
     const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, BLIT_NATIVE_BATCH: '0' }, encoding: 'utf8' });

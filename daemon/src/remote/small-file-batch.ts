@@ -158,15 +158,16 @@ export class SmallBatchBuilder {
  * Write every file of a batch; never throws (failures are returned per record). Directory records
  * run first, in order (a lane queues a directory before its files; see RecordKind), anchored
  * files' directories are then opened beneath the module root (one openat2 per run of records of
- * one directory, closed at the end). With the native batch library (@blit/native writeBatch:
- * temp, write, meta, rename of every file in one foreign call) the files are one call; a file it
+ * one directory, closed at the end) and their files written relative to that fd. With the native
+ * batch library (@blit/native writeBatch: temp, write, meta, rename of every file in one foreign
+ * call) the files are one call; a file it
  * could not write is done again through AtomicFile, which reports it with the usual errno error (or
  * succeeds). Without it, AtomicFile per file.
  */
 export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions, beneath?: Beneath): SmallBatchReply {
   const m = req.meta;
   let files: number[] | undefined; // the file records, when the batch holds other kinds
-  let dirs: Buffer[] | undefined; // per record: an anchored file's opened directory
+  let dirFds: number[] | undefined; // per record: an anchored file's directory, opened beneath the module root
   let failed: SmallBatchReply['failed'] | undefined;
   let opened: number[] | undefined;
   for (let i = 0; i < req.count; i++) {
@@ -177,10 +178,10 @@ export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions, beneath
   }
   if (files) {
     failed = [];
-    dirs = [];
+    dirFds = [];
     opened = [];
     let lastDir: Buffer | undefined;
-    let lastPath: Buffer | undefined;
+    let lastFd = -1;
     let lastErr: unknown;
     for (let i = 0; i < req.count; i++) {
       const r = i * REC;
@@ -195,18 +196,17 @@ export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions, beneath
         if (kind & ANCHORED) {
           if (!lastDir || !lastDir.equals(dirBytes)) {
             lastDir = dirBytes;
-            lastPath = undefined;
+            lastFd = -1;
             lastErr = undefined;
             try {
-              const fd = openDirBeneath(need(beneath), dirBytes);
-              opened.push(fd);
-              lastPath = Buffer.from(`/proc/self/fd/${fd}`);
+              lastFd = openDirBeneath(need(beneath), dirBytes);
+              opened.push(lastFd);
             } catch (err) {
               lastErr = err;
             }
           }
-          if (!lastPath) throw lastErr;
-          dirs[i] = lastPath;
+          if (lastFd < 0) throw lastErr;
+          dirFds[i] = lastFd;
         }
         files.push(i);
       } catch (err) {
@@ -216,7 +216,7 @@ export function runSmallBatch(req: SmallBatchRequest, opts: MetaOptions, beneath
     }
   }
   try {
-    const out = writeFiles(req, opts, files, dirs);
+    const out = writeFiles(req, opts, files, dirFds);
     if (!failed || failed.length === 0) return out;
     failed.push(...out.failed);
     failed.sort((a, b) => a.i - b.i);
@@ -270,11 +270,15 @@ export function makeDir(base: Buffer, rel: Buffer, b: Beneath | undefined): void
   }
 }
 
-/** The file records `files` (all when undefined), `dirs[i]` replacing an anchored record's directory. */
-function writeFiles(req: SmallBatchRequest, opts: MetaOptions, files: number[] | undefined, dirs: Buffer[] | undefined): SmallBatchReply {
+/**
+ * The file records `files` (all when undefined); `dirFds[i]`: an anchored record's directory fd,
+ * which the native batch creates and renames relative to (openat/renameat: no /proc/self/fd/N
+ * path resolved per file).
+ */
+function writeFiles(req: SmallBatchRequest, opts: MetaOptions, files: number[] | undefined, dirFds: number[] | undefined): SmallBatchReply {
   const n = files ? files.length : req.count;
   const nb = native.loadNativeBatch();
-  if (!nb || n > native.MAX_BATCH_FILES) return runPerFile(req, opts, files, dirs);
+  if (!nb || n > native.MAX_BATCH_FILES) return runPerFile(req, opts, files, dirFds);
   if (n === 0) return { batch: req.batch, failed: [], meta: req.meta, bytes: req.bytes };
   const m = req.meta;
   const m64 = new BigInt64Array(m.buffer, m.byteOffset, m.length);
@@ -286,7 +290,8 @@ function writeFiles(req: SmallBatchRequest, opts: MetaOptions, files: number[] |
     const dirLen = m[r + 1]!;
     const nameLen = m[r + 2]!;
     items[k] = {
-      dir: dirs?.[i] ?? Buffer.from(req.bytes, o, dirLen),
+      dir: Buffer.from(req.bytes, o, dirLen),
+      dirFd: dirFds?.[i],
       name: Buffer.from(req.bytes, o + dirLen, nameLen),
       data: new Uint8Array(req.bytes, o + dirLen + nameLen, m[r + 3]!),
       mode: m[r + 4]!,
@@ -298,11 +303,15 @@ function writeFiles(req: SmallBatchRequest, opts: MetaOptions, files: number[] |
   const out = nb.writeBatch(items, { preserveOwner: opts.preserveOwner, umask: opts.umask, temp: reserveTempNames(items.length) });
   let redo: number[] | undefined;
   for (let k = 0; k < out.length; k++) if (out[k]!.status !== 'done') (redo ??= []).push(files ? files[k]! : k);
-  return redo ? runPerFile(req, opts, redo, dirs) : { batch: req.batch, failed: [], meta: req.meta, bytes: req.bytes };
+  return redo ? runPerFile(req, opts, redo, dirFds) : { batch: req.batch, failed: [], meta: req.meta, bytes: req.bytes };
 }
 
-/** The files `only` (all when undefined) through AtomicFile, one at a time. */
-function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | undefined, dirs: Buffer[] | undefined): SmallBatchReply {
+/**
+ * The files `only` (all when undefined) through AtomicFile, one at a time (node:fs takes paths:
+ * an anchored record's directory is addressed as /proc/self/fd/N of its fd, the directory as
+ * opened beneath the module root).
+ */
+function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | undefined, dirFds: number[] | undefined): SmallBatchReply {
   const failed: SmallBatchReply['failed'] = [];
   const m = req.meta;
   const m64 = new BigInt64Array(m.buffer, m.byteOffset, m.length);
@@ -312,7 +321,8 @@ function runPerFile(req: SmallBatchRequest, opts: MetaOptions, only: number[] | 
     const r = i * REC;
     let o = m[r]!;
     const dirLen = m[r + 1]!;
-    const dir = dirs?.[i] ?? Buffer.from(req.bytes, o, dirLen);
+    const fd = dirFds?.[i];
+    const dir = fd !== undefined ? Buffer.from(`/proc/self/fd/${fd}`) : Buffer.from(req.bytes, o, dirLen);
     o += dirLen;
     const nameLen = m[r + 2]!;
     const name = Buffer.from(req.bytes, o, nameLen);
