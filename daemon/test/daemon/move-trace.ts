@@ -67,7 +67,9 @@ export function assertDurableFirst(files: string[], unlinks: Call[], syncs: Call
     const gone = unlinks.find((c) => /^unlink/.test(c.name) && c.args.includes(`${srcName(rel)}"`));
     assert.ok(gone, `no unlink of the source ${rel}`);
     const base = path.basename(rel);
-    const renames = syncs.filter((c) => /^rename/.test(c.name) && c.args.endsWith(`/${base}"`) && c.end < gone.start);
+    // Onto a path (".../name") or, from a writer that holds the directory's fd, relative to it
+    // (strace -y: `7</dst/dir>, "name"`).
+    const renames = syncs.filter((c) => /^rename/.test(c.name) && (c.args.endsWith(`/${base}"`) || c.args.endsWith(`>, "${base}"`)) && c.end < gone.start);
     if (rel !== 'same') assert.ok(renames.length > 0, `no rename onto ${rel} before its source was unlinked`);
     const named = renames.length > 0 ? renames[renames.length - 1]!.end : 0;
     const mount = fsOf(path.join(dstRoot, rel));
