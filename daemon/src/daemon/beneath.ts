@@ -160,6 +160,11 @@ export class DirAnchor {
     return this.open !== undefined;
   }
 
+  /** The transfer root is the module root itself (never removed: a move keeps it). */
+  get atModuleRoot(): boolean {
+    return this.rootRel.length === 0;
+  }
+
   /** `rel` (below the transfer root) as a path below the module root. */
   modRel(rel: Buffer): Buffer {
     if (rel.length === 0) return this.rootRel;

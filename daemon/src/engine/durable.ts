@@ -249,14 +249,14 @@ async function withHandle<T>(path: Buffer, flags: number, run: (h: fs.promises.F
 
 /**
  * Remote move (push: blitd before it reports files committed; pull: blit before it asks blitd to
- * remove the sources): the committed files `rels` below the destination root `root` are made
+ * remove the sources): the committed files `rels` (and symlinks `links`) below the destination root `root` are made
  * durable, off the event loop (makeDurableAsync). One syncfs per filesystem the files are on: a
  * mount point inside the tree is a directory, so each distinct parent directory is stat'ed for
  * its st_dev (one stat per directory of the batch, not per file).
  */
-export async function makeDurableBelow(root: Buffer, rels: readonly Buffer[]): Promise<void> {
+export async function makeDurableBelow(root: Buffer, rels: readonly Buffer[], links: readonly Buffer[] = []): Promise<void> {
   const slash = Buffer.from('/');
-  const paths = rels.map((rel) => Buffer.concat([root, slash, rel]));
+  const paths = [...rels, ...links].map((rel) => Buffer.concat([root, slash, rel]));
   // Without syncfs the devices are not used (each file and directory is synced on its own).
   const devOf = new Map<string, bigint>();
   let keys: string[] = [];
@@ -270,7 +270,8 @@ export async function makeDurableBelow(root: Buffer, rels: readonly Buffer[]): P
     });
     await Promise.all([...dirs].map(async ([key, dir]) => devOf.set(key, (await fs.promises.stat(dir, { bigint: true })).dev)));
   }
-  await makeDurableAsync(paths.map((dstAbs, i) => ({ dstAbs, dev: devOf.get(keys[i] ?? '') ?? 0n, isFile: true })));
+  // A symlink is a name: its directory is synced, never the link opened (O_NOFOLLOW: ELOOP).
+  await makeDurableAsync(paths.map((dstAbs, i) => ({ dstAbs, dev: devOf.get(keys[i] ?? '') ?? 0n, isFile: i < rels.length })));
 }
 
 /** The error of a failed makeDurable(Below) that keeps a move's sources. */

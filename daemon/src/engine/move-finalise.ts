@@ -56,13 +56,22 @@ export async function flushSourceRemovals(run: RunState): Promise<void> {
 
 /** Remove source directories that are empty now, deepest first; `keepRoot` for `SRC/`. */
 export function removeEmptiedSourceDirs(dirs: Buffer[], srcRoot: Buffer, keepRoot: boolean): void {
+  removeEmptiedDirs(dirs, keepRoot, (rel) => fs.rmdirSync(join2(srcRoot, rel)));
+}
+
+/**
+ * removeEmptiedSourceDirs with the removal given (a remote source: blitd removes through its
+ * module containment, push-client.ts through the source's root). `rmdir` throws for a directory
+ * that is not empty (something failed or was excluded): kept on purpose, silently.
+ */
+export function removeEmptiedDirs(dirs: Buffer[], keepRoot: boolean, rmdir: (rel: Buffer) => void): void {
   dirs.sort((a, b) => depth(b) - depth(a));
   for (const rel of dirs) {
     if (rel.length === 0 && keepRoot) continue;
     try {
-      fs.rmdirSync(join2(srcRoot, rel));
+      rmdir(rel);
     } catch {
-      // not empty (something failed or was excluded): kept on purpose
+      // not empty, or gone: kept (nothing to report, as rsync and the local move)
     }
   }
 }

@@ -49,6 +49,8 @@ export interface DestinationHooks {
   /** The destination already has an identical copy of this file (not called in a dry run). */
   /** `rel` is given when reportSkips is on (move), else left out (no Entry built for it). */
   unchanged?(index: number, rel?: Buffer): void;
+  /** This symlink is in place, created or already the same (not called in a dry run; move: its source goes too). */
+  linked?(index: number, rel: Buffer): void;
 }
 
 export interface DestinationInit {
@@ -58,7 +60,7 @@ export interface DestinationInit {
   filesFrom: Buffer[] | undefined;
   meta: MetaOptions;
   hooks: DestinationHooks;
-  /** Report unchanged files as 'skip' items (move: the source removes those too). */
+  /** Report unchanged files and symlinks as 'skip' items (move: the source removes those too). */
   reportSkips: boolean;
   /** How the root is named in errors (a daemon never shows its own absolute paths). */
   shownRoot?: string;
@@ -519,7 +521,7 @@ export class Destination {
         if (!this.deleteTree(d.rel, 'dir', undefined, undefined, true)) return;
         d = undefined;
       }
-      if (e.kind === 'symlink') return this.createSymlink(e, d);
+      if (e.kind === 'symlink') return this.createSymlink(e, d, i);
       this.createFile(e, d, i);
     } catch (err) {
       this.failWith(err, e.rel, `cannot create ${e.kind === 'dir' ? 'directory' : e.kind}`);
@@ -553,8 +555,13 @@ export class Destination {
 
   private readonly dirsToFix: Entry[] = [];
 
-  private createSymlink(e: Entry, d: Entry | undefined): void {
-    if (!symlinkNeedsUpdate(e, d, this.init.options.compare)) return;
+  private createSymlink(e: Entry, d: Entry | undefined, i: number): void {
+    if (!symlinkNeedsUpdate(e, d, this.init.options.compare)) {
+      // As an unchanged file (unchangedFile): a move removes this source too, as the local one.
+      if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'symlink', 0);
+      if (!this.dryRun) this.init.hooks.linked?.(this.current!.indices[i]!, e.rel);
+      return;
+    }
     if (!this.dryRun) {
       this.makeDirNow(parentRel(e.rel));
       const dirAbs = this.dirOf(parentRel(e.rel));
@@ -563,6 +570,7 @@ export class Destination {
     this.counts.symlinksCreated++;
     this.touch(e.rel);
     this.init.hooks.item('symlink', e.rel, 'symlink', 0);
+    if (!this.dryRun) this.init.hooks.linked?.(this.current!.indices[i]!, e.rel);
   }
 
   private createFile(e: Entry, d: Entry | undefined, i: number): void {

@@ -12,6 +12,7 @@ import { makeDurableBelow, notDurableError } from '../engine/durable';
 export class DurableQueue<T> {
   private msgs: T[] = [];
   private rels: Buffer[] = [];
+  private links: Buffer[] = [];
   private running: Promise<void> | undefined;
   private error: unknown;
 
@@ -22,11 +23,12 @@ export class DurableQueue<T> {
     private readonly failed: (err: unknown) => void,
   ) {}
 
-  /** Queue `msg`, to go out once `rels` (below the root) are durable. */
-  push(msg: T, rels: readonly Buffer[]): void {
+  /** Queue `msg`, to go out once the files `rels` and symlinks `links` (below the root) are durable. */
+  push(msg: T, rels: readonly Buffer[], links: readonly Buffer[] = []): void {
     if (this.error !== undefined) return;
     this.msgs.push(msg);
     for (const r of rels) this.rels.push(r);
+    for (const l of links) this.links.push(l);
     this.running ??= this.drain();
   }
 
@@ -41,11 +43,13 @@ export class DurableQueue<T> {
       while (this.msgs.length > 0) {
         const msgs = this.msgs;
         const rels = this.rels;
+        const links = this.links;
         this.msgs = [];
         this.rels = [];
-        if (rels.length > 0) {
+        this.links = [];
+        if (rels.length + links.length > 0) {
           try {
-            await makeDurableBelow(this.root, rels);
+            await makeDurableBelow(this.root, rels, links);
           } catch (err) {
             throw notDurableError(err);
           }
@@ -56,6 +60,7 @@ export class DurableQueue<T> {
       this.error = err;
       this.msgs = [];
       this.rels = [];
+      this.links = [];
       this.failed(err);
     } finally {
       this.running = undefined;

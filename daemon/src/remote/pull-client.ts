@@ -59,20 +59,24 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     }
     return byDisplay.get(p);
   };
-  // move: manifest indices of files this side committed (or already had identical), for the
-  // daemon to remove; sent in batches, the rest just before `done`.
+  // move: manifest indices of files this side committed (or already had identical), and of
+  // symlinks in place, for the daemon to remove; sent in batches, the rest just before `done`.
   const move = options.mode === 'move' && !options.dryRun;
   // With their paths below the destination root: made durable before the daemon is told (move-remote).
-  const committed: Array<{ index: number; rel: Buffer }> = [];
+  const committed: Array<{ index: number; rel: Buffer; link: boolean }> = [];
   let committedQueue: DurableQueue<PullClientMessage> | undefined;
   /** The daemon deletes these sources as soon as it reads them: their copies go to disk first. */
   const sendCommitted = (): void => {
     const batch = committed.splice(0, COMMITTED_BATCH);
-    committedQueue?.push({ committed: { indices: batch.map((c) => c.index) } }, batch.map((c) => c.rel));
+    const files = batch.filter((c) => !c.link);
+    const links = batch.filter((c) => c.link);
+    // Symlinks in their own field: an older blitd ignores it (keeps them) instead of BadFrame.
+    const msg = { committed: { indices: files.map((c) => c.index), symlinks: links.map((c) => c.index) } };
+    committedQueue?.push(msg, files.map((c) => c.rel), links.map((c) => c.rel));
   };
-  const noteCommitted = (index: number, rel: Buffer): void => {
+  const noteCommitted = (index: number, rel: Buffer, link = false): void => {
     if (!move) return;
-    committed.push({ index, rel });
+    committed.push({ index, rel, link });
     if (committed.length >= COMMITTED_BATCH) sendCommitted();
   };
   let dest: Destination | undefined;
@@ -104,6 +108,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         fatal: (err) => latch.fail(err),
         // A move reports skips, so the Destination names the file (rel).
         unchanged: (index, rel) => noteCommitted(index, rel!),
+        linked: (index, rel) => noteCommitted(index, rel, true),
       },
     });
   };
@@ -166,6 +171,8 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         module: src.module,
         path: Buffer.from(src.path),
         options: optionsToWire(options, options.forceGrpcData, { filesFrom, gitignoreFiles: [] }),
+        // As the local move: `SRC/` keeps its emptied root, `SRC` does not.
+        removeEmptiedRoot: move && !src.trailingSlash,
       },
     });
     const next = messageReader<PullServerMessage__Output>(call);

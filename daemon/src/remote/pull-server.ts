@@ -7,9 +7,10 @@
  *                                   S: data (TCP frames or file_data), then data_complete
  *   C: done                         S: end of call
  *
- * move: the client also sends `committed` batches (files it committed, or already had identical);
- * the daemon removes those sources (see source-remover.ts), reports each failure as
- * removal_failure, and ends the call only when every removal is settled.
+ * move: the client also sends `committed` batches (files it committed, or already had identical;
+ * symlinks in place); the daemon removes those sources (see source-remover.ts), reports each
+ * failure as removal_failure, and ends the call only when every removal is settled and the
+ * source directories the move emptied are removed.
  *
  * The client connects the offered TCP streams (and waits for the daemon's accept byte) before it
  * sends its first need, so at the first need the daemon knows which path the client took: the
@@ -218,7 +219,7 @@ class PullSession {
       if (!m) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'the client ended the pull early' });
       if (m.committed) {
         if (!remover) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'committed files reported, but this pull is not a move' });
-        remover.add(m.committed.indices);
+        remover.add(m.committed.indices, m.committed.symlinks);
         continue;
       }
       if (m.need || m.needComplete) this.startSenders(hooks, job.signal);
@@ -239,7 +240,11 @@ class PullSession {
     }
     await this.latch.race(manifest);
     if (this.senders) await this.latch.race(this.senders);
-    if (remover) await this.latch.race(remover.finish());
+    if (remover) {
+      await this.latch.race(remover.finish());
+      // The client ended with `done` (a failed or cancelled pull never gets here).
+      await this.latch.race(remover.removeEmptiedDirs(h.removeEmptiedRoot === true));
+    }
     const summary = this.summary(options.dryRun);
     this.reportProgress();
     job.succeed(summary);

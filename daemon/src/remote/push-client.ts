@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Outpu
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter, filesFromList } from '../engine/filter';
 import { displayPath } from '../engine/paths';
+import { removeEmptiedDirs } from '../engine/move-finalise';
 import { skippedWarning } from '../engine/walk';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
@@ -61,6 +62,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
   let firstByteMs: number | null = null;
   let dataPath: Promise<DataPathResult> | undefined;
   const moveRemovals: Promise<void>[] = [];
+  const move = options.mode === 'move' && !options.dryRun;
 
   try {
     await send({
@@ -128,7 +130,8 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
         for (const wi of m.item ? [m.item] : m.items!.items) {
           const it = itemFromWire(wi);
           onEvent({ type: 'item', ...it });
-          if (options.mode === 'move' && it.kind === 'file' && it.action !== 'delete') moveRemovals.push(removeSource(source, it.rel, onEvent, ownFailures));
+          // Never in a dry run: the daemon itemizes what it would write, nothing is in place.
+          if (move && (it.kind === 'file' || it.kind === 'symlink') && it.action !== 'delete') moveRemovals.push(removeSource(source, it.rel, onEvent, ownFailures));
         }
       } else if (m.progress) {
         onEvent({ type: 'progress', ...m.progress });
@@ -146,6 +149,9 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     await manifest;
     const dp = dataPath ? await dataPath : { tcp: false, zeroCopy: false };
     await Promise.all(moveRemovals);
+    // As the local move (tree-run.ts): the source directories now empty go, deepest first, the
+    // root of `SRC/` kept; one still holding something (excluded, failed, changed) stays.
+    if (move && source.isDir) removeEmptiedDirs(source.dirRels(), srcArg.endsWith('/'), (rel) => source.rmdir(rel));
     call.end();
     // The daemon reports failures it saw; the source adds its own (and the exact reason when the
     // daemon only knows that a file stopped short).
@@ -175,15 +181,21 @@ function stripSlash(p: Buffer): Buffer {
   return p.subarray(0, end);
 }
 
-/** move: the daemon committed (or already had) this file; remove the source if it is unchanged. */
+/**
+ * move: the daemon committed (or already had) this file or symlink; remove the source if it is
+ * unchanged (a file: size and ns mtime as sent; a symlink: the same target).
+ */
 async function removeSource(source: ManifestSource, rel: Buffer, onEvent: EventSink, failures: Failure[]): Promise<void> {
   // A single file may land under another name (rsync `FILE DST`): it is the only entry.
   const e = source.isDir ? source.entryByRel(rel) : source.entryAt(0);
-  if (!e || e.kind !== 'file') return;
+  if (!e || (e.kind !== 'file' && e.kind !== 'symlink')) return;
   const abs = Buffer.concat([source.rootAbs, Buffer.from('/'), e.rel]);
   try {
     const st = await fs.promises.lstat(abs, { bigint: true });
-    if (!st.isFile() || Number(st.size) !== e.size || st.mtimeNs !== e.mtimeNs) {
+    const same = e.kind === 'file'
+      ? st.isFile() && Number(st.size) === e.size && st.mtimeNs === e.mtimeNs
+      : st.isSymbolicLink() && (await fs.promises.readlink(abs, { encoding: 'buffer' })).equals(e.linkTarget ?? Buffer.alloc(0));
+    if (!same) {
       throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; kept', path: displayPath(e.rel) });
     }
     await fs.promises.unlink(abs);

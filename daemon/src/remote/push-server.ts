@@ -95,10 +95,12 @@ class PushSession {
   private items: pb.ItemEvent[] = [];
   /**
    * move: item batches go out through this queue, each once the files of it the client will remove
-   * the sources of (committed, or already identical: moveRels) are on disk (move-remote).
+   * the sources of (committed, or already identical: moveRels; symlinks created or already the
+   * same: moveLinks) are on disk (move-remote).
    */
   private moveQueue: DurableQueue<PushServerMessage> | undefined;
   private moveRels: Buffer[] = [];
+  private moveLinks: Buffer[] = [];
   private readonly itemThrottle = new Throttle(100, () => this.flushItems());
 
   constructor(private readonly call: PushCall, private readonly ctx: ServerContext, private readonly settings: DataPlaneSettings) {}
@@ -156,6 +158,7 @@ class PushSession {
           job.item(action, rel, kind, size);
           this.items.push(itemToWire(action, rel, kind, size));
           if (this.moveQueue && kind === 'file' && action !== 'delete') this.moveRels.push(rel);
+          if (this.moveQueue && kind === 'symlink' && action !== 'delete') this.moveLinks.push(rel);
           if (this.items.length >= ITEM_BATCH) this.flushItems();
           else this.itemThrottle.tick();
         },
@@ -268,8 +271,9 @@ class PushSession {
     this.items = [];
     if (this.moveQueue) {
       // move: the client removes a source when it reads its item; its copy must be on disk first.
-      this.moveQueue.push({ items: { items } }, this.moveRels);
+      this.moveQueue.push({ items: { items } }, this.moveRels, this.moveLinks);
       this.moveRels = [];
+      this.moveLinks = [];
       return;
     }
     void this.send({ items: { items } }).catch(() => undefined);

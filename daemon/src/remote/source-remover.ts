@@ -1,10 +1,12 @@
 /**
  * move from a daemon's module (pull, daemon side): removes each source file the client reports as
- * committed (or already identical at the destination). A source is removed only when it is a file
- * of this transfer's manifest, its sending did not fail, it is still the same file (size and ns
- * mtime as sent), and it is reached through containment: its directory resolved inside the module
- * for writing (so a read-only module never loses a file), the file itself never followed as a
- * symlink. Every refusal or error is reported, never thrown: the other removals go on.
+ * committed (or already identical at the destination), and each symlink it reports in place. A
+ * source is removed only when it is a file (symlink) of this transfer's manifest, its sending did
+ * not fail, it is still the same file (size and ns mtime as sent; a symlink: the same target), and
+ * it is reached through containment: its directory resolved inside the module for writing (so a
+ * read-only module never loses a file), the entry itself never followed as a symlink. Every
+ * refusal or error is reported, never thrown: the other removals go on. At the end of a move that
+ * succeeded, the directories it emptied go (removeEmptiedDirs).
  */
 import * as fs from 'node:fs';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
@@ -13,6 +15,15 @@ import type { Failure } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
 import type { ServerContext } from '../daemon/context';
 import type { ManifestSource } from './source';
+import { removeEmptiedDirs } from '../engine/move-finalise';
+
+async function readlinkOf(abs: Buffer, shown: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readlink(abs, { encoding: 'buffer' });
+  } catch (err) {
+    throw fromErrno(err, shown, 'cannot remove source');
+  }
+}
 
 export class SourceRemover {
   private chain: Promise<void> = Promise.resolve();
@@ -33,17 +44,19 @@ export class SourceRemover {
     this.base = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
   }
 
-  /** Queue a batch of committed indices; a malformed batch is a protocol error. */
-  add(indices: number[]): void {
-    for (const i of indices) {
-      const e = this.source.entryAt(i);
-      if (!Number.isSafeInteger(i) || !e || e.kind !== 'file') {
-        throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed index ${i} is not a file of the manifest` });
+  /** Queue a batch of committed file and symlink indices; a malformed batch is a protocol error. */
+  add(indices: number[], symlinks: number[] = []): void {
+    for (const [list, kind] of [[indices, 'file'], [symlinks, 'symlink']] as const) {
+      for (const i of list) {
+        const e = this.source.entryAt(i);
+        if (!Number.isSafeInteger(i) || !e || e.kind !== kind) {
+          throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed ${kind === 'file' ? 'index' : 'symlink index'} ${i} is not a ${kind} of the manifest` });
+        }
+        if (this.seen.has(i)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed index ${i} reported twice`, path: displayPath(e.rel) });
+        this.seen.add(i);
       }
-      if (this.seen.has(i)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed index ${i} reported twice`, path: displayPath(e.rel) });
-      this.seen.add(i);
     }
-    const batch = indices.slice();
+    const batch = [...indices, ...symlinks];
     this.chain = this.chain.then(async () => {
       for (const i of batch) await this.removeOne(i);
     });
@@ -52,6 +65,23 @@ export class SourceRemover {
   /** Resolves when every queued removal is settled (reported). */
   finish(): Promise<void> {
     return this.chain;
+  }
+
+  /**
+   * After finish(), the client done: the manifest's directories now empty go, deepest first,
+   * each through the source's anchor (ManifestSource.rmdir: its name beneath its parent opened
+   * beneath the module root, never followed); the root only when `removeRoot` (`SRC`, not
+   * `SRC/`), never the module root. A directory still holding anything stays, silently.
+   */
+  async removeEmptiedDirs(removeRoot: boolean): Promise<void> {
+    // Checked inside the module for writing, as each file's directory (a read-only module was
+    // refused before the manifest; this holds if that ever changes). Refused: all kept.
+    try {
+      await this.dir(this.base);
+    } catch {
+      return;
+    }
+    removeEmptiedDirs(this.source.dirRels(), !removeRoot, (rel) => this.source.rmdir(rel));
   }
 
   private async removeOne(index: number): Promise<void> {
@@ -73,7 +103,10 @@ export class SourceRemover {
         } catch (err) {
           throw fromErrno(err, shown, 'cannot remove source');
         }
-        if (!st.isFile() || Number(st.size) !== e.size || st.mtimeNs !== e.mtimeNs) {
+        const same = e.kind === 'file'
+          ? st.isFile() && Number(st.size) === e.size && st.mtimeNs === e.mtimeNs
+          : st.isSymbolicLink() && (await readlinkOf(pinned.abs, shown)).equals(e.linkTarget ?? Buffer.alloc(0));
+        if (!same) {
           throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; source kept', path: shown });
         }
         try {

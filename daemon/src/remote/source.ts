@@ -247,6 +247,36 @@ export class ManifestSource {
     return i === undefined ? undefined : this.entryAt(i);
   }
 
+  /** move: the directories of the manifest (its root '' included), for removeEmptiedDirs. */
+  dirRels(): Buffer[] {
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const e = this.entryAt(i)!;
+      if (e.kind === 'dir') out.push(e.rel);
+    }
+    return out;
+  }
+
+  /**
+   * move: remove directory `rel` of the manifest; throws when it is not empty (rmdir never
+   * follows a symlink either). With an anchor, its name below its parent opened beneath the module
+   * root (the root through the root's parent), and the module root itself never.
+   */
+  rmdir(rel: Buffer): void {
+    const a = this.anchor;
+    if (!a) return fs.rmdirSync(join2(this.rootAbs, rel));
+    if (rel.length === 0) {
+      if (a.atModuleRoot) throw new BlitError({ code: ErrorCodes.PermissionDenied, message: 'the module root is never removed' });
+      return fs.rmdirSync(a.rootEntry(this.init.shown ?? displayPath(this.init.abs)));
+    }
+    const pinned = this.pin(rel);
+    try {
+      fs.rmdirSync(pinned.abs);
+    } finally {
+      pinned.done();
+    }
+  }
+
   /**
    * The file behind a need index, checked: a real file of the manifest, asked for once. Read
    * straight from the packed record (fileRecordAt: no Entry per needed file).

@@ -660,6 +660,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "clientVersion": {
                   "type": "string",
                   "id": 5
+                },
+                "removeEmptiedRoot": {
+                  "type": "bool",
+                  "id": 6
                 }
               }
             },
@@ -704,6 +708,11 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "uint64",
                   "id": 1
+                },
+                "symlinks": {
+                  "rule": "repeated",
+                  "type": "uint64",
+                  "id": 2
                 }
               }
             },

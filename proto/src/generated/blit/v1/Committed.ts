@@ -4,8 +4,10 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface Committed {
   'indices'?: (number | string | Long)[];
+  'symlinks'?: (number | string | Long)[];
 }
 
 export interface Committed__Output {
   'indices': (number)[];
+  'symlinks': (number)[];
 }

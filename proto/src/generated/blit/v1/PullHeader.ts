@@ -8,6 +8,7 @@ export interface PullHeader {
   'path'?: (Buffer | Uint8Array | string);
   'options'?: (_blit_v1_TransferOptions | null);
   'clientVersion'?: (string);
+  'removeEmptiedRoot'?: (boolean);
 }
 
 export interface PullHeader__Output {
@@ -16,4 +17,5 @@ export interface PullHeader__Output {
   'path': (Buffer);
   'options': (_blit_v1_TransferOptions__Output | null);
   'clientVersion': (string);
+  'removeEmptiedRoot': (boolean);
 }
