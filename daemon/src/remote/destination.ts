@@ -557,7 +557,9 @@ export class Destination {
 
   private createSymlink(e: Entry, d: Entry | undefined, i: number): void {
     if (!symlinkNeedsUpdate(e, d, this.init.options.compare)) {
-      // As an unchanged file (unchangedFile): a move removes this source too, as the local one.
+      // As an unchanged file (unchangedFile): a move removes this source too, as the local one;
+      // not one --ignore-existing kept although the destination's differs.
+      if (d?.kind !== 'symlink' || !d.linkTarget?.equals(e.linkTarget ?? Buffer.alloc(0))) return;
       if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'symlink', 0);
       if (!this.dryRun) this.init.hooks.linked?.(this.current!.indices[i]!, e.rel);
       return;

@@ -129,6 +129,47 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
     }
   });
 
+  it('symlinks reported in place go unless re-pointed since they were listed (SourceChanged, kept); the emptied directories go', async () => {
+    writeTree(path.join(dataDir, 'm3'), { 'sub/f': 'f' });
+    fs.symlinkSync('f', path.join(dataDir, 'm3', 'sub', 'l1'));
+    fs.symlinkSync('f', path.join(dataDir, 'm3', 'l2'));
+    const p = await rawPull(daemon.port, 'data', 'm3', 'MODE_MOVE');
+    try {
+      const paths = await readManifest(p);
+      const idx = (name: string): number => paths.indexOf(name);
+      fs.unlinkSync(path.join(dataDir, 'm3', 'l2'));
+      fs.symlinkSync('elsewhere', path.join(dataDir, 'm3', 'l2'));
+      p.send({ committed: { indices: [idx('sub/f')], symlinks: [idx('sub/l1'), idx('l2')] } });
+      p.send({ needComplete: { totalFiles: 0, totalBytes: 0 } });
+      const msgs: PullServerMessage__Output[] = [];
+      for (let m = await p.next(); m && !m.dataComplete; m = await p.next()) msgs.push(m);
+      p.send({ done: true });
+      msgs.push(...(await p.rest()));
+      assert.deepEqual(msgs.filter((m) => m.error), [], 'no error');
+      const failures = msgs.filter((m) => m.removalFailure).map((m) => m.removalFailure!);
+      assert.deepEqual(failures.map((f) => [Buffer.from(f.path).toString(), f.code]), [['l2', 'SourceChanged']]);
+      // sub/ emptied: gone; the root holds l2 (and is `m3` without remove_emptied_root: kept).
+      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm3')), ['l2']);
+      assert.equal(fs.readlinkSync(path.join(dataDir, 'm3', 'l2')), 'elsewhere');
+    } finally {
+      p.close();
+    }
+  });
+
+  it('a committed symlink index that is a file ends the pull with BadFrame and removes nothing', async () => {
+    writeTree(path.join(dataDir, 'm4'), { 'x': 'x' });
+    const p = await rawPull(daemon.port, 'data', 'm4', 'MODE_MOVE');
+    try {
+      const paths = await readManifest(p);
+      p.send({ committed: { indices: [], symlinks: [paths.indexOf('x')] } });
+      const err = (await p.rest()).find((m) => m.error)?.error;
+      assert.equal(err?.code, 'BadFrame');
+      assert.ok(fs.existsSync(path.join(dataDir, 'm4', 'x')));
+    } finally {
+      p.close();
+    }
+  });
+
   it('a committed index that is not a file, or a committed in a copy, ends the pull with BadFrame and removes nothing', async () => {
     writeTree(path.join(dataDir, 'm2'), { 'sub/x': 'x' });
     for (const [mode, pick] of [['MODE_MOVE', 'sub'], ['MODE_COPY', 'sub/x']] as const) {
