@@ -63,6 +63,21 @@ async function readManifest(p: RawPull): Promise<string[]> {
   }
 }
 
+/** Sends `committed`, need_complete and `done`; asserts no error; returns the removal failures. */
+async function commitAndFinish(p: RawPull, committed: { indices: number[]; symlinks?: number[] }): Promise<Array<NonNullable<PullServerMessage__Output['removalFailure']>>> {
+  p.send({ committed });
+  p.send({ needComplete: { totalFiles: 0, totalBytes: 0 } });
+  // The daemon removes as `committed` arrives, so a removal failure may come before
+  // data_complete as well as after `done` (under load it did: the old test took it for an
+  // error). Every message up to the end of the call counts.
+  const msgs: PullServerMessage__Output[] = [];
+  for (let m = await p.next(); m && !m.dataComplete; m = await p.next()) msgs.push(m);
+  p.send({ done: true });
+  msgs.push(...(await p.rest()));
+  assert.deepEqual(msgs.filter((m) => m.error), [], 'no error');
+  return msgs.filter((m) => m.removalFailure).map((m) => m.removalFailure!);
+}
+
 describe('move pull, daemon side (raw Pull against a real blitd)', function () {
   this.timeout(30_000);
   let tmp: { dir: string; cleanup: () => void };
@@ -108,17 +123,7 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
       const idx = (name: string): number => paths.indexOf(name);
       // 'b' changes after it was listed; 'c' is never reported as committed.
       fs.writeFileSync(path.join(dataDir, 'm1', 'b'), 'changed');
-      p.send({ committed: { indices: [idx('a'), idx('b')] } });
-      p.send({ needComplete: { totalFiles: 0, totalBytes: 0 } });
-      // The daemon removes as `committed` arrives, so a removal failure may come before
-      // data_complete as well as after `done` (under load it did: the old test took it for an
-      // error). Every message up to the end of the call counts.
-      const msgs: PullServerMessage__Output[] = [];
-      for (let m = await p.next(); m && !m.dataComplete; m = await p.next()) msgs.push(m);
-      p.send({ done: true });
-      msgs.push(...(await p.rest()));
-      assert.deepEqual(msgs.filter((m) => m.error), [], 'no error');
-      const failures = msgs.filter((m) => m.removalFailure).map((m) => m.removalFailure!);
+      const failures = await commitAndFinish(p, { indices: [idx('a'), idx('b')] });
       assert.deepEqual(failures.map((f) => [Buffer.from(f.path).toString(), f.code]), [['b', 'SourceChanged']]);
       assert.doesNotMatch(failures[0]!.reason, new RegExp(dataDir), 'no daemon paths revealed');
       assert.ok(!fs.existsSync(path.join(dataDir, 'm1', 'a')));
@@ -139,14 +144,7 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
       const idx = (name: string): number => paths.indexOf(name);
       fs.unlinkSync(path.join(dataDir, 'm3', 'l2'));
       fs.symlinkSync('elsewhere', path.join(dataDir, 'm3', 'l2'));
-      p.send({ committed: { indices: [idx('sub/f')], symlinks: [idx('sub/l1'), idx('l2')] } });
-      p.send({ needComplete: { totalFiles: 0, totalBytes: 0 } });
-      const msgs: PullServerMessage__Output[] = [];
-      for (let m = await p.next(); m && !m.dataComplete; m = await p.next()) msgs.push(m);
-      p.send({ done: true });
-      msgs.push(...(await p.rest()));
-      assert.deepEqual(msgs.filter((m) => m.error), [], 'no error');
-      const failures = msgs.filter((m) => m.removalFailure).map((m) => m.removalFailure!);
+      const failures = await commitAndFinish(p, { indices: [idx('sub/f')], symlinks: [idx('sub/l1'), idx('l2')] });
       assert.deepEqual(failures.map((f) => [Buffer.from(f.path).toString(), f.code]), [['l2', 'SourceChanged']]);
       // sub/ emptied: gone; the root holds l2 (and is `m3` without remove_emptied_root: kept).
       assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm3')), ['l2']);
