@@ -213,7 +213,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assertSameTree(src, path.join(moduleDir, 'push1'));
   });
 
-  it('move push removes each source file once the daemon has it, keeps directories', async () => {
+  it('move push removes each source file once the daemon has it, then the emptied directories (the root of SRC/ kept)', async () => {
     const moveSrc = path.join(tmp.dir, 'move-src');
     fs.mkdirSync(path.join(moveSrc, 'd'), { recursive: true });
     fs.writeFileSync(path.join(moveSrc, 'one'), '1');
@@ -224,9 +224,10 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.equal(fs.readFileSync(path.join(moduleDir, 'moved/d/two'), 'utf8'), '22');
     assert.ok(!fs.existsSync(path.join(moveSrc, 'one')));
     assert.ok(!fs.existsSync(path.join(moveSrc, 'd/two')));
+    assert.deepEqual(fs.readdirSync(moveSrc), [], 'emptied d/ removed, as a local move');
   });
 
-  it('move from a remote source (pull) removes each daemon-side file once this side committed it, keeps directories', async () => {
+  it('move from a remote source (pull) removes each daemon-side file once this side committed it, then the emptied directories', async () => {
     const remoteSrc = path.join(moduleDir, 'to-move');
     fs.mkdirSync(path.join(remoteSrc, 'd'), { recursive: true });
     fs.writeFileSync(path.join(remoteSrc, 'one'), '1');
@@ -244,7 +245,7 @@ describe('remote push and pull (real blitd and blit on loopback)', function () {
     assert.ok(!fs.existsSync(path.join(remoteSrc, 'one')), 'moved source removed');
     assert.ok(!fs.existsSync(path.join(remoteSrc, 'd/two')));
     assert.ok(!fs.existsSync(path.join(remoteSrc, 'same')), 'identical at the destination: source removed too');
-    assert.ok(fs.statSync(path.join(remoteSrc, 'd')).isDirectory(), 'directories are kept');
+    assert.deepEqual(fs.readdirSync(remoteSrc), [], 'emptied d/ removed, the root of SRC/ kept (as a local move)');
   });
 
   it('move pull of a single file, and --dry-run move removes nothing', async () => {
