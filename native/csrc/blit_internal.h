@@ -110,7 +110,7 @@ BLIT_HIDDEN int commit_at(int at, int dfd, const char *tmp, const char *final, u
 BLIT_HIDDEN int open_src_at(int dirfd, const char *path, uint32_t opts);
 BLIT_HIDDEN int open_src_rec(char *buf, const char *bytes, uint32_t len, uint32_t opts);
 /* blit_scan.c: the scan of an open directory fd (closed there). */
-BLIT_HIDDEN int scan_fd(int fd, uint8_t *out, uint64_t out_len);
+BLIT_HIDDEN int scan_fd(int fd, uint8_t *out, uint64_t out_len, uint64_t *id);
 /* blit_beneath.c: openat2 with a bounded retry on EAGAIN. */
 BLIT_HIDDEN int openat2_retry(int dirfd, const char *path, uint64_t flags, uint32_t resolve);
 

@@ -19,6 +19,12 @@
  * Returns the number of entries; -errno when the directory cannot be opened or read; or
  * SCAN_TOO_SMALL when `out` cannot hold every record, with the bytes needed (f64) in out[0..8]
  * (the caller grows the buffer and calls again).
+ *
+ * `id` (ABI 7): the scanned directory's own st_dev and st_ino (fstat of the fd the scan read, so
+ * the identity of what was listed, not of whatever the path names a moment later), written before
+ * the listing; 0, 0 if that fstat fails. The admin walk compares it with the directories on its
+ * path to skip a directory that is its own ancestor (a bind mount of a tree inside itself), as
+ * GNU du/find do; once per directory, so the 64-byte entry record stays as it is.
  */
 #define SCAN_HEADER 64
 #define SCAN_TOO_SMALL (-1000000)
@@ -44,19 +50,22 @@ static int by_name(const void *a, const void *b, void *base) {
   return strcmp((const char *)base + *(const uint32_t *)a, (const char *)base + *(const uint32_t *)b);
 }
 
-int blit_scan_dir(const char *path, uint8_t *out, uint64_t out_len, uint32_t follow) {
+int blit_scan_dir(const char *path, uint8_t *out, uint64_t out_len, uint32_t follow, uint64_t *id) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
   if (fd < 0) return -errno;
-  return scan_fd(fd, out, out_len);
+  return scan_fd(fd, out, out_len, id);
 }
 
 /* The scan of an open directory fd (closed here): blit_scan_dir and blit_scan_dir_at. */
-int scan_fd(int fd, uint8_t *out, uint64_t out_len) {
+int scan_fd(int fd, uint8_t *out, uint64_t out_len, uint64_t *id) {
   static __thread char link[PATH_MAX];
   static __thread char *names;      /* NUL-terminated names, then their d_type byte */
   static __thread size_t names_cap;
   static __thread uint32_t *offs;
   static __thread size_t offs_cap;
+  struct stat self;
+  if (fstat(fd, &self) == 0) id[0] = (uint64_t)self.st_dev, id[1] = (uint64_t)self.st_ino;
+  else id[0] = 0, id[1] = 0;
   DIR *d = fdopendir(fd);
   if (!d) {
     int e = errno;
@@ -156,10 +165,10 @@ int scan_fd(int fd, uint8_t *out, uint64_t out_len) {
  * for a symlink fails the open (EXDEV/ELOOP) and the entries are lstat'ed relative to the fd this
  * open returned: one syscall per directory where the daemon used to open an O_PATH fd beneath
  * the root and then its /proc/self/fd/N magic link. Returns what blit_scan_dir returns (-errno of
- * the openat2 included).
+ * the openat2 included), and the directory's identity in `id` as blit_scan_dir does.
  */
-int blit_scan_dir_at(int dirfd, const char *path, uint8_t *out, uint64_t out_len, uint32_t resolve) {
+int blit_scan_dir_at(int dirfd, const char *path, uint8_t *out, uint64_t out_len, uint32_t resolve, uint64_t *id) {
   int fd = openat2_retry(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, resolve);
   if (fd < 0) return -errno;
-  return scan_fd(fd, out, out_len);
+  return scan_fd(fd, out, out_len, id);
 }

@@ -238,6 +238,12 @@ export interface NativeBatch {
   scanDirAt(dirfd: number, dirPath: Buffer, resolve: number): number;
   /** The records of the last scanDir (views are replaced when the buffer grows). */
   readonly scan: ScanRecords;
+  /**
+   * The identity of the directory the last scanDir/scanDirAt read, taken by fstat on the fd it
+   * listed (ABI 7): [st_dev, st_ino], or [0n, 0n] when that fstat failed. Valid until the next
+   * scan on this thread.
+   */
+  readonly scanDirId: BigUint64Array;
 }
 
 /**
@@ -345,11 +351,14 @@ function open(): NativeBatch {
   if (version !== ABI_VERSION) throw new Error(`${lib}: ABI version ${version}, expected ${ABI_VERSION}`);
   const copy = call('blit_copy_batch', [U8Array, I32, I32, U8Array, U8Array, U64, U8Array, I32, I32, I32, I32]);
   const write = call('blit_write_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32, I32, I32, I32]);
-  const scanCall = call('blit_scan_dir', [U8Array, U8Array, U64, I32]);
-  const scanAtCall = call('blit_scan_dir_at', [I32, U8Array, U8Array, U64, I32]);
+  const scanCall = call('blit_scan_dir', [U8Array, U8Array, U64, I32, U8Array]);
+  const scanAtCall = call('blit_scan_dir_at', [I32, U8Array, U8Array, U64, I32, U8Array]);
   const readCall = call('blit_read_batch', [U8Array, I32, I32, U8Array, U64, U8Array, I32]);
   let frames = Buffer.alloc(256 * 1024);
   const scan: ScanRecords = scanRecords(256 * 1024);
+  const scanIdBytes = new ArrayBuffer(16);
+  const scanIdOut = Buffer.from(scanIdBytes);
+  const scanDirId = new BigUint64Array(scanIdBytes);
   const ZERO = Buffer.alloc(1);
 
   let input = Buffer.alloc(64 * 1024);
@@ -489,13 +498,14 @@ function open(): NativeBatch {
     },
 
     scan,
+    scanDirId,
     scanDir(dirPath, follow) {
       const p = Buffer.concat([dirPath, ZERO]);
-      return scanInto(() => scanCall([p, scan.data, scan.data.length, follow ? 1 : 0]));
+      return scanInto(() => scanCall([p, scan.data, scan.data.length, follow ? 1 : 0, scanIdOut]));
     },
     scanDirAt(dirfd, dirPath, resolve) {
       const p = Buffer.concat([dirPath, ZERO]);
-      return scanInto(() => scanAtCall([dirfd, p, scan.data, scan.data.length, resolve]));
+      return scanInto(() => scanAtCall([dirfd, p, scan.data, scan.data.length, resolve, scanIdOut]));
     },
   };
 

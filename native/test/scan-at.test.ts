@@ -66,6 +66,23 @@ describe('native: scanDirAt (a listing opened beneath a directory fd)', () => {
     assert.equal(batch.scanDirAt(rootFd, Buffer.from('.'), RESOLVE), 1, 'the root itself as "."');
   });
 
+  it("tells the listed directory's own st_dev and st_ino (ABI 7), for scanDir and scanDirAt, from the fd it read", () => {
+    const id = (rel: string): bigint[] => {
+      const st = fs.statSync(path.join(t.dir, 'root', rel), { bigint: true });
+      return [st.dev, st.ino];
+    };
+    assert.equal(batch.scanDir(Buffer.from(path.join(t.dir, 'root/a/b')), false), 3);
+    assert.deepEqual([...batch.scanDirId], id('a/b'));
+    assert.equal(batch.scanDirAt(rootFd, Buffer.from('a'), RESOLVE), 2);
+    assert.deepEqual([...batch.scanDirId], id('a'));
+    assert.equal(batch.scanDirAt(rootFd, Buffer.from('.'), RESOLVE), 1);
+    assert.deepEqual([...batch.scanDirId], id('.'));
+    // An empty directory has no record to carry it: the identity is still there.
+    fs.mkdirSync(path.join(t.dir, 'root/empty'));
+    assert.equal(batch.scanDirAt(rootFd, Buffer.from('empty'), RESOLVE), 0);
+    assert.deepEqual([...batch.scanDirId], id('empty'));
+  });
+
   it('with the RESOLVE bits: a symlink on the way is ELOOP, a path out of the root is EXDEV; missing and non-directories as open(2) says', () => {
     assert.equal(batch.scanDirAt(rootFd, Buffer.from('a/out'), RESOLVE), -ELOOP, 'final component a symlink');
     fs.renameSync(path.join(t.dir, 'root/a/b'), path.join(t.dir, 'root/a/b.away'));

@@ -180,15 +180,17 @@ export async function find(
   let batch: pb.FileEntry[] = [];
   let found = 0;
   const limit = req.limit > 0 ? req.limit : Infinity;
+  const loops: pb.FileSystemLoop[] = [];
+  const onLoop = loopSkipper(ctx, 'find', shown, loops);
   try {
-    for await (const item of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'find') })) {
+    for await (const item of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'find'), onLoop })) {
       if (item.rel.length === 0 || !isMatch(displayPath(item.rel))) continue;
       const e = entryOfItem(item);
       if (!e) continue;
       batch.push(e);
       found++;
       if (batch.length >= FIND_BATCH) {
-        await send({ entries: batch });
+        await send({ entries: batch, loops: loops.splice(0) });
         batch = [];
       }
       if (found >= limit) break;
@@ -196,8 +198,19 @@ export async function find(
   } finally {
     beneath.anchor.close();
   }
-  if (batch.length > 0) await send({ entries: batch });
+  if (batch.length > 0 || loops.length > 0) await send({ entries: batch, loops: loops.splice(0) });
   return found;
+}
+
+/**
+ * walkTree's onLoop for find/du: the skipped directory goes to the client (`loops`, which warns
+ * and exits 2, as GNU du/find warn and exit 1) and to blitd's log.
+ */
+function loopSkipper(ctx: ServerContext, verb: string, shown: string, loops: pb.FileSystemLoop[]): (rel: Buffer, ancestor: Buffer) => void {
+  return (rel, ancestor) => {
+    loops.push({ path: rel, ancestor });
+    ctx.log.warn(`${verb}: skipped a file system loop`, { path: `${shown}/${displayPath(rel)}`, sameAs: ancestor.length ? `${shown}/${displayPath(ancestor)}` : shown });
+  };
 }
 
 function entryOfItem(item: TreeItem): pb.FileEntry | null {
@@ -220,10 +233,11 @@ function entryOfItem(item: TreeItem): pb.FileEntry | null {
 export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Output, signal: AbortSignal): Promise<pb.DiskUsageResponse> {
   const shown = shownPath(req.module, req.path);
   const { abs, module } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
-  const out = { bytes: 0, allocatedBytes: 0, files: 0, dirs: 0, symlinks: 0 };
+  const out = { bytes: 0, allocatedBytes: 0, files: 0, dirs: 0, symlinks: 0, loops: [] as pb.FileSystemLoop[] };
   const beneath = beneathModule(ctx, module, abs);
+  const onLoop = loopSkipper(ctx, 'du', shown, out.loops);
   try {
-    for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'du') })) {
+    for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'du'), onLoop })) {
       out.allocatedBytes += stat.blocks * 512;
       const kind = kindOfMode(stat.mode);
       if (kind === 'file') {

@@ -57,6 +57,14 @@ export interface TreeWalkOptions {
    * root and every entry addressed relative to its pinned parent (item.abs is such a path).
    */
   beneath?: { anchor: DirAnchor; rel: Buffer };
+  /**
+   * Skip a directory that is its own ancestor (a bind mount of a tree inside itself), as GNU
+   * du/find do: it is neither yielded nor entered, and this is told its path and the ancestor's
+   * (both relative to the start). Identities are (st_dev, st_ino) of the directory as opened for
+   * its listing, compared with the directories on the current path from the start down. Without
+   * it (Purge) the walk goes through, as `rm -r` does.
+   */
+  onLoop?: (rel: Buffer, ancestor: Buffer) => void;
   /** Test hook: false forces the node:fs path even with the native library. */
   native?: boolean;
 }
@@ -104,6 +112,11 @@ function scannedChildren(nb: native.NativeBatch, n: number, dirRel: Buffer): Chi
   return out;
 }
 
+/** A directory's (st_dev, st_ino) as a Map key; undefined when unknown (the native fstat failed: 0, 0). */
+function identity(dev: bigint, ino: bigint): string | undefined {
+  return dev === 0n && ino === 0n ? undefined : `${dev}:${ino}`;
+}
+
 /** Walks `start` (which must exist; a missing start throws SourceNotFound naming `shown`). */
 export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOptions = {}): AsyncGenerator<TreeItem> {
   const b = opts.beneath;
@@ -120,7 +133,7 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
   } catch (err) {
     throw fromErrno(err, shown, 'cannot stat');
   }
-  type Frame = { item: TreeItem; children: Child[]; next: number; dirPath?: Buffer };
+  type Frame = { item: TreeItem; children: Child[]; next: number; dirPath?: Buffer; id?: string };
   const first: TreeItem = { rel: Buffer.alloc(0), abs: startAbs, stat: statOf(rootStat) };
   if (!rootStat.isDirectory()) {
     yield first;
@@ -128,16 +141,24 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
   }
   const stack: Frame[] = [];
   const pending: TreeItem[] = [];
+  /** With onLoop: the identity of each directory on the current path -> its rel. */
+  const onPath = new Map<string, Buffer>();
   const enter = async (item: TreeItem): Promise<void> => {
-    if (!opts.postOrder) pending.push(item);
     let children: Child[] = [];
     let dirPath: Buffer | undefined;
+    let id: string | undefined;
     try {
       if (holdDirs) dirPath = b ? b.anchor.acquire(full(item.rel)) : join2(start, item.rel);
       if (nb) {
         const n = b ? b.anchor.scanDir(nb, full(item.rel)) : scanDir(nb, join2(start, item.rel), item.rel.length === 0);
+        if (opts.onLoop) id = identity(nb.scanDirId[0]!, nb.scanDirId[1]!);
         children = scannedChildren(nb, n, item.rel);
       } else {
+        // Through the held fd (/proc/self/fd/N beneath the module): the directory the readdir reads.
+        if (opts.onLoop) {
+          const st = await fs.promises.stat(dirPath!, { bigint: true });
+          id = identity(st.dev, st.ino);
+        }
         const names = await fs.promises.readdir(dirPath!, { encoding: 'buffer' });
         children = names.map((name) => ({ rel: join2(item.rel, name) }));
       }
@@ -146,7 +167,18 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
       if (item.rel.length === 0) throw e;
       opts.onError?.(e);
     }
-    stack.push({ item, children, next: 0, ...(dirPath ? { dirPath } : {}) });
+    const ancestor = id === undefined ? undefined : onPath.get(id);
+    if (ancestor !== undefined) {
+      if (b && dirPath) {
+        b.anchor.release(full(item.rel));
+        b.anchor.forget(full(item.rel));
+      }
+      opts.onLoop!(item.rel, ancestor);
+      return;
+    }
+    if (id !== undefined) onPath.set(id, item.rel);
+    if (!opts.postOrder) pending.push(item);
+    stack.push({ item, children, next: 0, ...(dirPath ? { dirPath } : {}), ...(id !== undefined ? { id } : {}) });
   };
   await enter(first);
   while (stack.length > 0 || pending.length > 0) {
@@ -156,6 +188,7 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
     if (!top) break;
     if (top.next >= top.children.length) {
       stack.pop();
+      if (top.id !== undefined) onPath.delete(top.id);
       // Its children are done (each was used before the walk went on): release its fd.
       if (b && top.dirPath) {
         b.anchor.release(full(top.item.rel));

@@ -2,13 +2,13 @@
  * A module with itself bind-mounted inside it (`mount --bind M M/sub/loop`), the case hunt-load
  * left unprobed. A bind mount cannot recurse forever: the mount's copy of `sub/loop` is the plain
  * empty directory under it, so every walk ends. What each verb does there follows the tool a user
- * compares it with: a pull copies the mounted tree under its second path as `rsync -a` does
- * without -x; `du` and `find` count and list it there too (GNU du/find skip a directory that is
- * its own ancestor; blit's walk does not compare inodes, decided: a module with a loop is rare, the
- * walk still terminates, and the counts match what a pull of the same path copies); `rm` deletes
- * through the mount as `rm -r` does, and the mount point it cannot remove fails named, with the
- * errno's text and not blitd's internal `/proc/self/fd/N` path. Needs mount (root); skipped where
- * it is refused, as the tmpfs tests.
+ * compares it with: `du` and `find` skip a directory that is its own ancestor (same st_dev and
+ * st_ino as a directory on the walk's path, taken when it is opened) as GNU du/find do, warn
+ * naming it and its ancestor, and exit 2 (blit's "completed, something left out"), with the
+ * native scan and with its node:fs fallback; a pull copies the mounted tree under its second path
+ * as `rsync -a` does without -x; `rm` deletes through the mount as `rm -r` does, and the mount
+ * point it cannot remove fails named, with the errno's text and not blitd's internal
+ * `/proc/self/fd/N` path. Needs mount (root); skipped where it is refused, as the tmpfs tests.
  */
 import { execFileSync } from 'node:child_process';
 import * as assert from 'node:assert/strict';
@@ -42,20 +42,41 @@ describe('a module bind-mounted inside itself: every verb terminates', function 
   }
 
   const looped = ['a/f1', 'a/f2', 'a/f3', 'sub/g', 'sub/loop/a/f1', 'sub/loop/a/f2', 'sub/loop/a/f3', 'sub/loop/sub/g'];
+  /** The warning line for a loop at `at` (module-relative) seen as `sameAs`, both as the test typed them. */
+  const loopWarning = (at: string, sameAs: string): string =>
+    `blit: warning: ${fx.remote(at)}: file system loop detected: the same directory as ${fx.remote(sameAs)} (skipped)\n`;
 
-  it('du, find and a pull count the mounted tree once under its second path, as rsync -a copies it', async function () {
+  for (const [label, env] of [
+    ['native scan', {}],
+    ['node:fs fallback (BLIT_NATIVE_BATCH=0)', { BLIT_NATIVE_BATCH: '0' }],
+  ] as const) {
+    it(`du and find skip the directory that is its own ancestor, warn naming both and exit 2, as GNU du/find (${label})`, async function () {
+      if (!loopedModule()) this.skip();
+      await fx.start(env);
+      const du = await fx.blit(['du', fx.remote(''), '--json']);
+      assert.equal(du.code, 2, du.stderr);
+      assert.ok(du.stderr.includes(loopWarning('sub/loop', '')), du.stderr);
+      const sums = JSON.parse(du.stdout) as { files: number; bytes: number; dirs: number; loops: unknown };
+      // What `du -b --apparent-size` counts: a, sub and the root; sub/loop neither entered nor counted.
+      assert.deepEqual([sums.files, sums.bytes, sums.dirs], [4, 2 + 3 + 4 + 2, 3]);
+      assert.deepEqual(sums.loops, [{ path: 'sub/loop', sameAs: '' }]);
+      const find = await fx.blit(['find', fx.remote(''), '--pattern', '*', '--json']);
+      assert.equal(find.code, 2, find.stderr);
+      assert.ok(find.stderr.includes(loopWarning('sub/loop', '')), find.stderr);
+      const listed = JSON.parse(find.stdout) as { entries: { path: string }[]; loops: unknown };
+      assert.deepEqual(listed.entries.map((e) => e.path).sort(), ['a', 'a/f1', 'a/f2', 'a/f3', 'sub', 'sub/g']);
+      assert.deepEqual(listed.loops, [{ path: 'sub/loop', sameAs: '' }]);
+      // From below the module root the loop closes one level down: sub/loop/sub is sub.
+      const below = await fx.blit(['du', fx.remote('sub/')]);
+      assert.equal(below.code, 2, below.stderr);
+      assert.ok(below.stderr.includes(loopWarning('sub/loop/sub', 'sub/')), below.stderr);
+      assert.match(below.stdout, / in 4 files, 3 dirs, 0 symlinks: /); // g, loop/a/f1..f3; sub, loop, loop/a
+    });
+  }
+
+  it('a pull copies the mounted tree once under its second path, as rsync -a copies it', async function () {
     if (!loopedModule()) this.skip();
     await fx.start();
-    const du = await fx.blit(['du', fx.remote(''), '--json']);
-    assert.equal(du.code, 0, du.stderr);
-    const sums = JSON.parse(du.stdout) as Record<string, number>;
-    assert.equal(sums.files, looped.length);
-    assert.equal(sums.bytes, 2 * (2 + 3 + 4 + 2));
-    const find = await fx.blit(['find', fx.remote(''), '--pattern', '*', '--json']);
-    assert.equal(find.code, 0, find.stderr);
-    const found = (JSON.parse(find.stdout) as { entries: { path: string }[] }).entries.map((e) => e.path).sort();
-    for (const rel of looped) assert.ok(found.includes(rel), `find lists ${rel}`);
-    assert.ok(found.includes('sub/loop/sub/loop'), 'the mount point seen through the mount is listed, empty');
     const back = path.join(fx.dir, 'back');
     const pull = await fx.blit(['copy', fx.remote(''), back]);
     assert.equal(pull.code, 0, pull.stderr);
@@ -75,7 +96,9 @@ describe('a module bind-mounted inside itself: every verb terminates', function 
     assert.doesNotMatch(r.stderr, /\/proc\/self\/fd/);
     // What `rm -r MODULE/sub` leaves too: the module root's other entries went through the mount.
     assert.deepEqual(fs.readdirSync(fx.moduleDir), ['sub']);
+    // The mount is still there: du still skips it (and counts only what is left: sub).
     const d = await fx.blit(['du', fx.remote(''), '--json']);
-    assert.equal(d.code, 0, d.stderr);
+    assert.equal(d.code, 2, d.stderr);
+    assert.deepEqual((JSON.parse(d.stdout) as { files: number; dirs: number }).dirs, 2);
   });
 });

@@ -11,6 +11,7 @@ import type { DiskUsageResponse as _blit_v1_DiskUsageResponse, DiskUsageResponse
 import type { Failure as _blit_v1_Failure, Failure__Output as _blit_v1_Failure__Output } from './blit/v1/Failure';
 import type { FileData as _blit_v1_FileData, FileData__Output as _blit_v1_FileData__Output } from './blit/v1/FileData';
 import type { FileEntry as _blit_v1_FileEntry, FileEntry__Output as _blit_v1_FileEntry__Output } from './blit/v1/FileEntry';
+import type { FileSystemLoop as _blit_v1_FileSystemLoop, FileSystemLoop__Output as _blit_v1_FileSystemLoop__Output } from './blit/v1/FileSystemLoop';
 import type { FilesystemStatsRequest as _blit_v1_FilesystemStatsRequest, FilesystemStatsRequest__Output as _blit_v1_FilesystemStatsRequest__Output } from './blit/v1/FilesystemStatsRequest';
 import type { FilesystemStatsResponse as _blit_v1_FilesystemStatsResponse, FilesystemStatsResponse__Output as _blit_v1_FilesystemStatsResponse__Output } from './blit/v1/FilesystemStatsResponse';
 import type { FilterSpec as _blit_v1_FilterSpec, FilterSpec__Output as _blit_v1_FilterSpec__Output } from './blit/v1/FilterSpec';
@@ -72,6 +73,7 @@ export interface ProtoGrpcType {
       Failure: MessageTypeDefinition<_blit_v1_Failure, _blit_v1_Failure__Output>
       FileData: MessageTypeDefinition<_blit_v1_FileData, _blit_v1_FileData__Output>
       FileEntry: MessageTypeDefinition<_blit_v1_FileEntry, _blit_v1_FileEntry__Output>
+      FileSystemLoop: MessageTypeDefinition<_blit_v1_FileSystemLoop, _blit_v1_FileSystemLoop__Output>
       FilesystemStatsRequest: MessageTypeDefinition<_blit_v1_FilesystemStatsRequest, _blit_v1_FilesystemStatsRequest__Output>
       FilesystemStatsResponse: MessageTypeDefinition<_blit_v1_FilesystemStatsResponse, _blit_v1_FilesystemStatsResponse__Output>
       FilterSpec: MessageTypeDefinition<_blit_v1_FilterSpec, _blit_v1_FilterSpec__Output>

@@ -880,6 +880,23 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "FileEntry",
                   "id": 1
+                },
+                "loops": {
+                  "rule": "repeated",
+                  "type": "FileSystemLoop",
+                  "id": 2
+                }
+              }
+            },
+            "FileSystemLoop": {
+              "fields": {
+                "path": {
+                  "type": "bytes",
+                  "id": 1
+                },
+                "ancestor": {
+                  "type": "bytes",
+                  "id": 2
                 }
               }
             },
@@ -916,6 +933,11 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "symlinks": {
                   "type": "uint64",
                   "id": 5
+                },
+                "loops": {
+                  "rule": "repeated",
+                  "type": "FileSystemLoop",
+                  "id": 6
                 }
               }
             },

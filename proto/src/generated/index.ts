@@ -12,6 +12,7 @@ export * from './blit/v1/EntryKind';
 export * from './blit/v1/Failure';
 export * from './blit/v1/FileData';
 export * from './blit/v1/FileEntry';
+export * from './blit/v1/FileSystemLoop';
 export * from './blit/v1/FilesystemStatsRequest';
 export * from './blit/v1/FilesystemStatsResponse';
 export * from './blit/v1/FilterSpec';

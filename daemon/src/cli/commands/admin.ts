@@ -10,6 +10,7 @@ import { displayPath } from '../../engine/paths';
 import { parseEndpoint, parseHostPort, formatRemote, type RemoteEndpoint } from '../../remote/endpoint';
 import type { DaemonAddress, DaemonConnection } from '../../remote/grpc-client';
 import { askYesNo } from '../confirm';
+import { EXIT_PARTIAL } from '../exit-codes';
 import { formatBytes, printable } from '../output';
 
 interface JsonFlag {
@@ -148,15 +149,37 @@ async function find(remoteArg: string, flags: JsonFlag & { pattern: string; limi
   if (!Number.isInteger(limit) || limit < 0) throw new BlitError({ code: ErrorCodes.Usage, message: `--limit ${flags.limit}: expected a non-negative integer` });
   await withDaemon(ep, async (c) => {
     const found: Record<string, unknown>[] = [];
+    const loops: pb.FileSystemLoop__Output[] = [];
     const req = { module: ep.module, path: Buffer.from(ep.path), pattern: flags.pattern, limit };
     for await (const batch of c.stream<pb.FindResponse__Output>((o) => c.client.Find(req, o), 10 * 60_000)) {
       for (const e of batch.entries) {
         if (flags.json) found.push(entryJson(e));
         else text(displayPath(e.path) + (e.kind === 'ENTRY_KIND_DIR' ? '/' : ''));
       }
+      warnLoops(remoteArg, batch.loops);
+      loops.push(...batch.loops);
     }
-    if (flags.json) out(JSON.stringify({ remote: formatRemote(ep), pattern: flags.pattern, entries: found }));
+    if (flags.json) out(JSON.stringify({ remote: formatRemote(ep), pattern: flags.pattern, entries: found, ...loopsJson(loops) }));
   });
+}
+
+/**
+ * Directories blitd skipped as their own ancestors (FileSystemLoop): one warning each, naming
+ * both as the user typed the remote path, and exit 2 (EXIT_PARTIAL: the verb completed and names
+ * what it left out, as a transfer with failed files; GNU du/find exit 1 there, which is blit's
+ * "nothing done" code).
+ */
+function warnLoops(remoteArg: string, loops: pb.FileSystemLoop__Output[]): void {
+  if (loops.length === 0) return;
+  const under = (rel: Buffer): string => (rel.length === 0 ? remoteArg : `${remoteArg.replace(/\/+$/, '')}/${displayPath(rel)}`);
+  for (const l of loops) {
+    process.stderr.write(`blit: warning: ${printable(under(l.path))}: file system loop detected: the same directory as ${printable(under(l.ancestor))} (skipped)\n`);
+  }
+  process.exitCode = EXIT_PARTIAL;
+}
+
+function loopsJson(loops: pb.FileSystemLoop__Output[]): { loops?: { path: string; sameAs: string }[] } {
+  return loops.length ? { loops: loops.map((l) => ({ path: displayPath(l.path), sameAs: displayPath(l.ancestor) })) } : {};
 }
 
 async function du(remoteArg: string, flags: JsonFlag): Promise<void> {
@@ -164,7 +187,9 @@ async function du(remoteArg: string, flags: JsonFlag): Promise<void> {
   const res = await withDaemon(ep, (c) =>
     c.unary<pb.DiskUsageResponse__Output>((o, cb) => c.client.DiskUsage({ module: ep.module, path: Buffer.from(ep.path) }, o, cb), 10 * 60_000),
   );
-  if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), ...res }));
+  warnLoops(remoteArg, res.loops);
+  const { loops, ...sums } = res;
+  if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), ...sums, ...loopsJson(loops) }));
   text(`${formatBytes(res.bytes)} (${res.bytes} bytes, ${formatBytes(res.allocatedBytes)} on disk) in ${res.files} files, ${res.dirs} dirs, ${res.symlinks} symlinks: ${formatRemote(ep)}`);
 }
 

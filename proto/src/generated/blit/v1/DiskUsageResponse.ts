@@ -1,5 +1,6 @@
 // Original file: blit.proto
 
+import type { FileSystemLoop as _blit_v1_FileSystemLoop, FileSystemLoop__Output as _blit_v1_FileSystemLoop__Output } from '../../blit/v1/FileSystemLoop';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DiskUsageResponse {
@@ -8,6 +9,7 @@ export interface DiskUsageResponse {
   'files'?: (number | string | Long);
   'dirs'?: (number | string | Long);
   'symlinks'?: (number | string | Long);
+  'loops'?: (_blit_v1_FileSystemLoop)[];
 }
 
 export interface DiskUsageResponse__Output {
@@ -16,4 +18,5 @@ export interface DiskUsageResponse__Output {
   'files': (number);
   'dirs': (number);
   'symlinks': (number);
+  'loops': (_blit_v1_FileSystemLoop__Output)[];
 }
