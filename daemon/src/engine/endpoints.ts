@@ -106,9 +106,9 @@ export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferM
     throw new BlitError({ code: ErrorCodes.Usage, message: 'source is not a regular file, directory or symlink', path: srcArg });
   }
 
-  // A directory source onto a file says "destination exists" below, as push and pull.
+  // `FILE EXISTING_FILE/`: the words of a directory onto a file, as push and pull say it.
   if (kind === 'single' && dstSt && !dstIsDir && dstArg.endsWith('/')) {
-    throw notADirectory('destination ends in /', dstArg);
+    throw notADirectory('destination exists', dstArg);
   }
   const parent = createDstParent ? path.dirname(dstGiven) : path.dirname(dstAbs);
   const parentSt = statOrNull(parent);

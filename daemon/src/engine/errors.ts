@@ -144,12 +144,13 @@ export function fromErrno(err: unknown, path: string, what: string, side: ErrnoS
 }
 
 /** A path that must be a directory and is not: which one, and why it must be. */
-export type NotADirectoryAt = 'source ends in /' | 'destination ends in /' | 'destination exists' | 'destination parent';
+export type NotADirectoryAt = 'source ends in /' | 'destination exists' | 'destination parent';
 
 /**
  * The one wording of a NotADirectory refusal for the local engine, push (both ends) and pull:
  * each side used to word its own (a push said `D/d: destination: a path component is not a
- * directory (ENOTDIR)` where local and pull said `D: destination exists and is not a directory`).
+ * directory (ENOTDIR)` where local and pull said `D: destination exists and is not a directory`;
+ * `copy FILE EXISTING_FILE/` said `destination ends in / but is not a directory` locally).
  */
 export function notADirectory(at: NotADirectoryAt, path: string): BlitError {
   const message = at === 'destination parent' ? 'destination parent is not a directory' : at.endsWith('/') ? `${at} but is not a directory` : `${at} and is not a directory`;

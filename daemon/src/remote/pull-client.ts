@@ -290,6 +290,9 @@ export function pullTarget(src: RemoteEndpoint, dstArg: string, sourceIsDir: boo
     return { rootAbs: path.join(dstGiven, name) };
   }
   if (src.trailingSlash) throw notADirectory('source ends in /', formatRemote(src));
+  // `FILE EXISTING_FILE/` (path.resolve dropped the slash, so dstSt is the file's): refused here,
+  // named as typed, where the Destination would fail later naming the absolute path.
+  if (dstSt && !dstSt.isDirectory() && dstArg.endsWith('/')) throw notADirectory('destination exists', dstArg);
   if (dstSt?.isDirectory() || dstArg.endsWith('/')) {
     // Lands inside DST; a missing `DST/` is created (its parent must exist), as locally and rsync.
     if (!dstSt) mustHaveParent(dstGiven);

@@ -100,6 +100,8 @@ describe('hunt-cli: a file into a new DST/ lands as DST/FILE, locally, on push a
       ['d/', 'T/D', 'destination exists and is not a directory', 'T/D'],
       ['d/', 'T/D/', 'destination exists and is not a directory', 'T/D/'],
       ['file1/', 'T/x', 'source ends in / but is not a directory', 'file1/'],
+      // Locally `destination ends in / but is not a directory`; the pull named /abs/.../T/D.
+      ['file1', 'T/D/', 'destination exists and is not a directory', 'T/D/'],
     ];
     for (const [from, to, words, named] of cases) {
       const runs: Array<[string, string[], string]> = [
