@@ -34,7 +34,7 @@
 #include "blit_internal.h"
 
 /* The ABI number blit checks at load (native/src/batch.ts); native-refused.test.ts rewrites it. */
-#define ABI_VERSION 7
+#define ABI_VERSION 8
 
 /* Input record of blit_copy_batch (8-byte aligned, rec_len includes the trailing bytes). */
 struct copy_rec {

@@ -20,7 +20,7 @@
  * SCAN_TOO_SMALL when `out` cannot hold every record, with the bytes needed (f64) in out[0..8]
  * (the caller grows the buffer and calls again).
  *
- * `id` (ABI 7): the scanned directory's own st_dev and st_ino (fstat of the fd the scan read, so
+ * `id` (ABI 8): the scanned directory's own st_dev and st_ino (fstat of the fd the scan read, so
  * the identity of what was listed, not of whatever the path names a moment later), written before
  * the listing; 0, 0 if that fstat fails. The admin walk compares it with the directories on its
  * path to skip a directory that is its own ancestor (a bind mount of a tree inside itself), as

@@ -36,7 +36,7 @@ import { NativeError } from './errors';
 
 export const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 7;
+const ABI_VERSION = 8;
 const COPY_HEADER = 56;
 const WRITE_HEADER = 56;
 const READ_HEADER = 32;
@@ -240,7 +240,7 @@ export interface NativeBatch {
   readonly scan: ScanRecords;
   /**
    * The identity of the directory the last scanDir/scanDirAt read, taken by fstat on the fd it
-   * listed (ABI 7): [st_dev, st_ino], or [0n, 0n] when that fstat failed. Valid until the next
+   * listed (ABI 8): [st_dev, st_ino], or [0n, 0n] when that fstat failed. Valid until the next
    * scan on this thread.
    */
   readonly scanDirId: BigUint64Array;

@@ -66,7 +66,7 @@ describe('native: scanDirAt (a listing opened beneath a directory fd)', () => {
     assert.equal(batch.scanDirAt(rootFd, Buffer.from('.'), RESOLVE), 1, 'the root itself as "."');
   });
 
-  it("tells the listed directory's own st_dev and st_ino (ABI 7), for scanDir and scanDirAt, from the fd it read", () => {
+  it("tells the listed directory's own st_dev and st_ino (ABI 8), for scanDir and scanDirAt, from the fd it read", () => {
     const id = (rel: string): bigint[] => {
       const st = fs.statSync(path.join(t.dir, 'root', rel), { bigint: true });
       return [st.dev, st.ino];
