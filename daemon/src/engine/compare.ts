@@ -74,6 +74,20 @@ export function decideFile(src: Entry, dst: Entry | undefined, opts: CompareOpti
   }
 }
 
+/**
+ * --ignore-existing keeps an existing destination file unread. A move still asks the run's own
+ * check whether it is the source's copy, and removes the source only if so: 'skip' (same by the
+ * quick check or size), 'hash' (the caller compares checksums), 'transfer' (differs: kept).
+ */
+export function decideKept(src: Entry, dst: Entry, opts: CompareOptions): FileDecision {
+  return decideFile(src, dst, { ...opts, ignoreExisting: false });
+}
+
+/** Is `dst` the source's symlink (same target)? --ignore-existing keeps any; a move removes the source only then. */
+export function sameSymlink(src: Entry, dst: Entry | undefined): boolean {
+  return dst?.kind === 'symlink' && dst.linkTarget !== undefined && src.linkTarget !== undefined && dst.linkTarget.equals(src.linkTarget);
+}
+
 /** A symlink needs replacing when missing, of another kind, or pointing elsewhere (bytes). */
 export function symlinkNeedsUpdate(src: Entry, dst: Entry | undefined, opts: CompareOptions): boolean {
   if (dst === undefined) return true;

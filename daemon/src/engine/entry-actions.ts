@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import type { Entry } from './types';
 import { ErrorCodes } from './errors';
-import { decideFile, dirMetaDiffers, fileMetaDiffers, symlinkNeedsUpdate } from './compare';
+import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate } from './compare';
+import { hashFile } from './checksum';
 import { applyFileMetaOnly, writeSymlinkAtomic } from './metadata';
 import { removeIfStaleTemp, tempPathFor } from './atomic';
 import { deleteEntry } from './delete';
@@ -55,7 +56,8 @@ export class EntryActions {
     }
     if (s.kind === 'symlink') {
       if (symlinkNeedsUpdate(s, d, compare)) this.writeSymlink(s, 'update');
-      else removeSourceIfMove(run, s);
+      // --ignore-existing keeps any destination symlink: the source goes only if it is the same one.
+      else if (!compare.ignoreExisting || sameSymlink(s, d)) removeSourceIfMove(run, s);
       return;
     }
     const decision = decideFile(s, d, compare);
@@ -64,11 +66,32 @@ export class EntryActions {
     if (decision !== 'transfer' && !compare.ignoreExisting && fileMetaDiffers(s, d, run.meta.preserveOwner) && !this.fixFileMeta(s)) return;
     if (decision === 'skip') {
       run.summary.filesUnchanged++;
-      // --ignore-existing skips content we never compared: the source is not removed then.
-      if (!compare.ignoreExisting) removeSourceIfMove(run, s);
+      // --ignore-existing skips without comparing: the source goes only if the run's own check
+      // says the destination is its copy (keptIsCopy); one that differs keeps its source.
+      if (!compare.ignoreExisting || this.keptIsCopy(s, d)) removeSourceIfMove(run, s);
       return;
     }
     this.copies.queueFile(s, decision === 'hash' ? 'hash' : 'update');
+  }
+
+  /**
+   * A move under --ignore-existing kept `d` unread: is it the source's copy? The quick check (or
+   * size) of the run's mode, or with --checksum both hashed here (checksum initialised by
+   * execute() for such a run). Not asked in a copy or a dry run (nothing is removed there).
+   */
+  private keptIsCopy(s: Entry, d: Entry): boolean {
+    const run = this.run;
+    if (run.options.mode !== 'move' || run.options.dryRun) return false;
+    const decision = decideKept(s, d, run.options.compare);
+    if (decision !== 'hash') return decision === 'skip';
+    try {
+      const same = hashFile(run.srcAbsOf(s.rel)) === hashFile(join2(run.dstRoot, s.rel));
+      run.stall?.tick('hash');
+      return same;
+    } catch (err) {
+      run.fail(failureOf(err, s.rel, 'cannot compare the kept destination; source kept'));
+      return false;
+    }
   }
 
   /** chmod/chown of a destination file whose content stays. False: failed (recorded). */

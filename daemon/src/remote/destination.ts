@@ -18,7 +18,7 @@ import { scanDir } from '../engine/scan-dir';
 import { failureOf } from '../engine/walk';
 import type { NativeBatch } from '@blit/native';
 import { Filter, readFileNoFollow } from '../engine/filter';
-import { decideFile, dirMetaDiffers, fileMetaDiffers, symlinkNeedsUpdate } from '../engine/compare';
+import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate } from '../engine/compare';
 import { hashFile, initChecksum } from '../engine/checksum';
 import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
@@ -559,7 +559,7 @@ export class Destination {
     if (!symlinkNeedsUpdate(e, d, this.init.options.compare)) {
       // As an unchanged file (unchangedFile): a move removes this source too, as the local one;
       // not one --ignore-existing kept although the destination's differs.
-      if (d?.kind !== 'symlink' || !d.linkTarget?.equals(e.linkTarget ?? Buffer.alloc(0))) return;
+      if (!sameSymlink(e, d)) return;
       if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'symlink', 0);
       if (!this.dryRun) this.init.hooks.linked?.(this.current!.indices[i]!, e.rel);
       return;
@@ -576,10 +576,19 @@ export class Destination {
   }
 
   private createFile(e: Entry, d: Entry | undefined, i: number): void {
-    let decision = decideFile(e, d, this.init.options.compare);
+    const c = this.init.options.compare;
+    // --ignore-existing keeps an existing file unread. A move still asks the run's own check
+    // whether it is the source's copy (decideKept): only then is it reported unchanged (its
+    // source removed); one that differs is counted as kept, as the local engine does.
+    const kept = c.ignoreExisting && d !== undefined;
+    let decision = kept && this.init.options.mode === 'move' && !this.dryRun ? decideKept(e, d, c) : decideFile(e, d, c);
     if (decision === 'hash') {
       const sum = this.current!.checksums?.[i];
       decision = sum && sum.length > 0 && hashFile(this.pathOf(e.rel)) === sum.toString('hex') ? 'skip' : 'transfer';
+    }
+    if (kept && decision === 'transfer') {
+      this.counts.filesUnchanged++;
+      return;
     }
     if (decision === 'skip') {
       // Content kept; a differing mode/owner alone is re-applied (rsync -a), no data, no temp.
