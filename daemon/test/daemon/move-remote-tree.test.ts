@@ -3,7 +3,9 @@
  * symlinks go once in place (created or already the same), the directories the move emptied go
  * deepest first, the root of `SRC/` stays (of `SRC` it goes), an excluded file and its
  * directories stay. Run on the same tree locally, as a push and as a pull against a real blitd;
- * a dry run removes nothing on either side.
+ * a dry run removes nothing on either side. Under --ignore-existing (move-ignore) a source goes
+ * only when its kept destination is known to be its copy (same file by the run's check, same
+ * symlink target); one that differs keeps its source.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -27,37 +29,78 @@ function makeDst(root: string): void {
   fs.symlinkSync('a.txt', path.join(root, 'same'));
 }
 
+/**
+ * --ignore-existing: the destination holds a differing file (other size), a differing symlink and
+ * an identical file; with `checksum` also a same-size same-mtime file of other content (the quick
+ * check cannot tell) and the identical file with another mtime (only the checksum can tell).
+ */
+function makeIgnoredSrc(checksum: boolean): (root: string) => void {
+  return (root) => {
+    writeTree(root, { 'diff.txt': 'source content', 'same.txt': 'same', ...(checksum ? { 'twin.txt': 'twin-src' } : {}) });
+    for (const f of fs.readdirSync(root)) fs.utimesSync(path.join(root, f), 1_700_000_000, 1_700_000_000);
+    fs.symlinkSync('target-src', path.join(root, 'link'));
+  };
+}
+
+function makeIgnoredDst(checksum: boolean): (root: string) => void {
+  return (root) => {
+    writeTree(root, { 'diff.txt': 'destination content', 'same.txt': 'same', ...(checksum ? { 'twin.txt': 'twin-dst' } : {}) });
+    for (const f of fs.readdirSync(root)) fs.utimesSync(path.join(root, f), 1_700_000_000, 1_700_000_000);
+    if (checksum) fs.utimesSync(path.join(root, 'same.txt'), 1_600_000_000, 1_600_000_000);
+    fs.symlinkSync('target-dst', path.join(root, 'link'));
+  };
+}
+
+/** What a test moves: the source tree, what the destination holds first, and what must have landed. */
+interface Trees {
+  src: (root: string) => void;
+  dst: (root: string) => void;
+  /** Checks the push and pull destinations (`landed`: the prefix the moved tree has in them). */
+  landed: (pushed: string, pulled: string, landed: string) => void;
+}
+
+const TREE: Trees = {
+  src: makeTree,
+  dst: makeDst,
+  // Whatever was moved arrived (the copy side is not what this test is about, but nothing is lost).
+  landed: (pushed, pulled, landed) => {
+    assert.equal(fs.readFileSync(path.join(pushed, `${landed}d1/d2/c.txt`), 'utf8'), 'c');
+    assert.equal(fs.readlinkSync(path.join(pulled, `${landed}d1/d2/link`)), '../../a.txt');
+  },
+};
+
 describe('move: push and pull leave the source as a local move does (symlinks, emptied directories)', function () {
   this.timeout(60_000);
   const fx = moduleFixture('blit-move-tree-');
   const exclude = ['--exclude', '*.log'];
 
   /** Moves `<base>/src` (with `slash`) locally, as a push and as a pull; returns each source left. */
-  async function threeWays(slash: string, extra: string[]): Promise<{ local: string[] | null; push: string[] | null; pull: string[] | null }> {
+  async function threeWays(slash: string, extra: string[], trees: Trees = TREE): Promise<{ local: string[] | null; push: string[] | null; pull: string[] | null; said: string[] }> {
     await fx.start();
     const left = (p: string): string[] | null => (fs.existsSync(p) ? listTree(p) : null);
     const local = path.join(fx.dir, 'local');
-    makeTree(path.join(local, 'src'));
-    makeDst(path.join(local, 'dst'));
+    trees.src(path.join(local, 'src'));
+    trees.dst(path.join(local, 'dst'));
+    const said: string[] = [];
     let r = await fx.blit(['move', ...extra, `${local}/src${slash}`, `${local}/dst/`]);
     assert.equal(r.code, 0, r.stderr);
+    said.push(r.stdout);
 
     const push = path.join(fx.dir, 'push');
-    makeTree(path.join(push, 'src'));
-    makeDst(path.join(fx.moduleDir, 'pushed'));
+    trees.src(path.join(push, 'src'));
+    trees.dst(path.join(fx.moduleDir, 'pushed'));
     r = await fx.blit(['move', ...extra, `${push}/src${slash}`, fx.remote('pushed/')]);
     assert.equal(r.code, 0, r.stderr);
+    said.push(r.stdout);
 
     const pulled = path.join(fx.moduleDir, 'tree', 'src');
-    makeTree(pulled);
-    makeDst(path.join(fx.dir, 'pull-dst'));
+    trees.src(pulled);
+    trees.dst(path.join(fx.dir, 'pull-dst'));
     r = await fx.blit(['move', ...extra, fx.remote(`tree/src${slash}`), `${fx.dir}/pull-dst/`]);
     assert.equal(r.code, 0, r.stderr);
-    // Whatever was moved arrived (the copy side is not what this test is about, but nothing is lost).
-    const landed = slash === '/' ? '' : 'src/';
-    assert.equal(fs.readFileSync(path.join(fx.moduleDir, 'pushed', `${landed}d1/d2/c.txt`), 'utf8'), 'c');
-    assert.equal(fs.readlinkSync(path.join(fx.dir, 'pull-dst', `${landed}d1/d2/link`)), '../../a.txt');
-    return { local: left(path.join(local, 'src')), push: left(path.join(push, 'src')), pull: left(pulled) };
+    said.push(r.stdout);
+    trees.landed(path.join(fx.moduleDir, 'pushed'), path.join(fx.dir, 'pull-dst'), slash === '/' ? '' : 'src/');
+    return { local: left(path.join(local, 'src')), push: left(path.join(push, 'src')), pull: left(pulled), said };
   }
 
   it('SRC/ with an excluded file: only the root and the excluded file (with its directory) stay', async () => {
@@ -78,6 +121,33 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
     assert.equal(r.code, 0, r.stderr);
     assert.ok(fs.statSync(fx.moduleDir).isDirectory());
   });
+
+  /** --ignore-existing kept every destination entry as it was; the sources left hold their own content. */
+  const IGNORED = (checksum: boolean): Trees => ({
+    src: makeIgnoredSrc(checksum),
+    dst: makeIgnoredDst(checksum),
+    landed: (pushed, pulled) => {
+      for (const d of [pushed, pulled]) {
+        assert.equal(fs.readFileSync(path.join(d, 'diff.txt'), 'utf8'), 'destination content');
+        assert.equal(fs.readlinkSync(path.join(d, 'link')), 'target-dst');
+      }
+    },
+  });
+
+  for (const checksum of [false, true]) {
+    it(`--ignore-existing${checksum ? ' --checksum' : ''}: a kept destination that differs keeps its source, an identical one's source goes`, async () => {
+      const got = await threeWays('/', ['--ignore-existing', ...(checksum ? ['--checksum'] : [])], IGNORED(checksum));
+      assert.deepEqual(got.local, checksum ? ['diff.txt', 'link', 'twin.txt'] : ['diff.txt', 'link']);
+      assert.deepEqual(got.push, got.local, 'push');
+      assert.deepEqual(got.pull, got.local, 'pull');
+      const local = path.join(fx.dir, 'local', 'src');
+      assert.equal(fs.readFileSync(path.join(local, 'diff.txt'), 'utf8'), 'source content');
+      assert.equal(fs.readlinkSync(path.join(local, 'link')), 'target-src');
+      // Each says so the same way: every kept file counted unchanged, nothing moved, no error.
+      const n = checksum ? 3 : 2;
+      for (const out of got.said) assert.match(out, new RegExp(`moved 0 files \\(0 B\\), ${n} unchanged in`), out);
+    });
+  }
 
   it('a dry-run move removes nothing, pushed or pulled', async () => {
     await fx.start();
