@@ -14,11 +14,17 @@ export interface DataPathResult {
   zeroCopy: boolean;
 }
 
+/** A data stream the daemon accepted, with its token's index in the negotiation (StreamsKept). */
+export interface KeptStream {
+  socket: net.Socket;
+  index: number;
+}
+
 /**
- * Open every stream the negotiation offers (in parallel). Returns the connected sockets; an empty
+ * Open every stream the negotiation offers (in parallel). Returns the accepted ones; an empty
  * list (after a warning event) when none could be opened, so the caller uses gRPC data.
  */
-export async function connectStreams(host: string, n: pb.DataTransferNegotiation__Output, onEvent: EventSink): Promise<net.Socket[]> {
+export async function connectStreams(host: string, n: pb.DataTransferNegotiation__Output, onEvent: EventSink): Promise<KeptStream[]> {
   const count = Math.min(n.streams, Math.floor(n.token.length / TOKEN_BYTES));
   if (n.tcpPort === 0 || count === 0) return [];
   // Wait for each answer as long as the daemon may still accept its token (dataConnectTiming).
@@ -26,12 +32,12 @@ export async function connectStreams(host: string, n: pb.DataTransferNegotiation
   const attempts = await Promise.allSettled(
     Array.from({ length: count }, (_, i) => connectDataStream(host, n.tcpPort, n.token.subarray(i * TOKEN_BYTES, (i + 1) * TOKEN_BYTES), timing)),
   );
-  const sockets = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-  if (sockets.length === 0) {
+  const kept = attempts.flatMap((a, index) => (a.status === 'fulfilled' ? [{ socket: a.value, index }] : []));
+  if (kept.length === 0) {
     const why = attempts[0]?.status === 'rejected' ? (attempts[0].reason as Error).message : 'no stream';
     onEvent({ type: 'warning', message: `TCP data plane unreachable (${why}); sending file data over the gRPC connection instead (slower)` });
   }
-  return sockets;
+  return kept;
 }
 
 export interface DataSendersInit {
@@ -47,7 +53,7 @@ export interface DataSendersInit {
 
 /** Push: send every queued file on the TCP streams, or over gRPC. Resolves when all were sent. */
 export async function startDataSenders(init: DataSendersInit): Promise<DataPathResult> {
-  const sockets = init.forceGrpcData ? [] : await connectStreams(init.host, init.negotiation, init.onEvent);
+  const sockets = init.forceGrpcData ? [] : (await connectStreams(init.host, init.negotiation, init.onEvent)).map((k) => k.socket);
   if (sockets.length > 0) {
     let zeroCopy: boolean[];
     try {

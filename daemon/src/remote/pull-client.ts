@@ -158,9 +158,21 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
   const send = (msg: PullClientMessage): Promise<void> => latch.race(writeMsg(call, msg));
   const streams: Promise<void>[] = [];
   let decided = false;
+  /**
+   * The token indices of the streams this side reads, told to the daemon on the first need or
+   * need_complete (then undefined): it sends on those only, not on one this side gave up on that
+   * it accepted anyway (proto StreamsKept).
+   */
+  let keptToTell: number[] | undefined;
+  const tellKept = (): { streamsKept?: { indices: number[] } } => {
+    if (!keptToTell) return {};
+    const indices = keptToTell;
+    keptToTell = undefined;
+    return { streamsKept: { indices } };
+  };
   const flushNeeds = async (): Promise<void> => {
     if (!decided) return;
-    while (needs.length > 0) await send({ need: { indices: needs.splice(0, NEED_BATCH) } });
+    while (needs.length > 0) await send({ need: { indices: needs.splice(0, NEED_BATCH), ...tellKept() } });
   };
 
   try {
@@ -194,8 +206,9 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         await dest.ready();
         // Streams are connected (and accepted) before the first need: that is how the daemon
         // knows which data path this client took.
-        const sockets = options.forceGrpcData ? [] : await latch.race(connectStreams(src.host, m.negotiation, onEvent));
-        sockets.forEach((s, i) => streams.push(rx.receiveStream(s, i, Buffer.alloc(0)).catch((err) => latch.fail(err))));
+        const kept = options.forceGrpcData ? [] : await latch.race(connectStreams(src.host, m.negotiation, onEvent));
+        kept.forEach((k, i) => streams.push(rx.receiveStream(k.socket, i, Buffer.alloc(0)).catch((err) => latch.fail(err))));
+        keptToTell = kept.map((k) => k.index);
         decided = true;
         await flushNeeds();
       } else if (m.manifest) {
@@ -219,7 +232,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         }
         dest.flush();
         await flushNeeds();
-        await send({ needComplete: { totalFiles: planned.files, totalBytes: planned.bytes } });
+        await send({ needComplete: { totalFiles: planned.files, totalBytes: planned.bytes, ...tellKept() } });
       } else if (m.fileData) {
         const d = m.fileData;
         await latch.race(rx.grpcData({ index: d.index, offset: d.offset, data: d.data, last: d.last }));

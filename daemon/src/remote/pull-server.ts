@@ -14,8 +14,10 @@
  *
  * The client connects the offered TCP streams (and waits for the daemon's accept byte) before it
  * sends its first need, so at the first need the daemon knows which path the client took: the
- * accepted streams, or gRPC when none was accepted. Reads stay inside ctx.resolvePath(module,
- * path, {forWrite: false}); the walk never follows a symlink.
+ * streams the client says it kept (StreamsKept, on its first need or need_complete), or gRPC when
+ * it kept none. A client that does not say (older than StreamsKept): the accepted streams still
+ * open, or gRPC when none is. Reads stay inside ctx.resolvePath(module, path, {forWrite: false});
+ * the walk never follows a symlink.
  */
 import type * as net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
@@ -49,7 +51,8 @@ class PullSession {
   private readonly started = Date.now();
   private job: Job | undefined;
   private listener: DataListener | undefined;
-  private readonly accepted: net.Socket[] = [];
+  /** Accepted data streams by token index, until the first need picks the ones to send on. */
+  private readonly accepted = new Map<number, net.Socket>();
   /** Pins a file's directory as a sender takes it (set in run(): ManifestSource.take). */
   private take: (f: OutgoingFile) => boolean = () => true;
   private readonly queue = new SendQueue((f) => this.take(f));
@@ -80,7 +83,7 @@ class PullSession {
       this.latch.unwatch();
       this.queue.close();
       this.listener?.close();
-      for (const s of this.accepted) s.destroy();
+      for (const s of this.accepted.values()) s.destroy();
       this.source?.close();
     }
   }
@@ -135,17 +138,18 @@ class PullSession {
         tokenTtlMs: this.settings.tokenTtlMs,
         ...(this.settings.pinned ? { pinned: this.settings.pinned } : {}),
         log: this.ctx.log,
-        onStream: (socket) => {
+        onStream: (socket, index) => {
           if (this.senders) {
             socket.destroy(); // too late: the data path was already chosen
             return;
           }
-          this.accepted.push(socket);
+          this.accepted.set(index, socket);
           // A client that gave up waiting for the accept byte closes the socket: forget it, so
-          // the data path chosen at the first need matches the streams the client kept.
+          // the data path chosen at the first need matches the streams the client kept (an
+          // older client's only word on it; a close that arrives with the first need is missed:
+          // StreamsKept).
           socket.once('close', () => {
-            const i = this.accepted.indexOf(socket);
-            if (!this.senders && i >= 0) this.accepted.splice(i, 1);
+            if (!this.senders && this.accepted.get(index) === socket) this.accepted.delete(index);
           });
           // Read (so a close is noticed); the client sends nothing after its hello.
           socket.on('data', () => {
@@ -222,7 +226,7 @@ class PullSession {
         remover.add(m.committed.indices, m.committed.symlinks);
         continue;
       }
-      if (m.need || m.needComplete) this.startSenders(hooks, job.signal);
+      if (m.need || m.needComplete) this.startSenders(hooks, job.signal, (m.need ?? m.needComplete)!.streamsKept?.indices);
       if (m.need) {
         for (const i of m.need.indices) this.queue.push(source.fileFor(i));
       } else if (m.needComplete) {
@@ -253,12 +257,22 @@ class PullSession {
     this.call.end();
   }
 
-  /** At the first need: TCP when the client's streams were accepted, gRPC otherwise. */
-  private startSenders(hooks: SenderHooks, signal: AbortSignal): void {
+  /**
+   * At the first need: TCP on the streams the client kept (`kept`: token indices; undefined from
+   * an older client: every accepted stream still open), gRPC when there are none. An accepted
+   * stream the client did not keep is closed: a sender on it would fail the pull (EPIPE) after
+   * writing files the client never reads.
+   */
+  private startSenders(hooks: SenderHooks, signal: AbortSignal, kept: number[] | undefined): void {
     if (this.senders) return;
-    if (this.accepted.length > 0) {
+    const use: net.Socket[] = [];
+    for (const [i, s] of this.accepted) {
+      if (kept === undefined || kept.includes(i)) use.push(s);
+      else s.destroy();
+    }
+    if (use.length > 0) {
       this.tcp = true;
-      this.senders = Promise.all(this.accepted.map((s) => sendOnStreamZeroCopy(s, this.queue, hooks, signal))).then((z) => {
+      this.senders = Promise.all(use.map((s) => sendOnStreamZeroCopy(s, this.queue, hooks, signal))).then((z) => {
         this.zeroCopy = z.some((x) => x);
       });
     } else {

@@ -8,7 +8,10 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import type * as net from 'node:net';
+import { manifestEntries } from '../../src/remote/convert';
+import { FrameDecoder } from '../../src/remote/dataplane';
+import { runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
 import {
   assertSameTree,
   fileEntry,
@@ -18,6 +21,7 @@ import {
   makeSourceTree,
   openDataStream,
   rawExchange,
+  rawPull,
   rawPush,
   tempFilesIn,
   type RawPush,
@@ -284,6 +288,137 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
     }
     assert.equal(fs.readFileSync(path.join(moduleDir, 'dropped', 'f'), 'utf8'), '0123456789');
     assert.deepEqual(tempFilesIn(moduleDir), []);
+  });
+
+  // pull-kept: the pull side of the case above. A client that gave up waiting for an accept byte
+  // drops a stream blitd may accept anyway. Before StreamsKept, blitd sent on every accepted
+  // stream still open at the first need: when the close arrived together with that need, the
+  // sender on the dead stream failed the pull (EPIPE/ECONNRESET) or lost the files it wrote.
+  describe('pull: a stream the client dropped after blitd accepted it', () => {
+    const files: Record<string, Buffer> = { 'big.bin': crypto.randomBytes(3 << 20) };
+    for (let i = 0; i < 40; i++) files[`sub/f${i}.bin`] = crypto.randomBytes(1000 + i * 7919);
+
+    before(() => writeTree(path.join(moduleDir, 'pull-kept'), files));
+
+    interface Pulled {
+      received: Map<string, Buffer>;
+      /** Files that came on the data streams (the rest over gRPC). */
+      onStreams: number;
+      errors: string[];
+    }
+
+    /**
+     * A raw pull of `pull-kept/` that connects every offered stream, then, with blitd stopped,
+     * closes the streams `drop` names and sends its need (saying `kept` when given) and
+     * need_complete, so that blitd reads the closes and the need in one go when it resumes.
+     */
+    async function pullDropping(drop: (streams: number) => number[], kept: ((streams: number) => number[]) | undefined): Promise<Pulled> {
+      const p = await rawPull(daemon.port, 'default', 'pull-kept/', 'MODE_COPY', { forceGrpcData: false });
+      const sockets: net.Socket[] = [];
+      const out: Pulled = { received: new Map(), onStreams: 0, errors: [] };
+      try {
+        const rels = new Map<number, string>();
+        let neg;
+        let index = 0;
+        for (;;) {
+          const m = await p.next();
+          assert.ok(m, 'the call ended before manifest_complete');
+          assert.ok(!m.error, m.error?.message);
+          if (m.negotiation) neg = m.negotiation;
+          if (m.manifest) for (const e of manifestEntries(m.manifest)) if (e.entry.kind === 'file') rels.set(index++, e.entry.rel.toString()); else index++;
+          if (m.manifestComplete) break;
+        }
+        assert.ok(neg && neg.tcpPort > 0 && neg.streams >= 2, 'two or more streams offered');
+        const n = neg.streams;
+        const ended: Promise<void>[] = [];
+        for (let i = 0; i < n; i++) {
+          const s = await openDataStream(neg.tcpPort, neg.token.subarray(i * 32, (i + 1) * 32));
+          sockets.push(s);
+          if (drop(n).includes(i)) continue;
+          let cur: Buffer[] = [];
+          const decoder = new FrameDecoder({
+            fileStart: () => (cur = []),
+            data: (_i, chunk) => cur.push(Buffer.from(chunk)),
+            fileEnd: (fi) => {
+              out.received.set(rels.get(fi)!, Buffer.concat(cur));
+              out.onStreams++;
+            },
+            fileError: (fi, code, reason) => out.errors.push(`${rels.get(fi)}: ${code} ${reason}`),
+            streamEnd: () => undefined,
+          });
+          ended.push(new Promise((resolve, reject) => {
+            s.on('data', (d: Buffer) => decoder.push(d));
+            s.on('close', () => (decoder.streamEnded ? resolve() : reject(new Error(`data stream ${i} closed before STREAM_END`))));
+          }));
+        }
+        const pid = daemon.proc.pid!;
+        process.kill(pid, 'SIGSTOP');
+        try {
+          for (const i of drop(n)) {
+            const gone = new Promise<void>((r) => sockets[i]!.once('close', () => r()));
+            sockets[i]!.destroy();
+            await gone;
+          }
+          const streamsKept = kept ? { streamsKept: { indices: kept(n) } } : {};
+          p.send({ need: { indices: [...rels.keys()], ...streamsKept } });
+          p.send({ needComplete: { totalFiles: rels.size, totalBytes: 0 } });
+          // Lets grpc-js hand both messages to the kernel: blitd then reads them with the closes.
+          await new Promise((r) => setTimeout(r, 300));
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+        for (;;) {
+          const m = await p.next();
+          if (!m) {
+            out.errors.push('the call ended before data_complete');
+            break;
+          }
+          if (m.error) out.errors.push(`${m.error.code}: ${m.error.message}`);
+          if (m.fileFailure) out.errors.push(`${m.fileFailure.path.toString()}: ${m.fileFailure.code} ${m.fileFailure.reason}`);
+          if (m.fileData) {
+            const rel = rels.get(m.fileData.index)!;
+            out.received.set(rel, Buffer.concat([out.received.get(rel) ?? Buffer.alloc(0), m.fileData.data]));
+          }
+          if (m.dataComplete) break;
+        }
+        if (out.errors.length === 0) {
+          for (const s of sockets) s.end();
+          await Promise.all(ended);
+          p.send({ done: true });
+          for (const m of await p.rest()) if (m.error) out.errors.push(`${m.error.code}: ${m.error.message}`);
+        }
+      } finally {
+        for (const s of sockets) s.destroy();
+        p.close();
+      }
+      return out;
+    }
+
+    function assertEveryFile(got: Pulled): void {
+      assert.deepEqual(got.errors, []);
+      assert.deepEqual([...got.received.keys()].sort(), Object.keys(files).sort());
+      for (const [rel, data] of Object.entries(files)) assert.ok(got.received.get(rel)!.equals(data), `${rel}: bytes differ`);
+    }
+
+    it('the client says it kept stream 0: blitd sends on it alone, every file arrives byte-exact', async () => {
+      const got = await pullDropping((n) => Array.from({ length: n - 1 }, (_, i) => i + 1), () => [0]);
+      assertEveryFile(got);
+      assert.equal(got.onStreams, Object.keys(files).length, 'every file on the kept stream');
+    });
+
+    it('the client kept none (its gRPC fallback): blitd sends over gRPC, every file arrives', async () => {
+      const got = await pullDropping((n) => Array.from({ length: n }, (_, i) => i), () => []);
+      assertEveryFile(got);
+      assert.equal(got.onStreams, 0);
+    });
+
+    it('an older client that does not say which streams it kept: blitd sends on every accepted stream', async () => {
+      const got = await pullDropping(() => [], undefined);
+      assertEveryFile(got);
+      assert.equal(got.onStreams, Object.keys(files).length);
+    });
+
+    after(() => assert.doesNotMatch(daemon.stderr(), /pull failed/));
   });
 
   it('gRPC data: a file left without its last chunk is failed and dropped at data_complete', async () => {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as native from '@blit/native';
-import { PROTOCOL_VERSION, type FileEntry, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
+import { PROTOCOL_VERSION, type FileEntry, type PullClientMessage, type PullServerMessage__Output, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { messageReader } from '../../src/remote/call-io';
 import { FrameType, frameHeader } from '../../src/remote/dataplane';
@@ -173,6 +173,45 @@ export async function rawPush(port: number, module: string, destPath: string | B
         if (!m) return undefined;
         if (m.error) return { code: m.error.code, message: m.error.message };
       }
+    },
+    close: () => {
+      call.cancel();
+      conn.close();
+    },
+  };
+}
+
+export interface RawPull {
+  send(m: PullClientMessage): void;
+  next(): Promise<PullServerMessage__Output | undefined>;
+  /** Every message up to the end of the call. */
+  rest(): Promise<PullServerMessage__Output[]>;
+  close(): void;
+}
+
+/** A raw Pull session (header sent); data over gRPC unless `forceGrpcData` is false. */
+export async function rawPull(port: number, module: string, rel: string, mode: 'MODE_MOVE' | 'MODE_COPY', opts: { forceGrpcData?: boolean } = {}): Promise<RawPull> {
+  const conn = await connectDaemon({ host: '127.0.0.1', port });
+  const call = conn.client.Pull();
+  // The reader the client and daemon use; a call error counts as the end (the tests look at the
+  // RemoteError messages the daemon sent before it, not at the gRPC status).
+  const read = messageReader<PullServerMessage__Output>(call);
+  const next = (): Promise<PullServerMessage__Output | undefined> => read().catch(() => undefined);
+  call.write({
+    header: {
+      protocolVersion: PROTOCOL_VERSION,
+      module,
+      path: Buffer.from(rel),
+      options: { mode, compare: 'COMPARE_DEFAULT', filter: { excludes: [], includes: [] }, forceGrpcData: opts.forceGrpcData ?? true },
+    },
+  });
+  return {
+    send: (m) => call.write(m),
+    next,
+    rest: async () => {
+      const out: PullServerMessage__Output[] = [];
+      for (let m = await next(); m; m = await next()) out.push(m);
+      return out;
     },
     close: () => {
       call.cancel();

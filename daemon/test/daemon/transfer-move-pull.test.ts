@@ -7,49 +7,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROTOCOL_VERSION, type PullClientMessage, type PullServerMessage__Output } from '@blit/proto';
-import { messageReader } from '../../src/remote/call-io';
-import { connectDaemon } from '../../src/remote/grpc-client';
+import type { PullServerMessage__Output } from '@blit/proto';
 import { manifestEntries } from '../../src/remote/convert';
 import { startDaemon, tempDir, writeConfig, writeTree, type Daemon } from './harness';
-
-interface RawPull {
-  send(m: PullClientMessage): void;
-  next(): Promise<PullServerMessage__Output | undefined>;
-  /** Every message up to the end of the call. */
-  rest(): Promise<PullServerMessage__Output[]>;
-  close(): void;
-}
-
-async function rawPull(port: number, module: string, rel: string, mode: 'MODE_MOVE' | 'MODE_COPY'): Promise<RawPull> {
-  const conn = await connectDaemon({ host: '127.0.0.1', port });
-  const call = conn.client.Pull();
-  // The reader the client and daemon use; a call error counts as the end (the tests look at the
-  // RemoteError messages the daemon sent before it, not at the gRPC status).
-  const read = messageReader<PullServerMessage__Output>(call);
-  const next = (): Promise<PullServerMessage__Output | undefined> => read().catch(() => undefined);
-  call.write({
-    header: {
-      protocolVersion: PROTOCOL_VERSION,
-      module,
-      path: Buffer.from(rel),
-      options: { mode, compare: 'COMPARE_DEFAULT', filter: { excludes: [], includes: [] }, forceGrpcData: true },
-    },
-  });
-  return {
-    send: (m) => call.write(m),
-    next,
-    rest: async () => {
-      const out: PullServerMessage__Output[] = [];
-      for (let m = await next(); m; m = await next()) out.push(m);
-      return out;
-    },
-    close: () => {
-      call.cancel();
-      conn.close();
-    },
-  };
-}
+import { rawPull, type RawPull } from './transfer-helpers';
 
 /** Reads up to manifest_complete; returns manifest paths by index. */
 async function readManifest(p: RawPull): Promise<string[]> {

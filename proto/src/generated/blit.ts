@@ -51,6 +51,7 @@ import type { SkippedBatch as _blit_v1_SkippedBatch, SkippedBatch__Output as _bl
 import type { SkippedEntry as _blit_v1_SkippedEntry, SkippedEntry__Output as _blit_v1_SkippedEntry__Output } from './blit/v1/SkippedEntry';
 import type { StartTransferRequest as _blit_v1_StartTransferRequest, StartTransferRequest__Output as _blit_v1_StartTransferRequest__Output } from './blit/v1/StartTransferRequest';
 import type { StartTransferResponse as _blit_v1_StartTransferResponse, StartTransferResponse__Output as _blit_v1_StartTransferResponse__Output } from './blit/v1/StartTransferResponse';
+import type { StreamsKept as _blit_v1_StreamsKept, StreamsKept__Output as _blit_v1_StreamsKept__Output } from './blit/v1/StreamsKept';
 import type { TransferOptions as _blit_v1_TransferOptions, TransferOptions__Output as _blit_v1_TransferOptions__Output } from './blit/v1/TransferOptions';
 import type { WatchJobsRequest as _blit_v1_WatchJobsRequest, WatchJobsRequest__Output as _blit_v1_WatchJobsRequest__Output } from './blit/v1/WatchJobsRequest';
 
@@ -115,6 +116,7 @@ export interface ProtoGrpcType {
       SkippedEntry: MessageTypeDefinition<_blit_v1_SkippedEntry, _blit_v1_SkippedEntry__Output>
       StartTransferRequest: MessageTypeDefinition<_blit_v1_StartTransferRequest, _blit_v1_StartTransferRequest__Output>
       StartTransferResponse: MessageTypeDefinition<_blit_v1_StartTransferResponse, _blit_v1_StartTransferResponse__Output>
+      StreamsKept: MessageTypeDefinition<_blit_v1_StreamsKept, _blit_v1_StreamsKept__Output>
       TransferMode: EnumTypeDefinition
       TransferOptions: MessageTypeDefinition<_blit_v1_TransferOptions, _blit_v1_TransferOptions__Output>
       WatchJobsRequest: MessageTypeDefinition<_blit_v1_WatchJobsRequest, _blit_v1_WatchJobsRequest__Output>

@@ -286,6 +286,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "uint64",
                   "id": 1
+                },
+                "streamsKept": {
+                  "type": "StreamsKept",
+                  "id": 2
                 }
               }
             },
@@ -298,6 +302,19 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                 "totalBytes": {
                   "type": "uint64",
                   "id": 2
+                },
+                "streamsKept": {
+                  "type": "StreamsKept",
+                  "id": 3
+                }
+              }
+            },
+            "StreamsKept": {
+              "fields": {
+                "indices": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 1
                 }
               }
             },

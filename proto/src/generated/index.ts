@@ -54,6 +54,7 @@ export * from './blit/v1/SkippedBatch';
 export * from './blit/v1/SkippedEntry';
 export * from './blit/v1/StartTransferRequest';
 export * from './blit/v1/StartTransferResponse';
+export * from './blit/v1/StreamsKept';
 export * from './blit/v1/TransferMode';
 export * from './blit/v1/TransferOptions';
 export * from './blit/v1/WatchJobsRequest';

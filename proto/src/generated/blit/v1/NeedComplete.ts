@@ -1,13 +1,16 @@
 // Original file: blit.proto
 
+import type { StreamsKept as _blit_v1_StreamsKept, StreamsKept__Output as _blit_v1_StreamsKept__Output } from '../../blit/v1/StreamsKept';
 import type { Long } from '@grpc/proto-loader';
 
 export interface NeedComplete {
   'totalFiles'?: (number | string | Long);
   'totalBytes'?: (number | string | Long);
+  'streamsKept'?: (_blit_v1_StreamsKept | null);
 }
 
 export interface NeedComplete__Output {
   'totalFiles': (number);
   'totalBytes': (number);
+  'streamsKept': (_blit_v1_StreamsKept__Output | null);
 }
