@@ -11,6 +11,8 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v rg >/dev/null || need_apt+=(ripgrep)
 # A CLI test stops blit at a syscall under strace to change a file mid-copy deterministically.
 command -v strace >/dev/null || need_apt+=(strace)
+# A data-plane test drops a port's packets silently (a firewall's DROP) with an nft rule on loopback.
+command -v nft >/dev/null || need_apt+=(nftables)
 [ -e /usr/include/krb5.h ] || [ -e /usr/include/krb5/krb5.h ] || need_apt+=(libkrb5-dev)
 apt_install_missing ${need_apt[@]+"${need_apt[@]}"}
 

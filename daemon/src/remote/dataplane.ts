@@ -45,7 +45,15 @@ export const ACK_ACCEPTED = 0x01;
 export const HEADER_BYTES = 17;
 export const MAX_DATA_PAYLOAD = 16 * 1024 * 1024;
 export const MAX_ERROR_PAYLOAD = 64 * 1024;
-/** How long a client waits for the TCP connect of a data stream before falling back to gRPC data. */
+/**
+ * How long a client waits for the TCP connect of a data stream before falling back to gRPC data:
+ * a port that drops packets silently (a firewall's DROP) answers no SYN, and only this deadline
+ * ends the wait. Apart from the wait for the accept byte (ANSWER_MARGIN_MS), because the
+ * handshake is the kernel's (blitd's listen backlog): a busy or stopped blitd does not delay it.
+ * 2 s: Linux sends the first SYN again after 1 s (initial RTO, RFC 6298), so one lost SYN still
+ * connects; more than that is a path that drops packets, not a busy daemon. Tested with an nft
+ * DROP on loopback (dataplane-syn-drop.test.ts: the fallback warning names these 2000 ms).
+ */
 export const CONNECT_TIMEOUT_MS = 2000;
 export const DEFAULT_TOKEN_TTL_MS = 5000;
 /**
@@ -347,10 +355,10 @@ export interface DataConnectTiming {
  * How long to wait for a stream offered with tokens valid for `tokenTtlMs` (0: not said): the
  * token's life and ANSWER_MARGIN_MS, but never more than DEFAULT_BUSY_TIMEOUT_MS (the wait for a
  * busy blitd's gRPC answer): with a configured TTL of up to 600 s, a middlebox that drops the data
- * port's packets after the connect held the gRPC fallback back for up to 10 min. The cap is safe
- * on a push: blitd drops an accepted stream the client closed before its first byte
- * (data-receiver.ts droppedUnused). On a pull it fails the pull still (TODO "Pull, daemon side"),
- * now also when TTL > 29 s and the accept byte takes > 30 s: as rare as the 1 s case it already had.
+ * port's packets after the connect held the gRPC fallback back for up to 10 min. The cap is safe:
+ * on a push blitd drops an accepted stream the client closed before its first byte
+ * (data-receiver.ts droppedUnused); on a pull the client names the streams it kept in its first
+ * need (proto StreamsKept) and blitd sends on those only.
  */
 export function dataConnectTiming(tokenTtlMs: number): DataConnectTiming {
   const ttl = tokenTtlMs > 0 ? Math.min(tokenTtlMs, 600_000) : DEFAULT_TOKEN_TTL_MS;

@@ -15,11 +15,10 @@
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { runBlit, startDaemon, tempDir, writeTree, type RunResult } from './harness';
 import { CLI_ENV } from './module-fixture';
-import { assertSameTree, jsonSummary, rawPush, tempFilesIn, type RawPush } from './transfer-helpers';
+import { assertSameTree, freePort, jsonSummary, rawPush, tempFilesIn, type RawPush } from './transfer-helpers';
 import { readOr } from '../strace-stops';
 import { needStrace } from '../need-strace';
 
@@ -191,7 +190,7 @@ describe('admin verbs against a blitd too busy to answer for longer than the con
       await daemon.stop();
       tmp.cleanup();
     }
-    const closed = await closedPort();
+    const closed = await freePort();
     const r = await runBlit(['ls', `127.0.0.1:${closed}:/default/`], { env: CLI_ENV });
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${closed}: ECONNREFUSED \\[Unreachable\\]`));
@@ -225,11 +224,3 @@ describe('blitd serving more than 10 transfers at once (busy-admin)', () => {
   });
 });
 
-function closedPort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}

@@ -6,20 +6,10 @@
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { runBlit, runBlitd, startDaemon, tempDir, writeTree, type Daemon } from './harness';
-import { fileEntry, jsonSummary, openDataStream, rawExchange, rawPush, tempFilesIn } from './transfer-helpers';
+import { fileEntry, freePort, jsonSummary, openDataStream, rawExchange, rawPush, tempFilesIn } from './transfer-helpers';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const hello = (token: Buffer): Buffer => Buffer.concat([Buffer.from('BLITDATA'), Buffer.from([1]), token]);
 

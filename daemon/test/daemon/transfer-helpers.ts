@@ -244,6 +244,17 @@ export function rawExchange(port: number, bytes: Buffer, host = '127.0.0.1', tim
   });
 }
 
+/** A loopback TCP port nothing listens on right now (listened on, then closed). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /** Open a data stream with a valid token; resolves with the socket once the daemon accepted it. */
 export function openDataStream(port: number, token: Buffer): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
