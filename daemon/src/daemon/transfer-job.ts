@@ -60,11 +60,15 @@ export function jobEventSink(job: Job, log: Logger): EventSink {
         inFlight.delete(ev.rel.toString('hex'));
         publish();
         break;
-      case 'fileError':
-        for (const [k, rel] of inFlight) if (displayPath(rel) === ev.failure.path) inFlight.delete(k);
-        publish();
+      case 'fileError': {
+        // Most failures are small files never in flight: only a change is published (each
+        // publish builds a snapshot for the watchers; a run can fail file after file).
+        let gone = false;
+        for (const [k, rel] of inFlight) if (displayPath(rel) === ev.failure.path) gone = inFlight.delete(k);
+        if (gone) publish();
         job.fileFailed(ev.failure);
         break;
+      }
       case 'warning':
         log.warn('transfer warning', { job: job.id, warning: ev.message });
         break;

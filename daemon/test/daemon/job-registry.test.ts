@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import type * as pb from '@blit/proto';
 import { Jobs } from '../../src/daemon/jobs';
 import { watchJobs, WATCH_PROGRESS_INTERVAL_MS } from '../../src/daemon/jobs-rpc';
+import { silentLogger } from '../../src/daemon/logger';
+import { jobEventSink } from '../../src/daemon/transfer-job';
 import { BlitError } from '../../src/engine/errors';
 import type { TransferSummary } from '../../src/engine/types';
 
@@ -160,5 +162,25 @@ describe('job registry', () => {
     job.succeed(summary());
     job.setInFlight([Buffer.from('late.bin')]);
     assert.deepEqual(jobs.get(job.id)!.inFlight, [], 'a finished job has nothing in flight');
+  });
+  it('a failed file that was never in flight changes no in-flight set: no snapshot built for it, the failure told once', () => {
+    // setInFlight tells the watchers (a coalesced progress change, with a snapshot built): a run
+    // failing 100k small files must not build 100k more for files that were never in flight.
+    const jobs = new Jobs({ shutdown: new AbortController().signal });
+    const job = jobs.create('push', 'failures');
+    const sink = jobEventSink(job, silentLogger);
+    const changes: string[] = [];
+    jobs.subscribe((c) => changes.push(`${c.type}:${c.job.inFlight.map((b) => b.toString()).join(',')}`));
+    sink({ type: 'fileStart', rel: Buffer.from('big/huge.bin'), size: 8 << 20 });
+    for (let i = 0; i < 3; i++) sink({ type: 'fileError', failure: { path: `small${i}`, code: 'IoError', reason: 'x' } });
+    sink({ type: 'fileError', failure: { path: 'big/huge.bin', code: 'IoError', reason: 'x' } });
+    assert.deepEqual(changes, [
+      'progress:big/huge.bin',
+      'failure:big/huge.bin',
+      'failure:big/huge.bin',
+      'failure:big/huge.bin',
+      'progress:',
+      'failure:',
+    ]);
   });
 });
