@@ -143,6 +143,12 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
   const pending: TreeItem[] = [];
   /** With onLoop: the identity of each directory on the current path -> its rel. */
   const onPath = new Map<string, Buffer>();
+  /** A held directory (acquired for its listing) is done with: beneath the module, its fd goes. */
+  const letGo = (rel: Buffer): void => {
+    if (!b) return;
+    b.anchor.release(full(rel));
+    b.anchor.forget(full(rel));
+  };
   const enter = async (item: TreeItem): Promise<void> => {
     let children: Child[] = [];
     let dirPath: Buffer | undefined;
@@ -169,10 +175,7 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
     }
     const ancestor = id === undefined ? undefined : onPath.get(id);
     if (ancestor !== undefined) {
-      if (b && dirPath) {
-        b.anchor.release(full(item.rel));
-        b.anchor.forget(full(item.rel));
-      }
+      if (dirPath) letGo(item.rel);
       opts.onLoop!(item.rel, ancestor);
       return;
     }
@@ -190,10 +193,7 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
       stack.pop();
       if (top.id !== undefined) onPath.delete(top.id);
       // Its children are done (each was used before the walk went on): release its fd.
-      if (b && top.dirPath) {
-        b.anchor.release(full(top.item.rel));
-        b.anchor.forget(full(top.item.rel));
-      }
+      if (top.dirPath) letGo(top.item.rel);
       if (opts.postOrder) yield top.item;
       continue;
     }
