@@ -1,6 +1,6 @@
 /**
  * rsync path semantics and the fatal checks that happen before anything is touched:
- * - `SRC/` (trailing slash) copies the contents of SRC into DST.
+ * - `SRC/` (trailing slash), `SRC/.` and `.` copy the contents of SRC into DST (paths.ts namesContents).
  * - `SRC` (directory, no slash) always lands as `DST/basename(SRC)`, as in rsync: when DST does
  *   not exist it is created first (its parent must exist). Creating SRC *as* DST instead would make
  *   a second identical run nest a copy at DST/SRC.
@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlitError, ErrorCodes, fromErrno, notADirectory } from './errors';
-import { isSameOrInside } from './paths';
+import { isSameOrInside, namesContents } from './paths';
 import type { TransferMode } from './types';
 
 export interface Endpoints {
@@ -72,7 +72,7 @@ function realpathLoose(p: string): string {
 export function resolveEndpoints(srcArg: string, dstArg: string, mode: TransferMode, mkpath = false): Endpoints {
   if (srcArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty source path' });
   if (dstArg === '') throw new BlitError({ code: ErrorCodes.Usage, message: 'empty destination path' });
-  const contentsOnly = srcArg.endsWith('/');
+  const contentsOnly = namesContents(srcArg);
   const srcAbs = path.resolve(srcArg);
   // With a trailing slash the user means "the directory", so a symlink to a directory is followed.
   const srcSt = contentsOnly ? statOrNull(srcAbs) : lstatOrNull(srcAbs);

@@ -63,6 +63,14 @@ export function stripTrailingSlash(p: Buffer): Buffer {
 }
 
 /**
+ * rsync's rule for a source argument: `SRC/`, `SRC/.` and `.` name a directory's contents (they
+ * land in DST itself and a move keeps the directory); `SRC` names the directory itself.
+ */
+export function namesContents(arg: string): boolean {
+  return arg.endsWith('/') || arg === '.' || arg.endsWith('/.');
+}
+
+/**
  * Display form: valid UTF-8 is kept, every byte of an invalid sequence becomes \xNN, and a
  * backslash is doubled so the form stays unambiguous.
  */

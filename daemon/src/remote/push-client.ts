@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter, filesFromList } from '../engine/filter';
-import { displayPath } from '../engine/paths';
+import { displayPath, namesContents } from '../engine/paths';
 import { removeEmptiedDirs } from '../engine/move-finalise';
 import { skippedWarning } from '../engine/walk';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
@@ -151,7 +151,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     await Promise.all(moveRemovals);
     // As the local move (tree-run.ts): the source directories now empty go, deepest first, the
     // root of `SRC/` kept; one still holding something (excluded, failed, changed) stays.
-    if (move && source.isDir) removeEmptiedDirs(source.dirRels(), srcArg.endsWith('/'), (rel) => source.rmdir(rel));
+    if (move && source.isDir) removeEmptiedDirs(source.dirRels(), namesContents(srcArg), (rel) => source.rmdir(rel));
     call.end();
     // The daemon reports failures it saw; the source adds its own (and the exact reason when the
     // daemon only knows that a file stopped short).

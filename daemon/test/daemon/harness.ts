@@ -134,7 +134,7 @@ export function processSnapshot(pid: number): string {
 }
 
 /** Runs the blit CLI to completion (stdin is not a terminal; perf history off unless opts.env says). */
-export function runBlit(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function runBlit(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
   return runNode(BLIT, args, opts);
 }
 

@@ -8,8 +8,8 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listTree, writeTree } from './harness';
-import { moduleFixture } from './module-fixture';
+import { listTree, runBlit, writeTree } from './harness';
+import { CLI_ENV, moduleFixture } from './module-fixture';
 
 describe('hunt-cli: a file into a new DST/ lands as DST/FILE, locally, on push and on pull', function () {
   this.timeout(60_000);
@@ -121,5 +121,44 @@ describe('hunt-cli: a file into a new DST/ lands as DST/FILE, locally, on push a
         }
       }
     }
+  });
+
+  // rsync's rule: `SRC/.` and `.` name the contents, as `SRC/` does. Locally `copy d/. NEW`
+  // landed as NEW/d (path.resolve dropped the '.', then the basename was taken) and `move d/.`
+  // removed d itself; push and pull already followed rsync. Compared with rsync -a, side by side.
+  it('SRC/. and . copy the contents like SRC/, locally, on push and on pull, and a move keeps SRC', async () => {
+    await fx.start();
+    const tree = { 'd/sub/f': 'f', 'd/g': 'g' };
+    const src = path.join(fx.dir, 'src');
+    const out = path.join(fx.dir, 'out');
+    fs.mkdirSync(out);
+    writeTree(src, tree);
+    writeTree(path.join(fx.moduleDir, 'src'), tree);
+    const rs = spawnSync('rsync', ['-a', `${src}/d/.`, path.join(out, 'rsync')], { encoding: 'utf8' });
+    assert.equal(rs.status, 0, rs.stderr);
+    const want = listTree(path.join(out, 'rsync'));
+    assert.deepEqual(want, ['g', 'sub', 'sub/f']);
+    const runs: Array<[string, string[], string, string?]> = [
+      ['local d/.', ['copy', `${src}/d/.`, path.join(out, 'local')], path.join(out, 'local')],
+      ['push d/.', ['copy', `${src}/d/.`, fx.remote('push')], path.join(fx.moduleDir, 'push')],
+      ['pull d/.', ['copy', fx.remote('src/d/.'), path.join(out, 'pull')], path.join(out, 'pull')],
+      ['local .', ['copy', '.', path.join(out, 'dot')], path.join(out, 'dot'), path.join(src, 'd')],
+      ['push .', ['copy', '.', fx.remote('pushdot')], path.join(fx.moduleDir, 'pushdot'), path.join(src, 'd')],
+    ];
+    for (const [name, args, where, cwd] of runs) {
+      const r = await runBlit(args, { env: CLI_ENV, cwd: cwd ?? fx.dir });
+      assert.equal(r.code, 0, `${name}: exit ${r.code}\n${r.stderr}`);
+      assert.deepEqual(listTree(where), want, name);
+    }
+    // move d/.: the contents go, d itself stays (as move d/ does), locally and on push.
+    for (const side of ['local', 'push']) {
+      writeTree(src, tree);
+      const r = await fx.blit(['move', `${src}/d/.`, side === 'local' ? path.join(out, 'mv') : fx.remote('mv')]);
+      assert.equal(r.code, 0, `${side} move: ${r.stderr}`);
+      assert.deepEqual(listTree(path.join(src, 'd')), [], `${side} move d/. keeps d, empty`);
+    }
+    const pm = await fx.blit(['move', fx.remote('src/d/.'), path.join(out, 'pmv')]);
+    assert.equal(pm.code, 0, pm.stderr);
+    assert.deepEqual(listTree(path.join(fx.moduleDir, 'src/d')), [], 'pull move d/. keeps d, empty');
   });
 });
