@@ -63,6 +63,8 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
   let dataPath: Promise<DataPathResult> | undefined;
   const moveRemovals: Promise<void>[] = [];
   const move = options.mode === 'move' && !options.dryRun;
+  /** move: this blitd syncs a symlink before its item (an older one does not: its symlinks stay). */
+  let removeLinks = false;
 
   try {
     await send({
@@ -95,6 +97,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
       heard = true;
       if (m.negotiation) {
         if (dataPath) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'negotiation sent twice' });
+        removeLinks = m.negotiation.moveSymlinksDurable === true;
         dataPath = startDataSenders({
           host: dst.host,
           negotiation: m.negotiation,
@@ -131,7 +134,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
           const it = itemFromWire(wi);
           onEvent({ type: 'item', ...it });
           // Never in a dry run: the daemon itemizes what it would write, nothing is in place.
-          if (move && (it.kind === 'file' || it.kind === 'symlink') && it.action !== 'delete') moveRemovals.push(removeSource(source, it.rel, onEvent, ownFailures));
+          if (move && (it.kind === 'file' || (it.kind === 'symlink' && removeLinks)) && it.action !== 'delete') moveRemovals.push(removeSource(source, it.rel, onEvent, ownFailures));
         }
       } else if (m.progress) {
         onEvent({ type: 'progress', ...m.progress });

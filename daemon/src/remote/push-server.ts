@@ -213,9 +213,14 @@ class PushSession {
     }
     const l = this.listener;
     await this.send({
-      negotiation: l
-        ? { tcpPort: l.port, token: l.tokens, streams: this.settings.streams, tokenTtlMs: l.tokenTtlMs }
-        : { tcpPort: 0, token: Buffer.alloc(0), streams: 0, tokenTtlMs: 0 },
+      negotiation: {
+        ...(l
+          ? { tcpPort: l.port, token: l.tokens, streams: this.settings.streams, tokenTtlMs: l.tokenTtlMs }
+          : { tcpPort: 0, token: Buffer.alloc(0), streams: 0, tokenTtlMs: 0 }),
+        // A move's symlink items wait for the sync as its files' do (moveLinks): the client
+        // removes a source symlink only from a blitd that says so.
+        moveSymlinksDurable: true,
+      },
     });
 
     let index = 0;

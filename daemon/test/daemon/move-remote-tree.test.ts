@@ -10,8 +10,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import type { PushClientMessage__Output, PushServerMessage } from '@blit/proto';
+import { itemToWire, summaryToWire } from '../../src/remote/convert';
 import { listTree, writeTree } from './harness';
 import { moduleFixture } from './module-fixture';
+import { fakeDaemon } from './transfer-helpers';
 
 /** Nested dirs, an empty dir, symlinks (to a file, to a dir, one already at the destination), an excluded file. */
 function makeTree(root: string): void {
@@ -148,6 +152,40 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
       for (const out of got.said) assert.match(out, new RegExp(`moved 0 files \\(0 B\\), ${n} unchanged in`), out);
     });
   }
+
+  // A blitd from before move-remote2 itemized a created symlink without syncing it first: a
+  // client that removed the source on that item could lose the link if the server crashed.
+  it('push: a blitd that does not say it syncs symlinks first (older) keeps the source symlinks; files still go', async () => {
+    await fx.start();
+    const src = path.join(fx.dir, 'old-src');
+    writeTree(src, { 'f.txt': 'f' });
+    fs.symlinkSync('f.txt', path.join(src, 'ln'));
+    const older = await fakeDaemon({
+      // The push of a blitd of 7951f1b, as far as this client sees it: negotiation without
+      // move_symlinks_durable, the items of what it wrote, the summary after data_complete.
+      Push: (call: grpc.ServerDuplexStream<PushClientMessage__Output, PushServerMessage>) => {
+        call.on('data', (m: PushClientMessage__Output) => {
+          if (m.header) call.write({ negotiation: { tcpPort: 0, token: Buffer.alloc(0), streams: 0, tokenTtlMs: 0 } });
+          if (m.manifestComplete) {
+            call.write({ needComplete: { totalFiles: 0, totalBytes: 0 } });
+            call.write({ items: { items: [itemToWire('skip', Buffer.from('f.txt'), 'file', 1), itemToWire('symlink', Buffer.from('ln'), 'symlink', 0)] } });
+          }
+          if (m.dataComplete) {
+            call.write({ summary: summaryToWire({ filesTransferred: 0, bytesTransferred: 0, dirsCreated: 0, symlinksCreated: 1, entriesDeleted: 0, deletionsSkipped: 0, filesUnchanged: 1, failures: [], durationMs: 1, firstByteMs: null, dryRun: false }) });
+            call.end();
+          }
+        });
+      },
+    });
+    try {
+      const r = await fx.blit(['move', `${src}/`, `127.0.0.1:${older.port}:/default/x/`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(listTree(src), ['ln']);
+      assert.equal(fs.readlinkSync(path.join(src, 'ln')), 'f.txt');
+    } finally {
+      older.stop();
+    }
+  });
 
   it('a dry-run move removes nothing, pushed or pulled', async () => {
     await fx.start();

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as native from '@blit/native';
-import { PROTOCOL_VERSION, type FileEntry, type PullClientMessage, type PullServerMessage__Output, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
-import type * as grpc from '@grpc/grpc-js';
+import { blitService, PROTOCOL_VERSION, type FileEntry, type PullClientMessage, type PullServerMessage__Output, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
+import * as grpc from '@grpc/grpc-js';
 import { messageReader } from '../../src/remote/call-io';
 import { FrameType, frameHeader } from '../../src/remote/dataplane';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
@@ -324,4 +324,12 @@ export function outgoing(dir: string, index: number, name: string, data: Buffer)
   const st = fs.statSync(abs, { bigint: true });
   const entry: Entry = { rel: Buffer.from(name), kind: 'file', size: data.length, mtimeNs: st.mtimeNs, mode: 0o644, uid: 0, gid: 0 };
   return { index, abs: Buffer.from(abs), entry };
+}
+
+/** A gRPC server with only the given handlers (a stand-in for another blitd, e.g. an older one). */
+export async function fakeDaemon(handlers: grpc.UntypedServiceImplementation): Promise<{ port: number; stop: () => void }> {
+  const server = new grpc.Server();
+  server.addService(blitService().service, handlers);
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  return { port, stop: () => server.forceShutdown() };
 }

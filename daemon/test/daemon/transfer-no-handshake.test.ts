@@ -8,21 +8,14 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { blitClientConstructor, blitService, PROTOCOL_VERSION, type PullServerMessage__Output, type PushServerMessage__Output } from '@blit/proto';
+import { blitClientConstructor, PROTOCOL_VERSION, type PullServerMessage__Output, type PushServerMessage__Output } from '@blit/proto';
 import { messageReader } from '../../src/remote/call-io';
 import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import { fakeDaemon } from './transfer-helpers';
 
 const VERSION = String(require('../../../../package.json').version);
 const mismatch = (client: string): RegExp =>
   new RegExp(`^protocol mismatch: client speaks protocol 999 \\(blit ${client}\\), this daemon speaks protocol ${PROTOCOL_VERSION} \\(blitd ${VERSION.replace(/\./g, '\\.')}\\); install matching versions$`);
-
-/** A gRPC server with only the given handlers (a stand-in for another blitd); calls are recorded. */
-async function fakeDaemon(handlers: grpc.UntypedServiceImplementation): Promise<{ port: number; stop: () => void }> {
-  const server = new grpc.Server();
-  server.addService(blitService().service, handlers);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { port, stop: () => server.forceShutdown() };
-}
 
 describe('push/pull without a Handshake round trip', function () {
   this.timeout(60000);

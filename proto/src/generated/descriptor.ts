@@ -336,6 +336,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "type": "uint32",
                   "id": 4
                 },
+                "moveSymlinksDurable": {
+                  "type": "bool",
+                  "id": 5
+                },
                 "supportsRdma": {
                   "type": "bool",
                   "id": 10

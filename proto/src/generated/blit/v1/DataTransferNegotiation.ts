@@ -6,6 +6,7 @@ export interface DataTransferNegotiation {
   'token'?: (Buffer | Uint8Array | string);
   'streams'?: (number);
   'tokenTtlMs'?: (number);
+  'moveSymlinksDurable'?: (boolean);
   'supportsRdma'?: (boolean);
   'rdmaQp'?: (Buffer | Uint8Array | string);
   'rdmaGid'?: (Buffer | Uint8Array | string);
@@ -17,6 +18,7 @@ export interface DataTransferNegotiation__Output {
   'token': (Buffer);
   'streams': (number);
   'tokenTtlMs': (number);
+  'moveSymlinksDurable': (boolean);
   'supportsRdma': (boolean);
   'rdmaQp': (Buffer);
   'rdmaGid': (Buffer);
