@@ -190,7 +190,7 @@ export interface RawPull {
 }
 
 /** A raw Pull session (header sent); data over gRPC unless `forceGrpcData` is false. */
-export async function rawPull(port: number, module: string, rel: string, mode: 'MODE_MOVE' | 'MODE_COPY', opts: { forceGrpcData?: boolean } = {}): Promise<RawPull> {
+export async function rawPull(port: number, module: string, rel: string, mode: 'MODE_MOVE' | 'MODE_COPY', opts: { forceGrpcData?: boolean; removeEmptiedRoot?: boolean } = {}): Promise<RawPull> {
   const conn = await connectDaemon({ host: '127.0.0.1', port });
   const call = conn.client.Pull();
   // The reader the client and daemon use; a call error counts as the end (the tests look at the
@@ -203,6 +203,7 @@ export async function rawPull(port: number, module: string, rel: string, mode: '
       module,
       path: Buffer.from(rel),
       options: { mode, compare: 'COMPARE_DEFAULT', filter: { excludes: [], includes: [] }, forceGrpcData: opts.forceGrpcData ?? true },
+      removeEmptiedRoot: opts.removeEmptiedRoot ?? false,
     },
   });
   return {

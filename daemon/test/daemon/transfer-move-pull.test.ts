@@ -115,6 +115,45 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
     }
   });
 
+  // The emptied directories go by name beneath their parent opened beneath the module root
+  // (ManifestSource.rmdir): a directory on the way swapped for a symlink leading out of the module
+  // is not followed, so an empty directory of the same name out there stays.
+  it('the emptied directories are removed inside the module only: a directory swapped for a symlink leading out is not followed', async () => {
+    const outside = path.join(tmp.dir, 'outside');
+    fs.mkdirSync(path.join(outside, 'd', 'e'), { recursive: true });
+    writeTree(path.join(dataDir, 'm5'), { 'x': 'x' });
+    fs.mkdirSync(path.join(dataDir, 'm5', 'd', 'e'), { recursive: true });
+    let p = await rawPull(daemon.port, 'data', 'm5', 'MODE_MOVE');
+    try {
+      const paths = await readManifest(p);
+      fs.renameSync(path.join(dataDir, 'm5', 'd'), path.join(dataDir, 'm5', 'd.moved'));
+      fs.symlinkSync(path.join(outside, 'd'), path.join(dataDir, 'm5', 'd'));
+      assert.deepEqual(await commitAndFinish(p, { indices: [paths.indexOf('x')] }), []);
+      assert.ok(fs.existsSync(path.join(outside, 'd', 'e')), 'the directory outside the module stays');
+      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm5')).sort(), ['d', 'd.moved']);
+    } finally {
+      p.close();
+    }
+
+    // The root (remove_emptied_root: `SRC` without '/'), its parent swapped once the root's own
+    // file was removed (the module check of the root's directory was made for that file).
+    fs.mkdirSync(path.join(outside, 'p6', 'r'), { recursive: true });
+    writeTree(path.join(dataDir, 'p6', 'r'), { 'y': 'y' });
+    p = await rawPull(daemon.port, 'data', 'p6/r', 'MODE_MOVE', { removeEmptiedRoot: true });
+    try {
+      const paths = await readManifest(p);
+      p.send({ committed: { indices: [paths.indexOf('y')] } });
+      while (fs.existsSync(path.join(dataDir, 'p6', 'r', 'y'))) await new Promise((r) => setTimeout(r, 10));
+      fs.renameSync(path.join(dataDir, 'p6'), path.join(dataDir, 'p6.moved'));
+      fs.symlinkSync(path.join(outside, 'p6'), path.join(dataDir, 'p6'));
+      assert.deepEqual(await commitAndFinish(p, { indices: [] }), []);
+      assert.ok(fs.existsSync(path.join(outside, 'p6', 'r')), 'the directory outside the module stays');
+      assert.ok(fs.existsSync(path.join(dataDir, 'p6.moved', 'r')), 'the root, emptied but behind a swapped parent, stays');
+    } finally {
+      p.close();
+    }
+  });
+
   it('a committed symlink index that is a file ends the pull with BadFrame and removes nothing', async () => {
     writeTree(path.join(dataDir, 'm4'), { 'x': 'x' });
     const p = await rawPull(daemon.port, 'data', 'm4', 'MODE_MOVE');
