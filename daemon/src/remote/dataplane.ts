@@ -49,7 +49,11 @@ export const MAX_ERROR_PAYLOAD = 64 * 1024;
  * How long a client waits for the TCP connect of a data stream before falling back to gRPC data:
  * a port that drops packets silently (a firewall's DROP) answers no SYN, and only this deadline
  * ends the wait. Apart from the wait for the accept byte (ANSWER_MARGIN_MS), because the
- * handshake is the kernel's (blitd's listen backlog): a busy or stopped blitd does not delay it.
+ * handshake is the kernel's (blitd's listen backlog): a busy or stopped blitd does not delay it
+ * until its accept queue is full (Node's backlog, 511 connections not yet accepted on one port:
+ * only a pinned --data-port shared by hundreds of streams while blitd is stalled). Then the
+ * kernel drops the SYNs and the client falls back to gRPC after this deadline, with the warning
+ * "TCP data plane unreachable (not connected within 2000 ms)": slower, nothing lost.
  * 2 s: Linux sends the first SYN again after 1 s (initial RTO, RFC 6298), so one lost SYN still
  * connects; more than that is a path that drops packets, not a busy daemon. Tested with an nft
  * DROP on loopback (dataplane-syn-drop.test.ts: the fallback warning names these 2000 ms).
