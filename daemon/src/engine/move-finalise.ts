@@ -55,23 +55,34 @@ export async function flushSourceRemovals(run: RunState): Promise<void> {
 }
 
 /** Remove source directories that are empty now, deepest first; `keepRoot` for `SRC/`. */
-export function removeEmptiedSourceDirs(dirs: Buffer[], srcRoot: Buffer, keepRoot: boolean): void {
-  removeEmptiedDirs(dirs, keepRoot, (rel) => fs.rmdirSync(join2(srcRoot, rel)));
+export function removeEmptiedSourceDirs(run: RunState, dirs: Buffer[], keepRoot: boolean): Promise<void> {
+  // Each removal is progress: the stall detector runs between the turns now.
+  return removeEmptiedDirs(dirs, keepRoot, (rel) => {
+    run.stall?.tick('delete');
+    fs.rmdirSync(join2(run.srcRoot, rel));
+  });
 }
+
+/** Directories removed between two turns of the event loop (a removal is one rmdir, ~10-50 us). */
+const RMDIRS_PER_TURN = 64;
 
 /**
  * removeEmptiedSourceDirs with the removal given (a remote source: blitd removes through its
  * module containment, push-client.ts through the source's root). `rmdir` throws for a directory
- * that is not empty (something failed or was excluded): kept on purpose, silently.
+ * that is not empty (something failed or was excluded): kept on purpose, silently. The event loop
+ * turns every RMDIRS_PER_TURN removals: on blitd a pull move of 100k directories would otherwise
+ * hold every other client for seconds (rev-local, rev-remote).
  */
-export function removeEmptiedDirs(dirs: Buffer[], keepRoot: boolean, rmdir: (rel: Buffer) => void): void {
-  dirs.sort((a, b) => depth(b) - depth(a));
-  for (const rel of dirs) {
+export async function removeEmptiedDirs(dirs: Buffer[], keepRoot: boolean, rmdir: (rel: Buffer) => void): Promise<void> {
+  const byDepth = dirs.map((rel) => ({ rel, depth: depth(rel) })).sort((a, b) => b.depth - a.depth);
+  let done = 0;
+  for (const { rel } of byDepth) {
     if (rel.length === 0 && keepRoot) continue;
     try {
       rmdir(rel);
     } catch {
       // not empty, or gone: kept (nothing to report, as rsync and the local move)
     }
+    if (++done % RMDIRS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

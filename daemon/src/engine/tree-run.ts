@@ -134,5 +134,5 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
 
   if (options.mode === 'mirror') runDeletions(run, deletions, walker.complete);
   if (!options.dryRun) applyDirFixes(run.dirs.fixes.filter((f) => !run.newDirs.missing(f.rel)), run.dstRoot, run.meta, (f) => run.fail(f));
-  if (options.mode === 'move' && !options.dryRun) removeEmptiedSourceDirs(srcDirs, run.srcRoot, run.ends.contentsOnly);
+  if (options.mode === 'move' && !options.dryRun) await removeEmptiedSourceDirs(run, srcDirs, run.ends.contentsOnly);
 }

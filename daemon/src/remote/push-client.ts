@@ -154,7 +154,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     await Promise.all(moveRemovals);
     // As the local move (tree-run.ts): the source directories now empty go, deepest first, the
     // root of `SRC/` kept; one still holding something (excluded, failed, changed) stays.
-    if (move && source.isDir) removeEmptiedDirs(source.dirRels(), namesContents(srcArg), (rel) => source.rmdir(rel));
+    if (move && source.isDir) await removeEmptiedDirs(source.dirRels(), namesContents(srcArg), (rel) => source.rmdir(rel));
     call.end();
     // The daemon reports failures it saw; the source adds its own (and the exact reason when the
     // daemon only knows that a file stopped short).

@@ -81,7 +81,7 @@ export class SourceRemover {
     } catch {
       return;
     }
-    removeEmptiedDirs(this.source.dirRels(), !removeRoot, (rel) => this.source.rmdir(rel));
+    await removeEmptiedDirs(this.source.dirRels(), !removeRoot, (rel) => this.source.rmdir(rel));
   }
 
   private async removeOne(index: number): Promise<void> {

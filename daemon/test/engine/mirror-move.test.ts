@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { removeEmptiedDirs } from '../../src/engine/move-finalise';
 import { cleanupTemps, listTree, opts, run, tempDir, writeTree } from './helpers';
 
 describe('engine: mirror deletions', function () {
@@ -141,5 +142,34 @@ describe('engine: move', function () {
     assert.deepEqual(r.summary.failures, []);
     assert.deepEqual(listTree(src), []);
     assert.equal(fs.readFileSync(path.join(dst, 'f'), 'utf8'), 'content');
+  });
+});
+
+describe('engine: a move removes the source directories it emptied (removeEmptiedDirs)', function () {
+  afterEach(cleanupTemps);
+
+  // Shared by the local move, the push client and blitd's pull move. On blitd it ran as one
+  // synchronous loop: a move of 100k directories held every other client for seconds.
+  it('deepest first, keeps the root of SRC/ and a directory still holding something, and lets the event loop turn on a long run', async () => {
+    const root = tempDir();
+    const dirs = [Buffer.from('')];
+    for (let i = 0; i < 200; i++) {
+      fs.mkdirSync(path.join(root, `d${i}`, 's'), { recursive: true });
+      dirs.push(Buffer.from(`d${i}`), Buffer.from(`d${i}/s`));
+    }
+    fs.writeFileSync(path.join(root, 'd7', 'kept.txt'), 'excluded from the move');
+    // Shallow before deep in the input: the order must come from the function.
+    dirs.sort((a, b) => a.length - b.length);
+    const removed: string[] = [];
+    let removedBeforeTurn = -1;
+    setImmediate(() => (removedBeforeTurn = removed.length));
+    await removeEmptiedDirs(dirs, true, (rel) => {
+      fs.rmdirSync(path.join(root, rel.toString()));
+      removed.push(rel.toString());
+    });
+    assert.ok(removedBeforeTurn > 0 && removedBeforeTurn < removed.length, `the event loop did not turn during ${removed.length} removals (${removedBeforeTurn})`);
+    const firstShallow = removed.findIndex((r) => !r.includes('/'));
+    assert.ok(firstShallow >= 200 && removed.slice(firstShallow).every((r) => !r.includes('/')), 'a directory went before one below it');
+    assert.deepEqual(listTree(root), ['d7/', 'd7/kept.txt']);
   });
 });
