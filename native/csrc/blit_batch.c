@@ -366,8 +366,8 @@ int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const u
     const char *name = dir + w->dir_len;
     /* With a directory fd (the daemon's directory opened beneath its module root) the temp and
        the final name are addressed relative to it (openat/renameat): no /proc/self/fd/N path for
-       the kernel to resolve per file. The name must then be one component: a '/' could walk out
-       of the directory the fd pins. */
+       the kernel to resolve per file. The name must then be one entry name (bad_entry_name): a
+       '/' or '..' could walk out of the directory the fd pins. */
     int at = w->dirfd >= 0 ? w->dirfd : AT_FDCWD;
     const char *t = tmp, *f = final;
     if (at == AT_FDCWD) {
@@ -378,8 +378,9 @@ int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const u
         continue;
       }
     } else {
-      if (w->name_len == 0 || w->name_len > NAME_MAX || memchr(name, '/', w->name_len) || memchr(name, 0, w->name_len)) {
-        errno = w->name_len > NAME_MAX ? ENAMETOOLONG : EINVAL;
+      int bad = bad_entry_name(name, w->name_len);
+      if (bad) {
+        errno = bad;
         fail(r, STEP_PATH);
         continue;
       }

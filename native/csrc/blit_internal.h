@@ -35,7 +35,7 @@ enum step {
   STEP_FUTIMENS = 8,
   STEP_CLOSE = 9,
   STEP_RENAME = 10,
-  STEP_PATH = 11 /* a path longer than PATH_MAX: errno ENAMETOOLONG */
+  STEP_PATH = 11 /* a path longer than PATH_MAX (ENAMETOOLONG), or not one entry name beside a directory fd (bad_entry_name) */
 };
 
 /* Per-file status in the output record. */
@@ -94,6 +94,19 @@ static inline double ms_of(const struct timespec *t) {
 
 static inline int64_t ns_of(const struct timespec *t) {
   return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/*
+ * 0 when name[0..len) is one entry name a directory fd can address without leaving the directory
+ * it pins; else the errno to fail the file with at step 'path': EINVAL for '', '.', '..', a '/'
+ * or a NUL (C would cut the name there), ENAMETOOLONG past NAME_MAX. The check of every name
+ * written relative to a directory fd (blit_write_batch's dirfd records, blit_recv_small).
+ */
+static inline int bad_entry_name(const char *name, uint32_t len) {
+  if (len > NAME_MAX) return ENAMETOOLONG;
+  if (len == 0 || (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))) return EINVAL;
+  if (memchr(name, '/', len) || memchr(name, 0, len)) return EINVAL;
+  return 0;
 }
 
 static inline int fail(struct result *r, int step) {

@@ -119,8 +119,7 @@ int blit_recv_small(const uint8_t *buf, uint32_t len, const int32_t *row_of, uin
     if (dfd <= -1000) {
       rf->err = -(dfd + 1000);
       rf->step = STEP_OPEN_DST;
-    } else if (memchr(name, '/', w->name_len) || memchr(name, 0, w->name_len)) {
-      rf->err = EINVAL;
+    } else if ((rf->err = bad_entry_name(name, w->name_len)) != 0) {
       rf->step = STEP_PATH;
     } else {
       uint32_t created_mode = w->mode & 0777;

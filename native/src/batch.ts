@@ -111,8 +111,9 @@ export interface WriteItem {
   dir: Buffer;
   /**
    * An open directory fd (e.g. opened beneath the daemon's module root): temp and name are
-   * created and renamed relative to it (openat/renameat), `name` must be one component (a '/' or
-   * NUL fails the file with EINVAL, step 'path').
+   * created and renamed relative to it (openat/renameat), `name` must be one entry name ('', '.',
+   * '..', a '/' or a NUL fail the file with EINVAL, more than NAME_MAX bytes with ENAMETOOLONG;
+   * step 'path', nothing created).
    */
   dirFd?: number;
   name: Buffer;

@@ -230,6 +230,27 @@ describe('native: batch library (copyBatch / writeBatch)', () => {
     }
   });
 
+  it('writeBatch with a directory fd fails a name that is not one entry (\'.\', \'..\', \'\', a NUL, past NAME_MAX) at step path, creating nothing', () => {
+    const fd = fs.openSync(t.file('dst'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      const w = (name: Buffer) => ({ dir: Buffer.alloc(0), dirFd: fd, name, data: Buffer.from('x'), mode: 0o640, uid: 0, gid: 0, mtimeNs: 1_600_000_000_000_000_001n });
+      const names = [Buffer.from('.'), Buffer.from('..'), Buffer.alloc(0), Buffer.from('a\0b'), Buffer.alloc(256, 0x78), Buffer.alloc(255, 0x79)];
+      const res = batch.writeBatch(names.map(w), { preserveOwner: false, umask: UMASK, temp: temp(names.length) });
+      // '.' and '..' would otherwise reach the rename (EBUSY) after a temp was created and written
+      assert.deepEqual(res.map((r) => [r.status, r.errno, r.step]), [
+        ['failed', 22, 'path'],
+        ['failed', 22, 'path'],
+        ['failed', 22, 'path'],
+        ['failed', 22, 'path'],
+        ['failed', 36, 'path'],
+        ['done', 0, ''],
+      ]);
+      assert.deepEqual(fs.readdirSync(t.file('dst')), ['y'.repeat(255)]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   it('BLIT_NATIVE_BATCH=0 disables the library (callers keep their per-file path)', () => {
     const code = `const n = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'index.js'))}); process.stdout.write(String(n.loadNativeBatch() === undefined) + ' ' + n.nativeBatchLoadError().message)`;
     const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, BLIT_NATIVE_BATCH: '0' }, encoding: 'utf8' });
