@@ -48,6 +48,14 @@ export function sameMtime(src: Entry, dst: Entry): boolean {
   return mtimeMsKept(src.mtimeMs ?? msFromNs(src.mtimeNs), dst.mtimeMs ?? msFromNs(dst.mtimeNs));
 }
 
+/**
+ * Is `ns` (an lstat's exact mtime) the mtime the scan saw? Exact ns when the scan had them, else
+ * Node's double ms (a fast-mode scan: mtimeNs is MTIME_NS_UNKNOWN, negative).
+ */
+export function sameScanMtime(scan: { mtimeNs: bigint; mtimeMs?: number }, ns: bigint): boolean {
+  return scan.mtimeNs >= 0n ? ns === scan.mtimeNs : msFromNs(ns) === scan.mtimeMs;
+}
+
 /** mtimeKept in Node's double ms, where only the 1 s and 2 s steps are recognised. */
 export function mtimeMsKept(srcMs: number, dstMs: number): boolean {
   if (srcMs === dstMs) return true;

@@ -11,7 +11,7 @@ import { CancelledCopy, copyRange, newCopyContext, SMALL_FILE_MAX } from './copy
 import { hashFd } from './checksum';
 import { fromErrno, ErrorCodes, type ErrnoSide } from './errors';
 import { displayPath } from './paths';
-import { msFromNs, mtimeKept, mtimeMsKept } from './compare';
+import { msFromNs, mtimeKept, mtimeMsKept, sameScanMtime } from './compare';
 import { DeferredRemovals, type PendingRemoval } from './durable';
 import type { BatchOutput, FileTask, RemovalOutcome, TaskResult, WorkerInit } from './worker-protocol';
 
@@ -241,11 +241,6 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRe
   };
   const ctx = newCopyContext(init.order, cancelled);
   const openSource = opener.open;
-
-  /** Does an exact ns mtime match what the scan saw (exact ns, or Node double ms in fast mode)? */
-  function sameScanMtime(t: FileTask, ns: bigint): boolean {
-    return t.mtimeNs >= 0n ? ns === t.mtimeNs : msFromNs(ns) === t.mtimeMs;
-  }
 
   /** The destination's mtime as its filesystem keeps the task's (compare.ts mtimeKept). */
   function dstKeptScanMtime(t: FileTask, ns: bigint): boolean {

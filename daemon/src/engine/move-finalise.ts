@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import type { Entry } from './types';
 import { depth, displayPath, join2 } from './paths';
 import { ErrorCodes } from './errors';
+import { sameScanMtime } from './compare';
 import { failureOf } from './walk';
 import type { PendingRemoval } from './durable';
 import type { RunState } from './run-state';
@@ -27,7 +28,26 @@ export function removeSourceIfMove(run: RunState, e: Entry): void {
     return;
   }
   // No bytes to write back: an identical destination was there before, a symlink is a name.
-  queueSourceRemoval(run, e.rel, { src: run.srcAbsOf(e.rel), dst: { dstAbs, dev: d.dev, isFile: d.isFile() }, unchanged: () => true }, 0);
+  const src = run.srcAbsOf(e.rel);
+  const unchanged = (st: fs.BigIntStats): boolean => stillAsScanned(e, st, e.kind === 'symlink' && st.isSymbolicLink() ? fs.readlinkSync(src, { encoding: 'buffer' }) : undefined);
+  queueSourceRemoval(run, e.rel, { src, dst: { dstAbs, dev: d.dev, isFile: d.isFile() }, unchanged }, 0);
+}
+
+/**
+ * The last check before a move unlinks a source (local, push and pull alike): is it still what
+ * the scan saw, or the manifest sent? A file: a regular file of the same size and mtime; a
+ * symlink: a symlink to the same target (`target`: its readlink, when `st` is a symlink).
+ */
+export function stillAsScanned(e: Entry, st: fs.BigIntStats, target: Buffer | undefined): boolean {
+  if (e.kind === 'symlink') return st.isSymbolicLink() && target !== undefined && e.linkTarget !== undefined && target.equals(e.linkTarget);
+  return e.kind === 'file' && st.isFile() && Number(st.size) === e.size && sameScanMtime(e, st.mtimeNs);
+}
+
+/** stillAsScanned of the entry at `abs`, read off the event loop (lstat, readlink); errno errors thrown. */
+export async function stillAsScannedAt(e: Entry, abs: Buffer): Promise<boolean> {
+  const st = await fs.promises.lstat(abs, { bigint: true });
+  const target = e.kind === 'symlink' && st.isSymbolicLink() ? await fs.promises.readlink(abs, { encoding: 'buffer' }) : undefined;
+  return stillAsScanned(e, st, target);
 }
 
 /**

@@ -9,7 +9,7 @@ import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Outpu
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter, filesFromList } from '../engine/filter';
 import { displayPath, namesContents } from '../engine/paths';
-import { removeEmptiedDirs } from '../engine/move-finalise';
+import { removeEmptiedDirs, stillAsScannedAt } from '../engine/move-finalise';
 import { skippedWarning } from '../engine/walk';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
 import { openForTransfer } from './grpc-client';
@@ -194,11 +194,7 @@ async function removeSource(source: ManifestSource, rel: Buffer, onEvent: EventS
   if (!e || (e.kind !== 'file' && e.kind !== 'symlink')) return;
   const abs = Buffer.concat([source.rootAbs, Buffer.from('/'), e.rel]);
   try {
-    const st = await fs.promises.lstat(abs, { bigint: true });
-    const same = e.kind === 'file'
-      ? st.isFile() && Number(st.size) === e.size && st.mtimeNs === e.mtimeNs
-      : st.isSymbolicLink() && (await fs.promises.readlink(abs, { encoding: 'buffer' })).equals(e.linkTarget ?? Buffer.alloc(0));
-    if (!same) {
+    if (!(await stillAsScannedAt(e, abs))) {
       throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; kept', path: displayPath(e.rel) });
     }
     await fs.promises.unlink(abs);

@@ -15,15 +15,7 @@ import type { Failure } from '../engine/types';
 import { checkRelative } from '../daemon/containment';
 import type { ServerContext } from '../daemon/context';
 import type { ManifestSource } from './source';
-import { removeEmptiedDirs } from '../engine/move-finalise';
-
-async function readlinkOf(abs: Buffer, shown: string): Promise<Buffer> {
-  try {
-    return await fs.promises.readlink(abs, { encoding: 'buffer' });
-  } catch (err) {
-    throw fromErrno(err, shown, 'cannot remove source');
-  }
-}
+import { removeEmptiedDirs, stillAsScannedAt } from '../engine/move-finalise';
 
 export class SourceRemover {
   private chain: Promise<void> = Promise.resolve();
@@ -97,15 +89,12 @@ export class SourceRemover {
       await this.dir(parentRel(modRel));
       const pinned = this.source.pin(e.rel);
       try {
-        let st: fs.BigIntStats;
+        let same: boolean;
         try {
-          st = await fs.promises.lstat(pinned.abs, { bigint: true });
+          same = await stillAsScannedAt(e, pinned.abs);
         } catch (err) {
           throw fromErrno(err, shown, 'cannot remove source');
         }
-        const same = e.kind === 'file'
-          ? st.isFile() && Number(st.size) === e.size && st.mtimeNs === e.mtimeNs
-          : st.isSymbolicLink() && (await readlinkOf(pinned.abs, shown)).equals(e.linkTarget ?? Buffer.alloc(0));
         if (!same) {
           throw new BlitError({ code: ErrorCodes.SourceChanged, message: 'changed after it was sent; source kept', path: shown });
         }

@@ -134,6 +134,33 @@ describe('engine: move', function () {
     assert.equal(fs.readFileSync(path.join(dst, 'ok'), 'utf8'), 'fine');
   });
 
+  // A source whose destination was already identical (or a symlink already in place) is removed
+  // at the end of the run, after a sync: it used to go unchecked, so what was written into it
+  // since the scan was lost. It is checked as a copied file's is (and as push and pull check).
+  it('keeps an already-identical file or symlink whose source changed after the scan', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    for (const root of [src, dst]) {
+      writeTree(root, { 'a.txt': 'same', 'ln': { link: 'target' } });
+      fs.utimesSync(path.join(root, 'a.txt'), 1_700_000_000, 1_700_000_000);
+    }
+    writeTree(src, { 'b.txt': 'new' });
+    // b.txt's item comes after the scan saw a.txt and ln, before the end-of-run removals.
+    const r = await run(src + '/', dst, opts({ mode: 'move' }), (e) => {
+      if (e.type !== 'item' || e.rel.toString() !== 'b.txt') return;
+      fs.appendFileSync(path.join(src, 'a.txt'), ' and more');
+      fs.unlinkSync(path.join(src, 'ln'));
+      fs.symlinkSync('elsewhere', path.join(src, 'ln'));
+    });
+    assert.deepEqual(r.summary.failures.map((f) => [f.path, f.code, f.reason]).sort(), [
+      ['a.txt', 'VerifyFailed', 'source changed after it was copied; kept'],
+      ['ln', 'VerifyFailed', 'source changed after it was copied; kept'],
+    ]);
+    assert.equal(fs.readFileSync(path.join(src, 'a.txt'), 'utf8'), 'same and more');
+    assert.equal(fs.readlinkSync(path.join(src, 'ln')), 'elsewhere');
+    assert.deepEqual(listTree(src), ['a.txt', 'ln']);
+  });
+
   it('with --checksum, verifies by hash before removing', async () => {
     const src = tempDir();
     const dst = tempDir();
