@@ -241,9 +241,12 @@ export class CopyDispatcher {
     const summary = run.summary;
     const rel = this.taskRel.get(task.id) ?? EMPTY;
     this.taskRel.delete(task.id);
+    // Named in flight by queueFile (big): done however it settled (a failure: its fileError).
+    if (task.size >= run.plan.bigFileBytes && (r.status === 'copied' || r.status === 'same' || r.status === 'differs')) {
+      run.emit({ type: 'fileDone', rel, size: r.bytes });
+    }
     switch (r.status) {
       case 'copied':
-        if (task.size >= run.plan.bigFileBytes) run.emit({ type: 'fileDone', rel, size: r.bytes });
         if (task.hashFirst) run.item('update', rel, 'file', r.bytes);
         summary.filesTransferred++;
         summary.bytesTransferred += r.bytes;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decideFile } from '../../src/engine/compare';
-import type { CompareMode, Entry } from '../../src/engine/types';
+import type { CompareMode, Entry, TransferEvent } from '../../src/engine/types';
 import { cleanupTemps, opts, run, tempDir, writeTree } from './helpers';
 
 function e(size: number, mtimeNs: bigint): Entry {
@@ -68,6 +68,23 @@ describe('engine: compare modes', () => {
     assert.equal(r.summary.filesUnchanged, 1);
     assert.equal(fs.readFileSync(path.join(dst, 'diff.txt'), 'utf8'), 'BBBB');
     assert.equal(fs.statSync(path.join(dst, 'same.txt')).mtimeMs, 1_500_000_000_000, 'metadata untouched in a dry run');
+  });
+
+  // A big file is named while in flight (fileStart/fileDone: blitd's job view lists it until its
+  // fileDone). One hashed equal (or, in a dry run, different) used to stay listed to the end.
+  it('--checksum: a big file hashed equal or different is named done as a copied one is', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    const big = Buffer.alloc(5 * 1024 * 1024, 7);
+    writeTree(src, { 'same.bin': big, 'diff.bin': big });
+    writeTree(dst, { 'same.bin': big, 'diff.bin': Buffer.alloc(big.length, 8) });
+    const named = (r: { events: TransferEvent[] }): string[] => r.events.flatMap((e) => (e.type === 'fileStart' || e.type === 'fileDone' ? [`${e.type}:${e.rel.toString()}`] : [])).sort();
+    const checksum = { mode: 'checksum' as const, ignoreExisting: false };
+    const dry = await run(src + '/', dst, opts({ dryRun: true, compare: checksum }));
+    assert.deepEqual(named(dry), ['fileDone:diff.bin', 'fileDone:same.bin', 'fileStart:diff.bin', 'fileStart:same.bin'], 'dry run');
+    const real = await run(src + '/', dst, opts({ compare: checksum }));
+    assert.deepEqual(named(real), ['fileDone:diff.bin', 'fileDone:same.bin', 'fileStart:diff.bin', 'fileStart:same.bin']);
+    assert.equal(real.summary.filesUnchanged, 1);
   });
 
   it('end to end: --ignore-existing leaves an existing different file alone', async () => {
