@@ -45,15 +45,27 @@ export class CopyDispatcher {
     this.dirSeq++;
   }
 
+  /**
+   * move --ignore-existing --checksum: hash `e` and the destination it kept (read-only, as a dry
+   * run's hashOnly task); its source goes only if they are equal (EntryActions.onKept).
+   */
+  checkKept(e: Entry): void {
+    this.kept.add(this.nextId);
+    this.queueFile(e, 'kept');
+  }
+
+  /** Ids of checkKept tasks: whatever they find, the destination stays (counted unchanged). */
+  private readonly kept = new Set<number>();
+
   // A file replacing a symlink needs nothing special: rename() replaces the link, not its target.
-  queueFile(e: Entry, how: 'create' | 'update' | 'hash'): void {
+  queueFile(e: Entry, how: 'create' | 'update' | 'hash' | 'kept'): void {
     const run = this.run;
     const options = run.options;
     const plan = run.plan;
-    if (how !== 'hash') run.item(how, e.rel, 'file', e.size);
+    if (how === 'create' || how === 'update') run.item(how, e.rel, 'file', e.size);
     run.progress.planned(e.size);
     if (options.dryRun && how !== 'hash') return;
-    if (!options.dryRun) run.dirs.touchParent(e.rel);
+    if (!options.dryRun && how !== 'kept') run.dirs.touchParent(e.rel);
     const task: FileTask = {
       id: this.nextId++,
       src: run.srcAbsOf(e.rel).toString('latin1'),
@@ -66,11 +78,12 @@ export class CopyDispatcher {
       uid: e.uid,
       gid: e.gid,
       blocks: e.blocks ?? Math.ceil(e.size / 512),
-      hashFirst: how === 'hash',
+      // kept: compared by hash (its mtime is not the source's), just hashed (no second verify).
+      hashFirst: how === 'hash' || how === 'kept',
       // Dry run with --checksum: the workers hash both sides read-only to itemize truthfully.
-      hashOnly: options.dryRun,
-      removeSource: options.mode === 'move',
-      verifyByHash: options.mode === 'move' && options.compare.mode === 'checksum',
+      hashOnly: options.dryRun || how === 'kept',
+      removeSource: options.mode === 'move' && !options.dryRun,
+      verifyByHash: options.mode === 'move' && options.compare.mode === 'checksum' && how !== 'kept',
     };
     this.taskRel.set(task.id, e.rel);
     if (this.shouldSplit(task)) {
@@ -241,6 +254,7 @@ export class CopyDispatcher {
     const summary = run.summary;
     const rel = this.taskRel.get(task.id) ?? EMPTY;
     this.taskRel.delete(task.id);
+    const kept = this.kept.delete(task.id);
     // Named in flight by queueFile (big): done however it settled (a failure: its fileError).
     if (task.size >= run.plan.bigFileBytes && (r.status === 'copied' || r.status === 'same' || r.status === 'differs')) {
       run.emit({ type: 'fileDone', rel, size: r.bytes });
@@ -258,7 +272,9 @@ export class CopyDispatcher {
         }
         break;
       case 'differs':
-        run.item('update', rel, 'file', task.size);
+        // A kept destination stays as it is; a dry run's would be updated.
+        if (kept) summary.filesUnchanged++;
+        else run.item('update', rel, 'file', task.size);
         run.progress.done(task.size);
         break;
       case 'same':

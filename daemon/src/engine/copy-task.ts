@@ -288,12 +288,17 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRe
       if (srcFd < 0) srcFd = openSource(src);
       side = 'destination';
       if (t.hashOnly) {
-        const dfd = fs.openSync(Buffer.concat([dstDir, Buffer.from('/'), name]), fs.constants.O_RDONLY | O_NOFOLLOW);
+        // Nothing written: a dry run's compare, or a destination --ignore-existing kept (whose
+        // source a move removes only when equal).
+        const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);
+        const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);
+        let same: boolean;
         try {
-          return { id: t.id, status: sameHash(srcFd, dfd) ? 'same' : 'differs', bytes: 0 };
+          same = sameHash(srcFd, dfd);
         } finally {
           fs.closeSync(dfd);
         }
+        return same ? finishSame(t, src, dstAbs) : { id: t.id, status: 'differs', bytes: 0 };
       }
       if (t.hashFirst) {
         const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);

@@ -10,7 +10,6 @@ import * as fs from 'node:fs';
 import type { Entry } from './types';
 import { ErrorCodes } from './errors';
 import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate } from './compare';
-import { hashFile } from './checksum';
 import { applyFileMetaOnly, writeSymlinkAtomic } from './metadata';
 import { removeIfStaleTemp, tempPathFor } from './atomic';
 import { deleteEntry } from './delete';
@@ -56,42 +55,36 @@ export class EntryActions {
     }
     if (s.kind === 'symlink') {
       if (symlinkNeedsUpdate(s, d, compare)) this.writeSymlink(s, 'update');
-      // --ignore-existing keeps any destination symlink: the source goes only if it is the same one.
-      else if (!compare.ignoreExisting || sameSymlink(s, d)) removeSourceIfMove(run, s);
+      // In place (the same target): its source goes. --ignore-existing keeps any other.
+      else if (sameSymlink(s, d)) removeSourceIfMove(run, s);
       return;
     }
     const decision = decideFile(s, d, compare);
     // Content kept (skip) or perhaps kept (hash: a changed file is replaced with the source's
     // mode anyway): a differing mode/owner is re-applied alone, as rsync -a does.
     if (decision !== 'transfer' && !compare.ignoreExisting && fileMetaDiffers(s, d, run.meta.preserveOwner) && !this.fixFileMeta(s)) return;
+    if (decision === 'skip' && compare.ignoreExisting) return this.onKept(s, d);
     if (decision === 'skip') {
       run.summary.filesUnchanged++;
-      // --ignore-existing skips without comparing: the source goes only if the run's own check
-      // says the destination is its copy (keptIsCopy); one that differs keeps its source.
-      if (!compare.ignoreExisting || this.keptIsCopy(s, d)) removeSourceIfMove(run, s);
+      removeSourceIfMove(run, s);
       return;
     }
     this.copies.queueFile(s, decision === 'hash' ? 'hash' : 'update');
   }
 
   /**
-   * A move under --ignore-existing kept `d` unread: is it the source's copy? The quick check (or
-   * size) of the run's mode, or with --checksum both hashed here (checksum initialised by
-   * execute() for such a run). Not asked in a copy or a dry run (nothing is removed there).
+   * --ignore-existing kept `d` unread. A move (not a dry run) still asks the run's own check
+   * whether it is the source's copy, and removes the source only then: the quick check (or size)
+   * here, or with --checksum both hashed by a worker (CopyDispatcher.checkKept: read-only, off
+   * this thread). One that differs keeps its source; either way it counts as unchanged.
    */
-  private keptIsCopy(s: Entry, d: Entry): boolean {
+  private onKept(s: Entry, d: Entry): void {
     const run = this.run;
-    if (run.options.mode !== 'move' || run.options.dryRun) return false;
-    const decision = decideKept(s, d, run.options.compare);
-    if (decision !== 'hash') return decision === 'skip';
-    try {
-      const same = hashFile(run.srcAbsOf(s.rel)) === hashFile(join2(run.dstRoot, s.rel));
-      run.stall?.tick('hash');
-      return same;
-    } catch (err) {
-      run.fail(failureOf(err, s.rel, 'cannot compare the kept destination; source kept'));
-      return false;
-    }
+    const o = run.options;
+    const decision = o.mode === 'move' && !o.dryRun ? decideKept(s, d, o.compare) : 'transfer';
+    if (decision === 'hash') return this.copies.checkKept(s);
+    run.summary.filesUnchanged++;
+    if (decision === 'skip') removeSourceIfMove(run, s);
   }
 
   /** chmod/chown of a destination file whose content stays. False: failed (recorded). */

@@ -33,7 +33,6 @@ import { asBlitError, cancelledError, RunRecorder } from './run-support';
 import { RunState } from './run-state';
 import { CopyDispatcher } from './copy-dispatch';
 import { EntryActions } from './entry-actions';
-import { initChecksum } from './checksum';
 import { runTree } from './tree-run';
 import { runSingle } from './single-file';
 
@@ -73,10 +72,6 @@ export async function runLocalTransfer(srcArg: string, dstArg: string, options: 
 async function execute(run: RunState): Promise<TransferSummary> {
   const signal = run.options.signal;
   if (signal?.aborted) throw cancelledError();
-  const o = run.options;
-  // A move under --ignore-existing --checksum hashes a kept file and its source on this thread
-  // (EntryActions.keptIsCopy); the copies are hashed by the workers.
-  if (o.mode === 'move' && o.compare.ignoreExisting && o.compare.mode === 'checksum') await initChecksum();
   const copies = new CopyDispatcher(run);
   const actions = new EntryActions(run, copies);
   const onAbort = (): void => run.setFatal(cancelledError());

@@ -39,7 +39,7 @@ export interface FileTask {
   /** move: after commit, verify the destination (size+mtime, or hash) and unlink the source. */
   removeSource: boolean;
   verifyByHash: boolean;
-  /** Dry run with --checksum: only compare the two files' hashes; write nothing. */
+  /** Only compare the two files' hashes, write nothing: a dry run with --checksum, or a destination --ignore-existing kept (removeSource: its source goes if equal). */
   hashOnly?: boolean;
   /**
    * Part of a split huge file: copy [start, end) into the already created temp file `temp`
