@@ -313,7 +313,8 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRe
               fs.chmodSync(dstAbs, Number(s.mode) & 0o7777);
               native.utimensat(dstAbs, s.atimeNs, s.mtimeNs, { noFollow: true });
             }
-            return finishSame({ ...t, mtimeNs: s.mtimeNs, mtimeMs: -1 }, src, dstAbs);
+            // Just hashed equal: the move's verify need not hash both again.
+            return finishSame({ ...t, mtimeNs: s.mtimeNs, mtimeMs: -1, verifyByHash: false }, src, dstAbs);
           }
         } finally {
           fs.closeSync(dfd);
