@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter, filesFromList } from '../engine/filter';
-import { displayPath, namesContents } from '../engine/paths';
+import { displayPath, namesContents, parentRel } from '../engine/paths';
 import { removeEmptiedDirs, stillAsScannedAt } from '../engine/move-finalise';
 import { skippedWarning } from '../engine/walk';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
@@ -153,8 +153,13 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     const dp = dataPath ? await dataPath : { tcp: false, zeroCopy: false };
     await Promise.all(moveRemovals);
     // As the local move (tree-run.ts): the source directories now empty go, deepest first, the
-    // root of `SRC/` kept; one still holding something (excluded, failed, changed) stays.
-    if (move && source.isDir) await removeEmptiedDirs(source.dirRels(), namesContents(srcArg), (rel) => source.rmdir(rel));
+    // root of `SRC/` kept; one still holding something (excluded, failed, changed) stays, and so
+    // does one the daemon failed to create (and all below it): empty, it would be lost.
+    if (move && source.isDir) {
+      const failed = new Set(summary.failures.map((f) => f.path));
+      const dirs = source.dirRels().filter((rel) => !atOrBelowFailed(rel, failed));
+      await removeEmptiedDirs(dirs, namesContents(srcArg), (rel) => source.rmdir(rel));
+    }
     call.end();
     // The daemon reports failures it saw; the source adds its own (and the exact reason when the
     // daemon only knows that a file stopped short).
@@ -182,6 +187,15 @@ function stripSlash(p: Buffer): Buffer {
   let end = p.length;
   while (end > 1 && p[end - 1] === 0x2f) end--;
   return p.subarray(0, end);
+}
+
+/** Whether directory `rel` or one above it is a failure's path (the daemon could not create it). */
+function atOrBelowFailed(rel: Buffer, failed: ReadonlySet<string>): boolean {
+  if (failed.size === 0) return false;
+  for (let r = rel; ; r = parentRel(r)) {
+    if (failed.has(displayPath(r))) return true;
+    if (r.length === 0) return false;
+  }
 }
 
 /**

@@ -8,6 +8,7 @@
  * symlink target); one that differs keeps its source.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -184,6 +185,34 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
       assert.equal(fs.readlinkSync(path.join(src, 'ln')), 'f.txt');
     } finally {
       older.stop();
+    }
+  });
+
+  // The daemon reports a directory it could not create (here an immutable file in its place) as
+  // failed; the source directory was empty, so removing it lost it: the move must keep it.
+  it('push: a source directory the daemon failed to create stays, with the empty ones below it', async () => {
+    await fx.start();
+    const src = path.join(fx.dir, 'src');
+    writeTree(src, { 'f.txt': 'f' });
+    fs.mkdirSync(path.join(src, 'e'));
+    fs.mkdirSync(path.join(src, 'e2', 'sub'), { recursive: true });
+    const dst = path.join(fx.moduleDir, 'pushed');
+    writeTree(dst, { e: 'a file', e2: 'a file' });
+    const stuck = [path.join(dst, 'e'), path.join(dst, 'e2')];
+    const chattr = (flag: string): void => {
+      const c = spawnSync('chattr', [flag, ...stuck], { encoding: 'utf8' });
+      if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
+    };
+    chattr('+i');
+    try {
+      const r = await fx.blit(['move', `${src}/`, fx.remote('pushed/')]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /failed: e: cannot create directory/);
+      assert.match(r.stderr, /failed: e2: cannot create directory/);
+      assert.deepEqual(listTree(src), ['e', 'e2', 'e2/sub']);
+      assert.equal(fs.readFileSync(path.join(dst, 'f.txt'), 'utf8'), 'f');
+    } finally {
+      chattr('-i');
     }
   });
 
