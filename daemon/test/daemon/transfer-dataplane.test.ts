@@ -8,13 +8,19 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createServer as netServer, type AddressInfo } from 'node:net';
 import type * as net from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import type { PullClientMessage__Output, PullServerMessage } from '@blit/proto';
 import { manifestEntries } from '../../src/remote/convert';
-import { FrameDecoder } from '../../src/remote/dataplane';
+import { FrameDecoder, streamEndFrame } from '../../src/remote/dataplane';
+import { packEntries } from '../../src/remote/manifest-pack';
 import { runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
 import {
   assertSameTree,
+  fakeDaemon,
   fileEntry,
+  fileFrames,
   forwarder,
   frame,
   jsonSummary,
@@ -419,6 +425,85 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
     });
 
     after(() => assert.doesNotMatch(daemon.stderr(), /pull failed/));
+  });
+
+  // The client's half of StreamsKept: the real `blit` against a stand-in daemon that records what
+  // the client says (the cases above are blitd's half, with a raw client).
+  describe('pull: the real client says which streams it kept, once', () => {
+    const TOKENS = crypto.randomBytes(64);
+
+    /**
+     * Pulls `x/` from a stand-in daemon offering two data streams (token TTL 1 s: the client waits
+     * 2 s for an accept byte) on a listener that never answers stream 0 and accepts stream 1
+     * (a position in the list kept is not its token's index). The manifest holds `files`; their
+     * bytes go on stream 1. Returns the messages the client sent.
+     */
+    async function pullFromStandIn(files: Record<string, string>, env: NodeJS.ProcessEnv): Promise<{ sent: PullClientMessage__Output[]; dst: string }> {
+      const held: net.Socket[] = [];
+      let stream1: net.Socket | undefined;
+      const data = netServer((s) => {
+        held.push(s);
+        let got = Buffer.alloc(0);
+        s.on('data', (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+          if (got.length < hello(TOKENS.subarray(32)).length) return;
+          if (got.equals(hello(TOKENS.subarray(32)))) {
+            stream1 = s;
+            s.write(Buffer.from([1]));
+          }
+        });
+        s.on('error', () => undefined);
+      });
+      const port = await new Promise<number>((r) => data.listen(0, '127.0.0.1', () => r((data.address() as AddressInfo).port)));
+      const rels = Object.keys(files);
+      const sent: PullClientMessage__Output[] = [];
+      const standIn = await fakeDaemon({
+        Pull: (call: grpc.ServerDuplexStream<PullClientMessage__Output, PullServerMessage>) => {
+          call.on('data', (m: PullClientMessage__Output) => {
+            sent.push(m);
+            if (m.header) {
+              call.write({ source: { isDir: true } });
+              call.write({ negotiation: { tcpPort: port, token: TOKENS, streams: 2, tokenTtlMs: 1000 } });
+              const entries = rels.map((rel) => ({ entry: { rel: Buffer.from(rel), kind: 'file' as const, size: files[rel]!.length, mtimeNs: 1_000_000_000_000_000_000n, mode: 0o644, uid: 0, gid: 0 }, checksum: undefined }));
+              if (entries.length > 0) call.write({ manifest: { packed: packEntries(entries) } });
+              call.write({ manifestComplete: { complete: true, totalEntries: rels.length, scanFailures: [] } });
+            }
+            if (m.need) for (const i of m.need.indices) for (const b of fileFrames(Number(i), Buffer.from(files[rels[Number(i)]!]!), 1 << 16)) stream1!.write(b);
+            if (m.needComplete) {
+              if (stream1) stream1.end(streamEndFrame(false));
+              call.write({ dataComplete: true });
+            }
+            if (m.done) call.end();
+          });
+        },
+      });
+      const dst = path.join(tmp.dir, `kept-${crypto.randomBytes(4).toString('hex')}`);
+      try {
+        const r = await runBlit(['copy', `127.0.0.1:${standIn.port}:/default/x/`, dst], { env: { ...env, BLIT_DISABLE_PERF_HISTORY: '1' } });
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        standIn.stop();
+        for (const s of held) s.destroy();
+        data.close();
+      }
+      return { sent, dst };
+    }
+
+    it('stream 0 never answered: the first need names stream 1 alone, need_complete says nothing more', async () => {
+      const { sent, dst } = await pullFromStandIn({ 'a.txt': 'hello' }, { BLIT_FORCE_GRPC_DATA: '' });
+      const needs = sent.filter((m) => m.need || m.needComplete);
+      assert.equal(needs.length, 2);
+      assert.deepEqual(needs[0]!.need?.streamsKept?.indices, [1]);
+      assert.equal(needs[1]!.needComplete?.streamsKept, null, 'told once');
+      assert.equal(fs.readFileSync(path.join(dst, 'a.txt'), 'utf8'), 'hello');
+    });
+
+    it('gRPC data (no stream connected): the client says it kept none, an empty list, not nothing', async () => {
+      const { sent } = await pullFromStandIn({}, { BLIT_FORCE_GRPC_DATA: '1' });
+      const needs = sent.filter((m) => m.need || m.needComplete);
+      assert.equal(needs.length, 1);
+      assert.deepEqual(needs[0]!.needComplete?.streamsKept, { indices: [] });
+    });
   });
 
   it('gRPC data: a file left without its last chunk is failed and dropped at data_complete', async () => {
