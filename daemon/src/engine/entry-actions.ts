@@ -44,8 +44,15 @@ export class EntryActions {
     if (run.fatal) return;
     const compare = run.options.compare;
     if (s.kind !== d.kind && (s.kind === 'dir' || d.kind === 'dir')) {
-      if (compare.ignoreExisting) return;
-      if (!this.removeConflicting(d)) return;
+      // A source directory not made here is not in place: a move keeps it (NewDirs.inPlace).
+      if (compare.ignoreExisting) {
+        if (s.kind === 'dir') run.newDirs.keptOther(s.rel);
+        return;
+      }
+      if (!this.removeConflicting(d)) {
+        if (s.kind === 'dir') run.newDirs.refused(s.rel);
+        return;
+      }
       this.onSrcOnly(s);
       return;
     }

@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import type { Failure } from './types';
 import { failureOf } from './walk';
-import { join2, parentRel } from './paths';
+import { displayPath, join2, parentRel } from './paths';
 
 export interface NewDirsSink {
   fail(f: Failure): void;
@@ -29,20 +29,35 @@ const key = (rel: Buffer): string => rel.toString('latin1');
 
 /**
  * Directories a run could not create (each reported once, with its cause): what is below one is
- * not attempted, or its failure not reported (NewDirs here, remote/destination.ts).
+ * not attempted, or its failure not reported (NewDirs here, remote/destination.ts); a move keeps
+ * the source directories they cover (push-client.ts, tree-run.ts).
  */
 export class FailedDirs {
   private readonly dirs = new Set<string>();
 
+  /** `keyOf` names a directory in the set: its bytes, or (ofFailurePaths) its display form. */
+  constructor(private readonly keyOf: (rel: Buffer) => string = key) {}
+
+  /**
+   * The directories among a run's failure paths (display form, as a summary names them): the
+   * push client only hears the daemon's failures. A false match (two names, one display form)
+   * only keeps more.
+   */
+  static ofFailurePaths(paths: Iterable<string>): FailedDirs {
+    const f = new FailedDirs(displayPath);
+    for (const p of paths) f.dirs.add(p);
+    return f;
+  }
+
   add(dir: Buffer): void {
-    this.dirs.add(key(dir));
+    this.dirs.add(this.keyOf(dir));
   }
 
   /** Is `dir` one of them, or below one? */
   covers(dir: Buffer): boolean {
     if (this.dirs.size === 0) return false;
     for (let d = dir; ; d = parentRel(d)) {
-      if (this.dirs.has(key(d))) return true;
+      if (this.dirs.has(this.keyOf(d))) return true;
       if (d.length === 0) return false;
     }
   }
@@ -53,6 +68,8 @@ export class NewDirs {
   private readonly queued = new Set<string>();
   /** Directories whose own creation failed (reported); everything below them is skipped. */
   private readonly failed = new FailedDirs();
+  /** Source directories --ignore-existing did not make: another kind of entry is kept there. */
+  private readonly kept = new FailedDirs();
   private inFlight = 0;
   private readonly waiters: Array<() => void> = [];
 
@@ -103,6 +120,28 @@ export class NewDirs {
    * diffed; it is left out of the final metadata pass: it does not exist.) */
   missing(rel: Buffer): boolean {
     return this.failed.covers(rel);
+  }
+
+  /**
+   * Directory `rel` is not made: what is in its place could not be replaced (the caller reported
+   * why). As a failed mkdir: what is below it is not attempted, and counted.
+   */
+  refused(rel: Buffer): void {
+    this.failed.add(rel);
+  }
+
+  /** --ignore-existing kept a non-directory where source directory `rel` would go. */
+  keptOther(rel: Buffer): void {
+    this.kept.add(rel);
+  }
+
+  /**
+   * Is destination directory `rel` in place, as far as this run knows (call after done())? Not
+   * when it or one above it failed, was refused or kept: a move keeps such a source directory,
+   * which, empty, would otherwise be on neither side.
+   */
+  inPlace(rel: Buffer): boolean {
+    return !this.failed.covers(rel) && !this.kept.covers(rel);
   }
 
   /** Make a queued directory now (its queued parents first), as its background mkdir would. */

@@ -134,5 +134,7 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
 
   if (options.mode === 'mirror') runDeletions(run, deletions, walker.complete);
   if (!options.dryRun) applyDirFixes(run.dirs.fixes.filter((f) => !run.newDirs.missing(f.rel)), run.dstRoot, run.meta, (f) => run.fail(f));
-  if (options.mode === 'move' && !options.dryRun) await removeEmptiedSourceDirs(run, srcDirs, run.ends.contentsOnly);
+  // Only directories in place at the destination: one not made (failed, refused, kept) stays with
+  // what is below it, though empty; it would otherwise be on neither side.
+  if (options.mode === 'move' && !options.dryRun) await removeEmptiedSourceDirs(run, srcDirs.filter((rel) => run.newDirs.inPlace(rel)), run.ends.contentsOnly);
 }

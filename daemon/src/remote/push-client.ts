@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import { PROTOCOL_VERSION, type PushClientMessage, type PushServerMessage__Output } from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { Filter, filesFromList } from '../engine/filter';
-import { displayPath, namesContents, parentRel } from '../engine/paths';
+import { displayPath, namesContents } from '../engine/paths';
+import { FailedDirs } from '../engine/new-dirs';
 import { removeEmptiedDirs, stillAsScannedAt } from '../engine/move-finalise';
 import { skippedWarning } from '../engine/walk';
 import type { EventSink, Failure, TransferSummary } from '../engine/types';
@@ -156,8 +157,8 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     // root of `SRC/` kept; one still holding something (excluded, failed, changed) stays, and so
     // does one the daemon failed to create (and all below it): empty, it would be lost.
     if (move && source.isDir) {
-      const failed = new Set(summary.failures.map((f) => f.path));
-      const dirs = source.dirRels().filter((rel) => !atOrBelowFailed(rel, failed));
+      const failed = FailedDirs.ofFailurePaths(summary.failures.map((f) => f.path));
+      const dirs = source.dirRels().filter((rel) => !failed.covers(rel));
       await removeEmptiedDirs(dirs, namesContents(srcArg), (rel) => source.rmdir(rel));
     }
     call.end();
@@ -187,15 +188,6 @@ function stripSlash(p: Buffer): Buffer {
   let end = p.length;
   while (end > 1 && p[end - 1] === 0x2f) end--;
   return p.subarray(0, end);
-}
-
-/** Whether directory `rel` or one above it is a failure's path (the daemon could not create it). */
-function atOrBelowFailed(rel: Buffer, failed: ReadonlySet<string>): boolean {
-  if (failed.size === 0) return false;
-  for (let r = rel; ; r = parentRel(r)) {
-    if (failed.has(displayPath(r))) return true;
-    if (r.length === 0) return false;
-  }
 }
 
 /**

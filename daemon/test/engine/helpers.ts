@@ -1,4 +1,5 @@
 /** Shared helpers for engine tests: real temp trees, default options, a run that records events. */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -91,4 +92,10 @@ export function mtimeNs(p: string): bigint {
 export function setOddMtime(p: string, sec: number): void {
   // node:fs takes float seconds; the ns part we then verify comes from the copy, not from here.
   fs.utimesSync(p, sec + 0.123456789, sec + 0.123456789);
+}
+
+/** chattr FLAG on paths (+i: immutable, which binds root too): needs root and a file system with the flag. */
+export function chattr(flag: string, ...paths: string[]): void {
+  const c = spawnSync('chattr', [flag, ...paths], { encoding: 'utf8' });
+  if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
 }

@@ -1,9 +1,10 @@
 /** Mirror deletion rules and move semantics, on real trees. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeEmptiedDirs } from '../../src/engine/move-finalise';
-import { cleanupTemps, listTree, opts, run, tempDir, writeTree } from './helpers';
+import { chattr, cleanupTemps, listTree, opts, run, tempDir, writeTree } from './helpers';
 
 describe('engine: mirror deletions', function () {
   this.timeout(60_000);
@@ -86,6 +87,31 @@ describe('engine: mirror deletions', function () {
     assert.equal(r2.summary.entriesDeleted, 2);
   });
 
+  // Reported by rv-remote (a local copy leaving the file when `e/` holds only empty directories);
+  // not reproduced with SRC/ (the probe's `SRC` without a slash makes DST/SRC/e, as rsync does):
+  // pinned here against rsync -a for each mode.
+  for (const mode of ['copy', 'mirror', 'move'] as const) {
+    it(`type conflicts: ${mode} replaces a destination file by a source directory holding only empty directories, as rsync -a does`, async () => {
+      const tree = { 'e/': null, 'e2/sub/': null, 'e3/a/b/': null };
+      const files = { 'e': 'a file', 'e2': 'a file', 'e3': 'a file' };
+      const src = tempDir();
+      const dst = tempDir();
+      const viaRsync = tempDir();
+      writeTree(src, tree);
+      writeTree(dst, files);
+      writeTree(viaRsync, files);
+      const rs = spawnSync('rsync', ['-a', `${src}/`, `${viaRsync}/`], { encoding: 'utf8' });
+      assert.equal(rs.status, 0, rs.stderr);
+      const r = await run(src + '/', dst, opts({ mode, deleteConfirmed: true }));
+      assert.deepEqual(r.summary.failures, []);
+      assert.deepEqual(listTree(dst), listTree(viaRsync));
+      assert.deepEqual(listTree(dst), ['e/', 'e2/', 'e2/sub/', 'e3/', 'e3/a/', 'e3/a/b/']);
+      assert.equal(r.summary.entriesDeleted, 3, 'each replaced file counted as a deletion');
+      assert.equal(r.summary.dirsCreated, 6);
+      assert.deepEqual(listTree(src), mode === 'move' ? [] : listTree(viaRsync));
+    });
+  }
+
   it('counts every entry deleted, with or without a filter, and a dry run counts the same', async () => {
     const tree = { 'keep.txt': 'k', 'gone/a': 'a', 'gone/deep/b': 'b', 'gone/deep/c': 'c', 'top.txt': 't' };
     const want = ['gone', 'gone/a', 'gone/deep', 'gone/deep/b', 'gone/deep/c', 'top.txt'];
@@ -132,6 +158,46 @@ describe('engine: move', function () {
     assert.deepEqual(r.summary.failures.map((f) => f.path), ['blocked']);
     assert.deepEqual(listTree(src), ['blocked']);
     assert.equal(fs.readFileSync(path.join(dst, 'ok'), 'utf8'), 'fine');
+  });
+
+  // A source directory whose destination directory the run did not make stays, with the empty
+  // ones below it: empty, it used to be removed, so it was on neither side. Not made: its mkdir
+  // failed (`locked/in`, in an immutable directory), or the file in its place could not be
+  // replaced (`e`, `e2`: immutable files; then `e2/sub` is not attempted, as below a failed mkdir).
+  it('keeps a source directory whose destination could not be made, with the empty ones below it', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f.txt': 'f', 'e/': null, 'e2/sub/': null, 'locked/in/': null, 'ok/': null });
+    writeTree(dst, { 'e': 'a file', 'e2': 'a file', 'locked/': null });
+    const stuck = ['e', 'e2', 'locked'].map((p) => path.join(dst, p));
+    chattr('+i', ...stuck);
+    try {
+      const r = await run(src + '/', dst, opts({ mode: 'move' }));
+      const failures = r.summary.failures.map((f) => `${f.path}: ${f.reason}`).sort();
+      assert.deepEqual(failures.filter((f) => !f.startsWith('locked: ')), [
+        'e2: cannot replace destination entry: operation not permitted (EPERM)',
+        'e: cannot replace destination entry: operation not permitted (EPERM)',
+        'locked/in: cannot create directory: operation not permitted (EPERM)',
+      ]);
+      assert.equal(r.summary.skippedInFailedDirs, 1, 'e2/sub');
+      assert.deepEqual(listTree(src), ['e/', 'e2/', 'e2/sub/', 'locked/', 'locked/in/']);
+      assert.deepEqual(listTree(dst), ['e', 'e2', 'f.txt', 'locked/', 'ok/']);
+    } finally {
+      chattr('-i', ...stuck);
+    }
+  });
+
+  // --ignore-existing keeps the file where source directory `e` would go: `e` is not moved, so
+  // its source stays (it was removed, empty, and so was lost).
+  it('--ignore-existing keeps a source directory where the destination kept a file', async () => {
+    const src = tempDir();
+    const dst = tempDir();
+    writeTree(src, { 'f.txt': 'f', 'e/': null });
+    writeTree(dst, { 'e': 'kept' });
+    const r = await run(src + '/', dst, opts({ mode: 'move', compare: { mode: 'default', ignoreExisting: true } }));
+    assert.deepEqual(r.summary.failures, []);
+    assert.deepEqual(listTree(src), ['e/']);
+    assert.equal(fs.readFileSync(path.join(dst, 'e'), 'utf8'), 'kept');
   });
 
   // A source whose destination was already identical (or a symlink already in place) is removed
