@@ -143,6 +143,12 @@ export class Destination {
   /** Directory entries of the manifest, and those whose listing was diffed. */
   private readonly manifestDirs: Entry[] = [];
   private readonly dirByKey = new Map<string, Entry>();
+  /** The manifest index of each directory entry, the root's too (dirsInPlace). */
+  private readonly dirIndex = new Map<string, { index: number; rel: Buffer }>();
+  /** Directories created here or found as directories (a queued mkdir may still fail: failedDirs). */
+  private readonly placed = new Set<string>();
+  /** Directories whose metadata could not be set (applyDirMeta). */
+  private readonly metaFailed = new Set<string>();
   /** Directories whose content changed (their mtime must be re-applied at the end). */
   private readonly touched = new Set<string>();
   private readonly listed = new Set<string>();
@@ -238,8 +244,10 @@ export class Destination {
       if (single.as) e = { ...e, rel: single.as };
     }
     if (e.rel.length === 0) {
-      if (e.kind === 'dir') this.rootEntry = e;
-      else {
+      if (e.kind === 'dir') {
+        this.rootEntry = e;
+        this.dirIndex.set('', { index, rel: e.rel });
+      } else {
         this.countRefused();
         this.fail(e.rel, ErrorCodes.InvalidPath, 'the transfer root must be a directory');
       }
@@ -262,6 +270,7 @@ export class Destination {
     if (e.kind === 'dir') {
       this.manifestDirs.push(e);
       this.dirByKey.set(key(e.rel), e);
+      this.dirIndex.set(key(e.rel), { index, rel: e.rel });
     }
   }
 
@@ -533,6 +542,7 @@ export class Destination {
   private createDir(e: Entry, d: Entry | undefined, k: string): void {
     if (d?.kind === 'dir') {
       this.verified.add(k);
+      this.placed.add(k);
       if (dirMetaDiffers(e, d)) this.dirsToFix.push(e);
       return;
     }
@@ -547,6 +557,7 @@ export class Destination {
     }
     this.fresh.add(k);
     this.verified.add(k);
+    this.placed.add(k);
     this.counts.dirsCreated++;
     this.touch(e.rel);
     this.dirsToFix.push(e);
@@ -977,6 +988,7 @@ export class Destination {
     const dirs = [...fix.values()].filter((d) => !this.failedDirs.covers(d.rel)).sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
     const failed = (d: Entry, err: unknown): void => {
+      this.metaFailed.add(key(d.rel));
       this.failWith(err, d.rel, 'cannot set directory metadata');
     };
     const anchor = this.init.anchor;
@@ -1039,6 +1051,28 @@ export class Destination {
         for (const d of held) this.releaseDir(d.rel);
       }
     }
+  }
+
+  /**
+   * move, after finalize(): the directories in place here, each with its manifest index: made
+   * (its mkdir settled) or found as a directory, its metadata set, every directory above it made
+   * or found too (the root always: prepareRoot ended the transfer otherwise). The source removes
+   * only these once emptied: one this side failed to create (and all below it), or whose
+   * attributes it could not set, stays there, since empty it would be lost from both sides.
+   */
+  dirsInPlace(): Array<{ index: number; rel: Buffer }> {
+    const present = new Map<string, boolean>();
+    const isPresent = (rel: Buffer): boolean => {
+      if (rel.length === 0) return true;
+      const k = key(rel);
+      let p = present.get(k);
+      if (p === undefined) {
+        p = this.placed.has(k) && !this.failedDirs.covers(rel) && isPresent(parentRel(rel));
+        present.set(k, p);
+      }
+      return p;
+    };
+    return [...this.dirIndex].filter(([k, d]) => !this.metaFailed.has(k) && isPresent(d.rel)).map(([, d]) => d);
   }
 
   summary(startedAt: number, extra: Partial<TransferSummary>): TransferSummary {

@@ -60,23 +60,26 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     return byDisplay.get(p);
   };
   // move: manifest indices of files this side committed (or already had identical), and of
-  // symlinks in place, for the daemon to remove; sent in batches, the rest just before `done`.
+  // symlinks in place, for the daemon to remove; sent in batches, the rest just before `done`,
+  // with the directories in place (the daemon removes those it emptied, and no other).
   const move = options.mode === 'move' && !options.dryRun;
   // With their paths below the destination root: made durable before the daemon is told (move-remote).
-  const committed: Array<{ index: number; rel: Buffer; link: boolean }> = [];
+  const committed: Array<{ index: number; rel: Buffer; kind: 'file' | 'link' | 'dir' }> = [];
   let committedQueue: DurableQueue<PullClientMessage> | undefined;
   /** The daemon deletes these sources as soon as it reads them: their copies go to disk first. */
   const sendCommitted = (): void => {
     const batch = committed.splice(0, COMMITTED_BATCH);
-    const files = batch.filter((c) => !c.link);
-    const links = batch.filter((c) => c.link);
-    // Symlinks in their own field: an older blitd ignores it (keeps them) instead of BadFrame.
-    const msg = { committed: { indices: files.map((c) => c.index), symlinks: links.map((c) => c.index) } };
-    committedQueue?.push(msg, files.map((c) => c.rel), links.map((c) => c.rel));
+    const of = (kind: 'file' | 'link' | 'dir'): Array<{ index: number; rel: Buffer }> => batch.filter((c) => c.kind === kind);
+    const [files, links, dirs] = [of('file'), of('link'), of('dir')];
+    // Symlinks and directories in their own fields: an older blitd ignores them (keeps the
+    // symlinks; removes every emptied directory, as it did) instead of ending with BadFrame.
+    const msg = { committed: { indices: files.map((c) => c.index), symlinks: links.map((c) => c.index), dirs: dirs.map((c) => c.index) } };
+    // A directory is a name in its parent, synced as a symlink's is.
+    committedQueue?.push(msg, files.map((c) => c.rel), [...links, ...dirs].map((c) => c.rel));
   };
-  const noteCommitted = (index: number, rel: Buffer, link = false): void => {
+  const noteCommitted = (index: number, rel: Buffer, kind: 'file' | 'link' | 'dir' = 'file'): void => {
     if (!move) return;
-    committed.push({ index, rel, link });
+    committed.push({ index, rel, kind });
     if (committed.length >= COMMITTED_BATCH) sendCommitted();
   };
   let dest: Destination | undefined;
@@ -108,7 +111,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         fatal: (err) => latch.fail(err),
         // A move reports skips, so the Destination names the file (rel).
         unchanged: (index, rel) => noteCommitted(index, rel!),
-        linked: (index, rel) => noteCommitted(index, rel, true),
+        linked: (index, rel) => noteCommitted(index, rel, 'link'),
       },
     });
   };
@@ -261,6 +264,8 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
     if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'the daemon never described the source' });
     dest.finalize(manifestComplete);
     if (move) {
+      // Known only now: every mkdir settled and the directories' metadata set (finalize).
+      for (const d of dest.dirsInPlace()) noteCommitted(d.index, d.rel, 'dir');
       while (committed.length > 0) sendCommitted();
       await latch.race(committedQueue!.drained());
     }

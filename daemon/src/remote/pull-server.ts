@@ -8,9 +8,10 @@
  *   C: done                         S: end of call
  *
  * move: the client also sends `committed` batches (files it committed, or already had identical;
- * symlinks in place); the daemon removes those sources (see source-remover.ts), reports each
- * failure as removal_failure, and ends the call only when every removal is settled and the
- * source directories the move emptied are removed.
+ * symlinks in place; with the last, the directories in place); the daemon removes those sources
+ * (see source-remover.ts), reports each failure as removal_failure, and ends the call only when
+ * every removal is settled and the source directories the move emptied (of those in place at the
+ * client) are removed.
  *
  * The client connects the offered TCP streams (and waits for the daemon's accept byte) before it
  * sends its first need, so at the first need the daemon knows which path the client took: the
@@ -223,7 +224,7 @@ class PullSession {
       if (!m) throw new BlitError({ code: ErrorCodes.Cancelled, message: 'the client ended the pull early' });
       if (m.committed) {
         if (!remover) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'committed files reported, but this pull is not a move' });
-        remover.add(m.committed.indices, m.committed.symlinks);
+        remover.add(m.committed.indices, m.committed.symlinks, m.committed.dirs);
         continue;
       }
       if (m.need || m.needComplete) this.startSenders(hooks, job.signal, (m.need ?? m.needComplete)!.streamsKept?.indices);

@@ -6,7 +6,8 @@
  * it is reached through containment: its directory resolved inside the module for writing (so a
  * read-only module never loses a file), the entry itself never followed as a symlink. Every
  * refusal or error is reported, never thrown: the other removals go on. At the end of a move that
- * succeeded, the directories it emptied go (removeEmptiedDirs).
+ * succeeded, the directories it emptied go (removeEmptiedDirs): only those the client reported in
+ * place (Committed.dirs), so a directory it could not create is never lost from both sides.
  */
 import * as fs from 'node:fs';
 import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
@@ -17,9 +18,14 @@ import type { ServerContext } from '../daemon/context';
 import type { ManifestSource } from './source';
 import { removeEmptiedDirs, stillAsScannedAt } from '../engine/move-finalise';
 
+/** How a committed index of each kind is named in a BadFrame. */
+const INDEX_NAME = { file: 'index', symlink: 'symlink index', dir: 'directory index' } as const;
+
 export class SourceRemover {
   private chain: Promise<void> = Promise.resolve();
   private readonly seen = new Set<number>();
+  /** Manifest indices of the directories the client has in place (Committed.dirs). */
+  private readonly dirsInPlace: number[] = [];
   private readonly dirs = new Map<string, Promise<Buffer>>();
   /** Module-relative path of the manifest root, normalised ('' = module root). */
   private readonly base: Buffer;
@@ -36,18 +42,23 @@ export class SourceRemover {
     this.base = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
   }
 
-  /** Queue a batch of committed file and symlink indices; a malformed batch is a protocol error. */
-  add(indices: number[], symlinks: number[] = []): void {
-    for (const [list, kind] of [[indices, 'file'], [symlinks, 'symlink']] as const) {
+  /**
+   * Queue a batch of committed file and symlink indices, and note the directories in place; a
+   * malformed batch (an index out of range, of another kind, or reported twice) is a protocol
+   * error, thrown before anything of it is queued.
+   */
+  add(indices: number[], symlinks: number[] = [], dirs: number[] = []): void {
+    for (const [list, kind] of [[indices, 'file'], [symlinks, 'symlink'], [dirs, 'dir']] as const) {
       for (const i of list) {
         const e = this.source.entryAt(i);
         if (!Number.isSafeInteger(i) || !e || e.kind !== kind) {
-          throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed ${kind === 'file' ? 'index' : 'symlink index'} ${i} is not a ${kind} of the manifest` });
+          throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed ${INDEX_NAME[kind]} ${i} is not a ${kind === 'dir' ? 'directory' : kind} of the manifest` });
         }
-        if (this.seen.has(i)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed index ${i} reported twice`, path: displayPath(e.rel) });
+        if (this.seen.has(i)) throw new BlitError({ code: ErrorCodes.BadFrame, message: `committed ${INDEX_NAME[kind]} ${i} reported twice`, path: displayPath(e.rel) });
         this.seen.add(i);
       }
     }
+    this.dirsInPlace.push(...dirs);
     const batch = [...indices, ...symlinks];
     this.chain = this.chain.then(async () => {
       for (const i of batch) await this.removeOne(i);
@@ -60,8 +71,8 @@ export class SourceRemover {
   }
 
   /**
-   * After finish(), the client done: the manifest's directories now empty go, deepest first,
-   * each through the source's anchor (ManifestSource.rmdir: its name beneath its parent opened
+   * After finish(), the client done: the manifest's directories the client has in place and that
+   * are now empty go, deepest first, each through the source's anchor (ManifestSource.rmdir: its name beneath its parent opened
    * beneath the module root, never followed); the root only when `removeRoot` (`SRC`, not
    * `SRC/`), never the module root. A directory still holding anything stays, silently.
    */
@@ -73,7 +84,10 @@ export class SourceRemover {
     } catch {
       return;
     }
-    await removeEmptiedDirs(this.source.dirRels(), !removeRoot, (rel) => this.source.rmdir(rel));
+    // Not source.dirRels(): a directory the client failed to create (or one of an older client,
+    // which reports none) stays, though empty.
+    const dirs = this.dirsInPlace.map((i) => this.source.entryAt(i)!.rel);
+    await removeEmptiedDirs(dirs, !removeRoot, (rel) => this.source.rmdir(rel));
   }
 
   private async removeOne(index: number): Promise<void> {

@@ -216,6 +216,39 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
     }
   });
 
+  // The pull's half: blitd removes the emptied source directories, so it must hear which ones
+  // this side has in place (Committed.dirs); it removed them all, the one blit failed to create too.
+  it('pull: a source directory blit failed to create stays, with the empty ones below it', async () => {
+    await fx.start();
+    const src = path.join(fx.moduleDir, 'psrc');
+    writeTree(src, { 'f.txt': 'f' });
+    for (const d of ['e', 'e2/sub', 'ok/sub', 'meta']) fs.mkdirSync(path.join(src, d), { recursive: true });
+    fs.chmodSync(path.join(src, 'meta'), 0o700);
+    const dst = path.join(fx.dir, 'pulled');
+    writeTree(dst, { e: 'a file', e2: 'a file' });
+    // There, but its mode cannot be set: its source (the only copy of that mode) stays too.
+    fs.mkdirSync(path.join(dst, 'meta'), { mode: 0o755 });
+    const stuck = [path.join(dst, 'e'), path.join(dst, 'e2'), path.join(dst, 'meta')];
+    const chattr = (flag: string): void => {
+      const c = spawnSync('chattr', [flag, ...stuck], { encoding: 'utf8' });
+      if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
+    };
+    chattr('+i');
+    try {
+      const r = await fx.blit(['move', fx.remote('psrc/'), `${dst}/`]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /failed: e: cannot create directory/);
+      assert.match(r.stderr, /failed: e2: cannot create directory/);
+      assert.match(r.stderr, /failed: meta: cannot set directory metadata/);
+      // ok/ and ok/sub were made here: their sources go, as any emptied directory's.
+      assert.deepEqual(listTree(src), ['e', 'e2', 'e2/sub', 'meta']);
+      assert.equal(fs.readFileSync(path.join(dst, 'f.txt'), 'utf8'), 'f');
+      assert.ok(fs.statSync(path.join(dst, 'ok', 'sub')).isDirectory());
+    } finally {
+      chattr('-i');
+    }
+  });
+
   it('a dry-run move removes nothing, pushed or pulled', async () => {
     await fx.start();
     const src = path.join(fx.dir, 'src');

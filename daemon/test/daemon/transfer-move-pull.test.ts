@@ -25,7 +25,7 @@ async function readManifest(p: RawPull): Promise<string[]> {
 }
 
 /** Sends `committed`, need_complete and `done`; asserts no error; returns the removal failures. */
-async function commitAndFinish(p: RawPull, committed: { indices: number[]; symlinks?: number[] }): Promise<Array<NonNullable<PullServerMessage__Output['removalFailure']>>> {
+async function commitAndFinish(p: RawPull, committed: { indices: number[]; symlinks?: number[]; dirs?: number[] }): Promise<Array<NonNullable<PullServerMessage__Output['removalFailure']>>> {
   p.send({ committed });
   p.send({ needComplete: { totalFiles: 0, totalBytes: 0 } });
   // The daemon removes as `committed` arrives, so a removal failure may come before
@@ -95,7 +95,7 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
     }
   });
 
-  it('symlinks reported in place go unless re-pointed since they were listed (SourceChanged, kept); the emptied directories go', async () => {
+  it('symlinks reported in place go unless re-pointed since they were listed (SourceChanged, kept); the emptied directories reported in place go', async () => {
     writeTree(path.join(dataDir, 'm3'), { 'sub/f': 'f' });
     fs.symlinkSync('f', path.join(dataDir, 'm3', 'sub', 'l1'));
     fs.symlinkSync('f', path.join(dataDir, 'm3', 'l2'));
@@ -105,7 +105,7 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
       const idx = (name: string): number => paths.indexOf(name);
       fs.unlinkSync(path.join(dataDir, 'm3', 'l2'));
       fs.symlinkSync('elsewhere', path.join(dataDir, 'm3', 'l2'));
-      const failures = await commitAndFinish(p, { indices: [idx('sub/f')], symlinks: [idx('sub/l1'), idx('l2')] });
+      const failures = await commitAndFinish(p, { indices: [idx('sub/f')], symlinks: [idx('sub/l1'), idx('l2')], dirs: [idx(''), idx('sub')] });
       assert.deepEqual(failures.map((f) => [Buffer.from(f.path).toString(), f.code]), [['l2', 'SourceChanged']]);
       // sub/ emptied: gone; the root holds l2 (and is `m3` without remove_emptied_root: kept).
       assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm3')), ['l2']);
@@ -128,7 +128,7 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
       const paths = await readManifest(p);
       fs.renameSync(path.join(dataDir, 'm5', 'd'), path.join(dataDir, 'm5', 'd.moved'));
       fs.symlinkSync(path.join(outside, 'd'), path.join(dataDir, 'm5', 'd'));
-      assert.deepEqual(await commitAndFinish(p, { indices: [paths.indexOf('x')] }), []);
+      assert.deepEqual(await commitAndFinish(p, { indices: [paths.indexOf('x')], dirs: ['', 'd', 'd/e'].map((d) => paths.indexOf(d)) }), []);
       assert.ok(fs.existsSync(path.join(outside, 'd', 'e')), 'the directory outside the module stays');
       assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm5')).sort(), ['d', 'd.moved']);
     } finally {
@@ -146,7 +146,7 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
       while (fs.existsSync(path.join(dataDir, 'p6', 'r', 'y'))) await new Promise((r) => setTimeout(r, 10));
       fs.renameSync(path.join(dataDir, 'p6'), path.join(dataDir, 'p6.moved'));
       fs.symlinkSync(path.join(outside, 'p6'), path.join(dataDir, 'p6'));
-      assert.deepEqual(await commitAndFinish(p, { indices: [] }), []);
+      assert.deepEqual(await commitAndFinish(p, { indices: [], dirs: [paths.indexOf('')] }), []);
       assert.ok(fs.existsSync(path.join(outside, 'p6', 'r')), 'the directory outside the module stays');
       assert.ok(fs.existsSync(path.join(dataDir, 'p6.moved', 'r')), 'the root, emptied but behind a swapped parent, stays');
     } finally {
@@ -165,6 +165,51 @@ describe('move pull, daemon side (raw Pull against a real blitd)', function () {
       assert.ok(fs.existsSync(path.join(dataDir, 'm4', 'x')));
     } finally {
       p.close();
+    }
+  });
+
+  // The client names the directories it has in place (Committed.dirs); one it could not create
+  // stays on the source, and so does every directory of a client that names none (older ones).
+  it('removes only the emptied directories reported in place: none when the client names none', async () => {
+    fs.mkdirSync(path.join(dataDir, 'm6', 'in', 'deep'), { recursive: true });
+    fs.mkdirSync(path.join(dataDir, 'm6', 'out'));
+    writeTree(path.join(dataDir, 'm6'), { 'x': 'x' });
+    let p = await rawPull(daemon.port, 'data', 'm6', 'MODE_MOVE');
+    try {
+      const paths = await readManifest(p);
+      assert.deepEqual(await commitAndFinish(p, { indices: [paths.indexOf('x')] }), []);
+      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm6')).sort(), ['in', 'out']);
+    } finally {
+      p.close();
+    }
+    p = await rawPull(daemon.port, 'data', 'm6', 'MODE_MOVE');
+    try {
+      const paths = await readManifest(p);
+      assert.deepEqual(await commitAndFinish(p, { indices: [], dirs: [paths.indexOf('in'), paths.indexOf('in/deep')] }), []);
+      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm6')), ['out']);
+    } finally {
+      p.close();
+    }
+  });
+
+  it('a committed directory index out of range, not a directory, or repeated ends the pull with BadFrame naming it and removes nothing', async () => {
+    writeTree(path.join(dataDir, 'm7'), { 'x': 'x' });
+    fs.mkdirSync(path.join(dataDir, 'm7', 'd'));
+    for (const bad of ['range', 'file', 'twice'] as const) {
+      const p = await rawPull(daemon.port, 'data', 'm7', 'MODE_MOVE');
+      try {
+        const paths = await readManifest(p);
+        const d = paths.indexOf('d');
+        const dirs = { range: [d, paths.length], file: [paths.indexOf('x')], twice: [d, d] }[bad];
+        p.send({ committed: { indices: [paths.indexOf('x')], dirs } });
+        p.send({ done: true });
+        const err = (await p.rest()).find((m) => m.error)?.error;
+        assert.equal(err?.code, 'BadFrame', bad);
+        assert.match(err!.message, new RegExp(`index ${dirs.at(-1)} `), bad);
+        assert.deepEqual(fs.readdirSync(path.join(dataDir, 'm7')).sort(), ['d', 'x'], bad);
+      } finally {
+        p.close();
+      }
     }
   });
 

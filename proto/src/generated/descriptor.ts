@@ -734,6 +734,11 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "uint64",
                   "id": 2
+                },
+                "dirs": {
+                  "rule": "repeated",
+                  "type": "uint64",
+                  "id": 3
                 }
               }
             },
