@@ -74,6 +74,12 @@ const TREE: Trees = {
   },
 };
 
+/** chattr +i / -i on each path (a place nothing can replace; needs root and a file system with the flag). */
+function chattr(flag: '+i' | '-i', paths: string[]): void {
+  const c = spawnSync('chattr', [flag, ...paths], { encoding: 'utf8' });
+  if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
+}
+
 describe('move: push and pull leave the source as a local move does (symlinks, emptied directories)', function () {
   this.timeout(60_000);
   const fx = moduleFixture('blit-move-tree-');
@@ -199,11 +205,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
     const dst = path.join(fx.moduleDir, 'pushed');
     writeTree(dst, { e: 'a file', e2: 'a file' });
     const stuck = [path.join(dst, 'e'), path.join(dst, 'e2')];
-    const chattr = (flag: string): void => {
-      const c = spawnSync('chattr', [flag, ...stuck], { encoding: 'utf8' });
-      if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
-    };
-    chattr('+i');
+    chattr('+i', stuck);
     try {
       const r = await fx.blit(['move', `${src}/`, fx.remote('pushed/')]);
       assert.equal(r.code, 2, r.stderr);
@@ -212,7 +214,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
       assert.deepEqual(listTree(src), ['e', 'e2', 'e2/sub']);
       assert.equal(fs.readFileSync(path.join(dst, 'f.txt'), 'utf8'), 'f');
     } finally {
-      chattr('-i');
+      chattr('-i', stuck);
     }
   });
 
@@ -229,11 +231,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
     // There, but its mode cannot be set: its source (the only copy of that mode) stays too.
     fs.mkdirSync(path.join(dst, 'meta'), { mode: 0o755 });
     const stuck = [path.join(dst, 'e'), path.join(dst, 'e2'), path.join(dst, 'meta')];
-    const chattr = (flag: string): void => {
-      const c = spawnSync('chattr', [flag, ...stuck], { encoding: 'utf8' });
-      if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
-    };
-    chattr('+i');
+    chattr('+i', stuck);
     try {
       const r = await fx.blit(['move', fx.remote('psrc/'), `${dst}/`]);
       assert.equal(r.code, 2, r.stderr);
@@ -245,7 +243,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
       assert.equal(fs.readFileSync(path.join(dst, 'f.txt'), 'utf8'), 'f');
       assert.ok(fs.statSync(path.join(dst, 'ok', 'sub')).isDirectory());
     } finally {
-      chattr('-i');
+      chattr('-i', stuck);
     }
   });
 
