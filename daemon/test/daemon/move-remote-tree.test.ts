@@ -8,7 +8,6 @@
  * symlink target); one that differs keeps its source.
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
@@ -16,6 +15,7 @@ import type { PushClientMessage__Output, PushServerMessage } from '@blit/proto';
 import { itemToWire, summaryToWire } from '../../src/remote/convert';
 import { listTree, writeTree } from './harness';
 import { moduleFixture } from './module-fixture';
+import { chattr } from '../engine/helpers';
 import { fakeDaemon } from './transfer-helpers';
 
 /** Nested dirs, an empty dir, symlinks (to a file, to a dir, one already at the destination), an excluded file. */
@@ -73,12 +73,6 @@ const TREE: Trees = {
     assert.equal(fs.readlinkSync(path.join(pulled, `${landed}d1/d2/link`)), '../../a.txt');
   },
 };
-
-/** chattr +i / -i on each path (a place nothing can replace; needs root and a file system with the flag). */
-function chattr(flag: '+i' | '-i', paths: string[]): void {
-  const c = spawnSync('chattr', [flag, ...paths], { encoding: 'utf8' });
-  if (c.status !== 0) throw new Error(`chattr ${flag} (needs root and a file system with the immutable flag): ${c.stderr}`);
-}
 
 describe('move: push and pull leave the source as a local move does (symlinks, emptied directories)', function () {
   this.timeout(60_000);
@@ -205,7 +199,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
     const dst = path.join(fx.moduleDir, 'pushed');
     writeTree(dst, { e: 'a file', e2: 'a file' });
     const stuck = [path.join(dst, 'e'), path.join(dst, 'e2')];
-    chattr('+i', stuck);
+    chattr('+i', ...stuck);
     try {
       const r = await fx.blit(['move', `${src}/`, fx.remote('pushed/')]);
       assert.equal(r.code, 2, r.stderr);
@@ -214,7 +208,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
       assert.deepEqual(listTree(src), ['e', 'e2', 'e2/sub']);
       assert.equal(fs.readFileSync(path.join(dst, 'f.txt'), 'utf8'), 'f');
     } finally {
-      chattr('-i', stuck);
+      chattr('-i', ...stuck);
     }
   });
 
@@ -231,7 +225,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
     // There, but its mode cannot be set: its source (the only copy of that mode) stays too.
     fs.mkdirSync(path.join(dst, 'meta'), { mode: 0o755 });
     const stuck = [path.join(dst, 'e'), path.join(dst, 'e2'), path.join(dst, 'meta')];
-    chattr('+i', stuck);
+    chattr('+i', ...stuck);
     try {
       const r = await fx.blit(['move', fx.remote('psrc/'), `${dst}/`]);
       assert.equal(r.code, 2, r.stderr);
@@ -243,7 +237,7 @@ describe('move: push and pull leave the source as a local move does (symlinks, e
       assert.equal(fs.readFileSync(path.join(dst, 'f.txt'), 'utf8'), 'f');
       assert.ok(fs.statSync(path.join(dst, 'ok', 'sub')).isDirectory());
     } finally {
-      chattr('-i', stuck);
+      chattr('-i', ...stuck);
     }
   });
 
