@@ -3,8 +3,9 @@
 // `--install-extension`, a workspace opened in headless Chromium, and the UI driven like a person:
 // command palette (F1) -> "Blit: Push Workspace to Remote" -> the "Blit Transfers" tree shows the
 // job finishing. Checks: the job row's DOM text, a screenshot of the tree view, the remote files
-// byte for byte, the bundled daemon running from the installed .vsix with its ffi-rs binary loaded,
-// and no daemon left behind once code-server stops. Usage: node ui-vsix.test.js FILE.vsix
+// byte for byte, a second window on the same folder attaching to the first one's daemon and
+// keeping its push across a reload of that window, the bundled daemon running from the installed
+// .vsix with its ffi-rs binary loaded, and no daemon left behind once code-server stops. Usage: node ui-vsix.test.js FILE.vsix
 'use strict';
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -53,7 +54,7 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
   fs.cpSync(path.join(REPO, 'extension', 'test', 'fixture-workspace'), ws, { recursive: true });
   fs.writeFileSync(path.join(ws, 'payload.bin'), crypto.randomBytes(2 * 1024 * 1024 + 3));
   fs.mkdirSync(run, { mode: 0o700 });
-  let remote, cs, browser, page, failed = false;
+  let remote, cs, browser, page, page2, failed = false;
   try {
     const installed = installExtension({ vsix, userDataDir: ud, extensionsDir: extDir });
     assert.match(installed, /successfully installed/i, installed);
@@ -115,13 +116,15 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
 
     // Mirror: the dry run's deletion count is shown in a modal before anything is deleted.
     fs.writeFileSync(path.join(tmp, 'remote', 'site', 'remote-only.txt'), 'not in the workspace');
-    const palette = async (title) => {
-      await page.keyboard.press('F1');
-      await input.waitFor({ timeout: 15000 });
-      await input.type(title);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30000 });
-      await page.keyboard.press('Enter');
+    const paletteOf = (p) => async (title) => {
+      const box = p.locator('.quick-input-widget input');
+      await p.keyboard.press('F1');
+      await box.waitFor({ timeout: 15000 });
+      await box.type(title);
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30000 });
+      await p.keyboard.press('Enter');
     };
+    const palette = paletteOf(page);
     await palette('Blit: Mirror Workspace to Remote');
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ timeout: 30000 });
@@ -163,6 +166,56 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
     await until(() => tempDescriptors(rpid).length === 0, 30000, 'the remote blitd to close the temp file of huge.bin');
     await until(() => !fs.readdirSync(path.join(tmp, 'remote', 'site')).some((n) => n.startsWith('.blit.')), 30000, 'the remote blitd to remove the temp file of huge.bin');
     assert.equal(fs.existsSync(path.join(tmp, 'remote', 'site', 'huge.bin')), false, 'cancelled file left under its real name');
+
+    // A second window on the same folder attaches to the daemon the first one spawned (one daemon
+    // per user), and a push it starts lives in that daemon, not in the window: reloading the
+    // window mid-push (its extension host dies and a new one activates) leaves the daemon and
+    // the job running, and the reloaded window's tree shows the job running, then finished. The
+    // remote blitd is stopped while it holds huge.bin's temp, so the reload happens mid-push.
+    const bundledDaemons = () => processesWith(path.join(extDir, installDir, 'bundle', 'blitd.js')).map((d) => d.pid);
+    const daemonPids = bundledDaemons();
+    assert.equal(daemonPids.length, 1, `bundled daemons before the second window: ${daemonPids}`);
+    page2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const openTransfers = async (p) => {
+      await p.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60000 });
+      const h = p.locator('.pane-header', { hasText: 'Blit Transfers' });
+      await h.waitFor({ timeout: 60000 });
+      if ((await h.getAttribute('aria-expanded')) !== 'true') await h.click();
+      await p.locator('.statusbar', { hasText: 'Activating Extensions' }).waitFor({ state: 'detached', timeout: 60000 }).catch(() => {});
+      return p.locator('.pane', { has: h });
+    };
+    await page2.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    let pane2 = await openTransfers(page2);
+    // WatchJobs lists unfinished jobs only: the first window's are all finished.
+    await pane2.getByText('No transfers yet').waitFor({ timeout: 60000 });
+    assert.deepEqual(bundledDaemons(), daemonPids, 'the second window started a daemon of its own');
+    const stopped2 = until(() => tempDescriptors(rpid).some((t) => t.includes('/.blit.huge.bin.')), 60000, 'the remote blitd to open the temp file of huge.bin (second window)', 2)
+      .then(() => process.kill(rpid, 'SIGSTOP'));
+    stopped2.catch(() => {});
+    await page2.locator('.monaco-workbench').click({ position: { x: 700, y: 450 } }).catch(() => {});
+    await paletteOf(page2)('Blit: Push Workspace to Remote');
+    await stopped2;
+    await pane2.locator('.monaco-list-row', { hasText: 'running' }).first().waitFor({ timeout: 30000 });
+    await page2.reload();
+    pane2 = await openTransfers(page2);
+    const running = pane2.locator('.monaco-list-row', { hasText: 'running' }).first();
+    await running.waitFor({ timeout: 60000 });
+    const runningRow = (await running.innerText()).replace(/\s+/g, ' ');
+    console.log(`second window's tree row after its reload: ${runningRow}`);
+    assert.match(runningRow, /Push to ui/);
+    assert.deepEqual(bundledDaemons(), daemonPids, 'the daemon changed across the reload');
+    assert.equal(fs.existsSync(path.join(tmp, 'remote', 'site', 'huge.bin')), false, 'the push finished before the reload');
+    process.kill(rpid, 'SIGCONT');
+    await running.waitFor({ state: 'detached', timeout: 120000 });
+    await until(() => fs.existsSync(path.join(tmp, 'remote', 'site', 'huge.bin')), 30000, 'huge.bin on the remote');
+    const pushRows = (await pane2.locator('.monaco-list-row', { hasText: 'Push to ui' }).allInnerTexts()).map((t) => t.replace(/\s+/g, ' '));
+    console.log(`second window's push rows: ${JSON.stringify(pushRows)}`);
+    // The reloaded window knows only the job that was running when it attached.
+    assert.equal(pushRows.length, 1, 'rows in the reloaded window');
+    assert.match(pushRows[0], /succeeded · 100%/, 'the push across the reload');
+    assert.equal(sha(path.join(tmp, 'remote', 'site', 'huge.bin')), sha(path.join(ws, 'huge.bin')), 'huge.bin on the remote');
+    await page2.screenshot({ path: path.join(shotDir, 'blit-second-window-after-reload.png') });
+    await page2.close();
 
     // Add Remote Target: the quick-input wizard, answered from the keyboard.
     await palette('Blit: Add Remote Target');
@@ -213,6 +266,7 @@ const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest
       await page.screenshot({ path: path.join(shotDir, 'blit-ui-failure.png') }).catch(() => {});
       console.error(`failure screenshot: ${path.join(shotDir, 'blit-ui-failure.png')}`);
     }
+    if (page2) await page2.screenshot({ path: path.join(shotDir, 'blit-ui-failure-window2.png') }).catch(() => {});
     console.error(`code-server log: ${path.join(tmp, 'code-server.log')}`);
   } finally {
     if (browser) await browser.close().catch(() => {});
