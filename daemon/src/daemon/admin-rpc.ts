@@ -28,15 +28,42 @@ function beneathModule(ctx: ServerContext, module: ModuleConfig, abs: Buffer): {
 }
 
 /**
- * find/du: an unreadable directory or entry is skipped (logged), but a directory swapped for a
- * symlink (PathEscape from the anchor) fails the call naming it: the answer would otherwise be
- * silently short while claiming to cover the tree.
+ * What a find/du walk left out, for the client: directories skipped as their own ancestors
+ * (`loops`) and directories or entries it could not read (`unreadable`), each also logged. The
+ * client names each and exits 2 (GNU du/find warn "cannot read directory" and exit 1). A directory
+ * swapped for a symlink (PathEscape from the anchor) is not left out: it fails the call naming it.
  */
-function skipUnlessEscape(ctx: ServerContext, verb: string): (e: BlitError) => void {
-  return (e) => {
+class LeftOut {
+  readonly loops: pb.FileSystemLoop[] = [];
+  readonly unreadable: pb.Failure[] = [];
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly verb: string,
+    private readonly shown: string,
+  ) {}
+
+  /** walkTree's onError. */
+  readonly onError = (e: BlitError, rel: Buffer): void => {
     if (e.code === ErrorCodes.PathEscape) throw e;
-    ctx.log.warn(`${verb}: skipped`, { error: e.message });
+    this.unreadable.push({ path: rel, code: e.code, reason: e.reason });
+    this.ctx.log.warn(`${this.verb}: skipped`, { error: e.message });
   };
+
+  /** walkTree's onLoop. */
+  readonly onLoop = (rel: Buffer, ancestor: Buffer): void => {
+    this.loops.push({ path: rel, ancestor });
+    const sameAs = ancestor.length ? `${this.shown}/${displayPath(ancestor)}` : this.shown;
+    this.ctx.log.warn(`${this.verb}: skipped a file system loop`, { path: `${this.shown}/${displayPath(rel)}`, sameAs });
+  };
+
+  /** Everything not yet sent (Find sends each once, in some batch). */
+  take(): { loops: pb.FileSystemLoop[]; unreadable: pb.Failure[] } {
+    return { loops: this.loops.splice(0), unreadable: this.unreadable.splice(0) };
+  }
+
+  get any(): boolean {
+    return this.loops.length > 0 || this.unreadable.length > 0;
+  }
 }
 
 function shownPath(module: string, rel: Buffer): string {
@@ -180,17 +207,16 @@ export async function find(
   let batch: pb.FileEntry[] = [];
   let found = 0;
   const limit = req.limit > 0 ? req.limit : Infinity;
-  const loops: pb.FileSystemLoop[] = [];
-  const onLoop = loopSkipper(ctx, 'find', shown, loops);
+  const left = new LeftOut(ctx, 'find', shown);
   try {
-    for await (const item of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'find'), onLoop })) {
+    for await (const item of walkTree(abs, shown, { signal, beneath, onError: left.onError, onLoop: left.onLoop })) {
       if (item.rel.length === 0 || !isMatch(displayPath(item.rel))) continue;
       const e = entryOfItem(item);
       if (!e) continue;
       batch.push(e);
       found++;
       if (batch.length >= FIND_BATCH) {
-        await send({ entries: batch, loops: loops.splice(0) });
+        await send({ entries: batch, ...left.take() });
         batch = [];
       }
       if (found >= limit) break;
@@ -198,19 +224,8 @@ export async function find(
   } finally {
     beneath.anchor.close();
   }
-  if (batch.length > 0 || loops.length > 0) await send({ entries: batch, loops: loops.splice(0) });
+  if (batch.length > 0 || left.any) await send({ entries: batch, ...left.take() });
   return found;
-}
-
-/**
- * walkTree's onLoop for find/du: the skipped directory goes to the client (`loops`, which warns
- * and exits 2, as GNU du/find warn and exit 1) and to blitd's log.
- */
-function loopSkipper(ctx: ServerContext, verb: string, shown: string, loops: pb.FileSystemLoop[]): (rel: Buffer, ancestor: Buffer) => void {
-  return (rel, ancestor) => {
-    loops.push({ path: rel, ancestor });
-    ctx.log.warn(`${verb}: skipped a file system loop`, { path: `${shown}/${displayPath(rel)}`, sameAs: ancestor.length ? `${shown}/${displayPath(ancestor)}` : shown });
-  };
 }
 
 function entryOfItem(item: TreeItem): pb.FileEntry | null {
@@ -233,11 +248,11 @@ function entryOfItem(item: TreeItem): pb.FileEntry | null {
 export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Output, signal: AbortSignal): Promise<pb.DiskUsageResponse> {
   const shown = shownPath(req.module, req.path);
   const { abs, module } = await ctx.resolvePath(req.module, req.path, { forWrite: false });
-  const out = { bytes: 0, allocatedBytes: 0, files: 0, dirs: 0, symlinks: 0, loops: [] as pb.FileSystemLoop[] };
+  const out = { bytes: 0, allocatedBytes: 0, files: 0, dirs: 0, symlinks: 0 };
   const beneath = beneathModule(ctx, module, abs);
-  const onLoop = loopSkipper(ctx, 'du', shown, out.loops);
+  const left = new LeftOut(ctx, 'du', shown);
   try {
-    for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: skipUnlessEscape(ctx, 'du'), onLoop })) {
+    for await (const { stat } of walkTree(abs, shown, { signal, beneath, onError: left.onError, onLoop: left.onLoop })) {
       out.allocatedBytes += stat.blocks * 512;
       const kind = kindOfMode(stat.mode);
       if (kind === 'file') {
@@ -249,7 +264,7 @@ export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Ou
   } finally {
     beneath.anchor.close();
   }
-  return out;
+  return { ...out, ...left.take() };
 }
 
 function fsTypeOf(abs: Buffer): string {

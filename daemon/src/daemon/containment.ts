@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BlitError, ErrorCodes } from '../engine/errors';
+import { BlitError, ErrorCodes, fromErrno } from '../engine/errors';
 import { displayPath } from '../engine/paths';
 import type { Logger, ModuleConfig, ResolvedPath } from './context';
 
@@ -85,9 +85,8 @@ async function resolveInside(root: Buffer, parts: Buffer[], shown: string, depth
         throw new BlitError({ code: ErrorCodes.SourceNotFound, message: `module root ${root.toString()} is not accessible (${code ?? 'error'})`, cause: err });
       }
       if (code === 'ELOOP') throw escape(shown, 'symlink loop');
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
-        throw new BlitError({ code: ErrorCodes.IoError, message: `cannot resolve path (${code ?? String(err)})`, path: shown, cause: err });
-      }
+      // EACCES (a directory on the way blitd may not search) and the rest: the errno's code and text.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fromErrno(err, shown, 'cannot resolve path');
       const st = await fs.promises.lstat(prefix).catch(() => null);
       if (!st) continue; // this component does not exist: try the parent
       // It exists but cannot be resolved: a dangling symlink.

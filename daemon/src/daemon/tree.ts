@@ -45,8 +45,11 @@ export interface TreeItem {
 
 export interface TreeWalkOptions {
   signal?: AbortSignal;
-  /** Errors below the start (unreadable directory, vanished entry); the walk continues. */
-  onError?: (err: BlitError) => void;
+  /**
+   * Errors below the start (a directory that cannot be listed, an entry that cannot be lstat'ed),
+   * with the path relative to the start; the walk continues. A vanished entry is no error.
+   */
+  onError?: (err: BlitError, rel: Buffer) => void;
   /** Directories yielded after their children (for deletion) instead of before. */
   postOrder?: boolean;
   /** Items carry `abs` (Purge deletes through it); each directory is then held open while its children are used. */
@@ -171,7 +174,7 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
     } catch (err) {
       const e = fromErrno(err, displayPath(item.rel) || shown, 'cannot read directory');
       if (item.rel.length === 0) throw e;
-      opts.onError?.(e);
+      opts.onError?.(e, item.rel);
     }
     const ancestor = id === undefined ? undefined : onPath.get(id);
     if (ancestor !== undefined) {
@@ -202,7 +205,7 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
     const abs = top.dirPath ? join2(top.dirPath, rel.subarray(top.item.rel.length === 0 ? 0 : top.item.rel.length + 1)) : undefined;
     let item: TreeItem;
     if (child.err !== undefined) {
-      opts.onError?.(fromErrno(new native.NativeError(child.err, 'lstat', displayPath(rel)), displayPath(rel), 'cannot stat'));
+      opts.onError?.(fromErrno(new native.NativeError(child.err, 'lstat', displayPath(rel)), displayPath(rel), 'cannot stat'), rel);
       continue;
     } else if (child.stat) {
       item = { rel, stat: child.stat, ...(abs ? { abs } : {}), ...(child.linkTarget ? { linkTarget: child.linkTarget } : {}) };
@@ -211,7 +214,7 @@ export async function* walkTree(start: Buffer, shown: string, opts: TreeWalkOpti
       try {
         st = await fs.promises.lstat(abs!, { bigint: true });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') opts.onError?.(fromErrno(err, displayPath(rel), 'cannot stat'));
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') opts.onError?.(fromErrno(err, displayPath(rel), 'cannot stat'), rel);
         continue;
       }
       let linkTarget: Buffer | undefined;

@@ -6,18 +6,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { IS_ROOT, NO_DAC_CAPS } from '../no-dac';
 import { runStoppedAt } from '../strace-stops';
 
 /** dist/test/cli/harness.js → daemon/bin/blit.js */
 export const BLIT_BIN = path.resolve(__dirname, '../../../bin/blit.js');
-export const IS_ROOT = process.getuid?.() === 0;
-/**
- * How a test makes permissions bite when it runs as root (root reads anything): blit stays root
- * but runs without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so mode bits apply to it as to their
- * owner. (Switching to uid 65534 instead failed whenever the checkout sits below a directory
- * only root may enter, e.g. a `mktemp -d` clone: that user could not load blit at all.)
- */
-const NO_DAC_CAPS = ['--inh-caps=-dac_override,-dac_read_search', '--bounding-set=-dac_override,-dac_read_search'];
+export { IS_ROOT } from '../no-dac';
 
 export interface RunResult {
   code: number;

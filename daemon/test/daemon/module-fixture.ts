@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as native from '@blit/native';
+import { withoutDacCaps } from '../no-dac';
 import { runBlit, startDaemon, tempDir, writeTree, type Daemon, type RunResult } from './harness';
 import { assertSameTree } from './transfer-helpers';
 
@@ -29,8 +30,12 @@ export interface ModuleFixture {
   readonly moduleDir: string;
   /** The blitd `start` started in this test. */
   readonly daemon: Daemon;
-  /** Starts blitd on the module, its environment CLI_ENV and `env` (one blitd per test). */
-  start(env?: NodeJS.ProcessEnv): Promise<Daemon>;
+  /**
+   * Starts blitd on the module, its environment CLI_ENV and `env` (one blitd per test);
+   * `unprivileged`: without the capabilities that bypass file permissions (no-dac.ts), so a mode
+   * 000 directory is unreadable to it even as root.
+   */
+  start(env?: NodeJS.ProcessEnv, opts?: { unprivileged?: boolean }): Promise<Daemon>;
   /** `127.0.0.1:PORT:/default/<p>` on the started blitd. */
   remote(p: string): string;
   /** Runs `blit` with CLI_ENV, or with `env` instead. */
@@ -79,9 +84,10 @@ export function moduleFixture(prefix: string, opts: ModuleFixtureOptions = {}): 
     get daemon() {
       return must(daemon, 'blitd not started in this test');
     },
-    async start(env = {}) {
+    async start(env = {}, opts = {}) {
       assert.equal(daemon, undefined, 'one blitd per test');
-      daemon = await startDaemon(['--port', '0', '--root', fx.moduleDir], { env: { ...CLI_ENV, ...env } });
+      const wrap = opts.unprivileged ? withoutDacCaps() : [];
+      daemon = await startDaemon(['--port', '0', '--root', fx.moduleDir], { env: { ...CLI_ENV, ...env }, ...(wrap.length ? { wrap } : {}) });
       return daemon;
     },
     remote: (p) => `127.0.0.1:${fx.daemon.port}:/default/${p}`,

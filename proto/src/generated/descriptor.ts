@@ -911,6 +911,11 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "FileSystemLoop",
                   "id": 2
+                },
+                "unreadable": {
+                  "rule": "repeated",
+                  "type": "Failure",
+                  "id": 3
                 }
               }
             },
@@ -964,6 +969,11 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "FileSystemLoop",
                   "id": 6
+                },
+                "unreadable": {
+                  "rule": "repeated",
+                  "type": "Failure",
+                  "id": 7
                 }
               }
             },

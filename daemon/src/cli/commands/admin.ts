@@ -149,37 +149,48 @@ async function find(remoteArg: string, flags: JsonFlag & { pattern: string; limi
   if (!Number.isInteger(limit) || limit < 0) throw new BlitError({ code: ErrorCodes.Usage, message: `--limit ${flags.limit}: expected a non-negative integer` });
   await withDaemon(ep, async (c) => {
     const found: Record<string, unknown>[] = [];
-    const loops: pb.FileSystemLoop__Output[] = [];
+    const left: LeftOut = { loops: [], unreadable: [] };
     const req = { module: ep.module, path: Buffer.from(ep.path), pattern: flags.pattern, limit };
     for await (const batch of c.stream<pb.FindResponse__Output>((o) => c.client.Find(req, o), 10 * 60_000)) {
       for (const e of batch.entries) {
         if (flags.json) found.push(entryJson(e));
         else text(displayPath(e.path) + (e.kind === 'ENTRY_KIND_DIR' ? '/' : ''));
       }
-      warnLoops(remoteArg, batch.loops);
-      loops.push(...batch.loops);
+      warnLeftOut(remoteArg, batch);
+      left.loops.push(...batch.loops);
+      left.unreadable.push(...batch.unreadable);
     }
-    if (flags.json) out(JSON.stringify({ remote: formatRemote(ep), pattern: flags.pattern, entries: found, ...loopsJson(loops) }));
+    if (flags.json) out(JSON.stringify({ remote: formatRemote(ep), pattern: flags.pattern, entries: found, ...leftOutJson(left) }));
   });
 }
 
+/** What a find/du walk left out (FindResponse / DiskUsageResponse `loops` and `unreadable`). */
+interface LeftOut {
+  loops: pb.FileSystemLoop__Output[];
+  unreadable: pb.Failure__Output[];
+}
+
 /**
- * Directories blitd skipped as their own ancestors (FileSystemLoop): one warning each, naming
- * both as the user typed the remote path, and exit 2 (EXIT_PARTIAL: the verb completed and names
- * what it left out, as a transfer with failed files; GNU du/find exit 1 there, which is blit's
- * "nothing done" code).
+ * One warning for each directory blitd skipped as its own ancestor (FileSystemLoop, naming both)
+ * and each directory or entry it could not read (with its cause and code), each named as the user
+ * typed the remote path, and exit 2 (EXIT_PARTIAL: the verb completed and names what it left out,
+ * as a transfer with failed files; GNU du/find exit 1 there, which is blit's "nothing done" code).
  */
-function warnLoops(remoteArg: string, loops: pb.FileSystemLoop__Output[]): void {
-  if (loops.length === 0) return;
+function warnLeftOut(remoteArg: string, left: LeftOut): void {
+  if (left.loops.length === 0 && left.unreadable.length === 0) return;
   const under = (rel: Buffer): string => (rel.length === 0 ? remoteArg : `${remoteArg.replace(/\/+$/, '')}/${displayPath(rel)}`);
-  for (const l of loops) {
+  for (const l of left.loops) {
     process.stderr.write(`blit: warning: ${printable(under(l.path))}: file system loop detected: the same directory as ${printable(under(l.ancestor))} (skipped)\n`);
   }
+  for (const u of left.unreadable) process.stderr.write(`blit: warning: ${printable(under(u.path))}: ${printable(u.reason)} [${u.code}]\n`);
   process.exitCode = EXIT_PARTIAL;
 }
 
-function loopsJson(loops: pb.FileSystemLoop__Output[]): { loops?: { path: string; sameAs: string }[] } {
-  return loops.length ? { loops: loops.map((l) => ({ path: displayPath(l.path), sameAs: displayPath(l.ancestor) })) } : {};
+function leftOutJson(left: LeftOut): { loops?: { path: string; sameAs: string }[]; unreadable?: { path: string; code: string; reason: string }[] } {
+  return {
+    ...(left.loops.length ? { loops: left.loops.map((l) => ({ path: displayPath(l.path), sameAs: displayPath(l.ancestor) })) } : {}),
+    ...(left.unreadable.length ? { unreadable: left.unreadable.map((u) => ({ path: displayPath(u.path), code: u.code, reason: u.reason })) } : {}),
+  };
 }
 
 async function du(remoteArg: string, flags: JsonFlag): Promise<void> {
@@ -187,9 +198,9 @@ async function du(remoteArg: string, flags: JsonFlag): Promise<void> {
   const res = await withDaemon(ep, (c) =>
     c.unary<pb.DiskUsageResponse__Output>((o, cb) => c.client.DiskUsage({ module: ep.module, path: Buffer.from(ep.path) }, o, cb), 10 * 60_000),
   );
-  warnLoops(remoteArg, res.loops);
-  const { loops, ...sums } = res;
-  if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), ...sums, ...loopsJson(loops) }));
+  warnLeftOut(remoteArg, res);
+  const { loops, unreadable, ...sums } = res;
+  if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), ...sums, ...leftOutJson({ loops, unreadable }) }));
   text(`${formatBytes(res.bytes)} (${res.bytes} bytes, ${formatBytes(res.allocatedBytes)} on disk) in ${res.files} files, ${res.dirs} dirs, ${res.symlinks} symlinks: ${formatRemote(ep)}`);
 }
 

@@ -1,6 +1,7 @@
 // Original file: blit.proto
 
 import type { FileSystemLoop as _blit_v1_FileSystemLoop, FileSystemLoop__Output as _blit_v1_FileSystemLoop__Output } from '../../blit/v1/FileSystemLoop';
+import type { Failure as _blit_v1_Failure, Failure__Output as _blit_v1_Failure__Output } from '../../blit/v1/Failure';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DiskUsageResponse {
@@ -10,6 +11,7 @@ export interface DiskUsageResponse {
   'dirs'?: (number | string | Long);
   'symlinks'?: (number | string | Long);
   'loops'?: (_blit_v1_FileSystemLoop)[];
+  'unreadable'?: (_blit_v1_Failure)[];
 }
 
 export interface DiskUsageResponse__Output {
@@ -19,4 +21,5 @@ export interface DiskUsageResponse__Output {
   'dirs': (number);
   'symlinks': (number);
   'loops': (_blit_v1_FileSystemLoop__Output)[];
+  'unreadable': (_blit_v1_Failure__Output)[];
 }
