@@ -14,7 +14,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { failureOf } from '../../src/engine/walk';
-import { tempDir, writeTree } from './harness';
+import { BLIT, tempDir, writeTree } from './harness';
+import { runStoppedAt } from '../strace-stops';
 import { CLI_ENV, moduleFixture } from './module-fixture';
 import { tempFilesIn } from './transfer-helpers';
 
@@ -108,5 +109,39 @@ describe('a destination ENOENT is not SourceNotFound', () => {
     } finally {
       t.cleanup();
     }
+  });
+});
+
+// hunt-api's leftover: a push whose destination directories `blit rm` removed named each failure's
+// path twice and called it [SourceNotFound]. The push is stopped at its first sendfile (the big
+// file: the directories exist by then), the destination tree removed, then let go on.
+describe('a push whose destination directories are removed under it (hunt-api)', function () {
+  this.timeout(120_000);
+  const fx = moduleFixture('blit-removed-dir-');
+
+  it('each failure names its path once, IoError with the errno text, never SourceNotFound; exit 2', async () => {
+    const src = path.join(fx.dir, 'src');
+    const t: Record<string, string | Buffer> = { 'big/huge': Buffer.alloc(40 << 20, 7) };
+    for (let i = 0; i < 50; i++) t[`d${i}/f`] = `f${i}`;
+    writeTree(src, t);
+    await fx.start();
+    const dst = path.join(fx.moduleDir, 'dst');
+    const out = await runStoppedAt([process.execPath, BLIT, 'copy', '--json', `${src}/`, fx.remote('dst')], {
+      calls: 'sendfile',
+      env: { ...process.env, ...CLI_ENV },
+      timeoutMs: 100_000,
+      onFirstStop: () => fs.rmSync(dst, { recursive: true }),
+    });
+    const what = `exit ${out.code}, ${out.stops} stop(s)\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}\n--- blitd\n${fx.daemon.stderr()}`;
+    assert.ok(out.stops >= 1, `blit never called sendfile: ${what}`);
+    assert.equal(out.code, 2, what);
+    const failures = (JSON.parse(out.stdout) as { failures: { path: string; code: string; reason: string }[] }).failures;
+    assert.ok(failures.length > 0, what);
+    for (const f of failures) {
+      assert.equal(f.code, 'IoError', what);
+      assert.match(f.reason, /^cannot [a-z ]+: no such file or directory \(ENOENT\)$/, what);
+    }
+    assert.ok(failures.some((f) => f.path === 'big' || f.path.startsWith('big/')), what);
+    assert.doesNotMatch(out.stderr, /SourceNotFound|(\S+): \1: /, what);
   });
 });
