@@ -47,7 +47,8 @@ export interface TreeWalkOptions {
   signal?: AbortSignal;
   /**
    * Errors below the start (a directory that cannot be listed, an entry that cannot be lstat'ed),
-   * with the path relative to the start; the walk continues. A vanished entry is no error.
+   * with the path relative to the start; the walk continues. A file or link that vanished is no
+   * error (a directory that vanished before it was listed is one: cannot read directory, ENOENT).
    */
   onError?: (err: BlitError, rel: Buffer) => void;
   /** Directories yielded after their children (for deletion) instead of before. */
