@@ -103,6 +103,51 @@ function exitedOrExplain(proc: ChildProcess, exited: Promise<number | string>, s
   });
 }
 
+/**
+ * Polls `cond` every few ms until it holds; after `ms` fails naming `what` (the thing awaited, so
+ * a timeout says which wait ran out). For waits on a state outside the test's own events (a
+ * descriptor in /proc, bytes in a socket's queue, a job's state): a condition, never a sleep,
+ * under any load. An error thrown by `cond` ends the wait with that error.
+ */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Bytes the kernel holds, unread, in the receive queues of the TCP sockets bound to `localPort`
+ * (rx_queue in /proc/net/tcp and tcp6), only the one connected to `remotePort` when given: what
+ * a peer sent that a stopped or paused reader has not taken yet.
+ */
+export function tcpReceiveQueue(localPort: number, remotePort?: number): number {
+  const hex = (p: number): string => `:${p.toString(16).toUpperCase().padStart(4, '0')}`;
+  let queued = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(table, 'latin1').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // A listener's (state 0A) rx_queue counts connections not accepted yet, not bytes.
+      if (f.length <= 4 || !f[1]!.endsWith(hex(localPort)) || f[3] === '0A') continue;
+      if (remotePort !== undefined && !f[2]!.endsWith(hex(remotePort))) continue;
+      queued += parseInt(f[4]!.split(':')[1]!, 16);
+    }
+  }
+  return queued;
+}
+
+/**
+ * Whether every thread of `pid` is stopped (state T in /proc): kill(SIGSTOP) returns before the
+ * target stops, so a test that needs it stopped waits for this.
+ */
+export function allStopped(pid: number): boolean {
+  return fs.readdirSync(`/proc/${pid}/task`).every((t) => {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  });
+}
+
 /** One line per thread of `pid` and its descendants: tid, name, state, wchan, syscall, kernel stack. */
 export function processSnapshot(pid: number): string {
   const read = (f: string): string => {

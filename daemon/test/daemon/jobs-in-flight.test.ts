@@ -13,19 +13,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
-import { startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { startDaemon, tempDir, waitFor, writeTree, type Daemon } from './harness';
 import { tempDescriptors } from './transfer-helpers';
 
 /** Well above what socket buffers and the receiver's queue hold: the stopped side keeps it in flight. */
 const BIG = 256 * 1024 * 1024;
 
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('push and pull jobs name the big file in flight (real jobs blitd and remote blitd)', function () {
   this.timeout(120_000);
@@ -86,21 +79,16 @@ describe('push and pull jobs name the big file in flight (real jobs blitd and re
     const id = res.jobId;
     let stopped = false;
     try {
-      await until(() => tempDescriptors(hpid).some((p) => p.startsWith(`${tempBelow}/.blit.huge.bin.`)), 60_000, `the temp of huge.bin below ${tempBelow}`);
+      await waitFor(() => tempDescriptors(hpid).some((p) => p.startsWith(`${tempBelow}/.blit.huge.bin.`)), 60_000, `the temp of huge.bin below ${tempBelow}`);
       process.kill(rpid, 'SIGSTOP');
       stopped = true;
       return await jobNow(id);
     } finally {
       await c.unary<pb.CancelJobResponse__Output>((o, cb) => c.client.CancelJob({ jobId: id }, o, cb)).catch(() => undefined);
       if (stopped) process.kill(rpid, 'SIGCONT');
-      for (let i = 0; ; i++) {
-        const j = await jobNow(id);
-        if (j.state !== 'JOB_RUNNING' && j.state !== 'JOB_QUEUED') break;
-        assert.ok(i < 3000, `job ${id} did not end after its cancel`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(async () => !['JOB_RUNNING', 'JOB_QUEUED'].includes((await jobNow(id)).state), 30_000, `job ${id} to end after its cancel`);
       // Nothing of this case left open: the next case looks for its own temp.
-      await until(() => tempDescriptors(rpid).length === 0 && tempDescriptors(jobsd.proc.pid!).length === 0, 30_000, 'every temp closed after the cancel');
+      await waitFor(() => tempDescriptors(rpid).length === 0 && tempDescriptors(jobsd.proc.pid!).length === 0, 30_000, 'every temp closed after the cancel');
     }
   }
 

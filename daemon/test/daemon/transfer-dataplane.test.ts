@@ -15,7 +15,7 @@ import type { PullClientMessage__Output, PullServerMessage } from '@blit/proto';
 import { manifestEntries } from '../../src/remote/convert';
 import { FrameDecoder, streamEndFrame } from '../../src/remote/dataplane';
 import { packEntries } from '../../src/remote/manifest-pack';
-import { runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { allStopped, runBlit, startDaemon, tcpReceiveQueue, tempDir, waitFor, writeTree, type Daemon } from './harness';
 import {
   assertSameTree,
   fakeDaemon,
@@ -360,16 +360,23 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
         const pid = daemon.proc.pid!;
         process.kill(pid, 'SIGSTOP');
         try {
+          // The stop is asynchronous: a blitd still running reads the closes before the need (and
+          // the pull passes without StreamsKept), which a sleep after the sends did not rule out.
+          await waitFor(() => allStopped(pid), 10_000, 'blitd to stop (every thread in state T)');
           for (const i of drop(n)) {
             const gone = new Promise<void>((r) => sockets[i]!.once('close', () => r()));
             sockets[i]!.destroy();
             await gone;
           }
           const streamsKept = kept ? { streamsKept: { indices: kept(n) } } : {};
-          p.send({ need: { indices: [...rels.keys()], ...streamsKept } });
-          p.send({ needComplete: { totalFiles: rels.size, totalBytes: 0 } });
-          // Lets grpc-js hand both messages to the kernel: blitd then reads them with the closes.
-          await new Promise((r) => setTimeout(r, 300));
+          // Each message waits, unread, on blitd's gRPC socket before the next is sent and blitd
+          // resumes: it then reads the closes and both messages in one go, under any load.
+          const queued = (): number => tcpReceiveQueue(daemon.port);
+          for (const m of [{ need: { indices: [...rels.keys()], ...streamsKept } }, { needComplete: { totalFiles: rels.size, totalBytes: 0 } }]) {
+            const before = queued();
+            p.send(m);
+            await waitFor(() => queued() > before, 10_000, `${Object.keys(m)[0]} queued on blitd's gRPC socket (${before} bytes before)`);
+          }
         } finally {
           process.kill(pid, 'SIGCONT');
         }

@@ -13,29 +13,10 @@ import * as path from 'node:path';
 import type { Entry } from '../../src/engine/types';
 import { FrameType, frameHeader, streamEndFrame } from '../../src/remote/dataplane';
 import { DataReceiver, HIGH_WATER, WRITE_BATCH, type FileSink } from '../../src/remote/data-receiver';
-import { tempDir } from './harness';
+import { tcpReceiveQueue, tempDir, waitFor } from './harness';
 
 const MIB = 1024 * 1024;
 
-async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Bytes the kernel holds for this TCP socket that nobody read yet (rx_queue in /proc/net/tcp). */
-function kernelReceiveQueue(socket: net.Socket): number {
-  const hexPort = (p: number | undefined): string => (p ?? 0).toString(16).toUpperCase().padStart(4, '0');
-  const local = `:${hexPort(socket.localPort)}`;
-  const remote = `:${hexPort(socket.remotePort)}`;
-  for (const line of fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 4 && f[1]!.endsWith(local) && f[2]!.endsWith(remote)) return parseInt(f[4]!.split(':')[1]!, 16);
-  }
-  return 0;
-}
 
 describe('data receiver: reading continues while writes are in flight', function () {
   this.timeout(30_000);
@@ -90,15 +71,16 @@ describe('data receiver: reading continues while writes are in flight', function
       client.write(frameHeader(FrameType.FileEnd, 0, 0));
       client.end(streamEndFrame(false));
 
-      await waitFor('the receiver to read 32 MiB ahead of the held first write', () => rx.bytesReceived >= HIGH_WATER);
+      await waitFor(() => rx.bytesReceived >= HIGH_WATER, 15_000, 'the receiver to read 32 MiB ahead of the held first write');
       // Paused at the mark: the sender's next bytes wait, unread, in the kernel's receive queue of
       // the socket (or, when Node reads with its own buffers, in the socket's stream buffer until
       // it is full); the receiver must not take them. (Not a sleep: this is the moment more was
       // on offer, under any load.)
       const bounded = (): void => assert.ok(rx.bytesReceived <= HIGH_WATER + 1 * MIB, `bounded: ${rx.bytesReceived} bytes taken while nothing was written`);
       await waitFor(
+        () => (bounded(), socket.isPaused() && (socket.readableLength >= socket.readableHighWaterMark || tcpReceiveQueue(socket.localPort!, socket.remotePort) > 0)),
+        15_000,
         'more bytes to arrive and wait, unread, in the paused socket',
-        () => (bounded(), socket.isPaused() && (socket.readableLength >= socket.readableHighWaterMark || kernelReceiveQueue(socket) > 0)),
       );
       assert.equal(written, 0, 'the first write is still held');
       bounded();

@@ -13,16 +13,9 @@ import * as net from 'node:net';
 import type { Entry, Failure } from '../../src/engine/types';
 import { FrameType, frameHeader, streamEndFrame } from '../../src/remote/dataplane';
 import { DataReceiver, type FileSink } from '../../src/remote/data-receiver';
+import { waitFor } from './harness';
 
 const KIB = 1024;
-
-async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('data receiver: reads into one reused buffer', function () {
   this.timeout(60_000);
@@ -112,7 +105,7 @@ describe('data receiver: reads into one reused buffer', function () {
           if (cut <= sent) continue;
           client.write(stream.subarray(sent, cut));
           sent = cut;
-          await waitFor(`the receiver to read ${sent} bytes`, () => socket.bytesRead >= sent);
+          await waitFor(() => socket.bytesRead >= sent, 15_000, `the receiver to read ${sent} bytes`);
         }
         client.end();
         await received;

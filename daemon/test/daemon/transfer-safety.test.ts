@@ -8,16 +8,9 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BLIT, runBlit, startDaemon, tempDir, writeConfig, type Daemon } from './harness';
+import { BLIT, runBlit, startDaemon, tempDir, waitFor, writeConfig, type Daemon } from './harness';
 import { fileEntry, frame, jsonSummary, makeSourceTree, openDataStream, rawPush, tempFilesIn } from './transfer-helpers';
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('remote push safety (real blitd)', function () {
   this.timeout(60_000);

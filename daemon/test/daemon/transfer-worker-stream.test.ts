@@ -11,16 +11,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HANDOVER_MIN } from '../../src/remote/data-receiver';
-import { BLIT, runBlit, startDaemon, tempDir, type Daemon } from './harness';
+import { BLIT, runBlit, startDaemon, tempDir, waitFor, type Daemon } from './harness';
 import { fileEntry, frame, jsonSummary, openDataStream, rawPush, tempDescriptors, tempFilesIn } from './transfer-helpers';
 
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Wait until `pid` received the open big file's stream in a worker thread. The signal: a second
