@@ -99,7 +99,11 @@ export function watchJobs(
    * What waits while the stream is congested, in sending order: item/failure events under a
    * number key, each job's latest snapshot under 'job:ID' (moved to the end when replaced).
    */
-  const queued = new Map<number | string, { ev: pb.JobEvent; readonly job: JobSnapshot }>();
+  const queued = new Map<number | string, { ev: pb.JobEvent; readonly job?: JobSnapshot }>();
+  /** Under this key: the counts of ended jobs whose snapshots were evicted (an event without a job). */
+  const GONE = 'gone';
+  /** Dropped counts of running jobs whose snapshots were evicted, for each job's next snapshot. */
+  const held = new Map<string, number>();
   let queuedEvents = 0;
   let queuedJobs = 0;
   let seq = 0;
@@ -114,7 +118,14 @@ export function watchJobs(
     queued.clear();
     end();
   };
-  const write1 = (ev: pb.JobEvent, job: JobSnapshot): void => {
+  const write1 = (ev: pb.JobEvent, job: JobSnapshot | undefined): void => {
+    if (!job) {
+      if (write(ev) === false && onDrain) {
+        congested = true;
+        onDrain(resume);
+      }
+      return;
+    }
     lastSent.set(job.id, Date.now());
     if (write(ev) === false && onDrain && !(only && FINAL.has(job.state))) {
       congested = true;
@@ -125,8 +136,11 @@ export function watchJobs(
   /**
    * A dropped event is counted on the entry queued in its place (the job's snapshot, at the end
    * of the queue), so the watcher learns how many it missed where they would have been; a
-   * snapshot that is replaced or evicted hands its count on. The counts sent add up to the
-   * events dropped (whatever the watcher reads to the end sees: items + failures + counts = all).
+   * snapshot that is replaced hands its count to its successor. One evicted by the job cap keeps
+   * it with its job: held for the job's next snapshot (a running job always sends one more, its
+   * final state), or, when the job has ended (nothing of it will follow), sent on an event with
+   * no job. The counts sent add up to the events dropped (whatever the watcher reads to the end
+   * sees: items + failures + counts = all), each under the job it was dropped from or none.
    */
   const enqueue = (ev: pb.JobEvent, job: JobSnapshot): void => {
     let dropped = 0;
@@ -146,36 +160,45 @@ export function watchJobs(
       queuedJobs--;
       dropped += droppedOn(replaced.ev);
     }
-    if (dropped > 0) ev = { ...ev, droppedEvents: dropped };
+    ev = withDropped(ev, job, dropped);
     queued.set(key, { ev, job });
     queuedJobs++;
-    if (queuedJobs > WATCH_MAX_QUEUED_JOBS) {
-      let carry = -1; // the evicted snapshot's count goes to the entry after it (one always follows: the newest)
-      for (const [k, q] of queued) {
-        if (carry >= 0) {
-          if (carry > 0) q.ev = { ...q.ev, droppedEvents: droppedOn(q.ev) + carry };
-          break;
-        }
-        if (typeof k === 'string') {
-          queued.delete(k);
-          queuedJobs--;
-          carry = droppedOn(q.ev);
-        }
+    if (queuedJobs > WATCH_MAX_QUEUED_JOBS) evictOldestSnapshot();
+  };
+  /** `ev` (a snapshot of `job`) with `dropped` and what was held for the job added to its count. */
+  const withDropped = (ev: pb.JobEvent, job: JobSnapshot, dropped: number): pb.JobEvent => {
+    const n = dropped + (held.get(job.id) ?? 0);
+    held.delete(job.id);
+    return n > 0 ? { ...ev, droppedEvents: droppedOn(ev) + n } : ev;
+  };
+  const evictOldestSnapshot = (): void => {
+    for (const [k, q] of queued) {
+      if (typeof k !== 'string' || k === GONE) continue;
+      queued.delete(k);
+      queuedJobs--;
+      const n = droppedOn(q.ev);
+      if (n === 0) return;
+      if (!FINAL.has(q.job!.state)) held.set(q.job!.id, (held.get(q.job!.id) ?? 0) + n);
+      else {
+        const gone = queued.get(GONE);
+        if (gone) gone.ev = { droppedEvents: droppedOn(gone.ev) + n };
+        else queued.set(GONE, { ev: { droppedEvents: n } });
       }
+      return;
     }
   };
   const send = (ev: pb.JobEvent, job: JobSnapshot): void => {
     pendingProgress.delete(job.id);
     if (congested) enqueue(ev, job);
-    else write1(ev, job);
+    else write1(ev.item || ev.failure ? ev : withDropped(ev, job, 0), job);
   };
   function resume(): void {
     congested = false;
     for (const [k, q] of queued) {
       if (done || congested) return;
       queued.delete(k);
-      if (typeof k === 'string') queuedJobs--;
-      else queuedEvents--;
+      if (typeof k === 'number') queuedEvents--;
+      else if (k !== GONE) queuedJobs--;
       write1(q.ev, q.job);
     }
   }

@@ -205,7 +205,12 @@ describe('hunt-api2: WatchJobs with a watcher that stops reading', function () {
     assert.equal(Number(last.droppedEvents), 5000 - WATCH_MAX_QUEUED_EVENTS, 'after the 1,000 items kept');
   });
 
-  it('the watch logic: a dropped count survives its snapshot being evicted by the 1,000-job cap (it moves to the next event)', () => {
+  /**
+   * A congested watch of every job: job `a` gets 7 items past the bound (dropped, counted on its
+   * queued snapshot), `end` runs before 1,001 other jobs are made and finished, which evicts a's
+   * snapshot by the job cap; then the watcher reads everything.
+   */
+  function evictDroppedCount(end: (a: ReturnType<Jobs['create']>) => void): { sent: pb.JobEvent[]; a: ReturnType<Jobs['create']> } {
     const jobs = new Jobs({ shutdown: new AbortController().signal });
     const a = jobs.create('local', 'a');
     const sent: pb.JobEvent[] = [];
@@ -213,11 +218,34 @@ describe('hunt-api2: WatchJobs with a watcher that stops reading', function () {
     let congested = true;
     watchJobs(jobs, { jobId: '' }, (ev) => (sent.push(ev), !congested), () => {}, new AbortController().signal, (r) => (resume = r));
     for (let i = 0; i < WATCH_MAX_QUEUED_EVENTS + 7; i++) a.item('create', Buffer.from(`f${i}`), 'file', 1);
+    end(a);
     for (let j = 0; j <= WATCH_MAX_QUEUED_JOBS; j++) jobs.create('local', `j${j}`).succeed({ failures: [] } as never);
     congested = false;
     resume!();
-    assert.equal(sent.reduce((n, e) => n + Number(e.droppedEvents ?? 0), 0), 7);
     assert.equal(sent.slice(1).filter((e) => e.job?.label === 'a' && !e.item).length, 0, "a's queued snapshot was evicted (the first event is its initial one)");
+    return { sent, a };
+  }
+  const droppedOf = (events: pb.JobEvent[]): number => events.reduce((n, e) => n + Number(e.droppedEvents ?? 0), 0);
+
+  it("the watch logic: a running job's dropped count whose snapshot the 1,000-job cap evicted stays with it, on its next snapshot (no other job's event carries it)", () => {
+    const { sent, a } = evictDroppedCount(() => {});
+    assert.equal(droppedOf(sent), 0, 'held for a: no other event carries it');
+    const before = sent.length;
+    a.succeed({ failures: [] } as never);
+    const next = sent.slice(before);
+    assert.equal(next.length, 1);
+    assert.equal(next[0]!.job!.label, 'a');
+    assert.equal(next[0]!.job!.state, 'JOB_SUCCEEDED');
+    assert.equal(Number(next[0]!.droppedEvents), 7, "on a's final snapshot");
+  });
+
+  it("the watch logic: an ended job's dropped count whose snapshot the 1,000-job cap evicted comes on an event without a job, not on another job's", () => {
+    const { sent } = evictDroppedCount((a) => a.succeed({ failures: [] } as never));
+    const counted = sent.filter((e) => Number(e.droppedEvents ?? 0) > 0);
+    assert.equal(counted.length, 1, `${counted.length} events with a count`);
+    assert.equal(counted[0]!.job, undefined, `sent without a job, not on ${counted[0]!.job?.label}'s`);
+    assert.equal(Number(counted[0]!.droppedEvents), 7);
+    assert.deepEqual(Object.keys(counted[0]!), ['droppedEvents'], 'nothing but the count');
   });
 });
 
