@@ -296,7 +296,8 @@ export async function filesystemStats(ctx: ServerContext, req: pb.FilesystemStat
 /**
  * rm -r inside a module. The module root itself is refused unless `allow_module_root` is set, and
  * then only its contents go (the root stays). A non-recursive purge of a non-empty directory is
- * refused. Deletion is post-order and stops at the first error, naming the path.
+ * refused. Deletion is post-order and stops at the first error, naming the path; an entry that
+ * vanished meanwhile (ENOENT) is not one.
  */
 export async function purge(ctx: ServerContext, req: pb.PurgeRequest__Output, signal: AbortSignal): Promise<pb.PurgeResponse> {
   const shown = shownPath(req.module, req.path);
@@ -327,6 +328,9 @@ export async function purge(ctx: ServerContext, req: pb.PurgeRequest__Output, si
         else await fs.promises.unlink(item.abs!);
         deleted++;
       } catch (err) {
+        // Already gone (another writer, a push renaming its temp away, a second rm): what was
+        // asked holds, as `rm -rf` treats it; not counted as deleted by this purge.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw fromErrno(err, item.rel.length ? `${shown}/${displayPath(item.rel)}` : shown, 'cannot delete');
       }
     }
