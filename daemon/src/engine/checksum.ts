@@ -2,7 +2,9 @@
  * Content hash for --checksum. XXH3-128 from hash-wasm: measured on this machine as the fastest
  * of the candidates (numbers in DEVLOG.md, 2026-11-20 engine). Not cryptographic, which is fine:
  * it decides "same content or not" between two files the user owns.
- * The hasher is created once per thread (WASM instantiation is async), then used synchronously.
+ * The hasher is created once per thread (WASM instantiation is async), then used synchronously
+ * (workers). The main thread (blitd's event loop, the remote client's) hashes with HashQueue:
+ * reads on the libuv pool, one chunk hashed per turn.
  */
 import * as fs from 'node:fs';
 import { createXXHash128, type IHasher } from 'hash-wasm';
@@ -36,5 +38,101 @@ export function hashFile(abs: Buffer | string): string {
     return hashFd(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** A hasher with its read buffer; several per thread, one per hash in flight (the state is per hash). */
+interface Slot {
+  hasher: IHasher;
+  scratch: Buffer;
+}
+
+const idleSlots: Slot[] = [];
+/** Slots kept for the next hashes (more run at once only while several transfers hash). */
+const IDLE_SLOTS_KEPT = 8;
+
+async function takeSlot(): Promise<Slot> {
+  return idleSlots.pop() ?? { hasher: await createXXHash128(), scratch: Buffer.allocUnsafe(CHUNK) };
+}
+
+function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, 0, buf.length, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** HashQueue.hash was abandoned (`stopped()`): not a failure of the file. */
+export class HashStopped extends Error {}
+
+/**
+ * hashFd for the event loop's thread: the same digest, each chunk read on the libuv pool and
+ * hashed between reads, so no other client waits longer than one chunk's hashing (the synchronous
+ * hashFile held blitd's loop for a whole file: seconds for a few GiB). At most `parallel` files at
+ * once, started in the order asked: `open` runs when a file's turn comes (synchronously: a
+ * path pinned for this turn, beneath.ts, stays valid), its fd closed when the hash ends.
+ */
+export class HashQueue {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly idleWaiters: Array<{ below: number; resolve: () => void }> = [];
+
+  constructor(
+    private readonly parallel = 4,
+    private readonly stopped: () => boolean = () => false,
+  ) {}
+
+  /** Files asked for and not yet hashed (running or waiting). */
+  get pending(): number {
+    return this.running + this.waiting.length;
+  }
+
+  hash(open: () => number): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const start = (): void => {
+        this.running++;
+        this.run(open).then(resolve, reject).finally(() => this.ended());
+      };
+      if (this.running < this.parallel) start();
+      else this.waiting.push(start);
+    });
+  }
+
+  /** Resolves once at most `below` files are pending (0: all hashed). */
+  pendingAtMost(below: number): Promise<void> {
+    if (this.pending <= below) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push({ below, resolve }));
+  }
+
+  private async run(open: () => number): Promise<string> {
+    if (this.stopped()) throw new HashStopped();
+    const fd = open();
+    let slot: Slot | undefined;
+    try {
+      slot = await takeSlot();
+      const { hasher, scratch } = slot;
+      hasher.init();
+      let pos = 0;
+      for (;;) {
+        const n = await readAt(fd, scratch, pos);
+        if (n === 0) break;
+        if (this.stopped()) throw new HashStopped();
+        hasher.update(n === scratch.length ? scratch : scratch.subarray(0, n));
+        pos += n;
+      }
+      return hasher.digest('hex');
+    } finally {
+      fs.closeSync(fd);
+      if (slot && idleSlots.length < IDLE_SLOTS_KEPT) idleSlots.push(slot);
+    }
+  }
+
+  private ended(): void {
+    this.running--;
+    this.waiting.shift()?.();
+    for (let i = this.idleWaiters.length - 1; i >= 0; i--) {
+      const w = this.idleWaiters[i]!;
+      if (this.pending <= w.below) {
+        this.idleWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
   }
 }

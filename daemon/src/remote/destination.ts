@@ -18,8 +18,8 @@ import { scanDir } from '../engine/scan-dir';
 import { failureOf } from '../engine/walk';
 import type { NativeBatch } from '@blit/native';
 import { Filter, readFileNoFollow } from '../engine/filter';
-import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate } from '../engine/compare';
-import { hashFile, initChecksum } from '../engine/checksum';
+import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate, type FileDecision } from '../engine/compare';
+import { HashQueue } from '../engine/checksum';
 import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import { FailedDirs } from '../engine/new-dirs';
@@ -124,6 +124,10 @@ function key(rel: Buffer): string {
 
 /** Manifest entries a transfer may refuse one by one before it is stopped (countRefused). */
 export const MAX_REFUSED_ENTRIES = 1000;
+/** Destination files hashed at once (--checksum): reads on the libuv pool, 4 threads by default. */
+const HASHES_AT_ONCE = 2;
+/** Files waiting for their hash before the next manifest batch is read (the caller's hashesBelow). */
+export const HASHES_WAITING = 1024;
 export class Destination {
   readonly counts = {
     filesTransferred: 0, bytesTransferred: 0, dirsCreated: 0, symlinksCreated: 0,
@@ -166,7 +170,6 @@ export class Destination {
   private relisted = false;
   /** A destination directory could not be read: deletions are unsafe. */
   private deletionsUnsafe = false;
-  private checksumReady: Promise<void> | undefined;
   private singleSeen = false;
 
   constructor(private readonly init: DestinationInit) {
@@ -224,11 +227,6 @@ export class Destination {
         this.init.hooks.item('mkdir', Buffer.alloc(0), 'dir', 0);
       }
     }
-    if (this.init.options.compare.mode === 'checksum') this.checksumReady = initChecksum();
-  }
-
-  async ready(): Promise<void> {
-    await this.checksumReady;
   }
 
   /** One manifest entry, in manifest order. */
@@ -592,11 +590,47 @@ export class Destination {
     // whether it is the source's copy (decideKept): only then is it reported unchanged (its
     // source removed); one that differs is counted as kept, as the local engine does.
     const kept = c.ignoreExisting && d !== undefined;
-    let decision = kept && this.init.options.mode === 'move' && !this.dryRun ? decideKept(e, d, c) : decideFile(e, d, c);
-    if (decision === 'hash') {
-      const sum = this.current!.checksums?.[i];
-      decision = sum && sum.length > 0 && hashFile(this.pathOf(e.rel)) === sum.toString('hex') ? 'skip' : 'transfer';
+    const decision = kept && this.init.options.mode === 'move' && !this.dryRun ? decideKept(e, d, c) : decideFile(e, d, c);
+    const index = this.current!.indices[i]!;
+    if (decision !== 'hash') return this.decided(e, d, index, decision, kept);
+    const sum = this.current!.checksums?.[i];
+    if (!sum || sum.length === 0) return this.decided(e, d, index, 'transfer', kept);
+    // Hashed off the event loop (HashQueue): decided when the hash is in; the caller awaits
+    // hashesBelow() so every need and item is out before need_complete and finalize().
+    const want = sum.toString('hex');
+    this.hashes.hash(() => fs.openSync(this.pathOf(e.rel), 'r')).then(
+      (got) => this.afterHash(e, () => this.decided(e, d, index, got === want ? 'skip' : 'transfer', kept)),
+      (err) => this.afterHash(e, () => {
+        throw err;
+      }),
+    );
+  }
+
+  /** --checksum's hashes of destination files (the event loop is never held for a whole file). */
+  private readonly hashes = new HashQueue(HASHES_AT_ONCE, () => this.closing);
+  private closing = false;
+
+  /** What create() does with an error of a file's decision, for one decided after its hash. */
+  private afterHash(e: Entry, decide: () => void): void {
+    if (this.closing) return;
+    try {
+      decide();
+    } catch (err) {
+      this.failWith(err, e.rel, 'cannot create file');
     }
+  }
+
+  /**
+   * Resolves once at most `n` destination files wait for their hash (0: every decision made).
+   * The caller awaits it after each manifest batch (a bound on what waits) and, with 0, after the
+   * last flush(), before need_complete.
+   */
+  hashesBelow(n: number): Promise<void> {
+    return this.hashes.pendingAtMost(n);
+  }
+
+  /** createFile's decision made (`index`: the manifest index). */
+  private decided(e: Entry, d: Entry | undefined, index: number, decision: FileDecision, kept: boolean): void {
     if (kept && decision === 'transfer') {
       this.counts.filesUnchanged++;
       return;
@@ -612,7 +646,7 @@ export class Destination {
           throw fromErrno(err, displayPath(e.rel), 'cannot set mode or owner', 'destination');
         }
       }
-      return this.unchangedFile(e, i);
+      return this.unchangedAt(e, index);
     }
     const action: ItemAction = d ? 'update' : 'create';
     if (this.dryRun) {
@@ -622,14 +656,19 @@ export class Destination {
       return;
     }
     if (d) this.updates.add(key(e.rel));
-    this.init.hooks.need(this.current!.indices[i]!, e);
+    this.init.hooks.need(index, e);
   }
 
   /** The destination already has this file (`i`: its position in the current listing). */
   private unchangedFile(e: Entry, i: number): void {
+    this.unchangedAt(e, this.current!.indices[i]!);
+  }
+
+  /** unchangedFile by manifest index. */
+  private unchangedAt(e: Entry, index: number): void {
     this.counts.filesUnchanged++;
     if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
-    if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!, e.rel);
+    if (!this.dryRun) this.init.hooks.unchanged?.(index, e.rel);
   }
 
   /** unchangedFile for a packed record whose Entry was not built (built here only to report it). */
@@ -828,6 +867,9 @@ export class Destination {
 
   /** Wait for small files still being written and stop the writer threads (call once, at the end). */
   async close(): Promise<void> {
+    // Hashes still running (a transfer that failed or was cancelled) stop at their next chunk.
+    this.closing = true;
+    await this.hashes.pendingAtMost(0);
     try {
       await this.smallWriter?.close();
     } finally {

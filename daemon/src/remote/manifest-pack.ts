@@ -121,9 +121,9 @@ export class ManifestPacker {
    * writes for the Entry the walk would build from it (ScanCursor.entry, exact ns). Returns the
    * kind code (1 file, 2 dir, 3 symlink), or 0 with nothing written for a socket, FIFO or device;
    * with an mtime the record cannot carry (see addEntry) it writes nothing and sets `outOfRange`.
-   * `checksumOf`: called for a regular file with its path (a view valid only during the call).
+   * No checksum: a --checksum source packs Entries (addEntry) once their files are hashed.
    */
-  addScan(c: ScanCursor, dir: Buffer, checksumOf?: (rel: Buffer) => Buffer | undefined): number {
+  addScan(c: ScanCursor, dir: Buffer): number {
     const { u32, f64, data } = c.records;
     const r = c.off;
     const mode = u32[(r + S.MODE) >>> 2]!;
@@ -143,14 +143,12 @@ export class ManifestPacker {
     out[o + 1] = 0;
     dv.setUint32(o + 2, pathLen, true);
     o += 6;
-    const relStart = o;
     if (dir.length > 0) {
       o += copyInto(dir, 0, dir.length, out, o);
       out[o++] = 0x2f;
     }
     const nameStart = r + S.HEADER;
     o += copyInto(data, nameStart, nameStart + nameLen, out, o);
-    const relEnd = o;
     const size = kind === 1 ? f64[(r + S.SIZE) >>> 3]! : 0;
     dv.setUint32(o, size % TWO_32, true);
     dv.setUint32(o + 4, Math.floor(size / TWO_32), true);
@@ -168,13 +166,6 @@ export class ManifestPacker {
       o += 4 + copyInto(data, nameStart + nameLen, nameStart + nameLen + linkLen, out, o + 4);
     }
     this.o = o;
-    if (kind === 1 && checksumOf) {
-      const sum = checksumOf(out.subarray(relStart, relEnd));
-      if (sum) {
-        out[start + 1] = HAS_CHECKSUM;
-        this.o = this.putChecksum(o, sum);
-      }
-    }
     return kind;
   }
 

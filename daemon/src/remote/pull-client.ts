@@ -20,7 +20,7 @@ import { openForTransfer } from './grpc-client';
 import { formatRemote, type RemoteEndpoint } from './endpoint';
 import { errorFromWire, failureFromWire, optionsToWire, skippedFromWire } from './convert';
 import { DataReceiver } from './data-receiver';
-import { Destination } from './destination';
+import { Destination, HASHES_WAITING } from './destination';
 import { DurableQueue } from './durable-queue';
 import { connectStreams } from './client-data';
 import { blitVersion, FatalLatch, messageReader, Throttle, writeMsg } from './call-io';
@@ -206,7 +206,6 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon did not describe the source (older blitd?)` });
         // The daemon accepted the request: only now is the local destination created.
         dest.prepareRoot();
-        await dest.ready();
         // Streams are connected (and accepted) before the first need: that is how the daemon
         // knows which data path this client took.
         const kept = options.forceGrpcData ? [] : await latch.race(connectStreams(src.host, m.negotiation, onEvent));
@@ -219,6 +218,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
         // listing as soon as an entry of another directory arrives.
         if (!dest) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'manifest before the source description' });
         index = dest.addBatch(m.manifest, index);
+        await latch.race(dest.hashesBelow(HASHES_WAITING));
         await flushNeeds();
         progress.tick();
       } else if (m.skipped) {
@@ -234,6 +234,7 @@ export async function runPull(src: RemoteEndpoint, dstArg: string, options: Remo
           onEvent({ type: 'fileError', failure: f });
         }
         dest.flush();
+        await latch.race(dest.hashesBelow(0));
         await flushNeeds();
         await send({ needComplete: { totalFiles: planned.files, totalBytes: planned.bytes, ...tellKept() } });
       } else if (m.fileData) {

@@ -23,7 +23,7 @@ import type { Job, ServerContext } from '../daemon/context';
 import { errorToWire, failureToWire, itemToWire, optionsFromWire, summaryToWire } from './convert';
 import { DataListener, DEFAULT_TOKEN_TTL_MS, type PinnedDataPort } from './dataplane';
 import { DataReceiver } from './data-receiver';
-import { Destination, requireDstParent } from './destination';
+import { Destination, HASHES_WAITING, requireDstParent } from './destination';
 import { DirAnchor } from '../daemon/beneath';
 import { DurableQueue } from './durable-queue';
 import { FatalLatch, messageReader, readCallHeader, Throttle, writeMsg } from './call-io';
@@ -177,7 +177,6 @@ class PushSession {
       this.moveQueue = new DurableQueue(target.rootAbs, (msg) => this.send(msg), (err) => this.latch.fail(err));
     }
     dest.prepareRoot();
-    await dest.ready();
     const tcp = !options.dryRun && !wire.forceGrpcData && !this.ctx.forceGrpcData;
     const receiver = new DataReceiver({
       openSink: (f) => dest.openSink(f),
@@ -234,6 +233,7 @@ class PushSession {
         // No flush here: a directory's listing may continue in the next batch; add() diffs a
         // listing as soon as an entry of another directory arrives.
         index = dest.addBatch(m.manifest, index);
+        await this.latch.race(dest.hashesBelow(HASHES_WAITING));
         await this.flushNeeds();
       } else if (m.manifestComplete) {
         if (manifestDone) throw new BlitError({ code: ErrorCodes.BadFrame, message: 'manifest_complete sent twice' });
@@ -241,6 +241,7 @@ class PushSession {
         manifestComplete = m.manifestComplete.complete && m.manifestComplete.totalEntries === index;
         this.scanComplete = true;
         dest.flush();
+        await this.latch.race(dest.hashesBelow(0));
         await this.flushNeeds();
         await this.send({ needComplete: { totalFiles: this.planned.files, totalBytes: this.planned.bytes } });
       } else if (m.fileData) {

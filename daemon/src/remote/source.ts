@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { BlitError, ErrorCodes, fromErrno, notADirectory } from '../engine/errors';
 import type { Filter } from '../engine/filter';
-import { hashFile, initChecksum } from '../engine/checksum';
+import { HashQueue, HashStopped } from '../engine/checksum';
 import { baseName, displayPath, EMPTY, join2, parentRel } from '../engine/paths';
 import { statEntry, walk } from '../engine/walk';
 import type { Entry, Failure } from '../engine/types';
@@ -45,6 +45,9 @@ export const MANIFEST_BATCH = 1000;
 const BATCH_MS = 15;
 
 const DOT = Buffer.from('.');
+
+/** Source files hashed at once for the manifest (--checksum): reads on the libuv pool. */
+const HASHES_AT_ONCE = 2;
 
 const SLASH_DOT = Buffer.from('/.');
 
@@ -113,8 +116,12 @@ export class ManifestSource {
 
   /** Release the anchor's directory fds (once no sender uses the paths any more). */
   close(): void {
+    this.closed = true;
     this.anchor?.close();
   }
+
+  /** close() was called: hashes still running for the manifest stop. */
+  private closed = false;
 
   /** The source is a directory (its contents are the transfer), not a single file. */
   get isDir(): boolean {
@@ -123,7 +130,9 @@ export class ManifestSource {
 
   /** Yields packed wire batches of the manifest (ManifestBatch.packed); read `.complete` when done. */
   async *batches(): AsyncGenerator<Buffer> {
-    if (this.init.checksum) await initChecksum();
+    // --checksum: each listing's files hashed off the event loop before they are packed (a pull
+    // with --checksum read every file of the module synchronously on blitd's loop).
+    const hashes = this.init.checksum ? new HashQueue(HASHES_AT_ONCE, () => this.closed || this.init.signal?.aborted === true) : undefined;
     const packer = new ManifestPacker();
     // Batches cut while a directory is read wait here until its listing is done.
     const ready: Array<{ buf: Buffer; offsets: number[] }> = [];
@@ -138,7 +147,6 @@ export class ManifestSource {
       const n = packer.count;
       if (n >= MANIFEST_BATCH || ((n & 63) === 0 && performance.now() - batchStarted > BATCH_MS)) cut();
     };
-    const sumOf = this.init.checksum ? (rel: Buffer): Buffer | undefined => this.checksumOf(rel) : undefined;
     // An mtime the record cannot carry: named, the entry left out, the scan incomplete (a mirror
     // then deletes nothing, as it must not delete the destination's copy of an entry not sent).
     let outOfRange = false;
@@ -146,9 +154,17 @@ export class ManifestSource {
       outOfRange = true;
       this.failed(new BlitError({ code: ErrorCodes.IoError, message: 'modification time outside what a manifest carries (the years 1677-2262)', path: displayPath(rel) || '.' }));
     };
-    const take = (e: Entry): void => {
-      if (!packer.addEntry(e, sumOf && e.kind === 'file' ? sumOf(e.rel) : undefined)) return refuse(e.rel);
+    const take = (e: Entry, sum?: Buffer | BlitError): void => {
+      if (sum instanceof BlitError) this.failed(sum);
+      if (!packer.addEntry(e, sum instanceof BlitError ? undefined : sum)) return refuse(e.rel);
       added();
+    };
+    /** take() for one listing, its files' checksums first (--checksum); false: cancelled meanwhile. */
+    const takeAll = async (entries: Entry[]): Promise<boolean> => {
+      const sums = hashes ? await this.checksumsOf(entries, hashes) : undefined;
+      if (this.init.signal?.aborted) return false;
+      for (let i = 0; i < entries.length; i++) take(entries[i]!, sums?.[i]);
+      return true;
     };
     const self = this;
     async function* drain(): AsyncGenerator<Buffer> {
@@ -167,7 +183,10 @@ export class ManifestSource {
       }
     }
     if (this.single) {
-      take(this.single);
+      if (!(await takeAll([this.single]))) {
+        this.complete = false;
+        return;
+      }
       if (packer.count > 0) cut();
       yield* drain();
       this.complete = !outOfRange;
@@ -181,8 +200,9 @@ export class ManifestSource {
     if (root) take(root);
     // With the native scanner the walk hands over scan records, packed without an Entry each
     // (a no-op push of 100k files spent ~0.15 s of client CPU building and packing Entries).
-    const onRecord = nativeScanner() === undefined ? undefined : (c: ScanCursor, dir: Buffer): number => {
-      const kind = packer.addScan(c, dir, sumOf);
+    // Not with --checksum: the records are packed during the scan, the hashes come later.
+    const onRecord = nativeScanner() === undefined || hashes ? undefined : (c: ScanCursor, dir: Buffer): number => {
+      const kind = packer.addScan(c, dir);
       if (packer.outOfRange) refuse(c.joinName(dir));
       else if (kind !== 0) added();
       return kind;
@@ -200,7 +220,10 @@ export class ManifestSource {
       },
     });
     for (const listing of walker) {
-      if (!onRecord) for (const e of listing.entries) take(e);
+      if (!onRecord && !(await takeAll(listing.entries))) {
+        this.complete = false;
+        return;
+      }
       yield* drain();
     }
     if (packer.count > 0) cut();
@@ -208,14 +231,20 @@ export class ManifestSource {
     this.complete = walker.complete && !outOfRange;
   }
 
-  /** The checksum of file `rel` for the manifest (undefined, and a failure, when it cannot be read). */
-  private checksumOf(rel: Buffer): Buffer | undefined {
-    try {
-      return Buffer.from(hashFile(this.pathOf(rel)), 'hex');
-    } catch (err) {
-      this.failed(fromErrno(err, displayPath(rel), 'cannot hash'));
-      return undefined;
-    }
+  /**
+   * The manifest checksum of each regular file of `entries` (by position), or the error that
+   * names one that could not be read: reported as its record is packed, in manifest order (the
+   * hashes end in any order). Undefined for other kinds, and for hashes stopped by a cancel.
+   */
+  private async checksumsOf(entries: Entry[], hashes: HashQueue): Promise<Array<Buffer | BlitError | undefined>> {
+    return Promise.all(entries.map(async (e) => {
+      if (e.kind !== 'file') return undefined;
+      try {
+        return Buffer.from(await hashes.hash(() => fs.openSync(this.pathOf(e.rel), 'r')), 'hex');
+      } catch (err) {
+        return err instanceof HashStopped ? undefined : fromErrno(err, displayPath(e.rel), 'cannot hash');
+      }
+    }));
   }
 
   private failed(be: BlitError): void {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decideFile } from '../../src/engine/compare';
+import { hashFile, HashQueue, initChecksum } from '../../src/engine/checksum';
 import type { CompareMode, Entry, TransferEvent } from '../../src/engine/types';
 import { cleanupTemps, opts, run, tempDir, writeTree } from './helpers';
 
@@ -28,6 +29,22 @@ describe('engine: compare modes', () => {
       assert.equal(decideFile(s, d, { mode, ignoreExisting: false }), want);
     });
   }
+  it("HashQueue (the event loop's hashes) gives hashFile's digest, several files at once", async () => {
+    await initChecksum();
+    const root = tempDir();
+    const sizes = [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (3 << 20) + 5];
+    const files = sizes.map((n, i) => {
+      const p = path.join(root, `f${i}`);
+      fs.writeFileSync(p, Buffer.alloc(n, i + 1).map((b, j) => (b + j * 7) & 0xff));
+      return p;
+    });
+    const q = new HashQueue(3);
+    const got = await Promise.all(files.map((p) => q.hash(() => fs.openSync(p, 'r'))));
+    assert.deepEqual(got, files.map((p) => hashFile(p)));
+    assert.equal(new Set(got).size, files.length);
+    assert.equal(q.pending, 0);
+  });
+
   it('ignore-existing skips any existing destination, copies missing ones', () => {
     assert.equal(decideFile(e(1, 5n), e(9, 1n), { mode: 'default', ignoreExisting: true }), 'skip');
     assert.equal(decideFile(e(1, 5n), undefined, { mode: 'default', ignoreExisting: true }), 'transfer');

@@ -1,0 +1,92 @@
+/**
+ * blitd serves every client on one event loop. --checksum hashed a file with a synchronous read of
+ * the whole file (engine/checksum.ts hashFile): a push's destination file (remote/destination.ts)
+ * and each file of a pull's manifest (remote/source.ts) held every other client for the file's
+ * read time, seconds for a few GiB. Now each chunk is read on the libuv pool (HashQueue).
+ *
+ * Proven by order, not time: a sparse file of a few GiB (nothing on disk, seconds to hash) is
+ * hashed by blitd; once blitd holds it open (/proc/PID/fd), another client asks ListModules; when
+ * the answer arrives the file must still be open in blitd. A synchronous hash opens and closes
+ * the file in one turn of the loop, so the answer could only come after the close.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as pb from '@blit/proto';
+import { connectDaemon } from '../../src/remote/grpc-client';
+import type { RunResult } from './harness';
+import { moduleFixture, type ModuleFixture } from './module-fixture';
+import { jsonSummary } from './transfer-helpers';
+
+/** Seconds of hashing here (~1.4 s per GiB on this machine, loaded), nothing written to disk. */
+const BIG = 3 * 1024 ** 3;
+
+function sparse(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, '');
+  fs.truncateSync(file, BIG);
+}
+
+/** Does process `pid` hold `file` open? */
+function holdsOpen(pid: number, file: string): boolean {
+  const dir = `/proc/${pid}/fd`;
+  return fs.readdirSync(dir).some((fd) => {
+    try {
+      return fs.readlinkSync(path.join(dir, fd)) === file;
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
+}
+
+/**
+ * Runs `blit args` against the fixture's blitd; once blitd holds `file` open (its hash began),
+ * asks ListModules on a connection made before the run; returns whether `file` was still open in
+ * blitd when the answer came, and the run's result.
+ */
+async function answerWhileOpen(fx: ModuleFixture, args: string[], file: string): Promise<{ stillOpen: boolean; run: RunResult }> {
+  const pid = fx.daemon.proc.pid!;
+  const c = await connectDaemon({ host: '127.0.0.1', port: fx.daemon.port });
+  try {
+    let ended = false;
+    const run = fx.blit(args).finally(() => (ended = true));
+    while (!holdsOpen(pid, file)) {
+      if (ended) assert.fail(`the run ended before blitd opened ${file}: ${(await run).stderr}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const modules = await c.unary<pb.ListModulesResponse__Output>((o, cb) => c.client.ListModules({}, o, cb), 60_000);
+    const stillOpen = holdsOpen(pid, file);
+    assert.deepEqual(modules.modules.map((m) => m.name), ['default']);
+    return { stillOpen, run: await run };
+  } finally {
+    c.close();
+  }
+}
+
+describe('--checksum: blitd answers other clients while it hashes a big file (real blitd)', function () {
+  this.timeout(180_000);
+  const fx = moduleFixture('blit-checksum-loop-');
+
+  it('push: the destination file is hashed without holding the event loop', async () => {
+    await fx.start();
+    const src = path.join(fx.dir, 'src');
+    sparse(path.join(src, 'big'));
+    const dst = path.join(fx.moduleDir, 'dst', 'big');
+    sparse(dst);
+    const { stillOpen, run } = await answerWhileOpen(fx, ['copy', '--checksum', '--json', `${src}/`, fx.remote('dst')], dst);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(jsonSummary(run.stdout).filesUnchanged, 1, 'hashed equal: not sent');
+    assert.ok(stillOpen, 'ListModules was answered only after blitd had hashed (and closed) the destination file: the hash held the event loop');
+  });
+
+  it('pull: the manifest checksum of a source file is hashed without holding the event loop', async () => {
+    await fx.start();
+    const big = path.join(fx.moduleDir, 'psrc', 'big');
+    sparse(big);
+    // A dry run: blitd hashes its file for the manifest, nothing of it is sent.
+    const { stillOpen, run } = await answerWhileOpen(fx, ['copy', '--checksum', '--dry-run', '--json', fx.remote('psrc/'), path.join(fx.dir, 'pulled')], big);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(jsonSummary(run.stdout).filesTransferred, 1);
+    assert.ok(stillOpen, "ListModules was answered only after blitd had hashed (and closed) the pull's source file: the hash held the event loop");
+  });
+});
