@@ -396,8 +396,9 @@ export class DirAnchor {
   }
 
   /**
-   * Drop directory `rel` (it was removed). Only `rel` itself: both callers (the mirror's
-   * deleteTree, the admin tree walk) remove bottom-up, so everything below was forgotten first.
+   * Drop directory `rel` (it was removed). Only `rel` itself: the callers (the mirror's
+   * deleteTree, the admin tree walk, a pull move's emptied directories) remove bottom-up, so
+   * everything below was forgotten first.
    */
   forget(rel: Buffer): void {
     if (!this.open || this.fds.size === 0) return;

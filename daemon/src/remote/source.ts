@@ -296,14 +296,18 @@ export class ManifestSource {
     if (!a) return fs.rmdirSync(join2(this.rootAbs, rel));
     if (rel.length === 0) {
       if (a.atModuleRoot) throw new BlitError({ code: ErrorCodes.PermissionDenied, message: 'the module root is never removed' });
-      return fs.rmdirSync(a.rootEntry(this.init.shown ?? displayPath(this.init.abs)));
+      fs.rmdirSync(a.rootEntry(this.init.shown ?? displayPath(this.init.abs)));
+    } else {
+      const pinned = this.pin(rel);
+      try {
+        fs.rmdirSync(pinned.abs);
+      } finally {
+        pinned.done();
+      }
     }
-    const pinned = this.pin(rel);
-    try {
-      fs.rmdirSync(pinned.abs);
-    } finally {
-      pinned.done();
-    }
+    // Its own fd, cached if a file below it was sent or a directory below it removed through it,
+    // would stay open on the removed directory until the pull ends (up to MAX_CACHED of them).
+    a.forget(rel);
   }
 
   /**

@@ -16,6 +16,21 @@ import { EMPTY } from '../../src/engine/paths';
 import type { Entry } from '../../src/engine/types';
 import { execFileSync } from 'node:child_process';
 import { tempDir } from './harness';
+import { DirAnchor } from '../../src/daemon/beneath';
+import { removeEmptiedDirs } from '../../src/engine/move-finalise';
+import { assertOpenBeneath } from './module-fixture';
+
+/** This process's fds open on a directory (or file) under `root` that was removed since. */
+function removedStillOpen(root: string): string[] {
+  return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const t = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      return t.startsWith(root) && t.endsWith(' (deleted)') ? [t] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /** Every batch of a ManifestSource over `dir`, concatenated, and the source's count. */
 async function manifestOf(dir: string, checksum: boolean, filter = noFilter()): Promise<{ bytes: Buffer; count: number }> {
@@ -184,6 +199,31 @@ describe('manifest source', () => {
         assert.equal(got.failures[0]!.path, 'b');
         assert.equal(got.failures[0]!.code, 'IoError');
         assert.match(got.failures[0]!.reason, /modification time outside what a manifest carries/);
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("a pull move's emptied-directory removal closes each removed directory's fd (the anchor forgets it)", async () => {
+    assertOpenBeneath();
+    const t = tempDir('blit-manifest-src-');
+    try {
+      // d<i>/sub: removing sub pins d<i> (its fd cached), then d<i> itself goes.
+      const src = path.join(t.dir, 'src');
+      const n = 200;
+      for (let i = 0; i < n; i++) fs.mkdirSync(path.join(src, `d${i}`, 'sub'), { recursive: true });
+      const source = new ManifestSource({ abs: Buffer.from(src), filter: noFilter(), checksum: false, onError: () => undefined, anchorAt: (root) => new DirAnchor(t.dir, root) });
+      try {
+        for await (const _ of source.batches());
+        // As source-remover.ts removeEmptiedDirs, the transfer still open (before close()).
+        await removeEmptiedDirs(source.dirRels(), true, (rel) => source.rmdir(rel));
+        await new Promise((r) => setImmediate(r)); // the anchor's deferred closes
+        assert.deepEqual(fs.readdirSync(src), []);
+        const open = removedStillOpen(t.dir);
+        assert.equal(open.length, 0, `removed directories still open: ${open.length} (${open.slice(0, 3).join(', ')} ...)`);
+      } finally {
+        source.close();
       }
     } finally {
       t.cleanup();
