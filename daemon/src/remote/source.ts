@@ -48,6 +48,8 @@ const DOT = Buffer.from('.');
 
 /** Source files hashed at once for the manifest (--checksum): reads on the libuv pool. */
 const HASHES_AT_ONCE = 2;
+/** Files of one listing queued for their hash at a time. */
+const HASH_SLICE = 256;
 
 const SLASH_DOT = Buffer.from('/.');
 
@@ -237,14 +239,18 @@ export class ManifestSource {
    * hashes end in any order). Undefined for other kinds, and for hashes stopped by a cancel.
    */
   private async checksumsOf(entries: Entry[], hashes: HashQueue): Promise<Array<Buffer | BlitError | undefined>> {
-    return Promise.all(entries.map(async (e) => {
+    const one = async (e: Entry): Promise<Buffer | BlitError | undefined> => {
       if (e.kind !== 'file') return undefined;
       try {
         return Buffer.from(await hashes.hash(() => fs.openSync(this.pathOf(e.rel), 'r')), 'hex');
       } catch (err) {
         return err instanceof HashStopped ? undefined : fromErrno(err, displayPath(e.rel), 'cannot hash');
       }
-    }));
+    };
+    // A slice at a time: a directory of a million files does not queue a million hashes at once.
+    const out: Array<Buffer | BlitError | undefined> = [];
+    for (let i = 0; i < entries.length; i += HASH_SLICE) out.push(...(await Promise.all(entries.slice(i, i + HASH_SLICE).map(one))));
+    return out;
   }
 
   private failed(be: BlitError): void {
