@@ -59,6 +59,24 @@ function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buf, 0, buf.length, pos, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/**
+ * Opens a file to hash beneath a module: never through a symlink (O_NOFOLLOW: one swapped in
+ * since the listing would have blitd hash, and tell the client about, a file outside the module)
+ * and never blocking on a FIFO or device swapped in (O_NONBLOCK, then only a regular file is
+ * kept): this runs on the event loop's thread.
+ */
+export function openToHash(p: string | Buffer): number {
+  const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  let regular = false;
+  try {
+    regular = fs.fstatSync(fd).isFile();
+  } finally {
+    if (!regular) fs.closeSync(fd);
+  }
+  if (!regular) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL', errno: -22, syscall: 'open' });
+  return fd;
+}
+
 /** HashQueue.hash was abandoned (`stopped()`): not a failure of the file. */
 export class HashStopped extends Error {}
 

@@ -19,7 +19,7 @@ import { failureOf } from '../engine/walk';
 import type { NativeBatch } from '@blit/native';
 import { Filter, readFileNoFollow } from '../engine/filter';
 import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate, type FileDecision } from '../engine/compare';
-import { HashQueue } from '../engine/checksum';
+import { HashQueue, openToHash } from '../engine/checksum';
 import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import { FailedDirs } from '../engine/new-dirs';
@@ -598,7 +598,7 @@ export class Destination {
     // Hashed off the event loop (HashQueue): decided when the hash is in; the caller awaits
     // hashesBelow() so every need and item is out before need_complete and finalize().
     const want = sum.toString('hex');
-    this.hashes.hash(() => fs.openSync(this.pathOf(e.rel), 'r')).then(
+    this.hashes.hash(() => openToHash(this.pathOf(e.rel))).then(
       (got) => this.afterHash(e, () => this.decided(e, d, index, got === want ? 'skip' : 'transfer', kept)),
       (err) => this.afterHash(e, () => {
         throw err;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { BlitError, ErrorCodes, fromErrno, notADirectory } from '../engine/errors';
 import type { Filter } from '../engine/filter';
-import { HashQueue, HashStopped } from '../engine/checksum';
+import { HashQueue, HashStopped, openToHash } from '../engine/checksum';
 import { baseName, displayPath, EMPTY, join2, parentRel } from '../engine/paths';
 import { statEntry, walk } from '../engine/walk';
 import type { Entry, Failure } from '../engine/types';
@@ -242,7 +242,7 @@ export class ManifestSource {
     const one = async (e: Entry): Promise<Buffer | BlitError | undefined> => {
       if (e.kind !== 'file') return undefined;
       try {
-        return Buffer.from(await hashes.hash(() => fs.openSync(this.pathOf(e.rel), 'r')), 'hex');
+        return Buffer.from(await hashes.hash(() => openToHash(this.pathOf(e.rel))), 'hex');
       } catch (err) {
         return err instanceof HashStopped ? undefined : fromErrno(err, displayPath(e.rel), 'cannot hash');
       }

@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decideFile } from '../../src/engine/compare';
-import { hashFile, HashQueue, initChecksum } from '../../src/engine/checksum';
+import { hashFile, HashQueue, initChecksum, openToHash } from '../../src/engine/checksum';
 import type { CompareMode, Entry, TransferEvent } from '../../src/engine/types';
 import { cleanupTemps, opts, run, tempDir, writeTree } from './helpers';
 
@@ -42,6 +43,23 @@ describe('engine: compare modes', () => {
     const got = await Promise.all(files.map((p) => q.hash(() => fs.openSync(p, 'r'))));
     assert.deepEqual(got, files.map((p) => hashFile(p)));
     assert.equal(new Set(got).size, files.length);
+    assert.equal(q.pending, 0);
+  });
+
+  it('openToHash (what blitd hashes beneath a module) opens a regular file, never through a symlink, never blocking on a FIFO', async () => {
+    await initChecksum();
+    const root = tempDir();
+    const outside = path.join(root, 'outside');
+    fs.writeFileSync(outside, 'secret');
+    fs.symlinkSync(outside, path.join(root, 'swapped'));
+    execFileSync('mkfifo', [path.join(root, 'fifo')]);
+    fs.writeFileSync(path.join(root, 'plain'), 'plain');
+    const q = new HashQueue(2);
+    assert.equal(await q.hash(() => openToHash(path.join(root, 'plain'))), hashFile(path.join(root, 'plain')));
+    // A symlink swapped in since the listing: its target outside is not hashed (no oracle).
+    await assert.rejects(q.hash(() => openToHash(path.join(root, 'swapped'))), { code: 'ELOOP' });
+    // A FIFO with no writer: open(2) without O_NONBLOCK would hold the event loop forever.
+    await assert.rejects(q.hash(() => openToHash(path.join(root, 'fifo'))), { code: 'EINVAL', message: 'not a regular file' });
     assert.equal(q.pending, 0);
   });
 
