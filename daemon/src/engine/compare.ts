@@ -96,18 +96,26 @@ export function sameSymlink(src: Entry, dst: Entry | undefined): boolean {
   return dst?.kind === 'symlink' && dst.linkTarget !== undefined && src.linkTarget !== undefined && dst.linkTarget.equals(src.linkTarget);
 }
 
-/** A symlink needs replacing when missing, of another kind, or pointing elsewhere (bytes). */
-export function symlinkNeedsUpdate(src: Entry, dst: Entry | undefined, opts: CompareOptions): boolean {
+/**
+ * A symlink needs replacing when missing, of another kind, pointing elsewhere (bytes), or with
+ * another mtime, or owner when owners are kept (`owners`, root): rsync -a fixes those on a link
+ * with the right target (lutimes, lchown); blit writes the link again, with its metadata.
+ */
+export function symlinkNeedsUpdate(src: Entry, dst: Entry | undefined, opts: CompareOptions, owners: boolean): boolean {
   if (dst === undefined) return true;
   if (opts.ignoreExisting) return false;
   if (dst.kind !== 'symlink') return true;
   if (opts.mode === 'ignore-times') return true;
-  return !src.linkTarget!.equals(dst.linkTarget ?? Buffer.alloc(0));
+  return !src.linkTarget!.equals(dst.linkTarget ?? Buffer.alloc(0)) || !mtimeKept(src.mtimeNs, dst.mtimeNs) || ownerDiffers(src, dst, owners);
 }
 
-/** Directory metadata (mode, mtime) differs and must be re-applied after its children. */
-export function dirMetaDiffers(src: Entry, dst: Entry | undefined): boolean {
-  return dst === undefined || dst.mode !== src.mode || !mtimeKept(src.mtimeNs, dst.mtimeNs);
+/** Directory metadata (mode, mtime; owner when owners are kept) differs and must be re-applied after its children. */
+export function dirMetaDiffers(src: Entry, dst: Entry | undefined, owners: boolean): boolean {
+  return dst === undefined || dst.mode !== src.mode || !mtimeKept(src.mtimeNs, dst.mtimeNs) || ownerDiffers(src, dst, owners);
+}
+
+function ownerDiffers(src: Pick<Entry, 'uid' | 'gid'>, dst: Pick<Entry, 'uid' | 'gid'>, owners: boolean): boolean {
+  return owners && (dst.uid !== src.uid || dst.gid !== src.gid);
 }
 
 /**
@@ -115,5 +123,5 @@ export function dirMetaDiffers(src: Entry, dst: Entry | undefined): boolean {
  * kept, re-applied when they differ: rsync -a chmods/chowns such a file without copying data.
  */
 export function fileMetaDiffers(src: Pick<Entry, 'mode' | 'uid' | 'gid'>, dst: Pick<Entry, 'mode' | 'uid' | 'gid'>, owners: boolean): boolean {
-  return dst.mode !== src.mode || (owners && (dst.uid !== src.uid || dst.gid !== src.gid));
+  return dst.mode !== src.mode || ownerDiffers(src, dst, owners);
 }

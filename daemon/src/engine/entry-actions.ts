@@ -57,11 +57,11 @@ export class EntryActions {
       return;
     }
     if (s.kind === 'dir') {
-      if (dirMetaDiffers(s, d)) run.dirs.fix(s.rel, s);
+      if (dirMetaDiffers(s, d, run.meta.preserveOwner)) run.dirs.fix(s.rel, s);
       return;
     }
     if (s.kind === 'symlink') {
-      if (symlinkNeedsUpdate(s, d, compare)) this.writeSymlink(s, 'update');
+      if (symlinkNeedsUpdate(s, d, compare, run.meta.preserveOwner)) this.writeSymlink(s, 'update');
       // In place (the same target): its source goes. --ignore-existing keeps any other.
       else if (sameSymlink(s, d)) removeSourceIfMove(run, s);
       return;

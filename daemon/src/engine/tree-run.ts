@@ -55,7 +55,7 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
     run.dirs.fix(EMPTY, srcRootEntry);
   } else {
     const dstRootEntry = statEntry(run.dstRoot, EMPTY) ?? undefined;
-    if (dirMetaDiffers(srcRootEntry, dstRootEntry)) run.dirs.fix(EMPTY, srcRootEntry);
+    if (dirMetaDiffers(srcRootEntry, dstRootEntry, run.meta.preserveOwner)) run.dirs.fix(EMPTY, srcRootEntry);
   }
 
   const walker = new Walker(run.srcRoot, {

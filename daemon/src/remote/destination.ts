@@ -541,7 +541,7 @@ export class Destination {
     if (d?.kind === 'dir') {
       this.verified.add(k);
       this.placed.add(k);
-      if (dirMetaDiffers(e, d)) this.dirsToFix.push(e);
+      if (dirMetaDiffers(e, d, this.init.meta.preserveOwner)) this.dirsToFix.push(e);
       return;
     }
     if (d) {
@@ -565,7 +565,7 @@ export class Destination {
   private readonly dirsToFix: Entry[] = [];
 
   private createSymlink(e: Entry, d: Entry | undefined, i: number): void {
-    if (!symlinkNeedsUpdate(e, d, this.init.options.compare)) {
+    if (!symlinkNeedsUpdate(e, d, this.init.options.compare, this.init.meta.preserveOwner)) {
       // As an unchanged file (unchangedFile): a move removes this source too, as the local one;
       // not one --ignore-existing kept although the destination's differs.
       if (!sameSymlink(e, d)) return;

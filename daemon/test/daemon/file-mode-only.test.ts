@@ -8,6 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { listTree } from './harness';
 import { CLI_ENV, moduleFixture } from './module-fixture';
 import { setMtime } from './transfer-helpers';
@@ -102,5 +103,55 @@ describe('a mode or owner change alone is applied without copying data (rsync -a
         }
       });
     }
+  }
+});
+
+/**
+ * An existing directory whose owner changed, and a symlink with the right target whose owner or
+ * own mtime changed, get the source's again (rsync -a: chown, lchown, lutimes); before, only files
+ * had their owner re-applied and such a link or directory stayed as it was on every run.
+ */
+describe('a directory\'s owner, a symlink\'s owner and mtime are re-applied on an existing destination (rsync -a)', function () {
+  this.timeout(120_000);
+  const fx = moduleFixture('blit-dirlinkmeta-');
+
+  const metaOf = (root: string, rel: string): string => {
+    const st = fs.lstatSync(path.join(root, rel), { bigint: true });
+    return `${rel} ${(st.mode & 0o7777n).toString(8)} ${st.uid}:${st.gid} ${st.mtimeNs}`;
+  };
+  const both = (root: string): string[] => ['sub', 'sub/lnk', 'lnk'].map((r) => metaOf(root, r));
+
+  for (const where of ['local', 'push', 'pull'] as const) {
+    it(`${where}: a mirror chowns the directory, lchowns and lutimes the link; the next mirror changes nothing`, async function () {
+      if (process.getuid?.() !== 0) this.skip(); // owners are kept as root only
+      const src = where === 'pull' ? path.join(fx.moduleDir, 'src') : path.join(fx.dir, 'src');
+      const dst = where === 'push' ? path.join(fx.moduleDir, 'dst') : path.join(fx.dir, 'dst');
+      fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+      fs.writeFileSync(path.join(src, 'sub', 'f'), 'f\n');
+      fs.symlinkSync('f', path.join(src, 'sub', 'lnk'));
+      fs.symlinkSync('sub', path.join(src, 'lnk'));
+      fs.lchownSync(path.join(src, 'sub', 'lnk'), 2222, 3333);
+      fs.lchownSync(path.join(src, 'lnk'), 2223, 3334);
+      execFileSync('touch', ['-h', '-d', '2001-02-03 04:05:06.111111111', path.join(src, 'sub', 'lnk'), path.join(src, 'lnk')]);
+      fs.chownSync(path.join(src, 'sub'), 4321, 8765);
+      setMtime(path.join(src, 'sub'), 1_500_000_000_987_654_321n);
+      if (where !== 'local') await fx.start();
+      const from = where === 'pull' ? fx.remote('src') : src;
+      const to = where === 'push' ? fx.remote('dst') : dst;
+      const first = await fx.blit(['copy', `${from}/`, to]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(both(dst), both(src), 'first copy');
+      fs.chownSync(path.join(dst, 'sub'), 7, 7);
+      fs.lchownSync(path.join(dst, 'sub', 'lnk'), 9, 9);
+      execFileSync('touch', ['-h', '-d', '2011-01-01 00:00:00', path.join(dst, 'lnk')]);
+      const fix = await fx.blit(['mirror', `${from}/`, to, '--yes', '--json']);
+      assert.equal(fix.code, 0, fix.stderr);
+      assert.deepEqual(both(dst), both(src), 'after the mirror');
+      const again = await fx.blit(['mirror', `${from}/`, to, '--yes', '--json']);
+      assert.equal(again.code, 0, again.stderr);
+      const sum = JSON.parse(again.stdout.trim().split('\n').pop()!) as { filesTransferred: number; symlinksCreated: number };
+      assert.deepEqual([sum.filesTransferred, sum.symlinksCreated], [0, 0], 'a no-op mirror writes nothing');
+      assert.deepEqual(both(dst), both(src), 'after the no-op mirror');
+    });
   }
 });
