@@ -254,7 +254,7 @@ export class ManifestSource {
   }
 
   private failed(be: BlitError): void {
-    const f = { path: be.path ?? '', code: be.code, reason: be.message };
+    const f = { path: be.path ?? '', code: be.code, reason: be.reasonAt(be.path ?? '') };
     this.failures.push(f);
     this.init.onError(f);
   }
