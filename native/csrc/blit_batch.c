@@ -115,14 +115,15 @@ static int write_all(int fd, const char *buf, size_t len) {
 
 /*
  * Metadata on the open temp, close, rename (AtomicFile.commit + metadata.ts applyFdMeta):
- * fchown first (it clears setuid/setgid), then fchmod when the created mode is not already the
- * final one, then mtime to the ns (atime = now). On failure the temp is closed and unlinked.
+ * fchown first, also to root:root (a file root creates in a setgid directory gets that
+ * directory's group), then fchmod when the created mode (always mode & 0777, so the chown cleared
+ * no setuid/setgid bit) is not already the final one, then mtime to the ns (atime = now). On
+ * failure the temp is closed and unlinked.
  */
 int commit_at(int at, int dfd, const char *tmp, const char *final, uint32_t mode, uint32_t created_mode, uint32_t uid, uint32_t gid, const struct timespec *mtime, uint32_t opts, uint32_t umask_bits, struct result *r) {
-  int chowned = (opts & OPT_PRESERVE_OWNER) && (uid != 0 || gid != 0);
   int step = STEP_NONE;
-  if (chowned && fchown(dfd, (uid_t)uid, (gid_t)gid) < 0) step = STEP_FCHOWN;
-  if (!step && (((created_mode & ~umask_bits) != mode) || chowned) && fchmod(dfd, (mode_t)mode) < 0) step = STEP_FCHMOD;
+  if ((opts & OPT_PRESERVE_OWNER) && fchown(dfd, (uid_t)uid, (gid_t)gid) < 0) step = STEP_FCHOWN;
+  if (!step && ((created_mode & ~umask_bits) != mode) && fchmod(dfd, (mode_t)mode) < 0) step = STEP_FCHMOD;
   if (!step) {
     struct timespec ts[2] = {{0, UTIME_NOW}, *mtime};
     if (futimens(dfd, ts) < 0) step = STEP_FUTIMENS;

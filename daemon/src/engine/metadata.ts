@@ -26,13 +26,15 @@ function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-/** Apply mode, owner and mtime to an open, fully written file (order matters: chown clears setuid). */
+/**
+ * Apply owner, mode and mtime to an open, fully written file. The owner goes even for root:root:
+ * a file root creates in a setgid directory gets that directory's group, not 0. Then the mode
+ * when the created one (always `& 0o777`, so a chown cleared no setuid/setgid bit) is not it.
+ */
 export function applyFdMeta(fd: number, meta: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, opts: MetaOptions, createdWithMode: number | null): void {
-  if (opts.preserveOwner && (meta.uid !== 0 || meta.gid !== 0)) fs.fchownSync(fd, meta.uid, meta.gid);
+  if (opts.preserveOwner) fs.fchownSync(fd, meta.uid, meta.gid);
   const effective = createdWithMode === null ? -1 : createdWithMode & ~opts.umask;
-  // fchown clears setuid/setgid bits, so after a chown the mode is always re-applied.
-  const chowned = opts.preserveOwner && (meta.uid !== 0 || meta.gid !== 0);
-  if (effective !== meta.mode || chowned) fs.fchmodSync(fd, meta.mode);
+  if (effective !== meta.mode) fs.fchmodSync(fd, meta.mode);
   native.futimens(fd, nowNs(), meta.mtimeNs);
 }
 

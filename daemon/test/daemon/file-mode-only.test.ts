@@ -155,3 +155,49 @@ describe('a directory\'s owner, a symlink\'s owner and mtime are re-applied on a
     });
   }
 });
+
+/**
+ * A root:root file landing in an existing setgid destination directory keeps group 0, as with
+ * rsync -a: the kernel gives a new file the setgid directory's group, and blit skipped the chown
+ * of root:root files (it took every file root creates to be root:root). Small (batch) and big
+ * (AtomicFile) files, native and node:fs, local, push and pull.
+ */
+describe('as root, a root:root file written into a setgid destination directory keeps group root', function () {
+  this.timeout(120_000);
+  const fx = moduleFixture('blit-setgid-');
+
+  for (const nativeBatch of [true, false]) {
+    const env = nativeBatch ? CLI_ENV : { ...CLI_ENV, BLIT_NATIVE_BATCH: '0' };
+    const label = nativeBatch ? 'native batch' : 'BLIT_NATIVE_BATCH=0';
+    for (const where of ['local', 'push', 'pull'] as const) {
+      it(`${label}, ${where}: small and big files, new and updated`, async function () {
+        if (process.getuid?.() !== 0) this.skip(); // owners are kept as root only
+        const src = where === 'pull' ? path.join(fx.moduleDir, 'src') : path.join(fx.dir, 'src');
+        const dst = where === 'push' ? path.join(fx.moduleDir, 'dst') : path.join(fx.dir, 'dst');
+        const d = path.join(src, 'shared');
+        fs.mkdirSync(d, { recursive: true });
+        fs.writeFileSync(path.join(d, 'old'), 'old\n');
+        fs.chownSync(d, 0, 5);
+        fs.chmodSync(d, 0o2775);
+        if (where !== 'local') await fx.start(env);
+        const from = where === 'pull' ? fx.remote('src') : src;
+        const to = where === 'push' ? fx.remote('dst') : dst;
+        const first = await fx.blit(['copy', `${from}/`, to], env);
+        assert.equal(first.code, 0, first.stderr);
+        assert.equal(fs.statSync(path.join(dst, 'shared')).gid, 5, 'the directory keeps its group');
+        // Now the destination directory is setgid with group 5: what lands in it gets group 5 from the kernel.
+        fs.writeFileSync(path.join(d, 'small'), 'small\n');
+        fs.writeFileSync(path.join(d, 'big'), Buffer.alloc(3 << 20, 7));
+        fs.writeFileSync(path.join(d, 'old'), 'changed\n');
+        for (const n of ['small', 'big']) fs.chownSync(path.join(d, n), 0, 0); // the source's are root:root too
+        const again = await fx.blit(['copy', `${from}/`, to], env);
+        assert.equal(again.code, 0, again.stderr);
+        for (const n of ['old', 'small', 'big']) {
+          const st = fs.statSync(path.join(dst, 'shared', n));
+          assert.equal(`${st.uid}:${st.gid}`, '0:0', `${n}: owner`);
+          assert.equal((st.mode & 0o7777).toString(8), '644', `${n}: mode`);
+        }
+      });
+    }
+  }
+});
