@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { needStrace } from '../need-strace';
 import { readOr } from '../strace-stops';
 import { CLI_ENV } from './module-fixture';
-import { runBlit, startDaemon, tempDir, writeTree } from './harness';
+import { runBlit, startDaemon, tempDir, waitFor, writeTree } from './harness';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -37,11 +37,7 @@ describe('blit rm while another writer removes entries of the tree', function ()
     let done = false;
     try {
       const rm = runBlit(['rm', '--yes', `127.0.0.1:${daemon.port}:/default/t`], { env: CLI_ENV, timeoutMs: 90_000 }).finally(() => (done = true));
-      const until = Date.now() + 60_000;
-      while (!/--- stopped by SIGSTOP ---/.test(readOr(trace))) {
-        assert.ok(Date.now() < until, `blitd never stopped at an unlink\n${readOr(trace)}`);
-        await sleep(20);
-      }
+      await waitFor(() => /--- stopped by SIGSTOP ---/.test(readOr(trace)), 60_000, 'blitd to stop at its first unlink');
       // The other writer: every file of t/sub still there goes (the one blitd is about to unlink
       // included: its unlink then meets ENOENT too).
       for (const n of names) fs.rmSync(path.join(mod, 't', 'sub', n), { force: true });
