@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { runBlit, startDaemon, tempDir, type Daemon } from './harness';
 import { assertOpenBeneath, CLI_ENV } from './module-fixture';
 import { needStrace } from '../need-strace';
+import { releaseTraced, tracedPid } from '../strace-stops';
 
 const FILES = 120;
 
@@ -69,18 +70,14 @@ describe('blitd ls/find/du: one contained native scan per directory (real blitd)
       env: CLI_ENV,
       wrap: ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=%stat,%file,openat2,getdents64', '--'],
     });
-    // strace does not end on SIGTERM while its tracee runs: stop blitd itself (strace's child).
-    const blitdPid = Number(fs.readFileSync(`/proc/${daemon.proc.pid}/task/${daemon.proc.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-    assert.ok(blitdPid > 0, 'blitd runs under strace');
+    assert.ok(tracedPid(daemon.proc.pid!) > 0, 'blitd runs under strace');
     const out = await runAll(daemon.port);
     const du = JSON.parse(out[4]!) as { files: number; dirs: number; symlinks: number };
     assert.equal(du.files, FILES * 3);
     assert.equal(du.dirs, 4);
     assert.equal(du.symlinks, 1);
     assert.match(out[0]!, /entry-0119\.txt/);
-    const exited = new Promise((resolve) => daemon!.proc.once('exit', resolve));
-    process.kill(blitdPid, 'SIGTERM');
-    await exited;
+    await releaseTraced(daemon); // the trace complete: strace ends after blitd
     daemon = undefined;
     const lines = fs.readFileSync(trace, 'utf8').split('\n');
     const viaProc = lines.filter((l) => /\/proc\/self\/fd\/\d+\/entry-/.test(l));

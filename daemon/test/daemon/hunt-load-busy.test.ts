@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { runBlit, startDaemon, tempDir, writeTree, type RunResult } from './harness';
 import { CLI_ENV } from './module-fixture';
 import { assertSameTree, freePort, jsonSummary, rawPush, tempFilesIn, type RawPush } from './transfer-helpers';
-import { readOr } from '../strace-stops';
+import { releaseTraced, stopAtWrap, tracedPid, waitStopped } from '../strace-stops';
 import { needStrace } from '../need-strace';
 
 /** Longer than the client's old flat wait (2 s), shorter than the long token's lifetime. */
@@ -69,32 +69,22 @@ describe('a busy blitd slows the data-plane handshake, the transfer completes (h
     const trace = path.join(base, 'trace');
     const daemon = await startDaemon(['--port', '0', '--root', mod, '--data-token-ttl-ms', String(ttlMs)], {
       env: CLI_ENV,
-      wrap: ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=accept4', '-e', 'inject=accept4:signal=SIGSTOP:when=2', '--'],
+      wrap: stopAtWrap(trace, 'accept4', 2),
     });
-    let blitdPid = 0;
     try {
       const remote = `127.0.0.1:${daemon.port}:/default/`;
       const dst = dir === 'push' ? path.join(mod, 'dst') : path.join(base, 'dst');
       const args = dir === 'push' ? ['copy', `${src}/`, `${remote}dst`, '--json'] : ['copy', `${remote}src/`, dst, '--json'];
       const running = runBlit(args, { env: CLI_ENV, timeoutMs: 90_000 });
-      const until = Date.now() + 60_000;
-      while (!/--- stopped by SIGSTOP ---/.test(readOr(trace))) {
-        assert.ok(Date.now() < until, `${key}: blitd never stopped at a data accept\n${readOr(trace)}\n${daemon.stderr()}`);
-        await sleep(20);
-      }
-      blitdPid = Number(readOr(`/proc/${daemon.proc.pid}/task/${daemon.proc.pid}/children`).trim().split(/\s+/)[0]);
+      await waitStopped(trace, 60_000, `${key}: blitd to stop at a data accept`, () => daemon.stderr());
+      const blitdPid = tracedPid(daemon.proc.pid!);
       assert.ok(blitdPid > 0, `${key}: no blitd under strace`);
       await sleep(BUSY_MS);
       process.kill(blitdPid, 'SIGCONT');
       const run = await running;
       return { run, from: dir === 'pull' ? path.join(mod, 'src') : src, dst, log: daemon.stderr() };
     } finally {
-      // blitd itself, not strace, gets the signals.
-      if (blitdPid > 0) {
-        process.kill(blitdPid, 'SIGCONT');
-        process.kill(blitdPid, 'SIGTERM');
-      }
-      await daemon.stop();
+      await releaseTraced(daemon);
     }
   }
 

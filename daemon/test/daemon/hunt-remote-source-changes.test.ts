@@ -15,10 +15,8 @@ import * as path from 'node:path';
 import { BLIT, runBlit, startDaemon, writeTree } from './harness';
 import { CLI_ENV, moduleFixture } from './module-fixture';
 import { jsonSummary, tempFilesIn } from './transfer-helpers';
-import { readOr, runStoppedAt } from '../strace-stops';
+import { releaseTraced, runStoppedAt, stopAtWrap, tracedPid, waitStopped } from '../strace-stops';
 import { needStrace } from '../need-strace';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('remote: a source file that shrinks mid-frame on the TCP data plane (hunt-remote)', function () {
   this.timeout(120_000);
@@ -62,22 +60,16 @@ describe('remote: a source file that shrinks mid-frame on the TCP data plane (hu
     const trace = path.join(fx.dir, 'trace');
     const daemon = await startDaemon(['--port', '0', '--root', fx.moduleDir, '--data-streams', '1'], {
       env: CLI_ENV,
-      wrap: ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=sendfile', '-e', 'inject=sendfile:signal=SIGSTOP:when=1', '--'],
+      wrap: stopAtWrap(trace, 'sendfile'),
     });
-    let blitdPid = 0;
     try {
       const dst = path.join(fx.dir, 'dst');
       const pull = runBlit(['copy', '--json', `127.0.0.1:${daemon.port}:/default/v/`, dst], { env: CLI_ENV, timeoutMs: 90_000 });
       // blitd stopped at its first sendfile: the files after `a` on the stream are removed.
-      const until = Date.now() + 60_000;
-      while (!/--- stopped by SIGSTOP ---/.test(readOr(trace))) {
-        assert.ok(Date.now() < until, `blitd never stopped at sendfile\n${readOr(trace)}`);
-        await sleep(20);
-      }
+      await waitStopped(trace, 60_000, 'blitd to stop at sendfile');
       fs.rmSync(path.join(v, 'sub/m.bin'));
       fs.rmSync(path.join(v, 'sub/s.txt'));
-      blitdPid = Number(readOr(`/proc/${daemon.proc.pid}/task/${daemon.proc.pid}/children`).trim().split(/\s+/)[0]);
-      process.kill(blitdPid, 'SIGCONT');
+      process.kill(tracedPid(daemon.proc.pid!), 'SIGCONT');
       const out = await pull;
       const what = `exit ${out.code}\n--- stdout\n${out.stdout}\n--- stderr\n${out.stderr}\n--- blitd\n${daemon.stderr()}`;
       assert.equal(out.code, 2, what);
@@ -90,9 +82,7 @@ describe('remote: a source file that shrinks mid-frame on the TCP data plane (hu
       assert.deepEqual(fs.readdirSync(path.join(dst, 'sub')), [], what);
       assert.deepEqual(tempFilesIn(dst), []);
     } finally {
-      // blitd itself, not strace, gets the SIGTERM (strace would only detach from it).
-      if (blitdPid > 0) process.kill(blitdPid, 'SIGTERM');
-      await daemon.stop();
+      await releaseTraced(daemon);
     }
   });
 });

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { BLIT, runBlit, startDaemon, tempDir, writeTree } from './harness';
 import { CLI_ENV } from './module-fixture';
 import { tempFilesIn } from './transfer-helpers';
-import { readOr, runStoppedAt } from '../strace-stops';
+import { readOr, releaseTraced, runStoppedAt, stopAtWrap, waitStopped } from '../strace-stops';
 import { needStrace } from '../need-strace';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -97,18 +97,13 @@ describe('remote: temps left by a receiver SIGKILLed mid-transfer (hunt-remote2)
     const trace = path.join(tmp.dir, 'trace');
     const held = await startDaemon(['--port', '0', '--root', mod, '--data-streams', '1'], {
       env: CLI_ENV,
-      wrap: ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=sendfile', '-e', 'inject=sendfile:signal=SIGSTOP:when=1', '--'],
+      wrap: stopAtWrap(trace, 'sendfile'),
     });
     const dst = path.join(tmp.dir, 'dst');
-    let blitdPid = 0;
     let stale: string;
     try {
       const pull = runBlit(['copy', `127.0.0.1:${held.port}:/default/v/`, dst], { env: CLI_ENV, timeoutMs: 90_000 });
-      const until = Date.now() + 60_000;
-      while (!/--- stopped by SIGSTOP ---/.test(readOr(trace))) {
-        assert.ok(Date.now() < until, `blitd never stopped at sendfile\n${readOr(trace)}`);
-        await sleep(20);
-      }
+      await waitStopped(trace, 60_000, 'blitd to stop at sendfile');
       stale = await waitForTemp(dst, () => held.stderr());
       // runBlit's child is blit itself: find it by its command line (pull to this dst).
       for (const p of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
@@ -117,14 +112,8 @@ describe('remote: temps left by a receiver SIGKILLed mid-transfer (hunt-remote2)
       }
       const out = await pull;
       assert.notEqual(out.code, 0, out.stderr);
-      blitdPid = Number(readOr(`/proc/${held.proc.pid}/task/${held.proc.pid}/children`).trim().split(/\s+/)[0]);
     } finally {
-      // blitd itself, not strace, gets the signals (it is still stopped at its sendfile).
-      if (blitdPid > 0) {
-        process.kill(blitdPid, 'SIGCONT');
-        process.kill(blitdPid, 'SIGTERM');
-      }
-      await held.stop();
+      await releaseTraced(held); // still stopped at its sendfile
     }
     assert.deepEqual(tempFilesIn(dst), [stale], 'SIGKILL leaves the temp');
     await age(stale);

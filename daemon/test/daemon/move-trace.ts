@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Daemon } from './harness';
+import { releaseTraced, tracedPid } from '../strace-stops';
 
 export interface Call {
   /** The thread (strace -f prints the tid; the main thread's is the process id). */
@@ -91,11 +92,8 @@ export function assertSyncfsOffMainThread(calls: Call[], who: string): void {
   for (const s of syncs) assert.notEqual(s.tid, main, `${who}: syncfs(${s.args}) ran on the main thread (${main})`);
 }
 
-/** strace does not end on SIGTERM while its tracee runs: stop blitd itself (strace's child). */
+/** Ends blitd under strace once it ran (releaseTraced), the trace complete. */
 export async function stopTraced(daemon: Daemon): Promise<void> {
-  const blitdPid = Number(fs.readFileSync(`/proc/${daemon.proc.pid}/task/${daemon.proc.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-  assert.ok(blitdPid > 0, 'blitd runs under strace');
-  const exited = new Promise((resolve) => daemon.proc.once('exit', resolve));
-  process.kill(blitdPid, 'SIGTERM');
-  await exited;
+  assert.ok(tracedPid(daemon.proc.pid!) > 0, 'blitd runs under strace');
+  await releaseTraced(daemon);
 }

@@ -10,9 +10,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { needStrace } from '../need-strace';
-import { readOr } from '../strace-stops';
+import { releaseTraced, stopAtWrap, tracedPid, waitStopped } from '../strace-stops';
 import { CLI_ENV } from './module-fixture';
-import { runBlit, startDaemon, tempDir, waitFor, writeTree } from './harness';
+import { runBlit, startDaemon, tempDir, writeTree } from './harness';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -31,20 +31,19 @@ describe('blit rm while another writer removes entries of the tree', function ()
     const daemon = await startDaemon(['--port', '0', '--root', mod], {
       env: CLI_ENV,
       // Every thread's first unlink stops it; the listing of t/sub precedes its first unlink.
-      wrap: ['strace', '-f', '-qq', '-o', trace, '-e', 'trace=unlink,unlinkat', '-e', 'inject=unlink,unlinkat:signal=SIGSTOP:when=1', '--'],
+      wrap: stopAtWrap(trace, 'unlink,unlinkat'),
     });
-    const blitdPid = (): number => Number(readOr(`/proc/${daemon.proc.pid}/task/${daemon.proc.pid}/children`).trim().split(/\s+/)[0]);
     let done = false;
     try {
       const rm = runBlit(['rm', '--yes', `127.0.0.1:${daemon.port}:/default/t`], { env: CLI_ENV, timeoutMs: 90_000 }).finally(() => (done = true));
-      await waitFor(() => /--- stopped by SIGSTOP ---/.test(readOr(trace)), 60_000, 'blitd to stop at its first unlink');
+      await waitStopped(trace, 60_000, 'blitd to stop at its first unlink');
       // The other writer: every file of t/sub still there goes (the one blitd is about to unlink
       // included: its unlink then meets ENOENT too).
       for (const n of names) fs.rmSync(path.join(mod, 't', 'sub', n), { force: true });
       // Resume blitd, and each pool thread stopped at its own first unlink after it (a SIGCONT
       // sent before a stop is lost, so keep sending until the rm ends).
       while (!done) {
-        process.kill(blitdPid(), 'SIGCONT');
+        process.kill(tracedPid(daemon.proc.pid!), 'SIGCONT');
         await sleep(20);
       }
       const out = await rm;
@@ -52,13 +51,7 @@ describe('blit rm while another writer removes entries of the tree', function ()
       assert.equal(fs.existsSync(path.join(mod, 't')), false, 'the tree is gone');
       assert.ok(fs.existsSync(mod), 'the module root stays');
     } finally {
-      // blitd itself, not strace, gets the signals.
-      const pid = blitdPid();
-      if (pid > 0) {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGTERM');
-      }
-      await daemon.stop();
+      await releaseTraced(daemon);
     }
   });
 });
