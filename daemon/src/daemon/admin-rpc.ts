@@ -28,41 +28,73 @@ function beneathModule(ctx: ServerContext, module: ModuleConfig, abs: Buffer): {
 }
 
 /**
+ * Left-out entries one find/du call names (loops and unreadable together, in walk order); the rest
+ * are only counted (`left_out_unnamed`). The lists come from the tree's contents: a 0400 directory
+ * of a million files was a million Failures in one DiskUsageResponse (~100 MB, past the client's
+ * 64 MiB receive limit, all held in blitd) and a million log lines.
+ */
+export const MAX_LEFT_OUT_NAMED = 1000;
+
+/**
  * What a find/du walk left out, for the client: directories skipped as their own ancestors
- * (`loops`) and directories or entries it could not read (`unreadable`), each also logged. The
+ * (`loops`) and directories or entries it could not read (`unreadable`), the first
+ * MAX_LEFT_OUT_NAMED named (each also logged), the rest counted (one log line at the end). The
  * client names each and exits 2 (GNU du/find warn "cannot read directory" and exit 1). A directory
  * swapped for a symlink (PathEscape from the anchor) is not left out: it fails the call naming it.
  */
 class LeftOut {
   readonly loops: pb.FileSystemLoop[] = [];
   readonly unreadable: pb.Failure[] = [];
+  /** Named so far (sent or not): the cap counts across Find's batches. */
+  private named = 0;
+  private unnamed = 0;
   constructor(
     private readonly ctx: ServerContext,
     private readonly verb: string,
     private readonly shown: string,
   ) {}
 
+  /** Whether this one may still be named; counts it otherwise. */
+  private nameable(): boolean {
+    if (this.named < MAX_LEFT_OUT_NAMED) {
+      this.named++;
+      return true;
+    }
+    this.unnamed++;
+    return false;
+  }
+
   /** walkTree's onError. */
   readonly onError = (e: BlitError, rel: Buffer): void => {
     if (e.code === ErrorCodes.PathEscape) throw e;
+    if (!this.nameable()) return;
     this.unreadable.push({ path: rel, code: e.code, reason: e.reason });
     this.ctx.log.warn(`${this.verb}: skipped`, { error: e.message });
   };
 
   /** walkTree's onLoop. */
   readonly onLoop = (rel: Buffer, ancestor: Buffer): void => {
+    if (!this.nameable()) return;
     this.loops.push({ path: rel, ancestor });
     const sameAs = ancestor.length ? `${this.shown}/${displayPath(ancestor)}` : this.shown;
     this.ctx.log.warn(`${this.verb}: skipped a file system loop`, { path: `${this.shown}/${displayPath(rel)}`, sameAs });
   };
 
-  /** Everything not yet sent (Find sends each once, in some batch). */
+  /** Everything named and not yet sent (Find sends each once, in some batch). */
   take(): { loops: pb.FileSystemLoop[]; unreadable: pb.Failure[] } {
     return { loops: this.loops.splice(0), unreadable: this.unreadable.splice(0) };
   }
 
+  /** After the walk: what is left to send, with the count of the unnamed (logged once here). */
+  finish(): { loops: pb.FileSystemLoop[]; unreadable: pb.Failure[]; leftOutUnnamed: number } {
+    if (this.unnamed > 0) {
+      this.ctx.log.warn(`${this.verb}: skipped more, not named (past the first ${MAX_LEFT_OUT_NAMED})`, { path: this.shown, entries: this.unnamed });
+    }
+    return { ...this.take(), leftOutUnnamed: this.unnamed };
+  }
+
   get any(): boolean {
-    return this.loops.length > 0 || this.unreadable.length > 0;
+    return this.loops.length > 0 || this.unreadable.length > 0 || this.unnamed > 0;
   }
 }
 
@@ -224,7 +256,7 @@ export async function find(
   } finally {
     beneath.anchor.close();
   }
-  if (batch.length > 0 || left.any) await send({ entries: batch, ...left.take() });
+  if (batch.length > 0 || left.any) await send({ entries: batch, ...left.finish() });
   return found;
 }
 
@@ -264,7 +296,7 @@ export async function diskUsage(ctx: ServerContext, req: pb.DiskUsageRequest__Ou
   } finally {
     beneath.anchor.close();
   }
-  return { ...out, ...left.take() };
+  return { ...out, ...left.finish() };
 }
 
 function fsTypeOf(abs: Buffer): string {

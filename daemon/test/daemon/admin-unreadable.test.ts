@@ -21,7 +21,7 @@ describe('du and find name what blitd cannot read below the start', function () 
   this.timeout(120_000);
   const fx = moduleFixture('blit-unreadable-', {
     beforeCleanup: (dir) => {
-      for (const d of ['b', 'r']) fs.chmodSync(path.join(dir, 'module', d), 0o755);
+      for (const d of ['b', 'r', 'many']) if (fs.existsSync(path.join(dir, 'module', d))) fs.chmodSync(path.join(dir, 'module', d), 0o755);
     },
   });
 
@@ -67,6 +67,74 @@ describe('du and find name what blitd cannot read below the start', function () 
       assert.deepEqual(byPath((JSON.parse(found.stdout) as { unreadable: { path: string }[] }).unreadable), unreadable);
     });
   }
+
+  /**
+   * `many` (mode 0400) holding MAX_LEFT_OUT_NAMED + 5 files: listable, none lstat-able, and the
+   * directory itself is counted, not named. blitd used to send (and log) every one: a million
+   * there was a ~100 MB DiskUsageResponse, past the client's receive limit.
+   */
+  const NAMED = 1000;
+  function manyUnreadable(): void {
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < NAMED + 5; i++) tree[`many/f${i}`] = '';
+    writeTree(fx.moduleDir, tree);
+    fs.chmodSync(path.join(fx.moduleDir, 'many'), 0o400);
+  }
+  const more = (): string => `blit: warning: ${fx.remote('')}: 5 more entries left out (unreadable or loops), not named\n`;
+  /** The per-entry warnings: NAMED distinct entries of many/, each its cause and code. */
+  function assertNamed(stderr: string): void {
+    const named = stderr.split('\n').filter((l) => l.endsWith(': cannot stat: permission denied (EACCES) [PermissionDenied]'));
+    assert.equal(named.length, NAMED, stderr.slice(-500));
+    assert.equal(new Set(named).size, NAMED);
+    for (const l of named) assert.ok(l.startsWith(`blit: warning: ${fx.remote('many/f')}`), l);
+    assert.ok(stderr.endsWith(more()), stderr.slice(-500));
+  }
+
+  for (const [label, env] of [
+    ['native scan', {}],
+    ['node:fs fallback (BLIT_NATIVE_BATCH=0)', { BLIT_NATIVE_BATCH: '0' }],
+  ] as const) {
+    it(`name the first ${NAMED} left out, count the rest in one warning (--json leftOutUnnamed), exit 2; blitd logs one line for the rest (${label})`, async () => {
+      manyUnreadable();
+      const logFile = path.join(fx.dir, 'blitd.log');
+      await fx.start(env, { unprivileged: true, args: ['--log', logFile] });
+      const du = await fx.blit(['du', fx.remote(''), '--json']);
+      assert.equal(du.code, 2, du.stderr.slice(-500));
+      assertNamed(du.stderr);
+      const sums = JSON.parse(du.stdout) as { files: number; dirs: number; unreadable: unknown[]; leftOutUnnamed: number };
+      assert.deepEqual([sums.files, sums.dirs, sums.unreadable.length, sums.leftOutUnnamed], [0, 2, NAMED, 5]);
+      const text = await fx.blit(['du', fx.remote('')]);
+      assert.equal(text.code, 2);
+      assertNamed(text.stderr);
+
+      const find = await fx.blit(['find', fx.remote(''), '--pattern', '*']);
+      assert.equal(find.code, 2, find.stderr.slice(-500));
+      assert.equal(find.stdout, 'many/\n');
+      assertNamed(find.stderr);
+      const found = await fx.blit(['find', fx.remote(''), '--pattern', '*', '--json']);
+      assert.equal(found.code, 2);
+      const res = JSON.parse(found.stdout) as { unreadable: unknown[]; leftOutUnnamed: number };
+      assert.deepEqual([res.unreadable.length, res.leftOutUnnamed], [NAMED, 5]);
+
+      const log = fs.readFileSync(logFile, 'utf8');
+      assert.doesNotMatch(log, /unhandled error|uncaught/i);
+      for (const verb of ['du', 'find']) {
+        assert.equal(log.match(new RegExp(`WARN ${verb}: skipped error=`, 'g'))?.length, 2 * NAMED, log.slice(-500));
+        assert.equal(log.match(new RegExp(`WARN ${verb}: skipped more, not named .*entries=5$`, 'gm'))?.length, 2, log.slice(-500));
+      }
+    });
+  }
+
+  it('--json carries no leftOutUnnamed when everything left out is named', async () => {
+    unreadableModule();
+    await fx.start({}, { unprivileged: true });
+    for (const args of [['du'], ['find', '--pattern', '*']]) {
+      const r = await fx.blit([...args, fx.remote(''), '--json']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(!('leftOutUnnamed' in (JSON.parse(r.stdout) as object)), r.stdout);
+      assert.ok(!r.stderr.includes('not named'), r.stderr);
+    }
+  });
 
   it('GNU du reports the same two paths under the same permissions (what blit is held to)', function () {
     unreadableModule();

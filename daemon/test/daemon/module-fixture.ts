@@ -33,9 +33,10 @@ export interface ModuleFixture {
   /**
    * Starts blitd on the module, its environment CLI_ENV and `env` (one blitd per test);
    * `unprivileged`: without the capabilities that bypass file permissions (no-dac.ts), so a mode
-   * 000 directory is unreadable to it even as root.
+   * 000 directory is unreadable to it even as root. `args`: more blitd flags (`--log FILE`: its
+   * stderr pipe drops log lines when this process reads it too slowly, a file does not).
    */
-  start(env?: NodeJS.ProcessEnv, opts?: { unprivileged?: boolean }): Promise<Daemon>;
+  start(env?: NodeJS.ProcessEnv, opts?: { unprivileged?: boolean; args?: string[] }): Promise<Daemon>;
   /** `127.0.0.1:PORT:/default/<p>` on the started blitd. */
   remote(p: string): string;
   /** Runs `blit` with CLI_ENV, or with `env` instead. */
@@ -87,7 +88,7 @@ export function moduleFixture(prefix: string, opts: ModuleFixtureOptions = {}): 
     async start(env = {}, opts = {}) {
       assert.equal(daemon, undefined, 'one blitd per test');
       const wrap = opts.unprivileged ? withoutDacCaps() : [];
-      daemon = await startDaemon(['--port', '0', '--root', fx.moduleDir], { env: { ...CLI_ENV, ...env }, ...(wrap.length ? { wrap } : {}) });
+      daemon = await startDaemon(['--port', '0', '--root', fx.moduleDir, ...(opts.args ?? [])], { env: { ...CLI_ENV, ...env }, ...(wrap.length ? { wrap } : {}) });
       return daemon;
     },
     remote: (p) => `127.0.0.1:${fx.daemon.port}:/default/${p}`,

@@ -916,6 +916,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "Failure",
                   "id": 3
+                },
+                "leftOutUnnamed": {
+                  "type": "uint64",
+                  "id": 4
                 }
               }
             },
@@ -974,6 +978,10 @@ export const BLIT_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "Failure",
                   "id": 7
+                },
+                "leftOutUnnamed": {
+                  "type": "uint64",
+                  "id": 8
                 }
               }
             },

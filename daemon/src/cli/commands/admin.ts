@@ -149,25 +149,28 @@ async function find(remoteArg: string, flags: JsonFlag & { pattern: string; limi
   if (!Number.isInteger(limit) || limit < 0) throw new BlitError({ code: ErrorCodes.Usage, message: `--limit ${flags.limit}: expected a non-negative integer` });
   await withDaemon(ep, async (c) => {
     const found: Record<string, unknown>[] = [];
-    const left: LeftOut = { loops: [], unreadable: [] };
+    const left: LeftOut = { loops: [], unreadable: [], leftOutUnnamed: 0 };
     const req = { module: ep.module, path: Buffer.from(ep.path), pattern: flags.pattern, limit };
     for await (const batch of c.stream<pb.FindResponse__Output>((o) => c.client.Find(req, o), 10 * 60_000)) {
       for (const e of batch.entries) {
         if (flags.json) found.push(entryJson(e));
         else text(displayPath(e.path) + (e.kind === 'ENTRY_KIND_DIR' ? '/' : ''));
       }
-      warnLeftOut(remoteArg, batch);
+      warnLeftOut(remoteArg, batch); // blitd sends the unnamed count once, after every named one
       left.loops.push(...batch.loops);
       left.unreadable.push(...batch.unreadable);
+      left.leftOutUnnamed += batch.leftOutUnnamed;
     }
     if (flags.json) out(JSON.stringify({ remote: formatRemote(ep), pattern: flags.pattern, entries: found, ...leftOutJson(left) }));
   });
 }
 
-/** What a find/du walk left out (FindResponse / DiskUsageResponse `loops` and `unreadable`). */
+/** What a find/du walk left out (FindResponse / DiskUsageResponse `loops`, `unreadable`, `left_out_unnamed`). */
 interface LeftOut {
   loops: pb.FileSystemLoop__Output[];
   unreadable: pb.Failure__Output[];
+  /** Left out past the first 1,000 blitd names (0 from an older blitd). */
+  leftOutUnnamed: number;
 }
 
 /**
@@ -175,21 +178,30 @@ interface LeftOut {
  * and each directory or entry it could not read (with its cause and code), each named as the user
  * typed the remote path, and exit 2 (EXIT_PARTIAL: the verb completed and names what it left out,
  * as a transfer with failed files; GNU du/find exit 1 there, which is blit's "nothing done" code).
+ * What blitd only counted is one warning naming the path as typed and the count.
  */
 function warnLeftOut(remoteArg: string, left: LeftOut): void {
-  if (left.loops.length === 0 && left.unreadable.length === 0) return;
+  if (left.loops.length === 0 && left.unreadable.length === 0 && left.leftOutUnnamed === 0) return;
   const under = (rel: Buffer): string => (rel.length === 0 ? remoteArg : `${remoteArg.replace(/\/+$/, '')}/${displayPath(rel)}`);
   for (const l of left.loops) {
     process.stderr.write(`blit: warning: ${printable(under(l.path))}: file system loop detected: the same directory as ${printable(under(l.ancestor))} (skipped)\n`);
   }
   for (const u of left.unreadable) process.stderr.write(`blit: warning: ${printable(under(u.path))}: ${printable(u.reason)} [${u.code}]\n`);
+  if (left.leftOutUnnamed > 0) {
+    process.stderr.write(`blit: warning: ${printable(remoteArg)}: ${left.leftOutUnnamed} more entries left out (unreadable or loops), not named\n`);
+  }
   process.exitCode = EXIT_PARTIAL;
 }
 
-function leftOutJson(left: LeftOut): { loops?: { path: string; sameAs: string }[]; unreadable?: { path: string; code: string; reason: string }[] } {
+function leftOutJson(left: LeftOut): {
+  loops?: { path: string; sameAs: string }[];
+  unreadable?: { path: string; code: string; reason: string }[];
+  leftOutUnnamed?: number;
+} {
   return {
     ...(left.loops.length ? { loops: left.loops.map((l) => ({ path: displayPath(l.path), sameAs: displayPath(l.ancestor) })) } : {}),
     ...(left.unreadable.length ? { unreadable: left.unreadable.map((u) => ({ path: displayPath(u.path), code: u.code, reason: u.reason })) } : {}),
+    ...(left.leftOutUnnamed ? { leftOutUnnamed: left.leftOutUnnamed } : {}),
   };
 }
 
@@ -199,8 +211,8 @@ async function du(remoteArg: string, flags: JsonFlag): Promise<void> {
     c.unary<pb.DiskUsageResponse__Output>((o, cb) => c.client.DiskUsage({ module: ep.module, path: Buffer.from(ep.path) }, o, cb), 10 * 60_000),
   );
   warnLeftOut(remoteArg, res);
-  const { loops, unreadable, ...sums } = res;
-  if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), ...sums, ...leftOutJson({ loops, unreadable }) }));
+  const { loops, unreadable, leftOutUnnamed, ...sums } = res;
+  if (flags.json) return out(JSON.stringify({ remote: formatRemote(ep), ...sums, ...leftOutJson({ loops, unreadable, leftOutUnnamed }) }));
   text(`${formatBytes(res.bytes)} (${res.bytes} bytes, ${formatBytes(res.allocatedBytes)} on disk) in ${res.files} files, ${res.dirs} dirs, ${res.symlinks} symlinks: ${formatRemote(ep)}`);
 }
 

@@ -12,6 +12,7 @@ export interface DiskUsageResponse {
   'symlinks'?: (number | string | Long);
   'loops'?: (_blit_v1_FileSystemLoop)[];
   'unreadable'?: (_blit_v1_Failure)[];
+  'leftOutUnnamed'?: (number | string | Long);
 }
 
 export interface DiskUsageResponse__Output {
@@ -22,4 +23,5 @@ export interface DiskUsageResponse__Output {
   'symlinks': (number);
   'loops': (_blit_v1_FileSystemLoop__Output)[];
   'unreadable': (_blit_v1_Failure__Output)[];
+  'leftOutUnnamed': (number);
 }
