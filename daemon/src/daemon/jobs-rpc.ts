@@ -118,20 +118,16 @@ export function watchJobs(
     queued.clear();
     end();
   };
+  /** `job`: the event's job (none on a count of ended jobs' dropped events). */
   const write1 = (ev: pb.JobEvent, job: JobSnapshot | undefined): void => {
-    if (!job) {
-      if (write(ev) === false && onDrain) {
-        congested = true;
-        onDrain(resume);
-      }
-      return;
-    }
-    lastSent.set(job.id, Date.now());
-    if (write(ev) === false && onDrain && !(only && FINAL.has(job.state))) {
+    if (job) lastSent.set(job.id, Date.now());
+    // The watched job's final state ends the stream: nothing waits for a drain after it.
+    const last = only !== undefined && job !== undefined && FINAL.has(job.state);
+    if (write(ev) === false && onDrain && !last) {
       congested = true;
       onDrain(resume);
     }
-    if (only && FINAL.has(job.state)) finish();
+    if (last) finish();
   };
   /**
    * A dropped event is counted on the entry queued in its place (the job's snapshot, at the end
