@@ -50,12 +50,8 @@ export class CopyDispatcher {
    * run's hashOnly task); its source goes only if they are equal (EntryActions.onKept).
    */
   checkKept(e: Entry): void {
-    this.kept.add(this.nextId);
     this.queueFile(e, 'kept');
   }
-
-  /** Ids of checkKept tasks: whatever they find, the destination stays (counted unchanged). */
-  private readonly kept = new Set<number>();
 
   // A file replacing a symlink needs nothing special: rename() replaces the link, not its target.
   queueFile(e: Entry, how: 'create' | 'update' | 'hash' | 'kept'): void {
@@ -254,7 +250,8 @@ export class CopyDispatcher {
     const summary = run.summary;
     const rel = this.taskRel.get(task.id) ?? EMPTY;
     this.taskRel.delete(task.id);
-    const kept = this.kept.delete(task.id);
+    // A checkKept task (hashOnly outside a dry run): whatever it finds, the destination stays.
+    const kept = task.hashOnly === true && !run.options.dryRun;
     // Named in flight by queueFile (big): done however it settled (a failure: its fileError).
     if (task.size >= run.plan.bigFileBytes && (r.status === 'copied' || r.status === 'same' || r.status === 'differs')) {
       run.emit({ type: 'fileDone', rel, size: r.bytes });

@@ -48,7 +48,7 @@ export interface FileTask {
   range?: { temp: string; start: number; end: number };
 }
 
-/** 'differs': a hashOnly task (dry run with --checksum) found different contents. */
+/** 'differs': a hashOnly task found different contents (a dry run with --checksum, or a destination --ignore-existing kept). */
 export type TaskStatus = 'copied' | 'same' | 'differs' | 'failed' | 'cancelled';
 
 export interface TaskResult {
