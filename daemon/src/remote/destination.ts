@@ -405,7 +405,7 @@ export class Destination {
       this.differ.diff(listing, {
         srcOnly: (e, i) => this.create(e, undefined, i),
         both: (e, d, i) => this.create(e, d, i),
-        same: (e, i) => this.unchangedFile(e, i),
+        same: (e, i) => this.unchangedFile(e, this.current!.indices[i]!),
         sameIndex: (i) => this.unchangedIndex(i),
         dstOnly: (d) => this.deleteCandidates.push(d),
         tempFile: (rel) => this.staleTemp(rel),
@@ -646,7 +646,7 @@ export class Destination {
           throw fromErrno(err, displayPath(e.rel), 'cannot set mode or owner', 'destination');
         }
       }
-      return this.unchangedAt(e, index);
+      return this.unchangedFile(e, index);
     }
     const action: ItemAction = d ? 'update' : 'create';
     if (this.dryRun) {
@@ -659,13 +659,8 @@ export class Destination {
     this.init.hooks.need(index, e);
   }
 
-  /** The destination already has this file (`i`: its position in the current listing). */
-  private unchangedFile(e: Entry, i: number): void {
-    this.unchangedAt(e, this.current!.indices[i]!);
-  }
-
-  /** unchangedFile by manifest index. */
-  private unchangedAt(e: Entry, index: number): void {
+  /** The destination already has this file (`index`: its manifest index). */
+  private unchangedFile(e: Entry, index: number): void {
     this.counts.filesUnchanged++;
     if (this.init.reportSkips) this.init.hooks.item('skip', e.rel, 'file', e.size);
     if (!this.dryRun) this.init.hooks.unchanged?.(index, e.rel);
@@ -673,7 +668,7 @@ export class Destination {
 
   /** unchangedFile for a packed record whose Entry was not built (built here only to report it). */
   private unchangedIndex(i: number): void {
-    if (this.init.reportSkips) return this.unchangedFile(entryOf(this.current!, i), i);
+    if (this.init.reportSkips) return this.unchangedFile(entryOf(this.current!, i), this.current!.indices[i]!);
     this.counts.filesUnchanged++;
     if (!this.dryRun) this.init.hooks.unchanged?.(this.current!.indices[i]!);
   }
