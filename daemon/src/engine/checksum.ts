@@ -66,15 +66,27 @@ function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
  * kept): this runs on the event loop's thread.
  */
 export function openToHash(p: string | Buffer): number {
-  const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    // O_NOFOLLOW on a symlink: ELOOP, whose text ("too many levels of symbolic links") misleads.
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw notRegularFile();
+    throw err;
+  }
   let regular = false;
   try {
     regular = fs.fstatSync(fd).isFile();
   } finally {
     if (!regular) fs.closeSync(fd);
   }
-  if (!regular) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL', errno: -22, syscall: 'open' });
+  if (!regular) throw notRegularFile();
   return fd;
+}
+
+/** No errno on purpose: fromErrno words it as this message ("cannot hash: not a regular ..."). */
+function notRegularFile(): Error {
+  return new Error('not a regular file any more (replaced since it was listed)');
 }
 
 /** HashQueue.hash was abandoned (`stopped()`): not a failure of the file. */
