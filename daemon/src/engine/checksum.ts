@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { createXXHash128, type IHasher } from 'hash-wasm';
+import { openRegularNoFollow } from './open-regular';
 
 let hasher: IHasher | undefined;
 
@@ -60,33 +61,19 @@ function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
 }
 
 /**
- * Opens a file to hash beneath a module: never through a symlink (O_NOFOLLOW: one swapped in
- * since the listing would have blitd hash, and tell the client about, a file outside the module)
- * and never blocking on a FIFO or device swapped in (O_NONBLOCK, then only a regular file is
- * kept): this runs on the event loop's thread.
+ * Opens a file to hash beneath a module (openRegularNoFollow): a symlink swapped in since the
+ * listing is not followed (blitd would hash, and tell the client about, a file outside the
+ * module), a FIFO or device swapped in cannot block the event loop's thread. Both named as what
+ * happened, not as an errno's words ("too many levels of symbolic links").
  */
 export function openToHash(p: string | Buffer): number {
-  let fd: number;
   try {
-    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    return openRegularNoFollow(p);
   } catch (err) {
-    // O_NOFOLLOW on a symlink: ELOOP, whose text ("too many levels of symbolic links") misleads.
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw notRegularFile();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === undefined) throw new Error('not a regular file any more (replaced since it was listed)');
     throw err;
   }
-  let regular = false;
-  try {
-    regular = fs.fstatSync(fd).isFile();
-  } finally {
-    if (!regular) fs.closeSync(fd);
-  }
-  if (!regular) throw notRegularFile();
-  return fd;
-}
-
-/** No errno on purpose: fromErrno words it as this message ("cannot hash: not a regular ..."). */
-function notRegularFile(): Error {
-  return new Error('not a regular file any more (replaced since it was listed)');
 }
 
 /** HashQueue.hash was abandoned (`stopped()`): not a failure of the file. */

@@ -29,6 +29,7 @@ import ignore, { type Ignore } from 'ignore';
 import type { FilterSpec } from './types';
 import { BlitError, ErrorCodes, fromErrno } from './errors';
 import { matchText } from './paths';
+import { openRegularNoFollow } from './open-regular';
 
 interface GlobRule {
   dirOnly: boolean;
@@ -217,14 +218,14 @@ export function noFilter(): Filter {
 }
 
 /**
- * The content of `path` opened with O_NOFOLLOW|O_NONBLOCK: a symlink fails with ELOOP (git does
- * not follow a symlinked .gitignore since 2.32), a FIFO cannot block. How every `.gitignore` is
+ * The content of `path` if it is a regular file (openRegularNoFollow): a symlink fails with ELOOP
+ * (git does not follow a symlinked .gitignore since 2.32), a FIFO or device is refused, never read. How every `.gitignore` is
  * read: the local engine's and a push client's walk, a pull's destination (through its pinned
  * parent), and the extension's upload on save. Here, not in walk.ts, because the extension
  * bundles this file and must not bundle the walk (it pulls in the native scanner).
  */
 export function readFileNoFollow(path: Buffer | string): Buffer {
-  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  const fd = openRegularNoFollow(path);
   try {
     return fs.readFileSync(fd);
   } finally {

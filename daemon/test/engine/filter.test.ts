@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Filter, parseFilesFrom } from '../../src/engine/filter';
+import { Filter, parseFilesFrom, readFileNoFollow } from '../../src/engine/filter';
 import { walk } from '../../src/engine/walk';
 import { BlitError } from '../../src/engine/errors';
 import { cleanupTemps, tempDir, writeTree } from './helpers';
@@ -17,6 +18,16 @@ function walkedFiles(root: string, filter: Filter): string[] {
 }
 
 describe('engine: filter', () => {
+  it('readFileNoFollow reads a regular file only: a symlink fails ELOOP, a FIFO is refused unread (it read as empty rules)', () => {
+    const root = tempDir();
+    fs.writeFileSync(path.join(root, 'plain'), 'a\n');
+    fs.symlinkSync(path.join(root, 'plain'), path.join(root, 'link'));
+    execFileSync('mkfifo', [path.join(root, 'fifo')]);
+    assert.equal(readFileNoFollow(path.join(root, 'plain')).toString(), 'a\n');
+    assert.throws(() => readFileNoFollow(path.join(root, 'link')), { code: 'ELOOP' });
+    assert.throws(() => readFileNoFollow(path.join(root, 'fifo')), { message: 'not a regular file' });
+  });
+
   afterEach(cleanupTemps);
 
   it('a pattern without / matches the name at any depth', () => {
