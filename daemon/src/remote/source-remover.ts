@@ -58,7 +58,8 @@ export class SourceRemover {
         this.seen.add(i);
       }
     }
-    this.dirsInPlace.push(...dirs);
+    // Not push(...dirs): one message may hold ~10^6 indices (a RangeError past ~10^5 arguments).
+    for (const d of dirs) this.dirsInPlace.push(d);
     const batch = [...indices, ...symlinks];
     this.chain = this.chain.then(async () => {
       for (const i of batch) await this.removeOne(i);
