@@ -21,7 +21,7 @@ export async function startRemoteBlitd(root: string): Promise<RemoteDaemon> {
   fs.mkdirSync(root, { recursive: true });
   const proc = spawn(process.execPath, [path.join(REPO, 'daemon', 'bin', 'blitd.js'), '--port', '0', '--bind', '127.0.0.1', '--root', root], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', BLIT_DISABLE_PERF_HISTORY: '1' },
   });
   let out = '';
   proc.stderr!.on('data', (d) => (out += d));

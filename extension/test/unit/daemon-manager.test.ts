@@ -4,13 +4,14 @@
  * loopback. No VS Code needed.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { blitService } from '@blit/proto';
+import { startRemoteBlitd, until, type RemoteDaemon } from '../e2e/node-helpers';
 import { DaemonManager, defaultSocketPath } from '../../src/daemon-manager';
 import { followDaemon, JobTracker } from '../../src/job-tracker';
 import { isFinished } from '../../src/jobs';
@@ -20,7 +21,6 @@ import type { Target } from '../../src/targets';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
 const ENTRY = path.join(REPO, 'extension', 'scripts', 'blitd-entry.js');
-const BLITD = path.join(REPO, 'daemon', 'bin', 'blitd.js');
 
 function alive(pid: number): boolean {
   try {
@@ -31,33 +31,10 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A remote blitd on 127.0.0.1 with a free port, exporting `root` as module default. */
-async function startRemote(root: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [BLITD, '--port', '0', '--bind', '127.0.0.1', '--root', root], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' } });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.on('exit', (c) => reject(new Error(`remote blitd exited ${c}: ${out}`)));
-  });
-  return { proc, port };
-}
-
 describe('daemon manager with real blitd processes', function () {
   this.timeout(30000);
   let tmp: string;
-  let remote: { proc: ChildProcess; port: number } | undefined;
+  let remote: RemoteDaemon | undefined;
   const managers: DaemonManager[] = [];
   const logs: string[] = [];
 
@@ -94,7 +71,7 @@ describe('daemon manager with real blitd processes', function () {
     assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
 
     fs.mkdirSync(path.join(tmp, 'remote'));
-    remote = await startRemote(path.join(tmp, 'remote'));
+    remote = await startRemoteBlitd(path.join(tmp, 'remote'));
     const ws = path.join(tmp, 'ws');
     fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
     fs.writeFileSync(path.join(ws, 'src', 'a.txt'), 'alpha\n');
@@ -130,7 +107,7 @@ describe('daemon manager with real blitd processes', function () {
     const rroot = path.join(tmp, 'remote');
     fs.mkdirSync(path.join(rroot, 'dst'), { recursive: true });
     fs.writeFileSync(path.join(rroot, 'dst', 'remote-only.txt'), 'keep');
-    remote = await startRemote(rroot);
+    remote = await startRemoteBlitd(rroot);
     const ws = path.join(tmp, 'ws');
     fs.mkdirSync(path.join(ws, 'sub'), { recursive: true });
     // the saved files, and neighbours a glob reading of their names would also match
@@ -197,7 +174,7 @@ describe('daemon manager with real blitd processes', function () {
     it(`a job on a daemon attached from another window ends, named, when ${how}; the next command gets a daemon`, async () => {
       // the remote is stopped: the push stays running on the first window's daemon
       fs.mkdirSync(path.join(tmp, 'remote'));
-      remote = await startRemote(path.join(tmp, 'remote'));
+      remote = await startRemoteBlitd(path.join(tmp, 'remote'));
       process.kill(remote.proc.pid!, 'SIGSTOP');
       const ws = path.join(tmp, 'ws');
       fs.mkdirSync(ws);
@@ -250,7 +227,7 @@ describe('daemon manager with real blitd processes', function () {
     });
     const oldPort = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     fs.mkdirSync(path.join(tmp, 'remote'));
-    remote = await startRemote(path.join(tmp, 'remote'));
+    remote = await startRemoteBlitd(path.join(tmp, 'remote'));
     const ws = path.join(tmp, 'ws');
     fs.mkdirSync(ws);
     fs.writeFileSync(path.join(ws, 'f'), 'x');
