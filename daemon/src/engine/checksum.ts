@@ -4,10 +4,12 @@
  * it decides "same content or not" between two files the user owns.
  * The hasher is created once per thread (WASM instantiation is async), then used synchronously
  * (workers). The main thread (blitd's event loop, the remote client's) hashes with HashQueue:
- * reads on the libuv pool, one chunk hashed per turn.
+ * a file of one chunk or less read on the libuv pool and hashed in one turn, a bigger one on a
+ * hashing thread (hash-threads.ts), so the loop spends no hashing CPU on it.
  */
 import * as fs from 'node:fs';
 import { createXXHash128, type IHasher } from 'hash-wasm';
+import { HASH_STOPPED, hashThreads } from './hash-threads';
 import { openRegularNoFollow } from './open-regular';
 
 let hasher: IHasher | undefined;
@@ -17,13 +19,21 @@ export async function initChecksum(): Promise<void> {
 }
 
 const CHUNK = 1 << 20;
+/** How often a big file's hash on a hashing thread checks whether its transfer was stopped. */
+const STOP_POLL_MS = 50;
 
 /** Hash an open fd from offset 0 (synchronous: call from a worker). */
 export function hashFd(fd: number, scratch: Buffer = Buffer.allocUnsafe(CHUNK)): string {
+  return hashFdUntil(fd, () => false, scratch)!;
+}
+
+/** hashFd that checks `stop` before each chunk: undefined once it says stop. */
+export function hashFdUntil(fd: number, stop: () => boolean, scratch: Buffer = Buffer.allocUnsafe(CHUNK)): string | undefined {
   if (!hasher) throw new Error('initChecksum() was not awaited in this thread');
   hasher.init();
   let pos = 0;
   for (;;) {
+    if (stop()) return undefined;
     const n = fs.readSync(fd, scratch, 0, scratch.length, pos);
     if (n === 0) break;
     hasher.update(n === scratch.length ? scratch : scratch.subarray(0, n));
@@ -123,6 +133,7 @@ export class HashQueue {
     const fd = open();
     let slot: Slot | undefined;
     try {
+      if (fs.fstatSync(fd).size > CHUNK) return await this.onThread(fd);
       slot = await takeSlot();
       const { hasher, scratch } = slot;
       hasher.init();
@@ -138,6 +149,21 @@ export class HashQueue {
     } finally {
       fs.closeSync(fd);
       if (slot && idleSlots.length < IDLE_SLOTS_KEPT) idleSlots.push(slot);
+    }
+  }
+
+  /** A file of more than one chunk: hashed on a hashing thread, its stop flag set once stopped() says so. */
+  private async onThread(fd: number): Promise<string> {
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const poll = setInterval(() => {
+      if (this.stopped()) Atomics.store(stop, 0, 1);
+    }, STOP_POLL_MS);
+    try {
+      const digest = await hashThreads().hash(fd, stop);
+      if (digest === HASH_STOPPED) throw new HashStopped();
+      return digest;
+    } finally {
+      clearInterval(poll);
     }
   }
 

@@ -1,0 +1,45 @@
+/**
+ * A thread that hashes files for HashThreads (hash-threads.ts): the main thread opens each file
+ * (its containment checks stay there), passes the fd, and gets the XXH3-128 digest back. Reads are
+ * synchronous here: this thread does nothing else. Between chunks it checks the job's stop flag
+ * (shared memory the main thread sets when the transfer ends), so an abandoned hash of a big file
+ * stops within a chunk. Imports only node:fs and hash-wasm (through checksum.ts): no ffi-rs, so
+ * ending this thread at any point is safe (worker-exit.ts).
+ */
+import { parentPort } from 'node:worker_threads';
+import { hashFdUntil, initChecksum } from './checksum';
+import { isExitRequest } from './worker-exit';
+
+/** A job: hash `fd` from offset 0; give up when stop[0] is non-zero. */
+export interface HashJob {
+  id: number;
+  fd: number;
+  stop: Int32Array;
+}
+
+export type HashResult =
+  | { id: number; digest: string }
+  | { id: number; stopped: true }
+  | { id: number; error: { message: string; code?: string } };
+
+/** This thread's read buffer, one chunk (a job at a time). */
+const scratch = Buffer.allocUnsafe(1 << 20);
+
+const port = parentPort;
+if (port) {
+  const ready = initChecksum();
+  port.on('message', (m: HashJob | { exit: true }) => {
+    if (isExitRequest(m)) process.exit(0); // HashThreads' idle exit: between jobs, from JS
+    void ready.then(() => {
+      let result: HashResult;
+      try {
+        const digest = hashFdUntil(m.fd, () => Atomics.load(m.stop, 0) !== 0, scratch);
+        result = digest === undefined ? { id: m.id, stopped: true } : { id: m.id, digest };
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        result = { id: m.id, error: { message: e.message, code: e.code } };
+      }
+      port.postMessage(result);
+    });
+  });
+}
