@@ -148,6 +148,15 @@ export function allStopped(pid: number): boolean {
   });
 }
 
+/**
+ * SIGSTOP to `pid`, resolved once every thread of it is stopped (allStopped): what the test does
+ * next happens with the process stopped, never in the window while the signal is still on its way.
+ */
+export async function stopped(pid: number, ms = 60_000): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  await waitFor(() => allStopped(pid), ms, `process ${pid} to stop (every thread in state T)`);
+}
+
 /** One line per thread of `pid` and its descendants: tid, name, state, wchan, syscall, kernel stack. */
 export function processSnapshot(pid: number): string {
   const read = (f: string): string => {

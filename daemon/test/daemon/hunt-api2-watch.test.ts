@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type * as pb from '@blit/proto';
-import { BLIT, runBlit, startDaemon, tempDir, writeConfig, type Daemon } from './harness';
+import { BLIT, runBlit, startDaemon, stopped, tempDir, writeConfig, type Daemon } from './harness';
 import { Jobs } from '../../src/daemon/jobs';
 import { WATCH_MAX_QUEUED_EVENTS, WATCH_MAX_QUEUED_JOBS, watchJobs } from '../../src/daemon/jobs-rpc';
 
@@ -312,8 +312,8 @@ describe('jobs-dropped: a watcher is told how many events blitd dropped for it',
         if (both.every(Boolean)) break;
         assert.ok(i < 8, `the watchers never printed a warm-up push: ${json.lines.length} / ${txt.lines.length} lines`);
       }
-      json.proc.kill('SIGSTOP');
-      txt.proc.kill('SIGSTOP');
+      // Both stopped before the push starts: a watcher still running would read the push's first events.
+      await Promise.all([stopped(json.proc.pid!), stopped(txt.proc.pid!)]);
       const r = await runBlit(['copy', `${src}/`, `${daemon.address}:/m/t/`], { timeoutMs: 60_000 });
       assert.equal(r.code, 0, r.stderr);
       json.proc.kill('SIGCONT');

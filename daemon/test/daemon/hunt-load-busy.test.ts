@@ -16,7 +16,7 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runBlit, startDaemon, tempDir, writeTree, type RunResult } from './harness';
+import { runBlit, startDaemon, stopped, tempDir, writeTree, type RunResult } from './harness';
 import { CLI_ENV } from './module-fixture';
 import { assertSameTree, freePort, jsonSummary, rawPush, tempFilesIn, type RawPush } from './transfer-helpers';
 import { releaseTraced, stopAtWrap, tracedPid, waitStopped } from '../strace-stops';
@@ -134,7 +134,7 @@ describe('a push to a blitd too busy to answer its connection for longer than th
     fs.mkdirSync(mod);
     const daemon = await startDaemon(['--port', '0', '--root', mod], { env: CLI_ENV });
     try {
-      process.kill(daemon.proc.pid!, 'SIGSTOP');
+      await stopped(daemon.proc.pid!); // before blit starts: its connect meets a blitd already stopped
       const running = runBlit(['copy', `${src}/`, `127.0.0.1:${daemon.port}:/default/dst`, '--json'], { env: CLI_ENV, timeoutMs: 90_000 });
       await sleep(STOPPED_MS);
       process.kill(daemon.proc.pid!, 'SIGCONT');
@@ -164,7 +164,7 @@ describe('admin verbs against a blitd too busy to answer for longer than the con
     writeTree(mod, { 'a.txt': 'abc', 'sub/b.bin': crypto.randomBytes(5000) });
     const daemon = await startDaemon(['--port', '0', '--root', mod], { env: CLI_ENV });
     try {
-      process.kill(daemon.proc.pid!, 'SIGSTOP');
+      await stopped(daemon.proc.pid!); // before blit starts: its connect meets a blitd already stopped
       const remote = `127.0.0.1:${daemon.port}:/default/`;
       const ls = runBlit(['ls', remote, '--json'], { env: CLI_ENV, timeoutMs: 90_000 });
       const du = runBlit(['du', remote, '--json'], { env: CLI_ENV, timeoutMs: 90_000 });

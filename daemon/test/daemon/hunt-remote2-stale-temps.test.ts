@@ -11,7 +11,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BLIT, runBlit, startDaemon, tempDir, writeTree } from './harness';
+import { BLIT, runBlit, startDaemon, tempDir, waitFor, writeTree } from './harness';
 import { CLI_ENV } from './module-fixture';
 import { tempFilesIn } from './transfer-helpers';
 import { readOr, releaseTraced, runStoppedAt, stopAtWrap, waitStopped } from '../strace-stops';
@@ -20,14 +20,13 @@ import { needStrace } from '../need-strace';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const FRESH = '.blit.other.0123456789ab.tmp';
 
+/** The first temp file in `dir` once there is one; a timeout shows `what()` (blitd's log). */
 async function waitForTemp(dir: string, what: () => string): Promise<string> {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const t = fs.existsSync(dir) ? tempFilesIn(dir) : [];
-    if (t.length > 0) return t[0]!;
-    assert.ok(Date.now() < until, `no temp file appeared in ${dir}\n${what()}`);
-    await sleep(10);
-  }
+  let t: string[] = [];
+  await waitFor(() => (t = fs.existsSync(dir) ? tempFilesIn(dir) : []).length > 0, 60_000, `a temp file in ${dir}`).catch((e: Error) => {
+    throw new Error(`${e.message}\n${what()}`);
+  });
+  return t[0]!;
 }
 
 /**

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
-import { startDaemon, tempDir, waitFor, writeTree, type Daemon } from './harness';
+import { startDaemon, stopped, tempDir, waitFor, writeTree, type Daemon } from './harness';
 import { tempDescriptors } from './transfer-helpers';
 
 /** Well above what socket buffers and the receiver's queue hold: the stopped side keeps it in flight. */
@@ -77,15 +77,15 @@ describe('push and pull jobs name the big file in flight (real jobs blitd and re
       c.client.StartTransfer({ source, destination, options: { mode: 'MODE_COPY', compare: 'COMPARE_DEFAULT', forceGrpcData } }, o, cb),
     );
     const id = res.jobId;
-    let stopped = false;
+    let held = false;
     try {
       await waitFor(() => tempDescriptors(hpid).some((p) => p.startsWith(`${tempBelow}/.blit.huge.bin.`)), 60_000, `the temp of huge.bin below ${tempBelow}`);
-      process.kill(rpid, 'SIGSTOP');
-      stopped = true;
+      held = true; // before the signal: the finally resumes it even if the wait fails
+      await stopped(rpid);
       return await jobNow(id);
     } finally {
       await c.unary<pb.CancelJobResponse__Output>((o, cb) => c.client.CancelJob({ jobId: id }, o, cb)).catch(() => undefined);
-      if (stopped) process.kill(rpid, 'SIGCONT');
+      if (held) process.kill(rpid, 'SIGCONT');
       await waitFor(async () => !['JOB_RUNNING', 'JOB_QUEUED'].includes((await jobNow(id)).state), 30_000, `job ${id} to end after its cancel`);
       // Nothing of this case left open: the next case looks for its own temp.
       await waitFor(() => tempDescriptors(rpid).length === 0 && tempDescriptors(jobsd.proc.pid!).length === 0, 30_000, 'every temp closed after the cancel');

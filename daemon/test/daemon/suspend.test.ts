@@ -14,32 +14,16 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BLIT, startDaemon, tempDir, type Daemon } from './harness';
+import { BLIT, startDaemon, stopped, tempDir, type Daemon } from './harness';
 import { jsonSummary, tempFilesIn } from './transfer-helpers';
 import { needStrace } from '../need-strace';
-import { readOr, runStoppedAt, type StoppedRun } from '../strace-stops';
+import { runStoppedAt, type StoppedRun } from '../strace-stops';
 
 /** Longer than the old window (a ping every 30 s, dropped 10 s later without an answer). */
 const STOP_MS = 50_000;
 const ENV = { BLIT_DISABLE_PERF_HISTORY: '1', BLIT_FORCE_GRPC_DATA: '' };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Every thread of `pid` is in the stopped state (T): a SIGSTOP took effect. */
-function isStopped(pid: number): boolean {
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return false;
-  }
-  return tids.every((t) => /^State:\s*[Tt]/m.test(readOr(`/proc/${pid}/task/${t}/status`)));
-}
-
-async function stop(pid: number): Promise<void> {
-  process.kill(pid, 'SIGSTOP');
-  while (!isStopped(pid)) await sleep(20);
-}
 
 type Side = 'client' | 'daemon';
 
@@ -99,7 +83,7 @@ describe('a transfer survives a suspended side (SIGSTOP longer than the old keep
     const calls = dir === 'push' ? 'open,openat' : 'pwrite64';
     const suspend = async (): Promise<void> => {
       if (side === 'client') return sleep(STOP_MS);
-      await stop(daemonPid);
+      await stopped(daemonPid);
       setTimeout(() => process.kill(daemonPid, 'SIGCONT'), STOP_MS);
     };
     const out = await runStoppedAt([process.execPath, BLIT, ...args], {

@@ -15,7 +15,7 @@ import type { PullClientMessage__Output, PullServerMessage } from '@blit/proto';
 import { manifestEntries } from '../../src/remote/convert';
 import { FrameDecoder, streamEndFrame } from '../../src/remote/dataplane';
 import { packEntries } from '../../src/remote/manifest-pack';
-import { allStopped, runBlit, startDaemon, tcpReceiveQueue, tempDir, waitFor, writeTree, type Daemon } from './harness';
+import { runBlit, startDaemon, stopped, tcpReceiveQueue, tempDir, waitFor, writeTree, type Daemon } from './harness';
 import {
   assertSameTree,
   fakeDaemon,
@@ -358,11 +358,10 @@ describe('remote data plane: tokens, frames, fallback (real blitd)', function ()
           }));
         }
         const pid = daemon.proc.pid!;
-        process.kill(pid, 'SIGSTOP');
         try {
           // The stop is asynchronous: a blitd still running reads the closes before the need (and
           // the pull passes without StreamsKept), which a sleep after the sends did not rule out.
-          await waitFor(() => allStopped(pid), 10_000, 'blitd to stop (every thread in state T)');
+          await stopped(pid);
           for (const i of drop(n)) {
             const gone = new Promise<void>((r) => sockets[i]!.once('close', () => r()));
             sockets[i]!.destroy();
