@@ -74,6 +74,17 @@ export async function until(cond: () => boolean, ms: number, what: string, every
   }
 }
 
+/**
+ * Every thread of `pid` stopped (state T): kill(SIGSTOP) returns before the stop takes effect, so a
+ * test that acts on a stopped process waits for this (daemon/test/daemon/harness.ts allStopped).
+ */
+export function allStopped(pid: number): boolean {
+  return fs.readdirSync(`/proc/${pid}/task`).every((t) => {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
+    return stat[stat.lastIndexOf(')') + 2] === 'T';
+  });
+}
+
 /** The blit temp files (`.blit.<name>.<unique>.tmp`) a live process holds open, read from /proc/PID/fd. */
 export function tempDescriptors(pid: number): string[] {
   const dir = `/proc/${pid}/fd`;
