@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import type { Entry } from './types';
 import type { Filter } from './filter';
 import { join2 } from './paths';
+import { makeDirWritable, restoreDirMode } from './metadata';
 
 export interface DeleteResult {
   deleted: number;
@@ -32,21 +33,31 @@ export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, fil
     return { deleted: 1, kept: 0 };
   }
   const res: DeleteResult = { deleted: 0, kept: 0 };
-  for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
-    const rel = join2(e.rel, d.name);
-    const kind: Entry['kind'] = d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file';
-    if (filter?.excludes(rel, kind === 'dir')) {
-      res.kept++;
-      continue;
+  // Without owner rwx (a 0555 directory) its entries cannot go: u+rwx first, as rsync's
+  // delete_dir_contents; the mode found goes back if it stays (excluded entries kept, a failure).
+  const found = dryRun ? 0 : fs.lstatSync(abs).mode;
+  const tweaked = !dryRun && makeDirWritable(abs, found);
+  let removed = false;
+  try {
+    for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
+      const rel = join2(e.rel, d.name);
+      const kind: Entry['kind'] = d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file';
+      if (filter?.excludes(rel, kind === 'dir')) {
+        res.kept++;
+        continue;
+      }
+      const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted, dryRun);
+      res.deleted += sub.deleted;
+      res.kept += sub.kept;
     }
-    const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted, dryRun);
-    res.deleted += sub.deleted;
-    res.kept += sub.kept;
-  }
-  if (res.kept === 0) {
-    if (!dryRun) fs.rmdirSync(abs);
-    onDeleted(e.rel, 'dir');
-    res.deleted++;
+    if (res.kept === 0) {
+      if (!dryRun) fs.rmdirSync(abs);
+      removed = true;
+      onDeleted(e.rel, 'dir');
+      res.deleted++;
+    }
+  } finally {
+    if (tweaked && !removed) restoreDirMode(abs, found);
   }
   return res;
 }

@@ -57,7 +57,8 @@ export class EntryActions {
       return;
     }
     if (s.kind === 'dir') {
-      if (dirMetaDiffers(s, d, run.meta.preserveOwner)) run.dirs.fix(s.rel, s);
+      // Made u+rwx first when it lacks it (rsync's dir tweaking), so what changes inside it can.
+      if (!run.dirs.makeWritable(run.dstRoot, s, d) && dirMetaDiffers(s, d, run.meta.preserveOwner)) run.dirs.fix(s.rel, s);
       return;
     }
     if (s.kind === 'symlink') {

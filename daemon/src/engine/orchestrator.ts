@@ -106,6 +106,8 @@ async function execute(run: RunState): Promise<TransferSummary> {
     signal?.removeEventListener('abort', onAbort);
     stall.stop();
     await copies.close();
+    // Ended before the directories' metadata (a failure, a cancel): the modes it tweaked go back.
+    run.dirs.restoreTweaked(run.dstRoot);
     await run.recorder.record(outcome, run.summary, run.plan);
   }
   run.summary.durationMs = Date.now() - run.start;

@@ -20,7 +20,7 @@ import type { NativeBatch } from '@blit/native';
 import { Filter, readFileNoFollow } from '../engine/filter';
 import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate, type FileDecision } from '../engine/compare';
 import { HashQueue, openToHash } from '../engine/checksum';
-import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
+import { applyDirMeta, applyFileMetaOnly, ensureDir, makeDirWritable, restoreDirMode, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import { FailedDirs } from '../engine/new-dirs';
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
@@ -209,6 +209,8 @@ export class Destination {
     if (st && !st.isDirectory()) {
       throw notADirectory('destination exists', shown);
     }
+    // The root's metadata is always applied at the end (applyDirMeta: rootEntry), restoring it.
+    if (st && !this.init.singleFile) this.makeWritable(Buffer.alloc(0), st.mode);
     if (!st) {
       this.fresh.add('');
       try {
@@ -541,7 +543,8 @@ export class Destination {
     if (d?.kind === 'dir') {
       this.verified.add(k);
       this.placed.add(k);
-      if (dirMetaDiffers(e, d, this.init.meta.preserveOwner)) this.dirsToFix.push(e);
+      // Made u+rwx first when it lacks it (rsync's dir tweaking): its fix restores the mode.
+      if (this.makeWritable(e.rel, d.mode) || dirMetaDiffers(e, d, this.init.meta.preserveOwner)) this.dirsToFix.push(e);
       return;
     }
     if (d) {
@@ -563,6 +566,45 @@ export class Destination {
   }
 
   private readonly dirsToFix: Entry[] = [];
+
+  /** Existing directories made u+rwx for the transfer, by key, with the mode found (restoreTweaked). */
+  private readonly tweaked = new Map<string, { rel: Buffer; found: number }>();
+
+  /**
+   * An existing destination directory without owner rwx made writable for the transfer, through
+   * its fd pinned beneath the module root (dirOf); not in a dry run. True when done: the caller
+   * queues its metadata, applied after its children.
+   */
+  private makeWritable(rel: Buffer, found: number): boolean {
+    if (this.dryRun || (found & 0o700) === 0o700) return false;
+    try {
+      if (!makeDirWritable(this.dirOf(rel), found)) return false;
+    } catch {
+      return false; // not reachable beneath the root (PathEscape): what is written there fails, named
+    }
+    this.tweaked.set(key(rel), { rel, found });
+    return true;
+  }
+
+  /** restoreDirMode through the directory pinned beneath the root (best effort). */
+  private restoreMode(rel: Buffer, found: number): void {
+    try {
+      restoreDirMode(this.dirOf(rel), found);
+    } catch {
+      // not reachable beneath the root any more (swapped, removed): nothing to restore
+    }
+  }
+
+  /**
+   * Directories tweaked whose metadata was not applied (the transfer failed or was cancelled
+   * before finalize, or a root entry never came): the mode they were found with, deepest first.
+   * rsync leaves them tweaked only when killed; so does blit.
+   */
+  private restoreTweaked(): void {
+    const t = [...this.tweaked.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
+    this.tweaked.clear();
+    for (const { rel, found } of t) this.restoreMode(rel, found);
+  }
 
   private createSymlink(e: Entry, d: Entry | undefined, i: number): void {
     if (!symlinkNeedsUpdate(e, d, this.init.options.compare, this.init.meta.preserveOwner)) {
@@ -868,6 +910,7 @@ export class Destination {
     try {
       await this.smallWriter?.close();
     } finally {
+      this.restoreTweaked();
       this.init.anchor?.close();
     }
   }
@@ -961,18 +1004,7 @@ export class Destination {
     try {
       const abs = this.pathOf(rel);
       if (kind === 'dir') {
-        let kept = false;
-        // Read through the directory pinned beneath the module root: a swapped-in symlink fails.
-        for (const d of fs.readdirSync(this.dirOf(rel), { withFileTypes: true, encoding: 'buffer' })) {
-          const childRel = join2(rel, d.name);
-          const isDir = d.isDirectory();
-          if (!all && (this.filter.excludes(childRel, isDir) || gi?.excludes(childRel, isDir))) {
-            kept = true;
-            continue;
-          }
-          if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi, held, all)) kept = true;
-        }
-        if (kept) return false;
+        if (!this.emptyDir(rel, gi, held, all)) return false;
         if (!this.dryRun && !held) {
           // Asked again: the recursion may have addressed more directories than the anchor keeps
           // a dropped fd for (daemon/beneath.ts), so `abs` from before it may be stale.
@@ -1002,6 +1034,37 @@ export class Destination {
     }
   }
 
+  /**
+   * deleteTree's children of directory `rel`; true when all went. Without owner rwx (a 0555
+   * directory) they cannot: u+rwx first, as rsync's delete_dir_contents, the mode found put back
+   * if the directory stays (excluded entries kept, a failure). Throws what reading it throws.
+   */
+  private emptyDir(rel: Buffer, gi: Filter | undefined, held: { n: number } | undefined, all: boolean): boolean {
+    const writing = !this.dryRun && !held;
+    // Read through the directory pinned beneath the module root: a swapped-in symlink fails.
+    const found = writing ? fs.statSync(this.dirOf(rel)).mode : 0;
+    const tweaked = writing && makeDirWritable(this.dirOf(rel), found);
+    let kept = false;
+    try {
+      for (const d of fs.readdirSync(this.dirOf(rel), { withFileTypes: true, encoding: 'buffer' })) {
+        const childRel = join2(rel, d.name);
+        const isDir = d.isDirectory();
+        if (!all && (this.filter.excludes(childRel, isDir) || gi?.excludes(childRel, isDir))) {
+          kept = true;
+          continue;
+        }
+        if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi, held, all)) kept = true;
+      }
+    } catch (err) {
+      kept = true;
+      throw err;
+    } finally {
+      // Asked again (the recursion may have evicted its fd, see deleteTree).
+      if (tweaked && kept) this.restoreMode(rel, found);
+    }
+    return !kept;
+  }
+
   /** .gitignore rules as they are now in the destination, for each directory the manifest has one. */
   private gitignoreFilter(): Filter {
     const gi = new Filter({ excludes: [], includes: [], gitignore: true });
@@ -1024,6 +1087,8 @@ export class Destination {
     }
     const dirs = [...fix.values()].filter((d) => !this.failedDirs.covers(d.rel)).sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
+    // Their modes are restored here (the source's), or a failure named; any other: close().
+    for (const d of dirs) this.tweaked.delete(key(d.rel));
     const failed = (d: Entry, err: unknown): void => {
       this.metaFailed.add(key(d.rel));
       this.failWith(err, d.rel, 'cannot set directory metadata');

@@ -1,0 +1,103 @@
+/**
+ * A destination directory without owner rwx, the second time round. `blit copy` keeps a source's
+ * `0555` directory as `0555` (as `rsync -a`), so the next run into it, as a user, found every
+ * update, create or deletion inside it refused (`PermissionDenied`, exit 2), and a mirror could
+ * not empty a destination-only `0555` directory either. Now the run makes such a directory u+rwx
+ * for itself and restores the mode after its children (rsync's "dir tweaking"; rsync's
+ * delete_dir_contents for the one it deletes): locally, on a push (blitd writes) and on a pull
+ * (the client writes). Run without the capabilities that bypass file permissions (no-dac.ts), so
+ * the modes bite as root too; as a user, as that user.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { blit as blitUnprivileged } from '../cli/harness';
+import { writeTree } from './harness';
+import { CLI_ENV, moduleFixture } from './module-fixture';
+import { assertSameTree } from './transfer-helpers';
+
+/** Every directory under (and including) `root` set to `mode`, deepest first. */
+function chmodDirs(root: string, mode: number): void {
+  if (!fs.existsSync(root)) return;
+  fs.chmodSync(root, 0o755);
+  for (const e of fs.readdirSync(root, { withFileTypes: true })) if (e.isDirectory()) chmodDirs(path.join(root, e.name), mode);
+  fs.chmodSync(root, mode);
+}
+
+/** The first source: every directory 0555 (the root too), with a subtree the second one lacks. */
+function firstSource(src: string): void {
+  writeTree(src, { 'ro/a': 'alpha', 'ro/b': 'beta', 'ro/sub/s': 'sigma', 'ro/gone/g': 'gamma', 'ro/gone/x/y': 'ypsilon' });
+  chmodDirs(src, 0o555);
+}
+
+/** The second: ro/a changed, ro/n new, ro/b and ro/gone/ deleted; every directory 0555 again. */
+function secondSource(src: string): void {
+  chmodDirs(src, 0o755);
+  fs.writeFileSync(path.join(src, 'ro/a'), 'alpha, changed');
+  fs.writeFileSync(path.join(src, 'ro/n'), 'new');
+  fs.rmSync(path.join(src, 'ro/b'));
+  fs.rmSync(path.join(src, 'ro/gone'), { recursive: true });
+  chmodDirs(src, 0o555);
+}
+
+const modeOf = (p: string): string => (fs.statSync(p).mode & 0o7777).toString(8);
+
+/** After a second plain copy: updated and created inside, nothing deleted, every mode 0555 again. */
+function assertCopied(dst: string): void {
+  assert.equal(fs.readFileSync(path.join(dst, 'ro/a'), 'utf8'), 'alpha, changed');
+  assert.equal(fs.readFileSync(path.join(dst, 'ro/n'), 'utf8'), 'new');
+  assert.equal(fs.readFileSync(path.join(dst, 'ro/b'), 'utf8'), 'beta', 'a copy deletes nothing');
+  assert.equal(fs.readFileSync(path.join(dst, 'ro/gone/x/y'), 'utf8'), 'ypsilon');
+  for (const d of ['', 'ro', 'ro/sub', 'ro/gone', 'ro/gone/x']) assert.equal(modeOf(path.join(dst, d)), '555', `${d || '.'}: mode`);
+}
+
+describe('a destination directory without owner rwx, as a user (rsync dir tweaking)', function () {
+  this.timeout(120_000);
+  const fx = moduleFixture('blit-ro-dirs-', { beforeCleanup: (dir) => chmodDirs(dir, 0o755) });
+  const src = (): string => path.join(fx.dir, 'src');
+
+  /** `blit ARGS` locally, without the DAC capabilities. */
+  const local = (args: string[]): ReturnType<typeof blitUnprivileged> => blitUnprivileged(args, { unprivileged: true });
+
+  for (const mode of ['copy', 'mirror'] as const) {
+    const args = mode === 'mirror' ? ['mirror', '--yes'] : ['copy'];
+    const check = (dst: string): void => (mode === 'mirror' ? assertSameTree(src(), dst) : assertCopied(dst));
+
+    it(`local ${mode}: the second run updates, creates and deletes inside 0555 directories, modes kept`, () => {
+      firstSource(src());
+      const dst = path.join(fx.dir, 'dst');
+      let r = local(['copy', `${src()}/`, dst]);
+      assert.equal(r.code, 0, r.stderr);
+      assertSameTree(src(), dst);
+      secondSource(src());
+      r = local([...args, `${src()}/`, dst]);
+      assert.equal(r.code, 0, r.stderr);
+      check(dst);
+    });
+
+    it(`push ${mode}: blitd (as a user) does the same in the module`, async () => {
+      firstSource(src());
+      await fx.start({}, { unprivileged: true });
+      let r = await fx.blit(['copy', `${src()}/`, fx.remote('t')]);
+      assert.equal(r.code, 0, r.stderr);
+      secondSource(src());
+      r = await fx.blit([...args, `${src()}/`, fx.remote('t')]);
+      assert.equal(r.code, 0, r.stderr);
+      check(path.join(fx.moduleDir, 't'));
+    });
+
+    it(`pull ${mode}: the client (as a user) does the same in its destination`, async () => {
+      firstSource(path.join(fx.moduleDir, 'src'));
+      await fx.start();
+      const dst = path.join(fx.dir, 'back');
+      const pull = (a: string[]): ReturnType<typeof blitUnprivileged> => blitUnprivileged([...a, fx.remote('src/'), dst], { unprivileged: true, env: { ...CLI_ENV } as Record<string, string> });
+      let r = pull(['copy']);
+      assert.equal(r.code, 0, r.stderr);
+      secondSource(path.join(fx.moduleDir, 'src'));
+      r = pull(args);
+      assert.equal(r.code, 0, r.stderr);
+      if (mode === 'mirror') assertSameTree(path.join(fx.moduleDir, 'src'), dst);
+      else assertCopied(dst);
+    });
+  }
+});
