@@ -11,8 +11,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blit as blitUnprivileged } from '../cli/harness';
-import { writeTree } from './harness';
+import { spawnSync } from 'node:child_process';
+import { blit as blitUnprivileged, mountTmpfs, umount } from '../cli/harness';
+import { waitFor, writeTree } from './harness';
 import { CLI_ENV, moduleFixture } from './module-fixture';
 import { assertSameTree } from './transfer-helpers';
 
@@ -40,6 +41,8 @@ function secondSource(src: string): void {
   chmodDirs(src, 0o555);
 }
 
+const isMountPoint = (p: string): boolean => spawnSync('mountpoint', ['-q', p]).status === 0;
+
 const modeOf = (p: string): string => (fs.statSync(p).mode & 0o7777).toString(8);
 
 /** After a second plain copy: updated and created inside, nothing deleted, every mode 0555 again. */
@@ -53,7 +56,12 @@ function assertCopied(dst: string): void {
 
 describe('a destination directory without owner rwx, as a user (rsync dir tweaking)', function () {
   this.timeout(120_000);
-  const fx = moduleFixture('blit-ro-dirs-', { beforeCleanup: (dir) => chmodDirs(dir, 0o755) });
+  const fx = moduleFixture('blit-ro-dirs-', {
+    beforeCleanup: (dir) => {
+      for (const m of ['mnt', 'module']) if (isMountPoint(path.join(dir, m))) umount(path.join(dir, m));
+      chmodDirs(dir, 0o755);
+    },
+  });
   const src = (): string => path.join(fx.dir, 'src');
 
   /** `blit ARGS` locally, without the DAC capabilities. */
@@ -100,4 +108,43 @@ describe('a destination directory without owner rwx, as a user (rsync dir tweaki
       else assertCopied(dst);
     });
   }
+
+  // A run that ends early (here on a full destination: NoSpace ends a run) has not applied the
+  // directories' metadata; the modes it tweaked go back to what it found all the same.
+  const BIG = Buffer.alloc(2 * 1024 * 1024, 0x5a);
+  const addBig = (root: string): void => {
+    chmodDirs(root, 0o755);
+    fs.writeFileSync(path.join(root, 'ro/big'), BIG);
+    chmodDirs(root, 0o555);
+  };
+
+  it('local: a run that ends on NoSpace puts back the modes it tweaked', () => {
+    firstSource(src());
+    const mnt = path.join(fx.dir, 'mnt');
+    fs.mkdirSync(mnt);
+    mountTmpfs(mnt, '1m');
+    const dst = path.join(mnt, 'dst');
+    let r = local(['copy', `${src()}/`, dst]);
+    assert.equal(r.code, 0, r.stderr);
+    addBig(src());
+    r = local(['copy', `${src()}/`, dst]);
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.match(r.stderr, /NoSpace/);
+    for (const d of ['', 'ro']) assert.equal(modeOf(path.join(dst, d)), '555', `${d || '.'}: mode`);
+  });
+
+  it('push: a transfer that ends on NoSpace puts back the modes blitd tweaked', async () => {
+    firstSource(src());
+    mountTmpfs(fx.moduleDir, '1m');
+    await fx.start({}, { unprivileged: true });
+    let r = await fx.blit(['copy', `${src()}/`, fx.remote('t')]);
+    assert.equal(r.code, 0, r.stderr);
+    addBig(src());
+    r = await fx.blit(['copy', `${src()}/`, fx.remote('t')]);
+    // The client may hear EPIPE on its data stream before the daemon's NoSpace (as it reports it).
+    assert.notEqual(r.code, 0, r.stderr);
+    // blitd puts them back when its side of the transfer closes, which the client does not wait for.
+    const t = path.join(fx.moduleDir, 't');
+    await waitFor(() => modeOf(t) === '555' && modeOf(path.join(t, 'ro')) === '555', 10_000, `t and t/ro back to 0555 (${modeOf(t)}, ${modeOf(path.join(t, 'ro'))})`);
+  });
 });
