@@ -6,7 +6,8 @@
  * "native batch"). Here the whole per-file sequence runs in one call:
  *
  *   blit_copy_batch:  open src (O_NOATIME, EPERM retry), read, create temp O_EXCL, write,
- *                     fstat src (changed during the copy?), fchown (root), fchmod, futimens,
+ *                     fstat src (changed during the copy?), fchown (root, unless the file was
+ *                     created with its owner: owner_differs), fchmod, futimens,
  *                     close, rename temp -> final.
  *   blit_write_batch: the same for contents already in memory (remote receiver): create temp,
  *                     write, fchown, fchmod, futimens, close, rename.
@@ -115,14 +116,15 @@ static int write_all(int fd, const char *buf, size_t len) {
 
 /*
  * Metadata on the open temp, close, rename (AtomicFile.commit + metadata.ts applyFdMeta):
- * fchown first, also to root:root (a file root creates in a setgid directory gets that
- * directory's group), then fchmod when the created mode (always mode & 0777, so the chown cleared
- * no setuid/setgid bit) is not already the final one, then mtime to the ns (atime = now). On
+ * fchown first when `chown_it` (as root, and the file was not created with uid:gid already:
+ * owner_differs; a root:root file root creates in a setgid directory has that directory's group,
+ * so it is chowned), then fchmod when the created mode (always mode & 0777, so a chown cleared no
+ * setuid/setgid bit) is not already the final one, then mtime to the ns (atime = now). On
  * failure the temp is closed and unlinked.
  */
-int commit_at(int at, int dfd, const char *tmp, const char *final, uint32_t mode, uint32_t created_mode, uint32_t uid, uint32_t gid, const struct timespec *mtime, uint32_t opts, uint32_t umask_bits, struct result *r) {
+int commit_at(int at, int dfd, const char *tmp, const char *final, uint32_t mode, uint32_t created_mode, uint32_t uid, uint32_t gid, int chown_it, const struct timespec *mtime, uint32_t umask_bits, struct result *r) {
   int step = STEP_NONE;
-  if ((opts & OPT_PRESERVE_OWNER) && fchown(dfd, (uid_t)uid, (gid_t)gid) < 0) step = STEP_FCHOWN;
+  if (chown_it && fchown(dfd, (uid_t)uid, (gid_t)gid) < 0) step = STEP_FCHOWN;
   if (!step && ((created_mode & ~umask_bits) != mode) && fchmod(dfd, (mode_t)mode) < 0) step = STEP_FCHMOD;
   if (!step) {
     struct timespec ts[2] = {{0, UTIME_NOW}, *mtime};
@@ -150,8 +152,8 @@ int commit_at(int at, int dfd, const char *tmp, const char *final, uint32_t mode
   return 0;
 }
 
-static int commit(int dfd, const char *tmp, const char *final, uint32_t mode, uint32_t created_mode, uint32_t uid, uint32_t gid, const struct timespec *mtime, uint32_t opts, uint32_t umask_bits, struct result *r) {
-  return commit_at(AT_FDCWD, dfd, tmp, final, mode, created_mode, uid, gid, mtime, opts, umask_bits, r);
+static int commit(int dfd, const char *tmp, const char *final, uint32_t mode, uint32_t created_mode, uint32_t uid, uint32_t gid, int chown_it, const struct timespec *mtime, uint32_t umask_bits, struct result *r) {
+  return commit_at(AT_FDCWD, dfd, tmp, final, mode, created_mode, uid, gid, chown_it, mtime, umask_bits, r);
 }
 
 /*
@@ -213,6 +215,7 @@ int blit_copy_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
   static __thread int fds[MAX_FILES];
   static __thread char final[PATH_MAX], tmp[PATH_MAX], src[PATH_MAX];
   const struct copy_rec *recs[MAX_FILES];
+  struct owner_memo owners = {0};
   struct result *res = (struct result *)out;
   if (count > MAX_FILES) return -1;
 
@@ -333,7 +336,8 @@ int blit_copy_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
       r->status = ST_CHANGED;
       continue;
     }
-    if (commit(dfd, tmp, final, c->mode, created_mode, c->uid, c->gid, &st.st_mtim, opts, umask_bits, r) < 0) continue;
+    int chown_it = (opts & OPT_PRESERVE_OWNER) && owner_differs(&owners, -1, dir, c->dir_len, dfd, c->uid, c->gid);
+    if (commit(dfd, tmp, final, c->mode, created_mode, c->uid, c->gid, chown_it, &st.st_mtim, umask_bits, r) < 0) continue;
     r->status = ST_DONE;
     r->bytes = (int64_t)got;
   }
@@ -348,6 +352,7 @@ int blit_copy_batch(const uint8_t *in, uint32_t in_len, uint32_t count, uint8_t 
  */
 int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const uint8_t *data, uint64_t data_len, uint8_t *out, uint32_t opts, uint32_t umask_bits, uint32_t temp_prefix, uint32_t temp_counter) {
   static __thread char final[PATH_MAX], tmp[PATH_MAX];
+  struct owner_memo owners = {0};
   struct result *res = (struct result *)out;
   size_t off = 0;
   for (uint32_t i = 0; i < count; i++) {
@@ -411,7 +416,9 @@ int blit_write_batch(const uint8_t *in, uint32_t in_len, uint32_t count, const u
       mt.tv_nsec += 1000000000LL;
       mt.tv_sec -= 1;
     }
-    if (commit_at(at, dfd, t, f, w->mode, created_mode, w->uid, w->gid, &mt, opts, umask_bits, r) < 0) continue;
+    /* Keyed by the fd when there is one (its dir bytes are unused), else by the path. */
+    int chown_it = (opts & OPT_PRESERVE_OWNER) && (at == AT_FDCWD ? owner_differs(&owners, -1, dir, w->dir_len, dfd, w->uid, w->gid) : owner_differs(&owners, at, NULL, 0, dfd, w->uid, w->gid));
+    if (commit_at(at, dfd, t, f, w->mode, created_mode, w->uid, w->gid, chown_it, &mt, umask_bits, r) < 0) continue;
     r->status = ST_DONE;
     r->bytes = (int64_t)w->data_len;
   }

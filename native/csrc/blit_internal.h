@@ -109,6 +109,40 @@ static inline int bad_entry_name(const char *name, uint32_t len) {
   return 0;
 }
 
+/*
+ * The owner a file gets when this process creates it in one directory, learnt from the first file
+ * created there in a call (one fstat of its fresh temp) and reused for the directory's next files,
+ * so fchown runs only when the created owner is not the wanted one (root:root files in a
+ * directory that is not setgid, the common root run: no fchown at all). The created owner depends
+ * only on the directory and the creator: the fsuid (or what NFS squashing makes of it), and the
+ * directory's group when it is setgid (or mounted grpid), else the fsgid; sampling the file itself
+ * covers all of these. A directory is keyed by `id` (a directory fd or id; -1 for none) and its
+ * path bytes (NULL/0 for none) as the record names it; the bytes stay valid for the call.
+ */
+struct owner_memo {
+  int known;
+  int64_t id;
+  const char *dir;
+  uint32_t dir_len;
+  uint32_t uid;
+  uint32_t gid;
+};
+
+/* 1: fd (just created in the keyed directory) needs fchown to uid:gid, 0: it already has them. */
+static inline int owner_differs(struct owner_memo *m, int64_t id, const char *dir, uint32_t dir_len, int fd, uint32_t uid, uint32_t gid) {
+  if (!m->known || m->id != id || m->dir_len != dir_len || (dir_len && memcmp(m->dir, dir, dir_len) != 0)) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return 1; /* never seen; chowning is always right */
+    m->known = 1;
+    m->id = id;
+    m->dir = dir;
+    m->dir_len = dir_len;
+    m->uid = (uint32_t)st.st_uid;
+    m->gid = (uint32_t)st.st_gid;
+  }
+  return m->uid != uid || m->gid != gid;
+}
+
 static inline int fail(struct result *r, int step) {
   r->status = ST_FAILED;
   r->err = errno;
@@ -119,7 +153,7 @@ static inline int fail(struct result *r, int step) {
 #define BLIT_HIDDEN __attribute__((visibility("hidden")))
 
 /* blit_batch.c: the AtomicFile steps and the source opens every batch uses. */
-BLIT_HIDDEN int commit_at(int at, int dfd, const char *tmp, const char *final, uint32_t mode, uint32_t created_mode, uint32_t uid, uint32_t gid, const struct timespec *mtime, uint32_t opts, uint32_t umask_bits, struct result *r);
+BLIT_HIDDEN int commit_at(int at, int dfd, const char *tmp, const char *final, uint32_t mode, uint32_t created_mode, uint32_t uid, uint32_t gid, int chown_it, const struct timespec *mtime, uint32_t umask_bits, struct result *r);
 BLIT_HIDDEN int open_src_at(int dirfd, const char *path, uint32_t opts);
 BLIT_HIDDEN int open_src_rec(char *buf, const char *bytes, uint32_t len, uint32_t opts);
 /* blit_scan.c: the scan of an open directory fd (closed there). */

@@ -6,7 +6,7 @@
  * one call per read buffer. Scans buf[0..len) frame by frame; every file that is expected here
  * (row_of[index] >= 0), whose frames FILE_START, DATA..., FILE_END are all in the buffer, well
  * formed, of the row's exact size, and whose claim cell it wins, is written at once from the
- * buffer (AtomicFile's steps: O_EXCL temp in its directory fd, data, fchown/fchmod/futimens,
+ * buffer (AtomicFile's steps: O_EXCL temp in its directory fd, data, fchown (owner_differs)/fchmod/futimens,
  * close, renameat). It stops, with `consumed` at a frame boundary, where JS must act:
  *   RS_PARTIAL  the next file's frames are not all in the buffer (read more)
  *   RS_OTHER    anything else at `consumed` (not expected here, malformed, short or long, a
@@ -62,6 +62,7 @@ static uint64_t be64(const uint8_t *p) {
 int blit_recv_small(const uint8_t *buf, uint32_t len, const int32_t *row_of, uint32_t row_of_len, const uint8_t *rows, uint32_t nrows, const uint8_t *names, uint32_t names_len, const int32_t *dir_fds, uint32_t ndirs, int32_t *claims, uint32_t claim_base, uint32_t claim_len, uint8_t *out, uint32_t out_cap, uint32_t opts, uint32_t umask_bits, uint32_t temp_prefix, uint32_t temp_counter) {
   static __thread char final[NAME_MAX + 1], tmp[TEMP_NAME_PART_MAX + 32];
   struct recv_out *o = (struct recv_out *)out;
+  struct owner_memo owners = {0};
   struct recv_file *files = (struct recv_file *)(o + 1);
   const struct recv_row *rowv = (const struct recv_row *)rows;
   uint32_t p = 0;
@@ -159,7 +160,8 @@ int blit_recv_small(const uint8_t *buf, uint32_t len, const int32_t *row_of, uin
             mt.tv_nsec += 1000000000LL;
             mt.tv_sec -= 1;
           }
-          if (commit_at(dfd, fd, tmp, final, w->mode, created_mode, w->uid, w->gid, &mt, opts, umask_bits, &r) < 0) {
+          int chown_it = (opts & OPT_PRESERVE_OWNER) && owner_differs(&owners, w->dir_id, NULL, 0, fd, w->uid, w->gid);
+          if (commit_at(dfd, fd, tmp, final, w->mode, created_mode, w->uid, w->gid, chown_it, &mt, umask_bits, &r) < 0) {
             rf->err = r.err;
             rf->step = r.step;
           } else {

@@ -92,7 +92,7 @@ export interface CopyItem {
 }
 
 export interface CopyBatchOptions {
-  /** fchown to uid/gid (unless both are 0), as root. */
+  /** fchown to uid/gid as root, unless the file was created with them (owner_differs in blit_internal.h). */
   preserveOwner: boolean;
   umask: number;
   /** Open sources with O_NOATIME (retried without it on EPERM). */

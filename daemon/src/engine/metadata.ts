@@ -27,12 +27,18 @@ function nowNs(): bigint {
 }
 
 /**
- * Apply owner, mode and mtime to an open, fully written file. The owner goes even for root:root:
- * a file root creates in a setgid directory gets that directory's group, not 0. Then the mode
- * when the created one (always `& 0o777`, so a chown cleared no setuid/setgid bit) is not it.
+ * Apply owner, mode and mtime to an open, fully written file. The owner goes when the file does
+ * not have it yet, root:root included: a file root creates in a setgid directory gets that
+ * directory's group, not 0. An fstat says which (cheaper than an fchown, which dirties the inode;
+ * the native batches learn it once per directory instead: owner_differs in blit_internal.h).
+ * Then the mode when the created one (always `& 0o777`, so a chown cleared no setuid/setgid bit)
+ * is not it.
  */
 export function applyFdMeta(fd: number, meta: Pick<Entry, 'mode' | 'uid' | 'gid' | 'mtimeNs'>, opts: MetaOptions, createdWithMode: number | null): void {
-  if (opts.preserveOwner) fs.fchownSync(fd, meta.uid, meta.gid);
+  if (opts.preserveOwner) {
+    const st = fs.fstatSync(fd);
+    if (st.uid !== meta.uid || st.gid !== meta.gid) fs.fchownSync(fd, meta.uid, meta.gid);
+  }
   const effective = createdWithMode === null ? -1 : createdWithMode & ~opts.umask;
   if (effective !== meta.mode) fs.fchmodSync(fd, meta.mode);
   native.futimens(fd, nowNs(), meta.mtimeNs);
