@@ -1,11 +1,16 @@
 /**
  * The daemon's Logger: one line per record, plain (`2026-11-20T22:10:00.000Z INFO msg k=v`) or
  * JSON lines, to stderr or appended to a file (`blitd --log FILE`, shown by the VS Code
- * extension). Writes are synchronous so nothing is lost when the process exits right after.
+ * extension). Lines to a file are written synchronously, so nothing is lost when the process
+ * exits right after. Lines to stderr go through process.stderr (stderr-queue.ts): on a terminal or
+ * a file that is synchronous too; on a pipe a lagging reader's lines wait in a bounded queue, and
+ * whoever exits flushes it first (`flushed`, bounded in time).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Writable } from 'node:stream';
 import type { Logger } from './context';
+import { flushed, MAX_QUEUED_LOG_BYTES, StderrQueue } from './stderr-queue';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'text' | 'json';
@@ -16,9 +21,14 @@ export interface LoggerOptions {
   format: LogFormat;
   /** Append to this file; undefined = stderr. */
   file?: string;
+  /** Without `file`: the stream (process.stderr) and how much of it may wait for its reader. */
+  stderr?: Writable;
+  maxQueuedBytes?: number;
 }
 
 export interface ClosableLogger extends Logger {
+  /** Resolves once every line logged so far is written (true), or after `ms` (false). */
+  flushed(ms: number): Promise<boolean>;
   close(): void;
 }
 
@@ -36,8 +46,7 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
     fd = fs.openSync(opts.file, 'a', 0o600);
   }
   const min = RANK[opts.level];
-  const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (RANK[level] < min) return;
+  const format = (level: LogLevel, msg: string, fields?: Record<string, unknown>): string => {
     const time = new Date().toISOString();
     let line: string;
     if (opts.format === 'json') {
@@ -50,10 +59,24 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
       const extra = Object.entries(fields ?? {}).map(([k, v]) => ` ${k}=${fieldText(v)}`).join('');
       line = `${time} ${level.toUpperCase()} ${msg}${extra}`;
     }
+    return line + '\n';
+  };
+  const stream = opts.file ? undefined : (opts.stderr ?? process.stderr);
+  const queue = stream
+    ? new StderrQueue({
+        stream,
+        maxQueuedBytes: opts.maxQueuedBytes ?? MAX_QUEUED_LOG_BYTES,
+        droppedLine: (n) => format('warn', `${n} log lines dropped (stderr reader too slow)`, { dropped: n }),
+      })
+    : undefined;
+  const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
+    if (RANK[level] < min) return;
+    const line = format(level, msg, fields);
+    if (queue) return queue.write(line);
     try {
-      fs.writeSync(fd, line + '\n');
+      fs.writeSync(fd, line);
     } catch {
-      // A full disk or closed stderr must not take the daemon down with it.
+      // A full disk must not take the daemon down with it.
     }
   };
   return {
@@ -61,6 +84,7 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
+    flushed: (ms) => (stream ? flushed(stream, ms) : Promise.resolve(true)),
     close: () => {
       if (fd !== 2) fs.closeSync(fd);
       fd = 2;

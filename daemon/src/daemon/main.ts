@@ -13,6 +13,7 @@ import { blitVersion } from '../remote/call-io';
 import { defaultDataPlaneSettings } from '../remote/push-server';
 import { createResolver } from './containment';
 import { createLogger, ignoreStdioErrors, type ClosableLogger, type LogFormat, type LogLevel } from './logger';
+import { flushed, LOG_FLUSH_MS } from './stderr-queue';
 import { Jobs } from './jobs';
 import { buildService, startServer, type RunningServer } from './server';
 import { startTransfer } from './transfer-job';
@@ -203,6 +204,9 @@ export async function main(argv: string[]): Promise<number> {
     const e = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: (err as Error)?.stack ?? String(err) });
     log?.error('cannot start', { code: e.code, error: e.message });
     process.stderr.write(`blitd: error: ${e.message} [${e.code}]\n`);
+    // Both lines reach a lagging reader before the exit; a stalled one (the write still pending
+    // holds the event loop) does not keep a failed blitd alive past LOG_FLUSH_MS.
+    if (!(await flushed(process.stderr, LOG_FLUSH_MS))) setTimeout(() => process.exit(1), 0).unref();
     log?.close();
     return 1;
   }
@@ -257,10 +261,14 @@ function serveUntilSignal(running: RunningServer, shutdown: AbortController, idl
       finished = true;
       for (const signal of STOP_SIGNALS) process.off(signal, stop);
       log.info('stopped');
-      log.close();
-      resolve(0);
-      // Anything still holding the event loop (a stuck socket) must not keep a stopped daemon alive.
-      setTimeout(() => process.exit(0), 1000).unref();
+      // The log queued for a lagging stderr reader first (LOG_FLUSH_MS at most: a stalled one).
+      void log.flushed(LOG_FLUSH_MS).then(() => {
+        log.close();
+        resolve(0);
+        // Anything still holding the event loop (a stuck socket, a write to a stalled stderr
+        // reader) must not keep a stopped daemon alive.
+        setTimeout(() => process.exit(0), 1000).unref();
+      });
     };
     for (const signal of STOP_SIGNALS) process.on(signal, stop);
   });
