@@ -63,7 +63,9 @@ describe('blitd: its log on a stderr pipe whose reader lags or stalls', function
       fx.daemon.proc.stderr!.resume();
       // Everything blitd wrote is in once it has exited (it flushes before).
       assert.equal(await fx.daemon.stop(), 0);
-      assert.deepEqual(logged(fx.daemon.stderr()), produced);
+      const seen = logged(fx.daemon.stderr());
+      assert.equal(seen.length, produced.length, 'lines arrived of those produced');
+      assert.deepEqual(seen, produced);
     } finally {
       c.close();
     }
@@ -98,5 +100,19 @@ describe('blitd: its log on a stderr pipe whose reader lags or stalls', function
     } finally {
       c.close();
     }
+  });
+
+  it('a reader that never reads again: a stopped blitd exits all the same (its flush is bounded in time)', async () => {
+    await fx.start({}, { unprivileged: true });
+    const c = await connectDaemon({ host: '127.0.0.1', port: fx.daemon.port });
+    try {
+      fx.daemon.proc.stderr!.pause();
+      await du(c);
+    } finally {
+      c.close();
+    }
+    // LOG_FLUSH_MS (5 s), then the exit; the harness gives up (and fails) after 60 s.
+    assert.equal(await fx.daemon.stop(), 0);
+    fx.daemon.proc.stderr!.resume();
   });
 });
