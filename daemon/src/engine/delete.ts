@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import type { Entry } from './types';
 import type { Filter } from './filter';
 import { join2 } from './paths';
-import { makeDirWritable, restoreDirMode } from './metadata';
+import { whileWritable } from './dir-tweaks';
 
 export interface DeleteResult {
   deleted: number;
@@ -35,10 +35,7 @@ export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, fil
   const res: DeleteResult = { deleted: 0, kept: 0 };
   // Without owner rwx (a 0555 directory) its entries cannot go: u+rwx first, as rsync's
   // delete_dir_contents; the mode found goes back if it stays (excluded entries kept, a failure).
-  const found = dryRun ? 0 : fs.lstatSync(abs).mode;
-  const tweaked = !dryRun && makeDirWritable(abs, found);
-  let removed = false;
-  try {
+  const empty = (): boolean => {
     for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
       const rel = join2(e.rel, d.name);
       const kind: Entry['kind'] = d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file';
@@ -50,14 +47,13 @@ export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, fil
       res.deleted += sub.deleted;
       res.kept += sub.kept;
     }
-    if (res.kept === 0) {
-      if (!dryRun) fs.rmdirSync(abs);
-      removed = true;
-      onDeleted(e.rel, 'dir');
-      res.deleted++;
-    }
-  } finally {
-    if (tweaked && !removed) restoreDirMode(abs, found);
-  }
+    if (res.kept > 0) return false;
+    if (!dryRun) fs.rmdirSync(abs);
+    onDeleted(e.rel, 'dir');
+    res.deleted++;
+    return true;
+  };
+  if (dryRun) empty();
+  else whileWritable(() => abs, fs.lstatSync(abs).mode, empty);
   return res;
 }

@@ -58,7 +58,7 @@ export class EntryActions {
     }
     if (s.kind === 'dir') {
       // Made u+rwx first when it lacks it (rsync's dir tweaking), so what changes inside it can.
-      if (!run.dirs.makeWritable(run.dstRoot, s, d) && dirMetaDiffers(s, d, run.meta.preserveOwner)) run.dirs.fix(s.rel, s);
+      if (run.tweaks.tweak(d.rel, d.mode) || dirMetaDiffers(s, d, run.meta.preserveOwner)) run.dirs.fix(s.rel, s);
       return;
     }
     if (s.kind === 'symlink') {

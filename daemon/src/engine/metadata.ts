@@ -102,34 +102,6 @@ export function writeSymlinkAtomic(dirAbs: Buffer, name: Buffer, target: Buffer,
   }
 }
 
-/**
- * rsync's "dir tweaking": a destination directory without owner rwx (a `0555` kept from the
- * source, or one a mirror must empty) is made u+rwx while the run writes or deletes inside it;
- * the caller restores a mode afterwards (the source's, after the children; or `found`). Done as
- * root too: root without CAP_DAC_OVERRIDE (a container, setpriv) is refused like a user, and with
- * it the cost is one chmod per such directory. `abs` may be a pinned `/proc/self/fd/N` path.
- * True when the mode was changed; false when nothing was needed or the chmod failed (a directory
- * of another owner: whatever is then refused inside it fails on its own, named).
- */
-export function makeDirWritable(abs: Buffer | string, found: number): boolean {
-  if ((found & 0o700) === 0o700) return false;
-  try {
-    fs.chmodSync(abs, (found & 0o7777) | 0o700);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Undo makeDirWritable where the run ends before the directory's metadata is applied (best effort). */
-export function restoreDirMode(abs: Buffer | string, found: number): void {
-  try {
-    fs.chmodSync(abs, found & 0o7777);
-  } catch {
-    // gone, or not ours any more: nothing to restore
-  }
-}
-
 /** Create a directory (no error if it already is one). Mode is fixed up later by applyDirMeta. */
 export function ensureDir(abs: Buffer): boolean {
   try {

@@ -107,7 +107,7 @@ async function execute(run: RunState): Promise<TransferSummary> {
     stall.stop();
     await copies.close();
     // Ended before the directories' metadata (a failure, a cancel): the modes it tweaked go back.
-    run.dirs.restoreTweaked(run.dstRoot);
+    run.tweaks.restore();
     await run.recorder.record(outcome, run.summary, run.plan);
   }
   run.summary.durationMs = Date.now() - run.start;

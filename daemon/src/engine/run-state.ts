@@ -9,10 +9,11 @@ import type { Entry, EventSink, TransferOptions, TransferSummary } from './types
 import { BlitError, ErrorCodes } from './errors';
 import type { Filter } from './filter';
 import type { Endpoints } from './endpoints';
-import { defaultMetaOptions, makeDirWritable, restoreDirMode, type MetaOptions } from './metadata';
+import { defaultMetaOptions, type MetaOptions } from './metadata';
 import type { Plan } from './planner';
 import type { StallDetector } from './stall';
-import { depth, join2, parentRel } from './paths';
+import { join2, parentRel } from './paths';
+import { TweakedDirs } from './dir-tweaks';
 import { DeferredRemovals } from './durable';
 import { NewDirs } from './new-dirs';
 import type { DirFix, RunRecorder } from './run-support';
@@ -26,6 +27,8 @@ export class RunState {
   readonly meta: MetaOptions = defaultMetaOptions();
   readonly progress: RunProgress;
   readonly dirs: DirTracker;
+  /** Existing destination directories made u+rwx for the run (dir-tweaks.ts). */
+  readonly tweaks: TweakedDirs;
   /** Directories this run creates (in the background) and those it could not (new-dirs.ts). */
   readonly newDirs: NewDirs;
   /** move: sources the main thread removes once their destinations are on disk (move-finalise.ts). */
@@ -56,6 +59,7 @@ export class RunState {
     this.dstRoot = Buffer.from(ends.dstAbs);
     this.progress = new RunProgress(emit);
     this.dirs = new DirTracker(options.dryRun);
+    this.tweaks = new TweakedDirs((rel) => join2(this.dstRoot, rel), options.dryRun);
     this.newDirs = new NewDirs(() => this.dstRoot, {
       fail: (f) => this.fail(f),
       created: () => this.summary.dirsCreated++,
@@ -159,37 +163,6 @@ export class DirTracker {
     if (this.fixed.has(key)) return;
     this.fixed.add(key);
     this.fixes.push({ rel, entry });
-  }
-
-  /** Destination directories made u+rwx for the run (makeDirWritable), with the mode found. */
-  private tweaked: Array<{ rel: Buffer; found: number }> = [];
-
-  /**
-   * The existing destination directory `d` (the source's is `s`) made writable for the run when it
-   * lacks owner rwx, and then its metadata queued whatever else differs: applied after its
-   * children, that restores its mode. True when done so (nothing in a dry run).
-   */
-  makeWritable(dstRoot: Buffer, s: Entry, d: Pick<Entry, 'rel' | 'mode'>): boolean {
-    if (this.dryRun || !makeDirWritable(join2(dstRoot, d.rel), d.mode)) return false;
-    this.tweaked.push({ rel: d.rel, found: d.mode });
-    this.fix(s.rel, s);
-    return true;
-  }
-
-  /** applyDirFixes ran: the tweaked directories have the source's mode (or a failure named). */
-  fixesApplied(): void {
-    this.tweaked = [];
-  }
-
-  /**
-   * A run that ended before applyDirFixes (failed, cancelled; called once the workers are closed):
-   * each tweaked directory gets back the mode it was found with, deepest first. rsync leaves them
-   * tweaked only when killed; so does blit.
-   */
-  restoreTweaked(dstRoot: Buffer): void {
-    const t = this.tweaked.sort((a, b) => depth(b.rel) - depth(a.rel));
-    this.tweaked = [];
-    for (const { rel, found } of t) restoreDirMode(join2(dstRoot, rel), found);
   }
 
   /** We changed something inside rel's parent: its mtime moved, so re-apply the source's. */

@@ -55,8 +55,9 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
     run.dirs.fix(EMPTY, srcRootEntry);
   } else {
     const dstRootEntry = statEntry(run.dstRoot, EMPTY) ?? undefined;
-    const writable = dstRootEntry !== undefined && run.dirs.makeWritable(run.dstRoot, srcRootEntry, dstRootEntry);
-    if (!writable && dirMetaDiffers(srcRootEntry, dstRootEntry, run.meta.preserveOwner)) run.dirs.fix(EMPTY, srcRootEntry);
+    // Made u+rwx first when it lacks it (rsync's dir tweaking); its fix restores the mode.
+    const tweaked = dstRootEntry !== undefined && run.tweaks.tweak(EMPTY, dstRootEntry.mode);
+    if (tweaked || dirMetaDiffers(srcRootEntry, dstRootEntry, run.meta.preserveOwner)) run.dirs.fix(EMPTY, srcRootEntry);
   }
 
   const walker = new Walker(run.srcRoot, {
@@ -135,7 +136,8 @@ export async function runTree(run: RunState, actions: EntryActions, copies: Copy
 
   if (options.mode === 'mirror') runDeletions(run, deletions, walker.complete);
   if (!options.dryRun) applyDirFixes(run.dirs.fixes.filter((f) => !run.newDirs.missing(f.rel)), run.dstRoot, run.meta, (f) => run.fail(f));
-  run.dirs.fixesApplied();
+  // Their modes are the source's now (or a failure named); the rest: the orchestrator's restore.
+  for (const f of run.dirs.fixes) run.tweaks.settled(f.rel);
   // Only directories in place at the destination: one not made (failed, refused, kept) stays with
   // what is below it, though empty; it would otherwise be on neither side.
   if (options.mode === 'move' && !options.dryRun) await removeEmptiedSourceDirs(run, srcDirs.filter((rel) => run.newDirs.inPlace(rel)), run.ends.contentsOnly);

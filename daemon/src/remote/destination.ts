@@ -20,7 +20,8 @@ import type { NativeBatch } from '@blit/native';
 import { Filter, readFileNoFollow } from '../engine/filter';
 import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, symlinkNeedsUpdate, type FileDecision } from '../engine/compare';
 import { HashQueue, openToHash } from '../engine/checksum';
-import { applyDirMeta, applyFileMetaOnly, ensureDir, makeDirWritable, restoreDirMode, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
+import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
+import { TweakedDirs, whileWritable } from '../engine/dir-tweaks';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import { FailedDirs } from '../engine/new-dirs';
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
@@ -173,6 +174,7 @@ export class Destination {
   private singleSeen = false;
 
   constructor(private readonly init: DestinationInit) {
+    this.tweaks = new TweakedDirs((rel) => this.dirOf(rel), init.options.dryRun);
     const f = init.options.filter;
     // Glob and files-from layers now; .gitignore rules are read at the end from the destination,
     // whose .gitignore files then equal the source's (they are part of the transfer).
@@ -210,7 +212,7 @@ export class Destination {
       throw notADirectory('destination exists', shown);
     }
     // The root's metadata is always applied at the end (applyDirMeta: rootEntry), restoring it.
-    if (st && !this.init.singleFile) this.makeWritable(Buffer.alloc(0), st.mode);
+    if (st && !this.init.singleFile) this.tweaks.tweak(Buffer.alloc(0), st.mode);
     if (!st) {
       this.fresh.add('');
       try {
@@ -544,7 +546,7 @@ export class Destination {
       this.verified.add(k);
       this.placed.add(k);
       // Made u+rwx first when it lacks it (rsync's dir tweaking): its fix restores the mode.
-      if (this.makeWritable(e.rel, d.mode) || dirMetaDiffers(e, d, this.init.meta.preserveOwner)) this.dirsToFix.push(e);
+      if (this.tweaks.tweak(e.rel, d.mode) || dirMetaDiffers(e, d, this.init.meta.preserveOwner)) this.dirsToFix.push(e);
       return;
     }
     if (d) {
@@ -567,44 +569,8 @@ export class Destination {
 
   private readonly dirsToFix: Entry[] = [];
 
-  /** Existing directories made u+rwx for the transfer, by key, with the mode found (restoreTweaked). */
-  private readonly tweaked = new Map<string, { rel: Buffer; found: number }>();
-
-  /**
-   * An existing destination directory without owner rwx made writable for the transfer, through
-   * its fd pinned beneath the module root (dirOf); not in a dry run. True when done: the caller
-   * queues its metadata, applied after its children.
-   */
-  private makeWritable(rel: Buffer, found: number): boolean {
-    if (this.dryRun || (found & 0o700) === 0o700) return false;
-    try {
-      if (!makeDirWritable(this.dirOf(rel), found)) return false;
-    } catch {
-      return false; // not reachable beneath the root (PathEscape): what is written there fails, named
-    }
-    this.tweaked.set(key(rel), { rel, found });
-    return true;
-  }
-
-  /** restoreDirMode through the directory pinned beneath the root (best effort). */
-  private restoreMode(rel: Buffer, found: number): void {
-    try {
-      restoreDirMode(this.dirOf(rel), found);
-    } catch {
-      // not reachable beneath the root any more (swapped, removed): nothing to restore
-    }
-  }
-
-  /**
-   * Directories tweaked whose metadata was not applied (the transfer failed or was cancelled
-   * before finalize, or a root entry never came): the mode they were found with, deepest first.
-   * rsync leaves them tweaked only when killed; so does blit.
-   */
-  private restoreTweaked(): void {
-    const t = [...this.tweaked.values()].sort((a, b) => depth(b.rel) - depth(a.rel));
-    this.tweaked.clear();
-    for (const { rel, found } of t) this.restoreMode(rel, found);
-  }
+  /** Existing directories made u+rwx for the transfer, through their fds pinned beneath the root. */
+  private readonly tweaks: TweakedDirs;
 
   private createSymlink(e: Entry, d: Entry | undefined, i: number): void {
     if (!symlinkNeedsUpdate(e, d, this.init.options.compare, this.init.meta.preserveOwner)) {
@@ -910,7 +876,7 @@ export class Destination {
     try {
       await this.smallWriter?.close();
     } finally {
-      this.restoreTweaked();
+      this.tweaks.restore();
       this.init.anchor?.close();
     }
   }
@@ -1040,12 +1006,9 @@ export class Destination {
    * if the directory stays (excluded entries kept, a failure). Throws what reading it throws.
    */
   private emptyDir(rel: Buffer, gi: Filter | undefined, held: { n: number } | undefined, all: boolean): boolean {
-    const writing = !this.dryRun && !held;
-    // Read through the directory pinned beneath the module root: a swapped-in symlink fails.
-    const found = writing ? fs.statSync(this.dirOf(rel)).mode : 0;
-    const tweaked = writing && makeDirWritable(this.dirOf(rel), found);
-    let kept = false;
-    try {
+    const empty = (): boolean => {
+      let kept = false;
+      // Read through the directory pinned beneath the module root: a swapped-in symlink fails.
       for (const d of fs.readdirSync(this.dirOf(rel), { withFileTypes: true, encoding: 'buffer' })) {
         const childRel = join2(rel, d.name);
         const isDir = d.isDirectory();
@@ -1055,14 +1018,11 @@ export class Destination {
         }
         if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi, held, all)) kept = true;
       }
-    } catch (err) {
-      kept = true;
-      throw err;
-    } finally {
-      // Asked again (the recursion may have evicted its fd, see deleteTree).
-      if (tweaked && kept) this.restoreMode(rel, found);
-    }
-    return !kept;
+      return !kept;
+    };
+    if (this.dryRun || held) return empty();
+    // Asked at each use: the recursion may evict the directory's pinned fd (see deleteTree).
+    return whileWritable(() => this.dirOf(rel), fs.statSync(this.dirOf(rel)).mode, empty);
   }
 
   /** .gitignore rules as they are now in the destination, for each directory the manifest has one. */
@@ -1088,7 +1048,7 @@ export class Destination {
     const dirs = [...fix.values()].filter((d) => !this.failedDirs.covers(d.rel)).sort((a, b) => depth(b.rel) - depth(a.rel));
     if (this.rootEntry) dirs.push(this.rootEntry);
     // Their modes are restored here (the source's), or a failure named; any other: close().
-    for (const d of dirs) this.tweaked.delete(key(d.rel));
+    for (const d of dirs) this.tweaks.settled(d.rel);
     const failed = (d: Entry, err: unknown): void => {
       this.metaFailed.add(key(d.rel));
       this.failWith(err, d.rel, 'cannot set directory metadata');
