@@ -8,7 +8,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Writable } from 'node:stream';
 import type { Logger } from './context';
 import { flushed, MAX_QUEUED_LOG_BYTES, StderrQueue } from './stderr-queue';
 
@@ -21,9 +20,6 @@ export interface LoggerOptions {
   format: LogFormat;
   /** Append to this file; undefined = stderr. */
   file?: string;
-  /** Without `file`: the stream (process.stderr) and how much of it may wait for its reader. */
-  stderr?: Writable;
-  maxQueuedBytes?: number;
 }
 
 export interface ClosableLogger extends Logger {
@@ -40,10 +36,11 @@ function fieldText(v: unknown): string {
 }
 
 export function createLogger(opts: LoggerOptions): ClosableLogger {
-  let fd = 2;
+  /** The --log file; undefined: stderr (also once the file is closed). */
+  let fileFd: number | undefined;
   if (opts.file) {
     fs.mkdirSync(path.dirname(opts.file), { recursive: true });
-    fd = fs.openSync(opts.file, 'a', 0o600);
+    fileFd = fs.openSync(opts.file, 'a', 0o600);
   }
   const min = RANK[opts.level];
   const format = (level: LogLevel, msg: string, fields?: Record<string, unknown>): string => {
@@ -61,20 +58,17 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
     }
     return line + '\n';
   };
-  const stream = opts.file ? undefined : (opts.stderr ?? process.stderr);
-  const queue = stream
-    ? new StderrQueue({
-        stream,
-        maxQueuedBytes: opts.maxQueuedBytes ?? MAX_QUEUED_LOG_BYTES,
-        droppedLine: (n) => format('warn', `${n} log lines dropped (stderr reader too slow)`, { dropped: n }),
-      })
-    : undefined;
+  const queue = new StderrQueue({
+    stream: process.stderr,
+    maxQueuedBytes: MAX_QUEUED_LOG_BYTES,
+    droppedLine: (n) => format('warn', `${n} log lines dropped (stderr reader too slow)`, { dropped: n }),
+  });
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (RANK[level] < min) return;
     const line = format(level, msg, fields);
-    if (queue) return queue.write(line);
+    if (fileFd === undefined) return queue.write(line);
     try {
-      fs.writeSync(fd, line);
+      fs.writeSync(fileFd, line);
     } catch {
       // A full disk must not take the daemon down with it.
     }
@@ -84,10 +78,10 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
-    flushed: (ms) => (stream ? flushed(stream, ms) : Promise.resolve(true)),
+    flushed: (ms) => (fileFd === undefined ? flushed(process.stderr, ms) : Promise.resolve(true)),
     close: () => {
-      if (fd !== 2) fs.closeSync(fd);
-      fd = 2;
+      if (fileFd !== undefined) fs.closeSync(fileFd);
+      fileFd = undefined;
     },
   };
 }
