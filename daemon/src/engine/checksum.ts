@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { createXXHash128, type IHasher } from 'hash-wasm';
 import { HASH_STOPPED, hashThreads } from './hash-threads';
-import { openRegularNoFollow } from './open-regular';
+import { openRegularNoFollow, type OpenRegular } from './open-regular';
 
 let hasher: IHasher | undefined;
 
@@ -76,7 +76,7 @@ function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
  * module), a FIFO or device swapped in cannot block the event loop's thread. Both named as what
  * happened, not as an errno's words ("too many levels of symbolic links").
  */
-export function openToHash(p: string | Buffer): number {
+export function openToHash(p: string | Buffer): OpenRegular {
   try {
     return openRegularNoFollow(p);
   } catch (err) {
@@ -111,7 +111,7 @@ export class HashQueue {
     return this.running + this.waiting.length;
   }
 
-  hash(open: () => number): Promise<string> {
+  hash(open: () => OpenRegular): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       const start = (): void => {
         this.running++;
@@ -128,12 +128,12 @@ export class HashQueue {
     return new Promise((resolve) => this.idleWaiters.push({ below, resolve }));
   }
 
-  private async run(open: () => number): Promise<string> {
+  private async run(open: () => OpenRegular): Promise<string> {
     if (this.stopped()) throw new HashStopped();
-    const fd = open();
+    const { fd, size } = open();
     let slot: Slot | undefined;
     try {
-      if (fs.fstatSync(fd).size > CHUNK) return await this.onThread(fd);
+      if (size > CHUNK) return await this.onThread(fd);
       slot = await takeSlot();
       const { hasher, scratch } = slot;
       hasher.init();

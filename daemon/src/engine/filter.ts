@@ -225,7 +225,7 @@ export function noFilter(): Filter {
  * bundles this file and must not bundle the walk (it pulls in the native scanner).
  */
 export function readFileNoFollow(path: Buffer | string): Buffer {
-  const fd = openRegularNoFollow(path);
+  const { fd } = openRegularNoFollow(path);
   try {
     return fs.readFileSync(fd);
   } finally {

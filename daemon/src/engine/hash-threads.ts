@@ -32,7 +32,6 @@ interface Thread {
 class HashThreads {
   private readonly threads: Thread[] = [];
   private readonly waiting: Pending[] = [];
-  private nextId = 1;
   private readonly max = Math.max(1, Math.min(2, os.availableParallelism()));
 
   /**
@@ -41,7 +40,7 @@ class HashThreads {
    */
   hash(fd: number, stop: Int32Array): Promise<string | typeof HASH_STOPPED> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ job: { id: this.nextId++, fd, stop }, resolve, reject });
+      this.waiting.push({ job: { fd, stop }, resolve, reject });
       this.dispatch();
     });
   }
@@ -75,7 +74,8 @@ class HashThreads {
     const p = t.busy;
     t.busy = undefined;
     t.worker.unref();
-    if (p && p.job.id === r.id) {
+    if (p) {
+      // One job per thread at a time: this result is the busy job's.
       if ('digest' in r) p.resolve(r.digest);
       else if ('stopped' in r) p.resolve(HASH_STOPPED);
       else p.reject(Object.assign(new Error(r.error.message), r.error.code ? { code: r.error.code } : {}));

@@ -10,17 +10,13 @@ import { parentPort } from 'node:worker_threads';
 import { hashFdUntil, initChecksum } from './checksum';
 import { isExitRequest } from './worker-exit';
 
-/** A job: hash `fd` from offset 0; give up when stop[0] is non-zero. */
+/** A job: hash `fd` from offset 0; give up when stop[0] is non-zero. One at a time per thread. */
 export interface HashJob {
-  id: number;
   fd: number;
   stop: Int32Array;
 }
 
-export type HashResult =
-  | { id: number; digest: string }
-  | { id: number; stopped: true }
-  | { id: number; error: { message: string; code?: string } };
+export type HashResult = { digest: string } | { stopped: true } | { error: { message: string; code?: string } };
 
 /** This thread's read buffer, one chunk (a job at a time). */
 const scratch = Buffer.allocUnsafe(1 << 20);
@@ -34,10 +30,10 @@ if (port) {
       let result: HashResult;
       try {
         const digest = hashFdUntil(m.fd, () => Atomics.load(m.stop, 0) !== 0, scratch);
-        result = digest === undefined ? { id: m.id, stopped: true } : { id: m.id, digest };
+        result = digest === undefined ? { stopped: true } : { digest };
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        result = { id: m.id, error: { message: e.message, code: e.code } };
+        result = { error: { message: e.message, code: e.code } };
       }
       port.postMessage(result);
     });

@@ -9,16 +9,23 @@ import * as fs from 'node:fs';
  * Opens `p` read-only if it is a regular file: never through a symlink (O_NOFOLLOW: ELOOP, kept
  * as the errno so callers can name it), never blocking on a FIFO or a device (O_NONBLOCK: open
  * returns at once), then anything but a regular file refused (`not a regular file`, no errno:
- * fromErrno words it with this message). The fd is the caller's to close.
+ * fromErrno words it with this message). The fd is the caller's to close; `size` is from the
+ * fstat that checked its kind.
  */
-export function openRegularNoFollow(p: string | Buffer): number {
+export function openRegularNoFollow(p: string | Buffer): OpenRegular {
   const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  let regular = false;
+  let size = -1;
   try {
-    regular = fs.fstatSync(fd).isFile();
+    const st = fs.fstatSync(fd);
+    if (st.isFile()) size = st.size;
   } finally {
-    if (!regular) fs.closeSync(fd);
+    if (size < 0) fs.closeSync(fd);
   }
-  if (!regular) throw new Error('not a regular file');
-  return fd;
+  if (size < 0) throw new Error('not a regular file');
+  return { fd, size };
+}
+
+export interface OpenRegular {
+  fd: number;
+  size: number;
 }

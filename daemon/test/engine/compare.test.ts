@@ -41,7 +41,7 @@ describe('engine: compare modes', () => {
       return p;
     });
     const q = new HashQueue(3);
-    const got = await Promise.all(files.map((p) => q.hash(() => fs.openSync(p, 'r'))));
+    const got = await Promise.all(files.map((p) => q.hash(() => openToHash(p))));
     assert.deepEqual(got, files.map((p) => hashFile(p)));
     assert.equal(new Set(got).size, files.length);
     assert.equal(q.pending, 0);
