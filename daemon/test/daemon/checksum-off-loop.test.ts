@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as pb from '@blit/proto';
-import { connectDaemon } from '../../src/remote/grpc-client';
+import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
 import { BLIT, waitFor, type RunResult } from './harness';
 import { CLI_ENV, moduleFixture, type ModuleFixture } from './module-fixture';
 import { jsonSummary } from './transfer-helpers';
@@ -22,10 +22,10 @@ import { jsonSummary } from './transfer-helpers';
 /** Seconds of hashing here (~1.4 s per GiB on this machine, loaded), nothing written to disk. */
 const BIG = 3 * 1024 ** 3;
 
-function sparse(file: string): void {
+function sparse(file: string, size = BIG): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, '');
-  fs.truncateSync(file, BIG);
+  fs.truncateSync(file, size);
 }
 
 /** Does process `pid` hold `file` open? */
@@ -40,24 +40,32 @@ function holdsOpen(pid: number, file: string): boolean {
   });
 }
 
+/** Starts `blit args` against the fixture's blitd; resolves once blitd holds `file` open (its hash began). */
+async function runUntilOpen(fx: ModuleFixture, args: string[], file: string): Promise<{ run: Promise<RunResult>; ended: () => boolean }> {
+  let ended = false;
+  const run = fx.blit(args).finally(() => (ended = true));
+  await waitFor(() => ended || holdsOpen(fx.daemon.proc.pid!, file), 60_000, `blitd to open ${file}`);
+  if (ended) assert.fail(`the run ended before blitd opened ${file}: ${(await run).stderr}`);
+  return { run, ended: () => ended };
+}
+
+/** ListModules answered on `c` (a connection made before the hash began), its one module named. */
+async function listModules(c: DaemonConnection): Promise<void> {
+  const modules = await c.unary<pb.ListModulesResponse__Output>((o, cb) => c.client.ListModules({}, o, cb), 60_000);
+  assert.deepEqual(modules.modules.map((m) => m.name), ['default']);
+}
+
 /**
- * Runs `blit args` against the fixture's blitd; once blitd holds `file` open (its hash began),
- * asks ListModules on a connection made before the run; returns whether `file` was still open in
- * blitd when the answer came, and the run's result.
+ * Runs `blit args` against the fixture's blitd; once blitd holds `file` open, asks ListModules on
+ * a connection made before the run; returns whether `file` was still open in blitd when the
+ * answer came, and the run's result.
  */
 async function answerWhileOpen(fx: ModuleFixture, args: string[], file: string): Promise<{ stillOpen: boolean; run: RunResult }> {
-  const pid = fx.daemon.proc.pid!;
   const c = await connectDaemon({ host: '127.0.0.1', port: fx.daemon.port });
   try {
-    let ended = false;
-    const run = fx.blit(args).finally(() => (ended = true));
-    while (!holdsOpen(pid, file)) {
-      if (ended) assert.fail(`the run ended before blitd opened ${file}: ${(await run).stderr}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const modules = await c.unary<pb.ListModulesResponse__Output>((o, cb) => c.client.ListModules({}, o, cb), 60_000);
-    const stillOpen = holdsOpen(pid, file);
-    assert.deepEqual(modules.modules.map((m) => m.name), ['default']);
+    const { run } = await runUntilOpen(fx, args, file);
+    await listModules(c);
+    const stillOpen = holdsOpen(fx.daemon.proc.pid!, file);
     return { stillOpen, run: await run };
   } finally {
     c.close();
@@ -94,11 +102,9 @@ describe('--checksum: blitd answers other clients while it hashes a big file (re
     const dst = path.join(fx.moduleDir, 'dst', 'big');
     sparse(dst);
     const pid = fx.daemon.proc.pid!;
-    let ended = false;
-    const run = fx.blit(['copy', '--checksum', '--json', `${src}/`, fx.remote('dst')]).finally(() => (ended = true));
-    await waitFor(() => ended || holdsOpen(pid, dst), 60_000, `blitd to open ${dst}`);
+    const { run, ended } = await runUntilOpen(fx, ['copy', '--checksum', '--json', `${src}/`, fx.remote('dst')], dst);
     const before = { all: cpuTicks(`/proc/${pid}/stat`), loop: cpuTicks(`/proc/${pid}/task/${pid}/stat`) };
-    await waitFor(() => ended || !holdsOpen(pid, dst), 120_000, `blitd to close ${dst}`);
+    await waitFor(() => ended() || !holdsOpen(pid, dst), 120_000, `blitd to close ${dst}`);
     const after = { all: cpuTicks(`/proc/${pid}/stat`), loop: cpuTicks(`/proc/${pid}/task/${pid}/stat`) };
     const r = await run;
     assert.equal(r.code, 0, r.stderr);
@@ -113,9 +119,7 @@ describe('--checksum: blitd answers other clients while it hashes a big file (re
   it("a pull's client gone mid-hash: blitd's hashing thread stops within a chunk and the file is closed", async () => {
     await fx.start();
     const big = path.join(fx.moduleDir, 'psrc', 'big');
-    fs.mkdirSync(path.dirname(big));
-    fs.writeFileSync(big, '');
-    fs.truncateSync(big, 64 * 1024 ** 3); // about a minute and a half of hashing here, nothing on disk
+    sparse(big, 64 * 1024 ** 3); // about a minute and a half of hashing here
     const pid = fx.daemon.proc.pid!;
     const args = ['copy', '--checksum', '--dry-run', fx.remote('psrc/'), path.join(fx.dir, 'pulled')];
     const client = spawn(process.execPath, [BLIT, ...args], { stdio: 'ignore', env: { ...process.env, ...CLI_ENV } });
@@ -128,8 +132,7 @@ describe('--checksum: blitd answers other clients while it hashes a big file (re
     await waitFor(() => !holdsOpen(pid, big), 20_000, `blitd to stop hashing and close ${big} once its client was gone`);
     const c = await connectDaemon({ host: '127.0.0.1', port: fx.daemon.port });
     try {
-      const modules = await c.unary<pb.ListModulesResponse__Output>((o, cb) => c.client.ListModules({}, o, cb), 60_000);
-      assert.deepEqual(modules.modules.map((m) => m.name), ['default']);
+      await listModules(c);
     } finally {
       c.close();
     }
