@@ -10,6 +10,7 @@
  * line where the gap is. Lines are dropped whole, never cut.
  */
 import type { Writable } from 'node:stream';
+import { writesFlushed } from '../remote/data-sender';
 
 /**
  * What may wait for a lagging reader: 4 MiB, some 20,000 typical lines (a du over a thousand
@@ -59,11 +60,9 @@ export class StderrQueue {
  */
 export function flushed(stream: Writable, ms: number): Promise<boolean> {
   if (stream.destroyed || stream.writableLength === 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    stream.write('', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  // A stream that broke meanwhile (EPIPE: the reader went away) has nothing left to wait for.
+  const out = writesFlushed(stream).then(() => true, () => true);
+  return Promise.race([out, late]).finally(() => clearTimeout(timer));
 }

@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
+import type { Writable } from 'node:stream';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { Failure } from '../engine/types';
 import type { SentFile } from './manifest-pack';
@@ -256,8 +257,8 @@ export async function sendFileOnStream(
   return undefined;
 }
 
-/** Resolves once Node has handed every byte written so far to the kernel. */
-export function writesFlushed(socket: net.Socket): Promise<void> {
+/** Resolves once Node has handed every byte written so far to the kernel (a socket, or blitd's stderr). */
+export function writesFlushed(socket: Writable): Promise<void> {
   if (socket.destroyed) return Promise.reject(new StreamBroken());
   if (socket.writableLength === 0) return Promise.resolve();
   // Write callbacks run in order: this one runs after every earlier write reached the kernel.
