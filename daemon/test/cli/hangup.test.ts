@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BLIT_BIN, cleanupTemp, listTree, tempDir, tempLeftovers } from './harness';
 import { needStrace } from '../need-strace';
-import { startDaemon, type Daemon } from '../daemon/harness';
+import { startDaemon, waitFor, type Daemon } from '../daemon/harness';
 
 const DRIVER = String.raw`
 import json, os, select, signal, subprocess, sys, time
@@ -105,12 +105,8 @@ function drive(cfg: { argv: string[]; hold: string; watch: string; hangup: 'pty'
 
 /** Waits (bounded) until `dir` holds no `.blit.` temp; returns what is left. */
 async function tempsGone(dir: string, ms = 20_000): Promise<string[]> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const left = tempLeftovers(dir);
-    if (left.length === 0 || Date.now() > end) return left;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(() => tempLeftovers(dir).length === 0, ms, `no temp in ${dir}`).catch(() => undefined);
+  return tempLeftovers(dir);
 }
 
 describe('cli: SIGHUP (the terminal went away) cancels cleanly; blitd stops cleanly on SIGHUP', function () {

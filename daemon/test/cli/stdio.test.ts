@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { BLIT_BIN, cleanupTemp, listTree, shellQuote, tempDir, tempLeftovers, writeTree } from './harness';
-import { BLITD } from '../daemon/harness';
+import { BLITD, waitFor } from '../daemon/harness';
 
 interface Run {
   code: number | null;
@@ -132,12 +132,10 @@ describe('cli: own output on a full disk or a closed pipe', function () {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       // A free port (a fixed one collides with a parallel run), read from the log: stdout is /dev/full.
-      const deadline = Date.now() + 20_000;
       let port: string | undefined;
-      while (!(port = /INFO listening address=127\.0\.0\.1:(\d+)/.exec(fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '')?.[1])) {
-        assert.ok(Date.now() < deadline, 'blitd never logged listening');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const listening = (): string | undefined =>
+        /INFO listening address=127\.0\.0\.1:(\d+)/.exec(fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '')?.[1];
+      await waitFor(() => (port = listening()) !== undefined, 20_000, 'blitd to log listening');
       const src = tree('blitd-full-src', 30);
       const r = spawnSync(process.execPath, [BLIT_BIN, 'copy', `${src}/`, `127.0.0.1:${port}:/default/x`], {
         encoding: 'utf8', env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' },

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { connectDaemon, type DaemonConnection } from '../../src/remote/grpc-client';
 import { BlitError } from '../../src/engine/errors';
-import { listTree, runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { listTree, runBlit, startDaemon, tempDir, waitFor, writeTree, type Daemon } from './harness';
 
 function makeSource(root: string, files: number, size: number): void {
   const tree: Record<string, Buffer> = {};
@@ -40,12 +40,7 @@ function hasAnyFile(dir: string): boolean {
 
 /** Resolves once the copy has visibly started: some file (temp or final) exists below dst. */
 async function copyStarted(dst: string, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (hasAnyFile(dst)) return;
-    if (Date.now() > deadline) throw new Error(`nothing appeared in ${dst}`);
-    await new Promise((r) => setTimeout(r, 3));
-  }
+  await waitFor(() => hasAnyFile(dst), timeoutMs, `a file below ${dst}`);
 }
 
 async function startTransfer(c: DaemonConnection, source: string, destination: string, label = ''): Promise<string> {

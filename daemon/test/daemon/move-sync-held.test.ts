@@ -17,7 +17,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeTree, type RunResult } from './harness';
+import { waitFor, writeTree, type RunResult } from './harness';
 import { CLI_ENV, moduleFixture } from './module-fixture';
 import { opts, run as runLocal } from '../engine/helpers';
 
@@ -178,15 +178,14 @@ describe('move: the event loop keeps turning while a move\'s sync is held (move-
       move = fx.blit(['move', `${src}/`, path.join(dst, 'd')], { ...CLI_ENV, NODE_OPTIONS: `--require ${preload}` }).then((r) => (end.moved = r));
       // Wait for the state, not for a time: a thread of blit inside syncfs, or the move's end.
       const inSyncfs = (): number[] => (beats().pid ? threadsInSyncfs(beats().pid) : []);
-      while (inSyncfs().length === 0 && !end.moved) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => inSyncfs().length > 0 || end.moved !== undefined, 60_000, 'a thread of blit in syncfs, or the move to end');
       assert.equal(end.moved, undefined, `the move ended before its sync was seen held: ${JSON.stringify(end.moved)}`);
       const pid = beats().pid;
       assert.ok(!inSyncfs().includes(pid), `blit's main thread (${pid}) is the one in syncfs: its event loop (progress, signals) stops`);
       // Not a measurement: a main thread in syncfs would add no beat while the freeze holds.
       const before = beats().n;
-      const deadline = Date.now() + 30_000;
-      while (beats().n < before + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      if (beats().n < before + 5) verdict = "blit's main thread did not turn its event loop in 30 s while the sync was held";
+      const turned = await waitFor(() => beats().n >= before + 5, 30_000, 'five beats').then(() => true, () => false);
+      if (!turned) verdict = "blit's main thread did not turn its event loop in 30 s while the sync was held";
       else {
         assert.ok(inSyncfs().length > 0, 'the syncfs ended before the beats were seen: nothing shown');
         sources = fs.readdirSync(src).sort();

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { fsTypeOf } from '../../src/engine/perf/fstype';
 import { connectDaemon } from '../../src/remote/grpc-client';
-import { runBlit, startDaemon, tempDir, writeTree, type Daemon } from './harness';
+import { runBlit, startDaemon, tempDir, waitFor, writeTree, type Daemon } from './harness';
 
 interface Rec {
   signature: { mode: string; fsType: string; dstFsType: string };
@@ -26,8 +26,8 @@ const records = (xdg: string): Rec[] => {
 
 /** The served record is written when the daemon's job settles, which may be just after the client exits. */
 async function recordCount(xdg: string, n: number): Promise<Rec[]> {
-  const deadline = Date.now() + 10_000;
-  while (records(xdg).length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // Not thrown on time-out: the caller's assertion on the records names what is missing.
+  await waitFor(() => records(xdg).length >= n, 10_000, `${n} perf records`).catch(() => undefined);
   return records(xdg);
 }
 

@@ -17,7 +17,7 @@ import { FrameType, frameHeader, streamEndFrame } from '../../src/remote/datapla
 import { DataReceiver, HANDOVER_MIN, type FileSink } from '../../src/remote/data-receiver';
 import * as handover from '../../src/remote/recv-handover';
 import { spawnSync } from 'node:child_process';
-import { tempDir } from './harness';
+import { tempDir, waitFor } from './harness';
 import { fileFrames } from './transfer-helpers';
 
 const MIB = 1024 * 1024;
@@ -277,8 +277,7 @@ describe('data receiver: big files handed to a worker thread', function () {
         t.client.write(frameHeader(FrameType.FileStart, 0, 0));
         t.client.write(frameHeader(FrameType.Data, 0, 8 * MIB));
         t.client.write(Buffer.alloc(8 * MIB, 3));
-        const deadline = Date.now() + 10_000;
-        while (t.rx.bytesReceived < 8 * MIB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        await waitFor(() => t.rx.bytesReceived >= 8 * MIB, 10_000, 'the worker to write the first 8 MiB');
         assert.equal(t.rx.bytesReceived, 8 * MIB, 'the worker wrote what came');
         assert.equal(t.rx.streamsHandedOver, 1);
         await t.rx.abortAll(new BlitError({ code: ErrorCodes.Cancelled, message: 'transfer cancelled' }));

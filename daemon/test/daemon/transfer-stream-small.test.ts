@@ -20,7 +20,7 @@ import { BlitError, ErrorCodes } from '../../src/engine/errors';
 import { FrameType, frameHeader, streamEndFrame } from '../../src/remote/dataplane';
 import { DataReceiver, SMALL_HANDOVER_FILES } from '../../src/remote/data-receiver';
 import { RecordKind } from '../../src/remote/small-file-batch';
-import { runBlit, startDaemon, tempDir } from './harness';
+import { runBlit, startDaemon, tempDir, waitFor } from './harness';
 import { fileFrames } from './transfer-helpers';
 
 /** DATA frame size of these tests: several frames per small file. */
@@ -213,8 +213,7 @@ describe('data receiver: small files received and written by the stream worker',
     try {
       const { a, b } = await twoStreams(t, N / 2, N - 1);
       // Both streams are on their workers by now (each carried more than the threshold).
-      const deadline = Date.now() + 20_000;
-      while (t.committed.length < N - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => t.committed.length >= N - 1, 20_000, `${N - 1} files committed`);
       assert.equal(t.rx.streamsHandedOver, 2);
       const last = N - 1;
       const other = t.contents[last]!.map((x) => x ^ 0x55) as Buffer;
