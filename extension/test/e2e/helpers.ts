@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 
 // The ones that need no vscode live in node-helpers.ts, which ui-vsix.test.js (plain node) loads too.
-export { REPO, listFiles, sleep, startRemoteBlitd, tempDescriptors, until, type RemoteDaemon } from './node-helpers';
+export { REPO, listFiles, sleep, startRemoteBlitd, stopped, tempDescriptors, until, type RemoteDaemon } from './node-helpers';
 
 export function workspaceDir(): string {
   const f = vscode.workspace.workspaceFolders?.[0];

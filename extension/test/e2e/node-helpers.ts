@@ -85,6 +85,12 @@ export function allStopped(pid: number): boolean {
   });
 }
 
+/** SIGSTOPs `pid` and waits until the stop has taken effect on every thread. */
+export async function stopped(pid: number, ms = 30_000): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  await until(() => allStopped(pid), ms, `process ${pid} to stop (every thread in state T)`, 5);
+}
+
 /** The blit temp files (`.blit.<name>.<unique>.tmp`) a live process holds open, read from /proc/PID/fd. */
 export function tempDescriptors(pid: number): string[] {
   const dir = `/proc/${pid}/fd`;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BlitApi, CommandResult } from '../../src/extension';
-import { listFiles, setTargets, sleep, startRemoteBlitd, tempDescriptors, until, workspaceDir, type RemoteDaemon } from './helpers';
+import { listFiles, setTargets, sleep, startRemoteBlitd, stopped, tempDescriptors, until, workspaceDir, type RemoteDaemon } from './helpers';
 
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
 
@@ -157,13 +157,13 @@ describe('Blit commands against a real blitd on loopback', function () {
     // then cannot finish before the cancel, however fast the machine (it was a 150 ms sleep).
     const pid = remote.proc.pid!;
     const writing = () => tempDescriptors(pid).some((t) => t.includes('/.blit.huge.bin.'));
-    const stopped = until(writing, 60000, 'the remote blitd to open the temp file of huge.bin', 2).then(() => process.kill(pid, 'SIGSTOP'));
-    stopped.catch(() => undefined); // awaited below unless the push did not start
+    const held = until(writing, 60000, 'the remote blitd to open the temp file of huge.bin', 2).then(() => stopped(pid));
+    held.catch(() => undefined); // awaited below unless the push did not start
     const started = await vscode.commands.executeCommand<CommandResult>('blit.push', { target: 'e2e-cancel', wait: false });
     let r: CommandResult;
     try {
       assert.ok(started.jobId, started.error);
-      await stopped;
+      await held;
       // The push is held mid-file: the view's own provider shows the file as a child of the running
       // job (the jobs blitd names a push's big files in flight, as a local job's).
       const tree = (vscode.extensions.getExtension('blit.blit-vscode')!.exports as BlitApi).tree();
@@ -205,9 +205,9 @@ describe('Blit commands against a real blitd on loopback', function () {
       const known = new Set(api.jobs().keys());
       const fresh = () => [...api.jobs().values()].filter((r) => !known.has(r.job.id));
       // the remote blitd stopped: the dry run cannot end before the cancel, however fast the machine
-      process.kill(pid, 'SIGSTOP');
       let r: CommandResult;
       try {
+        await stopped(pid);
         const pending = Promise.resolve(vscode.commands.executeCommand<CommandResult>(command, args));
         await until(() => fresh().some((j) => j.job.label === label), 15000, `the ${label} job`);
         const jobId = fresh().find((j) => j.job.label === label)!.job.id;

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { blitService } from '@blit/proto';
-import { allStopped, startRemoteBlitd, until, type RemoteDaemon } from '../e2e/node-helpers';
+import { startRemoteBlitd, stopped, until, type RemoteDaemon } from '../e2e/node-helpers';
 import { DaemonManager, defaultSocketPath } from '../../src/daemon-manager';
 import { followDaemon, JobTracker } from '../../src/job-tracker';
 import { isFinished } from '../../src/jobs';
@@ -175,8 +175,7 @@ describe('daemon manager with real blitd processes', function () {
       // the remote is stopped: the push stays running on the first window's daemon
       fs.mkdirSync(path.join(tmp, 'remote'));
       remote = await startRemoteBlitd(path.join(tmp, 'remote'));
-      process.kill(remote.proc.pid!, 'SIGSTOP');
-      await until(() => allStopped(remote!.proc.pid!), 10000, 'the remote blitd to stop', 5);
+      await stopped(remote.proc.pid!);
       const ws = path.join(tmp, 'ws');
       fs.mkdirSync(ws);
       fs.writeFileSync(path.join(ws, 'f'), 'x');
