@@ -45,6 +45,7 @@ export class FatalLatch {
 
   fail(err: unknown): void {
     if (this.error) return;
+    this.stopGrace();
     this.error = err instanceof BlitError ? err : new BlitError({ code: ErrorCodes.Internal, message: String((err as Error)?.message ?? err), cause: err });
     const waiters = [...this.waiters];
     this.waiters.clear();
@@ -94,7 +95,43 @@ export class FatalLatch {
 
   unwatch(): void {
     for (const u of this.unwatchers.splice(0)) u();
+    this.stopGrace();
   }
+
+  /** The data stream break failUnlessExplained holds back (the session's error if nothing names one). */
+  pendingBreak: BlitError | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * A data stream broke (EPIPE, ECONNRESET, closed early). Most often that is the consequence of
+   * the peer's failure (a full disk: blitd fails the job and closes the streams while this side
+   * still writes), and the peer's status on the control stream names the cause; which of the two
+   * this process hears first is a race. So the break ends the session only if nothing else did
+   * within `graceMs`: the peer's error (the main loop throws it), the call's own error, a cancel.
+   * A peer that died breaks the call at once too; only a hung one costs the wait.
+   */
+  failUnlessExplained(err: BlitError, graceMs = PEER_STATUS_GRACE_MS): void {
+    if (this.error || this.pendingBreak) return;
+    this.pendingBreak = err;
+    this.graceTimer = setTimeout(() => this.fail(err), graceMs);
+  }
+
+  private stopGrace(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+  }
+}
+
+/**
+ * How long a broken data stream waits for the peer's status (FatalLatch.failUnlessExplained).
+ * blitd sends its error within milliseconds of closing the streams; 10 s leaves room for a loaded
+ * machine (load 10+ here) and is paid only when no status comes at all.
+ */
+export const PEER_STATUS_GRACE_MS = 10_000;
+
+/** A data path's failure that is a broken transport (may be the peer's failure seen from here), not this side's own. */
+export function isStreamBreak(err: unknown): err is BlitError {
+  return err instanceof BlitError && err.code === ErrorCodes.IoError;
 }
 
 /**

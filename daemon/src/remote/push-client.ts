@@ -18,7 +18,7 @@ import type { RemoteEndpoint } from './endpoint';
 import { errorFromWire, failureFromWire, failureToWire, itemFromWire, optionsToWire, summaryFromWire } from './convert';
 import { ManifestSource } from './source';
 import { SendQueue } from './data-sender';
-import { blitVersion, FatalLatch, messageReader, writeMsg } from './call-io';
+import { blitVersion, FatalLatch, isStreamBreak, messageReader, writeMsg } from './call-io';
 import { startDataSenders, type DataPathResult } from './client-data';
 import type { RemoteTransferOptions } from './client';
 import { remoteTargetPath } from './paths-semantics';
@@ -94,7 +94,7 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
     let summary: TransferSummary | undefined;
     while (!summary) {
       const m = await latch.race(next());
-      if (!m) throw new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the push without a summary` });
+      if (!m) throw latch.pendingBreak ?? new BlitError({ code: ErrorCodes.DaemonError, message: `${conn.target}: the daemon ended the push without a summary` });
       heard = true;
       if (m.negotiation) {
         if (dataPath) throw new BlitError({ code: ErrorCodes.DaemonError, message: 'negotiation sent twice' });
@@ -124,7 +124,8 @@ export async function runPush(srcArg: string, dst: RemoteEndpoint, options: Remo
         });
         dataPath.then(
           () => send({ dataComplete: true }),
-          (err) => latch.fail(err),
+          // A stream blitd closed: its status (NoSpace naming the file) says why, not our EPIPE.
+          (err) => (isStreamBreak(err) ? latch.failUnlessExplained(err) : latch.fail(err)),
         ).catch((err) => latch.fail(err));
       } else if (m.need) {
         for (const i of m.need.indices) queue.push(source.fileFor(i));
