@@ -970,13 +970,7 @@ export class Destination {
     try {
       const abs = this.pathOf(rel);
       if (kind === 'dir') {
-        if (!this.emptyDir(rel, gi, held, all)) return false;
-        if (!this.dryRun && !held) {
-          // Asked again: the recursion may have addressed more directories than the anchor keeps
-          // a dropped fd for (daemon/beneath.ts), so `abs` from before it may be stale.
-          fs.rmdirSync(this.pathOf(rel));
-          this.init.anchor?.forget(rel);
-        }
+        if (!this.removeDir(rel, gi, held, all)) return false;
       } else if (!this.dryRun && !held) {
         fs.unlinkSync(abs);
       }
@@ -1001,11 +995,13 @@ export class Destination {
   }
 
   /**
-   * deleteTree's children of directory `rel`; true when all went. Without owner rwx (a 0555
-   * directory) they cannot: u+rwx first, as rsync's delete_dir_contents, the mode found put back
-   * if the directory stays (excluded entries kept, a failure). Throws what reading it throws.
+   * deleteTree's directory `rel`: its children, then itself; true when it went (in a dry run or
+   * held: when it would). Without owner rwx (a 0555 directory) its children cannot go: u+rwx
+   * first, as rsync's delete_dir_contents, the mode found put back if the directory stays
+   * (excluded entries kept, a failure, its own rmdir refused: the local engine's delete.ts does
+   * the same). Throws what reading or removing it throws.
    */
-  private emptyDir(rel: Buffer, gi: Filter | undefined, held: { n: number } | undefined, all: boolean): boolean {
+  private removeDir(rel: Buffer, gi: Filter | undefined, held: { n: number } | undefined, all: boolean): boolean {
     const empty = (): boolean => {
       let kept = false;
       // Read through the directory pinned beneath the module root: a swapped-in symlink fails.
@@ -1018,7 +1014,14 @@ export class Destination {
         }
         if (!this.deleteTree(childRel, isDir ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'file', gi, held, all)) kept = true;
       }
-      return !kept;
+      if (kept) return false;
+      if (!this.dryRun && !held) {
+        // Asked again: the recursion may have addressed more directories than the anchor keeps
+        // a dropped fd for (daemon/beneath.ts), so a path from before it may be stale.
+        fs.rmdirSync(this.pathOf(rel));
+        this.init.anchor?.forget(rel);
+      }
+      return true;
     };
     if (this.dryRun || held) return empty();
     // Asked at each use: the recursion may evict the directory's pinned fd (see deleteTree).

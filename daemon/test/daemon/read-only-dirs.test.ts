@@ -56,8 +56,11 @@ function assertCopied(dst: string): void {
 
 describe('a destination directory without owner rwx, as a user (rsync dir tweaking)', function () {
   this.timeout(120_000);
+  /** Mounted in a test below the test's directory (busyDir), unmounted before cleanup. */
+  let busyMounts: string[] = [];
   const fx = moduleFixture('blit-ro-dirs-', {
     beforeCleanup: (dir) => {
+      for (const m of busyMounts.splice(0).reverse()) umount(m);
       for (const m of ['mnt', 'module']) if (isMountPoint(path.join(dir, m))) umount(path.join(dir, m));
       chmodDirs(dir, 0o755);
     },
@@ -108,6 +111,39 @@ describe('a destination directory without owner rwx, as a user (rsync dir tweaki
       else assertCopied(dst);
     });
   }
+
+  // A dest-only 0555 directory is made u+rwx to be emptied; when it stays all the same (its own
+  // rmdir refused: here it is a mount point, EBUSY) the mode found goes back, as locally.
+  /** `dir/busy`, dest-only: an empty tmpfs mounted there, mode 0555 (rmdir says EBUSY). */
+  const busyDir = (dir: string): string => {
+    const busy = path.join(dir, 'busy');
+    fs.mkdirSync(busy, { recursive: true });
+    mountTmpfs(busy, '64k');
+    busyMounts.push(busy);
+    fs.chmodSync(busy, 0o555);
+    return busy;
+  };
+  const assertKeptBusy = (r: { code: number | null; stderr: string }, busy: string): void => {
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /busy: cannot delete: .*\[/, r.stderr);
+    assert.equal(modeOf(busy), '555', 'busy/: the mode found, back');
+  };
+
+  it('push mirror: a dest-only 0555 directory whose rmdir fails gets its mode back', async () => {
+    writeTree(src(), { keep: 'k' });
+    const busy = busyDir(path.join(fx.moduleDir, 't'));
+    await fx.start({}, { unprivileged: true });
+    const r = await fx.blit(['mirror', '--yes', `${src()}/`, fx.remote('t')]);
+    assertKeptBusy(r, busy);
+  });
+
+  it('pull mirror: a dest-only 0555 directory whose rmdir fails gets its mode back', async () => {
+    writeTree(path.join(fx.moduleDir, 'src'), { keep: 'k' });
+    const busy = busyDir(path.join(fx.dir, 'back'));
+    await fx.start();
+    const r = blitUnprivileged(['mirror', '--yes', fx.remote('src/'), path.join(fx.dir, 'back')], { unprivileged: true, env: { ...CLI_ENV } as Record<string, string> });
+    assertKeptBusy(r, busy);
+  });
 
   // A run that ends early (here on a full destination: NoSpace ends a run) has not applied the
   // directories' metadata; the modes it tweaked go back to what it found all the same.
