@@ -64,4 +64,4 @@ export function blitClientConstructor(): BlitClientConstructor {
   return (loadBlitPackage() as unknown as ProtoGrpcType).blit.v1.Blit;
 }
 
-export { blitRequestType, blitType, wireCost, type WireCost } from './wire-cost';
+export { blitRequestType, blitResponseType, blitType, wireCost, type WireCost } from './wire-cost';

@@ -39,6 +39,12 @@ export function blitRequestType(method: string): protobuf.Type {
   return root!.lookupService('blit.v1.Blit').methods[method]!.resolvedRequestType!;
 }
 
+/** The response type of an RPC of blit.v1.Blit, e.g. `Pull` -> PullServerMessage (a client's guard). */
+export function blitResponseType(method: string): protobuf.Type {
+  blitType('FileEntry');
+  return root!.lookupService('blit.v1.Blit').methods[method]!.resolvedResponseType!;
+}
+
 class Over extends Error {
   constructor(readonly field: string[]) {
     super('over');

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import type { ModuleConfig } from './context';
+import { MAX_DATA_STREAMS } from '../remote/dataplane';
 
 export interface DaemonFileConfig {
   bind?: string;
@@ -26,7 +27,7 @@ const TOP_KEYS = new Set(['bind', 'port', 'log', 'force_grpc_data', 'data_token_
 /** Bounds of the data-plane settings (flags and TOML keys alike). */
 export const DATA_LIMITS = {
   tokenTtlMs: { min: 50, max: 600_000 },
-  streams: { min: 1, max: 16 },
+  streams: { min: 1, max: MAX_DATA_STREAMS },
   port: { min: 0, max: 65535 },
 } as const;
 const MODULE_KEYS = new Set(['name', 'path', 'read_only', 'comment']);

@@ -5,7 +5,7 @@
 import type * as net from 'node:net';
 import type * as pb from '@blit/proto';
 import type { EventSink } from '../engine/types';
-import { connectDataStream, dataConnectTiming, TOKEN_BYTES } from './dataplane';
+import { connectDataStream, dataConnectTiming, MAX_DATA_STREAMS, TOKEN_BYTES } from './dataplane';
 import { sendOverGrpc, type GrpcFileData, type SendQueue, type SenderHooks } from './data-sender';
 import { sendOnStreamZeroCopy } from './stream-worker';
 
@@ -25,7 +25,9 @@ export interface KeptStream {
  * list (after a warning event) when none could be opened, so the caller uses gRPC data.
  */
 export async function connectStreams(host: string, n: pb.DataTransferNegotiation__Output, onEvent: EventSink): Promise<KeptStream[]> {
-  const count = Math.min(n.streams, Math.floor(n.token.length / TOKEN_BYTES));
+  // At most as many streams as a blitd may offer: a hostile server's 100,000 would each be a
+  // socket and a connect (the daemon sends only on those kept, StreamsKept).
+  const count = Math.min(n.streams, MAX_DATA_STREAMS, Math.floor(n.token.length / TOKEN_BYTES));
   if (n.tcpPort === 0 || count === 0) return [];
   // Wait for each answer as long as the daemon may still accept its token (dataConnectTiming).
   const timing = dataConnectTiming(n.tokenTtlMs);

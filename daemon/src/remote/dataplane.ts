@@ -40,6 +40,8 @@ import { DEFAULT_BUSY_TIMEOUT_MS } from './busy-timeout';
 export const MAGIC = Buffer.from('BLITDATA', 'latin1');
 export const FRAMING_VERSION = 1;
 export const TOKEN_BYTES = 32;
+/** The most data streams one transfer uses (blitd's data_streams limit; a client opens no more). */
+export const MAX_DATA_STREAMS = 16;
 export const HELLO_BYTES = MAGIC.length + 1 + TOKEN_BYTES;
 export const ACK_ACCEPTED = 0x01;
 export const HEADER_BYTES = 17;

@@ -6,9 +6,10 @@
  */
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { blitClientConstructor, PROTOCOL_VERSION, type BlitClient, type HandshakeResponse__Output } from '@blit/proto';
+import { blitClientConstructor, PROTOCOL_VERSION, type BlitClient, type BlitClientConstructor, type HandshakeResponse__Output } from '@blit/proto';
 import { BlitError, ErrorCodes } from '../engine/errors';
 import { fromGrpcError } from '../daemon/grpc-errors';
+import { guardService, refusalOf, WIRE_COST_LIMIT } from '../daemon/wire-guard';
 import { grpcTarget } from './endpoint';
 import { blitVersion } from './call-io';
 import { lateCheckedTimeout } from './late-timer';
@@ -54,6 +55,18 @@ function busyTimeoutMs(): number {
   const ms = Number(v);
   if (!Number.isInteger(ms) || ms <= 0) throw new Error(`BLIT_TEST_BUSY_TIMEOUT_MS: expected a whole number of ms above 0, got ${v}`);
   return ms;
+}
+
+let guardedCtor: BlitClientConstructor | undefined;
+
+/**
+ * The client of blit.v1.Blit whose every reply is costed before it is decoded (wire-guard.ts, side
+ * 'response'): a reply over the limit arrives as a refusal marker, turned into BadFrame by
+ * messageReader (push, pull) and by the unary and stream helpers below (admin verbs).
+ */
+function guardedClientConstructor(): BlitClientConstructor {
+  guardedCtor ??= grpc.makeGenericClientConstructor(guardService(blitClientConstructor().service, WIRE_COST_LIMIT, 'response'), 'Blit') as unknown as BlitClientConstructor;
+  return guardedCtor;
 }
 
 export type DaemonAddress = { host: string; port: number } | { socket: string };
@@ -113,7 +126,7 @@ export interface TransferConnection {
  */
 export function openForTransfer(addr: DaemonAddress, opts: { connectTimeoutMs?: number } = {}): TransferConnection {
   const target = addressTarget(addr);
-  const Ctor = blitClientConstructor();
+  const Ctor = guardedClientConstructor();
   const client = new Ctor(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   const watch = watchConnect(addr, target, () => client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY, opts);
   const connectFailed = watch.failed;
@@ -215,13 +228,14 @@ function acceptsConnections(addr: DaemonAddress, ms: number): Promise<boolean> {
 /** Opens a channel and performs the version handshake; refuses a mismatched daemon. */
 export async function connectDaemon(addr: DaemonAddress, opts: ConnectOptions = {}): Promise<DaemonConnection> {
   const target = addressTarget(addr);
-  const Ctor = blitClientConstructor();
+  const Ctor = guardedClientConstructor();
   const client = new Ctor(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 
   const unary = <T>(invoke: (o: grpc.CallOptions, cb: grpc.requestCallback<T>) => unknown, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       invoke(deadlineIn(timeoutMs), (err, res) => {
         if (err) reject(fromGrpcError(err, target));
+        else if (refusalOf(res)) reject(refusalOf(res));
         else resolve(res as T);
       });
     });
@@ -229,7 +243,11 @@ export async function connectDaemon(addr: DaemonAddress, opts: ConnectOptions = 
   async function* stream<T>(invoke: (o: grpc.CallOptions) => grpc.ClientReadableStream<T>, timeoutMs?: number): AsyncIterable<T> {
     const call = invoke(deadlineIn(timeoutMs));
     try {
-      for await (const msg of call) yield msg as T;
+      for await (const msg of call) {
+        const refused = refusalOf(msg);
+        if (refused) throw refused;
+        yield msg as T;
+      }
     } catch (err) {
       throw fromGrpcError(err, target);
     } finally {
@@ -265,10 +283,12 @@ async function handshakeWith(client: BlitClient, target: string, opts: ConnectOp
       (err, res) => (err ? reject(fromGrpcError(err, target)) : resolve(res!)),
     );
   });
-  if (!handshake.accepted) {
+  // A server that says "accepted" in another protocol version is refused too: its messages
+  // would be read by this version's rules.
+  if (!handshake.accepted || handshake.protocolVersion !== protocolVersion) {
     throw new BlitError({
       code: ErrorCodes.ProtocolMismatch,
-      message: handshake.message || `daemon at ${target} speaks protocol ${handshake.protocolVersion}, this client speaks ${protocolVersion}`,
+      message: (!handshake.accepted && handshake.message) || `daemon at ${target} speaks protocol ${handshake.protocolVersion}, this client speaks ${protocolVersion}`,
     });
   }
   return handshake;
