@@ -58,13 +58,22 @@ const text = (line: string): void => out(printable(line));
 
 const KIND_NAME: Record<string, string> = { ENTRY_KIND_FILE: 'file', ENTRY_KIND_DIR: 'dir', ENTRY_KIND_SYMLINK: 'symlink' };
 
+/**
+ * A time from the server (ms since the epoch) in ISO form, or null past what a Date holds (year
+ * 275,760): no honest blitd sends one, a hostile one must not crash the listing (toISOString throws).
+ */
+function isoTime(ms: number): string | null {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
 function entryJson(e: pb.FileEntry__Output): Record<string, unknown> {
   const kind = KIND_NAME[e.kind] ?? String(e.kind);
   return {
     path: displayPath(e.path),
     kind,
     size: e.size,
-    mtime: new Date(e.mtimeSec * 1000 + Math.floor(e.mtimeNsec / 1e6)).toISOString(),
+    mtime: isoTime(e.mtimeSec * 1000 + Math.floor(e.mtimeNsec / 1e6)),
     mode: e.mode.toString(8).padStart(4, '0'),
     uid: e.uid,
     gid: e.gid,
@@ -80,7 +89,7 @@ function modeString(kind: string, mode: number): string {
 }
 
 function lsLine(e: pb.FileEntry__Output): string {
-  const when = new Date(e.mtimeSec * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  const when = isoTime(e.mtimeSec * 1000)?.slice(0, 16).replace('T', ' ') ?? '????-??-?? ??:??';
   const name = displayPath(e.path) + (e.kind === 'ENTRY_KIND_DIR' ? '/' : '');
   const link = e.kind === 'ENTRY_KIND_SYMLINK' ? ` -> ${displayPath(e.linkTarget)}` : '';
   return `${modeString(e.kind, e.mode)} ${String(e.size).padStart(12)} ${when} ${name}${link}`;
@@ -103,8 +112,8 @@ function jobJson(j: pb.JobInfo__Output): Record<string, unknown> {
     progress: j.progress,
     bytesPerSecond: j.bytesPerSecond,
     etaSeconds: j.etaSeconds,
-    startedAt: j.startedAtMs ? new Date(j.startedAtMs).toISOString() : null,
-    finishedAt: j.finishedAtMs ? new Date(j.finishedAtMs).toISOString() : null,
+    startedAt: j.startedAtMs ? isoTime(j.startedAtMs) : null,
+    finishedAt: j.finishedAtMs ? isoTime(j.finishedAtMs) : null,
     inFlight: j.inFlight.map((p) => displayPath(p)),
     ...(j.summary
       ? { summary: { ...j.summary, failures: j.summary.failures.map((f) => ({ path: displayPath(f.path), code: f.code, reason: f.reason })) } }
