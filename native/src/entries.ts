@@ -7,6 +7,7 @@ import { loadNativeBatch, loadOptionalEntries } from './batch';
 import { loadOpenBeneath } from './open-beneath';
 import './dir-meta';
 import './recv-small';
+import './hash';
 
 export function bindAllEntries(): void {
   if (!loadNativeBatch()) return;

@@ -159,6 +159,8 @@ export { loadDirMetaBatch, loadDirMetaBeneath } from './dir-meta';
 export type { DirMetaBatch, DirMetaBeneath, DirMetaItem } from './dir-meta';
 export { loadRecvSmall, RECV_OUT, RECV_ROW, RecvStop } from './recv-small';
 export type { RecvSmall } from './recv-small';
+export { loadNativeHash } from './hash';
+export type { NativeHash } from './hash';
 
 // The main thread binds every function of both libraries now, before it can start a worker: each
 // is looked up then (linux.ts lookUpNow), so no thread's first call writes ffi-rs's shared map

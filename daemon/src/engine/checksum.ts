@@ -1,45 +1,68 @@
 /**
- * Content hash for --checksum. XXH3-128 from hash-wasm: measured on this machine as the fastest
- * of the candidates (numbers in DEVLOG.md, 2026-11-20 engine). Not cryptographic, which is fine:
- * it decides "same content or not" between two files the user owns.
- * The hasher is created once per thread (WASM instantiation is async), then used synchronously
- * (workers). The main thread (blitd's event loop, the remote client's) hashes with HashQueue:
- * a file of one chunk or less read on the libuv pool and hashed in one turn, a bigger one on a
- * hashing thread (hash-threads.ts), so the loop spends no hashing CPU on it.
+ * Content hash for --checksum: XXH3-128, in C through @blit/native (native/csrc/blit_hash.c, the
+ * xxHash library's header) when the native library is there, else hash-wasm's XXH3-128 (no cc at
+ * install, BLIT_NATIVE_BATCH=0, a library built before blit_hash.c). Both give the same digest bytes
+ * (test/engine/native-hash.test.ts), so peers of either kind agree. Not cryptographic, which is
+ * fine: it decides "same content or not" between two files the user owns.
+ * Workers hash synchronously (hashFd). The main thread (blitd's event loop, the remote client's)
+ * hashes with HashQueue: a file of one chunk or less read on the libuv pool and hashed in one
+ * turn, a bigger one on a hashing thread (hash-threads.ts), so the loop spends no time on it.
  */
 import * as fs from 'node:fs';
+import * as native from '@blit/native';
 import { createXXHash128, type IHasher } from 'hash-wasm';
 import { HASH_STOPPED, hashThreads } from './hash-threads';
 import { openRegularNoFollow, type OpenRegular } from './open-regular';
 
+/** This thread's hash-wasm hasher (only without the native hash); synchronous once created. */
 let hasher: IHasher | undefined;
 
+/** Make this thread ready to hash (the WASM instantiation is async; the native hash needs nothing). */
 export async function initChecksum(): Promise<void> {
-  hasher ??= await createXXHash128();
+  if (!native.loadNativeHash()) hasher ??= await createXXHash128();
 }
 
 const CHUNK = 1 << 20;
 /** How often a big file's hash on a hashing thread checks whether its transfer was stopped. */
 const STOP_POLL_MS = 50;
 
+let threadScratch: Buffer | undefined;
+
 /** Hash an open fd from offset 0 (synchronous: call from a worker). */
-export function hashFd(fd: number, scratch: Buffer = Buffer.allocUnsafe(CHUNK)): string {
-  return hashFdUntil(fd, () => false, scratch)!;
+export function hashFd(fd: number, scratch: Buffer = (threadScratch ??= Buffer.allocUnsafe(CHUNK))): string {
+  return hashFdUntil(fd, undefined, scratch)!;
 }
 
-/** hashFd that checks `stop` before each chunk: undefined once it says stop. */
-export function hashFdUntil(fd: number, stop: () => boolean, scratch: Buffer = Buffer.allocUnsafe(CHUNK)): string | undefined {
-  if (!hasher) throw new Error('initChecksum() was not awaited in this thread');
-  hasher.init();
+/** hashFd that checks `stop` (shared memory, stop[0] != 0) before each chunk: undefined once it says stop. */
+export function hashFdUntil(fd: number, stop: Int32Array | undefined, scratch: Buffer = (threadScratch ??= Buffer.allocUnsafe(CHUNK))): string | undefined {
+  const fast = native.loadNativeHash();
+  if (fast) return fast.hashFd(fd, scratch, stop);
+  const h = wasmHasher();
+  h.init();
   let pos = 0;
   for (;;) {
-    if (stop()) return undefined;
+    if (stop && Atomics.load(stop, 0) !== 0) return undefined;
     const n = fs.readSync(fd, scratch, 0, scratch.length, pos);
     if (n === 0) break;
-    hasher.update(n === scratch.length ? scratch : scratch.subarray(0, n));
+    h.update(n === scratch.length ? scratch : scratch.subarray(0, n));
     pos += n;
   }
-  return hasher.digest('hex');
+  return h.digest('hex');
+}
+
+/** Hash bytes in memory (synchronous; in a thread that awaited initChecksum). */
+export function hashBuffer(data: Uint8Array): string {
+  const fast = native.loadNativeHash();
+  if (fast) return fast.hashBuffer(data);
+  const h = wasmHasher();
+  h.init();
+  h.update(data);
+  return h.digest('hex');
+}
+
+function wasmHasher(): IHasher {
+  if (!hasher) throw new Error('initChecksum() was not awaited in this thread');
+  return hasher;
 }
 
 /** Hash a file by path. */
@@ -52,22 +75,17 @@ export function hashFile(abs: Buffer | string): string {
   }
 }
 
-/** A hasher with its read buffer; several per thread, one per hash in flight (the state is per hash). */
-interface Slot {
-  hasher: IHasher;
-  scratch: Buffer;
-}
+/**
+ * Read buffers of HashQueue's in-loop hashes, one per hash in flight: a chunk and one byte, so
+ * a file that grew past a chunk since its fstat shows as a full buffer.
+ */
+const idleBuffers: Buffer[] = [];
+/** Buffers kept for the next hashes (more run at once only while several transfers hash). */
+const IDLE_BUFFERS_KEPT = 8;
 
-const idleSlots: Slot[] = [];
-/** Slots kept for the next hashes (more run at once only while several transfers hash). */
-const IDLE_SLOTS_KEPT = 8;
-
-async function takeSlot(): Promise<Slot> {
-  return idleSlots.pop() ?? { hasher: await createXXHash128(), scratch: Buffer.allocUnsafe(CHUNK) };
-}
-
-function readAt(fd: number, buf: Buffer, pos: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, 0, buf.length, pos, (err, n) => (err ? reject(err) : resolve(n))));
+/** Read into `buf` from byte `at` of the buffer, at the same file offset (the libuv pool). */
+function readAt(fd: number, buf: Buffer, at: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, at, buf.length - at, at, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 /**
@@ -131,24 +149,24 @@ export class HashQueue {
   private async run(open: () => OpenRegular): Promise<string> {
     if (this.stopped()) throw new HashStopped();
     const { fd, size } = open();
-    let slot: Slot | undefined;
+    let buf: Buffer | undefined;
     try {
       if (size > CHUNK) return await this.onThread(fd);
-      slot = await takeSlot();
-      const { hasher, scratch } = slot;
-      hasher.init();
-      let pos = 0;
+      await initChecksum();
+      buf = idleBuffers.pop() ?? Buffer.allocUnsafe(CHUNK + 1);
+      // The whole file into `buf` (reads until one returns 0, as hashFd), then hashed in one turn.
+      let have = 0;
       for (;;) {
-        const n = await readAt(fd, scratch, pos);
-        if (n === 0) break;
+        const n = await readAt(fd, buf, have);
         if (this.stopped()) throw new HashStopped();
-        hasher.update(n === scratch.length ? scratch : scratch.subarray(0, n));
-        pos += n;
+        if (n === 0) return hashBuffer(buf.subarray(0, have));
+        have += n;
+        // Grown past one chunk since its fstat: hashed from the start on a thread, as a big file.
+        if (have === buf.length) return await this.onThread(fd);
       }
-      return hasher.digest('hex');
     } finally {
       fs.closeSync(fd);
-      if (slot && idleSlots.length < IDLE_SLOTS_KEPT) idleSlots.push(slot);
+      if (buf && idleBuffers.length < IDLE_BUFFERS_KEPT) idleBuffers.push(buf);
     }
   }
 

@@ -3,8 +3,9 @@
  * (its containment checks stay there), passes the fd, and gets the XXH3-128 digest back. Reads are
  * synchronous here: this thread does nothing else. Between chunks it checks the job's stop flag
  * (shared memory the main thread sets when the transfer ends), so an abandoned hash of a big file
- * stops within a chunk. Imports only node:fs and hash-wasm (through checksum.ts): no ffi-rs, so
- * ending this thread at any point is safe (worker-exit.ts).
+ * stops within a chunk (checked in C by blit_hash_fd, or in the hash-wasm loop). With the native
+ * hash this thread is inside ffi-rs while it hashes, so it is only ever asked to exit between jobs
+ * (HashThreads' idle exit through askToExit, worker-exit.ts), never terminated mid-job.
  */
 import { parentPort } from 'node:worker_threads';
 import { hashFdUntil, initChecksum } from './checksum';
@@ -29,7 +30,7 @@ if (port) {
     void ready.then(() => {
       let result: HashResult;
       try {
-        const digest = hashFdUntil(m.fd, () => Atomics.load(m.stop, 0) !== 0, scratch);
+        const digest = hashFdUntil(m.fd, m.stop, scratch);
         result = digest === undefined ? { stopped: true } : { digest };
       } catch (err) {
         const e = err as NodeJS.ErrnoException;

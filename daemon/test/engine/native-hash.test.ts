@@ -1,0 +1,96 @@
+/**
+ * --checksum's digests: the native XXH3-128 (native/csrc/blit_hash.c, the xxHash header) must give
+ * hash-wasm's bytes exactly, on every size class XXH3 treats differently (0, 1-3, 4-16, 17-128,
+ * 129-240, longer; stripes, blocks, HashQueue's one-chunk bound): client and blitd compare hashes
+ * across the wire, and an older (WASM) peer or a build without cc must agree with a native one.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as native from '@blit/native';
+import { createXXHash128 } from 'hash-wasm';
+import { hashBuffer, hashFdUntil, hashFile, HashQueue, initChecksum, openToHash } from '../../src/engine/checksum';
+import { cleanupTemps, tempDir } from './helpers';
+
+const MiB = 1 << 20;
+const SIZES = [0, 1, 3, 4, 16, 17, 128, 129, 240, 241, 1024, 1025, 4096 + 3, MiB - 1, MiB, MiB + 1, 9 * MiB + 7];
+
+/** hash-wasm's XXH3-128 of `data`, as an older blit or a build without the native library sends it. */
+async function wasmDigest(data: Uint8Array): Promise<string> {
+  const h = await createXXHash128();
+  h.init();
+  h.update(data);
+  return h.digest('hex');
+}
+
+describe('checksum digests (native XXH3-128 = hash-wasm XXH3-128)', () => {
+  after(cleanupTemps);
+
+  let root: string;
+  const files: Array<{ file: string; data: Buffer; want: string }> = [];
+  before(async () => {
+    await initChecksum();
+    root = tempDir('hash');
+    for (const size of SIZES) {
+      const data = randomBytes(size);
+      const file = path.join(root, `f${size}`);
+      fs.writeFileSync(file, data);
+      files.push({ file, data, want: await wasmDigest(data) });
+    }
+  });
+
+  it('known answers: XXH128 of "" and "abc" (xxhsum -H2), so both sides cannot drift together', () => {
+    assert.equal(hashBuffer(Buffer.alloc(0)), '99aa06d3014798d86001c324468d497f');
+    assert.equal(hashBuffer(Buffer.from('abc')), '06b05ab6733a618578af5f94892f3950');
+  });
+
+  it("every size: hashBuffer, hashFile, hashFdUntil with an odd read buffer, HashQueue (loop and thread) give hash-wasm's digest", async () => {
+    const q = new HashQueue(2);
+    const odd = Buffer.alloc(4097);
+    for (const { file, data, want } of files) {
+      const size = data.length;
+      assert.equal(hashBuffer(data), want, `hashBuffer, ${size} bytes`);
+      assert.equal(hashFile(file), want, `hashFile, ${size} bytes`);
+      const fd = fs.openSync(file, 'r');
+      try {
+        assert.equal(hashFdUntil(fd, undefined, odd), want, `hashFdUntil (4097-byte reads), ${size} bytes`);
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.equal(await q.hash(() => openToHash(file)), want, `HashQueue, ${size} bytes`);
+    }
+  });
+
+  it('a set stop cell ends the hash before its first read; a read error is named by its code', () => {
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(stop, 0, 1);
+    const fd = fs.openSync(files[files.length - 1]!.file, 'r');
+    try {
+      assert.equal(hashFdUntil(fd, stop), undefined);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const dir = fs.openSync(root, 'r');
+    try {
+      assert.throws(() => hashFdUntil(dir, undefined), { code: 'EISDIR' });
+    } finally {
+      fs.closeSync(dir);
+    }
+  });
+
+  it('the native hash is in use here, and a blit without the native library (BLIT_NATIVE_BATCH=0) computes the same digests', function () {
+    if (process.env['BLIT_NATIVE_BATCH'] === '0') this.skip(); // this run IS the fallback; the native run compares both
+    assert.ok(native.loadNativeHash(), `native hash not loaded: ${native.nativeBatchLoadError()?.message ?? 'blit_hash_fd missing from the library'}`);
+    const checksum = require.resolve('../../src/engine/checksum');
+    const script = `const c = require(${JSON.stringify(checksum)}); c.initChecksum().then(() => {
+      if (require('@blit/native').loadNativeHash()) throw new Error('native hash loaded with BLIT_NATIVE_BATCH=0');
+      process.stdout.write(JSON.stringify(process.argv.slice(1).map((f) => c.hashFile(f))));
+    });`;
+    const run = spawnSync(process.execPath, ['-e', script, ...files.map((f) => f.file)], { encoding: 'utf8', env: { ...process.env, BLIT_NATIVE_BATCH: '0' } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), files.map((f) => hashFile(f.file)));
+    assert.deepEqual(JSON.parse(run.stdout), files.map((f) => f.want));
+  });
+});
