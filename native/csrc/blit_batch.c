@@ -21,6 +21,7 @@
  *   blit_beneath.c  openat2 beneath a directory fd, directory metadata (blit_open_beneath,
  *                   blit_dir_meta_batch, blit_dir_meta_beneath)
  *   blit_recv.c     a receiving worker's small files, one call per read buffer (blit_recv_small)
+ *   blit_hash.c     --checksum's XXH3-128 (ABI 9; third_party/xxhash, the vendored xxHash header)
  *   blit_internal.h what they share (steps, statuses, options, the result record, helpers)
  *
  * Semantics are the engine's AtomicFile ones (daemon/src/engine/atomic.ts): data goes to
@@ -35,7 +36,7 @@
 #include "blit_internal.h"
 
 /* The ABI number blit checks at load (native/src/batch.ts); native-refused.test.ts rewrites it. */
-#define ABI_VERSION 8
+#define ABI_VERSION 9
 
 /* Input record of blit_copy_batch (8-byte aligned, rec_len includes the trailing bytes). */
 struct copy_rec {

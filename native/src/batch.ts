@@ -10,7 +10,8 @@
  *   data-plane frames in one call (daemon/src/remote/small-reader.ts).
  * The library's later entry points are bound on their own (optionalEntry below), each in its file:
  * open-beneath.ts (openat2), dir-meta.ts (directory metadata), recv-small.ts (the receiving
- * worker's frame scan + write); entries.ts binds them all on the main thread.
+ * worker's frame scan + write), hash.ts (--checksum's XXH3-128); entries.ts binds them all on the
+ * main thread.
  *
  * Both keep AtomicFile's rules (temp name `.blit.<name>.<12 hex>.tmp` in the destination
  * directory, created O_EXCL; metadata on the open temp; rename last; temp unlinked on any
@@ -36,7 +37,7 @@ import { NativeError } from './errors';
 
 export const LIBRARY = 'blit_native';
 const FILE = 'libblit_native.so';
-const ABI_VERSION = 8;
+const ABI_VERSION = 9;
 const COPY_HEADER = 56;
 const WRITE_HEADER = 56;
 const READ_HEADER = 32;

@@ -1,8 +1,9 @@
 /**
  * XXH3-128 content hashing in C (native/csrc/blit_hash.c, the vendored xxHash header) for
- * --checksum. Bound on its own (optionalEntry): a library built before these entry points still
- * serves the batches, and hashing then stays on hash-wasm (daemon/src/engine/checksum.ts), whose
- * digests are the same bytes.
+ * --checksum. Since ABI 9: a library built before it is refused whole (batch.ts), never half-used
+ * (ffi-rs reports a missing symbol only when a thread calls it, too late to choose the fallback).
+ * Without the library, hashing stays on hash-wasm (daemon/src/engine/checksum.ts): the same digest
+ * bytes.
  */
 import { NativeError } from './errors';
 import { optionalEntry } from './batch';
