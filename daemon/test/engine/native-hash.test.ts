@@ -5,7 +5,7 @@
  * across the wire, and an older (WASM) peer or a build without cc must agree with a native one.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -80,17 +80,29 @@ describe('checksum digests (native XXH3-128 = hash-wasm XXH3-128)', () => {
     }
   });
 
-  it('the native hash is in use here, and a blit without the native library (BLIT_NATIVE_BATCH=0) computes the same digests', function () {
-    if (process.env['BLIT_NATIVE_BATCH'] === '0') this.skip(); // this run IS the fallback; the native run compares both
-    assert.ok(native.loadNativeHash(), `native hash not loaded: ${native.nativeBatchLoadError()?.message ?? 'blit_hash_fd missing from the library'}`);
+  /** The engine's hashFile of every file in a child blit process with `env` (its digests, in order). */
+  function childDigests(env: NodeJS.ProcessEnv, wantNative: boolean): string[] {
     const checksum = require.resolve('../../src/engine/checksum');
     const script = `const c = require(${JSON.stringify(checksum)}); c.initChecksum().then(() => {
-      if (require('@blit/native').loadNativeHash()) throw new Error('native hash loaded with BLIT_NATIVE_BATCH=0');
+      if (!!require('@blit/native').loadNativeHash() !== ${wantNative}) throw new Error('native hash loaded: ' + !${wantNative});
       process.stdout.write(JSON.stringify(process.argv.slice(1).map((f) => c.hashFile(f))));
     });`;
-    const run = spawnSync(process.execPath, ['-e', script, ...files.map((f) => f.file)], { encoding: 'utf8', env: { ...process.env, BLIT_NATIVE_BATCH: '0' } });
+    const run = spawnSync(process.execPath, ['-e', script, ...files.map((f) => f.file)], { encoding: 'utf8', env: { ...process.env, ...env } });
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), files.map((f) => hashFile(f.file)));
-    assert.deepEqual(JSON.parse(run.stdout), files.map((f) => f.want));
+    return JSON.parse(run.stdout) as string[];
+  }
+
+  it('the native hash is in use here; a blit without the library (BLIT_NATIVE_BATCH=0) and one built without the AVX2 dispatch compute the same digests', function () {
+    if (process.env['BLIT_NATIVE_BATCH'] === '0') this.skip(); // this run IS the fallback; the native run compares all three
+    assert.ok(native.loadNativeHash(), `native hash not loaded: ${native.nativeBatchLoadError()?.message ?? 'blit_hash_fd missing from the library'}`);
+    const want = files.map((f) => f.want);
+    assert.deepEqual(files.map((f) => hashFile(f.file)), want);
+    assert.deepEqual(childDigests({ BLIT_NATIVE_BATCH: '0' }, false), want);
+    // The build's own vector code (SSE2 here; what an aarch64 or pre-AVX2 CPU runs), from the same sources.
+    const csrc = path.resolve(__dirname, '../../../../native/csrc');
+    const sources = fs.readdirSync(csrc).filter((f) => f.endsWith('.c')).map((f) => path.join(csrc, f));
+    const lib = path.join(root, 'libgeneric.so');
+    execFileSync(process.env['CC'] || 'cc', ['-O2', '-fPIC', '-shared', '-DBLIT_HASH_NO_DISPATCH', '-o', lib, ...sources]);
+    assert.deepEqual(childDigests({ BLIT_NATIVE_LIB: lib }, true), want);
   });
 });
