@@ -4,6 +4,7 @@
  * install, BLIT_NATIVE_BATCH=0, a library built before blit_hash.c). Both give the same digest bytes
  * (test/engine/native-hash.test.ts), so peers of either kind agree. Not cryptographic, which is
  * fine: it decides "same content or not" between two files the user owns.
+ * Inputs below NATIVE_MIN_BYTES stay on hash-wasm (cheaper than one ffi-rs call).
  * Workers hash synchronously (hashFd). The main thread (blitd's event loop, the remote client's)
  * hashes with HashQueue: a file of one chunk or less read on the libuv pool and hashed in one
  * turn, a bigger one on a hashing thread (hash-threads.ts), so the loop spends no time on it.
@@ -14,26 +15,44 @@ import { createXXHash128, type IHasher } from 'hash-wasm';
 import { HASH_STOPPED, hashThreads } from './hash-threads';
 import { openRegularNoFollow, type OpenRegular } from './open-regular';
 
-/** This thread's hash-wasm hasher (only without the native hash); synchronous once created. */
+/** This thread's hash-wasm hasher (synchronous once created): the fallback, and small inputs. */
 let hasher: IHasher | undefined;
 
-/** Make this thread ready to hash (the WASM instantiation is async; the native hash needs nothing). */
+/** Make this thread ready to hash (the WASM instantiation is async). */
 export async function initChecksum(): Promise<void> {
-  if (!native.loadNativeHash()) hasher ??= await createXXHash128();
+  hasher ??= await createXXHash128();
 }
 
 const CHUNK = 1 << 20;
+/**
+ * Inputs below this are hashed on hash-wasm even with the native hash: one ffi-rs call costs
+ * ~20-50 us here (its arguments converted per call), what hash-wasm spends on ~64-128 KiB
+ * (DEVLOG native-hash). The digests are the same bytes either way.
+ */
+const NATIVE_MIN_BYTES = 128 * 1024;
 /** How often a big file's hash on a hashing thread checks whether its transfer was stopped. */
 const STOP_POLL_MS = 50;
 
 let threadScratch: Buffer | undefined;
 
-/** Hash an open fd from offset 0 (synchronous: call from a worker). */
+/**
+ * Hash an open fd from offset 0 (synchronous: call from a worker). With the native hash a file
+ * below NATIVE_MIN_BYTES is read here and hashed on hash-wasm, a bigger one read and hashed in C.
+ */
 export function hashFd(fd: number, scratch: Buffer = (threadScratch ??= Buffer.allocUnsafe(CHUNK))): string {
+  if (native.loadNativeHash() && scratch.length > NATIVE_MIN_BYTES) {
+    const head = scratch.subarray(0, NATIVE_MIN_BYTES);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    if (n < head.length && fs.readSync(fd, head, n, head.length - n, n) === 0) return hashBuffer(head.subarray(0, n));
+  }
   return hashFdUntil(fd, undefined, scratch)!;
 }
 
-/** hashFd that checks `stop` (shared memory, stop[0] != 0) before each chunk: undefined once it says stop. */
+/**
+ * Hash an open fd from offset 0 to EOF, in C when the native hash is there (the hashing threads'
+ * big files), checking `stop` (shared memory, stop[0] != 0) before each chunk: undefined once it
+ * says stop.
+ */
 export function hashFdUntil(fd: number, stop: Int32Array | undefined, scratch: Buffer = (threadScratch ??= Buffer.allocUnsafe(CHUNK))): string | undefined {
   const fast = native.loadNativeHash();
   if (fast) return fast.hashFd(fd, scratch, stop);
@@ -52,7 +71,7 @@ export function hashFdUntil(fd: number, stop: Int32Array | undefined, scratch: B
 
 /** Hash bytes in memory (synchronous; in a thread that awaited initChecksum). */
 export function hashBuffer(data: Uint8Array): string {
-  const fast = native.loadNativeHash();
+  const fast = data.length >= NATIVE_MIN_BYTES ? native.loadNativeHash() : undefined;
   if (fast) return fast.hashBuffer(data);
   const h = wasmHasher();
   h.init();

@@ -15,7 +15,9 @@ import { hashBuffer, hashFdUntil, hashFile, HashQueue, initChecksum, openToHash 
 import { cleanupTemps, tempDir } from './helpers';
 
 const MiB = 1 << 20;
-const SIZES = [0, 1, 3, 4, 16, 17, 128, 129, 240, 241, 1024, 1025, 4096 + 3, MiB - 1, MiB, MiB + 1, 9 * MiB + 7];
+const KiB = 1024;
+// XXH3's size classes, then checksum.ts's NATIVE_MIN_BYTES (128 KiB) and one-chunk (1 MiB) bounds.
+const SIZES = [0, 1, 3, 4, 16, 17, 128, 129, 240, 241, KiB, KiB + 1, 4 * KiB + 3, 128 * KiB - 1, 128 * KiB, 128 * KiB + 1, MiB - 1, MiB, MiB + 1, 9 * MiB + 7];
 
 /** hash-wasm's XXH3-128 of `data`, as an older blit or a build without the native library sends it. */
 async function wasmDigest(data: Uint8Array): Promise<string> {
@@ -92,9 +94,21 @@ describe('checksum digests (native XXH3-128 = hash-wasm XXH3-128)', () => {
     return JSON.parse(run.stdout) as string[];
   }
 
-  it('the native hash is in use here; a blit without the library (BLIT_NATIVE_BATCH=0) and one built without the AVX2 dispatch compute the same digests', function () {
+  it('native: blit_hash_buf and blit_hash_fd (4097-byte reads) give hash-wasm\'s digest on every size; a blit without the library (BLIT_NATIVE_BATCH=0) and one built without the AVX2 dispatch agree', function () {
     if (process.env['BLIT_NATIVE_BATCH'] === '0') this.skip(); // this run IS the fallback; the native run compares all three
-    assert.ok(native.loadNativeHash(), `native hash not loaded: ${native.nativeBatchLoadError()?.message ?? 'blit_hash_fd missing from the library'}`);
+    const fast = native.loadNativeHash();
+    assert.ok(fast, `native hash not loaded: ${native.nativeBatchLoadError()?.message ?? 'blit_hash_fd missing from the library'}`);
+    assert.equal(fast.hashBuffer(Buffer.from('abc')), '06b05ab6733a618578af5f94892f3950');
+    const odd = Buffer.alloc(4097);
+    for (const { file, data, want } of files) {
+      assert.equal(fast.hashBuffer(data), want, `blit_hash_buf, ${data.length} bytes`);
+      const fd = fs.openSync(file, 'r');
+      try {
+        assert.equal(fast.hashFd(fd, odd), want, `blit_hash_fd, ${data.length} bytes`);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
     const want = files.map((f) => f.want);
     assert.deepEqual(files.map((f) => hashFile(f.file)), want);
     assert.deepEqual(childDigests({ BLIT_NATIVE_BATCH: '0' }, false), want);
