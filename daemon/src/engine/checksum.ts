@@ -173,12 +173,14 @@ export class HashQueue {
       if (size > CHUNK) return await this.onThread(fd);
       await initChecksum();
       buf = idleBuffers.pop() ?? Buffer.allocUnsafe(CHUNK + 1);
-      // The whole file into `buf` (reads until one returns 0, as hashFd), then hashed in one turn.
+      // The whole file into `buf`, then hashed in one turn. The end: a read that returns 0, or one
+      // that stopped short exactly at the size open's fstat gave (the bytes rsync hashes too): a
+      // libuv round trip less per file, ~10 us of the loop's CPU each (DEVLOG native-hash).
       let have = 0;
       for (;;) {
         const n = await readAt(fd, buf, have);
         if (this.stopped()) throw new HashStopped();
-        if (n === 0) return hashBuffer(buf.subarray(0, have));
+        if (n === 0 || (have + n === size && have + n < buf.length)) return hashBuffer(buf.subarray(0, have + n));
         have += n;
         // Grown past one chunk since its fstat: hashed from the start on a thread, as a big file.
         if (have === buf.length) return await this.onThread(fd);

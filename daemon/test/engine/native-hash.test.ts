@@ -65,6 +65,20 @@ describe('checksum digests (native XXH3-128 = hash-wasm XXH3-128)', () => {
     }
   });
 
+  it('HashQueue: a file grown since its fstat is hashed whole (in the loop while it fits one chunk, else on a thread), one shrunk to its new end', async () => {
+    const q = new HashQueue(2);
+    const opened = (file: string, size: number) => () => ({ fd: fs.openSync(file, 'r'), size });
+    for (const { file, data, want } of files) {
+      const size = data.length;
+      if (size > MiB) continue; // files above a chunk go to a thread by their fstat size anyway
+      assert.equal(await q.hash(opened(file, Math.floor(size / 2))), want, `grown from ${Math.floor(size / 2)} to ${size} bytes`);
+      assert.equal(await q.hash(opened(file, size + 1)), want, `shrunk from ${size + 1} to ${size} bytes`);
+    }
+    const big = files.find((f) => f.data.length > MiB)!;
+    assert.equal(await q.hash(opened(big.file, 10)), big.want, `grown from 10 to ${big.data.length} bytes: on a thread`);
+    await q.pendingAtMost(0); // every fd closed
+  });
+
   it('a set stop cell ends the hash before its first read; a read error is named by its code', () => {
     const stop = new Int32Array(new SharedArrayBuffer(4));
     Atomics.store(stop, 0, 1);
