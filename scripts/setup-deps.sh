@@ -26,6 +26,6 @@ fi
 # build prints one warning and blit keeps its per-file path when there is no C compiler.
 native_fresh() {
   local f
-  for f in native/csrc/*; do [ native/build/libblit_native.so -nt "$f" ] || return 1; done
+  for f in $(find native/csrc -type f); do [ native/build/libblit_native.so -nt "$f" ] || return 1; done # third_party/ too
 }
 native_fresh || node native/scripts/build-native.js
