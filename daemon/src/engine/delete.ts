@@ -14,6 +14,32 @@ import type { Filter } from './filter';
 import { join2 } from './paths';
 import { whileWritable } from './dir-tweaks';
 
+/**
+ * A mirror's deletions run after its copies (delete-after), long after it listed the destination,
+ * and a dst-only directory's contents are read only then: another run (cron, an upload on save)
+ * may have written there meanwhile. An entry whose inode changed (ctime: created, written, renamed
+ * or chmod'ed) after the mirror started is kept and named (onKept), never deleted with what the
+ * mirror saw; its directories stay too. rsync deletes what is there when it reads the directory.
+ * The ctime is the kernel's coarse clock (it may lag a tick), `sinceMs` a whole Date.now() ms:
+ * "after" is from the next ms on, so an entry of the ms the run started in counts as older.
+ */
+export interface KeepChanged {
+  sinceMs: number;
+  onKept: (rel: Buffer, kind: Entry['kind']) => void;
+}
+
+/** The reason a mirror names for an entry KeepChanged kept. */
+export const CHANGED_NOT_DELETED = 'changed after this mirror started (another run writing here?); not deleted';
+
+/** Was `abs` (not followed) changed at or after `sinceMs` + 1 ms? False when it cannot be read. */
+export function changedSince(abs: Buffer, sinceMs: number): boolean {
+  try {
+    return fs.lstatSync(abs).ctimeMs >= sinceMs + 1;
+  } catch {
+    return false;
+  }
+}
+
 export interface DeleteResult {
   deleted: number;
   /** Paths kept because they (or something under them) are excluded. */
@@ -25,8 +51,12 @@ export interface DeleteResult {
  * Throws errno errors. With dryRun, nothing is removed but the same entries are reported (the
  * directories are still read).
  */
-export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void, dryRun = false): DeleteResult {
+export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void, dryRun = false, keepChanged?: KeepChanged): DeleteResult {
   const abs = join2(rootAbs, e.rel);
+  if (keepChanged && changedSince(abs, keepChanged.sinceMs)) {
+    keepChanged.onKept(e.rel, e.kind);
+    return { deleted: 0, kept: 1 };
+  }
   if (e.kind !== 'dir') {
     if (!dryRun) fs.unlinkSync(abs);
     onDeleted(e.rel, e.kind);
@@ -43,7 +73,7 @@ export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, fil
         res.kept++;
         continue;
       }
-      const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted, dryRun);
+      const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted, dryRun, keepChanged);
       res.deleted += sub.deleted;
       res.kept += sub.kept;
     }

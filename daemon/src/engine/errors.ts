@@ -18,6 +18,8 @@ export const ErrorCodes = {
   NoSpace: 'NoSpace',
   NameNotSupported: 'NameNotSupported',
   SourceChanged: 'SourceChanged',
+  /** A mirror deletion candidate another run changed while the mirror ran (engine/delete.ts). */
+  DestinationChanged: 'DestinationChanged',
   IoError: 'IoError',
   NotADirectory: 'NotADirectory',
   // engine
@@ -45,6 +47,7 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 /** Codes for which another attempt may succeed (transient conditions). */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.SourceChanged,
+  ErrorCodes.DestinationChanged,
   ErrorCodes.IoError,
   ErrorCodes.Unreachable,
   ErrorCodes.DataPlaneUnavailable,

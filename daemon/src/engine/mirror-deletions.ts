@@ -7,7 +7,8 @@
  */
 import type { Entry } from './types';
 import { ErrorCodes } from './errors';
-import { deleteEntry } from './delete';
+import { CHANGED_NOT_DELETED, deleteEntry, type KeepChanged } from './delete';
+import { displayPath } from './paths';
 import { failureOf } from './walk';
 import type { RunState } from './run-state';
 
@@ -29,13 +30,20 @@ export function runDeletions(run: RunState, deletions: Entry[], scanComplete: bo
     run.emit({ type: 'warning', code: ErrorCodes.DeletionNotConfirmed, message: `${n} destination entr${n === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
     return;
   }
+  const keepChanged: KeepChanged = {
+    sinceMs: run.start,
+    onKept: (rel) => {
+      run.summary.deletionsSkipped++;
+      run.fail({ path: displayPath(rel), code: ErrorCodes.DestinationChanged, reason: CHANGED_NOT_DELETED });
+    },
+  };
   // Deepest first is not needed (each entry is a distinct top of a dst-only subtree).
   for (const d of deletions) {
     if (run.fatal) break;
     try {
       run.dirs.touchParent(d.rel);
       // A dry run reports exactly what a real run would delete (same walk, nothing removed).
-      const r = deleteEntry(run.dstRoot, d, run.filter, (rel, kind) => run.item('delete', rel, kind, 0), options.dryRun);
+      const r = deleteEntry(run.dstRoot, d, run.filter, (rel, kind) => run.item('delete', rel, kind, 0), options.dryRun, keepChanged);
       run.summary.entriesDeleted += r.deleted;
       run.stall?.tick('delete');
     } catch (err) {

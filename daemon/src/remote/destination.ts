@@ -22,6 +22,7 @@ import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, s
 import { HashQueue, openToHash } from '../engine/checksum';
 import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { TweakedDirs, whileWritable } from '../engine/dir-tweaks';
+import { CHANGED_NOT_DELETED, changedSince } from '../engine/delete';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import { FailedDirs } from '../engine/new-dirs';
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
@@ -172,6 +173,8 @@ export class Destination {
   /** A destination directory could not be read: deletions are unsafe. */
   private deletionsUnsafe = false;
   private singleSeen = false;
+  /** When this run began: a deletion candidate changed since is kept (engine/delete.ts KeepChanged). */
+  private readonly startedAt = Date.now();
 
   constructor(private readonly init: DestinationInit) {
     this.tweaks = new TweakedDirs((rel) => this.dirOf(rel), init.options.dryRun);
@@ -969,6 +972,11 @@ export class Destination {
   private deleteTree(rel: Buffer, kind: EntryKind, gi: Filter | undefined, held?: { n: number }, all = false): boolean {
     try {
       const abs = this.pathOf(rel);
+      if (!held && !all && changedSince(abs, this.startedAt)) {
+        this.counts.deletionsSkipped++;
+        this.fail(rel, ErrorCodes.DestinationChanged, CHANGED_NOT_DELETED);
+        return false;
+      }
       if (kind === 'dir') {
         if (!this.removeDir(rel, gi, held, all)) return false;
       } else if (!this.dryRun && !held) {

@@ -1,0 +1,94 @@
+/**
+ * Two runs into one destination at once (hunt-concurrent): cron, the extension's upload on save
+ * and a hand-run blit may overlap. Each interleaving is forced, not hoped for: strace stops one
+ * run at a chosen call (strace-stops.ts), the other runs to its end meanwhile, then the first one
+ * resumes.
+ *
+ * A mirror deletes after its copies (delete-after), from a listing taken before them, and reads a
+ * dst-only directory's contents only when it deletes it. Files another run wrote meanwhile (a new
+ * file in such a directory, a new version of a listed file) were deleted with the rest; now an
+ * entry changed since the mirror started is kept and named (DestinationChanged, exit 2).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BLIT, runBlit, writeTree, type RunResult } from './harness';
+import { CLI_ENV, moduleFixture } from './module-fixture';
+import { tempFilesIn } from './transfer-helpers';
+import { runStoppedAt, type StoppedRun } from '../strace-stops';
+
+/** The source of the mirror: big.bin is what it is stopped at (opened after the listing). */
+function mirrorSource(dir: string): string {
+  const src = path.join(dir, 'src');
+  writeTree(src, { 'big.bin': Buffer.alloc(1 << 20, 7), 'a.txt': 'a' });
+  return src;
+}
+
+/** What the destination holds before both runs: X.txt and olddir/ are not in the mirror's source. */
+function oldDestination(dst: string): void {
+  writeTree(dst, { 'X.txt': 'old X', 'gone.txt': 'old', 'olddir/o.txt': 'old o' });
+}
+
+/** The other run's source: a new X.txt and a new file in olddir/. */
+function otherSource(dir: string): string {
+  const other = path.join(dir, 'other');
+  writeTree(other, { 'X.txt': 'X written by the other run', 'olddir/new.txt': 'new, written by the other run' });
+  return other;
+}
+
+/** After both runs: what the other run wrote is there; what nobody touched went. */
+function assertOtherRunKept(dst: string, out: StoppedRun): void {
+  assert.equal(fs.readFileSync(path.join(dst, 'X.txt'), 'utf8'), 'X written by the other run', out.stderr);
+  assert.equal(fs.readFileSync(path.join(dst, 'olddir/new.txt'), 'utf8'), 'new, written by the other run', out.stderr);
+  assert.equal(fs.existsSync(path.join(dst, 'gone.txt')), false, 'an untouched extra is still deleted');
+  assert.equal(fs.readFileSync(path.join(dst, 'big.bin')).length, 1 << 20);
+  assert.equal(out.code, 2, out.stderr);
+  assert.match(out.stderr, /X\.txt: changed after this mirror started .*\[DestinationChanged\]/);
+  assert.match(out.stderr, /olddir: changed after this mirror started .*\[DestinationChanged\]/);
+}
+
+describe('two runs into one destination at once (hunt-concurrent)', function () {
+  this.timeout(120_000);
+  const fx = moduleFixture('blit-hunt-concurrent-');
+
+  it('local: a mirror keeps what a copy wrote after the mirror listed the destination', async () => {
+    const src = mirrorSource(fx.dir);
+    const other = otherSource(fx.dir);
+    const dst = path.join(fx.dir, 'dst');
+    oldDestination(dst);
+    let copy: RunResult | undefined;
+    const out = await runStoppedAt([process.execPath, BLIT, 'mirror', '--yes', `${src}/`, `${dst}/`], {
+      calls: 'open,openat',
+      paths: [path.join(src, 'big.bin')],
+      env: { ...process.env, ...CLI_ENV },
+      timeoutMs: 100_000,
+      onFirstStop: async () => {
+        copy = await runBlit(['copy', `${other}/`, `${dst}/`], { env: CLI_ENV });
+      },
+    });
+    assert.ok(copy, `never stopped\n${out.stderr}`);
+    assert.equal(copy.code, 0, copy.stderr);
+    assertOtherRunKept(dst, out);
+  });
+
+  it('push: a mirror through blitd keeps what another push wrote after blitd listed the module', async () => {
+    await fx.start();
+    const src = mirrorSource(fx.dir);
+    const other = otherSource(fx.dir);
+    const dst = path.join(fx.moduleDir, 'd');
+    oldDestination(dst);
+    let copy: RunResult | undefined;
+    const out = await runStoppedAt([process.execPath, BLIT, 'mirror', '--yes', `${src}/`, `${fx.remote('d')}/`], {
+      calls: 'sendfile',
+      env: { ...process.env, ...CLI_ENV },
+      timeoutMs: 100_000,
+      onFirstStop: async () => {
+        copy = await fx.blit(['copy', `${other}/`, `${fx.remote('d')}/`]);
+      },
+    });
+    assert.ok(copy, `never stopped\n${out.stderr}`);
+    assert.equal(copy.code, 0, copy.stderr);
+    assertOtherRunKept(dst, out);
+    assert.deepEqual(tempFilesIn(dst), []);
+  });
+});
