@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import type { Entry } from './types';
 import { applyFdMeta, type MetaOptions } from './metadata';
 import { copyData, copyRange, type CopyContext } from './copy';
+import { BlitError, ErrorCodes } from './errors';
 
 const TEMP_PREFIX = Buffer.from('.blit.');
 const TEMP_SUFFIX = '.tmp';
@@ -122,6 +123,28 @@ export function removeIfStaleTemp(abs: Buffer, now = Date.now()): boolean {
   }
 }
 
+/**
+ * A rename that failed ENOENT while the temp's directory is there: the temp itself was removed,
+ * by another blit run's stale-temp rule (this run was stopped longer than STALE_TEMP_MS: Ctrl-Z,
+ * a suspended job) or by hand. Named so, not as a bare "no such file or directory"; null otherwise.
+ */
+function tempRemoved(err: unknown, tempAbs: Buffer): BlitError | null {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+  try {
+    fs.lstatSync(tempAbs);
+    return null;
+  } catch {
+    // gone: was its directory removed, or only the temp?
+  }
+  try {
+    if (!fs.statSync(tempAbs.subarray(0, tempAbs.lastIndexOf(0x2f))).isDirectory()) return null;
+  } catch {
+    return null;
+  }
+  const minutes = STALE_TEMP_MS / 60_000;
+  return new BlitError({ code: ErrorCodes.IoError, message: `its temp file was removed before it could be renamed into place (another blit run removes temp files not written for ${minutes} min); not copied`, cause: err });
+}
+
 export interface AtomicFileOptions {
   /**
    * Create a missing destination directory (and its missing parents, owner-only: the caller
@@ -213,8 +236,9 @@ export class AtomicFile {
       fs.renameSync(this.tempAbs, this.finalAbs);
       this.done = true;
     } catch (err) {
+      const removed = tempRemoved(err, this.tempAbs);
       this.abort();
-      throw err;
+      throw removed ?? err;
     }
   }
 

@@ -47,6 +47,13 @@ function assertOtherRunKept(dst: string, out: StoppedRun): void {
   assert.match(out.stderr, /olddir: changed after this mirror started .*\[DestinationChanged\]/);
 }
 
+/** Waits until `file` was last changed more than `ms` ago (the stale-temp rule reads its ctime too). */
+async function olderThan(file: string, ms: number): Promise<void> {
+  const st = fs.statSync(file);
+  await sleep(Math.max(0, Math.max(st.mtimeMs, st.ctimeMs) + ms + 100 - Date.now()));
+}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 describe('two runs into one destination at once (hunt-concurrent)', function () {
   this.timeout(120_000);
   const fx = moduleFixture('blit-hunt-concurrent-');
@@ -90,5 +97,35 @@ describe('two runs into one destination at once (hunt-concurrent)', function () 
     assert.equal(copy.code, 0, copy.stderr);
     assertOtherRunKept(dst, out);
     assert.deepEqual(tempFilesIn(dst), []);
+  });
+
+  it('local: a copy stopped past the stale-temp age loses its temp to another run: named, nothing under the real name', async () => {
+    const src = path.join(fx.dir, 'src');
+    writeTree(src, { 'big.bin': Buffer.alloc(1 << 20, 5) }); // over SMALL_FILE_MAX: AtomicFile, not the native batch
+    const other = path.join(fx.dir, 'other');
+    writeTree(other, { 'b.txt': 'b' });
+    const dst = path.join(fx.dir, 'dst');
+    fs.mkdirSync(dst);
+    let cleanup: RunResult | undefined;
+    // Stopped with its temp written, about to be renamed: as a run suspended for 15 min.
+    const out = await runStoppedAt([process.execPath, BLIT, 'copy', `${src}/`, `${dst}/`], {
+      // Its first utimensat: AtomicFile.commit's futimens on the temp, right before its rename
+      // (a stop takes effect once the call returns: a stop at the rename would come too late).
+      calls: 'utimensat',
+      env: { ...process.env, ...CLI_ENV },
+      timeoutMs: 100_000,
+      onFirstStop: async () => {
+        const [temp] = tempFilesIn(dst);
+        assert.ok(temp, 'the stopped copy has its temp');
+        await olderThan(temp, 1000);
+        cleanup = await runBlit(['copy', `${other}/`, `${dst}/`], { env: { ...CLI_ENV, BLIT_TEST_STALE_TEMP_MS: '1000' } });
+      },
+    });
+    assert.ok(cleanup, `never stopped\n${out.stderr}`);
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    assert.match(cleanup.stderr, /removed a temp file left by an interrupted run/);
+    assert.equal(out.code, 2, out.stderr);
+    assert.match(out.stderr, /big\.bin: its temp file was removed before it could be renamed into place \(another blit run removes temp files not written for 15 min\); not copied \[IoError\]/);
+    assert.deepEqual(fs.readdirSync(dst), ['b.txt']);
   });
 });
