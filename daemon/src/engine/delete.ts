@@ -17,24 +17,25 @@ import { whileWritable } from './dir-tweaks';
 /**
  * A mirror's deletions run after its copies (delete-after), long after it listed the destination,
  * and a dst-only directory's contents are read only then: another run (cron, an upload on save)
- * may have written there meanwhile. An entry whose inode changed (ctime: created, written, renamed
- * or chmod'ed) after the mirror started is kept and named (onKept), never deleted with what the
- * mirror saw; its directories stay too. rsync deletes what is there when it reads the directory.
- * The ctime is the kernel's coarse clock (it may lag a tick), `sinceMs` a whole Date.now() ms:
- * "after" is from the next ms on, so an entry of the ms the run started in counts as older.
+ * may have written there meanwhile. An entry created (birth time: a blit or rsync write is always
+ * a new inode renamed into place) after the mirror started is kept and named (onKept), never
+ * deleted with what the mirror saw; its directories stay too. Not the ctime: this run's own
+ * unlinks change the ctime of a hard link's other names. rsync deletes what is there when it
+ * reads the directory. The birth time is the kernel's coarse clock, `sinceMs` a whole Date.now()
+ * ms: "after" is from the next ms on. Without birth times (some filesystems report 0) nothing is kept.
  */
-export interface KeepChanged {
+export interface KeepCreated {
   sinceMs: number;
   onKept: (rel: Buffer, kind: Entry['kind']) => void;
 }
 
-/** The reason a mirror names for an entry KeepChanged kept. */
-export const CHANGED_NOT_DELETED = 'changed after this mirror started (another run writing here?); not deleted';
+/** The reason a mirror names for an entry KeepCreated kept. */
+export const CREATED_NOT_DELETED = 'created after this mirror started (another run writing here?); not deleted';
 
-/** Was `abs` (not followed) changed at or after `sinceMs` + 1 ms? False when it cannot be read. */
-export function changedSince(abs: Buffer, sinceMs: number): boolean {
+/** Was `abs` (not followed) created at or after `sinceMs` + 1 ms? False when it cannot be read. */
+export function createdSince(abs: Buffer, sinceMs: number): boolean {
   try {
-    return fs.lstatSync(abs).ctimeMs >= sinceMs + 1;
+    return fs.lstatSync(abs).birthtimeMs >= sinceMs + 1;
   } catch {
     return false;
   }
@@ -51,10 +52,10 @@ export interface DeleteResult {
  * Throws errno errors. With dryRun, nothing is removed but the same entries are reported (the
  * directories are still read).
  */
-export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void, dryRun = false, keepChanged?: KeepChanged): DeleteResult {
+export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, filter: Filter | undefined, onDeleted: (rel: Buffer, kind: Entry['kind']) => void, dryRun = false, keepCreated?: KeepCreated): DeleteResult {
   const abs = join2(rootAbs, e.rel);
-  if (keepChanged && changedSince(abs, keepChanged.sinceMs)) {
-    keepChanged.onKept(e.rel, e.kind);
+  if (keepCreated && createdSince(abs, keepCreated.sinceMs)) {
+    keepCreated.onKept(e.rel, e.kind);
     return { deleted: 0, kept: 1 };
   }
   if (e.kind !== 'dir') {
@@ -73,7 +74,7 @@ export function deleteEntry(rootAbs: Buffer, e: Pick<Entry, 'rel' | 'kind'>, fil
         res.kept++;
         continue;
       }
-      const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted, dryRun, keepChanged);
+      const sub = deleteEntry(rootAbs, { rel, kind }, filter, onDeleted, dryRun, keepCreated);
       res.deleted += sub.deleted;
       res.kept += sub.kept;
     }

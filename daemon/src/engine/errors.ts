@@ -18,7 +18,7 @@ export const ErrorCodes = {
   NoSpace: 'NoSpace',
   NameNotSupported: 'NameNotSupported',
   SourceChanged: 'SourceChanged',
-  /** A mirror deletion candidate another run changed while the mirror ran (engine/delete.ts). */
+  /** A mirror deletion candidate another run created while the mirror ran (engine/delete.ts). */
   DestinationChanged: 'DestinationChanged',
   IoError: 'IoError',
   NotADirectory: 'NotADirectory',

@@ -7,7 +7,7 @@
  */
 import type { Entry } from './types';
 import { ErrorCodes } from './errors';
-import { CHANGED_NOT_DELETED, deleteEntry, type KeepChanged } from './delete';
+import { CREATED_NOT_DELETED, deleteEntry, type KeepCreated } from './delete';
 import { displayPath } from './paths';
 import { failureOf } from './walk';
 import type { RunState } from './run-state';
@@ -30,11 +30,11 @@ export function runDeletions(run: RunState, deletions: Entry[], scanComplete: bo
     run.emit({ type: 'warning', code: ErrorCodes.DeletionNotConfirmed, message: `${n} destination entr${n === 1 ? 'y is' : 'ies are'} not in the source and were not deleted: deletions need confirmation (pass --yes)` });
     return;
   }
-  const keepChanged: KeepChanged = {
+  const keepCreated: KeepCreated = {
     sinceMs: run.start,
     onKept: (rel) => {
       run.summary.deletionsSkipped++;
-      run.fail({ path: displayPath(rel), code: ErrorCodes.DestinationChanged, reason: CHANGED_NOT_DELETED });
+      run.fail({ path: displayPath(rel), code: ErrorCodes.DestinationChanged, reason: CREATED_NOT_DELETED });
     },
   };
   // Deepest first is not needed (each entry is a distinct top of a dst-only subtree).
@@ -43,7 +43,7 @@ export function runDeletions(run: RunState, deletions: Entry[], scanComplete: bo
     try {
       run.dirs.touchParent(d.rel);
       // A dry run reports exactly what a real run would delete (same walk, nothing removed).
-      const r = deleteEntry(run.dstRoot, d, run.filter, (rel, kind) => run.item('delete', rel, kind, 0), options.dryRun, keepChanged);
+      const r = deleteEntry(run.dstRoot, d, run.filter, (rel, kind) => run.item('delete', rel, kind, 0), options.dryRun, keepCreated);
       run.summary.entriesDeleted += r.deleted;
       run.stall?.tick('delete');
     } catch (err) {

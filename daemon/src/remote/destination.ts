@@ -22,7 +22,7 @@ import { decideFile, decideKept, dirMetaDiffers, fileMetaDiffers, sameSymlink, s
 import { HashQueue, openToHash } from '../engine/checksum';
 import { applyDirMeta, applyFileMetaOnly, ensureDir, writeSymlinkAtomic, type MetaOptions } from '../engine/metadata';
 import { TweakedDirs, whileWritable } from '../engine/dir-tweaks';
-import { CHANGED_NOT_DELETED, changedSince } from '../engine/delete';
+import { CREATED_NOT_DELETED, createdSince } from '../engine/delete';
 import { baseName, depth, displayPath, join2, parentRel } from '../engine/paths';
 import { FailedDirs } from '../engine/new-dirs';
 import type { Entry, EntryKind, Failure, ItemAction, TransferOptions, TransferSummary } from '../engine/types';
@@ -173,7 +173,7 @@ export class Destination {
   /** A destination directory could not be read: deletions are unsafe. */
   private deletionsUnsafe = false;
   private singleSeen = false;
-  /** When this run began: a deletion candidate changed since is kept (engine/delete.ts KeepChanged). */
+  /** When this run began: a deletion candidate created since is kept (engine/delete.ts KeepCreated). */
   private readonly startedAt = Date.now();
 
   constructor(private readonly init: DestinationInit) {
@@ -972,9 +972,9 @@ export class Destination {
   private deleteTree(rel: Buffer, kind: EntryKind, gi: Filter | undefined, held?: { n: number }, all = false): boolean {
     try {
       const abs = this.pathOf(rel);
-      if (!held && !all && changedSince(abs, this.startedAt)) {
+      if (!held && !all && createdSince(abs, this.startedAt)) {
         this.counts.deletionsSkipped++;
-        this.fail(rel, ErrorCodes.DestinationChanged, CHANGED_NOT_DELETED);
+        this.fail(rel, ErrorCodes.DestinationChanged, CREATED_NOT_DELETED);
         return false;
       }
       if (kind === 'dir') {

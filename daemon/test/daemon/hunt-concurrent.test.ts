@@ -7,7 +7,7 @@
  * A mirror deletes after its copies (delete-after), from a listing taken before them, and reads a
  * dst-only directory's contents only when it deletes it. Files another run wrote meanwhile (a new
  * file in such a directory, a new version of a listed file) were deleted with the rest; now an
- * entry changed since the mirror started is kept and named (DestinationChanged, exit 2).
+ * entry created since the mirror started is kept and named (DestinationChanged, exit 2).
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -26,7 +26,9 @@ function mirrorSource(dir: string): string {
 
 /** What the destination holds before both runs: X.txt and olddir/ are not in the mirror's source. */
 function oldDestination(dst: string): void {
-  writeTree(dst, { 'X.txt': 'old X', 'gone.txt': 'old', 'olddir/o.txt': 'old o' });
+  writeTree(dst, { 'X.txt': 'old X', 'gone.txt': 'old', 'olddir/o.txt': 'old o', 'links/one': 'linked' });
+  // Two names of one inode: deleting the first changes the second's ctime, not its birth time.
+  fs.linkSync(path.join(dst, 'links/one'), path.join(dst, 'links/two'));
 }
 
 /** The other run's source: a new X.txt and a new file in olddir/. */
@@ -36,15 +38,15 @@ function otherSource(dir: string): string {
   return other;
 }
 
-/** After both runs: what the other run wrote is there; what nobody touched went. */
+/** After both runs: what the other run wrote is there, named; what nobody touched went. */
 function assertOtherRunKept(dst: string, out: StoppedRun): void {
   assert.equal(fs.readFileSync(path.join(dst, 'X.txt'), 'utf8'), 'X written by the other run', out.stderr);
   assert.equal(fs.readFileSync(path.join(dst, 'olddir/new.txt'), 'utf8'), 'new, written by the other run', out.stderr);
-  assert.equal(fs.existsSync(path.join(dst, 'gone.txt')), false, 'an untouched extra is still deleted');
+  for (const gone of ['gone.txt', 'olddir/o.txt', 'links']) assert.equal(fs.existsSync(path.join(dst, gone)), false, `${gone}: untouched, still deleted\n${out.stderr}`);
   assert.equal(fs.readFileSync(path.join(dst, 'big.bin')).length, 1 << 20);
   assert.equal(out.code, 2, out.stderr);
-  assert.match(out.stderr, /X\.txt: changed after this mirror started .*\[DestinationChanged\]/);
-  assert.match(out.stderr, /olddir: changed after this mirror started .*\[DestinationChanged\]/);
+  assert.match(out.stderr, /X\.txt: created after this mirror started .*\[DestinationChanged\]/);
+  assert.match(out.stderr, /olddir\/new\.txt: created after this mirror started .*\[DestinationChanged\]/);
 }
 
 /** Waits until `file` was last changed more than `ms` ago (the stale-temp rule reads its ctime too). */
