@@ -137,7 +137,10 @@ function tempRemoved(err: unknown, tempAbs: Buffer): BlitError | null {
     // gone: was its directory removed, or only the temp?
   }
   try {
-    if (!fs.statSync(tempAbs.subarray(0, tempAbs.lastIndexOf(0x2f))).isDirectory()) return null;
+    // Still linked: blitd's path is its pinned directory fd (/proc/self/fd/N), which stats even
+    // after the directory itself was removed (then nlink 0, and that is the failure to name).
+    const dir = fs.statSync(tempAbs.subarray(0, tempAbs.lastIndexOf(0x2f)));
+    if (!dir.isDirectory() || dir.nlink === 0) return null;
   } catch {
     return null;
   }

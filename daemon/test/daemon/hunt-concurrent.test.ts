@@ -130,4 +130,28 @@ describe('two runs into one destination at once (hunt-concurrent)', function () 
     assert.match(out.stderr, /big\.bin: its temp file was removed before it could be renamed into place \(another blit run removes temp files not written for 15 min\); not copied \[IoError\]/);
     assert.deepEqual(fs.readdirSync(dst), ['b.txt']);
   });
+
+  it('push: the same file pushed twice at once ends as one whole copy, the last one renamed', async () => {
+    await fx.start();
+    const a = path.join(fx.dir, 'a');
+    const b = path.join(fx.dir, 'b');
+    writeTree(a, { 'f.bin': Buffer.alloc(3 << 20, 0xaa) });
+    writeTree(b, { 'f.bin': Buffer.alloc(2 << 20, 0xbb) });
+    let second: RunResult | undefined;
+    // The first push stopped at its first sendfile (blitd has its temp open); the second runs to its end.
+    const first = await runStoppedAt([process.execPath, BLIT, 'copy', `${a}/`, `${fx.remote('d')}/`], {
+      calls: 'sendfile',
+      env: { ...process.env, ...CLI_ENV },
+      timeoutMs: 100_000,
+      onFirstStop: async () => {
+        second = await fx.blit(['copy', `${b}/`, `${fx.remote('d')}/`]);
+        assert.ok(fs.readFileSync(path.join(fx.moduleDir, 'd/f.bin')).equals(fs.readFileSync(path.join(b, 'f.bin'))));
+      },
+    });
+    assert.ok(second, `never stopped\n${first.stderr}`);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(fs.readFileSync(path.join(fx.moduleDir, 'd/f.bin')).equals(fs.readFileSync(path.join(a, 'f.bin'))), 'the first push, renamed last');
+    assert.deepEqual(tempFilesIn(fx.moduleDir), []);
+  });
 });
