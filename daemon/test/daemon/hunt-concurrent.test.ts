@@ -101,6 +101,27 @@ describe('two runs into one destination at once (hunt-concurrent)', function () 
     assert.deepEqual(tempFilesIn(dst), []);
   });
 
+  it('pull: a mirror into a local destination keeps what a local copy wrote after blit listed it', async () => {
+    await fx.start();
+    mirrorSource(fx.moduleDir);
+    const other = otherSource(fx.dir);
+    const dst = path.join(fx.dir, 'dst');
+    oldDestination(dst);
+    let copy: RunResult | undefined;
+    // Stopped at its first pwrite64: the first received bytes, into big.bin's temp.
+    const out = await runStoppedAt([process.execPath, BLIT, 'mirror', '--yes', `${fx.remote('src')}/`, `${dst}/`], {
+      calls: 'pwrite64',
+      env: { ...process.env, ...CLI_ENV },
+      timeoutMs: 100_000,
+      onFirstStop: async () => {
+        copy = await runBlit(['copy', `${other}/`, `${dst}/`], { env: CLI_ENV });
+      },
+    });
+    assert.ok(copy, `never stopped\n${out.stderr}`);
+    assert.equal(copy.code, 0, copy.stderr);
+    assertOtherRunKept(dst, out);
+  });
+
   it('local: a copy stopped past the stale-temp age loses its temp to another run: named, nothing under the real name', async () => {
     const src = path.join(fx.dir, 'src');
     writeTree(src, { 'big.bin': Buffer.alloc(1 << 20, 5) }); // over SMALL_FILE_MAX: AtomicFile, not the native batch
