@@ -56,6 +56,26 @@ async function olderThan(file: string, ms: number): Promise<void> {
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Runs `mirror` (argv after `blit`) stopped at its first `stopAt` call; while it is held, `copy`
+ * writes the other run's files into the destination. Returns the mirror's result once the copy
+ * succeeded.
+ */
+async function mirrorAroundCopy(mirror: string[], stopAt: { calls: string; paths?: string[] }, copy: () => Promise<RunResult>): Promise<StoppedRun> {
+  let copied: RunResult | undefined;
+  const out = await runStoppedAt([process.execPath, BLIT, ...mirror], {
+    ...stopAt,
+    env: { ...process.env, ...CLI_ENV },
+    timeoutMs: 100_000,
+    onFirstStop: async () => {
+      copied = await copy();
+    },
+  });
+  assert.ok(copied, `never stopped\n${out.stderr}`);
+  assert.equal(copied.code, 0, copied.stderr);
+  return out;
+}
+
 describe('two runs into one destination at once (hunt-concurrent)', function () {
   this.timeout(120_000);
   const fx = moduleFixture('blit-hunt-concurrent-');
@@ -65,18 +85,8 @@ describe('two runs into one destination at once (hunt-concurrent)', function () 
     const other = otherSource(fx.dir);
     const dst = path.join(fx.dir, 'dst');
     oldDestination(dst);
-    let copy: RunResult | undefined;
-    const out = await runStoppedAt([process.execPath, BLIT, 'mirror', '--yes', `${src}/`, `${dst}/`], {
-      calls: 'open,openat',
-      paths: [path.join(src, 'big.bin')],
-      env: { ...process.env, ...CLI_ENV },
-      timeoutMs: 100_000,
-      onFirstStop: async () => {
-        copy = await runBlit(['copy', `${other}/`, `${dst}/`], { env: CLI_ENV });
-      },
-    });
-    assert.ok(copy, `never stopped\n${out.stderr}`);
-    assert.equal(copy.code, 0, copy.stderr);
+    const out = await mirrorAroundCopy(['mirror', '--yes', `${src}/`, `${dst}/`], { calls: 'open,openat', paths: [path.join(src, 'big.bin')] },
+      () => runBlit(['copy', `${other}/`, `${dst}/`], { env: CLI_ENV }));
     assertOtherRunKept(dst, out);
   });
 
@@ -86,17 +96,8 @@ describe('two runs into one destination at once (hunt-concurrent)', function () 
     const other = otherSource(fx.dir);
     const dst = path.join(fx.moduleDir, 'd');
     oldDestination(dst);
-    let copy: RunResult | undefined;
-    const out = await runStoppedAt([process.execPath, BLIT, 'mirror', '--yes', `${src}/`, `${fx.remote('d')}/`], {
-      calls: 'sendfile',
-      env: { ...process.env, ...CLI_ENV },
-      timeoutMs: 100_000,
-      onFirstStop: async () => {
-        copy = await fx.blit(['copy', `${other}/`, `${fx.remote('d')}/`]);
-      },
-    });
-    assert.ok(copy, `never stopped\n${out.stderr}`);
-    assert.equal(copy.code, 0, copy.stderr);
+    const out = await mirrorAroundCopy(['mirror', '--yes', `${src}/`, `${fx.remote('d')}/`], { calls: 'sendfile' },
+      () => fx.blit(['copy', `${other}/`, `${fx.remote('d')}/`]));
     assertOtherRunKept(dst, out);
     assert.deepEqual(tempFilesIn(dst), []);
   });
@@ -107,18 +108,9 @@ describe('two runs into one destination at once (hunt-concurrent)', function () 
     const other = otherSource(fx.dir);
     const dst = path.join(fx.dir, 'dst');
     oldDestination(dst);
-    let copy: RunResult | undefined;
     // Stopped at its first pwrite64: the first received bytes, into big.bin's temp.
-    const out = await runStoppedAt([process.execPath, BLIT, 'mirror', '--yes', `${fx.remote('src')}/`, `${dst}/`], {
-      calls: 'pwrite64',
-      env: { ...process.env, ...CLI_ENV },
-      timeoutMs: 100_000,
-      onFirstStop: async () => {
-        copy = await runBlit(['copy', `${other}/`, `${dst}/`], { env: CLI_ENV });
-      },
-    });
-    assert.ok(copy, `never stopped\n${out.stderr}`);
-    assert.equal(copy.code, 0, copy.stderr);
+    const out = await mirrorAroundCopy(['mirror', '--yes', `${fx.remote('src')}/`, `${dst}/`], { calls: 'pwrite64' },
+      () => runBlit(['copy', `${other}/`, `${dst}/`], { env: CLI_ENV }));
     assertOtherRunKept(dst, out);
   });
 
