@@ -166,8 +166,9 @@ async function find(remoteArg: string, flags: JsonFlag & { pattern: string; limi
         else text(displayPath(e.path) + (e.kind === 'ENTRY_KIND_DIR' ? '/' : ''));
       }
       warnLeftOut(remoteArg, batch); // blitd sends the unnamed count once, after every named one
-      left.loops.push(...batch.loops);
-      left.unreadable.push(...batch.unreadable);
+      // Not push(...): the arrays come from the server, and past ~10^5 a spread throws RangeError.
+      for (const l of batch.loops) left.loops.push(l);
+      for (const u of batch.unreadable) left.unreadable.push(u);
       left.leftOutUnnamed += batch.leftOutUnnamed;
     }
     if (flags.json) out(JSON.stringify({ remote: formatRemote(ep), pattern: flags.pattern, entries: found, ...leftOutJson(left) }));
