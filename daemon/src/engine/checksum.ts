@@ -38,9 +38,12 @@ let threadScratch: Buffer | undefined;
 /**
  * Hash an open fd from offset 0 (synchronous: call from a worker). With the native hash a file
  * below NATIVE_MIN_BYTES is read here and hashed on hash-wasm, a bigger one read and hashed in C.
+ * `sizeHint` (the size the caller listed) only picks the way: a file listed at NATIVE_MIN_BYTES or
+ * more goes to C at once, not read here first (its first 128 KiB would be read twice); a file
+ * that changed since is still hashed whole, to its end, either way.
  */
-export function hashFd(fd: number, scratch: Buffer = (threadScratch ??= Buffer.allocUnsafe(CHUNK))): string {
-  if (native.loadNativeHash() && scratch.length > NATIVE_MIN_BYTES) {
+export function hashFd(fd: number, sizeHint = 0, scratch: Buffer = (threadScratch ??= Buffer.allocUnsafe(CHUNK))): string {
+  if (native.loadNativeHash() && scratch.length > NATIVE_MIN_BYTES && sizeHint < NATIVE_MIN_BYTES) {
     const head = scratch.subarray(0, NATIVE_MIN_BYTES);
     const n = fs.readSync(fd, head, 0, head.length, 0);
     if (n < head.length && fs.readSync(fd, head, n, head.length - n, n) === 0) return hashBuffer(head.subarray(0, n));

@@ -247,8 +247,9 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRe
     return t.mtimeNs >= 0n ? mtimeKept(t.mtimeNs, ns) : mtimeMsKept(t.mtimeMs, msFromNs(ns));
   }
 
-  function sameHash(a: number, b: number): boolean {
-    return hashFd(a) === hashFd(b);
+  /** Same content? `size`: the size listed for both (picks how each is read, not what is hashed). */
+  function sameHash(a: number, b: number, size: number): boolean {
+    return hashFd(a, size) === hashFd(b, size);
   }
 
   /** One range of a split huge file into the shared temp (no commit here: the main thread does it). */
@@ -294,7 +295,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRe
         const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);
         let same: boolean;
         try {
-          same = sameHash(srcFd, dfd);
+          same = sameHash(srcFd, dfd, t.size);
         } finally {
           fs.closeSync(dfd);
         }
@@ -304,7 +305,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRe
         const dstAbs = Buffer.concat([dstDir, Buffer.from('/'), name]);
         const dfd = fs.openSync(dstAbs, fs.constants.O_RDONLY | O_NOFOLLOW);
         try {
-          if (sameHash(srcFd, dfd)) {
+          if (sameHash(srcFd, dfd, t.size)) {
             // Same bytes: keep the file, but bring its metadata in line (as rsync -c does), so the
             // next quick-check run also sees it as unchanged.
             const s = fs.fstatSync(srcFd, { bigint: true });
@@ -362,7 +363,7 @@ export function createTaskRunner(init: WorkerInit, opener: SourceOpener, queueRe
         const dfd = fs.openSync(dstAbs, 'r');
         const sfd = srcFd >= 0 ? srcFd : fs.openSync(src, 'r');
         try {
-          ok = sameHash(sfd, dfd);
+          ok = sameHash(sfd, dfd, t.size);
         } finally {
           fs.closeSync(dfd);
           if (sfd !== srcFd) fs.closeSync(sfd);

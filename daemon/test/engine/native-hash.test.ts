@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as native from '@blit/native';
 import { createXXHash128 } from 'hash-wasm';
-import { hashBuffer, hashFdUntil, hashFile, HashQueue, initChecksum, openToHash } from '../../src/engine/checksum';
+import { hashBuffer, hashFd, hashFdUntil, hashFile, HashQueue, initChecksum, openToHash } from '../../src/engine/checksum';
 import { cleanupTemps, tempDir } from './helpers';
 
 const MiB = 1 << 20;
@@ -58,6 +58,9 @@ describe('checksum digests (native XXH3-128 = hash-wasm XXH3-128)', () => {
       const fd = fs.openSync(file, 'r');
       try {
         assert.equal(hashFdUntil(fd, undefined, odd), want, `hashFdUntil (4097-byte reads), ${size} bytes`);
+        // The copy workers' hashFd with the listed size, and with a listed size that is stale
+        // both ways (the file changed since): the hint picks the way, the digest is the file's.
+        for (const hint of [size, 0, size + 200 * KiB]) assert.equal(hashFd(fd, hint), want, `hashFd (listed ${hint}), ${size} bytes`);
       } finally {
         fs.closeSync(fd);
       }
