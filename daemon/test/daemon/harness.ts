@@ -192,6 +192,23 @@ export function runBlit(args: string[], opts: { input?: string; timeoutMs?: numb
   return runNode(BLIT, args, opts);
 }
 
+/**
+ * blit started in the background (perf history off): its pid (for RSS and signals), a kill, and
+ * its end with what it printed.
+ */
+export function startBlit(args: string[], env: NodeJS.ProcessEnv = {}): { pid: number; kill(sig: NodeJS.Signals): void; done: Promise<RunResult> } {
+  const child = spawn(process.execPath, [BLIT, ...args], { env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return {
+    pid: child.pid!,
+    kill: (sig) => child.kill(sig),
+    done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
+  };
+}
+
 /** Runs blitd to completion (for start-up failures). */
 export function runBlitd(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
   return runNode(BLITD, args, opts);

@@ -87,6 +87,15 @@ export function rawBidi(c: grpc.Client, method: 'Push' | 'Pull', messages: Buffe
 
 /** Peak resident memory of a process (VmHWM), bytes. */
 export function peakRss(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return statusBytes(pid, 'VmHWM');
+}
+
+/** The resident memory of `pid` now (bytes, NaN when unknown). */
+export function currentRss(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }

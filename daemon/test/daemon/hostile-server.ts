@@ -6,13 +6,16 @@
  * field, count or size). The pull flow's usual steps are helpers (PullSession), and a fake TCP
  * data plane speaks dataplane.ts's hello and frames, so a test falsifies only the step it attacks.
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { blitClientConstructor, PROTOCOL_VERSION } from '@blit/proto';
 import type * as pb from '@blit/proto';
 import { ACK_ACCEPTED, FrameType, HEADER_BYTES, HELLO_BYTES, TOKEN_BYTES } from '../../src/remote/dataplane';
+import { tempDir } from './harness';
 
-type Handler = grpc.UntypedHandleCall;
+export type Handler = grpc.UntypedHandleCall;
 
 export interface FakeServer {
   port: number;
@@ -222,3 +225,58 @@ export class FakeDataPlane {
 }
 
 export { PROTOCOL_VERSION };
+
+export interface HostilePullFixture {
+  /** The fake server's port (one server for the describe). */
+  readonly port: number;
+  /** This test's temp directory. */
+  readonly dir: string;
+  /** `<dir>/dst`, created empty: where the test's blit pulls to. */
+  readonly dst: string;
+  /** `127.0.0.1:PORT:/m/src/`: the pull source on the fake server. */
+  readonly source: string;
+  /** What the server does with the next Pull call (set by each test). */
+  script: (s: PullSession) => Promise<void>;
+}
+
+/**
+ * The set-up the hunt-server pull tests share: a fake server for the describe serving Pull through
+ * `script` (and `handlers`, e.g. Handshake), a fresh temp directory with an empty `dst/` per test.
+ * Registers the mocha hooks of the describe it is called in (as module-fixture.ts).
+ */
+export function hostilePullFixture(prefix: string, handlers: Record<string, Handler> = {}): HostilePullFixture {
+  let server: FakeServer | undefined;
+  let tmp: { dir: string; cleanup: () => void } | undefined;
+  const must = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`hostile pull fixture: ${what}`);
+    return v;
+  };
+  const fx: HostilePullFixture = {
+    get port() {
+      return must(server, 'no server (before hook not run)').port;
+    },
+    get dir() {
+      return must(tmp, 'no temp directory outside a test').dir;
+    },
+    get dst() {
+      return path.join(fx.dir, 'dst');
+    },
+    get source() {
+      return `127.0.0.1:${fx.port}:/m/src/`;
+    },
+    script: () => Promise.reject(new Error('hostile pull fixture: the test set no script')),
+  };
+  before(async () => {
+    server = await startFakeServer({ Pull: pullHandler((s) => fx.script(s)), ...handlers });
+  });
+  after(async () => server?.close());
+  beforeEach(() => {
+    tmp = tempDir(prefix);
+    fs.mkdirSync(fx.dst);
+  });
+  afterEach(() => {
+    tmp?.cleanup();
+    tmp = undefined;
+  });
+  return fx;
+}

@@ -5,59 +5,32 @@
  * and a server of another protocol version (a named refusal).
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { TOKEN_BYTES } from '../../src/remote/dataplane';
-import { BLIT, runBlit, tempDir, waitFor, type RunResult } from './harness';
+import { runBlit, startBlit, waitFor } from './harness';
 import { ld, peakRss, repeat } from './hostile-client';
-import { FakeDataPlane, fileEntry, fileFrames, pullHandler, startFakeServer, streamEnd, PROTOCOL_VERSION, type FakeServer, type PullSession } from './hostile-server';
+import { FakeDataPlane, fileEntry, fileFrames, hostilePullFixture, startFakeServer, streamEnd, PROTOCOL_VERSION } from './hostile-server';
 
 const MB = 1024 * 1024;
 
-/** blit started in the background: its pid (for RSS and signals) and its end. */
-function startBlit(args: string[]): { pid: number; kill(sig: NodeJS.Signals): void; done: Promise<RunResult> } {
-  const child = spawn(process.execPath, [BLIT, ...args], { env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return {
-    pid: child.pid!,
-    kill: (sig) => child.kill(sig),
-    done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
-  };
-}
-
 describe('hunt-server: counts, silence and versions from a hostile server (real blit CLI)', function () {
   this.timeout(60_000);
-  let tmp: { dir: string; cleanup: () => void };
-  let server: FakeServer;
-  let script: (s: PullSession) => Promise<void>;
   let handshake: (req: { protocolVersion: number }) => Record<string, unknown>;
-  let dst: string;
-
-  before(async () => {
-    server = await startFakeServer({
-      Pull: pullHandler((s) => script(s)),
-      Handshake: ((call: grpc.ServerUnaryCall<{ protocolVersion: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, handshake(call.request))) as grpc.UntypedHandleCall,
-      ListModules: ((_: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { modules: [{ name: 'm', comment: '', readOnly: false }] })) as grpc.UntypedHandleCall,
-    });
+  const fx = hostilePullFixture('blit-hunt-server-counts-', {
+    Handshake: ((call: grpc.ServerUnaryCall<{ protocolVersion: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, handshake(call.request))) as grpc.UntypedHandleCall,
+    ListModules: ((_: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { modules: [{ name: 'm', comment: '', readOnly: false }] })) as grpc.UntypedHandleCall,
   });
-  after(async () => server?.close());
+
   beforeEach(() => {
-    tmp = tempDir('blit-hunt-server-counts-');
-    dst = path.join(tmp.dir, 'dst');
-    fs.mkdirSync(dst);
     handshake = () => ({ protocolVersion: PROTOCOL_VERSION, serverVersion: 'fake', accepted: true });
   });
-  afterEach(() => tmp.cleanup());
 
-  const args = (): string[] => ['copy', `127.0.0.1:${server.port}:/m/src/`, `${dst}/`, '--no-progress'];
+  const args = (): string[] => ['copy', fx.source, `${fx.dst}/`, '--no-progress'];
 
   it('a 16 MB manifest message of 8 million empty entries is refused undecoded (BadFrame naming manifest.entries); the client stays small', async () => {
-    script = async (s) => {
+    fx.script = async (s) => {
       await s.header;
       s.send({ source: { isDir: true } });
       s.send({ negotiation: { tcpPort: 0, streams: 0, token: Buffer.alloc(0) } });
@@ -79,13 +52,13 @@ describe('hunt-server: counts, silence and versions from a hostile server (real 
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /PullServerMessage of \d+ bytes refused undecoded: manifest\.entries holds more values.*\[BadFrame\]/);
     assert.ok(peak < 512 * MB, `client peak RSS ${(peak / MB).toFixed(0)} MB`);
-    assert.deepEqual(fs.readdirSync(dst), []);
+    assert.deepEqual(fs.readdirSync(fx.dst), []);
   });
 
   it('a negotiation offering 100,000 data streams: the client opens at most 16 and the pull completes', async () => {
     let tcp: FakeDataPlane | undefined;
     let connections = 0;
-    script = async (s) => {
+    fx.script = async (s) => {
       tcp = await FakeDataPlane.start();
       try {
         await s.header;
@@ -106,14 +79,14 @@ describe('hunt-server: counts, silence and versions from a hostile server (real 
     const r = await runBlit(args());
     assert.equal(r.code, 0, r.stderr);
     assert.ok(connections >= 1 && connections <= 16, `${connections} data streams opened`);
-    assert.equal(fs.readFileSync(path.join(dst, 'a'), 'utf8'), 'aaaa');
+    assert.equal(fs.readFileSync(path.join(fx.dst, 'a'), 'utf8'), 'aaaa');
   });
 
   for (const what of ['an endless manifest stream', 'a server that never answers'] as const) {
     it(`${what}: Ctrl-C (SIGINT) cancels cleanly, exit 1 [Cancelled], nothing left in DST`, async () => {
       let sent = 0;
       let stop = false;
-      script = async (s) => {
+      fx.script = async (s) => {
         await s.header;
         if (what === 'a server that never answers') {
           sent = 1;
@@ -138,22 +111,22 @@ describe('hunt-server: counts, silence and versions from a hostile server (real 
       stop = true;
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /\[Cancelled\]/);
-      assert.deepEqual(fs.readdirSync(dst), []);
+      assert.deepEqual(fs.readdirSync(fx.dst), []);
     });
   }
 
   it('a server of another protocol version that still says "accepted": a named refusal (ProtocolMismatch), admin verb and pull', async () => {
     handshake = () => ({ protocolVersion: PROTOCOL_VERSION + 1, serverVersion: 'fake-9', accepted: true });
-    const r = await runBlit(['list-modules', `127.0.0.1:${server.port}`]);
+    const r = await runBlit(['list-modules', `127.0.0.1:${fx.port}`]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`protocol ${PROTOCOL_VERSION + 1}, this client speaks ${PROTOCOL_VERSION} \\[ProtocolMismatch\\]`));
     // A pull asks the Handshake why when the server does not serve Pull (as an older blitd).
     const noPull = await startFakeServer({ Handshake: ((_: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, handshake({ protocolVersion: 0 }))) as grpc.UntypedHandleCall });
     try {
-      const p = await runBlit(['copy', `127.0.0.1:${noPull.port}:/m/src/`, `${dst}/`]);
+      const p = await runBlit(['copy', `127.0.0.1:${noPull.port}:/m/src/`, `${fx.dst}/`]);
       assert.equal(p.code, 1, p.stderr);
       assert.match(p.stderr, /\[ProtocolMismatch\]/);
-      assert.deepEqual(fs.readdirSync(dst), []);
+      assert.deepEqual(fs.readdirSync(fx.dst), []);
     } finally {
       await noPull.close();
     }
@@ -161,7 +134,7 @@ describe('hunt-server: counts, silence and versions from a hostile server (real 
 
   it('a handshake refusal whose message carries ESC and newlines: shown escaped, named ProtocolMismatch', async () => {
     handshake = () => ({ protocolVersion: 99, serverVersion: 'x', accepted: false, message: 'old\x1b[2J\nblitd' });
-    const r = await runBlit(['list-modules', `127.0.0.1:${server.port}`]);
+    const r = await runBlit(['list-modules', `127.0.0.1:${fx.port}`]);
     assert.equal(r.code, 1, r.stderr);
     assert.ok(!r.stderr.includes('\x1b'), r.stderr);
     assert.match(r.stderr, /old\\x1b\[2J\\x0ablitd \[ProtocolMismatch\]/);

@@ -6,35 +6,21 @@
  * the server announced.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as pb from '@blit/proto';
 import { FrameType, MAX_DATA_PAYLOAD } from '../../src/remote/dataplane';
-import { BLIT, runBlit, tempDir, waitFor, type RunResult } from './harness';
-import { FakeDataPlane, fileEntry, fileFrames, frame, pullHandler, startFakeServer, streamEnd, type FakeServer, type PullSession } from './hostile-server';
+import { runBlit, startBlit, waitFor, type RunResult } from './harness';
+import { currentRss } from './hostile-client';
+import { FakeDataPlane, fileEntry, fileFrames, frame, hostilePullFixture, streamEnd, type PullSession } from './hostile-server';
 
 const MB = 1024 * 1024;
 
 describe('hunt-server: file data from a hostile server (real blit CLI)', function () {
   this.timeout(60_000);
-  let tmp: { dir: string; cleanup: () => void };
-  let server: FakeServer;
-  let script: (s: PullSession) => Promise<void>;
-  let dst: string;
+  const fx = hostilePullFixture('blit-hunt-server-data-');
 
-  before(async () => {
-    server = await startFakeServer({ Pull: pullHandler((s) => script(s)) });
-  });
-  after(async () => server?.close());
-  beforeEach(() => {
-    tmp = tempDir('blit-hunt-server-data-');
-    dst = path.join(tmp.dir, 'dst');
-    fs.mkdirSync(dst);
-  });
-  afterEach(() => tmp.cleanup());
-
-  const args = (extra: string[] = []): string[] => ['copy', `127.0.0.1:${server.port}:/m/src/`, `${dst}/`, '--no-progress', ...extra];
+  const args = (extra: string[] = []): string[] => ['copy', fx.source, `${fx.dst}/`, '--no-progress', ...extra];
   const pull = (extra: string[] = []): Promise<RunResult> => runBlit(args(extra));
 
   /** Two files offered (a: 4 bytes, b: 3 bytes); `frames` are what the TCP stream then carries. */
@@ -68,7 +54,7 @@ describe('hunt-server: file data from a hostile server (real blit CLI)', functio
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, code);
     assert.match(r.stderr, why);
-    assert.deepEqual(fs.readdirSync(dst).filter((n) => !landed.includes(n)), [], `left in DST\n${r.stderr}`);
+    assert.deepEqual(fs.readdirSync(fx.dst).filter((n) => !landed.includes(n)), [], `left in DST\n${r.stderr}`);
   }
 
   // The same file twice: its first copy was whole and landed; the second is refused.
@@ -85,7 +71,7 @@ describe('hunt-server: file data from a hostile server (real blit CLI)', functio
   ];
   for (const [what, frames, why, landed = [], code] of tcpCases) {
     it(`TCP data plane: ${what}`, async () => {
-      script = overTcp(frames);
+      fx.script = overTcp(frames);
       refused(await pull(), why, landed, code);
     });
   }
@@ -100,24 +86,24 @@ describe('hunt-server: file data from a hostile server (real blit CLI)', functio
   ];
   for (const [what, messages, why, landed = []] of grpcCases) {
     it(`gRPC data: ${what}`, async () => {
-      script = overGrpc(messages);
+      fx.script = overGrpc(messages);
       refused(await pull(['--force-grpc-data']), why, landed);
     });
   }
 
   it('gRPC data: fewer bytes than the manifest size (last after 2 of 4): the file fails by name, exit 2', async () => {
-    script = overGrpc((needs) => [{ index: 0, offset: 0, data: Buffer.from('aa'), last: true }, ...needs.filter((i) => i === 1).map((index) => ({ index, offset: 0, data: Buffer.from('bbb'), last: true }))]);
+    fx.script = overGrpc((needs) => [{ index: 0, offset: 0, data: Buffer.from('aa'), last: true }, ...needs.filter((i) => i === 1).map((index) => ({ index, offset: 0, data: Buffer.from('bbb'), last: true }))]);
     const r = await pull(['--force-grpc-data']);
     assert.ok(r.code === 1 || r.code === 2, r.stderr);
     assert.match(r.stderr, /a: /);
-    assert.ok(!fs.existsSync(path.join(dst, 'a')), 'a was not left half-written under its name');
-    assert.deepEqual(fs.readdirSync(dst).filter((n) => n !== 'b'), []);
+    assert.ok(!fs.existsSync(path.join(fx.dst, 'a')), 'a was not left half-written under its name');
+    assert.deepEqual(fs.readdirSync(fx.dst).filter((n) => n !== 'b'), []);
   });
 
   it('a file announced at 2^50 bytes: the client neither preallocates nor buffers it (memory and disk follow what arrived)', async () => {
     let measured: { rss: number; disk: number } | undefined;
     let pid = 0;
-    script = async (s) => {
+    fx.script = async (s) => {
       const tcp = await FakeDataPlane.start();
       try {
         await s.offer([fileEntry('huge', 2 ** 50)], { tcp });
@@ -126,30 +112,23 @@ describe('hunt-server: file data from a hostile server (real blit CLI)', functio
         sock.write(frame(FrameType.FileStart, 0));
         for (let i = 0; i < 4; i++) sock.write(frame(FrameType.Data, 0, Buffer.alloc(MAX_DATA_PAYLOAD, i + 1)));
         // The client has the 64 MB when its temp file holds them (drained from the socket).
-        const disk = (): number => fs.readdirSync(dst).reduce((n, f) => n + fs.statSync(path.join(dst, f)).blocks * 512, 0);
+        const disk = (): number => fs.readdirSync(fx.dst).reduce((n, f) => n + fs.statSync(path.join(fx.dst, f)).blocks * 512, 0);
         await waitFor(() => disk() >= 64 * MB, 30_000, 'the client wrote the 64 MB it got');
-        measured = { rss: rssOf(pid), disk: disk() };
+        measured = { rss: currentRss(pid), disk: disk() };
         sock.destroy();
         await s.finish();
       } finally {
         tcp.close();
       }
     };
-    const child = spawn(process.execPath, [BLIT, ...args()], { env: { ...process.env, BLIT_DISABLE_PERF_HISTORY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    pid = child.pid!;
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const run = startBlit(args());
+    pid = run.pid;
+    const { code, stderr } = await run.done;
     assert.ok(measured, `the server measured the client mid-file\n${stderr}`);
     assert.ok(measured.rss < 400 * MB, `client RSS ${(measured.rss / MB).toFixed(0)} MB with 64 MB of a 2^50-byte file received`);
     assert.ok(measured.disk < 256 * MB, `temp file takes ${(measured.disk / MB).toFixed(0)} MB on disk`);
     assert.equal(code, 1, stderr);
     assert.match(stderr, /huge/);
-    assert.deepEqual(fs.readdirSync(dst), [], 'no temp file left, nothing under the real name');
+    assert.deepEqual(fs.readdirSync(fx.dst), [], 'no temp file left, nothing under the real name');
   });
 });
-
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
