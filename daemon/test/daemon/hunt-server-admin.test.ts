@@ -19,6 +19,8 @@ describe('hunt-server: admin verbs against a hostile server (real blit CLI)', fu
   let server: FakeServer;
   let entries: pb.FileEntry[];
   let jobStartedAtMs: number;
+  /** Loops the Find reply names besides its entries (none but in the test that sets them). */
+  let findLoops: Array<{ path: Buffer; ancestor: Buffer }>;
 
   before(async () => {
     server = await startFakeServer({
@@ -26,7 +28,7 @@ describe('hunt-server: admin verbs against a hostile server (real blit CLI)', fu
       ListModules: unary(() => ({ modules: [{ name: EVIL, comment: EVIL, readOnly: false }] })),
       List: unary(() => ({ entries })),
       Find: ((call: grpc.ServerWritableStream<unknown, unknown>) => {
-        call.write({ entries, unreadable: [{ path: Buffer.from(EVIL), code: 'IoError', reason: EVIL }] });
+        call.write({ entries, unreadable: [{ path: Buffer.from(EVIL), code: 'IoError', reason: EVIL }], loops: findLoops });
         call.end();
       }) as grpc.UntypedHandleCall,
       DiskUsage: unary(() => ({ bytes: 1, files: 1, loops: [{ path: Buffer.from(EVIL), ancestor: Buffer.from('') }] })),
@@ -37,6 +39,7 @@ describe('hunt-server: admin verbs against a hostile server (real blit CLI)', fu
   beforeEach(() => {
     entries = [fileEntry(EVIL, 3), dirEntry(`d${EVIL}`), symlinkEntry('l', EVIL)];
     jobStartedAtMs = 1_700_000_000_000;
+    findLoops = [];
   });
 
   const at = (p = ''): string => `127.0.0.1:${server.port}:/m${p}`;
@@ -80,5 +83,13 @@ describe('hunt-server: admin verbs against a hostile server (real blit CLI)', fu
       if (args.includes('--json')) assert.doesNotThrow(() => JSON.parse(r.stdout), r.stdout);
       else assert.match(r.stdout, /\?\?\?\?-\?\?-\?\? \?\?:\?\? f/);
     }
+  });
+
+  it('find: a reply naming 300,000 loops (blitd names at most 1,000) is taken whole, not a RangeError', async () => {
+    findLoops = Array.from({ length: 300_000 }, (_, i) => ({ path: Buffer.from(`l${i}`), ancestor: Buffer.from('') }));
+    const r = await runBlit(['find', at('/'), '--pattern', '*', '--json']);
+    assert.doesNotMatch(r.stderr, /RangeError|\[Internal\]/, r.stderr.slice(0, 2000));
+    assert.equal(r.code, 2, r.stderr.slice(0, 2000));
+    assert.equal((JSON.parse(r.stdout) as { loops: unknown[] }).loops.length, 300_000);
   });
 });
